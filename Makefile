@@ -1,0 +1,47 @@
+# Puente: the two commands a fresh machine needs (Python >= 3.11, make):
+#   make run    create the virtualenv, install, migrate, build missing prompts, run `ivr serve`
+#   make test   install what tests need (Python extras, Debian packages), then lint, type-check, test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-test system-deps lint typecheck pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+system-deps:
+	sh scripts/install-system-deps.sh
+
+run: install
+	$(BIN)/ivr db upgrade
+	$(BIN)/ivr prompts build
+	$(BIN)/ivr serve
+
+lint: install-test
+	$(BIN)/ruff check .
+
+typecheck: install-test
+	$(BIN)/mypy
+
+pytest: install-test system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,77 @@
+"""Structured logs: one JSON line per event, the call id on every line, phone numbers masked."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from ivr.settings import Settings
+
+current_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_call_id", default=None)
+
+_PHONE_RE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{5,}\d(?![\w.])")
+_STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+def mask_number(number: str | None) -> str:
+    """``+34911234567`` -> ``+34*****4567``: enough to tell calls apart, not to dial."""
+    if not number:
+        return ""
+    digits = [c for c in number if c.isdigit()]
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    keep_head = 3 if number.startswith("+") else 2
+    head = ("+" if number.startswith("+") else "") + "".join(digits[: keep_head - (1 if number.startswith("+") else 0)])
+    tail = "".join(digits[-4:])
+    hidden = len(digits) - (len(head.lstrip("+")) + 4)
+    return f"{head}{'*' * max(hidden, 1)}{tail}"
+
+
+def mask_text(text: str) -> str:
+    """Mask anything that looks like a phone number inside free text."""
+    return _PHONE_RE.sub(lambda m: mask_number(m.group(0)), text)
+
+
+class CallIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "call_id"):
+            record.call_id = current_call_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": mask_text(record.getMessage()),
+            "call_id": getattr(record, "call_id", None),
+        }
+        for key, value in record.__dict__.items():
+            if key in _STD_ATTRS or key in payload or key.startswith("_"):
+                continue
+            payload[key] = mask_text(value) if isinstance(value, str) else value
+        if record.exc_info:
+            payload["exc"] = mask_text(self.formatException(record.exc_info))
+        return json.dumps(payload, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        base = super().format(record)
+        return mask_text(f"{base} call_id={getattr(record, 'call_id', None)}")
+
+
+def configure_logging(settings: Settings, stream: Any = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(CallIdFilter())
+    handler.setFormatter(JsonFormatter() if settings.log_json else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())

@@ -1,0 +1,59 @@
+"""``ivr serve``: run every component of the composition root in one TaskGroup."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import click
+
+from ivr.composition import Container, build_container
+from ivr.logs import configure_logging
+from ivr.settings import Settings
+
+log = logging.getLogger("ivr.serve")
+
+
+async def run_server(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down gracefully."""
+    stop = stop or asyncio.Event()
+    container = await build_container(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not in the main thread
+            pass
+    try:
+        await _run_components(container, stop)
+    finally:
+        await container.aclose()
+
+
+async def _run_components(container: Container, stop: asyncio.Event) -> None:
+    async with asyncio.TaskGroup() as tg:
+        tasks = []
+        for component in container.components:
+            started = asyncio.Event()
+            task = tg.create_task(component.run(started), name=component.name)
+            tasks.append(task)
+            waiter = asyncio.ensure_future(started.wait())
+            done, _ = await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+            if waiter not in done:
+                waiter.cancel()
+                task.result()  # the component failed to start: raise its error
+            log.info("component started", extra={"component": component.name})
+        log.info("puente is up", extra={"components": [c.name for c in container.components]})
+        await stop.wait()
+        log.info("shutting down")
+        for task in tasks:
+            task.cancel()
+
+
+@click.command("serve")
+@click.pass_obj
+def serve_command(settings: Settings) -> None:
+    """Run the server: HTTP API and pages, FastAGI, AudioSocket, built-in SIP, dispatchers."""
+    configure_logging(settings)
+    asyncio.run(run_server(settings))
