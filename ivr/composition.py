@@ -34,6 +34,8 @@ class Container:
     bus: EventBus
     services: dict[str, Any] = field(default_factory=dict)
     components: list[Component] = field(default_factory=list)
+    # FastAPI routers contributed by domains; api.app mounts them all.
+    routers: list[Any] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def get(self, name: str) -> Any:

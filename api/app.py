@@ -1,0 +1,22 @@
+"""The FastAPI application: every domain's routers, /health, /ready, /metrics, OpenAPI at /docs.
+
+Domains contribute routers through ``container.routers`` (their ``plugin.wire``). Admin/agent routes
+live under the one versioned prefix ``/api/v1``; public pages (``/c/<token>``) and provider webhooks
+(``/webhooks/...``) sit outside it.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ivr.composition import Container
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(title="Puente", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json")
+    app.state.container = container
+    for router in container.routers:
+        app.include_router(router)
+    return app
