@@ -71,7 +71,8 @@ class TextFormatter(logging.Formatter):
 def configure_logging(settings: Settings, stream: Any = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(CallIdFilter())
-    handler.setFormatter(JsonFormatter() if settings.log_json else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    text = TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(JsonFormatter() if settings.log_json else text)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

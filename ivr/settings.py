@@ -39,6 +39,14 @@ class AgiSettings(BaseModel):
     shutdown_grace: float = 10.0
     # Where Asterisk reads Puente's prompts from, as a sound name prefix (``puente/es/greeting``).
     sound_prefix: str = "puente"
+    # A connection must deliver its whole agi_* block within this time (slowloris guard).
+    header_timeout: float = 5.0
+    # Commands that last as long as their media get their own bound: the longest prompt, the
+    # longest bridge to an agent, plus a margin for Asterisk's own latency.
+    max_prompt_seconds: float = 600.0
+    max_bridge_seconds: float = 4 * 3600.0
+    timeout_margin: float = 5.0
+    moh_class: str = "default"  # musiconhold.conf class for SET MUSIC on
 
 
 class AudioSocketSettings(BaseModel):
@@ -47,6 +55,8 @@ class AudioSocketSettings(BaseModel):
     port: int = 9092
     # The address Asterisk must connect to (what goes into ``EXEC AudioSocket``).
     advertised: str = "127.0.0.1:9092"
+    # How long Asterisk may take to connect back after ``EXEC AudioSocket`` (and to send its uuid).
+    connect_timeout: float = 5.0
 
 
 class AmiSettings(BaseModel):
@@ -67,6 +77,9 @@ class SipSettings(BaseModel):
     rtp_port_max: int = 30000
     max_calls: int = 200
     user_agent: str = "Puente"
+    # RFC 3261 timers T1/T2 (seconds): retransmission start and cap; 64*T1 is the give-up time.
+    t1: float = 0.5
+    t2: float = 4.0
 
 
 class MqttSettings(BaseModel):
@@ -85,6 +98,18 @@ class SpeechSettings(BaseModel):
     enabled: bool = True
     confidence_threshold: float = 0.5
     no_input_timeout: float = 5.0
+    # Trailing silence that ends an utterance, and the longest utterance we listen to.
+    endpoint_silence_ms: int = 700
+    max_utterance_seconds: float = 10.0
+    # Threads running recognizers (the decoders are CPU-bound C code that releases the GIL).
+    workers: int = 4
+    # Below this match score a transcript maps to no option.
+    min_match_score: float = 0.6
+    # PocketSphinx misreads digital silence: a fixed noise floor (sample std-dev) is added first.
+    pocketsphinx_noise_floor: float = 200.0
+    # ``ivr models fetch``: official Vosk models and where they go (``var_dir/models`` when unset).
+    vosk_models_url: str = "https://alphacephei.com/vosk/models"
+    models_dir: str | None = None
     languages: dict[str, SpeechLanguageSettings] = Field(
         default_factory=lambda: {
             "en": SpeechLanguageSettings(engine="pocketsphinx"),
@@ -104,11 +129,25 @@ class DeflectionSettings(BaseModel):
     meta_phone_number_id: str = ""
     meta_access_token: str = ""
     meta_app_secret: str = ""
+    meta_verify_token: str = ""  # the webhook subscription handshake's hub.verify_token
     meta_base_url: str = "https://graph.facebook.com/v20.0"
     meta_template: str = "puente_link"
     whatsapp_business_number: str = ""
     case_response_target_hours: float = 24.0
     open_rate_limit_per_minute: int = 30
+    # The schedule whose opening hours the page's "call me back at" slots follow.
+    schedule: str = "support"
+    callback_slot_minutes: int = 30
+    callback_slot_days: int = 3
+    callback_default_queue: str = "general"  # when the call never reached a queue
+    default_region: str = "ES"  # for numbers given without a country code
+    default_timezone: str = "Europe/Madrid"  # the customer's, when the number spans several
+    # No message is sent in the customer's local night: deferred until quiet hours end.
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "09:00"
+    deferred_poll_seconds: float = 30.0
+    # Post-call rating link when a queue's `deflection: {rating: ...}` does not say.
+    rating_after_call: bool = False
 
 
 class CallbackSettings(BaseModel):
@@ -129,6 +168,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IVR_", env_nested_delimiter="__", extra="ignore")
 
+    config_file: Path | None = None
     site: str = "default"
     var_dir: Path = Path("var")
     database_url: str = ""  # default: sqlite under var_dir
@@ -161,7 +201,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _YamlFileSource(settings_cls))
+        explicit = getattr(init_settings, "init_kwargs", {}).get("config_file")
+        return (init_settings, env_settings, _YamlFileSource(settings_cls, explicit))
 
     @property
     def effective_database_url(self) -> str:
@@ -171,13 +212,17 @@ class Settings(BaseSettings):
 
 
 class _YamlFileSource(PydanticBaseSettingsSource):
-    """Reads the optional YAML config file named by ``IVR_CONFIG``."""
+    """Reads the optional YAML config file (``config_file=`` or ``IVR_CONFIG``)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | str | None) -> None:
+        super().__init__(settings_cls)
+        self._path = path
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = os.environ.get("IVR_CONFIG")
+        path = self._path or os.environ.get("IVR_CONFIG")
         if not path:
             return {}
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -196,6 +241,4 @@ def normalise_database_url(url: str) -> str:
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
-    if config_file is not None:
-        os.environ["IVR_CONFIG"] = str(config_file)
-    return Settings(**overrides)
+    return Settings(config_file=config_file, **overrides)

@@ -7,6 +7,7 @@ import importlib
 # Each domain appends its table modules here.
 MODEL_MODULES: tuple[str, ...] = (
     "ivr.calls.models",
+    "ivr.schedules.models",
     "ivr.acd.models",
     "ivr.config.models",
     "callbacks.models",
@@ -20,5 +21,5 @@ def import_all_models() -> None:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
+            if exc.name is None or not name.startswith(exc.name):
                 raise

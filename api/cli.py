@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import timedelta
+
+import click
+
+from api.security import Role, UserExists, UserService
+from ivr.db import Database
+from ivr.settings import Settings
+
+
+@click.group()
+def users() -> None:
+    """Users of the API and web UI (admin / supervisor / agent)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--agent-id", default=None, help="The ACD agent this user signs in as (agents).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_obj
+def add(settings: Settings, username: str, role: str, agent_id: str | None, password_stdin: bool) -> None:
+    """Add a user; the password is prompted for (or read from stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+
+    async def run() -> None:
+        db = Database(settings.effective_database_url)
+        try:
+            service = UserService(db, token_ttl=timedelta(hours=settings.auth.token_ttl_hours))
+            await service.add_user(username, password, Role(role), agent_id=agent_id)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(run())
+    except (UserExists, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added {role} {username}")
+
+
+@users.command("list")
+@click.pass_obj
+def list_users(settings: Settings) -> None:
+    async def run() -> None:
+        db = Database(settings.effective_database_url)
+        try:
+            service = UserService(db, token_ttl=timedelta(hours=1))
+            for user in await service.list_users():
+                click.echo(f"{user.username}\t{user.role.value}\t{user.agent_id or ''}")
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())

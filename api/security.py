@@ -1,0 +1,201 @@
+"""Authentication and roles for the API and the web UI.
+
+Users have one role: admin, supervisor or agent. Passwords are argon2 hashes. A login issues an
+opaque random token (stored as its SHA-256, so a database leak reveals no live token) used as a
+bearer token by API clients and as an HttpOnly session cookie by the web UI. Every write needs a
+role; admins pass every role check.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import delete, select
+
+from api.models import AuditRow, TokenRow, UserRow
+from ivr.db import Database, utcnow
+
+SESSION_COOKIE = "puente_session"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    role: Role
+    agent_id: str | None = None
+
+
+class AuthError(Exception):
+    """Bad credentials or an unknown/expired token (the message never says which)."""
+
+
+class UserExists(Exception):
+    pass
+
+
+class UserService:
+    def __init__(self, db: Database, *, token_ttl: timedelta) -> None:
+        self._db = db
+        self._ttl = token_ttl
+        self._hasher = PasswordHasher()
+
+    async def add_user(self, username: str, password: str, role: Role, *, agent_id: str | None = None) -> User:
+        if len(password) < 8:
+            raise ValueError("password must have at least 8 characters")
+        async with self._db.session() as s:
+            existing = await s.scalar(select(UserRow).where(UserRow.username == username))
+            if existing is not None:
+                raise UserExists(f"user {username!r} already exists")
+            row = UserRow(
+                username=username, password_hash=self._hasher.hash(password), role=role.value, agent_id=agent_id
+            )
+            s.add(row)
+            await s.flush()
+            return _user(row)
+
+    async def list_users(self) -> list[User]:
+        async with self._db.session() as s:
+            rows = (await s.scalars(select(UserRow).order_by(UserRow.username))).all()
+            return [_user(r) for r in rows if r.active]
+
+    async def login(self, username: str, password: str) -> tuple[User, str]:
+        async with self._db.session() as s:
+            row = await s.scalar(select(UserRow).where(UserRow.username == username, UserRow.active.is_(True)))
+            if row is None:
+                # Same work as a real check, so timing doesn't reveal which usernames exist.
+                _verify_dummy(self._hasher, password)
+                raise AuthError("invalid credentials")
+            try:
+                self._hasher.verify(row.password_hash, password)
+            except (VerificationError, InvalidHashError) as exc:
+                raise AuthError("invalid credentials") from exc
+            token = secrets.token_urlsafe(32)
+            s.add(TokenRow(token_hash=_hash(token), user_id=row.id, expires_at=utcnow() + self._ttl))
+            return _user(row), token
+
+    async def user_for_token(self, token: str) -> User:
+        async with self._db.session() as s:
+            found = (
+                await s.execute(
+                    select(UserRow, TokenRow)
+                    .join(TokenRow, TokenRow.user_id == UserRow.id)
+                    .where(TokenRow.token_hash == _hash(token))
+                )
+            ).first()
+            if found is None:
+                raise AuthError("invalid token")
+            row, tok = found
+            if tok.expires_at <= utcnow() or not row.active:
+                raise AuthError("invalid token")
+            return _user(row)
+
+    async def logout(self, token: str) -> None:
+        async with self._db.session() as s:
+            await s.execute(delete(TokenRow).where(TokenRow.token_hash == _hash(token)))
+
+
+class AuditLog:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, user: User, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+        async with self._db.session() as s:
+            s.add(AuditRow(username=user.username, action=action, target=target, detail=detail or {}))
+
+    async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        async with self._db.session() as s:
+            rows = (await s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))).all()
+            return [
+                {"at": r.at.isoformat(), "user": r.username, "action": r.action, "target": r.target, "detail": r.detail}
+                for r in rows
+            ]
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _verify_dummy(hasher: PasswordHasher, password: str) -> None:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hasher.hash(secrets.token_hex(8))
+    try:
+        hasher.verify(_DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return
+
+
+def _user(row: UserRow) -> User:
+    return User(id=row.id, username=row.username, role=Role(row.role), agent_id=row.agent_id)
+
+
+# --------------------------------------------------------------------------- FastAPI dependencies
+
+
+def _token_from(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def users_service(request: Request) -> UserService:
+    service: UserService = request.app.state.container.services["users"]
+    return service
+
+
+def audit_log(request: Request) -> AuditLog:
+    log: AuditLog = request.app.state.container.services["audit"]
+    return log
+
+
+async def current_user(request: Request, users: Annotated[UserService, Depends(users_service)]) -> User:
+    token = _token_from(request)
+    if token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return await users.user_for_token(token)
+    except AuthError:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+Audit = Annotated[AuditLog, Depends(audit_log)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Awaitable[User]]:
+    """A dependency (use with ``Depends``) that lets through admins and the given roles."""
+    allowed = {Role.ADMIN, *roles}
+
+    async def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role {' or '.join(sorted(allowed))}")
+        return user
+
+    return check
+
+
+AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
+SupervisorUser = Annotated[User, Depends(require_roles(Role.SUPERVISOR))]
+StaffUser = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.AGENT))]

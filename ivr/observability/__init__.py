@@ -1,0 +1,1 @@
+"""Metrics (Prometheus), health/readiness, and event publishing to MQTT."""

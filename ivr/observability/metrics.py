@@ -1,0 +1,93 @@
+"""Prometheus metrics fed from the event bus (so no domain needs to know about Prometheus)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from ivr.events.types import (
+    AgentStateChanged,
+    CallbackLifecycle,
+    CallEnded,
+    CallStarted,
+    DeflectionLifecycle,
+    Event,
+    InputReceived,
+    ProtocolError,
+    QueueJoined,
+    QueueLeft,
+)
+
+WAIT_BUCKETS = (5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.calls = Counter("puente_calls_started", "Calls started", ["backend"], registry=r)
+        self.calls_ended = Counter("puente_calls_ended", "Calls ended by disposition", ["disposition"], registry=r)
+        self.call_duration = Histogram("puente_call_duration_seconds", "Call duration", buckets=WAIT_BUCKETS,
+                                       registry=r)
+        self.live_calls = Gauge("puente_calls_live", "Calls in progress", registry=r)
+        self.inputs = Counter("puente_inputs", "Caller inputs by mode", ["mode", "matched"], registry=r)
+        self.queue_joined = Counter("puente_queue_joined", "Callers who joined a queue", ["queue"], registry=r)
+        self.queue_waiting = Gauge("puente_queue_waiting", "Callers waiting now", ["queue"], registry=r)
+        self.queue_wait = Histogram("puente_queue_wait_seconds", "Time waited in queue", ["queue", "outcome"],
+                                    buckets=WAIT_BUCKETS, registry=r)
+        self.queue_left = Counter("puente_queue_left", "Queue exits by outcome", ["queue", "outcome"], registry=r)
+        self.abandons = Counter("puente_queue_abandons", "Callers who hung up while queued", ["queue"], registry=r)
+        self.answered_in_sl = Counter("puente_queue_answered_within_service_level",
+                                      "Answered within the queue's service-level target", ["queue"], registry=r)
+        self.answered = Counter("puente_queue_answered", "Answered by an agent", ["queue"], registry=r)
+        self.ewt_error = Histogram("puente_ewt_abs_error_seconds", "|predicted - actual| wait", ["queue"],
+                                   buckets=WAIT_BUCKETS, registry=r)
+        self.agent_states = Counter("puente_agent_state_changes", "Agent state changes", ["state"], registry=r)
+        self.callbacks = Counter("puente_callbacks", "Callback lifecycle", ["state", "outcome"], registry=r)
+        self.deflections = Counter("puente_deflections", "Deflection stages", ["stage", "channel"], registry=r)
+        self.protocol_errors = Counter("puente_protocol_errors", "AGI/SIP/AMI/AudioSocket errors", ["protocol"],
+                                       registry=r)
+        self.command_latency = Histogram("puente_command_seconds", "Telephony command round trip",
+                                         ["protocol", "command"],
+                                         buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30), registry=r)
+        self.mqtt_dropped = Counter("puente_mqtt_dropped", "Events dropped while MQTT was unreachable", registry=r)
+        self.mqtt_published = Counter("puente_mqtt_published", "Events published to MQTT", registry=r)
+
+    def observe(self, event: Event) -> None:
+        match event:
+            case CallStarted():
+                self.calls.labels(event.backend).inc()
+                self.live_calls.inc()
+            case CallEnded():
+                self.calls_ended.labels(event.disposition).inc()
+                self.call_duration.observe(event.duration_seconds)
+                self.live_calls.dec()
+            case InputReceived():
+                self.inputs.labels(event.mode, str(event.matched).lower()).inc()
+            case QueueJoined():
+                self.queue_joined.labels(event.queue).inc()
+                self.queue_waiting.labels(event.queue).inc()
+            case QueueLeft():
+                self._queue_left(event)
+            case AgentStateChanged():
+                self.agent_states.labels(event.state).inc()
+            case CallbackLifecycle():
+                self.callbacks.labels(event.state, event.outcome or "").inc()
+            case DeflectionLifecycle():
+                self.deflections.labels(event.stage, event.channel or "").inc()
+            case ProtocolError():
+                self.protocol_errors.labels(event.protocol).inc()
+            case _:
+                pass
+
+    def _queue_left(self, event: QueueLeft) -> None:
+        self.queue_waiting.labels(event.queue).dec()
+        self.queue_left.labels(event.queue, event.outcome).inc()
+        self.queue_wait.labels(event.queue, event.outcome).observe(event.waited_seconds)
+        if event.outcome == "abandoned":
+            self.abandons.labels(event.queue).inc()
+        if event.outcome == "connected":
+            self.answered.labels(event.queue).inc()
+            if event.within_service_level:
+                self.answered_in_sl.labels(event.queue).inc()
+            if event.ewt_predicted is not None:
+                self.ewt_error.labels(event.queue).observe(abs(event.ewt_predicted - event.waited_seconds))

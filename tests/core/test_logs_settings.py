@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from ivr.logs import configure_logging, current_call_id, mask_number, mask_text
+from ivr.settings import Settings, load_settings, normalise_database_url
+
+
+@pytest.mark.parametrize(("raw", "masked"), [
+    ("+34911234567", "+34*****4567"),
+    ("5551234", "55*1234"),
+    ("1234", "****"),
+    ("", ""),
+])
+def test_mask_number(raw: str, masked: str) -> None:
+    assert mask_number(raw) == masked
+
+
+def test_numbers_inside_text_are_masked_but_times_are_not() -> None:
+    assert mask_text("call from +34 911 23 45 67 at 10:42") == "call from +34*****4567 at 10:42"
+
+
+def test_json_log_lines_carry_the_call_id_and_mask_numbers() -> None:
+    stream = io.StringIO()
+    configure_logging(Settings(log_json=True), stream=stream)
+    token = current_call_id.set("1795426452.27")
+    try:
+        logging.getLogger("ivr.test").info("caller %s pressed 1", "+34911234567", extra={"caller": "+34911234567"})
+    finally:
+        current_call_id.reset(token)
+        logging.getLogger().handlers.clear()
+    line = json.loads(stream.getvalue().strip())
+    assert line["call_id"] == "1795426452.27"
+    assert line["msg"] == "caller +34*****4567 pressed 1"
+    assert line["caller"] == "+34*****4567"
+
+
+def test_defaults_need_no_other_service() -> None:
+    s = Settings()
+    assert s.effective_database_url.startswith("sqlite+aiosqlite:///")
+    assert (s.http.host, s.http.port) == ("127.0.0.1", 8080)
+    assert (s.agi.host, s.agi.port) == ("127.0.0.1", 4573)
+    assert (s.sip.host, s.sip.port) == ("127.0.0.1", 5060)
+
+
+def test_environment_and_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "puente.yaml"
+    cfg.write_text("agi:\n  port: 4600\nhttp:\n  port: 9000\n")
+    monkeypatch.setenv("IVR_HTTP__PORT", "9100")
+    monkeypatch.delenv("IVR_CONFIG", raising=False)
+    s = load_settings(config_file=cfg)
+    assert s.agi.port == 4600  # from the file
+    assert s.http.port == 9100  # the environment wins over the file
+
+
+def test_postgres_urls_get_the_async_driver() -> None:
+    assert normalise_database_url("postgresql://postgres@127.0.0.1:5432/test") == (
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from api import plugin as api_plugin
+from ivr.db import Database
+from ivr.events.types import CallEnded, CallStarted, QueueLeft
+from ivr.observability import plugin as obs_plugin
+from ivr.settings import Settings
+from tests.support.app import app_for, make_container
+
+
+async def test_health_ready_and_metrics(sqlite_db: Database) -> None:
+    container = await make_container(sqlite_db, wires=[obs_plugin.wire, api_plugin.wire])
+    container.bus.publish(CallStarted(call_id="c1", dialled="900", backend="agi", flow="support"))
+    container.bus.publish(QueueLeft(call_id="c1", queue="billing", outcome="connected", waited_seconds=15,
+                                    ewt_predicted=25, within_service_level=True))
+    container.bus.publish(CallEnded(call_id="c1", disposition="connected", duration_seconds=200))
+    transport = httpx.ASGITransport(app=app_for(container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/health")).json() == {"status": "ok"}
+        ready = await client.get("/ready")
+        assert ready.status_code == 200
+        assert ready.json()["checks"]["database"] == {"ok": True}
+        assert ready.json()["checks"]["mqtt"]["configured"] is False
+        text = (await client.get("/metrics")).text
+    assert 'puente_calls_started_total{backend="agi"} 1.0' in text
+    assert 'puente_queue_answered_within_service_level_total{queue="billing"} 1.0' in text
+    assert 'puente_ewt_abs_error_seconds_sum{queue="billing"} 10.0' in text
+    assert 'puente_calls_ended_total{disposition="connected"} 1.0' in text
+
+
+async def test_ready_reports_each_dependency_when_down(tmp_path: Path) -> None:
+    settings = Settings(mqtt={"url": "mqtt://127.0.0.1:1"})
+    from tests.support.database import sqlite_database
+
+    async with sqlite_database(tmp_path) as sdb:
+        container = await make_container(sdb, settings=settings, wires=[obs_plugin.wire, api_plugin.wire])
+        transport = httpx.ASGITransport(app=app_for(container))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ready = await client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["mqtt"] == {"ok": False, "configured": True, "connected": False}
+    assert ready.json()["checks"]["database"]["ok"] is True
