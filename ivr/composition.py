@@ -71,6 +71,7 @@ WIRING_TARGETS: tuple[str, ...] = (
     "callbacks.plugin:wire",
     "ivr.acd.plugin:wire",
     "ivr.flows.plugin:wire",
+    "ivr.flowadmin.plugin:wire",
     "ivr.channels.agi.plugin:wire",
     "ivr.channels.sip.plugin:wire",
     "api.plugin:wire",

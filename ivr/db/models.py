@@ -10,6 +10,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "ivr.schedules.models",
     "ivr.acd.models",
     "ivr.config.models",
+    "ivr.flowadmin.models",
     "callbacks.models",
     "deflection.models",
     "api.models",

@@ -1,0 +1,175 @@
+"""``/api/v1/flows``: list, read, draft, validate, publish, roll back, diff, graph."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from api.security import AdminUser, Audit, StaffUser
+from ivr.flowadmin.service import FlowAdminService, FlowInvalid, NothingToRollBack
+from ivr.flowadmin.store import FlowVersion, VersionNotFound
+from ivr.flows.loader import UnknownFlow
+from ivr.flows.validate import Problem
+
+router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
+
+
+def flow_admin(request: Request) -> FlowAdminService:
+    service: FlowAdminService = request.app.state.container.services["flow_admin"]
+    return service
+
+
+Admin = Annotated[FlowAdminService, Depends(flow_admin)]
+
+
+class ProblemOut(BaseModel):
+    file: str
+    node: str | None
+    message: str
+
+    @classmethod
+    def of(cls, p: Problem) -> ProblemOut:
+        return cls(file=p.file, node=p.node, message=p.message)
+
+
+class FlowSummary(BaseModel):
+    name: str
+    numbers: list[str]
+    default: bool
+    published_version: int | None
+
+
+class FlowDocument(BaseModel):
+    name: str
+    document: str
+    version: int | None
+
+
+class VersionOut(BaseModel):
+    flow_name: str
+    version: int
+    status: str
+    comment: str
+    created_by: str
+    created_at: datetime
+    published_at: datetime | None
+    published_by: str | None
+    document: str | None = None
+
+    @classmethod
+    def of(cls, v: FlowVersion, *, with_document: bool = False) -> VersionOut:
+        return cls(flow_name=v.flow_name, version=v.version, status=v.status.value, comment=v.comment,
+                   created_by=v.created_by, created_at=v.created_at, published_at=v.published_at,
+                   published_by=v.published_by, document=v.document if with_document else None)
+
+
+class DraftIn(BaseModel):
+    document: str = Field(min_length=1, max_length=512_000)
+    comment: str = Field(default="", max_length=255)
+
+
+class DraftOut(BaseModel):
+    version: VersionOut
+    problems: list[ProblemOut]
+
+
+class ValidateIn(BaseModel):
+    document: str = Field(min_length=1, max_length=512_000)
+
+
+class GraphOut(BaseModel):
+    nodes: list[dict[str, str | bool]]
+    edges: list[dict[str, str]]
+
+
+def _not_found(exc: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+
+
+@router.get("", response_model=list[FlowSummary])
+async def list_flows(_: StaffUser, admin: Admin) -> list[FlowSummary]:
+    versions = admin.provider.published_versions
+    return [FlowSummary(name=f.name, numbers=list(f.numbers), default=f.default, published_version=versions.get(f.name))
+            for f in admin.provider.flow_set.flows()]
+
+
+@router.get("/{name}", response_model=FlowDocument)
+async def get_flow(name: str, _: StaffUser, admin: Admin) -> FlowDocument:
+    try:
+        document, version = await admin.document_in_service(name)
+    except (UnknownFlow, VersionNotFound) as exc:
+        raise _not_found(exc) from None
+    return FlowDocument(name=name, document=document, version=version)
+
+
+@router.get("/{name}/graph", response_model=GraphOut)
+async def flow_graph(name: str, _: StaffUser, admin: Admin) -> GraphOut:
+    try:
+        graph = admin.graph(name)
+    except UnknownFlow as exc:
+        raise _not_found(exc) from None
+    return GraphOut(nodes=graph.nodes, edges=graph.edges)
+
+
+@router.get("/{name}/versions", response_model=list[VersionOut])
+async def list_versions(name: str, _: StaffUser, admin: Admin) -> list[VersionOut]:
+    return [VersionOut.of(v) for v in await admin.store.versions(name)]
+
+
+@router.get("/{name}/versions/{version}", response_model=VersionOut)
+async def get_version(name: str, version: int, _: StaffUser, admin: Admin) -> VersionOut:
+    try:
+        return VersionOut.of(await admin.store.get(name, version), with_document=True)
+    except VersionNotFound as exc:
+        raise _not_found(exc) from None
+
+
+@router.post("/validate", response_model=list[ProblemOut])
+async def validate(body: ValidateIn, _: StaffUser, admin: Admin) -> list[ProblemOut]:
+    return [ProblemOut.of(p) for p in admin.validate(body.document)]
+
+
+@router.post("/{name}/versions", response_model=DraftOut, status_code=201)
+async def save_draft(name: str, body: DraftIn, user: AdminUser, admin: Admin, audit: Audit) -> DraftOut:
+    version, problems = await admin.save_draft(name, body.document, user=user.username, comment=body.comment)
+    await audit.record(user, "flow.draft", f"{name}@v{version.version}", {"problems": len(problems)})
+    return DraftOut(version=VersionOut.of(version), problems=[ProblemOut.of(p) for p in problems])
+
+
+@router.post("/{name}/versions/{version}/publish", response_model=VersionOut)
+async def publish(name: str, version: int, user: AdminUser, admin: Admin, audit: Audit) -> VersionOut:
+    try:
+        published = await admin.publish(name, version, user=user.username)
+    except VersionNotFound as exc:
+        raise _not_found(exc) from None
+    except FlowInvalid as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            {"message": "the version has problems", "problems": [str(p) for p in exc.problems]},
+                            ) from None
+    await audit.record(user, "flow.publish", f"{name}@v{version}")
+    return VersionOut.of(published)
+
+
+@router.post("/{name}/rollback", response_model=VersionOut)
+async def rollback(name: str, user: AdminUser, admin: Admin, audit: Audit) -> VersionOut:
+    try:
+        published = await admin.rollback(name, user=user.username)
+    except NothingToRollBack as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except FlowInvalid as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    await audit.record(user, "flow.rollback", f"{name}@v{published.version}")
+    return VersionOut.of(published)
+
+
+@router.get("/{name}/diff", response_class=PlainTextResponse)
+async def diff(name: str, _: StaffUser, admin: Admin, to: Annotated[int, Query(ge=1)],
+               from_: Annotated[int | None, Query(alias="from", ge=1)] = None) -> str:
+    try:
+        return await admin.diff(name, from_, to)
+    except (VersionNotFound, UnknownFlow) as exc:
+        raise _not_found(exc) from None
