@@ -32,7 +32,9 @@ def add(settings: Settings, username: str, role: str, agent_id: str | None, pass
     async def run() -> None:
         db = Database(settings.effective_database_url)
         try:
-            service = UserService(db, token_ttl=timedelta(hours=settings.auth.token_ttl_hours))
+            service = UserService(db, token_ttl=timedelta(hours=settings.auth.token_ttl_hours),
+                                  time_cost=settings.auth.password_time_cost,
+                                  memory_kib=settings.auth.password_memory_kib)
             await service.add_user(username, password, Role(role), agent_id=agent_id)
         finally:
             await db.dispose()

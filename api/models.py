@@ -41,3 +41,18 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64), nullable=False)
     target: Mapped[str] = mapped_column(String(255), nullable=False)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+
+
+class WrapUpRow(Base):
+    """An agent's disposition and notes for one finished contact (the agent desk's wrap-up form)."""
+
+    __tablename__ = "desk_wrapups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False, index=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    agent_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    call_id: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disposition: Mapped[str] = mapped_column(String(32), nullable=False)
+    notes: Mapped[str] = mapped_column(String(4000), default="", nullable=False)

@@ -11,7 +11,12 @@ import uvicorn
 from api.app import create_app
 from api.auth_routes import router as auth_router
 from api.auth_routes import users_router
+from api.desk import WrapUpStore
+from api.desk import router as desk_router
 from api.security import AuditLog, UserService
+from api.ui.flow_tools import router as flow_tools_router
+from api.ui.routes import router as ui_router
+from api.ui.stats import router as stats_router
 from ivr.composition import Container
 
 log = logging.getLogger(__name__)
@@ -52,9 +57,14 @@ class HttpServer:
 
 async def wire(container: Container) -> None:
     settings = container.settings
-    container.services["users"] = UserService(container.db, token_ttl=timedelta(hours=settings.auth.token_ttl_hours))
+    container.services["users"] = UserService(
+        container.db, token_ttl=timedelta(hours=settings.auth.token_ttl_hours),
+        time_cost=settings.auth.password_time_cost, memory_kib=settings.auth.password_memory_kib,
+    )
     container.services["audit"] = AuditLog(container.db)
     container.routers.extend([auth_router, users_router])
+    container.services["desk_wrapups"] = WrapUpStore(container.db)
+    container.routers.extend([desk_router, stats_router, flow_tools_router, ui_router])
     server = HttpServer(container)
     container.services["http_server"] = server
     container.components.append(server)

@@ -50,10 +50,10 @@ class UserExists(Exception):
 
 
 class UserService:
-    def __init__(self, db: Database, *, token_ttl: timedelta) -> None:
+    def __init__(self, db: Database, *, token_ttl: timedelta, time_cost: int = 3, memory_kib: int = 65536) -> None:
         self._db = db
         self._ttl = token_ttl
-        self._hasher = PasswordHasher()
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
 
     async def add_user(self, username: str, password: str, role: Role, *, agent_id: str | None = None) -> User:
         if len(password) < 8:
@@ -158,6 +158,19 @@ def _token_from(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+CSRF_HEADER = "x-requested-with"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _cookie_write_without_csrf_header(request: Request) -> bool:
+    """A write authenticated only by the session cookie must carry ``X-Requested-With`` (a custom
+    header a cross-site form cannot send; the SameSite=strict cookie is the first line). Bearer
+    clients are not exposed to CSRF and are unaffected."""
+    if request.method in _SAFE_METHODS or request.headers.get("authorization", "").lower().startswith("bearer "):
+        return False
+    return not request.headers.get(CSRF_HEADER)
+
+
 def users_service(request: Request) -> UserService:
     service: UserService = request.app.state.container.services["users"]
     return service
@@ -174,10 +187,13 @@ async def current_user(request: Request, users: Annotated[UserService, Depends(u
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required",
                             headers={"WWW-Authenticate": "Bearer"})
     try:
-        return await users.user_for_token(token)
+        user = await users.user_for_token(token)
     except AuthError:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
                             headers={"WWW-Authenticate": "Bearer"}) from None
+    if _cookie_write_without_csrf_header(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "cookie-authenticated writes need the X-Requested-With header")
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -11,6 +11,7 @@ import click
 COMMANDS: dict[str, str] = {
     "serve": "ivr.serve:serve_command",
     "db": "ivr.db.cli:db",
+    "config": "ivr.settings_cli:config",
     "calls": "ivr.calls.cli:calls",
     "flows": "ivr.flows.cli:flows",
     "schedules": "ivr.schedules.cli:schedules",

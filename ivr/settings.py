@@ -156,11 +156,26 @@ class CallbackSettings(BaseModel):
     poll_interval: float = 1.0
     lease_seconds: float = 120.0
     default_region: str = "ES"
+    # Quiet hours use this zone when a number's country says nothing (e.g. an invalid region).
+    default_timezone: str = "Europe/Madrid"
+    batch_size: int = 50  # callbacks claimed per poll
+    max_active: int = 200  # callbacks worked at once per dispatcher (each waits in its queue's line)
+    wait_slice_seconds: float = 60.0  # re-check the policy this often while waiting for an agent
+    # How to reach a customer: the Asterisk dial string (agent-first: the agent's AGI dials it;
+    # customer-first: the AMI Originate channel) and the built-in endpoint's request URI.
+    customer_dial: str = "PJSIP/{number}@trunk"
+    customer_originate: str = "Local/{number}@callback-out"
+    customer_sip_uri: str = "sip:{number}@127.0.0.1:5080"
+    ami_context: str = "callback-agi"  # the dialplan context that runs AGI(agi://.../callback)
+    originator: str = "auto"  # auto (AMI when enabled, else the built-in SIP endpoint), ami, sip
 
 
 class AuthSettings(BaseModel):
     session_secret: str = ""  # generated and stored under var/ when empty
     token_ttl_hours: float = 12.0
+    # argon2id cost (OWASP-recommended defaults); tests lower them to stay fast.
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
 
 
 class Settings(BaseSettings):

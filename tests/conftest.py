@@ -43,3 +43,9 @@ def asterisk_captures() -> Path:
     if not ASTERISK_CAPTURES.is_dir():
         pytest.fail(f"the shared Asterisk captures are missing at {ASTERISK_CAPTURES}")
     return ASTERISK_CAPTURES
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.support.database import drop_templates
+
+    drop_templates()

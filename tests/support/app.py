@@ -17,10 +17,16 @@ async def make_container(
     db: Database, settings: Settings | None = None,
     wires: Iterable[Callable[[Container], Awaitable[None]]] = (),
 ) -> Container:
-    container = Container(settings=settings or Settings(), db=db, bus=EventBus())
+    container = Container(settings=settings or test_settings(), db=db, bus=EventBus())
     for wire in wires:
         await wire(container)
     return container
+
+
+def test_settings(**overrides: object) -> Settings:
+    """Settings for tests: cheap password hashing (argon2 at full cost takes ~0.3 s per hash)."""
+    auth = {"password_time_cost": 1, "password_memory_kib": 8192}
+    return Settings(auth=auth, **overrides)  # type: ignore[arg-type]
 
 
 def app_for(container: Container) -> FastAPI:

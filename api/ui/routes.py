@@ -1,0 +1,152 @@
+"""Server-rendered pages of the web UI (Jinja2) and their static files, all served by us.
+
+Every page but the login page needs the session (cookie) and a role; without one the browser is
+sent to ``/ui/login``. Pages only render a shell: they read and write through the JSON API with
+the session cookie (writes carry ``X-Requested-With``, see :mod:`api.security`). A strict Content
+Security Policy allows only our own scripts and styles.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from api.security import SESSION_COOKIE, AuthError, Role, User, UserService
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+# A fixed list read once: the static route serves exactly these files, nothing from a request path.
+STATIC_FILES: dict[str, Path] = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+ALL_ROLES = frozenset(Role)
+SUPERVISORS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+ADMINS = frozenset({Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    key: str
+    href: str
+    label: str
+    roles: frozenset[Role]
+
+
+NAV = (
+    NavItem("desk", "/ui/desk", "Agent desk", ALL_ROLES),
+    NavItem("wallboard", "/ui/wallboard", "Wallboard", SUPERVISORS),
+    NavItem("flows", "/ui/flows", "Flows", SUPERVISORS),
+    NavItem("admin", "/ui/admin", "Admin", ADMINS),
+)
+ADMIN_SECTIONS = {
+    "schedules": "Schedules", "queues": "Queues", "agents": "Agents", "users": "Users", "outbox": "Outbox",
+}
+
+templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                        trim_blocks=True, lstrip_blocks=True)
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def home_for(user: User) -> str:
+    return "/ui/desk" if user.role is Role.AGENT else "/ui/wallboard"
+
+
+async def page_user(request: Request) -> User | None:
+    """The signed-in user from the session cookie (or a bearer header), or None."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    users: UserService = request.app.state.container.services["users"]
+    try:
+        return await users.user_for_token(token)
+    except AuthError:
+        return None
+
+
+def render(name: str, *, user: User | None, active: str = "", status_code: int = 200, **context: Any) -> HTMLResponse:
+    nav = [item for item in NAV if user is not None and user.role in item.roles]
+    html = templates.get_template(name).render(user=user, nav=nav, active=active, **context)
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+async def guarded(request: Request, roles: frozenset[Role], name: str, active: str, *, status_code: int = 200,
+                  **context: Any) -> Response:
+    user = await page_user(request)
+    if user is None:
+        return RedirectResponse(f"/ui/login?next={quote(request.url.path)}", status.HTTP_303_SEE_OTHER)
+    if user.role not in roles:
+        return render("error.html", user=user, status_code=status.HTTP_403_FORBIDDEN, title="Not allowed",
+                      message=f"This page needs the role {' or '.join(sorted(r.value for r in roles))}.")
+    return render(name, user=user, active=active, status_code=status_code, **context)
+
+
+@router.get("/static/{name}")
+async def static_file(name: str) -> Response:
+    path = STATIC_FILES.get(name)
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file")
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Response(path.read_bytes(), media_type=media_type,
+                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> Response:
+    user = await page_user(request)
+    if user is not None:
+        return RedirectResponse(home_for(user), status.HTTP_303_SEE_OTHER)
+    return render("login.html", user=None, title="Sign in")
+
+
+@router.get("", response_class=HTMLResponse)
+async def ui_home(request: Request) -> Response:
+    user = await page_user(request)
+    return RedirectResponse(home_for(user) if user else "/ui/login", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/desk", response_class=HTMLResponse)
+async def desk_page(request: Request) -> Response:
+    return await guarded(request, ALL_ROLES, "desk.html", "desk", title="Agent desk")
+
+
+@router.get("/wallboard", response_class=HTMLResponse)
+async def wallboard_page(request: Request) -> Response:
+    return await guarded(request, SUPERVISORS, "wallboard.html", "wallboard", title="Wallboard")
+
+
+@router.get("/flows", response_class=HTMLResponse)
+async def flows_page(request: Request) -> Response:
+    return await guarded(request, SUPERVISORS, "flows.html", "flows", title="Flows")
+
+
+@router.get("/flows/{name}", response_class=HTMLResponse)
+async def flow_editor_page(request: Request, name: str) -> Response:
+    return await guarded(request, SUPERVISORS, "flow_edit.html", "flows", title=f"Flow {name}", flow_name=name)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin_index(request: Request) -> Response:
+    return await guarded(request, ADMINS, "admin.html", "admin", title="Admin", sections=ADMIN_SECTIONS,
+                         section=None)
+
+
+@router.get("/admin/{section}", response_class=HTMLResponse)
+async def admin_section(request: Request, section: str) -> Response:
+    if section not in ADMIN_SECTIONS:
+        return await guarded(request, ADMINS, "error.html", "admin", status_code=status.HTTP_404_NOT_FOUND,
+                             title="Not found", message="There is no such admin page.")
+    return await guarded(request, ADMINS, "admin.html", "admin", title=f"Admin: {ADMIN_SECTIONS[section]}",
+                         sections=ADMIN_SECTIONS, section=section)

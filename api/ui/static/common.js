@@ -1,0 +1,54 @@
+// Shared helpers: JSON API calls with the session cookie (writes carry X-Requested-With, our CSRF guard).
+"use strict";
+window.Puente = (function () {
+  async function api(method, url, body) {
+    const headers = { "Accept": "application/json" };
+    if (method !== "GET") headers["X-Requested-With"] = "puente-ui";
+    const init = { method, headers, credentials: "same-origin" };
+    if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    const r = await fetch(url, init);
+    if (r.status === 401) { location.href = "/ui/login?next=" + encodeURIComponent(location.pathname); throw new Error("signed out"); }
+    const type = r.headers.get("content-type") || "";
+    const data = type.includes("json") ? await r.json() : await r.text();
+    if (!r.ok) { const err = new Error(detail(data) || r.statusText); err.status = r.status; err.data = data; throw err; }
+    return data;
+  }
+  function detail(data) {
+    if (!data || typeof data !== "object") return String(data || "");
+    const d = data.detail;
+    if (typeof d === "string") return d;
+    if (Array.isArray(d)) return d.map((e) => (e.loc || []).join(".") + ": " + e.msg).join("; ");
+    if (d && d.message) return d.message + (d.problems ? ": " + d.problems.join("; ") : "");
+    return JSON.stringify(d);
+  }
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "text") node.textContent = v; else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+  function notice(text, bad) {
+    const n = document.getElementById("notice");
+    if (!n) return;
+    n.textContent = text || "";
+    n.classList.toggle("bad", !!bad);
+  }
+  function seconds(v) {
+    if (v === null || v === undefined) return "–";
+    v = Number(v);
+    if (v < 60) return Math.round(v) + " s";
+    return Math.floor(v / 60) + " min " + Math.round(v % 60) + " s";
+  }
+  function fill(tbody, rows) { tbody.replaceChildren(...rows); }
+  function row(...cells) { return el("tr", {}, ...cells.map((c) => el("td", {}, c === null || c === undefined ? "–" : c))); }
+  document.addEventListener("DOMContentLoaded", () => {
+    const out = document.getElementById("logout");
+    if (out) out.addEventListener("click", async () => {
+      try { await api("POST", "/api/v1/auth/logout"); } finally { location.href = "/ui/login"; }
+    });
+  });
+  return { api, el, notice, seconds, fill, row };
+})();

@@ -1,0 +1,88 @@
+"""``GET /api/v1/stats/today``: today's figures for the wallboard charts (UTC day, per hour).
+
+Each series comes from the domain that owns it (calls store, callbacks, deflection links, ratings);
+a domain that is not wired gives ``null`` for its series instead of failing the whole answer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from api.security import SupervisorUser
+from deflection.ratings import RatingStore
+from ivr.composition import Container
+from ivr.db import utcnow
+from ivr.ports import Disposition
+
+router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
+
+# Bounds: a busy line's day fits; beyond it the chart is a lower bound (said in "truncated").
+MAX_ROWS = 5000
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def hourly(times: Iterable[datetime], day_start: datetime) -> list[int]:
+    """Counts per UTC hour of the day starting at ``day_start`` (times outside it are ignored)."""
+    counts = [0] * 24
+    for t in times:
+        hour = int((t - day_start).total_seconds() // 3600)
+        if 0 <= hour < 24:
+            counts[hour] += 1
+    return counts
+
+
+async def today_stats(container: Container, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    series: dict[str, list[int] | None] = {"calls": None, "abandons": None, "callbacks": None, "deflections": None}
+    truncated: list[str] = []
+    services = container.services
+
+    store = services.get("call_store")
+    if store is not None:
+        calls = await store.list_calls(limit=MAX_ROWS, since=start)
+        if len(calls) >= MAX_ROWS:
+            truncated.append("calls")
+        series["calls"] = hourly((c.started_at for c in calls), start)
+        series["abandons"] = hourly((c.started_at for c in calls if c.disposition == Disposition.ABANDONED.value),
+                                    start)
+
+    callbacks = services.get("callbacks")
+    if callbacks is not None and hasattr(callbacks, "find"):
+        found = await callbacks.find(limit=MAX_ROWS)
+        series["callbacks"] = hourly((cb.created_at for cb in found), start)
+
+    deflection = services.get("deflection")
+    ratings_out: dict[str, Any] | None = None
+    stages: dict[str, int] | None = None
+    if deflection is not None and hasattr(deflection, "links"):
+        links = await deflection.links.list(limit=MAX_ROWS)
+        series["deflections"] = hourly((link.created_at for link in links), start)
+        stages = await deflection.stats()
+        ratings = [r for r in await RatingStore(container.db).list(limit=MAX_ROWS) if r.at >= start]
+        by_score = Counter(r.score for r in ratings)
+        ratings_out = {
+            "count": len(ratings),
+            "mean": round(sum(r.score for r in ratings) / len(ratings), 2) if ratings else None,
+            "by_score": {str(score): by_score.get(score, 0) for score in range(1, 6)},
+        }
+
+    totals = {name: (sum(values) if values is not None else None) for name, values in series.items()}
+    return {"date": start.date().isoformat(), "day_start": start.isoformat(),
+            "until": (start + timedelta(days=1)).isoformat(), "series": series, "totals": totals,
+            "ratings": ratings_out, "deflection_stages": stages, "truncated": truncated}
+
+
+@router.get("/today")
+async def stats_today(_: SupervisorUser, container: Annotated[Container, Depends(_container)]) -> dict[str, Any]:
+    """Per UTC hour today: calls, abandons, callbacks, deflections; ratings by score."""
+    return await today_stats(container)

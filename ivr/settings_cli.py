@@ -1,0 +1,58 @@
+"""``ivr config show`` (the effective settings, secrets hidden) and ``ivr config reference``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from pydantic import BaseModel
+
+from ivr.settings import PROJECT_ROOT, Settings
+
+SECRET_WORDS = ("secret", "token", "password")
+
+
+def reference_rows(model: type[BaseModel] = Settings, env: str = "IVR_") -> Iterator[tuple[str, str]]:
+    """(environment variable, default) for every setting, nested sections flattened with ``__``."""
+    for name, field in model.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            yield from reference_rows(type(default), f"{env}{name.upper()}__")
+        elif name == "languages" and isinstance(default, dict):
+            engines = ", ".join(f"{lang}: {cfg.engine}" for lang, cfg in default.items())
+            yield f"{env}{name.upper()}__<LANG>__ENGINE / __MODEL_PATH", engines
+        else:
+            text = str(default).replace(str(PROJECT_ROOT) + "/", "") if default not in ("", None) else "(empty)"
+            yield f"{env}{name.upper()}", text
+
+
+def reference_markdown() -> str:
+    lines = ["| environment variable | default |", "|---|---|"]
+    lines += [f"| `{env}` | `{default}` |" for env, default in reference_rows()]
+    return "\n".join(lines) + "\n"
+
+
+def _redact(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: ("***" if any(w in k for w in SECRET_WORDS) and v else _redact(v)) for k, v in data.items()}
+    return data
+
+
+@click.group("config")
+def config() -> None:
+    """Settings: what is in effect, and every variable there is."""
+
+
+@config.command("show")
+@click.pass_obj
+def show(settings: Settings) -> None:
+    """The effective settings as JSON (secrets shown as ***)."""
+    click.echo(json.dumps(_redact(settings.model_dump(mode="json")), indent=2))
+
+
+@config.command("reference")
+def reference() -> None:
+    """Every setting as a Markdown table (the README's configuration reference)."""
+    click.echo(reference_markdown(), nl=False)
