@@ -108,6 +108,18 @@ class AgentConnected(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgentOffered(Event):
+    """The ACD is ringing an agent for a queued caller: the screen pop can show up while it rings
+    (AgentConnected follows when the call was answered, once the bridge is over)."""
+
+    kind: ClassVar[str] = "agent/offered"
+    agent_id: str
+    call_id: str
+    queue: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class CallbackLifecycle(Event):
     kind: ClassVar[str] = "callback/state"
     callback_id: str

@@ -1,0 +1,70 @@
+"""One customer's history across channels: calls, links, messages, cases, callbacks, ratings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from deflection.cases import CaseStore
+from deflection.links import LinkStore
+from deflection.messages import MessageStore
+from deflection.ratings import RatingStore
+
+log = logging.getLogger(__name__)
+
+
+class _Callback(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class CallsForNumber(Protocol):
+    async def calls_for_number(self, number: str, limit: int = 20) -> list[Any]: ...
+
+
+class CustomerHistory:
+    def __init__(self, *, links: LinkStore, messages: MessageStore, cases: CaseStore, ratings: RatingStore,
+                 calls: Callable[[], CallsForNumber | None], callbacks: Callable[[], Any | None]) -> None:
+        self._links = links
+        self._messages = messages
+        self._cases = cases
+        self._ratings = ratings
+        self._calls = calls
+        self._callbacks = callbacks
+
+    async def for_number(self, number: str, *, limit: int = 50) -> dict[str, Any]:
+        """Newest first; each item has ``kind``, ``at`` (ISO) and that record's fields."""
+        items: list[tuple[datetime, dict[str, Any]]] = []
+        calls = self._calls()
+        if calls is not None:
+            for c in await calls.calls_for_number(number, limit):
+                d = c.to_dict()
+                d.pop("events", None)
+                items.append((c.started_at, {"kind": "call", **d}))
+        for link in await self._links.list(number=number, limit=limit):
+            items.append((link.created_at, {"kind": "link", **link.to_dict(with_context=False)}))
+        for m in await self._messages.list(number=number, limit=limit):
+            d = m.to_dict()
+            if m.provider == "outbox":
+                d.pop("body", None)  # the outbox body holds a live token
+            items.append((m.created_at, {"kind": "message", **d}))
+        for case in await self._cases.list(number=number, limit=limit):
+            items.append((case.created_at, {"kind": "case", **case.to_dict()}))
+        for r in await self._ratings.list(number=number, limit=limit):
+            items.append((r.at, {"kind": "rating", **r.to_dict()}))
+        items.extend(await self._callback_items(number, limit))
+        items.sort(key=lambda pair: pair[0], reverse=True)
+        return {"number": number, "items": [{"at": at.isoformat(), **d} for at, d in items[:limit]]}
+
+    async def _callback_items(self, number: str, limit: int) -> list[tuple[datetime, dict[str, Any]]]:
+        """Callbacks, through the callbacks service's ``find(number=..., limit=...)`` when wired."""
+        callbacks = self._callbacks()
+        find = getattr(callbacks, "find", None) if callbacks is not None else None
+        if find is None:
+            return []
+        found: list[_Callback] = await find(number=number, limit=limit)
+        return [(cb.created_at, {"kind": "callback", **cb.to_dict()}) for cb in found]

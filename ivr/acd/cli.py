@@ -1,0 +1,150 @@
+"""``ivr queues list|status`` and ``ivr agents list|set-state``: read from / write to the database,
+so they work beside a running server (which applies state changes within about a second)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from ivr.acd.config import AgentConfig, QueueConfig, load_agents, load_queues
+from ivr.acd.plugin import config_paths
+from ivr.acd.store import AcdStore
+from ivr.acd.types import AgentState, UnknownAgent
+from ivr.db import Database, utcnow
+from ivr.settings import Settings
+
+
+def _config(settings: Settings) -> tuple[dict[str, QueueConfig], dict[str, AgentConfig]]:
+    queues_path, agents_path = config_paths(settings)
+    return load_queues(queues_path), load_agents(agents_path)
+
+
+async def _with_store(settings: Settings, agents: dict[str, AgentConfig], work: Any) -> Any:
+    db = Database(settings.effective_database_url)
+    try:
+        store = AcdStore(db)
+        await store.save_agents(agents.values())
+        return await work(store)
+    finally:
+        await db.dispose()
+
+
+@click.group()
+def queues() -> None:
+    """Queues: configuration and live status."""
+
+
+@queues.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_queues(settings: Settings, as_json: bool) -> None:
+    """The configured queues (dialplan/queues.yaml)."""
+    configured, _ = _config(settings)
+    if as_json:
+        click.echo(json.dumps({name: q.to_dict() for name, q in configured.items()}, indent=2))
+        return
+    for q in configured.values():
+        skills = ", ".join(f"{s}>={lvl}" for s, lvl in q.skills.items()) or "any agent"
+        click.echo(f"{q.name:<12} skills: {skills:<20} SL {q.service_level.percent:g}% in "
+                   f"{q.service_level.seconds:g}s  max wait {q.max_wait_seconds:g}s -> {q.overflow}")
+
+
+async def queue_status(store: AcdStore, configured: dict[str, QueueConfig], *, hours: float) -> dict[str, Any]:
+    now = utcnow()
+    waiting = await store.waiting()
+    live = await store.queue_live()
+    agents = await store.agents()
+    out: dict[str, Any] = {}
+    for name, q in configured.items():
+        mine = [w for w in waiting if w.queue == name]
+        longest = max(((now - w.arrival).total_seconds() for w in mine), default=0.0)
+        by_state = {s.value: 0 for s in AgentState}
+        for a in agents:
+            if all(a.skills.get(skill, -1) >= level for skill, level in q.skills.items()):
+                by_state[a.state.value] += 1
+        figures = await store.figures(name, since=now - timedelta(hours=hours),
+                                      service_level_seconds=q.service_level.seconds)
+        queue_live = live.get(name)
+        out[name] = {
+            "waiting": len(mine),
+            "longest_wait_seconds": round(longest, 1),
+            "ewt_seconds": None if queue_live is None or queue_live.ewt_seconds is None
+            else round(queue_live.ewt_seconds, 1),
+            "agents": by_state,
+            "service_level": {"target_percent": q.service_level.percent, "target_seconds": q.service_level.seconds,
+                              "achieved_percent": None if figures.service_level is None
+                              else round(100 * figures.service_level, 1)},
+            "abandon_rate": None if figures.abandon_rate is None else round(figures.abandon_rate, 3),
+            "asa_seconds": None if figures.mean_answer_seconds is None else round(figures.mean_answer_seconds, 1),
+            "ewt_mae_seconds": None if figures.ewt_mae_seconds is None else round(figures.ewt_mae_seconds, 1),
+            "ewt_samples": figures.ewt_samples,
+            "handled": figures.answered,
+            "abandoned": figures.abandoned,
+            "period_hours": hours,
+        }
+    return out
+
+
+@queues.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--hours", default=24.0, show_default=True, help="Period for SL, abandon rate, ASA, EWT error.")
+@click.pass_obj
+def status(settings: Settings, as_json: bool, hours: float) -> None:
+    """Per queue: waiting, longest wait, EWT, agents by state, SL, abandon rate, ASA, EWT error."""
+    configured, agents = _config(settings)
+    result = asyncio.run(_with_store(settings, agents, lambda s: queue_status(s, configured, hours=hours)))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for name, q in result.items():
+        agents_text = " ".join(f"{k}={v}" for k, v in q["agents"].items() if v)
+        click.echo(f"{name:<12} waiting {q['waiting']:>3}  longest {_fmt(q['longest_wait_seconds'], 's')}  "
+                   f"EWT {_fmt(q['ewt_seconds'], 's')}  SL {_fmt(q['service_level']['achieved_percent'], '%')}  "
+                   f"abandon {_fmt(q['abandon_rate'])}  ASA {_fmt(q['asa_seconds'], 's')}  "
+                   f"EWT MAE {_fmt(q['ewt_mae_seconds'], 's')}  agents: {agents_text or 'none'}")
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:g}{unit}"
+
+
+@click.group()
+def agents() -> None:
+    """Agents: list and change state."""
+
+
+@agents.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_agents(settings: Settings, as_json: bool) -> None:
+    """Agents with their live state."""
+    _, configured = _config(settings)
+    views = asyncio.run(_with_store(settings, configured, lambda s: s.agents()))
+    rows = [{"id": v.agent_id, "name": v.name, "endpoint": v.endpoint, "skills": v.skills, "state": v.state.value,
+             "reason": v.reason.value, "since": v.state_since.isoformat()} for v in views]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:<10} {r['state']:<10} since {r['since']}  {r['endpoint']:<28} {r['name']}")
+
+
+@agents.command("set-state")
+@click.argument("agent_id")
+@click.argument("state", type=click.Choice([s.value for s in AgentState if s is not AgentState.RINGING]))
+@click.pass_obj
+def set_state(settings: Settings, agent_id: str, state: str) -> None:
+    """Change an agent's state (a running server applies it within about a second)."""
+    _, configured = _config(settings)
+    who = f"cli:{getpass.getuser()}"
+    try:
+        asyncio.run(_with_store(settings, configured,
+                                lambda s: s.request_state(agent_id, AgentState(state), requested_by=who)))
+    except UnknownAgent as exc:
+        raise click.ClickException(f"no agent {exc}") from exc
+    click.echo(f"{agent_id} -> {state}")

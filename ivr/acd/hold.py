@@ -1,0 +1,364 @@
+"""The hold loop: a caller waiting in a Puente queue, on any :class:`~ivr.channel.Channel`.
+
+Music on hold in slices (until the next announcement, the max wait, a key, or an agent offer),
+position and EWT announced in bands at entry and periodically, keys 1 (callback keeping the place)
+and 2 (a link by SMS/WhatsApp) offered while the EWT is above the queue's thresholds, overflow at
+max wait, connection to the routed agent, and every exit recorded (events, contacts, predictions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ivr.acd.config import OverflowKind
+from ivr.acd.service import AcdService
+from ivr.acd.store import AcdStore, ContactRecord
+from ivr.acd.types import EntryKind, UnknownQueue
+from ivr.channel import CallerHungUp, Channel, DialStatus, InputSpec, PromptFile
+from ivr.events.types import AgentConnected, AgentOffered, QueueJoined, QueueLeft
+from ivr.offers import offer_callback, offer_deflection
+from ivr.ports import (
+    CallbackPort,
+    CallbackRefused,
+    CallbackRequest,
+    CallbackSource,
+    CallEventKind,
+    CallRecorder,
+    DeflectionPort,
+    QueueOutcome,
+    QueueOutcomeKind,
+    QueueRequest,
+)
+from ivr.prompts.catalogue import PromptCatalogue
+from ivr.prompts.speech_numbers import say_position, say_wait_band, wait_band
+
+log = logging.getLogger(__name__)
+
+P_ALL_BUSY = "queue/all_busy"
+P_OFFER_CALLBACK = "queue/offer_callback"
+P_OFFER_LINK = "queue/offer_link"
+P_CONNECTING = "queue/connecting"
+P_LINK_CONSENT = "queue/link_consent"
+P_KEEP_WAITING = "queue/keep_waiting"
+KEY_CALLBACK, KEY_LINK, KEY_KEEP_WAITING = "1", "2", "1"
+
+
+@dataclass
+class HoldDeps:
+    service: AcdService
+    store: AcdStore | None
+    recorder: CallRecorder
+    prompts: PromptCatalogue | None = None
+    callbacks: CallbackPort | None = None
+    deflection: DeflectionPort | None = None
+
+
+async def _fail_open(what: str, awaitable: Awaitable[object]) -> None:
+    """Bookkeeping must never cost the caller their call: log loudly and carry on."""
+    try:
+        await awaitable
+    except Exception:
+        log.exception("acd bookkeeping failed", extra={"step": what})
+
+
+class HoldSession:
+    def __init__(self, deps: HoldDeps, channel: Channel, request: QueueRequest) -> None:
+        self.d = deps
+        self.channel = channel
+        self.request = request
+        self.ctx = request.context
+        self.call_id = channel.info.call_id
+        self.link_sent = False
+        self.first_announcement = True
+        self.ewt_at_join: float | None = None
+        self.elapsed = 0.0  # seconds on hold (real time, or the hold slices a virtual channel reports)
+
+    # ------------------------------------------------------------------ entry point
+    async def run(self) -> QueueOutcome:
+        service = self.d.service
+        try:
+            self.cfg = service.queue_config(self.request.queue)
+        except UnknownQueue:
+            log.error("unknown queue", extra={"queue": self.request.queue})
+            return QueueOutcome(QueueOutcomeKind.UNAVAILABLE)
+        if service.staffed(self.cfg.name) == 0:
+            await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.cfg.name, "outcome": "unavailable"})
+            return QueueOutcome(QueueOutcomeKind.UNAVAILABLE)
+        arrival = service.clock() - timedelta(seconds=max(self.request.credit_seconds, 0.0))
+        self.waiter = service.join(self.cfg.name, arrival=arrival, priority=self.request.priority,
+                                   kind=EntryKind.CALL, call_id=self.call_id)
+        self.ctx.queue = self.cfg.name
+        prediction = service.estimate_for(self.waiter)
+        ewt = prediction.seconds if prediction else (0.0 if self.waiter.assignment else None)
+        self.ctx.ewt_seconds = self.ewt_at_join = ewt
+        self.d.service.bus.publish(QueueJoined(call_id=self.call_id, queue=self.cfg.name,
+                                               position=self.waiter.position_at_join, ewt_seconds=ewt))
+        await self._event(CallEventKind.QUEUE_JOINED, {
+            "queue": self.cfg.name, "position": self.waiter.position_at_join, "ewt_seconds": ewt,
+            "credit_seconds": self.request.credit_seconds, "priority": self.request.priority})
+        await self._store_prediction()
+        try:
+            return await self._loop()
+        except CallerHungUp:
+            return await self._caller_left()
+        finally:
+            if self.waiter.entry_id in service.router.entries:  # cancelled, or an error: never leak
+                position = service.leave(self.waiter)
+                service.bus.publish(QueueLeft(call_id=self.call_id, queue=self.waiter.queue, outcome="interrupted",
+                                              waited_seconds=self._waited_this_call(), position=position))
+
+    # ------------------------------------------------------------------ the loop
+    async def _loop(self) -> QueueOutcome:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = self.cfg.max_wait_seconds
+        next_announcement = self.cfg.announcements.first_after
+        while True:
+            if self.waiter.assignment is not None:
+                outcome = await self._connect()
+                if outcome is not None:
+                    return outcome
+                continue
+            self.elapsed = max(self.elapsed, loop.time() - started)
+            if self.elapsed >= deadline:
+                outcome = await self._overflow()
+                if outcome is not None:
+                    return outcome
+                deadline = self.elapsed + self.cfg.max_wait_seconds
+                continue
+            keys = self._offer_keys()
+            digit: str | None
+            if self.elapsed >= next_announcement:
+                digit = await self._announce(keys)
+                every = self.cfg.announcements.every
+                next_announcement = self.elapsed + every if every > 0 else math.inf
+            else:
+                slice_seconds = min(next_announcement, deadline) - self.elapsed
+                digit = await self.channel.hold(slice_seconds, interrupt_digits=keys, wake=self.waiter.wake)
+                if digit is None and not self.waiter.wake.is_set():
+                    self.elapsed += slice_seconds  # the slice ran out (virtual channels report no time)
+            if digit == KEY_CALLBACK and KEY_CALLBACK in keys:
+                outcome = await self._callback_key()
+                if outcome is not None:
+                    return outcome
+            elif digit == KEY_LINK and KEY_LINK in keys:
+                await self._link_key()
+
+    def _waited(self) -> float:
+        """In line so far, with a returning caller's credit (what the caller lived through)."""
+        return max((self.d.service.clock() - self.waiter.arrival).total_seconds(), 0.0)
+
+    def _waited_this_call(self) -> float:
+        return max((self.d.service.clock() - self.waiter.joined_at).total_seconds(), 0.0)
+
+    def _offer_keys(self) -> str:
+        if self.d.prompts is None:
+            return ""
+        prediction = self.d.service.estimate_for(self.waiter)
+        if prediction is None:
+            return ""
+        keys = ""
+        above_cb = self.cfg.offer_callback_ewt_above
+        if self.d.callbacks is not None and above_cb is not None and prediction.seconds > above_cb:
+            keys += KEY_CALLBACK
+        above_link = self.cfg.offer_link_ewt_above
+        if self.d.deflection is not None and not self.link_sent and above_link is not None \
+                and prediction.seconds > above_link:
+            keys += KEY_LINK
+        return keys
+
+    # ------------------------------------------------------------------ announcements
+    def _files(self, ids: list[str]) -> list[PromptFile]:
+        prompts, lang = self.d.prompts, self.ctx.language
+        if prompts is None:
+            return []
+        return [prompts.file(i, lang) for i in ids if prompts.has(i, lang)]
+
+    async def _announce(self, keys: str) -> str | None:
+        prompts, lang = self.d.prompts, self.ctx.language
+        if prompts is None:
+            return None
+        position = self.d.service.position_of(self.waiter.entry_id)
+        prediction = self.d.service.estimate_for(self.waiter)
+        files = self._files([P_ALL_BUSY]) if self.first_announcement else []
+        self.first_announcement = False
+        try:
+            if self.cfg.announcements.position and position is not None:
+                files += say_position(prompts, position, lang)
+            if self.cfg.announcements.wait and prediction is not None:
+                files += say_wait_band(prompts, prediction.seconds, lang)
+        except LookupError:
+            log.exception("queue announcement words missing", extra={"lang": lang})
+        files += self._files(([P_OFFER_CALLBACK] if KEY_CALLBACK in keys else [])
+                             + ([P_OFFER_LINK] if KEY_LINK in keys else []))
+        if not files:
+            return None
+        digit = await self.channel.play(files, interrupt_digits=keys)
+        ewt = prediction.seconds if prediction else None
+        self.ctx.ewt_seconds = ewt
+        await self._event(CallEventKind.EWT_ANNOUNCED, {
+            "queue": self.cfg.name, "position": position, "ewt_seconds": ewt,
+            "band": wait_band(ewt).label() if ewt is not None else None,
+            "method": prediction.method.value if prediction else None, "keys": keys})
+        await self._store_prediction()
+        return digit
+
+    async def _store_prediction(self) -> None:
+        store, service = self.d.store, self.d.service
+        prediction = service.estimate_for(self.waiter)
+        position = service.position_of(self.waiter.entry_id)
+        if store is None or prediction is None or position is None:
+            return
+        await _fail_open("prediction", store.add_prediction(
+            entry_id=self.waiter.entry_id, call_id=self.call_id, queue=self.waiter.queue, at=service.clock(),
+            predicted_seconds=prediction.seconds, method=prediction.method.value, ahead=position - 1,
+            servers=service.staffed(self.waiter.queue)))
+
+    # ------------------------------------------------------------------ keys
+    async def _callback_key(self) -> QueueOutcome | None:
+        callbacks, prompts = self.d.callbacks, self.d.prompts
+        if callbacks is None or prompts is None:
+            return None
+        self.ctx.waited_seconds = self._waited()
+        ticket = await offer_callback(self.channel, self.ctx, callbacks, prompts, self.d.recorder,
+                                      queue=self.waiter.queue, source=CallbackSource.QUEUE_KEY,
+                                      arrival_time=self.waiter.arrival)
+        if ticket is None:
+            return None
+        return await self._leave(QueueOutcomeKind.CALLBACK)
+
+    async def _link_key(self) -> None:
+        deflection, prompts = self.d.deflection, self.d.prompts
+        if deflection is None or prompts is None:
+            return
+        self.ctx.waited_seconds = self._waited()
+        ticket = await offer_deflection(self.channel, self.ctx, deflection, prompts, self.d.recorder,
+                                        reason="queue_wait", consent_prompt_id=P_LINK_CONSENT)
+        if ticket is None:
+            return
+        self.link_sent = True  # from now on, hanging up means "I'll continue in writing"
+        await self.channel.collect(self._files([P_KEEP_WAITING]),
+                                   InputSpec(max_digits=1, first_timeout=8.0, terminator=""))
+
+    # ------------------------------------------------------------------ agent
+    async def _connect(self) -> QueueOutcome | None:
+        assignment = self.waiter.assignment
+        assert assignment is not None
+        service = self.d.service
+        self.ctx.waited_seconds = self._waited()
+        await self._event(CallEventKind.AGENT_OFFERED, {"queue": self.waiter.queue, "agent_id": assignment.agent_id})
+        service.bus.publish(AgentOffered(agent_id=assignment.agent_id, call_id=self.call_id, queue=self.waiter.queue,
+                                         context=self.ctx.snapshot("queue").to_dict()))
+        connecting = self._files([P_CONNECTING])
+        if connecting:
+            await self.channel.play(connecting)
+        result = await self.channel.connect(assignment.endpoint, timeout=self.cfg.ring_timeout)
+        if result.status is DialStatus.CANCEL:
+            raise CallerHungUp("the caller left while the agent rang")
+        if result.status is not DialStatus.ANSWER:
+            service.no_answer(self.waiter, result.status)
+            await self._event(CallEventKind.AGENT_OFFERED, {
+                "queue": self.waiter.queue, "agent_id": assignment.agent_id, "result": result.status.value})
+            return None
+        answered_at = min(assignment.offered_at + timedelta(seconds=result.ring_seconds), service.clock())
+        waited = service.answered(self.waiter, answered_at=answered_at)
+        self.ctx.waited_seconds = waited + self.request.credit_seconds
+        snapshot = self.ctx.snapshot("queue")
+        service.bus.publish(AgentConnected(agent_id=assignment.agent_id, call_id=self.call_id,
+                                           queue=self.waiter.queue, context=snapshot.to_dict()))
+        await self._event(CallEventKind.AGENT_CONNECTED, {
+            "queue": self.waiter.queue, "agent_id": assignment.agent_id, "waited_seconds": waited,
+            "ring_seconds": result.ring_seconds, "talk_seconds": result.talk_seconds})
+        handle = service.contact_ended(assignment.agent_id, self.waiter.queue, talk_seconds=result.talk_seconds)
+        if self.d.callbacks is not None:
+            await _fail_open("reached_agent", self.d.callbacks.reached_agent(self.channel.info.caller,
+                                                                             self.waiter.queue))
+        return await self._record_exit(QueueOutcomeKind.CONNECTED, waited, 1, left_at=answered_at,
+                                       agent_id=assignment.agent_id, handle=handle)
+
+    # ------------------------------------------------------------------ exits
+    async def _overflow(self) -> QueueOutcome | None:
+        overflow = self.cfg.overflow
+        await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "overflow": str(overflow)})
+        if overflow.kind is OverflowKind.QUEUE and overflow.target is not None:
+            try:
+                target = self.d.service.queue_config(overflow.target)
+            except UnknownQueue:
+                log.error("overflow to an unknown queue", extra={"queue": overflow.target})
+            else:
+                self.d.service.move(self.waiter, target.name)
+                self.cfg = target
+                self.ctx.queue = target.name
+                await self._event(CallEventKind.QUEUE_JOINED, {"queue": target.name, "overflow_from": True})
+                return None
+        if overflow.kind is OverflowKind.CALLBACK and self.d.callbacks is not None and self.d.prompts is not None:
+            outcome = await self._callback_key()
+            if outcome is not None:
+                return outcome
+        return await self._leave(QueueOutcomeKind.OVERFLOW)
+
+    async def _leave(self, kind: QueueOutcomeKind) -> QueueOutcome:
+        position = self.d.service.leave(self.waiter)
+        return await self._record_exit(kind, self._waited_this_call(), position)
+
+    async def _caller_left(self) -> QueueOutcome:
+        service = self.d.service
+        if self.waiter.entry_id not in service.router.entries:  # already out of line (served...)
+            return QueueOutcome(QueueOutcomeKind.ABANDONED, self._waited())
+        total = self._waited()
+        waited, position = service.abandoned(self.waiter)
+        kind = QueueOutcomeKind.DEFLECTED if self.link_sent else QueueOutcomeKind.ABANDONED
+        outcome = await self._record_exit(kind, waited, position)
+        if kind is QueueOutcomeKind.ABANDONED and self.d.callbacks is not None:
+            await self._abandon_callback(total, position)
+        return outcome
+
+    async def _abandon_callback(self, waited: float, position: int | None) -> None:
+        assert self.d.callbacks is not None
+        request = CallbackRequest(
+            number=self.channel.info.caller, queue=self.waiter.queue, source=CallbackSource.ABANDON,
+            context=self.ctx.snapshot("abandon"), arrival_time=self.waiter.arrival, waited_seconds=waited,
+            position=position, language=self.ctx.language)
+        try:
+            await self.d.callbacks.request(request)
+        except CallbackRefused as exc:
+            log.info("no callback after abandon", extra={"queue": self.waiter.queue, "reason": str(exc)})
+        except Exception:
+            log.exception("callback policy failed after an abandon", extra={"queue": self.waiter.queue})
+
+    async def _record_exit(self, kind: QueueOutcomeKind, waited: float, position: int | None, *,
+                           left_at: datetime | None = None, agent_id: str | None = None,
+                           handle: float | None = None) -> QueueOutcome:
+        """``waited`` is this call's time in line (SL, ASA, abandons and the EWT error are about it);
+        the outcome and the call's record carry the total with a returning caller's credit."""
+        service, store = self.d.service, self.d.store
+        left_at = left_at or service.clock()
+        total = waited + max(self.request.credit_seconds, 0.0)
+        self.ctx.waited_seconds = total
+        within = waited <= self.cfg.service_level.seconds if kind is QueueOutcomeKind.CONNECTED else None
+        service.bus.publish(QueueLeft(call_id=self.call_id, queue=self.waiter.queue, outcome=kind.value,
+                                      waited_seconds=waited, position=position, ewt_predicted=self.ewt_at_join,
+                                      within_service_level=within))
+        await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "outcome": kind.value,
+                                                     "waited_seconds": round(total, 3),
+                                                     "waited_this_call_seconds": round(waited, 3),
+                                                     "position": position, "agent_id": agent_id})
+        if store is not None:
+            await _fail_open("predictions", store.resolve_predictions(self.waiter.entry_id, left_at=left_at,
+                                                                      outcome=kind.value))
+            await _fail_open("contact", store.record_contact(ContactRecord(
+                entry_id=self.waiter.entry_id, call_id=self.call_id, queue=self.waiter.queue,
+                kind=EntryKind.CALL.value, arrival=self.waiter.arrival, joined_at=self.waiter.joined_at,
+                left_at=left_at, outcome=kind.value, waited_seconds=waited,
+                position_at_join=self.waiter.position_at_join, position_at_exit=position, agent_id=agent_id,
+                handle_seconds=handle)))
+        return QueueOutcome(kind, waited_seconds=total, agent_id=agent_id, position_at_exit=position)
+
+    async def _event(self, kind: CallEventKind, data: dict[str, object]) -> None:
+        await _fail_open(kind.value, self.d.recorder.event(self.call_id, kind, node=f"queue:{self.request.queue}",
+                                                           data=dict(data)))

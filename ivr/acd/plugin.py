@@ -1,0 +1,42 @@
+"""Wires the ACD: queues/agents from ``dialplan/queues.yaml`` + ``agents.yaml`` + the database,
+the hold loop's collaborators, the runtime component and (when enabled) the AMI device feed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ivr.acd.config import load_agents, load_queues
+from ivr.acd.runtime import AcdRuntime, AmiDeviceFeed
+from ivr.acd.service import AcdService
+from ivr.acd.store import AcdStore
+from ivr.ami.wiring import ami_client
+from ivr.composition import Container
+from ivr.settings import Settings
+
+
+def config_paths(settings: Settings) -> tuple[Path, Path]:
+    dialplan = settings.flows_dir.parent  # dialplan/queues.yaml sits beside dialplan/flows/
+    return dialplan / "queues.yaml", dialplan / "agents.yaml"
+
+
+async def wire(container: Container) -> None:
+    queues_path, agents_path = config_paths(container.settings)
+    store = AcdStore(container.db)
+    service = AcdService(
+        queues=load_queues(queues_path),
+        agents=load_agents(agents_path),
+        bus=container.bus,
+        store=store,
+        recorder=container.services.get("recorder"),
+        prompts=container.services.get("prompts"),
+        callbacks=container.services.get("callbacks"),
+        deflection=container.services.get("deflection"),
+    )
+    container.services["acd"] = service
+    from ivr.acd.routes import router  # the API layer imports api.security; keep it out of the core import path
+
+    container.routers.append(router)
+    container.components.append(AcdRuntime(service, store))
+    ami = ami_client(container)
+    if ami is not None:
+        container.components.append(AmiDeviceFeed(service, ami))

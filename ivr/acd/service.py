@@ -1,0 +1,377 @@
+"""The ACD service: owns the router inside the event loop, the EWT estimates, agent state changes
+from every source, and the API other domains use (hold loop, callbacks, admin API, AMI)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ivr.acd.config import AgentConfig, ConfigError, OverflowKind, QueueConfig, parse_queue
+from ivr.acd.devices import device_target
+from ivr.acd.ewt import Prediction, QueueRates, predict
+from ivr.acd.null import NullRecorder
+from ivr.acd.router import AgentChange, Router, RouterAgent
+from ivr.acd.store import AcdStore, ContactRecord, QueueLive, WaitingSnapshot
+from ivr.acd.types import (
+    AgentAssignment,
+    AgentState,
+    AgentView,
+    CallbackEntry,
+    EntryKind,
+    StateReason,
+    UnknownAgent,
+    UnknownQueue,
+)
+from ivr.channel import Channel, ConnectResult, DialStatus
+from ivr.db import utcnow
+from ivr.events import EventBus
+from ivr.events.types import AgentStateChanged
+from ivr.ports import CallbackPort, CallRecorder, DeflectionPort, QueueOutcome, QueueRequest
+from ivr.prompts.catalogue import PromptCatalogue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Waiter:
+    """One entry in line, as its owner (a hold loop or a callback) sees it."""
+
+    entry_id: str
+    queue: str
+    kind: EntryKind
+    call_id: str | None
+    arrival: datetime
+    joined_at: datetime
+    position_at_join: int
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    assignment: AgentAssignment | None = None
+    last_ewt: float | None = None
+
+
+class AcdService:
+    def __init__(
+        self,
+        *,
+        queues: dict[str, QueueConfig],
+        agents: dict[str, AgentConfig],
+        bus: EventBus,
+        store: AcdStore | None = None,
+        recorder: CallRecorder | None = None,
+        prompts: PromptCatalogue | None = None,
+        callbacks: CallbackPort | None = None,
+        deflection: DeflectionPort | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.recorder: CallRecorder = recorder or NullRecorder()
+        self.prompts = prompts
+        self.callbacks = callbacks
+        self.deflection = deflection
+        self._queues = dict(queues)
+        self._agent_configs = dict(agents)
+        self.bus = bus
+        self.store = store
+        self.clock = clock
+        self.router = Router()
+        self.rates: dict[str, QueueRates] = {name: QueueRates() for name in queues}
+        self._waiters: dict[str, Waiter] = {}
+        self._dirty_agents: set[str] = set()
+        self.live_dirty = True
+        self.last_command_id = 0
+        now = clock()
+        for q in queues.values():
+            self.router.set_queue(q.name, q.skills)
+        for a in agents.values():
+            self.router.upsert_agent(a.agent_id, a.endpoint, a.skills, at=now)
+
+    # ------------------------------------------------------------------ start-up
+    async def load(self) -> None:
+        """Store the configuration, then restore agent states and warm up the estimates."""
+        if self.store is None:
+            return
+        await self.store.save_queues(self._queues.values())
+        for name, raw in (await self.store.queue_configs(source="api")).items():
+            self._apply_queue(parse_queue(name, raw))  # an admin's edit outlives the file
+        await self.store.save_agents(self._agent_configs.values())
+        for view in await self.store.agents():
+            self._agent_configs.setdefault(view.agent_id, AgentConfig(view.agent_id, view.name, view.endpoint,
+                                                                      view.skills))
+            self.router.upsert_agent(view.agent_id, view.endpoint, view.skills, at=view.state_since,
+                                     state=view.state, reason=view.reason)
+            agent = self.router.agents[view.agent_id]
+            # a contact (and its wrap-up timer) cannot survive a restart: those agents come back available
+            if view.reason in (StateReason.OFFER, StateReason.CONTACT) or view.state is AgentState.RINGING:
+                agent.state, agent.reason = AgentState.AVAILABLE, StateReason.ADMIN
+            else:
+                agent.state, agent.reason, agent.since = view.state, view.reason, view.state_since
+        for name, rates in self.rates.items():
+            for c in await self.store.recent_contacts(name):
+                self._learn(rates, c)
+        self.last_command_id = await self.store.last_command_id()
+
+    @staticmethod
+    def _learn(rates: QueueRates, c: ContactRecord) -> None:
+        if c.kind == EntryKind.CALL.value and c.outcome in ("connected", "abandoned"):
+            rates.record_exit(c.waited_seconds, abandoned=c.outcome == "abandoned")
+        if c.outcome == "connected":
+            rates.record_entered_service(c.waited_seconds)
+            if c.handle_seconds is not None:
+                rates.record_service(c.handle_seconds)
+
+    # ------------------------------------------------------------------ QueueService
+    async def wait_in_queue(self, channel: Channel, request: QueueRequest) -> QueueOutcome:
+        """The hold loop (see :mod:`ivr.acd.hold`), until the caller is connected or leaves."""
+        from ivr.acd.hold import HoldDeps, HoldSession  # hold imports this module
+
+        deps = HoldDeps(self, self.store, self.recorder, self.prompts, self.callbacks, self.deflection)
+        return await HoldSession(deps, channel, request).run()
+
+    # ------------------------------------------------------------------ configuration
+    def queue_config(self, name: str) -> QueueConfig:
+        try:
+            return self._queues[name]
+        except KeyError:
+            raise UnknownQueue(name) from None
+
+    async def update_queue(self, cfg: QueueConfig) -> None:
+        """An admin's change (API): applied at once, stored, and kept over ``queues.yaml``."""
+        if cfg.overflow.kind is OverflowKind.QUEUE and cfg.overflow.target not in self._queues:
+            raise ConfigError(f"queue {cfg.name}: overflow to unknown queue {cfg.overflow.target!r}")
+        self._apply_queue(cfg)
+        if self.store is not None:
+            await self.store.save_queues([cfg], source="api")
+
+    def _apply_queue(self, cfg: QueueConfig) -> None:
+        self._queues[cfg.name] = cfg
+        self.rates.setdefault(cfg.name, QueueRates())
+        self.router.set_queue(cfg.name, cfg.skills)
+        self.live_dirty = True
+        self.dispatch()
+
+    def queue_names(self) -> list[str]:
+        return sorted(self._queues)
+
+    async def upsert_agent(self, cfg: AgentConfig) -> None:
+        """Add an agent or change its name/endpoint/skills (admin API); its state is kept."""
+        self._agent_configs[cfg.agent_id] = cfg
+        self.router.upsert_agent(cfg.agent_id, cfg.endpoint, cfg.skills, at=self.clock())
+        if self.store is not None:
+            await self.store.save_agents([cfg])
+        self.dispatch()
+
+    def agent(self, agent_id: str) -> AgentView:
+        a = self._router_agent(agent_id)
+        cfg = self._agent_configs[agent_id]
+        return AgentView(a.agent_id, cfg.name, a.endpoint, dict(a.skills), a.state, a.since, a.reason)
+
+    def agents(self) -> list[AgentView]:
+        return [self.agent(aid) for aid in sorted(self.router.agents)]
+
+    def _router_agent(self, agent_id: str) -> RouterAgent:
+        try:
+            return self.router.agents[agent_id]
+        except KeyError:
+            raise UnknownAgent(agent_id) from None
+
+    # ------------------------------------------------------------------ agent state
+    def set_agent_state(self, agent_id: str, state: AgentState, *, reason: StateReason = StateReason.ADMIN) -> None:
+        self._router_agent(agent_id)
+        self.router.set_state(agent_id, state, at=self.clock(), reason=reason)
+        self.dispatch()
+
+    def device_state(self, device: str, state: str) -> None:
+        """An AMI DeviceStateChange for ``device`` (e.g. PJSIP/agent1)."""
+        wanted = device.strip().lower()
+        for agent in self.router.agents.values():
+            if agent.endpoint.lower() != wanted:
+                continue
+            if agent.contact is not None and state.strip().upper() == "INUSE":
+                self.router.mark_talking(agent.agent_id, at=self.clock())
+                continue
+            target = device_target(agent.state, agent.reason, has_contact=agent.contact is not None,
+                                   device_state=state)
+            if target is not None:
+                self.router.set_state(agent.agent_id, target[0], at=self.clock(), reason=target[1])
+        self.dispatch()
+
+    def apply_commands(self, commands: list[tuple[int, str, AgentState]]) -> None:
+        for command_id, agent_id, state in commands:
+            self.last_command_id = max(self.last_command_id, command_id)
+            try:
+                self.set_agent_state(agent_id, state)
+            except (UnknownAgent, ValueError) as exc:
+                log.warning("agent command ignored", extra={"command_id": command_id, "error": str(exc)})
+
+    # ------------------------------------------------------------------ the line
+    def join(self, queue: str, *, arrival: datetime, priority: int, kind: EntryKind, call_id: str | None,
+             entry_id: str | None = None) -> Waiter:
+        cfg = self.queue_config(queue)
+        entry_id = entry_id or uuid.uuid4().hex
+        self.router.join(entry_id, queue, arrival=arrival, priority=priority + cfg.priority, kind=kind)
+        waiter = Waiter(entry_id, queue, kind, call_id, arrival, self.clock(), self.router.position(entry_id))
+        self._waiters[entry_id] = waiter
+        self.live_dirty = True
+        self.dispatch()
+        return waiter
+
+    def leave(self, waiter: Waiter) -> int | None:
+        """Take the entry out of line (not served); returns its last position."""
+        position = self.position_of(waiter.entry_id)
+        self.router.leave(waiter.entry_id, at=self.clock())
+        self._waiters.pop(waiter.entry_id, None)
+        self.live_dirty = True
+        self.dispatch()
+        return position
+
+    def move(self, waiter: Waiter, queue: str) -> None:
+        self.router.move(waiter.entry_id, queue)
+        waiter.queue = queue
+        self.live_dirty = True
+        self.dispatch()
+
+    def position_of(self, entry_id: str) -> int | None:
+        return self.router.position(entry_id) if entry_id in self.router.entries else None
+
+    def dispatch(self) -> None:
+        """Route what can be routed, wake the owners of new offers, publish agent changes."""
+        for offer in self.router.dispatch(self.clock()):
+            waiter = self._waiters.get(offer.entry_id)
+            if waiter is None:  # cannot happen: every entry has a waiter; keep the line moving
+                log.error("offer for an entry nobody waits on", extra={"entry_id": offer.entry_id})
+                self.router.leave(offer.entry_id, at=self.clock())
+                continue
+            waiter.assignment = offer
+            waiter.wake.set()
+            self.live_dirty = True
+        self._publish_changes(self.router.drain_changes())
+
+    def _publish_changes(self, changes: list[AgentChange]) -> None:
+        for c in changes:
+            self._dirty_agents.add(c.agent_id)
+            self.bus.publish(AgentStateChanged(agent_id=c.agent_id, state=c.state.value, previous=c.previous.value,
+                                               reason=c.reason.value, at=c.at))
+
+    # ------------------------------------------------------------------ offers' results
+    def answered(self, waiter: Waiter, *, answered_at: datetime) -> float:
+        """The offered agent took the call: returns how long the caller waited in line this time
+        (from joining; a returning caller's credit is not part of it)."""
+        self.router.answered(waiter.entry_id, at=self.clock())
+        self._waiters.pop(waiter.entry_id, None)
+        waited = max((answered_at - waiter.joined_at).total_seconds(), 0.0)
+        rates = self.rates[waiter.queue]
+        rates.record_entered_service(waited)
+        if waiter.kind is EntryKind.CALL:
+            rates.record_exit(waited, abandoned=False)
+        self.live_dirty = True
+        self.dispatch()
+        return waited
+
+    def no_answer(self, waiter: Waiter, status: DialStatus) -> None:
+        self.router.no_answer(waiter.entry_id, at=self.clock(), unreachable=status is DialStatus.CHANUNAVAIL)
+        waiter.assignment = None
+        waiter.wake.clear()
+        self.dispatch()
+
+    def contact_ended(self, agent_id: str, queue: str, *, talk_seconds: float) -> float:
+        """The answered contact is over: wrap-up; returns the handle time learnt."""
+        cfg = self.queue_config(queue)
+        self.router.end_contact(agent_id, at=self.clock(), wrap_up_seconds=cfg.wrap_up_seconds)
+        handle = talk_seconds + cfg.wrap_up_seconds
+        self.rates[queue].record_service(handle)
+        self.dispatch()
+        return handle
+
+    def abandoned(self, waiter: Waiter) -> tuple[float, int | None]:
+        position = self.leave(waiter)
+        waited = max((self.clock() - waiter.joined_at).total_seconds(), 0.0)
+        if waiter.kind is EntryKind.CALL:
+            self.rates[waiter.queue].record_exit(waited, abandoned=True)
+        return waited, position
+
+    # ------------------------------------------------------------------ EWT
+    def estimate(self, queue: str, *, ahead: int | None = None) -> Prediction | None:
+        """EWT for a caller with ``ahead`` callers in front (default: one joining now)."""
+        line = self.router.in_queue(queue)
+        if ahead is None:
+            ahead = len(line)
+        free = any(a.state is AgentState.AVAILABLE and a.contact is None for a in self.router.qualified_agents(queue))
+        head = next((e for e in line if e.agent_id is None), None)
+        hol = (self.clock() - head.arrival).total_seconds() if head is not None else None
+        return predict(ahead=ahead, servers=self.router.staffed(queue), free_agent=free,
+                       rates=self.rates[queue], head_of_line_wait=hol)
+
+    def estimate_for(self, waiter: Waiter) -> Prediction | None:
+        if waiter.assignment is not None:
+            return None
+        position = self.position_of(waiter.entry_id)
+        if position is None:
+            return None
+        return self.estimate(waiter.queue, ahead=position - 1)
+
+    def staffed(self, queue: str) -> int:
+        return self.router.staffed(queue)
+
+    # ------------------------------------------------------------------ callbacks (virtual entries)
+    async def wait_for_agent(self, entry: CallbackEntry, timeout: float) -> AgentAssignment | None:
+        """Put a callback in line at its caller's arrival time; return the agent routed to it (kept
+        reserved until :meth:`finish_assignment`), or None after ``timeout`` seconds."""
+        waiter = self.join(entry.queue, arrival=entry.arrival_time, priority=entry.priority,
+                           kind=EntryKind.CALLBACK, call_id=None, entry_id=f"callback:{entry.callback_id}")
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter.wake.wait()
+        except TimeoutError:
+            pass
+        finally:
+            assignment = waiter.assignment
+            if assignment is not None:
+                self.router.take(waiter.entry_id, at=self.clock())
+                self._waiters.pop(waiter.entry_id, None)
+                self.live_dirty = True
+            else:
+                self.leave(waiter)
+        return assignment
+
+    async def finish_assignment(self, assignment: AgentAssignment, result: ConnectResult) -> None:
+        """The callback's contact is over. ``result`` is the agent leg: ANSWER (talked; wrap-up
+        follows), NOANSWER/BUSY (agent away), CHANUNAVAIL (agent offline), CANCEL/CONGESTION (the
+        contact ended before the agent answered for reasons not theirs: agent available)."""
+        now = self.clock()
+        if result.status is DialStatus.ANSWER:
+            self.router.contact_answered(assignment.agent_id, at=now)
+            self.contact_ended(assignment.agent_id, assignment.queue, talk_seconds=result.talk_seconds)
+            return
+        state, reason = {
+            DialStatus.NOANSWER: (AgentState.AWAY, StateReason.NO_ANSWER),
+            DialStatus.BUSY: (AgentState.AWAY, StateReason.NO_ANSWER),
+            DialStatus.CHANUNAVAIL: (AgentState.OFFLINE, StateReason.UNREACHABLE),
+        }.get(result.status, (AgentState.AVAILABLE, StateReason.CONTACT))
+        self.router.drop_contact(assignment.agent_id, state, reason, at=now)
+        self.dispatch()
+
+    # ------------------------------------------------------------------ snapshots for persistence
+    def tick(self) -> None:
+        self.dispatch()
+
+    def take_dirty_agents(self) -> list[AgentView]:
+        dirty, self._dirty_agents = self._dirty_agents, set()
+        return [self.agent(aid) for aid in sorted(dirty) if aid in self.router.agents]
+
+    def live_snapshot(self) -> tuple[list[WaitingSnapshot], list[QueueLive]]:
+        waiting: list[WaitingSnapshot] = []
+        live: list[QueueLive] = []
+        for name in self.queue_names():
+            for position, entry in enumerate(self.router.in_queue(name), start=1):
+                waiter = self._waiters.get(entry.entry_id)
+                ewt = self.estimate(name, ahead=position - 1) if entry.agent_id is None else None
+                waiting.append(WaitingSnapshot(entry.entry_id, name, entry.kind.value,
+                                               waiter.call_id if waiter else None, entry.arrival, entry.priority,
+                                               position, ewt.seconds if ewt else None, entry.agent_id))
+            rates = self.rates[name]
+            joining = self.estimate(name)
+            live.append(QueueLive(name, self.staffed(name), joining.seconds if joining else None,
+                                  rates.mean_handle, rates.theta if rates.mu is not None else None))
+        return waiting, live

@@ -1,0 +1,1 @@
+"""Call records: every call with its timeline (nodes, prompts, inputs, queue, outcome)."""

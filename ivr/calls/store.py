@@ -1,0 +1,264 @@
+"""Call records: the engine's :class:`~ivr.ports.CallRecorder` and :class:`~ivr.ports.CallHistory`.
+
+Writes go through a :class:`CallWriter` (batched, never raising into the call); ``call_ended``
+waits (bounded) until the call's rows are written, so a read after it returns sees the whole call.
+Each recording step also publishes the matching event on the bus (metrics, MQTT).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.calls.models import CallEventRow, CallRow
+from ivr.calls.records import CallEventRecord, CallRecord
+from ivr.calls.writer import CallWriter
+from ivr.channel import CallInfo
+from ivr.db import Database, utcnow
+from ivr.events import EventBus
+from ivr.events.types import CallEnded, CallStarted, InputReceived, NodeEntered
+from ivr.logs import mask_number
+from ivr.ports import CallEventKind, Disposition, RecentContact
+
+log = logging.getLogger(__name__)
+
+_INPUT_KINDS = {CallEventKind.INPUT, CallEventKind.NO_INPUT, CallEventKind.NO_MATCH}
+_LIMITS = {"caller": 64, "dialled": 64, "flow": 64, "language": 8, "queue": 64, "agent_id": 64,
+           "linked_id": 128, "node": 128, "backend": 16}
+
+
+@dataclass
+class _Live:
+    """What the store remembers about a call in progress."""
+
+    flow: str
+    started_at: datetime
+    seq: int = 0
+    queue: str | None = None
+    waited: float | None = None
+    agent_id: str | None = None
+
+
+class CallStore:
+    """Records calls and answers questions about them."""
+
+    def __init__(self, db: Database, bus: EventBus, *, writer: CallWriter | None = None,
+                 end_sync_timeout: float = 5.0) -> None:
+        self._db = db
+        self._bus = bus
+        self.writer = writer or CallWriter(db)
+        self._live: dict[str, _Live] = {}
+        self._end_timeout = end_sync_timeout
+        self.name = self.writer.name  # a Component: the batching writer runs in the server's TaskGroup
+
+    async def run(self, started: asyncio.Event) -> None:
+        await self.writer.run(started)
+
+    async def aclose(self) -> None:
+        await self.writer.flush()
+
+    # ------------------------------------------------------------------ CallRecorder
+    async def call_started(self, info: CallInfo, *, flow: str, language: str) -> None:
+        if info.call_id in self._live:
+            log.warning("call_started twice for one call; ignoring the second", extra={"call_id": info.call_id})
+            return
+        self._live[info.call_id] = _Live(flow=flow, started_at=info.started_at)
+        self.writer.add_call(_clip({
+            "call_id": info.call_id, "linked_id": info.linked_id, "caller": info.caller or "",
+            "dialled": info.dialled or "", "backend": info.backend.value, "flow": flow, "language": language,
+            "started_at": info.started_at, "ended_at": None, "disposition": None, "queue": None,
+            "waited_seconds": None, "agent_id": None,
+        }))
+        self._bus.publish(CallStarted(call_id=info.call_id, dialled=info.dialled, backend=info.backend.value,
+                                      flow=flow))
+
+    async def event(
+        self, call_id: str, kind: CallEventKind, *, node: str | None = None, data: dict[str, Any] | None = None
+    ) -> None:
+        live = self._live.get(call_id)
+        if live is None:
+            log.warning("event for a call that was not started", extra={"call_id": call_id, "kind": str(kind)})
+            live = self._live[call_id] = _Live(flow="", started_at=utcnow())
+        live.seq += 1
+        clean = _jsonable(data)
+        self.writer.add_event(_clip({"call_id": call_id, "seq": live.seq, "at": utcnow(), "kind": str(kind)[:32],
+                                     "node": node, "data": clean}))
+        try:
+            known = CallEventKind(kind)
+        except ValueError:
+            log.warning("unknown call event kind recorded as is", extra={"kind": str(kind)})
+            return
+        self._track(call_id, live, known, clean or {})
+        self._publish(call_id, live, known, node, clean or {})
+
+    async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None:
+        live = self._live.pop(call_id, None)
+        ended = utcnow()
+        fields: dict[str, Any] = {"ended_at": ended, "disposition": str(disposition)}
+        if language:
+            fields["language"] = language
+        if live is not None:
+            fields.update(queue=live.queue, waited_seconds=live.waited, agent_id=live.agent_id)
+        self.writer.update_call(call_id, _clip(fields))
+        started = live.started_at if live else ended
+        self._bus.publish(CallEnded(call_id=call_id, disposition=str(disposition),
+                                    duration_seconds=max(0.0, (ended - started).total_seconds())))
+        await self.writer.sync(self._end_timeout)
+
+    def _track(self, call_id: str, live: _Live, kind: CallEventKind, data: dict[str, Any]) -> None:
+        queue = _text(data.get("queue"))
+        if kind is CallEventKind.QUEUE_LEFT:
+            live.queue = queue or live.queue
+            waited = data.get("waited_seconds")
+            if isinstance(waited, int | float) and not isinstance(waited, bool):
+                live.waited = (live.waited or 0.0) + float(waited)  # a caller may queue twice
+        elif kind is CallEventKind.QUEUE_JOINED:
+            live.queue = queue or live.queue
+        elif kind is CallEventKind.AGENT_CONNECTED:
+            live.agent_id = _text(data.get("agent_id")) or live.agent_id
+            live.queue = queue or live.queue
+        elif kind is CallEventKind.LANGUAGE_SET and (language := _text(data.get("language"))):
+            self.writer.update_call(call_id, _clip({"language": language}))
+
+    def _publish(self, call_id: str, live: _Live, kind: CallEventKind, node: str | None,
+                 data: dict[str, Any]) -> None:
+        if kind is CallEventKind.NODE_ENTERED:
+            self._bus.publish(NodeEntered(call_id=call_id, flow=live.flow, node=node or "",
+                                          node_kind=str(data.get("kind") or data.get("node_kind") or "")))
+        elif kind in _INPUT_KINDS:
+            confidence = data.get("confidence")
+            self._bus.publish(InputReceived(
+                call_id=call_id, node=node or "",
+                mode=str(data.get("mode") or ("none" if kind is CallEventKind.NO_INPUT else "dtmf")),
+                matched=bool(data.get("matched", kind is CallEventKind.INPUT)),
+                confidence=float(confidence) if isinstance(confidence, int | float) else None,
+            ))
+
+    # ------------------------------------------------------------------ CallHistory
+    async def recent_unresolved(self, caller: str, *, within_minutes: float) -> RecentContact | None:
+        """The caller's latest call in the window that left the queue without an agent, unless a
+        later call reached one. Fails open (None) when the database is unavailable."""
+        if not caller:
+            return None
+        since = utcnow() - timedelta(minutes=within_minutes)
+        try:
+            async with self._db.session() as s:
+                rows = (await s.scalars(
+                    select(CallRow)
+                    .where(CallRow.caller == caller, CallRow.ended_at.is_not(None), CallRow.ended_at >= since)
+                    .order_by(CallRow.ended_at.desc())
+                    .limit(20)
+                )).all()
+        except (SQLAlchemyError, OSError):
+            log.exception("cannot read call history; treating the caller as new",
+                          extra={"caller": mask_number(caller)})
+            return None
+        for row in rows:
+            if row.agent_id is not None or row.disposition == Disposition.CONNECTED:
+                return None  # reached an agent since: resolved
+            queued_then_left = row.disposition == Disposition.CALLER_HANGUP and row.queue is not None
+            if (row.disposition == Disposition.ABANDONED or queued_then_left) and row.ended_at and row.disposition:
+                return RecentContact(call_id=row.call_id, queue=row.queue, waited_seconds=row.waited_seconds or 0.0,
+                                     ended_at=row.ended_at, disposition=Disposition(row.disposition))
+        return None
+
+    # ------------------------------------------------------------------ queries
+    async def list_calls(self, limit: int = 50, caller: str | None = None,
+                         since: datetime | None = None) -> list[CallRecord]:
+        await self.writer.flush()
+        query = select(CallRow).order_by(CallRow.started_at.desc(), CallRow.call_id).limit(limit)
+        if caller:
+            query = query.where(CallRow.caller == caller)
+        if since is not None:
+            query = query.where(CallRow.started_at >= since)
+        async with self._db.session() as s:
+            rows = (await s.scalars(query)).all()
+        return [_record(r) for r in rows]
+
+    async def calls_for_number(self, number: str, limit: int = 20) -> list[CallRecord]:
+        return await self.list_calls(limit=limit, caller=number)
+
+    async def purge(self, before: datetime) -> int:
+        """Delete calls that ended before ``before`` with their timelines (retention); returns how many."""
+        await self.writer.flush()
+        removed = await _purge(self._db, before)
+        log.info("call records purged", extra={"before": before.isoformat(), "calls": removed})
+        return removed
+
+    async def get_call(self, call_id: str) -> CallRecord | None:
+        await self.writer.flush()
+        async with self._db.session() as s:
+            row = await s.get(CallRow, call_id)
+            if row is None:
+                return None
+            events = (await s.scalars(
+                select(CallEventRow).where(CallEventRow.call_id == call_id).order_by(CallEventRow.seq)
+            )).all()
+        return _record(row, tuple(
+            CallEventRecord(seq=e.seq, at=e.at, kind=e.kind, node=e.node, data=e.data) for e in events
+        ))
+
+
+async def _purge(db: Database, before: datetime) -> int:
+    async with db.session() as s:
+        ids = select(CallRow.call_id).where(CallRow.ended_at.is_not(None), CallRow.ended_at < before)
+        await s.execute(delete(CallEventRow).where(CallEventRow.call_id.in_(ids)))
+        result = await s.execute(delete(CallRow).where(CallRow.ended_at.is_not(None), CallRow.ended_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _record(row: CallRow, events: tuple[CallEventRecord, ...] = ()) -> CallRecord:
+    return CallRecord(
+        call_id=row.call_id, linked_id=row.linked_id, caller=row.caller, dialled=row.dialled,
+        backend=row.backend, flow=row.flow, language=row.language, started_at=row.started_at,
+        ended_at=row.ended_at, disposition=row.disposition, queue=row.queue,
+        waited_seconds=row.waited_seconds, agent_id=row.agent_id, events=events,
+    )
+
+
+def _jsonable(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A plain-JSON copy (enums, datetimes -> strings; NaN -> null, which PostgreSQL's JSON refuses)
+    so one odd value cannot fail a whole batch."""
+    if data is None:
+        return None
+    return {str(k): _plain(v, 0) for k, v in data.items()}
+
+
+def _plain(value: Any, depth: int) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth > 8:
+        return repr(value)[:200]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, enum.Enum):
+        return _plain(value.value, depth + 1)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    if hasattr(value, "to_dict"):
+        return _plain(value.to_dict(), depth + 1)
+    return str(value)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _clip(row: dict[str, Any]) -> dict[str, Any]:
+    for key, limit in _LIMITS.items():
+        value = row.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            row[key] = value[:limit]
+    return row

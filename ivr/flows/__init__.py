@@ -1,0 +1,1 @@
+"""Call flows: the YAML format, loading, validation and the interpreter that runs them."""

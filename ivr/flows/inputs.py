@@ -1,0 +1,166 @@
+"""Nodes that wait for the caller: menus, digit collection and the language choice.
+
+No-input and no-match share one try counter; after ``max_tries`` the node's fallback runs (the
+shipped flow sends a confused caller to a human, never hangs up). A speech choice below the
+confidence threshold is confirmed (1 yes / 2 no) before it is taken.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ivr.channel import Grammar, InputMode, InputResult, InputSpec
+from ivr.flows.runtime import CallRun
+from ivr.flows.schema import AGENT_DIGIT, AGENT_KEY, AGENT_WORDS, CollectNode, Flow, LanguageNode, MenuNode
+from ivr.flows.yesno import Answer, ask_yes_no
+from ivr.ports import CallEventKind
+
+# "Did you say" <the option's label> "? If that is right, press 1. If not, press 2."
+CONFIRM_BEFORE = "confirm/did_you_say"
+CONFIRM_AFTER = "confirm/yes_no"
+AGENT_LABEL = "option/agent"
+
+
+def normalise(phrase: str) -> str:
+    return " ".join(phrase.lower().split())
+
+
+def menu_phrases(node: MenuNode, lang: str) -> dict[str, str]:
+    """Every accepted phrase of a menu in one language -> option key (digit, or ``agent``)."""
+    phrases: dict[str, str] = {}
+    for digit, option in node.options.items():
+        for phrase in option.say.get(lang, ()):
+            phrases[normalise(phrase)] = digit
+    if node.agent:
+        for word in agent_words(lang):
+            phrases.setdefault(word, AGENT_KEY)
+    return phrases
+
+
+def agent_words(lang: str) -> set[str]:
+    """The words that reach a human in this language (plus "agent" / "asesor" in every language)."""
+    return {normalise(w) for w in (*AGENT_WORDS.get(lang, ()), "agent", "asesor")}
+
+
+def menu_digits(node: MenuNode) -> dict[str, str]:
+    """Every accepted key of a menu -> option key."""
+    keys = {digit: digit for digit in node.options}
+    if node.agent and AGENT_DIGIT not in keys:
+        keys[AGENT_DIGIT] = AGENT_KEY
+    return keys
+
+
+def menu_target(node: MenuNode, key: str) -> str:
+    if key == AGENT_KEY:
+        assert node.agent is not None  # only offered when the menu has an agent route
+        return node.agent
+    return node.options[key].next
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    key: str | None
+    result: InputResult
+
+
+async def run_menu(
+    run: CallRun, node_id: str, node: MenuNode, *, confidence_threshold: float, speech: bool = True
+) -> str:
+    grammar = Grammar(run.language, menu_phrases(node, run.language)) if node.speech and speech else None
+    digits = menu_digits(node)
+    prompt_ids = node.prompts
+    for _ in range(node.max_tries):
+        files = run.files(prompt_ids)
+        result = await run.channel.collect(files, InputSpec(max_digits=1, first_timeout=node.timeout, grammar=grammar))
+        await run.played(files, node=node_id)
+        if result.mode is InputMode.NONE or (result.mode is InputMode.DTMF and not result.digits):
+            await run.record(CallEventKind.NO_INPUT, node=node_id)
+            prompt_ids = node.no_input or node.prompts
+            continue
+        await run.record_input(node_id, result)
+        key = digits.get(result.digits[:1]) if result.mode is InputMode.DTMF else result.key
+        if key is None or (key != AGENT_KEY and key not in node.options):
+            await run.record(CallEventKind.NO_MATCH, node=node_id, data={"digits": result.digits,
+                                                                        "transcript": result.transcript})
+            prompt_ids = node.no_match or node.prompts
+            continue
+        if result.mode is InputMode.SPEECH and (result.confidence or 0.0) < confidence_threshold:
+            label = _confirm_prompt(node, key)
+            confirm = [CONFIRM_BEFORE, label, CONFIRM_AFTER] if label else [CONFIRM_BEFORE, CONFIRM_AFTER]
+            answer, _ = await ask_yes_no(run.channel, run.ctx, run.prompts, run.recorder, node=node_id,
+                                         prompt_ids=confirm, tries=1)
+            if answer is not Answer.YES:
+                prompt_ids = node.prompts
+                continue
+        return menu_target(node, key)
+    await run.record(CallEventKind.ERROR, node=node_id, data={"error": "max_tries", "fallback": node.fallback})
+    return node.fallback
+
+
+def _confirm_prompt(node: MenuNode, key: str) -> str | None:
+    if key == AGENT_KEY:
+        return AGENT_LABEL
+    option = node.options.get(key)
+    return option.confirm if option is not None else None
+
+
+async def run_collect(run: CallRun, node_id: str, node: CollectNode) -> str:
+    spec = InputSpec(
+        max_digits=node.max_length,
+        min_digits=node.min_length,
+        terminator=node.terminator,
+        first_timeout=node.timeout,
+        inter_digit_timeout=node.inter_digit_timeout,
+    )
+    pattern = re.compile(node.pattern) if node.pattern else None
+    prompt_ids = node.prompts
+    for _ in range(node.max_tries):
+        files = run.files(prompt_ids)
+        result = await run.channel.collect(files, spec)
+        await run.played(files, node=node_id)
+        if not result.digits:
+            await run.record(CallEventKind.NO_INPUT, node=node_id)
+            prompt_ids = node.no_input or node.prompts
+            continue
+        await run.record_input(node_id, result)
+        value = result.digits
+        if not node.min_length <= len(value) <= node.max_length or (pattern and not pattern.fullmatch(value)):
+            await run.record(CallEventKind.NO_MATCH, node=node_id, data={"digits": value})
+            prompt_ids = node.invalid or node.prompts
+            continue
+        run.ctx.variables[node.variable] = value
+        await run.record(CallEventKind.VARIABLE_SET, node=node_id, data={"variable": node.variable})
+        return node.next
+    await run.record(CallEventKind.ERROR, node=node_id, data={"error": "max_tries", "fallback": node.fallback})
+    return node.fallback
+
+
+async def run_language(run: CallRun, node_id: str, node: LanguageNode, flow: Flow, *, speech: bool = True) -> str:
+    if node.value is not None:
+        await run.set_language(node.value, node=node_id)
+        return node.next
+    default = node.default or flow.languages[0]
+    files = run.files(node.prompts, lang=default)
+    for digit in sorted(node.options):
+        option = node.options[digit]
+        if option.prompt:
+            files.extend(run.files([option.prompt], lang=option.language))
+    # The caller's language is not known yet: one grammar with every option's words.
+    phrases = {normalise(p): digit for digit, option in node.options.items() for p in option.say}
+    grammar = Grammar(default, phrases) if phrases and speech else None
+    chosen = default
+    for _ in range(node.max_tries):
+        result = await run.channel.collect(files, InputSpec(max_digits=1, first_timeout=node.timeout, grammar=grammar))
+        await run.played(files, node=node_id)
+        if result.mode is InputMode.NONE:
+            await run.record(CallEventKind.NO_INPUT, node=node_id)
+            continue
+        await run.record_input(node_id, result)
+        key = result.digits[:1] if result.mode is InputMode.DTMF else result.key
+        if key in node.options:
+            chosen = node.options[key].language
+            break
+        await run.record(CallEventKind.NO_MATCH, node=node_id, data={"digits": result.digits})
+    await run.set_language(chosen, node=node_id)
+    return node.next

@@ -1,0 +1,71 @@
+"""Wiring for the flow engine: ``container.services["engine"]`` and ``["flows"]`` (the provider).
+
+Wired after the ACD, callbacks and deflection, so their ports are used when present; a missing
+one just switches that feature off (the flow falls back, e.g. to the dialplan's queue).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ivr.channel import CallInfo
+from ivr.composition import Container
+from ivr.flows.engine import FlowEngine
+from ivr.flows.loader import FileFlowProvider
+from ivr.flows.lookup import build_lookup
+from ivr.ports import CallEventKind, Disposition, Services
+from ivr.prompts.catalogue import PromptCatalogue
+
+log = logging.getLogger(__name__)
+
+
+class LogRecorder:
+    """Stands in when no call store is wired: the timeline goes to the debug log only."""
+
+    async def call_started(self, info: CallInfo, *, flow: str, language: str) -> None:
+        log.debug("call started", extra={"flow": flow, "language": language})
+
+    async def event(
+        self, call_id: str, kind: CallEventKind, *, node: str | None = None, data: dict[str, Any] | None = None
+    ) -> None:
+        log.debug("call event", extra={"event": kind.value, "node": node})
+
+    async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None:
+        log.debug("call ended", extra={"disposition": disposition.value})
+
+
+async def wire(container: Container) -> None:
+    settings = container.settings
+    found = container.services
+    provider = FileFlowProvider(settings.flows_dir)
+    recorder = found.get("recorder")
+    if recorder is None:
+        log.warning("no call recorder wired: calls are not recorded")
+        recorder = LogRecorder()
+    services = Services(
+        recorder=recorder,
+        queues=found.get("acd"),
+        callbacks=found.get("callbacks"),
+        deflection=found.get("deflection"),
+        history=found.get("history"),
+    )
+    prompts = found.get("prompts")
+    if not isinstance(prompts, PromptCatalogue):
+        prompts = PromptCatalogue.load(settings.prompts_dir)
+    engine = FlowEngine(
+        provider,
+        services,
+        prompts,
+        found.get("schedules"),
+        settings=settings,
+        lookup=build_lookup(settings.order_lookup_url),
+    )
+    found["flows"] = provider
+    found["engine"] = engine
+    log.info("flow engine wired", extra={
+        "flows": provider.flow_set.names(),
+        "queues": services.queues is not None,
+        "callbacks": services.callbacks is not None,
+        "deflection": services.deflection is not None,
+    })

@@ -1,0 +1,98 @@
+"""One call being run by the engine: its channel, context, flow and the small helpers every node
+uses (play prompts in the call's language, record events and inputs)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ivr.channel import Channel, ChannelError, InputResult, PromptFile
+from ivr.context import CallContext
+from ivr.flows.schema import Flow
+from ivr.flows.yesno import prompt_files, record_event, record_input
+from ivr.ports import CallEventKind, CallRecorder, Disposition
+from ivr.prompts.catalogue import PromptCatalogue
+
+log = logging.getLogger(__name__)
+
+VAR_QUEUE = "PUENTE_QUEUE"
+VAR_LANGUAGE = "PUENTE_LANGUAGE"
+VAR_CALL_ID = "PUENTE_CALL_ID"
+FALLBACK_QUEUE = "general"
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The flow is over. ``hang_up`` False leaves the channel up so the dialplan continues (its
+    ``Queue(${PUENTE_QUEUE})`` fallback)."""
+
+    disposition: Disposition
+    hang_up: bool = True
+
+
+Step = str | End  # a node id to go to, or the end of the call
+
+
+@dataclass
+class CallRun:
+    channel: Channel
+    ctx: CallContext
+    flow: Flow
+    prompts: PromptCatalogue
+    recorder: CallRecorder
+    outcome: Disposition | None = None  # what the call achieved so far (callback, deflected...)
+    errors: int = 0
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def call_id(self) -> str:
+        return self.ctx.info.call_id
+
+    @property
+    def language(self) -> str:
+        return self.ctx.language
+
+    # ------------------------------------------------------------------ prompts
+    def files(self, prompt_ids: Sequence[str], lang: str | None = None) -> list[PromptFile]:
+        """Prompt files in the call's language; a missing prompt is skipped (loudly), not fatal."""
+        lang = lang or self.ctx.language
+        return prompt_files(self.prompts, prompt_ids, lang)
+
+    async def play(self, prompt_ids: Sequence[str], *, node: str | None = None) -> None:
+        await self.play_files(self.files(prompt_ids), node=node)
+
+    async def play_files(self, files: Sequence[PromptFile], *, node: str | None = None) -> None:
+        if not files:
+            return
+        await self.channel.play(files)
+        await self.played(files, node=node)
+
+    async def played(self, files: Sequence[PromptFile], *, node: str | None = None) -> None:
+        for f in files:
+            await self.record(CallEventKind.PROMPT_PLAYED, node=node, data={"prompt": f.key})
+
+    # ------------------------------------------------------------------ records
+    async def record(self, kind: CallEventKind, *, node: str | None = None, data: dict[str, Any] | None = None) -> None:
+        """Record a timeline event; a failing recorder never ends the call."""
+        await record_event(self.recorder, self.call_id, kind, node=node, data=data or {})
+
+    async def record_input(self, node: str, result: InputResult) -> None:
+        await record_input(self.recorder, self.ctx, node, result)
+
+    async def set_channel_variable(self, name: str, value: str) -> None:
+        """Expose a value to the dialplan; a backend that cannot is logged, never fatal."""
+        try:
+            await self.channel.set_variable(name, value)
+        except ChannelError as exc:
+            if self.channel.hung_up:
+                raise
+            log.warning("cannot set a channel variable", extra={"variable": name, "error": str(exc)})
+
+    async def set_language(self, lang: str, *, node: str | None = None) -> None:
+        self.ctx.language = lang
+        self.ctx.variables["language"] = lang
+        await self.set_channel_variable(VAR_LANGUAGE, lang)
+        await self.record(CallEventKind.LANGUAGE_SET, node=node, data={"language": lang})

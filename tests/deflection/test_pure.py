@@ -1,0 +1,167 @@
+"""Pure pieces: signatures (documented vectors), tokens, opt-out words, quiet hours, slots, numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from deflection.errors import InvalidNumber
+from deflection.numbers import is_mobile, normalise, timezone_for
+from deflection.optout import is_start, is_stop
+from deflection.quiet import quiet_until
+from deflection.ratelimit import SlidingWindowLimiter
+from deflection.signatures import meta_signature, twilio_signature, verify_meta, verify_twilio
+from deflection.slots import callback_slots
+from deflection.tokens import (
+    REFERENCE_ALPHABET,
+    csrf_token,
+    csrf_valid,
+    find_reference,
+    hash_token,
+    looks_like_token,
+    new_reference,
+    new_token,
+)
+from deflection.view import greeting, whatsapp_href
+from tests.support.deflection_env import snapshot
+
+# Twilio's documented example (docs "Secure webhooks" / validation guide): auth token 12345.
+TWILIO_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+TWILIO_PARAMS = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+12349013030"), ("Digits", "1234"),
+                 ("From", "+12349013030"), ("To", "+18005551212")]
+TWILIO_EXPECTED = "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+# Computed independently with `openssl dgst -sha256 -hmac app-secret-123`.
+META_BODY = b'{"object":"whatsapp_business_account"}'
+META_EXPECTED = "sha256=dbc74863d4cd49044ec08695c8e2eb2b18119ff8d1e681226a93be56fc391aac"
+
+
+def test_twilio_documented_vector() -> None:
+    assert twilio_signature("12345", TWILIO_URL, TWILIO_PARAMS) == TWILIO_EXPECTED
+    assert verify_twilio("12345", TWILIO_URL, TWILIO_PARAMS, TWILIO_EXPECTED)
+
+
+def test_twilio_rejects_changes() -> None:
+    assert not verify_twilio("12345", TWILIO_URL, TWILIO_PARAMS[:-1], TWILIO_EXPECTED)
+    assert not verify_twilio("12346", TWILIO_URL, TWILIO_PARAMS, TWILIO_EXPECTED)
+    assert not verify_twilio("12345", TWILIO_URL + "&x=1", TWILIO_PARAMS, TWILIO_EXPECTED)
+    assert not verify_twilio("12345", TWILIO_URL, TWILIO_PARAMS, None)
+    assert not verify_twilio("", TWILIO_URL, TWILIO_PARAMS, TWILIO_EXPECTED)
+
+
+def test_twilio_port_variants() -> None:
+    sig = twilio_signature("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", TWILIO_PARAMS)
+    assert verify_twilio("12345", TWILIO_URL, TWILIO_PARAMS, sig)
+
+
+def test_meta_vector() -> None:
+    assert meta_signature("app-secret-123", META_BODY) == META_EXPECTED
+    assert verify_meta("app-secret-123", META_BODY, META_EXPECTED)
+    assert not verify_meta("app-secret-123", META_BODY + b" ", META_EXPECTED)
+    assert not verify_meta("app-secret-123", META_BODY, META_EXPECTED.replace("sha256=", "sha1="))
+    assert not verify_meta("", META_BODY, META_EXPECTED)
+    assert not verify_meta("app-secret-123", META_BODY, None)
+
+
+def test_tokens() -> None:
+    a, b = new_token(), new_token()
+    assert a != b and len(a) >= 32 and looks_like_token(a)
+    assert len(hash_token(a)) == 64 and a not in hash_token(a)
+    assert not looks_like_token("../etc/passwd") and not looks_like_token("short")
+    assert csrf_valid(a, "lnk_1", csrf_token(a, "lnk_1"))
+    assert not csrf_valid(a, "lnk_2", csrf_token(a, "lnk_1"))
+    assert not csrf_valid(b, "lnk_1", csrf_token(a, "lnk_1"))
+    assert not csrf_valid(a, "lnk_1", None)
+
+
+def test_reference_codes() -> None:
+    ref = new_reference()
+    assert ref.startswith("PU-") and len(ref) == 9 and all(c in REFERENCE_ALPHABET for c in ref[3:])
+    assert not set("01OIL") & set(REFERENCE_ALPHABET)
+    assert find_reference(f"Hola, mi referencia es {ref.lower()}.") == ref
+    assert find_reference("PU-7KQ4X2") == "PU-7KQ4X2"
+    assert find_reference("PU-7KQ4X2X") is None  # longer word: not a code
+    assert find_reference("PU-0OOOOO") is None
+    assert find_reference("nothing here") is None
+
+
+@pytest.mark.parametrize("text", ["STOP", "stop", " Baja ", "BAJA.", "cancelar", "CANCELAR", "Unsubscribe",
+                                  "NO MAS", "no más", "No Más!", "darse de baja", "Stop All", "STOPALL"])
+def test_stop_words(text: str) -> None:
+    assert is_stop(text)
+
+
+@pytest.mark.parametrize("text", ["no me cancelen la cita", "stop por favor llamadme", "hola", "", "PU-7KQ4X2"])
+def test_not_stop_words(text: str) -> None:
+    assert not is_stop(text)
+
+
+def test_start_words() -> None:
+    assert is_start("ALTA") and is_start("start") and not is_start("si")
+
+
+def test_quiet_hours_wrap_midnight() -> None:
+    madrid = ZoneInfo("Europe/Madrid")
+    start, end = time(21), time(9)
+    # 22:30 Madrid (21:30 UTC in winter): quiet until 09:00 next day.
+    until = quiet_until(datetime(2026, 11, 23, 21, 30, tzinfo=UTC), madrid, start, end)
+    assert until == datetime(2026, 11, 24, 9, 0, tzinfo=madrid)
+    # 03:00 Madrid: quiet until 09:00 the same day.
+    until = quiet_until(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), madrid, start, end)
+    assert until == datetime(2026, 11, 24, 9, 0, tzinfo=madrid)
+    assert quiet_until(datetime(2026, 11, 24, 11, 0, tzinfo=UTC), madrid, start, end) is None
+
+
+def test_numbers() -> None:
+    assert normalise("612 345 678") == "+34612345678"
+    assert normalise("0034612345678") == "+34612345678"
+    assert is_mobile("+34612345678") and not is_mobile("+34911234567")
+    assert timezone_for("+34612345678").key == "Europe/Madrid"
+    with pytest.raises(InvalidNumber):
+        normalise("12")
+    with pytest.raises(InvalidNumber):
+        normalise("not a number")
+
+
+def test_rate_limiter() -> None:
+    now = [0.0]
+    limiter = SlidingWindowLimiter(3, 60.0, clock=lambda: now[0])
+    assert all(limiter.allow("ip:a", "tok:x") for _ in range(3))
+    assert not limiter.allow("ip:a", "tok:y")  # the IP is over
+    assert limiter.allow("ip:b", "tok:y")
+    now[0] = 61.0
+    assert limiter.allow("ip:a", "tok:x")
+
+
+def test_greeting_in_callers_timezone() -> None:
+    ctx = snapshot().to_dict()
+    madrid = ZoneInfo("Europe/Madrid")
+    assert greeting(ctx, "es", madrid) == "Llamó por facturación a las 10:42 y esperó 3 minutos."
+    assert greeting(ctx, "en", madrid) == "You called about billing at 10:42 and waited 3 minutes."
+
+
+def test_whatsapp_href() -> None:
+    href = whatsapp_href("+34 910 000 000", "PU-7KQ4X2", "es")
+    assert href == "https://wa.me/34910000000?text=Hola%2C%20mi%20referencia%20es%20PU-7KQ4X2"
+    assert whatsapp_href("", "PU-7KQ4X2", "es") is None
+
+
+@dataclass(frozen=True)
+class _Open:
+    is_open: bool
+
+
+class _Hours:
+    """Open 09:00-11:00 UTC only."""
+
+    async def status(self, name: str, at: datetime | None = None) -> _Open:
+        assert at is not None
+        return _Open(9 <= at.hour < 11)
+
+
+async def test_callback_slots_follow_the_schedule() -> None:
+    now = datetime(2026, 11, 23, 8, 50, tzinfo=UTC)
+    slots = await callback_slots(_Hours(), "x", now, step_minutes=30, days=1)
+    assert [s.strftime("%H:%M") for s in slots] == ["09:30", "10:00", "10:30"]

@@ -1,0 +1,114 @@
+"""Build the deflection domain for tests: container, app, a fake CallbackPort, a fixed schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from api.app import create_app
+from ivr.channel import InputMode
+from ivr.composition import Container
+from ivr.context import ContextSnapshot, InputRecord
+from ivr.db import Database
+from ivr.events import EventBus
+from ivr.ports import (
+    CallbackRefused,
+    CallbackRequest,
+    CallbackTicket,
+    Consent,
+    ConsentMethod,
+    DeflectionRequest,
+)
+from ivr.settings import Settings
+
+NUMBER = "+34612345678"  # a Spanish mobile
+FIXED_LINE = "+34911234567"
+
+
+@dataclass
+class FakeCallbacks:
+    """Implements ivr.ports.CallbackPort; refuses numbers in ``refuse``."""
+
+    requests: list[CallbackRequest] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+
+    async def request(self, req: CallbackRequest) -> CallbackTicket:
+        if req.number in self.refuse:
+            raise CallbackRefused("opted_out")
+        self.requests.append(req)
+        return CallbackTicket(callback_id=f"cb{len(self.requests)}", scheduled_for=req.not_before or datetime.now(UTC))
+
+    async def reached_agent(self, number: str, queue: str) -> None:
+        return None
+
+    async def find(self, *, number: str | None = None, limit: int = 100) -> list[_Callback]:
+        """Like callbacks.service's ``find``: what the customer history lists."""
+        return [_Callback(f"cb{i + 1}", r.not_before or datetime.now(UTC)) for i, r in enumerate(self.requests)
+                if number is None or r.number == number][:limit]
+
+
+@dataclass(frozen=True)
+class _Callback:
+    callback_id: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"callback_id": self.callback_id, "created_at": self.created_at.isoformat(), "state": "scheduled"}
+
+
+@dataclass(frozen=True)
+class _Status:
+    is_open: bool
+
+
+class AlwaysOpen:
+    async def status(self, name: str, at: datetime | None = None) -> _Status:
+        return _Status(True)
+
+
+def settings(**deflection: Any) -> Settings:
+    s = Settings()
+    s.http.public_base_url = "https://puente.example"
+    for k, v in deflection.items():
+        setattr(s.deflection, k, v)
+    return s
+
+
+async def container(db: Database, s: Settings | None = None, *, callbacks: Any = None,
+                    schedules: Any = None) -> Container:
+    from deflection.plugin import wire
+
+    c = Container(settings=s or settings(), db=db, bus=EventBus())
+    if schedules is not None:
+        c.services["schedules"] = schedules
+    await wire(c)
+    if callbacks is not None:
+        c.services["callbacks"] = callbacks
+    return c
+
+
+def client(c: Container) -> httpx.AsyncClient:
+    app = create_app(c)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://puente.example")
+
+
+def snapshot(call_id: str = "call-1", *, caller: str = NUMBER, language: str = "es") -> ContextSnapshot:
+    started = datetime(2026, 11, 23, 9, 42, tzinfo=UTC)  # 10:42 in Madrid
+    return ContextSnapshot(
+        call_id=call_id, caller=caller, dialled="900100200", language=language, flow="support",
+        path=("greeting", "main_menu", "billing"),
+        inputs=(InputRecord(node="main_menu", mode=InputMode.SPEECH, transcript="una factura duplicada",
+                            confidence=0.8, at=started + timedelta(seconds=20)),),
+        variables={}, queue="billing", waited_seconds=185.0, ewt_seconds=300.0, reason="queue_wait",
+        started_at=started,
+    )
+
+
+def request(number: str = NUMBER, **kw: Any) -> DeflectionRequest:
+    consent = Consent(method=ConsentMethod.KEY, at=datetime.now(UTC), prompt_id="deflection/offer",
+                      prompt_version="1")
+    return DeflectionRequest(number=number, context=kw.pop("context", snapshot(caller=number)),
+                             reason=kw.pop("reason", "queue_wait"), consent=consent, **kw)
