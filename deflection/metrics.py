@@ -19,6 +19,8 @@ class DeflectionMetrics:
         self.webhooks_rejected = Counter("puente_deflection_webhook_rejected",
                                          "Webhooks refused for a bad or missing signature", ["provider"],
                                          registry=self.registry)
+        self.declined = Counter("puente_deflection_declined", "Offers the caller turned down, by reason",
+                                 ["reason"], registry=self.registry)
         self.rate_limited = Counter("puente_deflection_rate_limited", "Link openings refused (429)",
                                     registry=self.registry)
 

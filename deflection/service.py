@@ -172,6 +172,11 @@ class DeflectionService:
             await self.links.mark_failed(link.id, self._clock())
         return msg
 
+    async def declined(self, number: str, reason: str) -> None:
+        """An offer turned down on the phone: no link exists, so only the funnel counts it."""
+        self.metrics.declined.labels(reason=reason).inc()
+        self.metrics.stage(Stage.OFFERED, "none")
+
     async def stats(self) -> dict[str, int]:
         return await self.links.stage_counts()
 

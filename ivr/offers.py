@@ -56,6 +56,13 @@ _CHANNEL_WORDS = {
 }
 
 
+async def _declined(port: DeflectionPort, number: str, reason: str) -> None:
+    try:
+        await port.declined(number, reason)
+    except Exception:
+        log.exception("could not record a declined offer")
+
+
 async def offer_deflection(
     channel: Channel,
     ctx: CallContext,
@@ -85,6 +92,7 @@ async def offer_deflection(
         "prompt_version": version, "consent_mode": result.mode.value if result else None,
     })
     if answer is not Answer.YES or result is None:
+        await _declined(port, ctx.info.caller, reason)
         return None
     consent = Consent(
         method=ConsentMethod.SPEECH if result.mode is InputMode.SPEECH else ConsentMethod.KEY,

@@ -209,6 +209,10 @@ class DeflectionPort(Protocol):
 
     async def send_link(self, req: DeflectionRequest) -> LinkTicket: ...
 
+    async def declined(self, number: str, reason: str) -> None:
+        """The caller turned an offer down (counted as offered, never accepted)."""
+        ...
+
 
 # --------------------------------------------------------------------------- everything together
 

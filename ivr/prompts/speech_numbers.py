@@ -131,14 +131,18 @@ ROUND_TO_MINUTES = 5
 
 
 def wait_band(seconds: float) -> WaitBand:
-    """< 1 min: "less than a minute"; < 2 min: "less than 2 minutes"; up to 30 min: "about N
-    minutes" with N rounded to the nearest 5 (at least 5); beyond: "more than 30 minutes"."""
+    """< 1 min: "less than a minute"; < 2 min: "less than 2 minutes"; < 5 min: "less than 5
+    minutes"; up to 30 min: "about N minutes" with N rounded to the nearest 5; beyond: "more than
+    30 minutes". Bands never promise a precision the estimate does not have, and never say "about
+    5" to a caller likely to be answered in 2."""
     if seconds < 0 or math.isnan(seconds):
         raise ValueError(f"invalid wait estimate {seconds!r}")
     if seconds < 60:
         return WaitBand(WaitBandKind.LESS_THAN, 1)
     if seconds < 120:
         return WaitBand(WaitBandKind.LESS_THAN, 2)
+    if seconds < 300:
+        return WaitBand(WaitBandKind.LESS_THAN, 5)
     minutes = seconds / 60
     if minutes > LONG_WAIT_MINUTES:
         return WaitBand(WaitBandKind.MORE_THAN, LONG_WAIT_MINUTES)

@@ -119,3 +119,17 @@ async def test_replays_and_optouts_in_the_stores(database: Database) -> None:
     assert await optouts.is_opted_out("612345678")
     assert [o.number for o in await optouts.list()] == [NUMBER]
     assert await optouts.opt_in(NUMBER) and not await optouts.is_opted_out(NUMBER)
+
+
+async def test_a_declined_offer_is_counted_as_offered_only() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from deflection.metrics import DeflectionMetrics
+
+    registry = CollectorRegistry()
+    metrics = DeflectionMetrics(registry)
+    service = object.__new__(DeflectionService)
+    service.metrics = metrics
+    await service.declined("+34600111222", "queue_wait")
+    assert registry.get_sample_value("puente_deflection_declined_total", {"reason": "queue_wait"}) == 1
+    assert registry.get_sample_value("puente_deflection_stage_total", {"stage": "offered", "channel": "none"}) == 1

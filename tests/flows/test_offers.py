@@ -69,6 +69,7 @@ async def test_link_declined(catalogue: PromptCatalogue) -> None:
     assert await offer_deflection(channel, context(), port, catalogue, recorder, reason="r",
                                   consent_prompt_id="offer/link_consent") is None
     assert port.sent == []
+    assert port.declines == [(context().info.caller, "r")]  # the funnel counts the refused offer
     assert recorder.of_kind(CallEventKind.DEFLECTION_OFFERED)[0].data["answer"] == "no"
 
 

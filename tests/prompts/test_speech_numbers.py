@@ -116,7 +116,9 @@ def test_positions_and_digits(catalogue: PromptCatalogue) -> None:
         (59.9, WaitBand(WaitBandKind.LESS_THAN, 1)),
         (60, WaitBand(WaitBandKind.LESS_THAN, 2)),
         (119, WaitBand(WaitBandKind.LESS_THAN, 2)),
-        (120, WaitBand(WaitBandKind.ABOUT, 5)),  # never "about 0" nor "about 2": at least 5
+        (120, WaitBand(WaitBandKind.LESS_THAN, 5)),
+        (299, WaitBand(WaitBandKind.LESS_THAN, 5)),
+        (300, WaitBand(WaitBandKind.ABOUT, 5)),
         (449, WaitBand(WaitBandKind.ABOUT, 5)),
         (450, WaitBand(WaitBandKind.ABOUT, 10)),  # 7.5 min rounds half up
         (749, WaitBand(WaitBandKind.ABOUT, 10)),

@@ -43,6 +43,10 @@ class RecordingCallbacks:
 @dataclass
 class RecordingDeflection:
     sent: list[DeflectionRequest] = field(default_factory=list)
+    declines: list[tuple[str, str]] = field(default_factory=list)
+
+    async def declined(self, number: str, reason: str) -> None:
+        self.declines.append((number, reason))
 
     async def channels_for(self, number: str) -> list[MessageChannel]:
         return [MessageChannel.SMS]

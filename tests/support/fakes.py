@@ -133,8 +133,12 @@ class FakeCallbacks:
 class FakeDeflection:
     channels: list[MessageChannel] = field(default_factory=lambda: [MessageChannel.WHATSAPP, MessageChannel.SMS])
     sent: list[DeflectionRequest] = field(default_factory=list)
+    declines: list[tuple[str, str]] = field(default_factory=list)
     refuse: str | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    async def declined(self, number: str, reason: str) -> None:
+        self.declines.append((number, reason))
 
     async def channels_for(self, number: str) -> list[MessageChannel]:
         return list(self.channels)
