@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test system-deps lint typecheck pytest clean
+.PHONY: run test install install-test system-deps run-deps lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,12 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 system-deps:
-	sh scripts/install-system-deps.sh
+	sh scripts/install-system-deps.sh test
 
-run: install
+run-deps:
+	sh scripts/install-system-deps.sh run
+
+run: install run-deps
 	$(BIN)/ivr db upgrade
 	$(BIN)/ivr prompts build
 	$(BIN)/ivr serve

@@ -1,14 +1,26 @@
 #!/bin/sh
-# Debian packages the tests (and prompt generation) need. Idempotent: installs only what is missing.
+# Debian packages Puente needs, installed only when missing (idempotent).
+#   run:  espeak-ng + sox render the prompt audio (`ivr prompts build`)
+#   test: also sip-tester (SIPp, end-to-end calls) and chromium (browser tests)
 set -eu
-PACKAGES="sip-tester espeak-ng sox chromium"
+profile="${1:-test}"
+case "$profile" in
+    run) PACKAGES="espeak-ng sox" ;;
+    test) PACKAGES="espeak-ng sox sip-tester chromium" ;;
+    *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
+esac
 missing=""
 for pkg in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
 done
 [ -z "$missing" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "missing system packages:$missing (install them with your package manager)" >&2
+    exit 1
+fi
 echo "installing Debian packages:$missing"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
+# shellcheck disable=SC2086
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
