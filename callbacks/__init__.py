@@ -1,0 +1,1 @@
+"""Callbacks: durable, polite, never doubled (see callbacks/README.md)."""

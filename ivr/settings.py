@@ -105,6 +105,8 @@ class SpeechSettings(BaseModel):
     workers: int = 4
     # Below this match score a transcript maps to no option.
     min_match_score: float = 0.6
+    # Spectral noise subtraction in front of the recognizers (big gain on noisy lines).
+    denoise: bool = True
     # PocketSphinx misreads digital silence: a fixed noise floor (sample std-dev) is added first.
     pocketsphinx_noise_floor: float = 200.0
     # ``ivr models fetch``: official Vosk models and where they go (``var_dir/models`` when unset).
@@ -158,14 +160,16 @@ class CallbackSettings(BaseModel):
     default_region: str = "ES"
     # Quiet hours use this zone when a number's country says nothing (e.g. an invalid region).
     default_timezone: str = "Europe/Madrid"
+    dispatch: bool = True  # run a dispatcher in this process (false: API/CLI only; another node dials)
     batch_size: int = 50  # callbacks claimed per poll
     max_active: int = 200  # callbacks worked at once per dispatcher (each waits in its queue's line)
     wait_slice_seconds: float = 60.0  # re-check the policy this often while waiting for an agent
+    script_pickup_seconds: float = 30.0  # an answered Asterisk leg must reach the callback AGI within this
     # How to reach a customer: the Asterisk dial string (agent-first: the agent's AGI dials it;
     # customer-first: the AMI Originate channel) and the built-in endpoint's request URI.
     customer_dial: str = "PJSIP/{number}@trunk"
-    customer_originate: str = "Local/{number}@callback-out"
-    customer_sip_uri: str = "sip:{number}@127.0.0.1:5080"
+    customer_originate: str = "Local/{number}@puente-dial-out"  # dialplan/asterisk/extensions.conf
+    customer_sip_uri: str = "sip:{number}@gateway.invalid"  # CHANGE: your SIP trunk / gateway
     ami_context: str = "callback-agi"  # the dialplan context that runs AGI(agi://.../callback)
     originator: str = "auto"  # auto (AMI when enabled, else the built-in SIP endpoint), ami, sip
 

@@ -1,0 +1,185 @@
+"""The callback call script: what happens on the answered first leg.
+
+Agent-first: the agent hears the context ("Callback. Support queue. The customer waited 4 minutes.
+In the menu they chose 2 1. Calling the customer now."), gets the screen pop (``AgentConnected``
+with the stored context), then the customer is dialled from the agent's channel and bridged.
+Customer-first: the customer hears why we are calling, then joins the queue with top priority.
+
+On Asterisk this runs as the FastAGI script ``callback`` (dialplan: ``AGI(agi://<puente>/callback,
+${CALLBACK_ID})``); the callback id comes from the AGI argument or ``GET VARIABLE CALLBACK_ID``.
+On the built-in endpoint the dispatcher runs it on the channel ``originate`` returned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from callbacks.models import AttemptOutcome
+from callbacks.origination.base import outcome_of_dial
+from callbacks.policy import CallbackMode
+from callbacks.sessions import CallbackCall, CallOutcome, SessionRegistry
+from ivr.channel import CallerHungUp, CallInfo, Channel, ChannelError, ConnectResult, DialStatus, PromptFile
+from ivr.context import CallContext
+from ivr.events import EventBus
+from ivr.events.types import AgentConnected
+from ivr.logs import current_call_id
+from ivr.ports import QueueOutcomeKind, QueueRequest
+from ivr.prompts.catalogue import PromptCatalogue
+from ivr.prompts.speech_numbers import say_digits, say_duration
+
+log = logging.getLogger(__name__)
+
+P_AGENT_INTRO = "callbacks/agent_intro"
+P_AGENT_WAITED = "callbacks/agent_waited"
+P_AGENT_CHOSE = "callbacks/agent_chose"
+P_AGENT_CONNECTING = "callbacks/agent_connecting"
+P_CUSTOMER_INTRO = "callbacks/customer_intro"
+
+
+class AgiScriptChannel(Channel, Protocol):
+    """What the AGI server hands a script: a Channel with the AGI environment and variables."""
+
+    env: Any
+
+    async def get_variable(self, name: str) -> str | None: ...
+
+
+@dataclass
+class ScriptDeps:
+    bus: EventBus
+    prompts: Callable[[], PromptCatalogue | None]
+    acd: Callable[[], Any | None]
+    default_language: str = "es"
+
+
+# --------------------------------------------------------------------------- what is said
+
+
+def agent_briefing(prompts: PromptCatalogue, call: CallbackCall, lang: str) -> list[PromptFile]:
+    cb = call.callback
+    ids = [P_AGENT_INTRO, f"callbacks/for_queue/{cb.queue}"]
+    files = [prompts.file(i, lang) for i in ids if prompts.has(i, lang)]
+    waited = max(cb.waited_seconds, 0.0)
+    if waited >= 1 and prompts.has(P_AGENT_WAITED, lang):
+        files += [prompts.file(P_AGENT_WAITED, lang), *say_duration(prompts, waited, lang)]
+    chosen = [str(i.get("digits") or "") for i in (cb.context or {}).get("inputs") or () if i.get("digits")]
+    if chosen and prompts.has(P_AGENT_CHOSE, lang):
+        files.append(prompts.file(P_AGENT_CHOSE, lang))
+        for digits in chosen[:4]:
+            files += say_digits(prompts, digits, lang)
+    if prompts.has(P_AGENT_CONNECTING, lang):
+        files.append(prompts.file(P_AGENT_CONNECTING, lang))
+    return files
+
+
+# --------------------------------------------------------------------------- the script
+
+
+async def run_call(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
+    """Run the script on the answered leg; never raises for a hangup (it is an outcome)."""
+    if call.mode is CallbackMode.AGENT_FIRST:
+        return await _agent_first(channel, call, deps)
+    return await _customer_first(channel, call, deps)
+
+
+async def _agent_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
+    cb = call.callback
+    lang = cb.language or deps.default_language
+    if call.assignment is not None:
+        deps.bus.publish(AgentConnected(agent_id=call.assignment.agent_id, call_id=f"callback:{cb.id}",
+                                        queue=cb.queue, context={**(cb.context or {}), "callback_id": cb.id}))
+    started = datetime.now(UTC)
+    try:
+        prompts = deps.prompts()
+        if prompts is not None:
+            files = agent_briefing(prompts, call, lang)
+            if files:
+                await channel.play(files)
+        result = await channel.connect(call.customer_target, timeout=call.policy.customer_ring_seconds,
+                                       caller_id=call.caller_id)
+    except CallerHungUp:
+        # the agent left before the customer was dialled: not the customer's attempt
+        talk = (datetime.now(UTC) - started).total_seconds()
+        return CallOutcome(AttemptOutcome.FAILED, ConnectResult(DialStatus.ANSWER, talk_seconds=talk),
+                           detail="the agent hung up before the customer was dialled", counted=False)
+    except ChannelError as exc:
+        # dialling the customer failed outright (e.g. a misconfigured trunk): it counts, so a broken
+        # customer leg cannot make us ring agents forever
+        talk = (datetime.now(UTC) - started).total_seconds()
+        return CallOutcome(AttemptOutcome.FAILED, ConnectResult(DialStatus.ANSWER, talk_seconds=talk),
+                           detail=f"customer leg failed: {exc}")
+    outcome = outcome_of_dial(result.status)
+    talk = (datetime.now(UTC) - started).total_seconds()
+    return CallOutcome(outcome, ConnectResult(DialStatus.ANSWER, talk_seconds=talk, peer=result.peer),
+                       detail=f"customer leg {result.status.value}")
+
+
+async def _customer_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
+    cb = call.callback
+    lang = cb.language or deps.default_language
+    acd = deps.acd()
+    released = False
+    try:
+        prompts = deps.prompts()
+        if prompts is not None and prompts.has(P_CUSTOMER_INTRO, lang):
+            await channel.play([prompts.file(P_CUSTOMER_INTRO, lang)])
+        if acd is None:
+            return CallOutcome(AttemptOutcome.ANSWERED, ConnectResult(DialStatus.CANCEL),
+                               detail="answered; no ACD to queue in")
+        if call.assignment is not None:
+            # the reserved agent goes back to the line, where this customer is now first
+            await acd.finish_assignment(call.assignment, ConnectResult(DialStatus.CANCEL))
+            released = True
+        ctx = CallContext(info=_customer_info(channel.info, cb.number), flow="callback", language=lang,
+                          variables={"callback_id": cb.id}, queue=cb.queue, waited_seconds=cb.waited_seconds)
+        outcome = await acd.wait_in_queue(channel, QueueRequest(queue=cb.queue, context=ctx,
+                                                                priority=call.policy.customer_priority))
+        detail = f"answered; queue {outcome.kind.value}"
+        if outcome.kind is QueueOutcomeKind.UNAVAILABLE:
+            detail = "answered; the queue had no agents"
+    except CallerHungUp:
+        detail = "answered; the customer hung up before an agent took the call"
+    agent_leg = None if released else ConnectResult(DialStatus.CANCEL)
+    return CallOutcome(AttemptOutcome.ANSWERED, agent_leg, detail=detail)
+
+
+def _customer_info(info: CallInfo, number: str) -> CallInfo:
+    return CallInfo(call_id=info.call_id, caller=number, dialled=info.dialled, backend=info.backend,
+                    started_at=info.started_at, linked_id=info.linked_id, channel_name=info.channel_name)
+
+
+# --------------------------------------------------------------------------- FastAGI entry
+
+
+def agi_script(registry: SessionRegistry, deps: ScriptDeps) -> Callable[[AgiScriptChannel], Awaitable[None]]:
+    """The handler registered as ``agi_scripts["callback"]``."""
+
+    async def handler(channel: AgiScriptChannel) -> None:
+        args = tuple(getattr(channel.env, "arguments", ()) or ())
+        callback_id = args[0] if args and args[0] else await channel.get_variable("CALLBACK_ID")
+        call = registry.get(callback_id or "")
+        token = current_call_id.set(channel.info.call_id)
+        try:
+            if call is None:
+                log.error("callback AGI for a callback this process is not dialling",
+                          extra={"callback_id": callback_id})
+                return
+            call.picked_up.set()
+            try:
+                outcome = await run_call(channel, call, deps)
+            except Exception as exc:
+                log.exception("callback script failed", extra={"callback_id": callback_id})
+                outcome = CallOutcome(AttemptOutcome.FAILED, ConnectResult(DialStatus.CANCEL), detail=repr(exc))
+            call.resolve(outcome)
+        finally:
+            if call is not None:  # cancelled mid-script: the dispatcher must not wait for nothing
+                call.resolve(CallOutcome(AttemptOutcome.FAILED, ConnectResult(DialStatus.CANCEL),
+                                         detail="the call script was interrupted"))
+            current_call_id.reset(token)
+            await channel.hangup()
+
+    return handler

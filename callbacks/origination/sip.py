@@ -1,0 +1,43 @@
+"""The built-in SIP endpoint: an outbound INVITE (``services["sip"].originate``), answered as a channel
+on which the dispatcher runs the call script itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from callbacks.models import AttemptOutcome
+from callbacks.origination.base import Leg, OriginateRequest, OriginateResult
+from ivr.channel import Channel, ChannelError
+
+
+class SipDialer(Protocol):
+    async def originate(self, uri: str, *, caller_id: str, timeout: float) -> Any: ...
+
+    def resolve(self, endpoint: str) -> str: ...
+
+
+_REASONS = {"busy": AttemptOutcome.BUSY, "no_answer": AttemptOutcome.NO_ANSWER}
+
+
+class SipOriginator:
+    def __init__(self, sip: Callable[[], SipDialer | None], *, customer_uri: str) -> None:
+        self._sip = sip
+        self.customer_uri = customer_uri  # e.g. sip:{number}@gateway:5060
+
+    def customer_target(self, number: str) -> str:
+        return self.customer_uri.format(number=number)
+
+    async def originate(self, request: OriginateRequest) -> OriginateResult:
+        sip = self._sip()
+        if sip is None:
+            return OriginateResult(AttemptOutcome.FAILED, detail="the SIP endpoint is not running")
+        try:
+            uri = sip.resolve(request.target) if request.leg is Leg.AGENT else self.customer_target(request.target)
+            channel: Channel = await sip.originate(uri, caller_id=request.caller_id, timeout=request.timeout)
+        except ChannelError as exc:  # OriginateFailed carries a reason (busy, no_answer, unavailable...)
+            reason = getattr(getattr(exc, "reason", None), "value", "failed")
+            return OriginateResult(_REASONS.get(str(reason), AttemptOutcome.FAILED), detail=str(exc))
+        except OSError as exc:  # the URI's host does not resolve, no route...
+            return OriginateResult(AttemptOutcome.FAILED, detail=f"cannot reach {request.target!r}: {exc}")
+        return OriginateResult(AttemptOutcome.ANSWERED, channel=channel, uniqueid=channel.info.call_id)

@@ -1,0 +1,178 @@
+"""The callbacks service: :class:`ivr.ports.CallbackPort` for the engine and the ACD, and the
+admin operations of the CLI and the API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from callbacks.errors import PolicyConfigError
+from callbacks.events import publish_state
+from callbacks.models import CallbackState
+from callbacks.numbers import customer_zones, to_e164
+from callbacks.policy import QueuePolicy, parse_policy, polite_time, refusal
+from callbacks.store import CallbackStore
+from callbacks.values import Callback, NewCallback
+from ivr.acd.types import UnknownQueue
+from ivr.db import utcnow
+from ivr.events import EventBus
+from ivr.logs import mask_number
+from ivr.ports import CallbackRefused, CallbackRequest, CallbackSource, CallbackTicket
+from ivr.settings import CallbackSettings
+
+log = logging.getLogger(__name__)
+
+
+class OptOuts(Protocol):
+    async def is_opted_out(self, number: str) -> bool: ...
+
+
+class Schedules(Protocol):
+    async def status(self, name: str, at: datetime | None = None) -> Any: ...
+
+    def next_open(self, name: str, after: datetime) -> datetime | None: ...
+
+
+class PolicyBook:
+    """Each queue's policy, from the ACD's queue config (``extra["callback"]``), parsed once.
+    The ACD is wired after callbacks, so it is looked up when first needed."""
+
+    def __init__(self, acd: Callable[[], Any | None] = lambda: None,
+                 overrides: dict[str, QueuePolicy] | None = None) -> None:
+        self._acd = acd
+        self._overrides = dict(overrides or {})
+        # queue -> (the raw mapping it was parsed from, the policy): re-parsed when the ACD's
+        # configuration changes (an admin edit), parsed once otherwise
+        self._cache: dict[str, tuple[Any, QueuePolicy]] = {}
+
+    def policy(self, queue: str) -> QueuePolicy:
+        override = self._overrides.get(queue)
+        if override is not None:
+            return override
+        raw = None
+        acd = self._acd()
+        if acd is not None:
+            try:
+                raw = acd.queue_config(queue).extra.get("callback")
+            except UnknownQueue:  # an unknown queue: the defaults (known_queue refuses it where it matters)
+                raw = None
+        cached = self._cache.get(queue)
+        if cached is not None and cached[0] == raw:
+            return cached[1]
+        try:
+            policy = parse_policy(raw, where=f"queue {queue}: callback")
+        except PolicyConfigError:
+            log.exception("invalid callback policy: callbacks are off for this queue", extra={"queue": queue})
+            policy = QueuePolicy(enabled=False)
+        self._cache[queue] = (dict(raw) if isinstance(raw, dict) else raw, policy)
+        return policy
+
+    def known_queue(self, queue: str) -> bool:
+        """False only when the ACD is there and does not know the queue."""
+        acd = self._acd()
+        if acd is None:
+            return True
+        return queue in acd.queue_names()
+
+
+class CallbackService:
+    def __init__(self, store: CallbackStore, bus: EventBus, settings: CallbackSettings, *,
+                 policies: PolicyBook | None = None, optouts: Callable[[], OptOuts | None] = lambda: None,
+                 schedules: Callable[[], Schedules | None] = lambda: None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.bus = bus
+        self.settings = settings
+        self.policies = policies or PolicyBook()
+        self._optouts = optouts
+        self._schedules = schedules
+        self.clock = clock
+
+    # ------------------------------------------------------------------ CallbackPort
+    async def request(self, req: CallbackRequest) -> CallbackTicket:
+        number = self.normalise(req.number)
+        if not self.policies.known_queue(req.queue):
+            raise CallbackRefused(f"unknown queue {req.queue!r}")
+        policy = self.policies.policy(req.queue)
+        why = refusal(policy, req.source, waited_seconds=req.waited_seconds)
+        if why is not None:
+            raise CallbackRefused(why)
+        if await self.opted_out(number):
+            raise CallbackRefused("the number has opted out of contact")
+        now = self.clock()
+        earliest = max(now, req.not_before) if req.not_before else now
+        due = await self.next_allowed(number, earliest, policy)
+        arrival = req.arrival_time or (now - timedelta(seconds=max(req.waited_seconds, 0.0)))
+        new = NewCallback(number=number, queue=req.queue, source=req.source, arrival_time=arrival, due_at=due,
+                          max_attempts=policy.max_attempts, language=req.language,
+                          waited_seconds=req.waited_seconds, position=req.position,
+                          context=req.context.to_dict() if req.context else None)
+        callback, merged = await self.store.create_or_merge(new, now=now)
+        log.info("callback %s", "merged" if merged else "requested", extra={
+            "callback_id": callback.id, "queue": req.queue, "source": req.source.value,
+            "number": mask_number(number), "due_at": callback.due_at.isoformat()})
+        publish_state(self.bus, callback.id, callback.queue, callback.state.value,
+                      "merged" if merged else None)
+        return CallbackTicket(callback_id=callback.id, scheduled_for=callback.due_at, merged=merged)
+
+    async def reached_agent(self, number: str, queue: str) -> None:
+        try:
+            e164 = self.normalise(number)
+        except CallbackRefused:
+            return  # an anonymous or odd caller id has no callback to cancel
+        for callback_id in await self.store.cancel_active(e164, queue, reason="reached an agent",
+                                                          now=self.clock()):
+            log.info("callback cancelled: the caller reached an agent", extra={"callback_id": callback_id})
+            publish_state(self.bus, callback_id, queue, CallbackState.CANCELLED.value, "reached_agent")
+
+    # ------------------------------------------------------------------ policy helpers
+    def normalise(self, number: str) -> str:
+        return to_e164(number, self.settings.default_region)
+
+    async def opted_out(self, number: str) -> bool:
+        registry = self._optouts()
+        return registry is not None and await registry.is_opted_out(number)
+
+    def caller_id(self, policy: QueuePolicy) -> str:
+        return policy.caller_id or self.settings.caller_id
+
+    async def next_allowed(self, number: str, at: datetime, policy: QueuePolicy) -> datetime:
+        """The first instant at or after ``at`` that is polite for the customer and inside the
+        queue's calling window."""
+        schedules = self._schedules() if policy.schedule else None
+        for _ in range(16):
+            zones = customer_zones(number, self.settings.default_timezone, at)
+            polite = polite_time(at, zones, policy.quiet_hours)
+            if schedules is None or policy.schedule is None:
+                return polite
+            status = await schedules.status(policy.schedule, polite)
+            if status.is_open:
+                return polite
+            opening = schedules.next_open(policy.schedule, polite)
+            at = opening if opening is not None and opening > polite else polite + timedelta(hours=1)
+        return at
+
+    # ------------------------------------------------------------------ admin (CLI, API)
+    async def create(self, number: str, queue: str, *, at: datetime | None = None,
+                     source: CallbackSource = CallbackSource.API, language: str | None = None) -> CallbackTicket:
+        return await self.request(CallbackRequest(number=number, queue=queue, source=source, not_before=at,
+                                                  language=language))
+
+    async def cancel(self, callback_id: str, *, reason: str = "cancelled by staff") -> Callback:
+        callback = await self.store.cancel(callback_id, reason=reason, now=self.clock())
+        publish_state(self.bus, callback.id, callback.queue, callback.state.value, "cancelled")
+        return callback
+
+    async def reschedule(self, callback_id: str, *, at: datetime) -> Callback:
+        callback = await self.store.reschedule(callback_id, at=at, now=self.clock())
+        publish_state(self.bus, callback.id, callback.queue, callback.state.value, "rescheduled")
+        return callback
+
+    async def get(self, callback_id: str) -> Callback:
+        return await self.store.get(callback_id)
+
+    async def find(self, *, state: CallbackState | None = None, queue: str | None = None,
+                   number: str | None = None, limit: int = 100) -> list[Callback]:
+        return await self.store.find(state=state, queue=queue, number=number, limit=limit)

@@ -1,0 +1,71 @@
+"""A dispatcher in its own process (own engine and pool), for the PostgreSQL safety tests.
+
+``python -m tests.support.callbacks_worker URL OWNER [--hang] [--lease S]`` prints ``dial <id>`` for
+every dial (flushed at once) and exits when no callback is left to work. ``--hang``: every dial
+blocks forever (a dispatcher to be killed mid-dial).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+
+from callbacks.dispatcher import CallbackDispatcher
+from callbacks.ivr_handler import ScriptDeps
+from callbacks.origination.base import OriginateRequest, OriginateResult
+from callbacks.origination.fake import FakeOriginator
+from callbacks.policy import QueuePolicy
+from callbacks.sessions import SessionRegistry
+from ivr.db import Database
+from ivr.events import EventBus
+from ivr.settings import CallbackSettings
+from tests.support.callbacks_fakes import InstantAcd, make_callbacks
+
+ANY_TIME = QueuePolicy(quiet_hours=None, retry_delays=(0.0,))
+
+
+class PrintingOriginator(FakeOriginator):
+    async def originate(self, request: OriginateRequest) -> OriginateResult:
+        print(f"dial {request.callback_id}", flush=True)
+        return await super().originate(request)
+
+
+async def main(url: str, owner: str, hang: bool, lease: float, timeout: float) -> int:
+    db = Database(url)
+    settings = CallbackSettings(poll_interval=0.05, lease_seconds=lease, batch_size=20, max_active=50)
+    bus, acd = EventBus(), InstantAcd()
+    service = make_callbacks(db, policies={"support": ANY_TIME}, acd=acd, settings=settings, bus=bus)
+    originator = PrintingOriginator(gate=asyncio.Event() if hang else None)
+    dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: acd,
+                                    sessions=SessionRegistry(), script=ScriptDeps(bus, lambda: None, lambda: acd),
+                                    settings=settings, owner=owner)
+    started = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(started))
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                await asyncio.sleep(0.1)
+                counts = await service.store.counts()
+                if not any(counts.get(s, 0) for s in ("pending", "scheduled", "dialing")):
+                    return 0
+    except TimeoutError:
+        print(f"timeout {await service.store.counts()}", flush=True)
+        return 1
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await db.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("owner")
+    parser.add_argument("--hang", action="store_true")
+    parser.add_argument("--lease", type=float, default=5.0)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    a = parser.parse_args()
+    sys.exit(asyncio.run(main(a.url, a.owner, a.hang, a.lease, a.timeout)))
