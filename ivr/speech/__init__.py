@@ -1,0 +1,1 @@
+"""Speech: grammar-restricted recognition for menus (Vosk, PocketSphinx), fed 8 kHz telephone audio."""

@@ -1,0 +1,87 @@
+"""The recognizer seam: engines, per-utterance sessions and their results.
+
+Audio everywhere is telephone audio: 8 kHz, signed 16-bit little-endian, mono (``slin``). Engines
+that need another rate convert inside their session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from ivr.channel import Grammar
+
+SAMPLE_RATE = 8000
+SAMPLE_WIDTH = 2
+FRAME_MS = 20
+FRAME_BYTES = SAMPLE_RATE * SAMPLE_WIDTH * FRAME_MS // 1000  # 320
+
+
+class SpeechError(Exception):
+    """Recognition could not run (engine missing, model unreadable)."""
+
+
+class ModelMissing(SpeechError):
+    """The configured model is not on disk."""
+
+
+class EmptyGrammar(SpeechError):
+    """No phrase of the grammar can be recognised by this engine (e.g. all words unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointConfig:
+    """When an utterance is over: trailing silence after speech, or a hard length limit."""
+
+    silence_ms: int = 700
+    max_utterance_ms: int = 10_000
+    # Frames above the speech threshold in a row before we call it speech (barge-in trigger).
+    start_frames: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PartialResult:
+    text: str
+    speech_started: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResult:
+    transcript: str
+    key: str | None  # the grammar key matched; None = no match
+    confidence: float
+    engine: str
+    latency_ms: float  # from the end of the audio to this result
+
+
+@runtime_checkable
+class RecognizerSession(Protocol):
+    """One utterance. Not thread-safe: callers serialise their calls (see :mod:`ivr.speech.runner`)."""
+
+    def accept(self, pcm: bytes) -> PartialResult | None:
+        """Feed 8 kHz slin; return a partial result when something changed."""
+        ...
+
+    @property
+    def speech_started(self) -> bool: ...
+
+    @property
+    def is_endpoint(self) -> bool:
+        """True once speech was followed by enough silence, or the utterance ran too long."""
+        ...
+
+    def finish(self) -> SpeechResult:
+        """End the utterance and return the mapped result; the session is then spent."""
+        ...
+
+    def close(self) -> None:
+        """Release engine resources (idempotent; ``finish`` implies it)."""
+        ...
+
+
+@runtime_checkable
+class SpeechEngine(Protocol):
+    name: str
+    language: str
+
+    def new_session(self, grammar: Grammar) -> RecognizerSession: ...

@@ -1,0 +1,130 @@
+"""Vosk (Kaldi) engine: a model directory per language, grammar-restricted streaming recognition.
+
+The model is loaded once (seconds, hundreds of MB) and shared by every session; a session is one
+``KaldiRecognizer`` restricted to the grammar's phrases. Vosk accepts 8 kHz directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from ivr.channel import Grammar
+from ivr.speech.base import SAMPLE_RATE, EmptyGrammar, EndpointConfig, ModelMissing, SpeechError
+from ivr.speech.grammar import CompiledGrammar, compile_grammar
+from ivr.speech.session import EngineSession
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_WORD = "[unk]"
+
+
+class VoskEngine:
+    name = "vosk"
+
+    def __init__(
+        self, language: str, model_path: Path, *, endpoint: EndpointConfig | None = None, min_match_score: float = 0.6,
+        denoise: bool = True,
+    ) -> None:
+        self.language = language
+        self.model_path = model_path
+        self._endpoint = endpoint or EndpointConfig()
+        self._min_match_score = min_match_score
+        self._denoise = denoise
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """Load the model now (otherwise the first session does); safe from several threads."""
+        with self._lock:
+            if self._model is not None:
+                return
+            if not (self.model_path / "am").is_dir() and not (self.model_path / "final.mdl").exists():
+                raise ModelMissing(f"no Vosk model at {self.model_path}")
+            import vosk
+
+            vosk.SetLogLevel(-1)
+            try:
+                # Always a path: vosk.Model(lang=...) would try to download.
+                self._model = vosk.Model(str(self.model_path))
+            except Exception as exc:  # vosk raises a bare Exception on unreadable models
+                raise SpeechError(f"cannot load the Vosk model at {self.model_path}: {exc}") from exc
+            log.info("vosk model loaded", extra={"language": self.language, "model_path": str(self.model_path)})
+
+    def new_session(self, grammar: Grammar) -> VoskSession:
+        self.load()
+        compiled = compile_grammar(grammar)
+        phrases = self._known_phrases(compiled)
+        if not phrases:
+            raise EmptyGrammar(f"no phrase of the {grammar.language} grammar is in the Vosk vocabulary")
+        words = list(phrases)
+        if self._model.vosk_model_find_word(UNKNOWN_WORD) >= 0:
+            words.append(UNKNOWN_WORD)  # lets out-of-grammar speech come out as [unk], not a guess
+        import vosk
+
+        recognizer = vosk.KaldiRecognizer(self._model, SAMPLE_RATE, json.dumps(words, ensure_ascii=False))
+        recognizer.SetWords(True)
+        restricted = CompiledGrammar(compiled.language, phrases)
+        return VoskSession(recognizer, restricted, self._endpoint, min_match_score=self._min_match_score,
+                           denoise=self._denoise)
+
+    def _known_phrases(self, compiled: CompiledGrammar) -> dict[str, str]:
+        known: dict[str, str] = {}
+        for phrase, key in compiled.phrases.items():
+            missing = [w for w in phrase.split() if self._model.vosk_model_find_word(w) < 0]
+            if missing:
+                log.warning("speech phrase dropped: words not in the Vosk model", extra={"phrase": phrase,
+                            "missing": missing, "language": self.language})
+                continue
+            known[phrase] = key
+        return known
+
+
+class VoskSession(EngineSession):
+    engine_name = "vosk"
+
+    def __init__(self, recognizer: Any, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
+                 min_match_score: float, denoise: bool = True) -> None:
+        super().__init__(grammar, endpoint, min_match_score=min_match_score, denoise=denoise)
+        self._recognizer = recognizer
+        self._segment: tuple[str, float] | None = None  # the first utterance Kaldi closed itself
+
+    def _feed(self, pcm: bytes) -> str | None:
+        if self._recognizer is None:
+            raise RuntimeError("the session is closed")
+        if self._recognizer.AcceptWaveform(pcm):
+            segment = _parse(self._recognizer.Result())
+            if segment[0] and self._segment is None:
+                self._segment = segment
+            return segment[0] if self._segment is not None else ""
+        if self._segment is not None:
+            return self._segment[0]
+        partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+        return str(partial)
+
+    def _engine_endpoint(self) -> bool:
+        return self._segment is not None and self.speech_started
+
+    def _final(self) -> tuple[str, float]:
+        if self._recognizer is None:
+            raise RuntimeError("the session is closed")
+        final = _parse(self._recognizer.FinalResult())
+        return self._segment or final
+
+    def _release(self) -> None:
+        self._recognizer = None
+
+
+def _parse(raw: str) -> tuple[str, float]:
+    """Vosk's JSON result -> (text without [unk], mean word confidence)."""
+    data = json.loads(raw)
+    words = [w for w in data.get("result", []) if w.get("word") != UNKNOWN_WORD]
+    text = " ".join(str(w["word"]) for w in words) if words else str(data.get("text", "")).replace(UNKNOWN_WORD, "")
+    text = " ".join(text.split())
+    if not text:
+        return "", 0.0
+    confs = [float(w.get("conf", 1.0)) for w in words]
+    return text, (sum(confs) / len(confs)) if confs else 1.0

@@ -1,0 +1,81 @@
+"""``SpeechEngines``: which engine listens for which language, built lazily from settings and shared."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from ivr.settings import Settings, SpeechLanguageSettings
+from ivr.speech.base import EndpointConfig, SpeechEngine
+from ivr.speech.digits import base_language
+from ivr.speech.runner import SpeechRunner
+
+log = logging.getLogger(__name__)
+
+
+def endpoint_config(settings: Settings) -> EndpointConfig:
+    return EndpointConfig(
+        silence_ms=settings.speech.endpoint_silence_ms,
+        max_utterance_ms=int(settings.speech.max_utterance_seconds * 1000),
+    )
+
+
+def resolve_model_path(settings: Settings, raw: str) -> Path:
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else (Path.cwd() / path)
+
+
+class SpeechEngines:
+    """The recognizer factory (``container.services["speech"]``).
+
+    ``engine_for(language)`` gives the configured engine or None (no engine configured, speech
+    disabled, or the model missing: the menu then works with keys only, and the log says why).
+    Engines load their models at first use and are shared by every call.
+    """
+
+    def __init__(self, settings: Settings, runner: SpeechRunner | None = None) -> None:
+        self._settings = settings
+        self.runner = runner or SpeechRunner(settings.speech.workers)
+        self._engines: dict[str, SpeechEngine | None] = {}
+        self._lock = threading.Lock()
+
+    def configured(self) -> dict[str, SpeechLanguageSettings]:
+        return dict(self._settings.speech.languages)
+
+    def engine_for(self, language: str) -> SpeechEngine | None:
+        if not self._settings.speech.enabled:
+            return None
+        languages = self._settings.speech.languages
+        key = language if language in languages else base_language(language)
+        with self._lock:
+            if key not in self._engines:
+                self._engines[key] = self._build(key, languages.get(key))
+            return self._engines[key]
+
+    def _build(self, language: str, config: SpeechLanguageSettings | None) -> SpeechEngine | None:
+        if config is None or config.engine == "none":
+            return None
+        endpoint = endpoint_config(self._settings)
+        min_score = self._settings.speech.min_match_score
+        if config.engine == "pocketsphinx":
+            from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+
+            model_dir = resolve_model_path(self._settings, config.model_path) if config.model_path else None
+            return PocketSphinxEngine(language, model_dir, endpoint=endpoint, min_match_score=min_score,
+                                      noise_floor=self._settings.speech.pocketsphinx_noise_floor,
+                                      denoise=self._settings.speech.denoise)
+        if not config.model_path:
+            log.error("vosk configured without model_path: speech off", extra={"language": language})
+            return None
+        path = resolve_model_path(self._settings, config.model_path)
+        if not path.is_dir():
+            log.error("vosk model missing: speech off", extra={"language": language, "model_path": str(path)})
+            return None
+        from ivr.speech.engines.vosk import VoskEngine
+
+        return VoskEngine(language, path, endpoint=endpoint, min_match_score=min_score,
+                          denoise=self._settings.speech.denoise)
+
+    async def aclose(self) -> None:
+        self.runner.shutdown()

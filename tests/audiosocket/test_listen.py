@@ -1,0 +1,181 @@
+"""listen_via_audiosocket with a fake AGI ``EXEC AudioSocket`` that plays the caller's side."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from ivr.channel import CallerHungUp, ChannelError, Grammar, InputMode, InputResult, InputSpec
+from ivr.channels.audiosocket.listen import listen_via_audiosocket, recognize_stream
+from ivr.channels.audiosocket.server import AudioSocketServer
+from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+from ivr.speech.runner import SpeechRunner
+from tests.audiosocket.asterisk_side import FakeAsterisk
+from tests.support.speech_audio import chunks, have_espeak, padded, render, silence
+
+MENU = Grammar("en", {"billing": "1", "technical support": "2", "order status": "3"})
+PROMPT = bytes(320 * 250)  # a 5 s prompt
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[AudioSocketServer]:
+    srv = AudioSocketServer("127.0.0.1", 0, connect_timeout=2.0)
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture(scope="module")
+def engine() -> PocketSphinxEngine:
+    if not have_espeak():
+        pytest.fail("espeak-ng and sox are needed")
+    return PocketSphinxEngine("en")
+
+
+@pytest.fixture
+async def runner() -> AsyncIterator[SpeechRunner]:
+    pool = SpeechRunner(2)
+    try:
+        yield pool
+    finally:
+        pool.shutdown()
+
+
+Caller = Callable[[FakeAsterisk], Awaitable[bool]]  # returns True when the caller hung up
+
+
+def fake_agi(server: AudioSocketServer, caller: Caller, log: list[str], sides: list[FakeAsterisk]
+             ) -> Callable[[str], Awaitable[str]]:
+    async def agi_exec(command: str) -> str:
+        log.append(command)
+        app, args = command.split(" ", 1)
+        call_uuid, address = args.split(",")
+        assert app == "AudioSocket" and address == "127.0.0.1:9092"
+        asterisk = await FakeAsterisk.connect(server.bound_port, uuid.UUID(call_uuid))
+        sides.append(asterisk)
+        if await caller(asterisk):
+            return "200 result=-1"  # as captured when the caller hangs up during AudioSocket
+        await asterisk.wait_closed()
+        return "200 result=0"
+
+    return agi_exec
+
+
+async def run_turn(server: AudioSocketServer, caller: Caller, *, engine: PocketSphinxEngine | None,
+                   runner: SpeechRunner, spec: InputSpec, prompt: bytes = PROMPT
+                   ) -> tuple[InputResult, list[str], FakeAsterisk]:
+    log: list[str] = []
+    sides: list[FakeAsterisk] = []
+    result = await listen_via_audiosocket(server, fake_agi(server, caller, log, sides), advertised="127.0.0.1:9092",
+                                          prompt_pcm=prompt, engine=engine, spec=spec, runner=runner)
+    return result, log, sides[0]
+
+
+@pytest.mark.speech
+async def test_spoken_option_barges_in_and_maps_to_its_key(server: AudioSocketServer, engine: PocketSphinxEngine,
+                                                           runner: SpeechRunner) -> None:
+    speech = padded(render("technical support"), after_ms=1200)
+
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        await asterisk.audio(speech)
+        return False
+
+    result, log, asterisk = await run_turn(server, caller, engine=engine, runner=runner,
+                                           spec=InputSpec(grammar=MENU, first_timeout=3.0))
+    assert result.mode is InputMode.SPEECH
+    assert (result.key, result.transcript, result.engine) == ("2", "technical support", "pocketsphinx")
+    assert result.latency_ms is not None and result.latency_ms >= 0
+    assert log[0].startswith("AudioSocket ")
+    kinds = asterisk.kinds()
+    assert kinds[-1] == 0x00  # we hung the socket up: EXEC AudioSocket returns 200 result=0
+    assert kinds.count(0x10) < 250  # the prompt stopped when speech started
+
+
+async def test_keys_while_the_prompt_plays(server: AudioSocketServer, runner: SpeechRunner,
+                                           engine: PocketSphinxEngine) -> None:
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        await asterisk.dtmf("12")
+        return False
+
+    result, _, asterisk = await run_turn(server, caller, engine=engine, runner=runner,
+                                         spec=InputSpec(max_digits=2, grammar=MENU))
+    assert (result.mode, result.digits) == (InputMode.DTMF, "12")
+    assert asterisk.kinds().count(0x10) < 250
+
+
+async def test_terminator_and_inter_digit_timeout(server: AudioSocketServer, runner: SpeechRunner) -> None:
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        await asterisk.dtmf("4#")
+        return False
+
+    result, _, _ = await run_turn(server, caller, engine=None, runner=runner, spec=InputSpec(max_digits=3))
+    assert (result.mode, result.digits) == (InputMode.DTMF, "4")
+
+    async def slow(asterisk: FakeAsterisk) -> bool:
+        await asterisk.dtmf("9")
+        return False
+
+    result, _, _ = await run_turn(server, slow, engine=None, runner=runner,
+                                  spec=InputSpec(max_digits=3, inter_digit_timeout=0.1))
+    assert (result.mode, result.digits) == (InputMode.DTMF, "9")
+
+
+async def test_no_input_after_the_prompt(server: AudioSocketServer, runner: SpeechRunner,
+                                         engine: PocketSphinxEngine) -> None:
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        await asterisk.audio(silence(200))
+        return False
+
+    result, _, asterisk = await run_turn(server, caller, engine=engine, runner=runner, prompt=bytes(320 * 5),
+                                         spec=InputSpec(grammar=MENU, first_timeout=0.2))
+    assert result.mode is InputMode.NONE
+    assert asterisk.kinds() == [0x10] * 5 + [0x00]  # the whole prompt, then our hangup
+
+
+async def test_caller_hangup_raises(server: AudioSocketServer, runner: SpeechRunner) -> None:
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        await asterisk.hangup_by_caller()
+        return True
+
+    with pytest.raises(CallerHungUp):
+        await run_turn(server, caller, engine=None, runner=runner, spec=InputSpec())
+
+
+async def test_asterisk_never_connects(server: AudioSocketServer, runner: SpeechRunner) -> None:
+    async def agi_exec(command: str) -> str:
+        return "200 result=-1"  # AudioSocket() could not reach us
+
+    with pytest.raises(ChannelError):
+        await listen_via_audiosocket(server, agi_exec, advertised="127.0.0.1:9", prompt_pcm=b"", engine=None,
+                                     spec=InputSpec(), runner=runner)
+
+
+@pytest.mark.speech
+async def test_recognize_stream_on_plain_audio(engine: PocketSphinxEngine, runner: SpeechRunner) -> None:
+    async def frames(pcm: bytes) -> AsyncIterator[bytes]:
+        for chunk in chunks(pcm, 160):  # RTP-sized: 20 ms of 8 kHz after decoding is 320 bytes; any size works
+            yield chunk
+
+    started = asyncio.Event()
+    result = await recognize_stream(frames(padded(render("order status"))), engine, MENU, runner=runner,
+                                    on_speech_start=started.set)
+    assert result is not None and result.key == "3"
+    assert started.is_set()
+    assert await recognize_stream(frames(silence(1000)), engine, MENU, runner=runner, no_input_timeout=0.5) is None
+
+
+async def test_speech_unavailable_falls_back_to_keys(server: AudioSocketServer, runner: SpeechRunner,
+                                                     engine: PocketSphinxEngine) -> None:
+    unusable = Grammar("xx", {"facturación": "1"})  # no word of it in the English dictionary
+
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        await asterisk.dtmf("1")
+        return False
+
+    result, _, _ = await run_turn(server, caller, engine=engine, runner=runner, spec=InputSpec(grammar=unusable))
+    assert (result.mode, result.digits) == (InputMode.DTMF, "1")

