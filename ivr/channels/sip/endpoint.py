@@ -1,0 +1,393 @@
+"""The built-in SIP endpoint: one UDP socket, server transactions, inbound calls, dispatch.
+
+Requests are answered from the datagram callback (no task per message); each inbound call runs
+its handler in the endpoint's TaskGroup. Outbound calls live in :mod:`ivr.channels.sip.dialer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from ivr.channels.sip.audio import AudioLibrary
+from ivr.channels.sip.errors import SdpError, SipParseError
+from ivr.channels.sip.inbound import bad_request_for, dtmf_relay_digit, open_inbound_leg
+from ivr.channels.sip.leg import Direction, EndedBy, Leg, LegState
+from ivr.channels.sip.message import (
+    SipMessage,
+    SipRequest,
+    SipResponse,
+    new_tag,
+    parse_message,
+    response_to,
+    tag_of,
+)
+from ivr.channels.sip.pacer import Pacer
+from ivr.channels.sip.registrar import Registrar, resolve_target
+from ivr.channels.sip.sdp import Codec, Negotiated, negotiate, parse_sdp
+from ivr.channels.sip.stats import EndpointStats, PacingStats
+from ivr.channels.sip.transactions import Address, Retransmitter, ServerTransactions, Timers
+from ivr.settings import SipSettings
+
+if TYPE_CHECKING:
+    from ivr.channels.sip.channel import SipChannel
+    from ivr.speech.factory import SpeechEngines
+
+log = logging.getLogger("ivr.sip")
+
+CallHandler = Callable[["SipChannel"], Awaitable[None]]
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
+SUPPORTED_CODECS = (Codec.PCMU, Codec.PCMA)
+_OTHER_METHODS = frozenset({"UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "MESSAGE", "REFER", "PUBLISH"})
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        self._endpoint = endpoint
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self._endpoint.datagram_received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("sip socket error", extra={"error": repr(exc)})
+
+
+class SipEndpoint:
+    """Component ``sip``: answers calls and hands each to ``handler`` as a :class:`SipChannel`."""
+
+    name = "sip"
+
+    def __init__(
+        self,
+        settings: SipSettings,
+        *,
+        handler: CallHandler,
+        audio: AudioLibrary,
+        speech: SpeechEngines | None = None,
+        timers: Timers | None = None,
+    ) -> None:
+        self.settings = settings
+        self.timers = timers or Timers(t1=settings.t1, t2=settings.t2)
+        self.audio = audio
+        self.speech = speech
+        self.stats = EndpointStats()
+        self.pacing = PacingStats()
+        self.pacer = Pacer(self.pacing)
+        self.registrar = Registrar()
+        self._handler = handler
+        self._transport: asyncio.DatagramTransport | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self.retransmitter = Retransmitter(self._send, self.timers)
+        self._server_tx = ServerTransactions(self.timers)
+        self._client_tx: dict[str, Callable[[SipResponse], None]] = {}
+        self._legs: dict[str, Leg] = {}
+        self.address: Address = (settings.host, settings.port)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self, started: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Protocol(self), local_addr=(self.settings.host, self.settings.port)
+        )
+        self._transport = transport
+        self.address = transport.get_extra_info("sockname")[:2]
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                tg.create_task(self.retransmitter.run(), name="sip-retransmit")
+                tg.create_task(self._housekeeping(), name="sip-housekeeping")
+                tg.create_task(self.pacer.run(), name="sip-rtp-pacer")
+                log.info("sip endpoint listening", extra={"address": f"{self.address[0]}:{self.address[1]}"})
+                started.set()
+                await asyncio.Future()
+        finally:
+            self._tg = None
+            for leg in list(self._legs.values()):
+                leg.end(EndedBy.LOCAL)
+            transport.close()
+
+    @property
+    def contact(self) -> str:
+        return f"sip:puente@{self.address[0]}:{self.address[1]}"
+
+    async def _housekeeping(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            self._server_tx.expire(loop.time())
+            for call_id, leg in list(self._legs.items()):
+                if leg.state is LegState.ENDED and not self.retransmitter.active(("2xx", call_id)):
+                    del self._legs[call_id]
+
+    def spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
+        if self._tg is None:
+            raise RuntimeError("the SIP endpoint is not running")
+        return self._tg.create_task(coro, name=name)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ wire
+    def _send(self, data: bytes, addr: Address) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.sendto(data, addr)
+
+    def send_message(self, message: SipMessage, addr: Address) -> None:
+        self._send(message.to_bytes(), addr)
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        if not data.strip():
+            return  # CRLF keep-alive (RFC 5626 §4.4.1)
+        try:
+            message = parse_message(data)
+        except SipParseError as exc:
+            self.stats.malformed += 1
+            self._reject_malformed(exc, addr)
+            return
+        try:
+            if isinstance(message, SipResponse):
+                self._on_response(message)
+            else:
+                self._on_request(message, addr)
+        except (SipParseError, SdpError, ValueError) as exc:
+            # One bad message must never take the endpoint down: log it and carry on.
+            self.stats.malformed += 1
+            log.warning("unusable SIP message dropped", extra={"error": str(exc), "peer": f"{addr[0]}:{addr[1]}"})
+
+    def _reject_malformed(self, exc: SipParseError, addr: Address) -> None:
+        log.info("malformed SIP", extra={"error": exc.reason, "peer": f"{addr[0]}:{addr[1]}"})
+        response = bad_request_for(exc)
+        if response is not None:
+            self.send_message(response, addr)
+
+    def _on_response(self, response: SipResponse) -> None:
+        callback = self._client_tx.get(response.branch)
+        if callback is not None:
+            callback(response)
+
+    def register_client_tx(self, branch: str, callback: Callable[[SipResponse], None]) -> None:
+        self._client_tx[branch] = callback
+
+    def unregister_client_tx(self, branch: str) -> None:
+        self._client_tx.pop(branch, None)
+
+    # ------------------------------------------------------------------ server side
+    def respond(
+        self,
+        request: SipRequest,
+        addr: Address,
+        status: int,
+        reason: str,
+        *,
+        to_tag: str = "",
+        body: bytes = b"",
+        extra: dict[str, str] | None = None,
+    ) -> SipResponse:
+        response = response_to(request, status, reason, to_tag=to_tag, body=body)
+        for name, value in (extra or {}).items():
+            response.headers.add(name, value)
+        if body:
+            response.headers.add("Content-Type", "application/sdp")
+        tx = self._server_tx.find(request)
+        if tx is not None and request.method not in ("ACK", "CANCEL"):  # CANCEL finds its INVITE
+            tx.response = response
+        if request.method == "INVITE" and status >= 300:
+            # Timer G: repeat a failure response until its ACK arrives (hop-by-hop ACK, same branch).
+            self.retransmitter.start(("final", request.branch), response.to_bytes(), addr, cap=self.timers.t2)
+        else:
+            self.send_message(response, addr)
+        return response
+
+    def _on_request(self, request: SipRequest, addr: Address) -> None:
+        if request.method == "ACK":
+            self._on_ack(request)
+            return
+        existing = self._server_tx.find(request) if request.method != "CANCEL" else None
+        if existing is not None and existing.request.method == request.method:
+            if existing.response is not None and existing.response.status < 300:
+                self.send_message(existing.response, addr)  # absorb the retransmission
+            return
+        now = asyncio.get_running_loop().time()
+        if request.method != "CANCEL":
+            self._server_tx.create(request, addr, now)
+        handlers = {
+            "INVITE": self._on_invite,
+            "BYE": self._on_bye,
+            "CANCEL": self._on_cancel,
+            "OPTIONS": self._on_options,
+            "INFO": self._on_info,
+            "REGISTER": self._on_register,
+        }
+        handler = handlers.get(request.method)
+        if handler is None:
+            known = request.method in _OTHER_METHODS  # a SIP method we do not take: 405, else 501
+            status, reason = (405, "Method Not Allowed") if known else (501, "Not Implemented")
+            self.respond(request, addr, status, reason, extra={"Allow": ALLOW})
+            return
+        handler(request, addr)
+
+    def _on_ack(self, request: SipRequest) -> None:
+        # A failure response's ACK shares its INVITE's branch; a 2xx's ACK is a new transaction.
+        if not self.retransmitter.stop(("final", request.branch)):
+            self.retransmitter.stop(("2xx", request.call_id))
+
+    def _on_options(self, request: SipRequest, addr: Address) -> None:
+        capabilities = {"Allow": ALLOW, "Accept": "application/sdp, application/dtmf-relay"}
+        self.respond(request, addr, 200, "OK", to_tag=new_tag(), extra=capabilities)
+
+    def _on_register(self, request: SipRequest, addr: Address) -> None:
+        now = asyncio.get_running_loop().time()
+        granted, binding = self.registrar.register(request, now)
+        extra = {"Contact": f"<{binding.contact}>;expires={granted}"} if binding else {}
+        self.respond(request, addr, 200, "OK", to_tag=new_tag(), extra=extra)
+
+    def _on_bye(self, request: SipRequest, addr: Address) -> None:
+        leg = self._legs.get(request.call_id)
+        if leg is None or leg.state is LegState.ENDED:
+            self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
+            return
+        self.respond(request, addr, 200, "OK")
+        self.retransmitter.stop(("2xx", leg.call_id))
+        leg.end(EndedBy.REMOTE)
+
+    def _on_cancel(self, request: SipRequest, addr: Address) -> None:
+        tx = self._server_tx.find(request)
+        if tx is None:
+            self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
+            return
+        self.respond(request, addr, 200, "OK")
+        if tx.response is not None and tx.response.status >= 200:
+            return  # already answered or rejected: the CANCEL has no effect (RFC 3261 §9.2)
+        leg = self._legs.get(request.call_id)
+        self.respond(tx.request, tx.addr, 487, "Request Terminated", to_tag=leg.local_tag if leg else new_tag())
+        if leg is not None:
+            leg.end(EndedBy.REMOTE)
+
+    def _on_info(self, request: SipRequest, addr: Address) -> None:
+        leg = self._legs.get(request.call_id)
+        if leg is None:
+            self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
+            return
+        self.respond(request, addr, 200, "OK")
+        content_type = (request.headers.get("Content-Type") or "").lower()
+        if "dtmf" in content_type:
+            digit = dtmf_relay_digit(request.body)
+            if digit:
+                leg.digit(digit)
+
+    def _on_invite(self, request: SipRequest, addr: Address) -> None:
+        if tag_of(request.headers.get("To")):
+            self._on_reinvite(request, addr)
+            return
+        if self.active_calls() >= self.settings.max_calls:
+            self.stats.calls_rejected += 1
+            self.respond(request, addr, 503, "Service Unavailable", to_tag=new_tag(), extra={"Retry-After": "5"})
+            return
+        try:
+            negotiated = negotiate(parse_sdp(request.body), SUPPORTED_CODECS)
+        except SdpError as exc:
+            self.respond(
+                request, addr, 488, "Not Acceptable Here", to_tag=new_tag(), extra={"Warning": f'399 puente "{exc}"'}
+            )
+            return
+        self.respond(request, addr, 100, "Trying")
+        self.stats.calls_in += 1
+        self.spawn(self._inbound_call(request, addr, negotiated), name=f"sip-call-{request.call_id[:16]}")
+
+    def _on_reinvite(self, request: SipRequest, addr: Address) -> None:
+        leg = self._legs.get(request.call_id)
+        if leg is None or leg.state is LegState.ENDED:
+            self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
+            return
+        # We keep our media as it is (a hold re-INVITE still gets our stream): answer with our SDP.
+        response = self.respond_2xx(request, addr, leg)
+        log.debug("re-INVITE answered", extra={"status": response.status})
+
+    def respond_2xx(self, request: SipRequest, addr: Address, leg: Leg) -> SipResponse:
+        response = response_to(request, 200, "OK", to_tag=leg.local_tag, body=leg.local_sdp)
+        response.headers.add("Contact", f"<{self.contact}>")
+        response.headers.add("Allow", ALLOW)
+        response.headers.add("Content-Type", "application/sdp")
+        tx = self._server_tx.find(request)
+        if tx is not None:
+            tx.response = response
+
+        def ack_timeout() -> None:
+            log.warning("no ACK for our 200 OK; ending the call", extra={"sip_call_id": leg.call_id})
+            self.hangup_leg(leg)
+
+        self.retransmitter.start(
+            ("2xx", leg.call_id), response.to_bytes(), addr, cap=self.timers.t2, on_give_up=ack_timeout
+        )
+        return response
+
+    async def _inbound_call(self, request: SipRequest, addr: Address, negotiated: Negotiated) -> None:
+        from ivr.channels.sip.channel import SipChannel
+
+        leg = await open_inbound_leg(self.settings, self.pacer, request, addr, negotiated)
+        self._legs[leg.call_id] = leg
+        tx = self._server_tx.find(request)
+        if tx is not None and tx.response is not None and tx.response.status >= 200:
+            leg.end(EndedBy.REMOTE)  # cancelled while the media socket was opening
+            return
+        channel = SipChannel(self, leg)
+        try:
+            await self._handler(channel)
+        except Exception:
+            log.exception("call handler failed", extra={"sip_call_id": leg.call_id})
+        finally:
+            await channel.hangup()
+
+    # ------------------------------------------------------------------ used by channels
+    def active_calls(self) -> int:
+        return sum(
+            1 for leg in self._legs.values() if leg.direction is Direction.INBOUND and leg.state is not LegState.ENDED
+        )
+
+    def add_leg(self, leg: Leg) -> None:
+        self._legs[leg.call_id] = leg
+
+    def answer(self, leg: Leg) -> None:
+        assert leg.invite is not None and leg.invite_addr is not None
+        self.respond_2xx(leg.invite, leg.invite_addr, leg)
+        leg.state = LegState.CONFIRMED
+
+    def hangup_leg(self, leg: Leg) -> None:
+        """End a leg from our side: BYE when confirmed, 480 when an inbound call was never answered."""
+        if leg.state is LegState.ENDED:
+            return
+        if leg.state is LegState.CONFIRMED:
+            self.retransmitter.stop(("2xx", leg.call_id))
+            bye = leg.in_dialog_request("BYE", self.contact, user_agent=self.settings.user_agent)
+            self._send_tracked(bye, leg.remote_addr)
+        elif leg.invite is not None and leg.invite_addr is not None:
+            tx = self._server_tx.find(leg.invite)
+            if tx is None or tx.response is None or tx.response.status < 200:
+                self.respond(leg.invite, leg.invite_addr, 480, "Temporarily Unavailable", to_tag=leg.local_tag)
+        leg.end(EndedBy.LOCAL)
+
+    def _send_tracked(self, request: SipRequest, addr: Address) -> None:
+        """Send a non-INVITE request with timer E retransmissions until its response (or timer F)."""
+        branch = request.branch
+        key = ("request", branch)
+
+        def on_response(response: SipResponse) -> None:
+            if response.status >= 200:
+                self.retransmitter.stop(key)
+                self.unregister_client_tx(branch)
+
+        self.register_client_tx(branch, on_response)
+        self.retransmitter.start(
+            key, request.to_bytes(), addr, cap=self.timers.t2, on_give_up=lambda: self.unregister_client_tx(branch)
+        )
+
+    async def originate(self, uri: str, *, caller_id: str, timeout: float) -> SipChannel:
+        """Call ``uri`` and return the answered call as a channel (for callbacks)."""
+        from ivr.channels.sip.channel import SipChannel
+        from ivr.channels.sip.dialer import dial
+
+        leg = await dial(self, uri, caller_id=caller_id, timeout=timeout, codecs=SUPPORTED_CODECS)
+        return SipChannel(self, leg)
+
+    def resolve(self, endpoint: str) -> str:
+        """An agent endpoint to a request URI: a registered AOR's contact, or the URI as given."""
+        return resolve_target(self.registrar, self.address, endpoint, asyncio.get_running_loop().time())

@@ -1,0 +1,150 @@
+"""One RTP stream of one call leg: paced sending, decoding, DTMF, and relaying to another leg."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+from ivr.channels.sip import g711
+from ivr.channels.sip.rtp import DtmfDetector, RtpPacket, RtpParseError, build_rtp, build_telephone_event, parse_rtp
+from ivr.channels.sip.sdp import Codec
+from ivr.channels.sip.stats import FRAME_SAMPLES, FRAME_SECONDS
+
+if TYPE_CHECKING:
+    from ivr.channels.sip.pacer import Pacer
+
+log = logging.getLogger("ivr.sip.media")
+
+
+class RtpSession(asyncio.DatagramProtocol):
+    """A UDP socket for one leg. Create with :func:`open_session`."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.remote: tuple[str, int] | None = None
+        self.codec = Codec.PCMU
+        self.dtmf_pt: int | None = None
+        self.on_digit: Callable[[str], None] | None = None
+        self.pcm_listeners: list[Callable[[bytes], None]] = []
+        self.relay_to: RtpSession | None = None
+        self.packets_received = 0
+        self._pacer = pacer
+        self._detector = DtmfDetector()
+        self._ssrc = secrets.randbits(32)
+        self._sequence = secrets.randbits(16)
+        self._timestamp = secrets.randbits(32)
+        self._last_send = 0.0
+        self._sending = asyncio.Lock()
+
+    @property
+    def local_port(self) -> int:
+        assert self.transport is not None
+        port: int = self.transport.get_extra_info("sockname")[1]
+        return port
+
+    # ------------------------------------------------------------------ receiving
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # (In 3.11 the selector datagram transport is not a DatagramTransport subclass.)
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.packets_received += 1
+        if self.relay_to is not None:
+            self.relay_to.send_raw(data)  # a bridge passes media (and DTMF events) through untouched
+        try:
+            packet = parse_rtp(data)
+        except RtpParseError:
+            return  # RTCP on the RTP port, stray noise: not ours to interpret
+        if packet.payload_type == self.dtmf_pt:
+            digit = self._detector.feed(packet, asyncio.get_running_loop().time())
+            if digit is not None and self.on_digit is not None:
+                self.on_digit(digit)
+        elif packet.payload_type == self.codec and self.pcm_listeners:
+            pcm = g711.decode(packet.payload, self.codec)
+            for listener in list(self.pcm_listeners):
+                listener(pcm)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("rtp socket error", extra={"error": repr(exc)})
+
+    # ------------------------------------------------------------------ sending
+    def send_raw(self, data: bytes) -> None:
+        if self.transport is not None and self.remote is not None and not self.transport.is_closing():
+            self.transport.sendto(data, self.remote)
+
+    def _send_frame(
+        self, payload: bytes, *, marker: bool, payload_type: int | None = None, advance: bool = True
+    ) -> None:
+        pt = int(self.codec) if payload_type is None else payload_type
+        self.send_raw(build_rtp(RtpPacket(pt, marker, self._sequence, self._timestamp, self._ssrc, payload)))
+        self._sequence = (self._sequence + 1) & 0xFFFF
+        if advance:
+            self._timestamp = (self._timestamp + len(payload)) & 0xFFFFFFFF
+
+    def _start_talkspurt(self, now: float) -> None:
+        # Keep the RTP clock tied to wall time across silent gaps (RFC 3550 §5.1).
+        if self._last_send:
+            gap = int(max(0.0, now - self._last_send - FRAME_SECONDS) * 8000)
+            self._timestamp = (self._timestamp + gap) & 0xFFFFFFFF
+
+    async def stream(self, audio: bytes, stop: Callable[[], bool] | None = None) -> bool:
+        """Send encoded G.711 audio at 20 ms pacing; True when it all went out, False if stopped.
+
+        ``stop`` is checked before every frame, so an interruption takes effect within 20 ms.
+        """
+        async with self._sending:
+            return await self._pacer.play(self, audio, stop)
+
+    def send_frame_at(self, payload: bytes, now: float, *, first: bool) -> None:
+        """One audio frame, sent by the pacer's tick (``first``: a new talkspurt begins)."""
+        if first:
+            self._start_talkspurt(now)
+        self._send_frame(payload, marker=first)
+        self._last_send = now
+
+    async def send_dtmf(self, digit: str, *, duration_ms: int = 160) -> None:
+        """RFC 4733 event packets every 20 ms, then three end packets (one event timestamp)."""
+        if self.dtmf_pt is None:
+            return
+        async with self._sending:
+            loop = asyncio.get_running_loop()
+            self._start_talkspurt(loop.time())
+            steps = max(1, duration_ms // 20)
+            for step in range(1, steps + 1):
+                payload = build_telephone_event(digit, end=False, duration=step * FRAME_SAMPLES)
+                self._send_frame(payload, marker=step == 1, payload_type=self.dtmf_pt, advance=False)
+                await asyncio.sleep(FRAME_SECONDS)
+            end = build_telephone_event(digit, end=True, duration=steps * FRAME_SAMPLES)
+            for _ in range(3):
+                self._send_frame(end, marker=False, payload_type=self.dtmf_pt, advance=False)
+            self._timestamp = (self._timestamp + steps * FRAME_SAMPLES) & 0xFFFFFFFF
+            self._last_send = loop.time()
+
+    def close(self) -> None:
+        self.relay_to = None
+        self.pcm_listeners.clear()
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def open_session(host: str, port_min: int, port_max: int, pacer: Pacer) -> RtpSession:
+    """Bind an RTP socket on an even port in [port_min, port_max] (port_min 0: any free port)."""
+    loop = asyncio.get_running_loop()
+    if port_min <= 0:
+        candidates = [0]
+    else:
+        first = port_min + (port_min % 2)
+        span = max(1, (port_max - first) // 2)
+        candidates = [first + 2 * secrets.randbelow(span) for _ in range(20)]
+    last_error: OSError | None = None
+    for port in candidates:
+        try:
+            _, protocol = await loop.create_datagram_endpoint(lambda: RtpSession(pacer), local_addr=(host, port))
+        except OSError as exc:
+            last_error = exc
+            continue
+        return protocol
+    raise OSError(f"no free RTP port in {port_min}-{port_max}") from last_error

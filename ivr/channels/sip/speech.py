@@ -1,0 +1,103 @@
+"""Speech input on the built-in endpoint: inbound RTP decoded to 8 kHz PCM feeds a recognizer.
+
+Keys keep working alongside speech; whichever the caller uses first wins, and speech starting
+stops the prompt (barge-in) just as a key does. Recognition runs in the speech domain's thread
+pool (``AsyncRecognizer``); audio reaches it through a bounded queue so the RTP callback never
+blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ivr.channel import InputMode, InputResult, InputSpec, PromptFile
+
+if TYPE_CHECKING:
+    from ivr.channels.sip.channel import SipChannel
+    from ivr.speech.factory import SpeechEngines
+    from ivr.speech.runner import AsyncRecognizer
+
+log = logging.getLogger("ivr.sip.speech")
+
+MAX_UTTERANCE_SECONDS = 12.0
+_QUEUE_FRAMES = 500  # 10 s of 20 ms frames: beyond that the recognizer is hopelessly behind
+
+
+async def listen(
+    channel: SipChannel, engines: SpeechEngines, prompts: Sequence[PromptFile], spec: InputSpec
+) -> InputResult:
+    assert spec.grammar is not None
+    engine = engines.engine_for(spec.grammar.language)
+    if engine is None:
+        return await channel.collect_digits(prompts, spec)
+    recognizer = await engines.runner.open(engine, spec.grammar)
+    feeder = _Feeder(channel, recognizer)
+    listeners = channel.leg.rtp.pcm_listeners
+    listeners.append(feeder.push)
+    # Not a TaskGroup: CallerHungUp from the body must reach the engine as itself, not wrapped in
+    # an ExceptionGroup. The feeder task is still owned: cancelled and awaited below.
+    task = asyncio.create_task(feeder.run(), name=f"sip-speech-{channel.info.call_id[:16]}")
+    try:
+        return await _outcome(channel, prompts, spec, feeder, recognizer)
+    finally:
+        if feeder.push in listeners:
+            listeners.remove(feeder.push)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # the keys still worked; say loudly that speech did not
+            log.exception("speech recognition failed during input")
+        await recognizer.close()
+
+
+async def _outcome(
+    channel: SipChannel, prompts: Sequence[PromptFile], spec: InputSpec, feeder: _Feeder, recognizer: AsyncRecognizer
+) -> InputResult:
+    keyed = await channel.collect_digits(prompts, spec, extra_stop=feeder.heard.is_set)
+    if keyed.mode is InputMode.DTMF or not feeder.heard.is_set():
+        return keyed
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(feeder.done.wait(), MAX_UTTERANCE_SECONDS)
+    result = await recognizer.finish()
+    return InputResult(
+        mode=InputMode.SPEECH,
+        transcript=result.transcript,
+        key=result.key,
+        confidence=result.confidence,
+        engine=result.engine,
+        latency_ms=result.latency_ms,
+    )
+
+
+class _Feeder:
+    def __init__(self, channel: SipChannel, recognizer: AsyncRecognizer) -> None:
+        self._channel = channel
+        self._recognizer = recognizer
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=_QUEUE_FRAMES)
+        self.heard = asyncio.Event()
+        self.done = asyncio.Event()
+        self.dropped = 0
+
+    def push(self, pcm: bytes) -> None:
+        try:
+            self._queue.put_nowait(pcm)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def run(self) -> None:
+        while not self.done.is_set():
+            pcm = await self._queue.get()
+            await self._recognizer.accept(pcm)
+            if self._recognizer.speech_started and not self.heard.is_set():
+                self.heard.set()
+                self._channel.wake()
+            if self._recognizer.is_endpoint:
+                self.done.set()
+        if self.dropped:
+            log.warning("speech audio dropped", extra={"frames": self.dropped})
