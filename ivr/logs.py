@@ -14,7 +14,9 @@ from ivr.settings import Settings
 
 current_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_call_id", default=None)
 
-_PHONE_RE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{5,}\d(?![\w.])")
+# Digits with spaces, dashes or brackets; no dots, so IP addresses and Asterisk uniqueids
+# ("1795426452.27") stay readable.
+_PHONE_RE = re.compile(r"(?<![\w.:])\+?\d[\d\s()-]{5,}\d(?![\w.])")
 _STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 

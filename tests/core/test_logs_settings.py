@@ -25,6 +25,11 @@ def test_numbers_inside_text_are_masked_but_times_are_not() -> None:
     assert mask_text("call from +34 911 23 45 67 at 10:42") == "call from +34*****4567 at 10:42"
 
 
+def test_addresses_and_asterisk_ids_stay_readable() -> None:
+    text = "agi 127.0.0.1:4573 uniqueid 1795426452.27 caller 0034-911-234-567"
+    assert mask_text(text) == "agi 127.0.0.1:4573 uniqueid 1795426452.27 caller 00*******4567"
+
+
 def test_json_log_lines_carry_the_call_id_and_mask_numbers() -> None:
     stream = io.StringIO()
     configure_logging(Settings(log_json=True), stream=stream)

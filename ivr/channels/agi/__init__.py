@@ -1,0 +1,1 @@
+"""Asterisk FastAGI: Puente's own server and the AgiChannel."""

@@ -1,0 +1,238 @@
+"""Puente's FastAGI server (asyncio; not panoramisk's, which spins on EOF and swallows everything).
+
+One task per connection, tracked so shutdown can wait for live calls. Per connection: read the
+``agi_*`` block under a deadline, then run either a registered AGI script (``agi://.../callback``)
+or the flow engine (``agi://.../support`` -> ``CallInfo.flow_hint``), and ALWAYS close the socket
+at the end: Asterisk keeps the channel alive until we do.
+
+When a call ends with the caller still on the line, the server sets ``PUENTE_RESULT`` (``done`` or
+``failed``) so the shipped dialplan knows whether to fall back to ``Queue()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ivr.channel import CallerHungUp, Channel
+from ivr.channels.agi.channel import AgiChannel
+from ivr.channels.agi.connection import AgiConnection, read_environment
+from ivr.channels.agi.errors import (
+    AgiConnectionClosed,
+    AgiError,
+    AgiLineTooLong,
+    AgiProtocolError,
+    AgiTimeout,
+)
+from ivr.channels.agi.protocol import AgiEnvironment
+from ivr.channels.agi.protocol import set_variable as set_variable_command
+from ivr.channels.agi.stats import AgiErrorKind, AgiStats
+from ivr.events import EventBus
+from ivr.events.types import ProtocolError
+from ivr.logs import current_call_id, mask_number
+from ivr.settings import AgiSettings
+
+if TYPE_CHECKING:
+    from ivr.channels.agi.speech import AgiSpeech
+
+log = logging.getLogger("ivr.agi")
+
+RESULT_VARIABLE = "PUENTE_RESULT"
+RESULT_DONE = "done"
+RESULT_FAILED = "failed"
+
+
+class FlowRunner(Protocol):
+    async def run(self, channel: Channel) -> Any: ...
+
+
+ScriptHandler = Callable[[AgiChannel], Awaitable[None]]
+
+
+def _error_kind(error: AgiError) -> AgiErrorKind:
+    if isinstance(error, AgiLineTooLong):
+        return AgiErrorKind.LINE_TOO_LONG
+    if isinstance(error, AgiTimeout):
+        return AgiErrorKind.TIMEOUT
+    return AgiErrorKind.PROTOCOL
+
+
+class AgiServer:
+    """Listens on ``settings.host:port`` (port 0 picks a free one; see :attr:`port`)."""
+
+    name = "agi"
+
+    def __init__(
+        self,
+        settings: AgiSettings,
+        *,
+        engine: Callable[[], FlowRunner | None],
+        scripts: Callable[[], Mapping[str, ScriptHandler]] = dict,
+        bus: EventBus | None = None,
+        stats: AgiStats | None = None,
+        speech: AgiSpeech | None = None,
+    ) -> None:
+        self._settings = settings
+        self._speech = speech
+        self._engine = engine
+        self._scripts = scripts
+        self._bus = bus
+        self.stats = stats or AgiStats()
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            raise RuntimeError("the AGI server is not listening")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def live_connections(self) -> int:
+        return len(self._connections)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._on_connection,
+            self._settings.host,
+            self._settings.port,
+            limit=self._settings.max_line_bytes,
+            backlog=4096,
+        )
+        log.info("FastAGI listening", extra={"host": self._settings.host, "port": self.port})
+
+    async def shutdown(self, grace: float | None = None) -> None:
+        """Stop accepting; let live calls finish for up to ``grace`` seconds; then end them."""
+        grace = self._settings.shutdown_grace if grace is None else grace
+        if self._server is not None:
+            self._server.close()
+        if self._connections:
+            log.info("FastAGI draining", extra={"live": len(self._connections), "grace": grace})
+            _, pending = await asyncio.wait(set(self._connections), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("FastAGI ended %d calls at shutdown", len(pending))
+                await asyncio.wait(pending)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def run(self, started: asyncio.Event) -> None:
+        """Component entry point: serve until cancelled, then shut down gracefully."""
+        await self.start()
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.shutdown()
+
+    # ------------------------------------------------------------------ connections
+
+    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        self.stats.connections_total += 1
+        self.stats.connections_active += 1
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self.stats.connections_active -= 1
+            self._connections.discard(task)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = AgiConnection(
+            reader, writer, command_timeout=self._settings.command_timeout, stats=self.stats
+        )
+        try:
+            try:
+                env = await read_environment(reader, deadline=self._settings.header_timeout)
+            except (AgiConnectionClosed, OSError):  # closed or reset before a complete block
+                self.stats.error(AgiErrorKind.NO_ENVIRONMENT)
+                return
+            except AgiError as exc:
+                self.stats.error(AgiErrorKind.NO_ENVIRONMENT)
+                self._protocol_error(exc, writer)
+                return
+            channel = AgiChannel(connection, env, self._settings, speech=self._speech)
+            current_call_id.set(channel.info.call_id)
+            await self._run_call(channel, env)
+        finally:
+            await connection.close()
+
+    async def _run_call(self, channel: AgiChannel, env: AgiEnvironment) -> None:
+        script = env.route.script
+        log.info(
+            "AGI call",
+            extra={"script": script, "caller": mask_number(env.caller), "dialled": env.dialled,
+                   "agi_channel": env.channel},
+        )
+        try:
+            handler = self._scripts().get(script) if script else None
+            if handler is not None:
+                await handler(channel)
+            else:
+                engine = self._engine()
+                if engine is None:
+                    self.stats.error(AgiErrorKind.NO_ENGINE)
+                    log.error("no flow engine to run the AGI call; the dialplan falls back")
+                    await self._set_result(channel, RESULT_FAILED)
+                    return
+                await engine.run(channel)
+        except CallerHungUp:
+            self.stats.caller_hangups += 1
+            self._record_transport_failure(channel)
+            return
+        except AgiError as exc:
+            if not self._record_transport_failure(channel):
+                self._record_failure(exc)
+            await self._set_result(channel, RESULT_FAILED)
+            return
+        except Exception:
+            # Fail open: the caller goes to the dialplan's Queue() fallback; we say so loudly.
+            self.stats.error(AgiErrorKind.CALL_FAILED)
+            log.exception("AGI call failed; handing the caller back to the dialplan")
+            await self._set_result(channel, RESULT_FAILED)
+            return
+        self.stats.calls_completed += 1
+        self._record_transport_failure(channel)  # the flow may have handled it as a hangup
+        await self._set_result(channel, RESULT_DONE)
+
+    def _record_transport_failure(self, channel: AgiChannel) -> bool:
+        failure = channel.connection.failure
+        if failure is None or isinstance(failure, AgiConnectionClosed):
+            return False
+        self._record_failure(failure)
+        return True
+
+    def _record_failure(self, error: AgiError) -> None:
+        if isinstance(error, AgiProtocolError | AgiTimeout):
+            self.stats.error(_error_kind(error))
+            log.warning("AGI connection failed: %s", error)
+            if self._bus is not None:
+                self._bus.publish(ProtocolError(protocol="agi", detail=str(error)))
+        else:
+            self.stats.error(AgiErrorKind.CALL_FAILED)
+            log.warning("AGI call ended on an error: %s", error)
+
+    def _protocol_error(self, error: AgiError, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        log.warning("rejected FastAGI connection from %s: %s", peer, error)
+        if self._bus is not None:
+            self._bus.publish(ProtocolError(protocol="agi", detail=str(error)))
+
+    async def _set_result(self, channel: AgiChannel, value: str) -> None:
+        """Tell the dialplan how we ended, when there is still a caller and a working socket."""
+        connection = channel.connection
+        await connection.settle()  # a HANGUP that arrived while the flow was busy
+        if connection.hung_up or connection.failure is not None:
+            return
+        try:
+            await channel.command(set_variable_command(RESULT_VARIABLE, value))
+        except AgiError as exc:
+            log.warning("could not set %s=%s: %s", RESULT_VARIABLE, value, exc)
