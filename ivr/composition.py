@@ -54,7 +54,7 @@ async def build_container(settings: Settings, *, db: Database | None = None) -> 
         db=db or Database(settings.effective_database_url),
         bus=EventBus(),
     )
-    for wire in WIRING:
+    for wire in wiring():
         await wire(container)
     return container
 
@@ -78,28 +78,14 @@ WIRING_TARGETS: tuple[str, ...] = (
 )
 
 
-def _load(target: str) -> Callable[[Container], Awaitable[None]] | None:
+def _load(target: str) -> Callable[[Container], Awaitable[None]]:
     import importlib
 
     module_name, attr = target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
-            return None  # that domain is not built yet
-        raise
-    func: Callable[[Container], Awaitable[None]] = getattr(module, attr)
+    func: Callable[[Container], Awaitable[None]] = getattr(importlib.import_module(module_name), attr)
     return func
 
 
-def _wiring() -> list[Callable[[Container], Awaitable[None]]]:
-    loaded = [_load(t) for t in WIRING_TARGETS]
-    return [w for w in loaded if w is not None]
-
-
-class _LazyWiring:
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(_wiring())
-
-
-WIRING = _LazyWiring()
+def wiring() -> list[Callable[[Container], Awaitable[None]]]:
+    """Every domain's ``wire``, in order (imported here, not at module import time)."""
+    return [_load(t) for t in WIRING_TARGETS]

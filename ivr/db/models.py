@@ -9,7 +9,6 @@ MODEL_MODULES: tuple[str, ...] = (
     "ivr.calls.models",
     "ivr.schedules.models",
     "ivr.acd.models",
-    "ivr.config.models",
     "ivr.flowadmin.models",
     "callbacks.models",
     "deflection.models",
@@ -19,8 +18,4 @@ MODEL_MODULES: tuple[str, ...] = (
 
 def import_all_models() -> None:
     for name in MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
+        importlib.import_module(name)

@@ -56,3 +56,24 @@ async def test_disabled_agi_wires_nothing(tmp_path: Path) -> None:
         assert container.components == []
     finally:
         await container.db.dispose()
+
+
+def test_agi_stats_are_exported_to_prometheus() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from ivr.channels.agi.metrics import AgiCollector
+    from ivr.channels.agi.stats import AgiErrorKind, AgiStats
+
+    stats = AgiStats()
+    registry = CollectorRegistry()
+    registry.register(AgiCollector(stats))
+    stats.connections_total = 3
+    stats.observe_command(0.002)
+    stats.observe_command(0.2)
+    stats.error(AgiErrorKind.TIMEOUT)
+    text = generate_latest(registry).decode()
+    assert "puente_agi_connections_total 3.0" in text
+    assert 'puente_agi_errors_total{kind="timeout"} 1.0' in text
+    assert 'puente_agi_command_seconds_bucket{le="0.005"} 1.0' in text
+    assert 'puente_agi_command_seconds_bucket{le="+Inf"} 2.0' in text
+    assert "puente_agi_command_seconds_count 2.0" in text

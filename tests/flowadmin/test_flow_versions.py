@@ -80,7 +80,8 @@ async def test_draft_publish_rollback_and_new_calls_follow(env: Env) -> None:
     r = await c.post("/api/v1/flows/mini/rollback", headers=env.admin)
     assert r.status_code == 200 and r.json()["version"] == 1
     assert any("greeting" in p for p in await call(env.container, "700"))
-    statuses = {v["version"]: v["status"] for v in (await c.get("/api/v1/flows/mini/versions", headers=env.admin)).json()}
+    versions = (await c.get("/api/v1/flows/mini/versions", headers=env.admin)).json()
+    statuses = {v["version"]: v["status"] for v in versions}
     assert statuses == {1: "published", 2: "retired"}
 
 

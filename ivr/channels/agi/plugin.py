@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ivr.channels.agi.metrics import AgiCollector
 from ivr.channels.agi.server import AgiServer, FlowRunner, ScriptHandler
 from ivr.channels.agi.speech import AgiSpeech
 from ivr.channels.audiosocket.server import AudioSocketServer
@@ -34,6 +35,9 @@ async def wire(container: Container) -> None:
     server = AgiServer(settings, engine=engine, scripts=scripts, bus=container.bus, speech=_speech(container))
     services["agi_server"] = server
     services["agi_stats"] = server.stats
+    registry = services.get("metrics_registry")
+    if registry is not None:
+        registry.register(AgiCollector(server.stats))
     container.components.append(server)
 
 
