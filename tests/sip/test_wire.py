@@ -208,3 +208,22 @@ def test_sip_info_dtmf_relay() -> None:
     assert dtmf_relay_digit(b"Signal=5\r\nDuration=160\r\n") == "5"
     assert dtmf_relay_digit(b"Signal= #\r\n") == "#"
     assert dtmf_relay_digit(b"Duration=160\r\n") is None
+
+
+def test_endpoint_counters_are_exported_to_prometheus() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from ivr.channels.sip.metrics import SipCollector
+    from ivr.channels.sip.stats import EndpointStats, PacingStats
+
+    stats, pacing = EndpointStats(), PacingStats()
+    registry = CollectorRegistry()
+    registry.register(SipCollector(stats, pacing))
+    stats.calls_in, stats.malformed = 4, 2
+    for lateness in (0.001, 0.002, 0.009):
+        pacing.record(lateness)
+    text = generate_latest(registry).decode()
+    assert "puente_sip_calls_in_total 4.0" in text
+    assert "puente_sip_malformed_total 2.0" in text
+    assert "puente_rtp_frames_sent_total 3.0" in text
+    assert 'puente_rtp_send_lateness_seconds{quantile="0.99"} 0.009' in text

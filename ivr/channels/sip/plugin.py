@@ -12,6 +12,7 @@ from typing import Any
 from ivr.channels.sip.audio import AudioLibrary
 from ivr.channels.sip.channel import SipChannel
 from ivr.channels.sip.endpoint import SipEndpoint
+from ivr.channels.sip.metrics import SipCollector
 from ivr.composition import Container
 from ivr.logs import current_call_id
 
@@ -44,4 +45,7 @@ async def wire(container: Container) -> None:
 
     endpoint = SipEndpoint(settings.sip, handler=handle, audio=AudioLibrary(resolve), speech=services.get("speech"))
     services["sip"] = endpoint
+    registry = services.get("metrics_registry")
+    if registry is not None:
+        registry.register(SipCollector(endpoint.stats, endpoint.pacing))
     container.components.append(endpoint)

@@ -1,0 +1,32 @@
+"""Exports the SIP endpoint's counters to Prometheus at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ivr.channels.sip.stats import EndpointStats, PacingStats
+
+
+class SipCollector(Collector):
+    def __init__(self, stats: EndpointStats, pacing: PacingStats | None) -> None:
+        self._stats = stats
+        self._pacing = pacing
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        s = self._stats
+        yield CounterMetricFamily("puente_sip_calls_in", "Inbound SIP calls accepted", value=s.calls_in)
+        yield CounterMetricFamily("puente_sip_calls_rejected", "Inbound calls refused past max_calls (503)",
+                                  value=s.calls_rejected)
+        yield CounterMetricFamily("puente_sip_malformed", "Malformed SIP messages (400 or dropped)",
+                                  value=s.malformed)
+        if self._pacing is not None:
+            yield CounterMetricFamily("puente_rtp_frames_sent", "RTP frames sent", value=self._pacing.frames_sent)
+            lateness = GaugeMetricFamily("puente_rtp_send_lateness_seconds",
+                                         "RTP send lateness against the 20 ms deadlines, recent window",
+                                         labels=["quantile"])
+            for q in (50, 99):
+                lateness.add_metric([str(q / 100)], self._pacing.percentile(q))
+            yield lateness
