@@ -42,6 +42,7 @@ typecheck: install-test
 	$(BIN)/mypy
 
 pytest: install-test system-deps
+	$(BIN)/ivr prompts build
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
