@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextvars
+import enum
 import json
 import logging
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from ivr.settings import Settings
@@ -39,6 +40,26 @@ def mask_text(text: str) -> str:
     return _PHONE_RE.sub(lambda m: mask_number(m.group(0)), text)
 
 
+def mask_value(value: Any, depth: int = 0) -> Any:
+    """Mask numbers in strings anywhere inside an ``extra=`` value (dicts, lists, tuples, sets)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if depth >= 8:  # deep enough for any log payload; beyond it, flatten to masked text
+        return mask_text(str(value))
+    if isinstance(value, dict):
+        return {mask_value(k, depth + 1) if isinstance(k, str) else k: mask_value(v, depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [mask_value(v, depth + 1) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()  # not str(): "2026-11-23 21:14" would look like a number to mask
+    if isinstance(value, enum.Enum):
+        return mask_value(value.value, depth + 1)
+    return mask_text(str(value))  # dataclasses and other objects: logged as their (masked) text
+
+
 class CallIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "call_id"):
@@ -58,7 +79,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key in _STD_ATTRS or key in payload or key.startswith("_"):
                 continue
-            payload[key] = mask_text(value) if isinstance(value, str) else value
+            payload[key] = mask_value(value)
         if record.exc_info:
             payload["exc"] = mask_text(self.formatException(record.exc_info))
         return json.dumps(payload, default=str, ensure_ascii=False)
@@ -66,8 +87,8 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        base = super().format(record)
-        return mask_text(f"{base} call_id={getattr(record, 'call_id', None)}")
+        # The call id is appended after masking: an Asterisk uniqueid (1795426452.27) looks like a number.
+        return f"{mask_text(super().format(record))} call_id={getattr(record, 'call_id', None)}"
 
 
 def configure_logging(settings: Settings, stream: Any = None) -> None:

@@ -47,6 +47,9 @@ class _Live:
     agent_id: str | None = None
 
 
+_DROPPED = frozenset({Disposition.CALLER_HANGUP.value, Disposition.FAILED.value})  # stored as text
+
+
 class CallStore:
     """Records calls and answers questions about them."""
 
@@ -164,7 +167,8 @@ class CallStore:
         for row in rows:
             if row.agent_id is not None or row.disposition == Disposition.CONNECTED:
                 return None  # reached an agent since: resolved
-            queued_then_left = row.disposition == Disposition.CALLER_HANGUP and row.queue is not None
+            # Left the line: hung up while queued, or the call dropped there (a failure on our side).
+            queued_then_left = row.disposition in _DROPPED and row.queue is not None
             if (row.disposition == Disposition.ABANDONED or queued_then_left) and row.ended_at and row.disposition:
                 return RecentContact(call_id=row.call_id, queue=row.queue, waited_seconds=row.waited_seconds or 0.0,
                                      ended_at=row.ended_at, disposition=Disposition(row.disposition))

@@ -46,9 +46,8 @@ class Metrics:
         self.deflections = Counter("puente_deflections", "Deflection stages", ["stage", "channel"], registry=r)
         self.protocol_errors = Counter("puente_protocol_errors", "AGI/SIP/AMI/AudioSocket errors", ["protocol"],
                                        registry=r)
-        self.command_latency = Histogram("puente_command_seconds", "Telephony command round trip",
-                                         ["protocol", "command"],
-                                         buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30), registry=r)
+        # Command latency and the AGI/SIP counters come from the backends' own collectors, which
+        # their plugins register on this registry (services["metrics_registry"]).
         self.mqtt_dropped = Counter("puente_mqtt_dropped", "Events dropped while MQTT was unreachable", registry=r)
         self.mqtt_published = Counter("puente_mqtt_published", "Events published to MQTT", registry=r)
 

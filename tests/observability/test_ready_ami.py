@@ -1,0 +1,65 @@
+"""``/ready`` reports the AMI connection: up against a server replaying real Asterisk answers, down after."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api import plugin as api_plugin
+from ivr.ami.client import AmiClient
+from ivr.ami.wiring import ami_client
+from ivr.db import Database
+from ivr.observability import plugin as obs_plugin
+from tests.support.ami_server import FakeAmiServer, load_capture, responses_to
+from tests.support.app import app_for, make_container
+from tests.support.app import test_settings as cheap_settings  # aliased: pytest would collect test_*
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _server(captures: Path) -> FakeAmiServer:
+    restart = load_capture(captures / "round2" / "ami-reconnect-core-restart-idle.txt")
+    return FakeAmiServer(
+        login=responses_to(restart, "Login")[:1],
+        after_login=responses_to(restart, "Login")[1:],
+        answers={
+            "devicestatelist": responses_to(load_capture(captures / "round2" / "ami-devstate-registration.txt"),
+                                            "DeviceStateList"),
+            "coreshowchannels": responses_to(load_capture(captures / "ami-events-queue-answered.txt"),
+                                             "CoreShowChannels"),
+        },
+    )
+
+
+async def _ami_check(client: httpx.AsyncClient) -> tuple[int, dict[str, object]]:
+    ready = await client.get("/ready")
+    return ready.status_code, ready.json()["checks"]["ami"]
+
+
+async def test_ready_follows_the_ami_connection(sqlite_db: Database, asterisk_captures: Path) -> None:
+    server = _server(asterisk_captures)
+    port = await server.start()
+    settings = cheap_settings(ami={"enabled": True, "host": "127.0.0.1", "port": port, "username": "labadmin",
+                                  "secret": "labsecret", "reconnect_max_delay": 0.2})
+    container = await make_container(sqlite_db, settings=settings, wires=[obs_plugin.wire, api_plugin.wire])
+    ami = ami_client(container)  # what the callbacks and ACD plugins call
+    assert isinstance(ami, AmiClient) and container.services["ami"] is ami
+    transport = httpx.ASGITransport(app=app_for(container))
+    started = asyncio.Event()
+    task = asyncio.create_task(ami.run(started), name="ami")
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await ami.wait_connected(15)
+            assert await _ami_check(client) == (200, {"ok": True, "configured": True, "connected": True})
+            await server.stop()  # Asterisk goes away
+            async with asyncio.timeout(15):
+                while ami.connected:  # poll the condition, bounded by the timeout
+                    await asyncio.sleep(0.02)
+            assert await _ami_check(client) == (503, {"ok": False, "configured": True, "connected": False})
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await server.stop()
