@@ -27,7 +27,7 @@ from ivr.context import CallContext
 from ivr.events import EventBus
 from ivr.events.types import AgentConnected
 from ivr.logs import current_call_id
-from ivr.ports import QueueOutcomeKind, QueueRequest
+from ivr.ports import CallRecorder, Disposition, QueueOutcomeKind, QueueRequest
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.prompts.speech_numbers import say_digits, say_duration
 
@@ -54,6 +54,7 @@ class ScriptDeps:
     prompts: Callable[[], PromptCatalogue | None]
     acd: Callable[[], Any | None]
     default_language: str = "es"
+    recorder: Callable[[], CallRecorder | None] = lambda: None
 
 
 # --------------------------------------------------------------------------- what is said
@@ -80,10 +81,46 @@ def agent_briefing(prompts: PromptCatalogue, call: CallbackCall, lang: str) -> l
 
 
 async def run_call(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
-    """Run the script on the answered leg; never raises for a hangup (it is an outcome)."""
-    if call.mode is CallbackMode.AGENT_FIRST:
-        return await _agent_first(channel, call, deps)
-    return await _customer_first(channel, call, deps)
+    """Run the script on the answered leg; never raises for a hangup (it is an outcome). The call
+    is recorded in the call store like an inbound one (flow ``callback``), with the customer's number."""
+    recorder = deps.recorder()
+    info = _customer_info(channel.info, call.callback.number)
+    lang = call.callback.language or deps.default_language
+    await _record(recorder, "start", info, lang)
+    disposition = Disposition.FAILED
+    try:
+        if call.mode is CallbackMode.AGENT_FIRST:
+            outcome = await _agent_first(channel, call, deps)
+        else:
+            outcome = await _customer_first(channel, call, deps)
+        disposition = outcome.disposition
+        return outcome
+    finally:
+        await _record(recorder, "end", info, lang, disposition)
+
+
+async def _record(recorder: CallRecorder | None, what: str, info: CallInfo, lang: str,
+                  disposition: Disposition = Disposition.FAILED) -> None:
+    """Recording never disturbs the call (the store fails open, and so does this)."""
+    if recorder is None:
+        return
+    try:
+        if what == "start":
+            await recorder.call_started(info, flow="callback", language=lang)
+        else:
+            await recorder.call_ended(info.call_id, disposition, language=lang)
+    except Exception:
+        log.exception("could not record the callback call")
+
+
+_QUEUE_DISPOSITION = {
+    QueueOutcomeKind.CONNECTED: Disposition.CONNECTED,
+    QueueOutcomeKind.ABANDONED: Disposition.ABANDONED,
+    QueueOutcomeKind.OVERFLOW: Disposition.OVERFLOW,
+    QueueOutcomeKind.CALLBACK: Disposition.CALLBACK,
+    QueueOutcomeKind.DEFLECTED: Disposition.DEFLECTED,
+    QueueOutcomeKind.UNAVAILABLE: Disposition.FAILED,
+}
 
 
 async def _agent_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
@@ -114,8 +151,10 @@ async def _agent_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -
                            detail=f"customer leg failed: {exc}")
     outcome = outcome_of_dial(result.status)
     talk = (datetime.now(UTC) - started).total_seconds()
+    connected = result.status is DialStatus.ANSWER
     return CallOutcome(outcome, ConnectResult(DialStatus.ANSWER, talk_seconds=talk, peer=result.peer),
-                       detail=f"customer leg {result.status.value}")
+                       detail=f"customer leg {result.status.value}",
+                       disposition=Disposition.CONNECTED if connected else Disposition.FAILED)
 
 
 async def _customer_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
@@ -139,12 +178,14 @@ async def _customer_first(channel: Channel, call: CallbackCall, deps: ScriptDeps
         outcome = await acd.wait_in_queue(channel, QueueRequest(queue=cb.queue, context=ctx,
                                                                 priority=call.policy.customer_priority))
         detail = f"answered; queue {outcome.kind.value}"
+        disposition = _QUEUE_DISPOSITION[outcome.kind]
         if outcome.kind is QueueOutcomeKind.UNAVAILABLE:
             detail = "answered; the queue had no agents"
     except CallerHungUp:
         detail = "answered; the customer hung up before an agent took the call"
+        disposition = Disposition.CALLER_HANGUP
     agent_leg = None if released else ConnectResult(DialStatus.CANCEL)
-    return CallOutcome(AttemptOutcome.ANSWERED, agent_leg, detail=detail)
+    return CallOutcome(AttemptOutcome.ANSWERED, agent_leg, detail=detail, disposition=disposition)
 
 
 def _customer_info(info: CallInfo, number: str) -> CallInfo:

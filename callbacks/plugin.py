@@ -49,7 +49,7 @@ async def wire(container: Container) -> None:
     services["callbacks"] = service
     sessions = SessionRegistry()
     script = ScriptDeps(container.bus, prompts=lambda: service_named("prompts"), acd=lambda: service_named("acd"),
-                        default_language=settings.default_language)
+                        default_language=settings.default_language, recorder=lambda: service_named("recorder"))
     services.setdefault("agi_scripts", {})["callback"] = agi_script(sessions, script)
     originator = build_originator(container)
     dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: service_named("acd"),

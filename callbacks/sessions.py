@@ -12,6 +12,7 @@ from callbacks.policy import CallbackMode, QueuePolicy
 from callbacks.values import Callback
 from ivr.acd.types import AgentAssignment
 from ivr.channel import ConnectResult
+from ivr.ports import Disposition
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ class CallOutcome:
     agent_leg: ConnectResult | None = None  # for acd.finish_assignment (None: already released)
     detail: str | None = None
     counted: bool = True  # False when the customer was never dialled (the agent left first)
+    disposition: Disposition = Disposition.FAILED  # how the call is recorded in the call store
 
 
 @dataclass(slots=True)

@@ -259,3 +259,44 @@ async def test_an_agi_that_never_comes_does_not_hold_the_agent(sqlite_db: Databa
         cb = await rig.until(callback_id, lambda c: c.state is CallbackState.FAILED)
     assert "never started" in (cb.history[0].detail or "")
     assert [r.status for _, r in rig.acd.finished] == [DialStatus.CANCEL]  # the agent is free again
+
+
+async def test_callback_calls_are_recorded_like_inbound_calls() -> None:
+    """The customer-first script records the call (flow "callback", the customer's number) and its
+    disposition from the queue outcome, so `ivr calls list` shows callbacks too."""
+    from callbacks.ivr_handler import ScriptDeps, run_call
+    from callbacks.policy import CallbackMode
+    from callbacks.sessions import CallbackCall
+    from ivr.channels.scripted import AgentAnswers, ScriptedChannel, scripted_info
+    from ivr.events import EventBus
+    from ivr.ports import Disposition, QueueOutcome, QueueOutcomeKind
+    from tests.support.fakes import FakeRecorder
+
+    recorder = FakeRecorder()
+
+    class OneAgentAcd:
+        async def finish_assignment(self, *_: object) -> None:
+            return None
+
+        async def wait_in_queue(self, channel: object, request: object) -> QueueOutcome:
+            return QueueOutcome(QueueOutcomeKind.CONNECTED, waited_seconds=0.0, agent_id="agent1")
+
+    from callbacks.models import CallbackState
+    from callbacks.policy import QueuePolicy
+    from callbacks.values import Callback
+    from ivr.db import utcnow
+    from ivr.ports import CallbackSource
+
+    deps = ScriptDeps(EventBus(), prompts=lambda: None, acd=lambda: OneAgentAcd(), recorder=lambda: recorder)
+    now = utcnow()
+    cb = Callback(id="cb1", number="+34600111222", queue="billing", source=CallbackSource.ABANDON,
+                  state=CallbackState.DIALING, arrival_time=now, due_at=now, created_at=now, updated_at=now,
+                  attempts=1, max_attempts=3, language="es", waited_seconds=40.0, position=2, context=None,
+                  merged=0, lease_owner="d1", leased_until=now, last_outcome=None, reason=None)
+    call = CallbackCall(callback=cb, attempt=1, mode=CallbackMode.CUSTOMER_FIRST, policy=QueuePolicy(),
+                        customer_target="", caller_id="+34910000000", assignment=None)
+    channel = ScriptedChannel([AgentAnswers()], call_info=scripted_info(call_id="cb-leg-1", caller="unknown"))
+    outcome = await run_call(channel, call, deps)
+    assert outcome.disposition is Disposition.CONNECTED
+    assert recorder.started[0][0].caller == "+34600111222" and recorder.started[0][1] == "callback"
+    assert recorder.ended == {"cb-leg-1": Disposition.CONNECTED}
