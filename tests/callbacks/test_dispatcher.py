@@ -287,7 +287,7 @@ async def test_callback_calls_are_recorded_like_inbound_calls() -> None:
     from ivr.db import utcnow
     from ivr.ports import CallbackSource
 
-    deps = ScriptDeps(EventBus(), prompts=lambda: None, acd=lambda: OneAgentAcd(), recorder=lambda: recorder)
+    deps = ScriptDeps(EventBus(), prompts=lambda: None, acd=OneAgentAcd, recorder=lambda: recorder)
     now = utcnow()
     cb = Callback(id="cb1", number="+34600111222", queue="billing", source=CallbackSource.ABANDON,
                   state=CallbackState.DIALING, arrival_time=now, due_at=now, created_at=now, updated_at=now,
