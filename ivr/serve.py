@@ -46,8 +46,11 @@ async def _run_components(container: Container, stop: asyncio.Event) -> None:
         log.info("puente is up", extra={"components": [c.name for c in container.components]})
         await stop.wait()
         log.info("shutting down")
-        for task in tasks:
+        # Reverse start order: HTTP and telephony stop first and drain their live calls while the
+        # call recorder, the ACD and the dispatchers those calls use are still running.
+        for task in reversed(tasks):
             task.cancel()
+            await asyncio.wait({task})
 
 
 @click.command("serve")
