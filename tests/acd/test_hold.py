@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from ivr.acd.config import Overflow, QueueConfig
@@ -13,6 +14,15 @@ from ivr.context import CallContext
 from ivr.events.types import AgentConnected, AgentOffered, AgentStateChanged, QueueJoined, QueueLeft
 from ivr.ports import CallbackSource, QueueOutcomeKind, QueueRequest
 from tests.support.acd_fakes import RecordingCallbacks, RecordingDeflection, make_service, support_queue
+
+WAIT = 20.0  # generous: a loaded CI machine may be slow, a healthy run never waits this long
+
+
+async def until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
+    """Poll ``condition`` (the hold loop runs in another task) until it holds or ``timeout`` passes."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
 
 
 def request(channel: ScriptedChannel, queue: str = "support", **kw: object) -> QueueRequest:
@@ -157,11 +167,10 @@ async def test_key_2_then_keep_waiting_still_reaches_an_agent() -> None:
     # key 2, consent yes, "1" to keep waiting, then on hold until an agent is free
     channel = ScriptedChannel([Press("2"), Press("1"), Press("1"), Silence(), AgentAnswers()], hold_real_time=True)
     task = asyncio.create_task(service.wait_in_queue(channel, request(channel)))
-    while not any(e.op == "hold" for e in channel.log):
-        await asyncio.sleep(0.01)
+    await until(lambda: any(e.op == "hold" for e in channel.log))
     assert "es/queue/keep_waiting" in channel.played
     service.set_agent_state("a2", AgentState.AVAILABLE)
-    outcome = await asyncio.wait_for(task, 5)
+    outcome = await asyncio.wait_for(task, WAIT)
     assert outcome.kind is QueueOutcomeKind.CONNECTED and outcome.agent_id == "a2"
 
 
@@ -185,11 +194,10 @@ async def test_overflow_to_another_queue_keeps_the_arrival() -> None:
     # 0.2 s of hold in support, then general; the general agent frees up while waiting there
     channel = ScriptedChannel([Silence(), Silence(), Silence(), AgentAnswers()], hold_real_time=True)
     task = asyncio.create_task(service.wait_in_queue(channel, request(channel)))
-    while not any(e.queue == "general" for e in service.router.entries.values()):
-        await asyncio.sleep(0.01)
+    await until(lambda: any(e.queue == "general" for e in service.router.entries.values()))
     (entry,) = service.router.entries.values()
     service.set_agent_state("g1", AgentState.AVAILABLE)
-    outcome = await asyncio.wait_for(task, 5)
+    outcome = await asyncio.wait_for(task, WAIT)
     assert outcome.kind is QueueOutcomeKind.CONNECTED and outcome.agent_id == "g1"
     assert entry.arrival <= service.clock()
 
@@ -199,10 +207,9 @@ async def test_waiting_caller_is_woken_when_an_agent_frees_up() -> None:
     service.set_agent_state("a1", AgentState.BUSY)
     channel = ScriptedChannel([Silence(), AgentAnswers()], hold_real_time=True)
     task = asyncio.create_task(service.wait_in_queue(channel, request(channel)))
-    while not any(e.op == "hold" for e in channel.log):
-        await asyncio.sleep(0.01)
+    await until(lambda: any(e.op == "hold" for e in channel.log))
     service.set_agent_state("a1", AgentState.AVAILABLE)
-    outcome = await asyncio.wait_for(task, 5)
+    outcome = await asyncio.wait_for(task, WAIT)
     assert outcome.kind is QueueOutcomeKind.CONNECTED and outcome.agent_id == "a1"
 
 
@@ -211,8 +218,7 @@ async def test_returning_caller_credit_puts_them_ahead() -> None:
     service.set_agent_state("a1", AgentState.BUSY)
     newer = ScriptedChannel([Silence()] * 3, call_info=scripted_info(call_id="newer"), hold_real_time=True)
     newer_task = asyncio.create_task(service.wait_in_queue(newer, request(newer)))
-    while not service.router.entries:
-        await asyncio.sleep(0.01)
+    await until(lambda: bool(service.router.entries))
     returning = ScriptedChannel([HangUp()], call_info=scripted_info(call_id="back"))
     left = service.bus.subscribe(accept=lambda e: isinstance(e, QueueLeft))
     outcome = await service.wait_in_queue(returning, request(returning, credit_seconds=300.0))

@@ -20,12 +20,13 @@ async def test_callback_keeps_its_original_place_in_line() -> None:
     now = service.clock()
     caller = service.join("support", arrival=now, priority=0, kind=EntryKind.CALL, call_id="c1")
     entry = CallbackEntry("cb9", "support", arrival_time=now - timedelta(minutes=10))
-    waiting = asyncio.create_task(service.wait_for_agent(entry, timeout=5))
-    while "callback:cb9" not in service.router.entries:
-        await asyncio.sleep(0)
+    waiting = asyncio.create_task(service.wait_for_agent(entry, timeout=20))
+    async with asyncio.timeout(20):
+        while "callback:cb9" not in service.router.entries:
+            await asyncio.sleep(0)
     assert service.position_of("callback:cb9") == 1 and service.position_of(caller.entry_id) == 2
     service.set_agent_state("a2", AgentState.AVAILABLE)
-    assignment = await asyncio.wait_for(waiting, 5)
+    assignment = await asyncio.wait_for(waiting, 20)
     assert assignment is not None and assignment.agent_id == "a2" and assignment.endpoint == "PJSIP/agent2"
     assert assignment.arrival_time == entry.arrival_time
     assert "callback:cb9" not in service.router.entries

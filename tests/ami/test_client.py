@@ -100,7 +100,7 @@ async def test_originate_async_returns_the_correlated_response(server: FakeAmiSe
     client = AmiClient(settings_for(server.port), initial_delay=0.02)
     originates = client.subscribe("OriginateResponse")
     async with client:
-        await client.wait_connected(5)
+        await client.wait_connected(15)
         reply = await client.send_action({
             "Action": "Originate", "ActionID": "cb-42-1", "Channel": "PJSIP/agent1", "Context": "callback-agi",
             "Exten": "s", "Priority": "1", "Async": "true", "Variable": "CALLBACK_ID=cb42"}, timeout=5)
@@ -142,17 +142,18 @@ async def test_pending_action_fails_when_the_connection_drops(server: FakeAmiSer
     client = AmiClient(settings_for(server.port), initial_delay=0.02)
     sub = client.subscribe("AmiDisconnected")
     async with client:
-        await client.wait_connected(5)
+        await client.wait_connected(15)
         pending = asyncio.create_task(client.send_action({"Action": "Ping"}, timeout=20))
-        while not any(m.get("action") == "Ping" for m in server.received):
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(15):
+            while not any(m.get("action") == "Ping" for m in server.received):
+                await asyncio.sleep(0.01)
         await server.close_clients()  # end of stream
         with pytest.raises(AmiNotConnected):
             await pending
         await next_of(sub, AmiDisconnected)
         with pytest.raises(AmiNotConnected):
             await client.send_action({"Action": "CoreStatus"})
-        await client.wait_connected(5)  # and it comes back by itself
+        await client.wait_connected(15)  # and it comes back by itself
         status = await client.send_action({"Action": "CoreStatus"})
         assert status[0].get("CoreStartupTime") == "09:38:45"
 
@@ -167,11 +168,12 @@ async def test_refused_and_bad_login_are_retried(captures: dict[str, list[Block]
     async with client:
         srv.port = port
         await srv.start()
-        while not any(m.get("action") == "Login" for m in srv.received):
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(15):
+            while not any(m.get("action") == "Login" for m in srv.received):
+                await asyncio.sleep(0.01)
         assert not client.connected  # wrong secret: refused, retried
         srv.secret = "labsecret"
-        await client.wait_connected(5)
+        await client.wait_connected(15)
     await srv.stop()
 
 

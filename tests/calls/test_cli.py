@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -11,7 +10,6 @@ from ivr.calls.store import CallStore
 from ivr.channel import Backend, CallInfo
 from ivr.cli import main
 from ivr.db import Database
-from ivr.db.migrate import upgrade
 from ivr.events import EventBus
 from ivr.ports import CallEventKind, Disposition
 
@@ -58,10 +56,10 @@ async def test_calls_text_output_masks_numbers(sqlite_db: Database) -> None:
     assert "main_menu" in shown and "timeline:" in shown
 
 
-def test_calls_show_unknown_id_fails(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
-    upgrade(url)
-    result = CliRunner().invoke(main, ["calls", "show", "nope"], env={"IVR_DATABASE_URL": url})
+async def test_calls_show_unknown_id_fails(sqlite_db: Database) -> None:
+    # sqlite_db is a copy of the session's migrated template: no migration run per test
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["calls", "show", "nope"],
+                                     env={"IVR_DATABASE_URL": sqlite_db.url})
     assert result.exit_code != 0
     assert "no call 'nope'" in result.output
 

@@ -109,7 +109,7 @@ async def test_component_listens_to_the_bus(sqlite_db: Database) -> None:
     started = asyncio.Event()
     task = asyncio.create_task(rating.run(started))
     try:
-        await asyncio.wait_for(started.wait(), 5)
+        await asyncio.wait_for(started.wait(), 20)
         bus.publish(_connected("call-1"))
         bus.publish(CallEnded(call_id="call-1", disposition="connected", duration_seconds=10))
         async with asyncio.timeout(10):

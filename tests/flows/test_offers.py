@@ -176,7 +176,7 @@ async def test_real_time_hold_wakes_on_the_event() -> None:
     task = asyncio.create_task(channel.hold(60, wake=wake))
     await asyncio.sleep(0)
     wake.set()
-    assert await asyncio.wait_for(task, timeout=5) is None
+    assert await asyncio.wait_for(task, timeout=20) is None
 
 
 async def test_hang_up_at_an_operation() -> None:

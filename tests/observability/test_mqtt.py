@@ -35,20 +35,18 @@ async def running(publisher: MqttPublisher) -> AsyncIterator[None]:
             await task
 
 
-async def collect(host: str, port: int, topic: str, count: int, timeout: float = 10) -> list[dict[str, object]]:
+async def collect(host: str, port: int, topic: str, count: int, *, subscribed: asyncio.Event,
+                  timeout: float = 20) -> list[dict[str, object]]:
     got: list[dict[str, object]] = []
     async with aiomqtt.Client(host, port) as sub:
         await sub.subscribe(topic, qos=1)
-        yield_ready.set()
+        subscribed.set()
         async with asyncio.timeout(timeout):
             async for message in sub.messages:
                 got.append(json.loads(bytes(message.payload)))  # type: ignore[arg-type]
                 if len(got) >= count:
                     break
     return got
-
-
-yield_ready = asyncio.Event()
 
 
 async def wait_until(predicate: object, timeout: float = 10.0) -> None:
@@ -72,9 +70,15 @@ async def test_events_reach_the_real_broker_with_qos1() -> None:
     bus = EventBus()
     site = f"t{id(bus)}"
     publisher = MqttPublisher(bus, MqttTarget(MQTT_HOST, MQTT_PORT), site=site, buffer_size=100, max_delay=1)
-    yield_ready.clear()
-    receiver = asyncio.create_task(collect(MQTT_HOST, MQTT_PORT, f"puente/{site}/#", 2))
-    await yield_ready.wait()
+    subscribed = asyncio.Event()  # per test: an Event binds to the loop of its first wait
+    receiver = asyncio.create_task(collect(MQTT_HOST, MQTT_PORT, f"puente/{site}/#", 2, subscribed=subscribed))
+    ready = asyncio.create_task(subscribed.wait())
+    # the receiver's failure (broker unreachable) ends this wait at once instead of hanging
+    await asyncio.wait([receiver, ready], timeout=20, return_when=asyncio.FIRST_COMPLETED)
+    ready.cancel()
+    if receiver.done():
+        receiver.result()  # raises what went wrong
+    assert subscribed.is_set(), "the test subscriber did not subscribe within 20 s"
     async with running(publisher):
         bus.publish(started("c1"))
         bus.publish(QueueJoined(call_id="c1", queue="billing", position=2, ewt_seconds=95.0))
@@ -99,7 +103,6 @@ async def test_broker_restart_buffers_then_delivers_and_counts_drops(tmp_path: P
                 bus.publish(started(f"during-{i}"))
             assert publisher.dropped == 3
             broker.start()
-            yield_ready.clear()
             await wait_until(lambda: publisher.published == 6, timeout=20)
     finally:
         broker.stop()

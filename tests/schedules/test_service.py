@@ -78,9 +78,9 @@ async def test_override_from_another_process_reaches_the_server_within_the_cache
     cli = ScheduleService(BOOK, database, cache_seconds=0)
     assert (await server.status("always")).state is ScheduleState.OPEN  # now cached
     await cli.set_override("always", "closed", reason="emergency")
-    deadline = asyncio.get_running_loop().time() + 5
+    deadline = asyncio.get_running_loop().time() + 20  # 0.2 s when healthy; generous for a loaded CI machine
     while (status := await server.status("always")).source != "override":
-        assert asyncio.get_running_loop().time() < deadline, "override not seen within 5 s"
+        assert asyncio.get_running_loop().time() < deadline, "override not seen within 20 s"
         await asyncio.sleep(0.05)
     assert (status.state, status.reason) == (ScheduleState.CLOSED, "emergency")
 

@@ -33,7 +33,7 @@ async def test_publish_reaches_a_running_server_and_rolls_back(database: Databas
 
     v1 = await admin.publish(WITH_SUNDAYS, by="ana", comment="open on Sunday mornings")
     assert v1 == 1
-    deadline = asyncio.get_running_loop().time() + 5
+    deadline = asyncio.get_running_loop().time() + 20  # 0.1 s when healthy; generous for a loaded CI machine
     while (await server.status("support", SUNDAY_NOON)).state is not ScheduleState.OPEN:
         assert asyncio.get_running_loop().time() < deadline, "published schedules not picked up"
         await asyncio.sleep(0.05)
