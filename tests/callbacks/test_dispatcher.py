@@ -187,11 +187,17 @@ async def test_opt_out_checked_again_at_dial_time(sqlite_db: Database) -> None:
 
 
 async def test_a_callback_keeps_its_place_and_is_not_dialled_in_quiet_hours(sqlite_db: Database) -> None:
-    from datetime import UTC, datetime, time
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     from callbacks.policy import QuietHours
 
-    policy = QueuePolicy(quiet_hours=QuietHours(time(0), time(23, 59)))  # nearly always quiet
+    # Quiet from 3 h before to 3 h after now in Madrid (covers the Canaries' hour too): whatever the
+    # time of the run, the customer's local time is inside quiet hours.
+    madrid = datetime.now(ZoneInfo("Europe/Madrid"))
+    quiet = QuietHours((madrid - timedelta(hours=3)).time().replace(microsecond=0),
+                       (madrid + timedelta(hours=3)).time().replace(microsecond=0))
+    policy = QueuePolicy(quiet_hours=quiet)
     async with running(sqlite_db, policy, FakeOriginator()) as rig:
         svc = rig.service
         callback_id = await rig.request()
