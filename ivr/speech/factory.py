@@ -64,7 +64,8 @@ class SpeechEngines:
             model_dir = resolve_model_path(self._settings, config.model_path) if config.model_path else None
             return PocketSphinxEngine(language, model_dir, endpoint=endpoint, min_match_score=min_score,
                                       noise_floor=self._settings.speech.pocketsphinx_noise_floor,
-                                      denoise=self._settings.speech.denoise)
+                                      denoise=self._settings.speech.denoise,
+                                      verify=self._settings.speech.pocketsphinx_verify)
         if not config.model_path:
             log.error("vosk configured without model_path: speech off", extra={"language": language})
             return None

@@ -8,7 +8,7 @@ import time
 from ivr.speech.audio import Endpointer
 from ivr.speech.base import EndpointConfig, PartialResult, SpeechResult
 from ivr.speech.denoise import Denoiser
-from ivr.speech.grammar import CompiledGrammar
+from ivr.speech.grammar import NO_MATCH, CompiledGrammar
 
 
 class EngineSession(abc.ABC):
@@ -17,12 +17,14 @@ class EngineSession(abc.ABC):
     engine_name: str = "?"
 
     def __init__(self, grammar: CompiledGrammar, endpoint: EndpointConfig, *, min_match_score: float,
-                 denoise: bool = True) -> None:
+                 denoise: bool = True, reject_below: float = 0.0) -> None:
         self._grammar = grammar
         self._endpointer = Endpointer(endpoint)
         # The endpointer hears the line as it is; the decoder hears it cleaned.
         self._denoiser = Denoiser() if denoise else None
         self._min_match_score = min_match_score
+        # An engine confidence below this means the speech was not one of the grammar's phrases.
+        self._reject_below = reject_below
         self._partial = ""
         self._done = False
 
@@ -60,6 +62,8 @@ class EngineSession(abc.ABC):
             self._done = True
             self.close()
         match = self._grammar.match(transcript, min_score=self._min_match_score)
+        if engine_confidence < self._reject_below:
+            match = NO_MATCH
         confidence = round(max(0.0, min(1.0, engine_confidence)) * match.score, 3) if match.key else 0.0
         return SpeechResult(
             transcript=transcript,

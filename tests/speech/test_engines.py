@@ -47,12 +47,14 @@ def test_pocketsphinx_with_another_voice_and_noise(en_engine: PocketSphinxEngine
     assert result.key == "3"
 
 
-def test_pocketsphinx_reports_speech_start_and_partials(en_engine: PocketSphinxEngine) -> None:
+def test_pocketsphinx_reports_speech_start(en_engine: PocketSphinxEngine) -> None:
+    """Speech start is reported while listening (barge-in); the grammar pass itself runs once, on the
+    whole utterance at the end (batch cepstral normalisation), so there is no partial text."""
     session = en_engine.new_session(MENU_EN)
     partials = [p for c in chunks(padded(render("technical support"))) if (p := session.accept(c)) is not None]
-    session.close()
+    result = session.finish()
     assert partials and partials[-1].speech_started
-    assert any("technical" in p.text for p in partials)
+    assert result.transcript == "technical support"
 
 
 def test_pocketsphinx_silence_is_no_speech(en_engine: PocketSphinxEngine) -> None:

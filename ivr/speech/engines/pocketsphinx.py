@@ -4,7 +4,10 @@ PocketSphinx refuses 8 kHz input with that model, so telephone audio is upsample
 noise estimation misreads digital silence (exact zeros between words, common in synthesised or
 gated audio), so a fixed low noise floor is added first. Each session runs a JSGF grammar of the
 phrases whose words are all in the pronunciation dictionary; the others are dropped with a warning.
-Decoders (about 30 MB each) are pooled and reused across sessions; each remembers its grammars.
+The grammar pass runs once per utterance, on all of it, at the endpoint (cepstral mean from the
+utterance itself: far better on noisy lines). A phone-loop decoder listens alongside, streaming,
+and its verdict (:mod:`ivr.speech.verify`) rejects or marks down out-of-grammar speech.
+Decoder pairs (about 50 MB each) are pooled and reused across sessions; each remembers its grammars.
 """
 
 from __future__ import annotations
@@ -22,18 +25,27 @@ from ivr.speech.audio import add_noise_floor, as_samples, upsample_2x
 from ivr.speech.base import EmptyGrammar, EndpointConfig, ModelMissing
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.session import EngineSession
+from ivr.speech.verify import segments, verification
 
 log = logging.getLogger(__name__)
 
 MAX_SEARCHES_PER_DECODER = 64
+# Below this verification (see ivr.speech.verify) the grammar's answer is dropped: no match.
+REJECT_BELOW = 0.2
 FILLER_WORDS = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>"})
+# The cepstral mean every utterance starts from: what live CMN settles on for denoised telephone
+# speech (measured with bench/speech.py). Without a reset each pooled decoder starts from the last
+# caller's line, so the same audio decoded differently depending on history (a fresh decoder's
+# default "40,3,-1" got a 10 dB line a quarter right).
+INITIAL_CMN = "59.6,-6.12,-10.66,7.25,-4.61,-0.42,-9.07,-1.66,-7.91,0.18,-2.32,2.52,-5.29"
 
 
 class _Decoder:
     """A pooled decoder and the grammar searches already added to it."""
 
-    def __init__(self, decoder: Any) -> None:
+    def __init__(self, decoder: Any, phones: Any | None = None) -> None:
         self.decoder = decoder
+        self.phones = phones  # the phone-loop decoder that checks the grammar's answer
         self.searches: set[str] = set()
 
 
@@ -49,6 +61,7 @@ class PocketSphinxEngine:
         min_match_score: float = 0.6,
         noise_floor: float = 200.0,
         denoise: bool = True,
+        verify: bool = True,
     ) -> None:
         self.language = language
         self._model_dir = model_dir
@@ -56,6 +69,7 @@ class PocketSphinxEngine:
         self._min_match_score = min_match_score
         self._noise_floor = noise_floor
         self._denoise = denoise
+        self._verify = verify
         self._lock = threading.Lock()
         self._words: frozenset[str] | None = None
         self._idle: list[_Decoder] = []
@@ -101,7 +115,11 @@ class PocketSphinxEngine:
                 pooled.decoder.add_jsgf_string(name, jsgf)
                 pooled.searches.add(name)
             pooled.decoder.activate_search(name)
+            pooled.decoder.set_cmn(INITIAL_CMN)
             pooled.decoder.start_utt()
+            if pooled.phones is not None:
+                pooled.phones.set_cmn(INITIAL_CMN)
+                pooled.phones.start_utt()
         except Exception:
             self._discard(pooled)
             raise
@@ -129,9 +147,14 @@ class PocketSphinxEngine:
 
         decoder = Decoder(hmm=str(self.model_dir / "en-us"), dict=str(self._dict_path), lm=None,
                           samprate=16000, loglevel="FATAL")
+        phones = None
+        if self._verify:
+            # Wide beams are enough for a score to compare against, and keep the second pass cheap.
+            phones = Decoder(hmm=str(self.model_dir / "en-us"), allphone=str(self.model_dir / "en-us-phone.lm.bin"),
+                             lm=None, samprate=16000, lw=2.0, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
         with self._lock:
             self.decoders_created += 1
-        return _Decoder(decoder)
+        return _Decoder(decoder, phones)
 
     def release(self, pooled: _Decoder) -> None:
         if len(pooled.searches) > MAX_SEARCHES_PER_DECODER:
@@ -149,12 +172,14 @@ class PocketSphinxSession(EngineSession):
     def __init__(self, engine: PocketSphinxEngine, pooled: _Decoder, grammar: CompiledGrammar,
                  endpoint: EndpointConfig, *, min_match_score: float, noise_floor: float,
                  denoise: bool = True) -> None:
-        super().__init__(grammar, endpoint, min_match_score=min_match_score, denoise=denoise)
+        super().__init__(grammar, endpoint, min_match_score=min_match_score, denoise=denoise,
+                         reject_below=REJECT_BELOW if pooled.phones is not None else 0.0)
         self._engine = engine
         self._pooled: _Decoder | None = pooled
         self._noise_floor = noise_floor
         self._rng = np.random.default_rng(0)  # fixed: the same audio decodes the same way
         self._tail: np.ndarray | None = None
+        self._audio: list[bytes] = []  # the utterance at 16 kHz, decoded again as a whole at the end
         self._in_utt = True
 
     def _feed(self, pcm: bytes) -> str | None:
@@ -162,24 +187,38 @@ class PocketSphinxSession(EngineSession):
             raise RuntimeError("the session is closed")
         samples = add_noise_floor(as_samples(pcm), self._noise_floor, self._rng)
         wide, self._tail = upsample_2x(samples, self._tail)
-        decoder = self._pooled.decoder
-        decoder.process_raw(wide.tobytes(), False, False)
-        hyp = decoder.hyp()
-        return hyp.hypstr if hyp is not None else ""
+        raw = wide.tobytes()
+        self._audio.append(raw)
+        if self._pooled.phones is not None:
+            self._pooled.phones.process_raw(raw, False, False)
+        return None  # no partial text: the grammar pass runs once, on the whole utterance
 
     def _final(self) -> tuple[str, float]:
         if self._pooled is None:
             raise RuntimeError("the session is closed")
-        decoder = self._pooled.decoder
+        decoder, phones = self._pooled.decoder, self._pooled.phones
+        if phones is not None:
+            phones.end_utt()
+        # The grammar pass decodes the whole utterance at once (``full_utt``), so the cepstrum is
+        # normalised over the utterance itself rather than by a running mean that starts from a
+        # guess: on a 10 dB line that is right far more often (bench/speech.py: 10 dB 78% -> 88%),
+        # and a streaming pass on the same decoder spoils it (its noise tracking carries over).
+        # Grammar decoding runs at a few hundredths of real time: tens of ms after the endpoint.
+        decoder.process_raw(b"".join(self._audio), False, True)
         decoder.end_utt()
+        self._audio.clear()
         self._in_utt = False
         hyp = decoder.hyp()
         text = " ".join((hyp.hypstr if hyp is not None else "").split())
         if not text:
             return "", 0.0
-        # Word posteriors from the lattice: the least certain word bounds the utterance.
+        # Word posteriors from the lattice: the least certain word bounds the utterance. In grammar
+        # mode they sit near 1.0 whatever was said, so the phone loop's verdict bounds them too.
         probs = [float(s.prob) for s in decoder.seg() if s.word not in FILLER_WORDS]
-        return text, min(probs) if probs else 1.0
+        confidence = min(probs) if probs else 1.0
+        if phones is not None:
+            confidence = min(confidence, verification(segments(decoder.seg()), segments(phones.seg())))
+        return text, confidence
 
     def _release(self) -> None:
         pooled, self._pooled = self._pooled, None
@@ -187,6 +226,8 @@ class PocketSphinxSession(EngineSession):
             return
         if self._in_utt:
             pooled.decoder.end_utt()
+            if pooled.phones is not None:
+                pooled.phones.end_utt()
             self._in_utt = False
         self._engine.release(pooled)
 

@@ -20,6 +20,11 @@ from ivr.speech.session import EngineSession
 log = logging.getLogger(__name__)
 
 UNKNOWN_WORD = "[unk]"
+# A grammar-restricted Kaldi decoder tiles speech it does not know with the menu's short words
+# ("안녕하세요" -> "하나 일", each word at confidence ~1.0); an answer is normally one phrase. So every
+# word beyond the matched phrase halves the confidence, which sends such results to the flow's
+# confirm / no-match handling (bench/speech.py: out-of-grammar rejection 20% -> see its table).
+EXTRA_WORD_PENALTY = 0.5
 
 
 class VoskEngine:
@@ -111,8 +116,10 @@ class VoskSession(EngineSession):
     def _final(self) -> tuple[str, float]:
         if self._recognizer is None:
             raise RuntimeError("the session is closed")
-        final = _parse(self._recognizer.FinalResult())
-        return self._segment or final
+        text, confidence = self._segment or _parse(self._recognizer.FinalResult())
+        match = self._grammar.match(text, min_score=self._min_match_score)
+        extra = len(text.split()) - (len(match.phrase.split()) if match.phrase else 0)
+        return text, confidence * EXTRA_WORD_PENALTY ** max(extra, 0)
 
     def _release(self) -> None:
         self._recognizer = None

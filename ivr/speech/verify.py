@@ -1,0 +1,72 @@
+"""Out-of-grammar rejection for grammar decoders: how well the grammar's words explain the speech.
+
+A grammar decoder always answers with one of its phrases, whatever was said. A phone loop (any
+phone may follow any) decoding the same audio gives the two numbers that tell a real answer from a
+forced one: how much of the speech the matched words span (a caller saying "I want to cancel my
+subscription" gets "one" squeezed into a fifth of it), and how much worse the words' acoustic score
+is per frame than the free phones' over that span. Both map to [0, 1]; the lower one is the verdict.
+The bounds were measured on espeak-ng voices, clean and at 10 dB SNR (bench/speech.py prints the
+rejection rate of an out-of-grammar set next to accuracy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+# Coverage of the speech by the matched words: in-grammar answers sit near 1.0 (0.35 at worst),
+# out-of-grammar sentences mostly below 0.5.
+COVERAGE_LOW = 0.25
+COVERAGE_HIGH = 0.75
+# Natural-log acoustic score per frame, words minus free phones: in-grammar about -3.5 (median),
+# out-of-grammar about -5.5.
+MARGIN_LOW = -6.2
+MARGIN_HIGH = -4.2
+NON_SPEECH = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>", "SIL", "+NSN+", "+SPN+", "+BREATH+"})
+_TINY = 1e-300  # the bindings give linear probabilities; long noisy words underflow to zero
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    label: str
+    start: int  # frames (10 ms), inclusive
+    end: int
+    log_score: float  # natural log of the segment's acoustic probability
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start + 1
+
+
+class RawSegment(Protocol):
+    """What PocketSphinx's ``Decoder.seg()`` yields."""
+
+    word: str
+    start_frame: int
+    end_frame: int
+    ascore: float
+
+
+def segments(raw: Iterable[RawSegment]) -> list[Segment]:
+    """Decoder segments -> speech segments (silence and fillers dropped)."""
+    return [Segment(str(seg.word), int(seg.start_frame), int(seg.end_frame), math.log(max(float(seg.ascore), _TINY)))
+            for seg in raw if str(seg.word) not in NON_SPEECH]
+
+
+def _scale(value: float, low: float, high: float) -> float:
+    return max(0.0, min(1.0, (value - low) / (high - low)))
+
+
+def verification(words: list[Segment], phones: list[Segment]) -> float:
+    """Confidence in [0, 1] that the grammar words are what was said (1.0 when there is nothing to compare)."""
+    if not words or not phones:
+        return 1.0 if words else 0.0
+    lo, hi = min(w.start for w in words), max(w.end for w in words)
+    span = max(p.end for p in phones) - min(p.start for p in phones) + 1
+    coverage = (hi - lo + 1) / max(span, 1)
+    # The phones' score over the words' frames, pro rata for phones straddling an edge.
+    free = sum(p.log_score * max(0, min(p.end, hi) - max(p.start, lo) + 1) / p.frames for p in phones)
+    margin = (sum(w.log_score for w in words) - free) / (hi - lo + 1)
+    return min(_scale(coverage, COVERAGE_LOW, COVERAGE_HIGH), _scale(margin, MARGIN_LOW, MARGIN_HIGH))
