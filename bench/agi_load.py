@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import logging
@@ -113,11 +114,15 @@ async def serve(kind: str, sequence: list[str]) -> None:
 
     engine = _fake_engine() if kind == "puente-flow" else None
     scripts = {"support": script} if kind == "puente-script" else {}
-    agi = AgiServer(AgiSettings(port=0), engine=lambda: engine, scripts=lambda: scripts)
-    await agi.start()
+    agi = AgiServer(AgiSettings(port=0, shutdown_grace=1), engine=lambda: engine, scripts=lambda: scripts)
+    started = asyncio.Event()
+    component = asyncio.create_task(agi.run(started))  # the Component entry, as ivr serve runs it
+    await started.wait()
+    gc.freeze()  # as `ivr serve` does once every component is up
     print(f"PORT {agi.port}", flush=True)
     await stop.wait()
-    await agi.shutdown(grace=1)
+    component.cancel()
+    await asyncio.wait({component})
     print(json.dumps({"errors": dict(agi.stats.errors), "completed": agi.stats.calls_completed}), flush=True)
 
 
@@ -301,7 +306,17 @@ class Row:
     peak_live: int
 
 
-async def run_load(kind: str, n: int, media_delay: float, ramp: float, sequence: list[str]) -> Row:
+def print_per_command(kind: str, sessions: list[Session]) -> None:
+    """Latency by position in the call (0 = the first command, after the environment block)."""
+    for i in range(max((len(s.latencies) for s in sessions), default=0)):
+        xs = sorted(s.latencies[i] for s in sessions if len(s.latencies) > i)
+        command = next((s.commands[i] for s in sessions if len(s.commands) > i), "")
+        print(f"{kind:<14} #{i:<3} p50 {xs[len(xs) // 2] * 1000:7.2f}  p99 {xs[int(len(xs) * 0.99)] * 1000:7.2f}  "
+              f"max {xs[-1] * 1000:7.1f} ms  {command[:40]}")
+
+
+async def run_load(kind: str, n: int, media_delay: float, ramp: float, sequence: list[str], *,
+                   per_command: bool = False) -> Row:
     proc, port = start_server(kind, sequence)
     keys = None if kind == "ivr-serve" else KEYS
     try:
@@ -321,6 +336,8 @@ async def run_load(kind: str, n: int, media_delay: float, ramp: float, sequence:
     if server_report.startswith("{") and json.loads(server_report)["errors"]:
         errors += sum(json.loads(server_report)["errors"].values())
     latencies = sorted(x for s in sessions for x in s.latencies)
+    if per_command:
+        print_per_command(kind, sessions)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
     return Row(kind, n, n / elapsed, statistics.median(latencies) * 1000 if latencies else float("nan"),
                p99 * 1000, (latencies[-1] if latencies else float("nan")) * 1000, errors, rss, len(latencies),
@@ -339,7 +356,8 @@ async def reference_sequence(kind: str = "puente-flow") -> list[str]:
     return session.commands
 
 
-async def main(sizes: list[int], media_delay: float, ramp: float, targets: list[str]) -> None:
+async def main(sizes: list[int], media_delay: float, ramp: float, targets: list[str],
+               per_command: bool = False) -> None:
     raise_fd_limit()
     sequence = await reference_sequence()
     print(f"support flow, billing path: {len(sequence)} AGI commands per call; each media command lasts "
@@ -348,7 +366,8 @@ async def main(sizes: list[int], media_delay: float, ramp: float, targets: list[
     serve_sequence = await reference_sequence("ivr-serve") if "ivr-serve" in targets else []
     if serve_sequence:
         print(f"ivr-serve: the real server (SQLite, schedules, recorder): {len(serve_sequence)} commands per call")
-    rows = [await run_load(kind, n, media_delay, ramp, serve_sequence if kind == "ivr-serve" else sequence)
+    rows = [await run_load(kind, n, media_delay, ramp, serve_sequence if kind == "ivr-serve" else sequence,
+                           per_command=per_command)
             for n in sizes for kind in targets]
     header = f"{'target':<14} {'N':>5} {'sessions/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6} " \
              f"{'peak RSS MB':>11} {'commands':>8} {'peak live':>9}"
@@ -365,10 +384,11 @@ if __name__ == "__main__":
     parser.add_argument("--media-delay", type=float, default=3.0, help="mean seconds per media command")
     parser.add_argument("--ramp", type=float, default=10.0, help="sessions start spread over this many seconds")
     parser.add_argument("--targets", nargs="+", default=list(DEFAULT_TARGETS), choices=TARGETS)
+    parser.add_argument("--per-command", action="store_true", help="also print latency by command position")
     parser.add_argument("--serve", choices=TARGETS, help=argparse.SUPPRESS)
     parser.add_argument("--sequence", default="[]", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve, json.loads(args.sequence)))
     else:
-        asyncio.run(main(args.sessions, args.media_delay, args.ramp, args.targets))
+        asyncio.run(main(args.sessions, args.media_delay, args.ramp, args.targets, args.per_command))

@@ -9,6 +9,8 @@ call or the process, and a flow that loops without the caller ever being asked a
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 
 from ivr.channel import CallerHungUp, Channel, ChannelError
@@ -17,10 +19,26 @@ from ivr.flows.loader import FlowError, FlowProvider
 from ivr.flows.lookup import OrderLookup, build_lookup
 from ivr.flows.nodes import NodeRunner
 from ivr.flows.protocols import ScheduleLookup
-from ivr.flows.runtime import FALLBACK_QUEUE, VAR_CALL_ID, VAR_LANGUAGE, VAR_QUEUE, CallRun, End
-from ivr.flows.schema import Flow
+from ivr.flows.runtime import (
+    FALLBACK_QUEUE,
+    VAR_CALL_ID,
+    VAR_LANGUAGE,
+    VAR_QUEUE,
+    CallRun,
+    End,
+    HistoryPrefetch,
+)
+from ivr.flows.schema import Flow, ReturningCallerNode
 from ivr.logs import current_call_id, mask_number
-from ivr.ports import CallbackRefused, CallbackRequest, CallbackSource, CallEventKind, Disposition, Services
+from ivr.ports import (
+    CallbackRefused,
+    CallbackRequest,
+    CallbackSource,
+    CallEventKind,
+    Disposition,
+    RecentContact,
+    Services,
+)
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.settings import Settings
 
@@ -46,8 +64,9 @@ class FlowEngine:
         self.prompts = prompts
         self.settings = settings
         self.max_steps = max_steps
+        self.history = HistoryPrefetch(services.history) if services.history is not None else None
         self.nodes = NodeRunner(
-            services=services,
+            services=dataclasses.replace(services, history=self.history) if self.history else services,
             schedules=schedules,
             lookup=lookup if lookup is not None else build_lookup(settings.order_lookup_url),
             confidence_threshold=settings.speech.confidence_threshold,
@@ -110,6 +129,7 @@ class FlowEngine:
             await run.recorder.call_started(run.ctx.info, flow=run.flow.name, language=run.language)
         except Exception:
             log.exception("cannot record the call start")
+        prefetch = self._prefetch_history(run)
         end = End(Disposition.FAILED)
         try:
             await run.channel.answer()
@@ -128,8 +148,25 @@ class FlowEngine:
             await run.record(CallEventKind.ERROR, data={"error": type(exc).__name__, "detail": str(exc)[:500]})
             end = End(Disposition.FAILED)
         finally:
-            await self._finish(run, end)
+            try:
+                await self._finish(run, end)
+            finally:
+                if prefetch is not None and self.history is not None:
+                    await self.history.finish(*prefetch)
         return end.disposition
+
+    def _prefetch_history(self, run: CallRun) -> tuple[str, float, asyncio.Task[RecentContact | None]] | None:
+        """Start the caller-history lookup of the flow's returning-caller node now (see
+        :class:`HistoryPrefetch`): it then runs while the call is answered and greeted."""
+        caller = run.ctx.info.caller
+        if self.history is None or not caller:
+            return None
+        node = next((n for n in run.flow.nodes.values() if isinstance(n, ReturningCallerNode)), None)
+        if node is None:
+            return None
+        window = node.window_minutes or self.nodes.returning_window_minutes
+        task = self.history.start(caller, window)
+        return None if task is None else (caller, window, task)
 
     async def _walk(self, run: CallRun) -> End:
         node_id = run.flow.start

@@ -3,6 +3,7 @@ uses (play prompts in the call's language, record events and inputs)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from ivr.channel import Channel, ChannelError, InputResult, PromptFile
 from ivr.context import CallContext
 from ivr.flows.schema import Flow
 from ivr.flows.yesno import prompt_files, record_event, record_input
-from ivr.ports import CallEventKind, CallRecorder, Disposition
+from ivr.ports import CallEventKind, CallHistory, CallRecorder, Disposition, RecentContact
 from ivr.prompts.catalogue import PromptCatalogue
 
 log = logging.getLogger(__name__)
@@ -96,3 +97,48 @@ class CallRun:
         self.ctx.variables["language"] = lang
         await self.set_channel_variable(VAR_LANGUAGE, lang)
         await self.record(CallEventKind.LANGUAGE_SET, node=node, data={"language": lang})
+
+
+class HistoryPrefetch:
+    """The caller-history lookup, started when the call starts (:meth:`start`) rather than when
+    the returning-caller node asks, so the database works while ANSWER and the first prompt play
+    instead of between the language choice and the greeting. The node's question
+    (:meth:`recent_unresolved`) takes the prefetched answer once; any other asks the database."""
+
+    def __init__(self, history: CallHistory) -> None:
+        self._history = history
+        self._pending: dict[tuple[str, float], asyncio.Task[RecentContact | None]] = {}
+
+    @property
+    def pending(self) -> int:
+        """Lookups started and not taken yet."""
+        return len(self._pending)
+
+    def start(self, caller: str, within_minutes: float) -> asyncio.Task[RecentContact | None] | None:
+        """Start the lookup; the caller owns the task (see :meth:`finish`). None when one for the
+        same number is already running (another live call from it: that call's node will ask again)."""
+        key = (caller, within_minutes)
+        if key in self._pending:
+            return None
+        task = asyncio.get_running_loop().create_task(
+            self._history.recent_unresolved(caller, within_minutes=within_minutes), name="caller-history")
+        self._pending[key] = task
+        return task
+
+    async def finish(self, caller: str, within_minutes: float, task: asyncio.Task[RecentContact | None]) -> None:
+        """The call is over: stop (or drop the answer of) a lookup nobody took. A taken one is
+        awaited by its taker, maybe another live call from the same number: left alone."""
+        if self._pending.get((caller, within_minutes)) is not task:
+            return
+        del self._pending[(caller, within_minutes)]
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("caller-history lookup failed", extra={"error": repr(error)})
+
+    async def recent_unresolved(self, caller: str, *, within_minutes: float) -> RecentContact | None:
+        task = self._pending.pop((caller, within_minutes), None)
+        if task is None:
+            return await self._history.recent_unresolved(caller, within_minutes=within_minutes)
+        return await task

@@ -167,11 +167,12 @@ class AgiServer:
 
     async def _run_call(self, channel: AgiChannel, env: AgiEnvironment) -> None:
         script = env.route.script
-        log.info(
-            "AGI call",
-            extra={"script": script, "caller": mask_number(env.caller), "dialled": env.dialled,
-                   "agi_channel": env.channel},
-        )
+        if log.isEnabledFor(logging.INFO):  # the masking and the dict are per call: skip them when off
+            log.info(
+                "AGI call",
+                extra={"script": script, "caller": mask_number(env.caller), "dialled": env.dialled,
+                       "agi_channel": env.channel},
+            )
         try:
             handler = self._scripts().get(script) if script else None
             if handler is not None:
