@@ -28,7 +28,6 @@ from deflection.cases import CaseStatus
 from ivr.acd.types import AgentState, StateReason
 from ivr.composition import Container
 from ivr.db import Database
-from ivr.events import Subscription
 from ivr.events.types import AgentConnected, AgentOffered, AgentStateChanged, Event
 from ivr.logs import mask_number
 
@@ -159,8 +158,11 @@ def _sse(name: str, data: dict[str, Any]) -> str:
     return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
-async def _stream(request: Request, sub: Subscription, container: Container, agent_id: str,
+async def _stream(request: Request, container: Container, agent_id: str,
                   initial: dict[str, Any]) -> AsyncIterator[str]:
+    # Subscribed here, not in the endpoint: a stream that never starts then leaves no subscription
+    # behind. ``hello`` is sent once subscribed, so a client seeing it will get every later event.
+    sub = container.bus.subscribe(maxsize=100, accept=_accept_for(agent_id))
     loop = asyncio.get_running_loop()
     ends = loop.time() + STREAM_SECONDS
     try:
@@ -190,8 +192,7 @@ async def desk_events(request: Request, agent_id: AgentId, container: AppContain
     """The agent's live feed: ``pop`` (offered/connected call with context and history), ``state``."""
     acd = container.services.get("acd")
     state = acd.agent(agent_id).state.value if acd is not None and agent_id in acd.router.agents else None
-    sub = container.bus.subscribe(maxsize=100, accept=_accept_for(agent_id))
-    return StreamingResponse(_stream(request, sub, container, agent_id, {"agent_id": agent_id, "state": state}),
+    return StreamingResponse(_stream(request, container, agent_id, {"agent_id": agent_id, "state": state}),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -36,7 +36,8 @@ class HttpServer:
         app = create_app(self._container)
         config = uvicorn.Config(
             app, host=settings.http.host, port=settings.http.port, log_config=None, lifespan="off",
-            access_log=False,
+            # open agent-desk event streams must not hold a shutdown for long
+            access_log=False, timeout_graceful_shutdown=5,
         )
         server = uvicorn.Server(config)
         # uvicorn's own serve() captures SIGINT/SIGTERM; `ivr serve` owns signals, so drive its phases here.

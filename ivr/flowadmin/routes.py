@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,9 @@ def flow_admin(request: Request) -> FlowAdminService:
 
 
 Admin = Annotated[FlowAdminService, Depends(flow_admin)]
+# Bounded so an absurd number is a 422, not a database integer overflow (a 500).
+MAX_VERSION = 2**31 - 1
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 
 
 class ProblemOut(BaseModel):
@@ -121,7 +124,7 @@ async def list_versions(name: str, _: StaffUser, admin: Admin) -> list[VersionOu
 
 
 @router.get("/{name}/versions/{version}", response_model=VersionOut)
-async def get_version(name: str, version: int, _: StaffUser, admin: Admin) -> VersionOut:
+async def get_version(name: str, version: VersionNumber, _: StaffUser, admin: Admin) -> VersionOut:
     try:
         return VersionOut.of(await admin.store.get(name, version), with_document=True)
     except VersionNotFound as exc:
@@ -141,7 +144,7 @@ async def save_draft(name: str, body: DraftIn, user: AdminUser, admin: Admin, au
 
 
 @router.post("/{name}/versions/{version}/publish", response_model=VersionOut)
-async def publish(name: str, version: int, user: AdminUser, admin: Admin, audit: Audit) -> VersionOut:
+async def publish(name: str, version: VersionNumber, user: AdminUser, admin: Admin, audit: Audit) -> VersionOut:
     try:
         published = await admin.publish(name, version, user=user.username)
     except VersionNotFound as exc:
@@ -167,8 +170,8 @@ async def rollback(name: str, user: AdminUser, admin: Admin, audit: Audit) -> Ve
 
 
 @router.get("/{name}/diff", response_class=PlainTextResponse)
-async def diff(name: str, _: StaffUser, admin: Admin, to: Annotated[int, Query(ge=1)],
-               from_: Annotated[int | None, Query(alias="from", ge=1)] = None) -> str:
+async def diff(name: str, _: StaffUser, admin: Admin, to: Annotated[int, Query(ge=1, le=MAX_VERSION)],
+               from_: Annotated[int | None, Query(alias="from", ge=1, le=MAX_VERSION)] = None) -> str:
     try:
         return await admin.diff(name, from_, to)
     except (VersionNotFound, UnknownFlow) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 
 from api.security import AdminUser, Audit, StaffUser, SupervisorUser
@@ -78,7 +78,8 @@ async def list_versions(_user: SupervisorUser, service: Schedules) -> list[dict[
 
 
 @router.post("/versions/{version}/restore", response_model=DocumentOut)
-async def restore_version(version: int, user: AdminUser, service: Schedules, audit: Audit) -> DocumentOut:
+async def restore_version(version: Annotated[int, Path(ge=0, le=2**31 - 1)], user: AdminUser, service: Schedules,
+                          audit: Audit) -> DocumentOut:
     """Roll back: publish an earlier version's document again, as a new version."""
     try:
         new_version = await service.rollback(version, by=user.username)

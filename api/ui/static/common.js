@@ -9,7 +9,8 @@ window.Puente = (function () {
     const r = await fetch(url, init);
     if (r.status === 401) { location.href = "/ui/login?next=" + encodeURIComponent(location.pathname); throw new Error("signed out"); }
     const type = r.headers.get("content-type") || "";
-    const data = type.includes("json") ? await r.json() : await r.text();
+    const text = await r.text();  // 204 answers have no body
+    const data = type.includes("json") && text ? JSON.parse(text) : text;
     if (!r.ok) { const err = new Error(detail(data) || r.statusText); err.status = r.status; err.data = data; throw err; }
     return data;
   }

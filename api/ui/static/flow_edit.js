@@ -98,7 +98,9 @@ document.addEventListener("DOMContentLoaded", () => {
     P.fill($("versions"), versions.map((v) => {
       const actions = P.el("span", { class: "buttons" });
       const diff = P.el("button", { type: "button" }, "Diff");
-      diff.addEventListener("click", async () => { $("diff").textContent = await P.api("GET", base + "/diff?to=" + v.version) || "(no difference from the version in service)"; });
+      // each version against the one before it (the first against what is in service)
+      const from = v.version > 1 ? "&from=" + (v.version - 1) : "";
+      diff.addEventListener("click", async () => { $("diff").textContent = await P.api("GET", base + "/diff?to=" + v.version + from) || "(no difference)"; });
       const load = P.el("button", { type: "button" }, "Load");
       load.addEventListener("click", async () => { yaml.value = (await P.api("GET", base + "/versions/" + v.version)).document; inspect(); });
       actions.append(diff, load);
