@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db.base import Base, UtcDateTime
+from ivr.db.base import Base, UtcDateTime, utcnow
 
 
 class LinkRow(Base):
@@ -116,3 +116,13 @@ class RatingRow(Base):
     score: Mapped[int] = mapped_column(Integer, nullable=False)
     comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class TemplateRow(Base):
+    __tablename__ = "deflection_templates"
+
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)

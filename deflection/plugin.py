@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from deflection.admin_routes import admin_router
 from deflection.aftercall import PostCallRating
 from deflection.cases import CaseStore
 from deflection.history import CustomerHistory
@@ -22,6 +23,7 @@ from deflection.ratelimit import SlidingWindowLimiter
 from deflection.ratings import RatingStore
 from deflection.routes import api_router
 from deflection.service import DeflectionService
+from deflection.templates import TemplateBook
 from deflection.webhooks import webhook_router
 from ivr.composition import Container
 from ivr.ports import MessageChannel
@@ -55,10 +57,11 @@ async def wire(container: Container) -> None:
     container.closers.append(client.aclose)
     metrics = DeflectionMetrics(services.get("metrics_registry"))
     optouts = OptOutRegistry(container.db, region=ds.default_region)
+    templates = TemplateBook(container.db)
     service = DeflectionService(
         links=LinkStore(container.db), messages=MessageStore(container.db), optouts=optouts,
         providers=build_providers(ds, client), settings=ds, public_base_url=settings.http.public_base_url,
-        bus=container.bus, metrics=metrics,
+        bus=container.bus, metrics=metrics, templates=templates,
     )
     cases, ratings = CaseStore(container.db), RatingStore(container.db)
     history = CustomerHistory(links=service.links, messages=service.messages, cases=cases, ratings=ratings,
@@ -73,6 +76,7 @@ async def wire(container: Container) -> None:
     deps = PageDeps(service=service, cases=cases, ratings=ratings, settings=ds, limiter=limiter,
                     schedules=lambda: services.get("schedules"), callbacks=lambda: services.get("callbacks"))
     container.routers.extend([
+        admin_router(templates, ds),  # before api_router: /deflections/{link_id} would shadow it
         page_router(deps),
         webhook_router(service, inbound, ds, settings.http.public_base_url),
         api_router(service, cases, ratings, history, ds.default_region),

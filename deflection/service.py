@@ -21,6 +21,7 @@ from deflection.metrics import DeflectionMetrics
 from deflection.numbers import is_mobile, normalise
 from deflection.optout import OptOutRegistry
 from deflection.providers.base import MessageProvider, MessageStatus, OutboundMessage, TemplateMessage
+from deflection.templates import TemplateBook
 from deflection.texts import WHATSAPP_LANGUAGE, lang, message
 from deflection.tokens import new_token
 from ivr.db import utcnow
@@ -45,7 +46,7 @@ class DeflectionService:
     def __init__(self, *, links: LinkStore, messages: MessageStore, optouts: OptOutRegistry,
                  providers: dict[MessageChannel, MessageProvider], settings: DeflectionSettings,
                  public_base_url: str, bus: EventBus, metrics: DeflectionMetrics,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, templates: TemplateBook | None = None) -> None:
         self.links = links
         self.messages = messages
         self.optouts = optouts
@@ -55,6 +56,7 @@ class DeflectionService:
         self._bus = bus
         self.metrics = metrics
         self._clock = clock
+        self.templates = templates
 
     # ------------------------------------------------------------------ DeflectionPort
 
@@ -92,6 +94,8 @@ class DeflectionService:
         )
         self._announce(link, Stage.OFFERED, channels[0])
         self._announce(link, Stage.ACCEPTED, channels[0])
+        if self.templates is not None:
+            await self.templates.ensure_loaded()
         sent = await self._deliver(link, token, channels, kind="link")
         return LinkTicket(link_id=link.id, reference=link.reference, url=sent.url, channel=sent.channel)
 
@@ -100,6 +104,8 @@ class DeflectionService:
     async def send_rating(self, *, number: str, call_id: str | None, queue: str | None, language: str,
                           context: dict[str, Any], not_before: datetime | None = None) -> LinkRecord:
         """A rating link: sent now, or recorded as deferred until ``not_before`` (quiet hours)."""
+        if self.templates is not None:
+            await self.templates.ensure_loaded()
         number = await self._contactable(number)
         channels = await self.channels_for(number)
         if not channels:
@@ -128,6 +134,8 @@ class DeflectionService:
 
     async def send_due_deferred(self) -> int:
         """Send the deferred messages whose time has come; returns how many were sent."""
+        if self.templates is not None:
+            await self.templates.ensure_loaded()
         sent = 0
         for msg in await self.messages.due_deferred(self._clock()):
             if not await self.messages.claim_deferred(msg.id, self._clock()):
@@ -206,13 +214,18 @@ class DeflectionService:
     def _outbound(self, link: LinkRecord, token: str, channel: MessageChannel, *, kind: str) -> OutboundMessage:
         url = self.url_for(token)
         if channel is MessageChannel.WHATSAPP:
-            body = message(link.language, f"{kind}_whatsapp", url=url, ref=link.reference)
+            body = self._text(link.language, f"{kind}_whatsapp", url=url, ref=link.reference)
             template = TemplateMessage(self._settings.meta_template, WHATSAPP_LANGUAGE[link.language],
                                        (link.reference, url))
             return OutboundMessage(to=link.number, body=body, template=template,
                                    status_callback=self._status_callback(channel))
-        body = message(link.language, f"{kind}_sms", url=url, ref=link.reference)
+        body = self._text(link.language, f"{kind}_sms", url=url, ref=link.reference)
         return OutboundMessage(to=link.number, body=body, status_callback=self._status_callback(channel))
+
+    def _text(self, language: str, key: str, **values: str) -> str:
+        if self.templates is None:
+            return message(language, key, **values)
+        return self.templates.render(language, key, **values)
 
     def _status_callback(self, channel: MessageChannel) -> str | None:
         return f"{self._base}/webhooks/twilio/status" if channel is MessageChannel.SMS else None

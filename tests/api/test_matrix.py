@@ -75,6 +75,10 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/deflections/outbox"): AGENT,
     ("GET", "/api/v1/deflections/cases"): AGENT,
     ("GET", "/api/v1/deflections/{link_id}"): AGENT,
+    ("GET", "/api/v1/deflections/templates"): AGENT,
+    ("PUT", "/api/v1/deflections/templates/{language}/{key}"): ADMIN,
+    ("DELETE", "/api/v1/deflections/templates/{language}/{key}"): ADMIN,
+    ("GET", "/api/v1/deflections/providers"): ADMIN,
     ("GET", "/api/v1/customers/{number}/history"): AGENT,
     # callbacks (agents book and manage callbacks for their callers)
     ("GET", "/api/v1/callbacks"): AGENT,
