@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from api.security import StaffUser
-from ivr.flowadmin.service import FlowAdminService
+from ivr.flowadmin.service import FlowAdminService, flow_graph
 from ivr.flows.validate import check_text
 
 router = APIRouter(prefix="/api/v1/ui/flows", tags=["flow editor"])
@@ -78,10 +78,8 @@ async def inspect(body: DocumentIn, _: StaffUser, admin: Admin) -> dict[str, Any
         data = None
     graph: dict[str, list[dict[str, Any]]] = {"nodes": [], "edges": []}
     if flow is not None:
-        graph["nodes"] = [{"id": nid, "kind": node.kind, "start": nid == flow.start}
-                          for nid, node in flow.nodes.items()]
-        graph["edges"] = [{"from": nid, "to": target, "label": label}
-                          for nid, node in flow.nodes.items() for label, target in node.successors()]
+        drawn = flow_graph(flow)
+        graph = {"nodes": drawn.nodes, "edges": drawn.edges}
     return {"problems": [{"file": p.file, "node": p.node, "message": p.message} for p in problems],
             "nodes": node_fields(data), "graph": graph}
 

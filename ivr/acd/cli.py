@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-from datetime import timedelta
 from typing import Any
 
 import click
 
 from ivr.acd.config import AgentConfig, QueueConfig, load_agents, load_queues
 from ivr.acd.plugin import config_paths
+from ivr.acd.status import queue_status
 from ivr.acd.store import AcdStore
 from ivr.acd.types import AgentState, UnknownAgent
-from ivr.db import Database, utcnow
+from ivr.db import Database
 from ivr.settings import Settings
 
 
@@ -52,42 +52,6 @@ def list_queues(settings: Settings, as_json: bool) -> None:
         skills = ", ".join(f"{s}>={lvl}" for s, lvl in q.skills.items()) or "any agent"
         click.echo(f"{q.name:<12} skills: {skills:<20} SL {q.service_level.percent:g}% in "
                    f"{q.service_level.seconds:g}s  max wait {q.max_wait_seconds:g}s -> {q.overflow}")
-
-
-async def queue_status(store: AcdStore, configured: dict[str, QueueConfig], *, hours: float) -> dict[str, Any]:
-    now = utcnow()
-    waiting = await store.waiting()
-    live = await store.queue_live()
-    agents = await store.agents()
-    out: dict[str, Any] = {}
-    for name, q in configured.items():
-        mine = [w for w in waiting if w.queue == name]
-        longest = max(((now - w.arrival).total_seconds() for w in mine), default=0.0)
-        by_state = {s.value: 0 for s in AgentState}
-        for a in agents:
-            if all(a.skills.get(skill, -1) >= level for skill, level in q.skills.items()):
-                by_state[a.state.value] += 1
-        figures = await store.figures(name, since=now - timedelta(hours=hours),
-                                      service_level_seconds=q.service_level.seconds)
-        queue_live = live.get(name)
-        out[name] = {
-            "waiting": len(mine),
-            "longest_wait_seconds": round(longest, 1),
-            "ewt_seconds": None if queue_live is None or queue_live.ewt_seconds is None
-            else round(queue_live.ewt_seconds, 1),
-            "agents": by_state,
-            "service_level": {"target_percent": q.service_level.percent, "target_seconds": q.service_level.seconds,
-                              "achieved_percent": None if figures.service_level is None
-                              else round(100 * figures.service_level, 1)},
-            "abandon_rate": None if figures.abandon_rate is None else round(figures.abandon_rate, 3),
-            "asa_seconds": None if figures.mean_answer_seconds is None else round(figures.mean_answer_seconds, 1),
-            "ewt_mae_seconds": None if figures.ewt_mae_seconds is None else round(figures.ewt_mae_seconds, 1),
-            "ewt_samples": figures.ewt_samples,
-            "handled": figures.answered,
-            "abandoned": figures.abandoned,
-            "period_hours": hours,
-        }
-    return out
 
 
 @queues.command("status")

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
 from api.security import AdminUser, Audit, Role, StaffUser
-from ivr.acd.cli import queue_status
 from ivr.acd.config import ConfigError, parse_agent, parse_queue
 from ivr.acd.service import AcdService
-from ivr.acd.types import AgentState, StateReason, UnknownAgent
+from ivr.acd.status import queue_status
+from ivr.acd.types import AgentState, AgentView, StateReason, UnknownAgent
 
 router = APIRouter(prefix="/api/v1", tags=["queues"])
 
@@ -36,6 +36,11 @@ class AgentOut(BaseModel):
     state_since: str
     reason: str
 
+    @classmethod
+    def of(cls, a: AgentView) -> AgentOut:
+        return cls(agent_id=a.agent_id, name=a.name, endpoint=a.endpoint, skills=dict(a.skills), state=a.state,
+                   state_since=a.state_since.isoformat(), reason=a.reason.value)
+
 
 class StateIn(BaseModel):
     state: AgentState
@@ -57,8 +62,7 @@ async def list_queues(_: StaffUser, acd: Acd) -> dict[str, Any]:
 
 @router.get("/agents", response_model=list[AgentOut])
 async def list_agents(_: StaffUser, acd: Acd) -> list[AgentOut]:
-    return [AgentOut(agent_id=a.agent_id, name=a.name, endpoint=a.endpoint, skills=dict(a.skills), state=a.state,
-                     state_since=a.state_since.isoformat(), reason=a.reason.value) for a in acd.agents()]
+    return [AgentOut.of(a) for a in acd.agents()]
 
 
 @router.put("/agents/{agent_id}/state", status_code=204)
@@ -96,6 +100,4 @@ async def put_agent(agent_id: str, body: dict[str, Any], user: AdminUser, acd: A
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     await acd.upsert_agent(cfg)
     await audit.record(user, "agent.put", agent_id, body)
-    a = acd.agent(agent_id)
-    return AgentOut(agent_id=a.agent_id, name=a.name, endpoint=a.endpoint, skills=dict(a.skills), state=a.state,
-                    state_since=a.state_since.isoformat(), reason=a.reason.value)
+    return AgentOut.of(acd.agent(agent_id))

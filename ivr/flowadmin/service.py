@@ -11,6 +11,7 @@ import yaml
 
 from ivr.flowadmin.provider import PublishedFlowProvider
 from ivr.flowadmin.store import FlowVersion, FlowVersionStore, VersionNotFound
+from ivr.flows.schema import Flow
 from ivr.flows.validate import Problem, References, check_text
 
 
@@ -90,11 +91,16 @@ class FlowAdminService:
         ))
 
     def graph(self, name: str) -> Graph:
-        flow = self.provider.by_name(name)
-        nodes = [{"id": nid, "kind": node.kind, "start": nid == flow.start} for nid, node in flow.nodes.items()]
-        edges = [{"from": nid, "to": target, "label": label}
-                 for nid, node in flow.nodes.items() for label, target in node.successors()]
-        return Graph(nodes, edges)
+        return flow_graph(self.provider.by_name(name))
+
+
+def flow_graph(flow: Flow) -> Graph:
+    """Nodes and labelled edges, for drawing (the editor and ``/graph``)."""
+    nodes: list[dict[str, Any]] = [{"id": nid, "kind": node.kind, "start": nid == flow.start}
+                                   for nid, node in flow.nodes.items()]
+    edges = [{"from": nid, "to": target, "label": label}
+             for nid, node in flow.nodes.items() for label, target in node.successors()]
+    return Graph(nodes, edges)
 
 
 def _declared_name(document: str) -> str | None:
@@ -106,4 +112,4 @@ def _declared_name(document: str) -> str | None:
     return str(name) if name is not None else None
 
 
-__all__ = ["FlowAdminService", "FlowInvalid", "Graph", "NothingToRollBack", "VersionNotFound"]
+__all__ = ["FlowAdminService", "FlowInvalid", "Graph", "NothingToRollBack", "VersionNotFound", "flow_graph"]

@@ -9,8 +9,8 @@ from datetime import timedelta
 from click.testing import CliRunner
 
 from ivr.acd.cli import agents as agents_cli
-from ivr.acd.cli import queue_status
 from ivr.acd.runtime import AcdRuntime
+from ivr.acd.status import queue_status
 from ivr.acd.store import AcdStore, ContactRecord
 from ivr.acd.types import AgentState, EntryKind
 from ivr.channels.scripted import AgentAnswers, HangUp, ScriptedChannel, scripted_info

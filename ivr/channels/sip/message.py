@@ -80,12 +80,11 @@ class Headers:
         self.items = [(n, v) for n, v in self.items if n != key]
 
 
-@dataclass(slots=True)
-class SipRequest:
-    method: str
-    uri: str
+class _HeaderAccess:
+    """What requests and responses both read from their headers."""
+
+    __slots__ = ()
     headers: Headers
-    body: bytes = b""
 
     @property
     def call_id(self) -> str:
@@ -98,29 +97,25 @@ class SipRequest:
     @property
     def branch(self) -> str:
         return via_branch(self.headers.get("Via") or "")
+
+
+@dataclass(slots=True)
+class SipRequest(_HeaderAccess):
+    method: str
+    uri: str
+    headers: Headers
+    body: bytes = b""
 
     def to_bytes(self) -> bytes:
         return _serialise(f"{self.method} {self.uri} SIP/2.0", self.headers, self.body)
 
 
 @dataclass(slots=True)
-class SipResponse:
+class SipResponse(_HeaderAccess):
     status: int
     reason: str
     headers: Headers
     body: bytes = b""
-
-    @property
-    def call_id(self) -> str:
-        return self.headers.get("Call-ID") or ""
-
-    @property
-    def cseq(self) -> tuple[int, str]:
-        return parse_cseq(self.headers.get("CSeq") or "")
-
-    @property
-    def branch(self) -> str:
-        return via_branch(self.headers.get("Via") or "")
 
     def to_bytes(self) -> bytes:
         return _serialise(f"SIP/2.0 {self.status} {self.reason}", self.headers, self.body)

@@ -1,0 +1,48 @@
+"""Live queue status (``ivr queues status``, ``GET /api/v1/queues/status``), read from the store so
+any process can compute it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ivr.acd.config import QueueConfig
+from ivr.acd.store import AcdStore
+from ivr.acd.types import AgentState
+from ivr.db import utcnow
+
+
+async def queue_status(store: AcdStore, configured: dict[str, QueueConfig], *, hours: float) -> dict[str, Any]:
+    now = utcnow()
+    waiting = await store.waiting()
+    live = await store.queue_live()
+    agents = await store.agents()
+    out: dict[str, Any] = {}
+    for name, q in configured.items():
+        mine = [w for w in waiting if w.queue == name]
+        longest = max(((now - w.arrival).total_seconds() for w in mine), default=0.0)
+        by_state = {s.value: 0 for s in AgentState}
+        for a in agents:
+            if all(a.skills.get(skill, -1) >= level for skill, level in q.skills.items()):
+                by_state[a.state.value] += 1
+        figures = await store.figures(name, since=now - timedelta(hours=hours),
+                                      service_level_seconds=q.service_level.seconds)
+        queue_live = live.get(name)
+        out[name] = {
+            "waiting": len(mine),
+            "longest_wait_seconds": round(longest, 1),
+            "ewt_seconds": None if queue_live is None or queue_live.ewt_seconds is None
+            else round(queue_live.ewt_seconds, 1),
+            "agents": by_state,
+            "service_level": {"target_percent": q.service_level.percent, "target_seconds": q.service_level.seconds,
+                              "achieved_percent": None if figures.service_level is None
+                              else round(100 * figures.service_level, 1)},
+            "abandon_rate": None if figures.abandon_rate is None else round(figures.abandon_rate, 3),
+            "asa_seconds": None if figures.mean_answer_seconds is None else round(figures.mean_answer_seconds, 1),
+            "ewt_mae_seconds": None if figures.ewt_mae_seconds is None else round(figures.ewt_mae_seconds, 1),
+            "ewt_samples": figures.ewt_samples,
+            "handled": figures.answered,
+            "abandoned": figures.abandoned,
+            "period_hours": hours,
+        }
+    return out
