@@ -10,8 +10,10 @@ import signal
 
 import click
 
+from ivr import loops
 from ivr.composition import Container, build_container
 from ivr.logs import configure_logging
+from ivr.loops import EventLoopUnavailable
 from ivr.settings import Settings
 
 log = logging.getLogger("ivr.serve")
@@ -22,6 +24,7 @@ async def run_server(settings: Settings, *, stop: asyncio.Event | None = None) -
     stop = stop or asyncio.Event()
     container = await build_container(settings)
     loop = asyncio.get_running_loop()
+    log.info("event loop", extra={"loop": f"{type(loop).__module__}.{type(loop).__name__}"})
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not in the main thread
             loop.add_signal_handler(sig, stop.set)
@@ -63,4 +66,7 @@ async def _run_components(container: Container, stop: asyncio.Event) -> None:
 def serve_command(settings: Settings) -> None:
     """Run the server: HTTP API and pages, FastAGI, AudioSocket, built-in SIP, dispatchers."""
     configure_logging(settings)
-    asyncio.run(run_server(settings))
+    try:
+        loops.run(run_server(settings), settings.event_loop)
+    except EventLoopUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -21,6 +21,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from ivr.loops import EventLoopChoice
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -199,6 +201,8 @@ class Settings(BaseSettings):
     languages: list[str] = Field(default_factory=lambda: ["es", "en"])
     log_level: str = "INFO"
     log_json: bool = True
+    # The event loop of `ivr serve`: auto = uvloop when installed, else the standard asyncio loop.
+    event_loop: EventLoopChoice = EventLoopChoice.AUTO
     returning_caller_window_minutes: float = 120.0
     order_lookup_url: str | None = None  # None: the built-in demo table
 

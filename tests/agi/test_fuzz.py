@@ -7,9 +7,9 @@ import asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivr.channels.agi.connection import AgiConnection, read_environment
+from ivr.channels.agi.connection import AgiConnection
 from ivr.channels.agi.errors import AgiError
-from ivr.channels.agi.protocol import AgiEnvironment, AgiResponse
+from ivr.channels.agi.protocol import AgiEnvironment, AgiResponse, parse_environment_block
 from tests.support.agi_driver import env_block
 
 LIMIT = 8192
@@ -38,49 +38,86 @@ def _cut(chunks: tuple[bytes, ...], at: int) -> list[bytes]:
     return out
 
 
-class _FakeWriter:
-    """Just enough of a StreamWriter for AgiConnection: each command releases the next chunk of
-    Asterisk's side into the reader (then end of stream), like a peer that answers in turn."""
+class PeerTransport(asyncio.Transport):
+    """Asterisk's end of the socket, in memory: each command releases the next chunk of its side
+    (then the end of stream), like a peer that answers in turn. Closing it reports the loss once,
+    on the next loop turn, as a real transport does."""
 
-    def __init__(self, reader: asyncio.StreamReader, chunks: list[bytes]) -> None:
+    def __init__(self, protocol: asyncio.Protocol, chunks: list[bytes]) -> None:
+        super().__init__()
         self.closed = False
-        self._reader = reader
+        self._protocol = protocol
         self._chunks = chunks
+        self._lost = False
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        loop = asyncio.get_running_loop()
         if self._chunks:
-            self._reader.feed_data(self._chunks.pop(0))
-        if not self._chunks and not self._reader.at_eof():
-            self._reader.feed_eof()
+            loop.call_soon(self._deliver, self._chunks.pop(0))
+        if not self._chunks:
+            loop.call_soon(self._lose)
 
-    async def drain(self) -> None:
-        return None
+    def _deliver(self, chunk: bytes) -> None:
+        if not self._lost:
+            self._protocol.data_received(chunk)
+
+    def _lose(self) -> None:
+        if not self._lost:
+            self._lost = True
+            self._protocol.connection_lost(None)
+
+    def is_closing(self) -> bool:
+        return self.closed
 
     def close(self) -> None:
-        self.closed = True
+        if not self.closed:
+            self.closed = True
+            asyncio.get_running_loop().call_soon(self._lose)
 
-    async def wait_closed(self) -> None:
-        return None
-
-
-def _reader(data: bytes) -> asyncio.StreamReader:
-    reader = asyncio.StreamReader(limit=LIMIT)
-    reader.feed_data(data)
-    reader.feed_eof()
-    return reader
+    def abort(self) -> None:
+        self.close()
 
 
-async def _environment(data: bytes) -> AgiEnvironment | AgiError:
-    try:
-        return await read_environment(_reader(data), deadline=1.0)
-    except AgiError as exc:
-        return exc
+class RecordingListener:
+    """Every outcome a connection reports, in order."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[AgiEnvironment | AgiError] = []
+        self.opened = self.ended = 0
+
+    def connection_opened(self, connection: AgiConnection) -> None:
+        self.opened += 1
+
+    def connection_ended(self, connection: AgiConnection) -> None:
+        self.ended += 1
+
+    def environment_ready(self, connection: AgiConnection, env: AgiEnvironment) -> None:
+        self.outcomes.append(env)
+
+    def environment_failed(self, connection: AgiConnection, error: AgiError) -> None:
+        self.outcomes.append(error)
+
+
+async def _environment(data: bytes, chunk: int = 4096) -> AgiEnvironment | AgiError:
+    """Feed ``data`` in chunks then end the stream: exactly one outcome, whatever the bytes."""
+    listener = RecordingListener()
+    connection = AgiConnection(command_timeout=1.0, max_line_bytes=LIMIT, header_timeout=1.0, listener=listener)
+    transport = PeerTransport(connection, [])
+    connection.connection_made(transport)
+    for start in range(0, len(data), chunk):
+        connection.data_received(data[start : start + chunk])
+    transport.close()  # the peer is done (or we closed a bad one): the loss comes next turn
+    while listener.ended == 0:
+        await asyncio.sleep(0)  # let the loss be delivered (a bounded number of turns)
+    assert listener.opened == 1 and len(listener.outcomes) == 1
+    return listener.outcomes[0]
 
 
 async def _commands(chunks: list[bytes], count: int) -> list[AgiResponse | AgiError]:
-    reader = asyncio.StreamReader(limit=LIMIT)
-    writer = _FakeWriter(reader, chunks)
-    connection = AgiConnection(reader, writer, command_timeout=1.0)  # type: ignore[arg-type]
+    connection = AgiConnection(command_timeout=1.0, max_line_bytes=LIMIT)
+    transport = PeerTransport(connection, chunks)
+    connection.connection_made(transport)
+    connection.data_received(REAL_ENV)
     outcomes: list[AgiResponse | AgiError] = []
     for _ in range(count):
         try:
@@ -89,7 +126,8 @@ async def _commands(chunks: list[bytes], count: int) -> list[AgiResponse | AgiEr
             outcomes.append(exc)
     if any(isinstance(o, AgiError) for o in outcomes):
         assert connection.failure is not None  # poisoned: no later command can desync
-        assert writer.closed
+        assert transport.closed or connection.hung_up
+    await connection.close()
     return outcomes
 
 
@@ -101,16 +139,26 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 @FUZZ
-@given(st.binary(max_size=3 * LIMIT))
-def test_random_bytes_as_environment(data: bytes) -> None:
-    result = _run(_environment(data))
+@given(st.binary(max_size=3 * LIMIT), st.integers(min_value=1, max_value=2 * LIMIT))
+def test_random_bytes_as_environment(data: bytes, chunk: int) -> None:
+    result = _run(_environment(data, chunk))
     assert isinstance(result, AgiEnvironment | AgiError)
 
 
 @FUZZ
-@given(st.integers(min_value=0, max_value=len(REAL_ENV)))
-def test_truncated_real_environment(cut: int) -> None:
-    result = _run(_environment(REAL_ENV[:cut]))
+@given(st.binary(max_size=2 * LIMIT))
+def test_the_pure_block_parser_never_crashes(block: bytes) -> None:
+    try:
+        env = parse_environment_block(block, LIMIT)
+    except AgiError:
+        return
+    assert env.request == env.raw["agi_request"]
+
+
+@FUZZ
+@given(st.integers(min_value=0, max_value=len(REAL_ENV)), st.integers(min_value=1, max_value=64))
+def test_truncated_real_environment(cut: int, chunk: int) -> None:
+    result = _run(_environment(REAL_ENV[:cut], chunk))
     if cut == len(REAL_ENV):
         assert isinstance(result, AgiEnvironment)
         assert result.arguments == ("first", "second arg", "third=3")

@@ -14,6 +14,7 @@ from ivr.channels.agi.errors import (
 )
 from ivr.channels.agi.protocol import (
     LineKind,
+    cached_reply,
     check,
     classify,
     decode_line,
@@ -188,6 +189,19 @@ def test_multiline_usage_reply() -> None:
 def test_hangup_line() -> None:
     assert classify(decode_line(b"HANGUP\n")) is LineKind.HANGUP
     assert classify(decode_line(b"HANGUP\r\n")) is LineKind.HANGUP
+    assert classify(decode_line(b"HANGUP")) is LineKind.HANGUP  # as the connection splits lines
+
+
+@pytest.mark.parametrize("result", [-1, 0, 1, 35, 42, 48, 49, 57, 127])
+def test_cached_replies_are_what_the_parser_gives(result: int) -> None:
+    raw = f"200 result={result}".encode()
+    assert cached_reply(raw) == parse_reply(raw.decode())
+
+
+@pytest.mark.parametrize("raw", [b"200 result=0 endpos=3404", b"200 result=128", b"200 result=0\r", b"510 Invalid",
+                                 b"200 result= (timeout)", b"HANGUP"])
+def test_other_lines_are_not_cached(raw: bytes) -> None:
+    assert cached_reply(raw) is None
 
 
 @pytest.mark.parametrize("line", ["", "hello", "20 result=0", "200", "200 result", "200 res=1", "2000 result=1",

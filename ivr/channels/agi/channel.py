@@ -169,7 +169,7 @@ class AgiChannel:
 
     async def _confirm_alive(self, after: str) -> None:
         """A channel command answered ``result=-1``: hung up, or (STREAM FILE) a missing file."""
-        await self._conn.settle()
+        # A HANGUP that came with the reply is already taken (lines are read as they arrive).
         if self._conn.failure is not None and not isinstance(self._conn.failure, CallerHungUp):
             raise self._conn.failure
         if not self._conn.hung_up:
@@ -289,11 +289,9 @@ class AgiChannel:
         dial = f"EXEC Dial {endpoint},{ring},g"
         response = await self._media_command(dial, ring + self._settings.max_bridge_seconds)
         values = {name: await self.get_variable(name) for name in _DIAL_VARIABLES}
-        if response.result == "-1":
-            # With "g" a -1 means our caller is gone (or the channel was redirected away).
-            await self._conn.settle()
-            if not self._conn.hung_up and self._conn.failure is None:
-                await self._probe()
+        # With "g" a -1 means our caller is gone (or the channel was redirected away).
+        if response.result == "-1" and not self._conn.hung_up and self._conn.failure is None:
+            await self._probe()
         dialled, answered = _seconds(values["DIALEDTIME"]), _seconds(values["ANSWEREDTIME"])
         cause = values["HANGUPCAUSE"]
         return ConnectResult(

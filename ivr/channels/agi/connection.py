@@ -1,14 +1,17 @@
-"""One FastAGI connection: the environment block, then commands and their replies.
+"""One FastAGI connection, as an asyncio ``Protocol``: the environment block, then commands.
+
+Bytes are parsed the moment they arrive (``data_received``): the ``agi_*`` block, then one reply
+per command. A reply completes the future its command awaits; nothing else wakes up, so a command
+costs one write, one read and one task step (no stream reader, no hand-off between tasks).
 
 Asterisk pushes an unsolicited ``HANGUP`` line at any moment: between a command and its reply
 (``200 result=-1``, then ``HANGUP``, then the reply to the next command) or while no command is in
-flight. The command in flight reads its own reply in its own task (no hand-off between tasks on
-the hot path) and takes any ``HANGUP`` lines before it; while nothing is in flight and someone
-waits for the hangup (:meth:`AgiConnection.wait_hangup`), a watcher task reads instead, and steps
-aside (cancelled between lines, so nothing is lost) when the next command starts.
+flight. Either way it is taken as it arrives and marks the call hung up; any other line nobody
+asked for is a protocol error.
 
 Any transport failure (end of stream, garbage, an over-long line, a command timeout) poisons the
-connection: the call cannot continue, every later command raises, and the socket is closed.
+connection: the call cannot continue, the command in flight and every later one raise, and the
+socket is closed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Protocol, cast
 
 from ivr.channels.agi.errors import (
     AgiConnectionClosed,
@@ -31,10 +35,11 @@ from ivr.channels.agi.protocol import (
     AgiEnvironment,
     AgiResponse,
     LineKind,
+    cached_reply,
     classify,
     decode_line,
     encode_command,
-    parse_environment,
+    parse_environment_block,
     parse_reply,
     parse_usage_reply,
 )
@@ -44,80 +49,53 @@ log = logging.getLogger("ivr.agi")
 
 MAX_USAGE_LINES = 200
 CLOSE_TIMEOUT = 2.0
+_ENV_END = b"\n\n"
 
 
-async def read_line(reader: asyncio.StreamReader) -> str | None:
-    """One ``\\n``-terminated line; None at a clean end of stream. The reader's ``limit`` bounds it."""
-    try:
-        raw = await reader.readuntil(b"\n")
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial:
-            raise AgiProtocolError(f"stream ended inside a line ({len(exc.partial)} bytes)") from None
-        return None
-    except asyncio.LimitOverrunError:
-        raise AgiLineTooLong("line longer than the configured maximum") from None
-    return decode_line(raw)
+class ConnectionListener(Protocol):
+    """What the server hears from its connections (all called from the event loop's callbacks)."""
+
+    def connection_opened(self, connection: AgiConnection) -> None: ...
+
+    def environment_ready(self, connection: AgiConnection, env: AgiEnvironment) -> None: ...
+
+    def environment_failed(self, connection: AgiConnection, error: AgiError) -> None: ...
+
+    def connection_ended(self, connection: AgiConnection) -> None: ...
 
 
-async def read_environment(reader: asyncio.StreamReader, *, deadline: float) -> AgiEnvironment:
-    """Read the ``agi_*`` block up to its empty line, all of it within ``deadline`` seconds."""
-    try:
-        async with asyncio.timeout(deadline):
-            try:
-                # The whole block at once (it is ~600 bytes); a block over the line limit is
-                # read line by line instead, so only a single over-long line is refused.
-                block = await reader.readuntil(b"\n\n")
-            except asyncio.LimitOverrunError:
-                lines = await _read_environment_lines(reader)
-            except asyncio.IncompleteReadError as exc:
-                if exc.partial.strip():
-                    raise AgiProtocolError("stream ended inside the AGI environment") from None
-                raise AgiConnectionClosed("connection closed before any AGI environment") from None
-            else:
-                # One decode for the block (a line break never falls inside a UTF-8 sequence, so
-                # this equals decoding line by line, at a tenth of the cost).
-                lines = [line.rstrip("\r") for line in block[:-2].decode("utf-8", errors="replace").split("\n")]
-    except TimeoutError:
-        raise AgiTimeout(f"no complete AGI environment within {deadline:.1f} s") from None
-    if not lines or lines == [""]:
-        raise AgiProtocolError("empty AGI environment")
-    return parse_environment(lines)
-
-
-async def _read_environment_lines(reader: asyncio.StreamReader) -> list[str]:
-    lines: list[str] = []
-    while True:
-        line = await read_line(reader)
-        if line is None:
-            raise AgiProtocolError("stream ended inside the AGI environment")
-        if line == "":
-            return lines
-        lines.append(line)
-        if len(lines) > MAX_ENV_LINES:
-            raise AgiProtocolError("AGI environment too long")
-
-
-class AgiConnection:
-    """The socket of one call after its environment block."""
+class AgiConnection(asyncio.Protocol):
+    """The socket of one call: reads the environment block, then runs commands one at a time."""
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
         *,
         command_timeout: float,
+        max_line_bytes: int = 8192,
+        header_timeout: float = 5.0,
         stats: AgiStats | None = None,
+        listener: ConnectionListener | None = None,
     ) -> None:
-        self._reader = reader
-        self._writer = writer
         self._command_timeout = command_timeout
+        self._max_line = max_line_bytes
+        self._header_timeout = header_timeout
         self._stats = stats or AgiStats()
+        self._listener = listener
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._buffer = b""  # a partial line (or a partial environment block)
+        self._env_done = False
+        self._header_timer: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
-        self._hangup = asyncio.Event()
+        self._waiter: asyncio.Future[AgiResponse] | None = None
+        self._usage: list[str] | None = None  # body lines of a multi-line 520 being read
+        self._usage_first = ""
+        self._hung_up = False
+        self._hangup_event: asyncio.Event | None = None
         self._failure: AgiError | None = None
-        self._closed = False
-        self._watcher: asyncio.Task[None] | None = None
-        self._waiters = 0
+        self._closed = False  # we closed it
+        self._lost = False  # the transport is gone
+        self._lost_waiter: asyncio.Future[None] | None = None
         self._in_flight: tuple[str, float, float] | None = None  # command, limit, deadline
         self._timer: asyncio.TimerHandle | None = None
 
@@ -125,123 +103,189 @@ class AgiConnection:
 
     @property
     def hung_up(self) -> bool:
-        return self._hangup.is_set()
+        return self._hung_up
 
     @property
     def failure(self) -> AgiError | None:
         """Why the connection is unusable (None while it works)."""
         return self._failure
 
+    @property
+    def has_environment(self) -> bool:
+        return self._env_done and self._failure is None
+
+    @property
+    def peer(self) -> object:
+        return self._transport.get_extra_info("peername") if self._transport is not None else None
+
     def mark_hung_up(self) -> None:
-        self._hangup.set()
+        self._hung_up = True
+        if self._hangup_event is not None:
+            self._hangup_event.set()
 
     async def wait_hangup(self) -> None:
         """Return once Asterisk says the caller is gone (or the connection broke)."""
-        if self._hangup.is_set():
+        if self._hung_up:
             return
-        self._waiters += 1
-        try:
-            if not self._lock.locked():
-                self._start_watcher()
-            await self._hangup.wait()
-        finally:
-            self._waiters -= 1
-            if self._waiters == 0:
-                await self._stop_watcher()
-
-    def _failed(self, error: AgiError) -> AgiError:
-        """Poison the connection; the first failure (e.g. the timeout that closed it) wins."""
-        self._fail(error)
-        return self._failure or error
+        if self._hangup_event is None:
+            self._hangup_event = asyncio.Event()
+        await self._hangup_event.wait()
 
     def _fail(self, error: AgiError) -> None:
+        """Poison the connection; the first failure (e.g. the timeout that closed it) wins."""
         if self._failure is None:
             self._failure = error
         # The call cannot go on: for the engine this is the end of the call.
-        self._hangup.set()
-        self._writer.close()
+        self.mark_hung_up()
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(self._failure)
+        if self._transport is not None:
+            self._transport.close()
 
-    # ------------------------------------------------------------------ reading
+    # ------------------------------------------------------------------ asyncio.Protocol
 
-    async def _read_reply(self) -> AgiResponse:
-        """The reply to the command in flight; ``HANGUP`` lines before it set the hung-up state."""
-        while True:
-            line = await read_line(self._reader)
-            if line is None:
-                raise AgiConnectionClosed("Asterisk closed the AGI connection")
-            kind = classify(line)
-            if kind is LineKind.HANGUP:
-                self._hangup.set()
-                continue
-            if kind is LineKind.USAGE_START:
-                return await self._read_usage(line)
-            return parse_reply(line)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream transport (uvloop's is one without subclassing asyncio.Transport).
+        self._transport = cast(asyncio.Transport, transport)
+        self._header_timer = self._loop.call_later(self._header_timeout, self._header_expired)
+        if self._listener is not None:
+            self._listener.connection_opened(self)
 
-    async def _read_usage(self, first: str) -> AgiResponse:
-        body: list[str] = []
-        while True:
-            line = await read_line(self._reader)
-            if line is None:
-                raise AgiProtocolError("stream ended inside a 520 usage reply")
-            if line.startswith(USAGE_END_PREFIX):
-                return parse_usage_reply(first, body, line)
-            body.append(line)
-            if len(body) > MAX_USAGE_LINES:
-                raise AgiProtocolError("520 usage reply too long")
+    def data_received(self, data: bytes) -> None:
+        if self._failure is not None:
+            return  # the connection is being closed: nothing more is read
+        if self._buffer:
+            data = self._buffer + data
+            self._buffer = b""
+        if self._env_done:
+            self._feed_lines(data)
+        else:
+            self._feed_environment(data)
 
-    def _buffered(self) -> bool:
-        # StreamReader has no public peek; its buffer is the only way to see lines that arrived
-        # while nothing was reading (a HANGUP, or an unsolicited reply that would desync us).
-        return bool(getattr(self._reader, "_buffer", b""))
+    def eof_received(self) -> bool | None:
+        return None  # let the transport close: connection_lost says what it meant
 
-    async def _take_buffered(self) -> None:
-        """Consume what arrived while no command was in flight: only ``HANGUP`` is legitimate."""
-        while self._buffered():
-            line = await read_line(self._reader)
-            if line is None:
-                raise AgiConnectionClosed("Asterisk closed the AGI connection")
-            if classify(line) is not LineKind.HANGUP:
-                raise AgiProtocolError(f"unsolicited line from Asterisk: {line[:80]!r}")
-            self._hangup.set()
-
-    async def settle(self) -> None:
-        """Take any lines already received (e.g. the ``HANGUP`` right after a ``result=-1``)."""
-        if self._buffered() and not self._lock.locked() and self._failure is None and not self._closed:
-            async with self._lock:
-                try:
-                    async with asyncio.timeout(self._command_timeout):
-                        await self._take_buffered()
-                except TimeoutError:
-                    self._fail(AgiTimeout("a partial line from Asterisk never ended"))
-                except AgiError as exc:
-                    self._fail(exc)
-                except OSError as exc:
-                    self._fail(AgiConnectionClosed(f"AGI connection lost: {exc}"))
-
-    def _start_watcher(self) -> None:
-        if self._failure is None and not self._hangup.is_set() and (self._watcher is None or self._watcher.done()):
-            self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="agi-hangup-watch")
-
-    async def _stop_watcher(self) -> None:
-        watcher, self._watcher = self._watcher, None
-        if watcher is not None and not watcher.done():
-            watcher.cancel()  # it only ever waits inside readuntil: no line is lost
-            await asyncio.wait({watcher})
-
-    async def _watch(self) -> None:
-        """Read while no command is in flight: only ``HANGUP`` (or the end) may come."""
-        try:
-            line = await read_line(self._reader)
-            if line is None:
-                self._fail(AgiConnectionClosed("Asterisk closed the AGI connection"))
-            elif classify(line) is LineKind.HANGUP:
-                self._hangup.set()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._cancel_timers()
+        if not self._env_done:
+            if self._buffer.strip():
+                self._environment_failed(AgiProtocolError("stream ended inside the AGI environment"))
             else:
-                self._fail(AgiProtocolError(f"unsolicited line from Asterisk: {line[:80]!r}"))
-        except AgiError as exc:
-            self._fail(exc)
-        except OSError as exc:
+                self._environment_failed(AgiConnectionClosed("connection closed before any AGI environment"))
+        elif self._buffer:
+            self._fail(AgiProtocolError(f"stream ended inside a line ({len(self._buffer)} bytes)"))
+        elif self._usage is not None:
+            self._fail(AgiProtocolError("stream ended inside a 520 usage reply"))
+        elif exc is not None:
             self._fail(AgiConnectionClosed(f"AGI connection lost: {exc}"))
+        else:
+            self._fail(AgiConnectionClosed("Asterisk closed the AGI connection"))
+        if self._lost_waiter is not None and not self._lost_waiter.done():
+            self._lost_waiter.set_result(None)
+        if self._listener is not None:
+            self._listener.connection_ended(self)
+
+    # ------------------------------------------------------------------ the environment block
+
+    def _feed_environment(self, data: bytes) -> None:
+        end = data.find(_ENV_END)
+        if end < 0:
+            # Not complete yet: bound what we keep (one line, so many lines), as the reader would.
+            partial = len(data) - data.rfind(b"\n") - 1
+            if partial > self._max_line:
+                self._environment_failed(AgiLineTooLong("line longer than the configured maximum"))
+            elif data.count(b"\n") > MAX_ENV_LINES:
+                self._environment_failed(AgiProtocolError("AGI environment too long"))
+            else:
+                self._buffer = data
+            return
+        try:
+            env = parse_environment_block(data[:end], self._max_line)
+        except AgiError as exc:
+            self._environment_failed(exc)
+            return
+        self._env_done = True
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        if self._listener is not None:
+            self._listener.environment_ready(self, env)
+        rest = data[end + len(_ENV_END) :]
+        if rest:
+            self._feed_lines(rest)  # e.g. a HANGUP right behind the block
+
+    def _header_expired(self) -> None:
+        self._header_timer = None
+        if not self._env_done:
+            self._environment_failed(AgiTimeout(f"no complete AGI environment within {self._header_timeout:.1f} s"))
+
+    def _environment_failed(self, error: AgiError) -> None:
+        if self._env_done:
+            return
+        self._env_done = True
+        self._buffer = b""
+        self._fail(error)
+        if self._listener is not None:
+            self._listener.environment_failed(self, error)
+
+    # ------------------------------------------------------------------ replies
+
+    def _feed_lines(self, data: bytes) -> None:
+        start = 0
+        find = data.find
+        while (end := find(b"\n", start)) >= 0:
+            if end - start > self._max_line:
+                self._fail(AgiLineTooLong("line longer than the configured maximum"))
+                return
+            self._on_line(data[start:end])
+            if self._failure is not None:
+                return
+            start = end + 1
+        if len(data) - start > self._max_line:
+            self._fail(AgiLineTooLong("line longer than the configured maximum"))
+        elif start < len(data):
+            self._buffer = data[start:]
+
+    def _on_line(self, raw: bytes) -> None:
+        waiter = self._waiter
+        if waiter is not None and self._usage is None and (response := cached_reply(raw)) is not None:
+            self._waiter = None  # the hot path: "200 result=0", "200 result=49" ...
+            waiter.set_result(response)
+            return
+        line = decode_line(raw)
+        if self._usage is not None:
+            self._usage_line(line)
+            return
+        kind = classify(line)
+        if kind is LineKind.HANGUP:
+            self.mark_hung_up()
+        elif waiter is None:
+            self._fail(AgiProtocolError(f"unsolicited line from Asterisk: {line[:80]!r}"))
+        elif kind is LineKind.USAGE_START:
+            self._usage, self._usage_first = [], line
+        else:
+            try:
+                response = parse_reply(line)
+            except AgiError as exc:
+                self._fail(exc)
+                return
+            self._waiter = None
+            waiter.set_result(response)
+
+    def _usage_line(self, line: str) -> None:
+        assert self._usage is not None
+        if not line.startswith(USAGE_END_PREFIX):
+            self._usage.append(line)
+            if len(self._usage) > MAX_USAGE_LINES:
+                self._fail(AgiProtocolError("520 usage reply too long"))
+            return
+        response = parse_usage_reply(self._usage_first, self._usage, line)
+        self._usage = None
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
 
     # ------------------------------------------------------------------ commands
 
@@ -252,19 +296,16 @@ class AgiConnection:
         async with self._lock:
             if self._failure is not None:
                 raise self._failure
-            if self._watcher is not None:
-                await self._stop_watcher()
-            started = time.perf_counter()
+            transport = self._transport
+            if self._closed or transport is None:
+                raise AgiConnectionClosed("the AGI connection is closed")
+            waiter: asyncio.Future[AgiResponse] = self._loop.create_future()
+            self._waiter = waiter
             self._arm(text, limit)
+            started = time.perf_counter()
+            transport.write(data)
             try:
-                if self._buffered():
-                    await self._take_buffered()
-                self._writer.write(data)
-                response = await self._read_reply()
-            except AgiError as exc:
-                raise self._failed(exc) from None
-            except OSError as exc:
-                raise self._failed(AgiConnectionClosed(f"AGI connection lost: {exc}")) from None
+                response = await waiter
             except asyncio.CancelledError:
                 # The reply will still come and would answer the next command: give up the call.
                 self._fail(AgiProtocolError(f"command {text[:40]!r} abandoned"))
@@ -272,25 +313,23 @@ class AgiConnection:
             finally:
                 self._in_flight = None
             self._stats.observe_command(time.perf_counter() - started)
-            if response.code == 511 or (text == "HANGUP" and response.code == 200 and response.result == "1"):
-                self._hangup.set()  # 511: it is gone; "HANGUP" (no argument): we hung it up
-            if self._waiters:
-                self._start_watcher()
+        if response.code == 511 or (text == "HANGUP" and response.code == 200 and response.result == "1"):
+            self.mark_hung_up()  # 511: it is gone; "HANGUP" (no argument): we hung it up
         return response
 
     # The per-command timeout. Most replies come in milliseconds, so instead of one timer per
     # command (a heap push and a cancel each time) one timer per connection is re-armed lazily:
     # a command only records its deadline; when the timer fires it either finds that deadline
-    # passed (the transport is closed, which ends the pending read with AgiTimeout) or moves on.
+    # passed (the command fails with AgiTimeout and the socket is closed) or moves on.
 
     def _arm(self, text: str, limit: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit
+        deadline = self._loop.time() + limit
         self._in_flight = (text, limit, deadline)
-        if self._timer is None or self._timer.when() > deadline:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = loop.call_at(deadline, self._check_deadline)
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self._loop.call_at(deadline, self._check_deadline)
 
     def _check_deadline(self) -> None:
         self._timer = None
@@ -298,30 +337,44 @@ class AgiConnection:
         if in_flight is None or self._failure is not None:
             return
         text, limit, deadline = in_flight
-        loop = asyncio.get_running_loop()
-        if loop.time() >= deadline:
+        if self._loop.time() >= deadline:
             verb = " ".join(text.split(" ", 2)[:2])
             self._fail(AgiTimeout(f"no reply to {verb} within {limit:.1f} s"))
         else:
-            self._timer = loop.call_at(deadline, self._check_deadline)
+            self._timer = self._loop.call_at(deadline, self._check_deadline)
 
     # ------------------------------------------------------------------ closing
+
+    def _cancel_timers(self) -> None:
+        # A live timer would keep this connection in memory until it fires.
+        for timer in (self._timer, self._header_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._header_timer = None
+
+    def abort(self) -> None:
+        """Drop the socket now (shutdown of a connection that never became a call)."""
+        self._cancel_timers()
+        if self._transport is not None:
+            self._transport.abort()
 
     async def close(self) -> None:
         """Close our side (Asterisk keeps the channel until we do). Idempotent, bounded."""
         if self._closed:
             return
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()  # else it would keep this connection in memory until it fires
-            self._timer = None
-        await self._stop_watcher()
-        self._writer.close()
+        self._cancel_timers()
+        transport = self._transport
+        if transport is None or self._lost:
+            return
+        self._lost_waiter = self._loop.create_future()
+        transport.close()  # sends what is still buffered, then closes
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
-                await self._writer.wait_closed()
-        except (TimeoutError, OSError) as exc:
-            log.debug("AGI socket close: %s", exc)
+                await self._lost_waiter
+        except TimeoutError:
+            log.debug("AGI socket close timed out; aborting it")
+            transport.abort()
 
 
-__all__ = ["AgiConnection", "AgiDeadChannel", "read_environment", "read_line"]
+__all__ = ["AgiConnection", "AgiDeadChannel", "ConnectionListener"]

@@ -17,11 +17,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import overload
 from urllib.parse import parse_qsl, urlsplit
 
 from ivr.channels.agi.errors import (
     AgiCommandError,
     AgiDeadChannel,
+    AgiLineTooLong,
     AgiProtocolError,
     AgiUnexpectedCode,
     AgiUnknownCommand,
@@ -38,6 +40,7 @@ _NO_EXTRAS: Mapping[str, str] = MappingProxyType({})  # shared: immutable
 _SIMPLE_RESULT_PREFIX = "200 result="
 
 _ENV_KEY_RE = re.compile(r"^agi_[a-z0-9_]+$")
+_ENV_LINE_RE = re.compile(r"^(agi_[a-z0-9_]+): ?(.*)$", re.MULTILINE)
 _CODE_RE = re.compile(r"^(\d{3})(?: (.*))?$")
 _RESULT_RE = re.compile(r"^result=(\S*)(?: +(.*))?$")
 _EXTRAS_RE = re.compile(r"^(?: *[A-Za-z_]+=\S*)* *$")
@@ -48,7 +51,7 @@ _EXTRA_RE = re.compile(r"([A-Za-z_]+)=(\S*)")
 
 
 def decode_line(raw: bytes) -> str:
-    """One line as read (ending in ``\\n``) to text without its line ending.
+    """One line as read (with or without its ``\\n``) to text without its line ending.
 
     Asterisk writes variable values byte for byte, so invalid UTF-8 is replaced rather than fatal.
     """
@@ -80,35 +83,61 @@ class AgiRoute:
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
+class _EnvValue:
+    """A typed accessor for one ``agi_*`` key ('' when Asterisk did not send it): the block's raw
+    mapping stays the single source, so building an environment costs one dict."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _EnvValue: ...
+
+    @overload
+    def __get__(self, instance: AgiEnvironment, owner: type) -> str: ...
+
+    def __get__(self, instance: AgiEnvironment | None, owner: type) -> str | _EnvValue:
+        if instance is None:
+            return self
+        return instance.raw.get(self.key, "")
+
+
 @dataclass(frozen=True, slots=True)
 class AgiEnvironment:
-    """The ``agi_*`` block Asterisk sends when a FastAGI connection opens."""
+    """The ``agi_*`` block Asterisk sends when a FastAGI connection opens.
 
-    request: str
-    channel: str = ""
-    language: str = ""
-    channel_type: str = ""  # agi_type, e.g. PJSIP
-    uniqueid: str = ""
-    version: str = ""
-    callerid: str = ""
-    calleridname: str = ""
-    callingpres: str = ""
-    callingani2: str = ""
-    callington: str = ""
-    callingtns: str = ""
-    dnid: str = ""
-    rdnis: str = ""
-    context: str = ""
-    extension: str = ""
-    priority: str = ""
-    enhanced: str = ""
-    accountcode: str = ""
-    threadid: str = ""
-    network: bool = False
-    network_script: str = ""
+    Built once per call on the hot path, so it keeps the block as is and reads fields on demand.
+    """
+
+    raw: Mapping[str, str]
     arguments: tuple[str, ...] = ()
     route: AgiRoute = field(default_factory=lambda: AgiRoute(script=""))
-    raw: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    request = _EnvValue("agi_request")
+    channel = _EnvValue("agi_channel")
+    language = _EnvValue("agi_language")
+    channel_type = _EnvValue("agi_type")  # e.g. PJSIP
+    uniqueid = _EnvValue("agi_uniqueid")
+    version = _EnvValue("agi_version")
+    callerid = _EnvValue("agi_callerid")
+    calleridname = _EnvValue("agi_calleridname")
+    callingpres = _EnvValue("agi_callingpres")
+    callingani2 = _EnvValue("agi_callingani2")
+    callington = _EnvValue("agi_callington")
+    callingtns = _EnvValue("agi_callingtns")
+    dnid = _EnvValue("agi_dnid")
+    rdnis = _EnvValue("agi_rdnis")
+    context = _EnvValue("agi_context")
+    extension = _EnvValue("agi_extension")
+    priority = _EnvValue("agi_priority")
+    enhanced = _EnvValue("agi_enhanced")
+    accountcode = _EnvValue("agi_accountcode")
+    threadid = _EnvValue("agi_threadid")
+    network_script = _EnvValue("agi_network_script")
+
+    @property
+    def network(self) -> bool:
+        return self.raw.get("agi_network", "") == "yes"
 
     @property
     def caller(self) -> str:
@@ -142,41 +171,15 @@ def parse_route(request: str, network_script: str = "") -> AgiRoute:
         parts = urlsplit(request)
         path_and_query = parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
     script, _, query = path_and_query.partition("?")
-    params = dict(parse_qsl(query, keep_blank_values=True))
-    return AgiRoute(script=script.strip("/"), params=MappingProxyType(params))
+    params = MappingProxyType(dict(parse_qsl(query, keep_blank_values=True))) if query else _NO_EXTRAS
+    return AgiRoute(script=script.strip("/"), params=params)
 
 
-_FIELD_KEYS = {
-    "agi_request": "request",
-    "agi_channel": "channel",
-    "agi_language": "language",
-    "agi_type": "channel_type",
-    "agi_uniqueid": "uniqueid",
-    "agi_version": "version",
-    "agi_callerid": "callerid",
-    "agi_calleridname": "calleridname",
-    "agi_callingpres": "callingpres",
-    "agi_callingani2": "callingani2",
-    "agi_callington": "callington",
-    "agi_callingtns": "callingtns",
-    "agi_dnid": "dnid",
-    "agi_rdnis": "rdnis",
-    "agi_context": "context",
-    "agi_extension": "extension",
-    "agi_priority": "priority",
-    "agi_enhanced": "enhanced",
-    "agi_accountcode": "accountcode",
-    "agi_threadid": "threadid",
-    "agi_network_script": "network_script",
-}
-
-
-def build_environment(pairs: Sequence[tuple[str, str]]) -> AgiEnvironment:
+def build_environment(raw: dict[str, str]) -> AgiEnvironment:
     """The parsed lines of one block to an :class:`AgiEnvironment` (``agi_request`` is required)."""
-    raw = dict(pairs)
-    if "agi_request" not in raw:
+    request = raw.get("agi_request")
+    if request is None:
         raise AgiProtocolError("the AGI environment has no agi_request")
-    values: dict[str, str] = {attr: raw[key] for key, attr in _FIELD_KEYS.items() if key in raw}
     args: list[tuple[int, str]] = []
     for key, value in raw.items():
         if key.startswith("agi_arg_"):
@@ -186,11 +189,9 @@ def build_environment(pairs: Sequence[tuple[str, str]]) -> AgiEnvironment:
             args.append((int(index), value))
     args.sort()
     return AgiEnvironment(
-        **values,
-        network=raw.get("agi_network", "") == "yes",
-        arguments=tuple(value for _, value in args),
-        route=parse_route(raw["agi_request"], raw.get("agi_network_script", "")),
         raw=MappingProxyType(raw),
+        arguments=tuple(value for _, value in args),
+        route=parse_route(request, raw.get("agi_network_script", "")),
     )
 
 
@@ -198,7 +199,27 @@ def parse_environment(lines: Sequence[str]) -> AgiEnvironment:
     """A whole block (without its terminating empty line)."""
     if len(lines) > MAX_ENV_LINES:
         raise AgiProtocolError(f"AGI environment too long ({len(lines)} lines)")
-    return build_environment([parse_env_line(line) for line in lines])
+    return build_environment(dict(parse_env_line(line) for line in lines))
+
+
+def parse_environment_block(block: bytes, max_line_bytes: int) -> AgiEnvironment:
+    """The bytes of a block up to (not including) its empty line, as read off the socket."""
+    if not block:
+        raise AgiProtocolError("empty AGI environment")
+    if len(block) > max_line_bytes and any(len(line) > max_line_bytes for line in block.split(b"\n")):
+        raise AgiLineTooLong("line longer than the configured maximum")
+    # One decode for the block: a line break never falls inside a UTF-8 sequence.
+    text = block.decode("utf-8", errors="replace")
+    if "\r" in text:
+        text = "\n".join(line.rstrip("\r") for line in text.split("\n"))
+    count = text.count("\n") + 1
+    if count > MAX_ENV_LINES:
+        raise AgiProtocolError(f"AGI environment too long ({count} lines)")
+    # One regex pass over the whole block; a line it does not take is found and named below.
+    pairs = _ENV_LINE_RE.findall(text)
+    if len(pairs) != count:
+        return parse_environment(text.split("\n"))  # raises on the first bad line
+    return build_environment(dict(pairs))
 
 
 # --------------------------------------------------------------------------- replies
@@ -272,6 +293,18 @@ def parse_reply(line: str) -> AgiResponse:
     data, tail = _split_data(result.group(2) or "")
     extras = MappingProxyType(dict(_EXTRA_RE.findall(tail))) if tail else _NO_EXTRAS
     return AgiResponse(code=200, result=result.group(1), data=data, extras=extras)
+
+
+# The replies most commands get ("200 result=0", a key's ASCII code, -1), parsed once: a response
+# is immutable, so every call can share them. Fixed at import: a peer cannot grow it.
+_CACHED_REPLIES: Mapping[bytes, AgiResponse] = MappingProxyType(
+    {f"200 result={n}".encode(): AgiResponse(code=200, result=str(n)) for n in range(-1, 128)}
+)
+
+
+def cached_reply(raw: bytes) -> AgiResponse | None:
+    """The shared response for a common one-line reply as read (without ``\\n``), else None."""
+    return _CACHED_REPLIES.get(raw)
 
 
 def parse_usage_reply(first: str, body: Sequence[str], last: str) -> AgiResponse:

@@ -1,9 +1,10 @@
 """Puente's FastAGI server (asyncio; not panoramisk's, which spins on EOF and swallows everything).
 
-One task per connection, tracked so shutdown can wait for live calls. Per connection: read the
-``agi_*`` block under a deadline, then run either a registered AGI script (``agi://.../callback``)
-or the flow engine (``agi://.../support`` -> ``CallInfo.flow_hint``), and ALWAYS close the socket
-at the end: Asterisk keeps the channel alive until we do.
+Each socket is an :class:`AgiConnection` protocol that reads the ``agi_*`` block under a
+deadline; a complete block starts the call's task (tracked, so shutdown can wait for live calls),
+which runs either a registered AGI script (``agi://.../callback``) or the flow engine
+(``agi://.../support`` -> ``CallInfo.flow_hint``), and ALWAYS closes the socket at the end:
+Asterisk keeps the channel alive until we do.
 
 When a call ends with the caller still on the line, the server sets ``PUENTE_RESULT`` (``done`` or
 ``failed``) so the shipped dialplan knows whether to fall back to ``Queue()``.
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ivr.channel import CallerHungUp, Channel
 from ivr.channels.agi.channel import AgiChannel
-from ivr.channels.agi.connection import AgiConnection, read_environment
+from ivr.channels.agi.connection import AgiConnection
 from ivr.channels.agi.errors import (
     AgiConnectionClosed,
     AgiError,
@@ -81,7 +82,8 @@ class AgiServer:
         self._bus = bus
         self.stats = stats or AgiStats()
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._open: set[AgiConnection] = set()  # every socket, with or without a call
+        self._calls: set[asyncio.Task[None]] = set()
 
     @property
     def port(self) -> int:
@@ -91,17 +93,14 @@ class AgiServer:
 
     @property
     def live_connections(self) -> int:
-        return len(self._connections)
+        return len(self._open)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._on_connection,
-            self._settings.host,
-            self._settings.port,
-            limit=self._settings.max_line_bytes,
-            backlog=4096,
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._new_connection, self._settings.host, self._settings.port, backlog=4096
         )
         log.info("FastAGI listening", extra={"host": self._settings.host, "port": self.port})
 
@@ -110,14 +109,19 @@ class AgiServer:
         grace = self._settings.shutdown_grace if grace is None else grace
         if self._server is not None:
             self._server.close()
-        if self._connections:
-            log.info("FastAGI draining", extra={"live": len(self._connections), "grace": grace})
-            _, pending = await asyncio.wait(set(self._connections), timeout=grace)
+        for connection in list(self._open):
+            if not connection.has_environment:
+                connection.abort()  # no call yet: nothing to let finish
+        if self._calls:
+            log.info("FastAGI draining", extra={"live": len(self._calls), "grace": grace})
+            _, pending = await asyncio.wait(set(self._calls), timeout=grace)
             for task in pending:
                 task.cancel()
             if pending:
                 log.warning("FastAGI ended %d calls at shutdown", len(pending))
                 await asyncio.wait(pending)
+        for connection in list(self._open):
+            connection.abort()  # a call cancelled before it ran never closed its socket
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -133,32 +137,40 @@ class AgiServer:
 
     # ------------------------------------------------------------------ connections
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
+    def _new_connection(self) -> AgiConnection:
+        return AgiConnection(
+            command_timeout=self._settings.command_timeout,
+            max_line_bytes=self._settings.max_line_bytes,
+            header_timeout=self._settings.header_timeout,
+            stats=self.stats,
+            listener=self,
+        )
+
+    def connection_opened(self, connection: AgiConnection) -> None:
+        self._open.add(connection)
         self.stats.connections_total += 1
         self.stats.connections_active += 1
-        try:
-            await self._serve(reader, writer)
-        finally:
-            self.stats.connections_active -= 1
-            self._connections.discard(task)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = AgiConnection(
-            reader, writer, command_timeout=self._settings.command_timeout, stats=self.stats
-        )
+    def connection_ended(self, connection: AgiConnection) -> None:
+        self._open.discard(connection)
+        self.stats.connections_active -= 1
+
+    def environment_ready(self, connection: AgiConnection, env: AgiEnvironment) -> None:
+        """A complete ``agi_*`` block: the call starts in its own task, tracked for shutdown."""
+        task = asyncio.get_running_loop().create_task(self._serve(connection, env), name="agi-call")
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    def environment_failed(self, connection: AgiConnection, error: AgiError) -> None:
+        self.stats.error(AgiErrorKind.NO_ENVIRONMENT)
+        if isinstance(error, AgiConnectionClosed):
+            return  # closed or reset before a complete block: nothing to say
+        log.warning("rejected FastAGI connection from %s: %s", connection.peer, error)
+        if self._bus is not None:
+            self._bus.publish(ProtocolError(protocol="agi", detail=str(error)))
+
+    async def _serve(self, connection: AgiConnection, env: AgiEnvironment) -> None:
         try:
-            try:
-                env = await read_environment(reader, deadline=self._settings.header_timeout)
-            except (AgiConnectionClosed, OSError):  # closed or reset before a complete block
-                self.stats.error(AgiErrorKind.NO_ENVIRONMENT)
-                return
-            except AgiError as exc:
-                self.stats.error(AgiErrorKind.NO_ENVIRONMENT)
-                self._protocol_error(exc, writer)
-                return
             channel = AgiChannel(connection, env, self._settings, speech=self._speech)
             current_call_id.set(channel.info.call_id)
             await self._run_call(channel, env)
@@ -221,16 +233,9 @@ class AgiServer:
             self.stats.error(AgiErrorKind.CALL_FAILED)
             log.warning("AGI call ended on an error: %s", error)
 
-    def _protocol_error(self, error: AgiError, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        log.warning("rejected FastAGI connection from %s: %s", peer, error)
-        if self._bus is not None:
-            self._bus.publish(ProtocolError(protocol="agi", detail=str(error)))
-
     async def _set_result(self, channel: AgiChannel, value: str) -> None:
         """Tell the dialplan how we ended, when there is still a caller and a working socket."""
         connection = channel.connection
-        await connection.settle()  # a HANGUP that arrived while the flow was busy
         if connection.hung_up or connection.failure is not None:
             return
         try:
