@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ivr.channels.agi.connection import AgiConnection
 from ivr.channels.agi.errors import AgiError
-from ivr.channels.agi.protocol import AgiEnvironment, AgiResponse, parse_environment_block
+from ivr.channels.agi.protocol import (
+    AgiEnvironment,
+    AgiResponse,
+    parse_environment_block,
+    parse_reply,
+    parse_reply_general,
+)
+from tests.agi.helpers import PeerTransport, RecordingListener
 from tests.support.agi_driver import env_block
 
 LIMIT = 8192
@@ -36,66 +44,6 @@ def _cut(chunks: tuple[bytes, ...], at: int) -> list[bytes]:
         out.append(chunk[:at])
         at -= len(chunk)
     return out
-
-
-class PeerTransport(asyncio.Transport):
-    """Asterisk's end of the socket, in memory: each command releases the next chunk of its side
-    (then the end of stream), like a peer that answers in turn. Closing it reports the loss once,
-    on the next loop turn, as a real transport does."""
-
-    def __init__(self, protocol: asyncio.Protocol, chunks: list[bytes]) -> None:
-        super().__init__()
-        self.closed = False
-        self._protocol = protocol
-        self._chunks = chunks
-        self._lost = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        loop = asyncio.get_running_loop()
-        if self._chunks:
-            loop.call_soon(self._deliver, self._chunks.pop(0))
-        if not self._chunks:
-            loop.call_soon(self._lose)
-
-    def _deliver(self, chunk: bytes) -> None:
-        if not self._lost:
-            self._protocol.data_received(chunk)
-
-    def _lose(self) -> None:
-        if not self._lost:
-            self._lost = True
-            self._protocol.connection_lost(None)
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            asyncio.get_running_loop().call_soon(self._lose)
-
-    def abort(self) -> None:
-        self.close()
-
-
-class RecordingListener:
-    """Every outcome a connection reports, in order."""
-
-    def __init__(self) -> None:
-        self.outcomes: list[AgiEnvironment | AgiError] = []
-        self.opened = self.ended = 0
-
-    def connection_opened(self, connection: AgiConnection) -> None:
-        self.opened += 1
-
-    def connection_ended(self, connection: AgiConnection) -> None:
-        self.ended += 1
-
-    def environment_ready(self, connection: AgiConnection, env: AgiEnvironment) -> None:
-        self.outcomes.append(env)
-
-    def environment_failed(self, connection: AgiConnection, error: AgiError) -> None:
-        self.outcomes.append(error)
 
 
 async def _environment(data: bytes, chunk: int = 4096) -> AgiEnvironment | AgiError:
@@ -191,3 +139,19 @@ def test_truncated_real_replies(cut: int) -> None:
     if cut == len(REAL_REPLIES):
         assert [o.code for o in outcomes if isinstance(o, AgiResponse)] == [200, 200, 200, 511, 510, 520, 200]
         assert isinstance(outcomes[-1], AgiError)  # the 8th command meets the end of stream
+
+
+_REPLY_PIECES = st.lists(st.sampled_from(["200", "510", " ", "result=", "0", "-1", "49", "(", ")", "x", "endpos=",
+                                          "12", "=", "()", "timeout", "²", "a b"]), max_size=8)
+
+
+@FUZZ
+@given(st.one_of(_REPLY_PIECES.map("".join), st.text(max_size=40).map(lambda t: "200 result=" + t)))
+def test_the_reply_shortcuts_agree_with_the_general_parser(line: str) -> None:
+    def outcome(parse: Callable[[str], AgiResponse]) -> AgiResponse | type[AgiError]:
+        try:
+            return parse(line)
+        except AgiError as exc:
+            return type(exc)
+
+    assert outcome(parse_reply) == outcome(parse_reply_general)

@@ -38,6 +38,7 @@ ALL_DIGITS = "0123456789*#"
 _UNKNOWN = "unknown"  # what Asterisk writes for an empty caller id / DNID / RDNIS
 _NO_EXTRAS: Mapping[str, str] = MappingProxyType({})  # shared: immutable
 _SIMPLE_RESULT_PREFIX = "200 result="
+_ENDPOS = "endpos="
 
 _ENV_KEY_RE = re.compile(r"^agi_[a-z0-9_]+$")
 _ENV_LINE_RE = re.compile(r"^(agi_[a-z0-9_]+): ?(.*)$", re.MULTILINE)
@@ -175,13 +176,13 @@ def parse_route(request: str, network_script: str = "") -> AgiRoute:
     return AgiRoute(script=script.strip("/"), params=params)
 
 
-def build_environment(raw: dict[str, str]) -> AgiEnvironment:
+def build_environment(raw: dict[str, str], *, has_arguments: bool = True) -> AgiEnvironment:
     """The parsed lines of one block to an :class:`AgiEnvironment` (``agi_request`` is required)."""
     request = raw.get("agi_request")
     if request is None:
         raise AgiProtocolError("the AGI environment has no agi_request")
     args: list[tuple[int, str]] = []
-    for key, value in raw.items():
+    for key, value in raw.items() if has_arguments else ():
         if key.startswith("agi_arg_"):
             index = key[len("agi_arg_") :]
             if not index.isdigit():
@@ -219,7 +220,7 @@ def parse_environment_block(block: bytes, max_line_bytes: int) -> AgiEnvironment
     pairs = _ENV_LINE_RE.findall(text)
     if len(pairs) != count:
         return parse_environment(text.split("\n"))  # raises on the first bad line
-    return build_environment(dict(pairs))
+    return build_environment(dict(pairs), has_arguments="agi_arg_" in text)
 
 
 # --------------------------------------------------------------------------- replies
@@ -278,9 +279,22 @@ def _split_data(rest: str) -> tuple[str | None, str]:
 def parse_reply(line: str) -> AgiResponse:
     """Parse one single-line reply (not ``HANGUP``, not a multi-line 520)."""
     if line.startswith(_SIMPLE_RESULT_PREFIX):
-        value = line[len(_SIMPLE_RESULT_PREFIX) :]
-        if value and " " not in value:  # the hot path: "200 result=0", "200 result=49"
+        # The shapes nearly every command gets, without a regex (each gives exactly what the
+        # general parser below would): "200 result=49", "200 result=1 (value)", "... endpos=N".
+        value, space, rest = line[len(_SIMPLE_RESULT_PREFIX) :].partition(" ")
+        if not _is_int(value) and (value or not space):
+            return parse_reply_general(line)  # not a number: let the general parser judge it
+        if not space:
             return AgiResponse(code=200, result=value)
+        if rest.startswith("(") and rest.endswith(")"):
+            return AgiResponse(code=200, result=value, data=rest[1:-1])
+        if rest.startswith(_ENDPOS) and rest[len(_ENDPOS) :].isdigit():
+            return AgiResponse(code=200, result=value, extras=MappingProxyType({"endpos": rest[len(_ENDPOS) :]}))
+    return parse_reply_general(line)
+
+
+def parse_reply_general(line: str) -> AgiResponse:
+    """Any single-line reply, every shape Asterisk writes (the fast paths above are shortcuts)."""
     match = _CODE_RE.match(line)
     if not match:
         raise AgiProtocolError(f"not an AGI reply: {line[:80]!r}")

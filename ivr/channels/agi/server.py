@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ivr.channel import CallerHungUp, Channel
 from ivr.channels.agi.channel import AgiChannel
-from ivr.channels.agi.connection import AgiConnection
+from ivr.channels.agi.connection import READ_BUFFER_BYTES, AgiConnection, BufferedAgiConnection, connection_class
 from ivr.channels.agi.errors import (
     AgiConnectionClosed,
     AgiError,
@@ -82,8 +82,12 @@ class AgiServer:
         self._bus = bus
         self.stats = stats or AgiStats()
         self._server: asyncio.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connection_class: type[AgiConnection] = AgiConnection
+        self._buffered = False
         self._open: set[AgiConnection] = set()  # every socket, with or without a call
         self._calls: set[asyncio.Task[None]] = set()
+        self._read_buffer = memoryview(bytearray(READ_BUFFER_BYTES))  # shared: see AgiConnection
 
     @property
     def port(self) -> int:
@@ -98,7 +102,9 @@ class AgiServer:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
+        self._connection_class = connection_class(loop)
+        self._buffered = issubclass(self._connection_class, BufferedAgiConnection)
         self._server = await loop.create_server(
             self._new_connection, self._settings.host, self._settings.port, backlog=4096
         )
@@ -138,12 +144,15 @@ class AgiServer:
     # ------------------------------------------------------------------ connections
 
     def _new_connection(self) -> AgiConnection:
-        return AgiConnection(
+        options: dict[str, Any] = {"read_buffer": self._read_buffer} if self._buffered else {}
+        return self._connection_class(
             command_timeout=self._settings.command_timeout,
             max_line_bytes=self._settings.max_line_bytes,
             header_timeout=self._settings.header_timeout,
             stats=self.stats,
             listener=self,
+            loop=self._loop,
+            **options,
         )
 
     def connection_opened(self, connection: AgiConnection) -> None:
@@ -157,7 +166,8 @@ class AgiServer:
 
     def environment_ready(self, connection: AgiConnection, env: AgiEnvironment) -> None:
         """A complete ``agi_*`` block: the call starts in its own task, tracked for shutdown."""
-        task = asyncio.get_running_loop().create_task(self._serve(connection, env), name="agi-call")
+        assert self._loop is not None  # connections exist only once start() has run
+        task = self._loop.create_task(self._serve(connection, env), name="agi-call")
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
 
