@@ -17,11 +17,21 @@ Targets:
 - ``puente-script``: Puente's AgiServer with a registered script replaying the same command
   sequence (protocol cost only);
 - ``panoramisk``: panoramisk.fast_agi.Application with a route replaying the same sequence;
-- ``ivr-serve`` (opt-in: ``--targets ivr-serve``): the whole ``ivr serve`` on a fresh SQLite
+- ``ivr-serve``: the whole ``ivr serve`` (on the loop of the row: ``IVR_EVENT_LOOP``) on a fresh SQLite
   database with the real recorder, schedules and ACD; callers take the order-status path (or, after
   hours, "hear the hours"), so no agent is needed.
 
-Usage: python bench/agi_load.py [--sessions 100 1000] [--media-delay 3.0] [--ramp 10.0]
+Loops: every target runs once per ``--loops`` entry (default: ``asyncio`` and, when installed,
+``uvloop``, which ``ivr serve`` takes by default): Puente and panoramisk on the same loop compare
+the FastAGI code alone. The emulated Asterisk runs on uvloop when it is installed, so its own
+overhead blurs the figures less (it is the same for every target).
+
+Figures: p50/p99/max of the per-command latency above; "CPU us/cmd" is the server process's CPU
+time (all its threads, from /proc/<pid>/task/*/schedstat, in ns) during the measured load divided
+by the commands: what each command costs the server, accept and close included.
+
+Usage: python bench/agi_load.py [--sessions 100 1000] [--media-delay 3.0] [--ramp 10.0] [--loops asyncio uvloop]
+       [--targets ...] [--rounds 3]   (--rounds: every configuration K times, round-robin; medians printed)
 (defaults: a prompt lasts 1.5-4.5 s, calls arrive over 10 s, so with N=1000 all calls are live at
 once at the peak: "peak live" in the table; arrivals of 100/s are far above a real support line)
 """
@@ -52,12 +62,16 @@ from typing import Any, ClassVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ivr import loops  # noqa: E402
+from ivr.loops import EventLoopChoice  # noqa: E402
 from tests.support.agi_driver import CallerModel, env_block  # noqa: E402
 
 KEYS = "21"  # Spanish, billing: the agent answers (fake ACD)
 TARGETS = ("puente-flow", "puente-script", "panoramisk", "ivr-serve")
-DEFAULT_TARGETS = ("puente-flow", "puente-script", "panoramisk")
+DEFAULT_TARGETS = TARGETS
 SESSION_TIMEOUT = 120.0
+LOOPS = (EventLoopChoice.ASYNCIO, EventLoopChoice.UVLOOP)
+DEFAULT_LOOPS = ["asyncio", "uvloop"] if loops.uvloop_available() else ["asyncio"]
 
 
 def raise_fd_limit() -> None:
@@ -229,11 +243,11 @@ async def emulate(port: int, media_delay: float, start_after: float = 0.0, seed:
     return session
 
 
-def start_ivr_serve() -> tuple[subprocess.Popen[str], int]:
+def start_ivr_serve(loop: str) -> tuple[subprocess.Popen[str], int]:
     """The real thing: ``ivr serve`` on a fresh SQLite database (SIP, AudioSocket, speech off)."""
     var = Path(tempfile.mkdtemp(prefix="agi-load-"))
     env = dict(os.environ, IVR_VAR_DIR=str(var), IVR_HTTP__PORT="0", IVR_AGI__PORT="0", IVR_SIP__ENABLED="false",
-               IVR_AUDIOSOCKET__ENABLED="false", IVR_SPEECH__ENABLED="false", IVR_CONFIG="")
+               IVR_AUDIOSOCKET__ENABLED="false", IVR_SPEECH__ENABLED="false", IVR_CONFIG="", IVR_EVENT_LOOP=loop)
     ivr = str(Path(sys.executable).with_name("ivr"))
     subprocess.run([ivr, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     log_path = var / "serve.log"
@@ -251,11 +265,11 @@ def start_ivr_serve() -> tuple[subprocess.Popen[str], int]:
     raise RuntimeError(f"ivr serve did not start; see {log_path}")
 
 
-def start_server(kind: str, sequence: list[str]) -> tuple[subprocess.Popen[str], int]:
+def start_server(kind: str, sequence: list[str], loop: str = "asyncio") -> tuple[subprocess.Popen[str], int]:
     if kind == "ivr-serve":
-        return start_ivr_serve()
+        return start_ivr_serve(loop)
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--sequence", json.dumps(sequence)],
+        [sys.executable, __file__, "--serve", kind, "--loop", loop, "--sequence", json.dumps(sequence)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )
     assert proc.stdout is not None
@@ -285,6 +299,11 @@ def stop_server(proc: subprocess.Popen[str]) -> str:
     return out or ""
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time of every thread of ``pid`` so far (schedstat: nanoseconds, unlike the 10 ms ticks of stat)."""
+    return sum(int((task / "schedstat").read_text().split()[0]) for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -295,6 +314,7 @@ def peak_rss_mb(pid: int) -> float:
 @dataclass
 class Row:
     target: str
+    loop: str
     sessions: int
     per_second: float
     p50_ms: float
@@ -304,6 +324,7 @@ class Row:
     rss_mb: float
     commands: int
     peak_live: int
+    cpu_us: float
 
 
 def print_per_command(kind: str, sessions: list[Session]) -> None:
@@ -315,19 +336,19 @@ def print_per_command(kind: str, sessions: list[Session]) -> None:
               f"max {xs[-1] * 1000:7.1f} ms  {command[:40]}")
 
 
-async def run_load(kind: str, n: int, media_delay: float, ramp: float, sequence: list[str], *,
+async def run_load(kind: str, loop: str, n: int, *, media_delay: float, ramp: float, sequence: list[str],
                    per_command: bool = False) -> Row:
-    proc, port = start_server(kind, sequence)
+    proc, port = start_server(kind, sequence, loop)
     keys = None if kind == "ivr-serve" else KEYS
     try:
         # a long-running server is warm: the first call's lazy imports are not what we measure
         for _ in range(3):
             await emulate(port, 0.0, keys=keys)
         LIVE.peak = 0
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_seconds(proc.pid)
         sessions = await asyncio.gather(*(emulate(port, media_delay, ramp * i / n, seed=i, keys=keys)
                                           for i in range(n)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(proc.pid) - cpu_before
         rss = peak_rss_mb(proc.pid)
     finally:
         out = stop_server(proc)
@@ -337,11 +358,11 @@ async def run_load(kind: str, n: int, media_delay: float, ramp: float, sequence:
         errors += sum(json.loads(server_report)["errors"].values())
     latencies = sorted(x for s in sessions for x in s.latencies)
     if per_command:
-        print_per_command(kind, sessions)
+        print_per_command(f"{kind}/{loop}", sessions)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
-    return Row(kind, n, n / elapsed, statistics.median(latencies) * 1000 if latencies else float("nan"),
+    return Row(kind, loop, n, n / elapsed, statistics.median(latencies) * 1000 if latencies else float("nan"),
                p99 * 1000, (latencies[-1] if latencies else float("nan")) * 1000, errors, rss, len(latencies),
-               LIVE.peak)
+               LIVE.peak, cpu * 1e6 / len(latencies) if latencies else float("nan"))
 
 
 async def reference_sequence(kind: str = "puente-flow") -> list[str]:
@@ -356,8 +377,20 @@ async def reference_sequence(kind: str = "puente-flow") -> list[str]:
     return session.commands
 
 
-async def main(sizes: list[int], media_delay: float, ramp: float, targets: list[str],
-               per_command: bool = False) -> None:
+def median_row(rounds: list[Row]) -> Row:
+    """Each figure's median over the rounds of one configuration (errors: the sum)."""
+    def mid(values: list[float]) -> float:
+        return statistics.median(values)
+
+    first = rounds[0]
+    return Row(first.target, first.loop, first.sessions, mid([r.per_second for r in rounds]),
+               mid([r.p50_ms for r in rounds]), mid([r.p99_ms for r in rounds]), mid([r.max_ms for r in rounds]),
+               sum(r.errors for r in rounds), mid([r.rss_mb for r in rounds]), sum(r.commands for r in rounds),
+               max(r.peak_live for r in rounds), mid([r.cpu_us for r in rounds]))
+
+
+async def main(sizes: list[int], *, media_delay: float, ramp: float, targets: list[str], server_loops: list[str],
+               rounds: int = 1, per_command: bool = False) -> None:
     raise_fd_limit()
     sequence = await reference_sequence()
     print(f"support flow, billing path: {len(sequence)} AGI commands per call; each media command lasts "
@@ -366,16 +399,24 @@ async def main(sizes: list[int], media_delay: float, ramp: float, targets: list[
     serve_sequence = await reference_sequence("ivr-serve") if "ivr-serve" in targets else []
     if serve_sequence:
         print(f"ivr-serve: the real server (SQLite, schedules, recorder): {len(serve_sequence)} commands per call")
-    rows = [await run_load(kind, n, media_delay, ramp, serve_sequence if kind == "ivr-serve" else sequence,
-                           per_command=per_command)
-            for n in sizes for kind in targets]
-    header = f"{'target':<14} {'N':>5} {'sessions/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6} " \
-             f"{'peak RSS MB':>11} {'commands':>8} {'peak live':>9}"
+    print(f"emulated Asterisk on {type(asyncio.get_running_loop()).__module__}; servers on {', '.join(server_loops)}")
+    configs = [(n, loop, kind) for n in sizes for loop in server_loops for kind in targets]
+    runs: dict[tuple[int, str, str], list[Row]] = {config: [] for config in configs}
+    for _ in range(rounds):  # round-robin, so a noisy minute on the machine hits every target alike
+        for n, loop, kind in configs:
+            runs[(n, loop, kind)].append(await run_load(
+                kind, loop, n, media_delay=media_delay, ramp=ramp, per_command=per_command,
+                sequence=serve_sequence if kind == "ivr-serve" else sequence))
+    rows = [median_row(runs[config]) for config in configs]
+    if rounds > 1:
+        print(f"median of {rounds} rounds per row (errors and commands: summed over the rounds)")
+    header = f"{'target':<14} {'loop':<8} {'N':>5} {'sessions/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} " \
+             f"{'CPU us/cmd':>10} {'errors':>6} {'peak RSS MB':>11} {'commands':>8} {'peak live':>9}"
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r.target:<14} {r.sessions:>5} {r.per_second:>10.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-              f"{r.max_ms:>8.1f} {r.errors:>6} {r.rss_mb:>11.1f} {r.commands:>8} {r.peak_live:>9}")
+        print(f"{r.target:<14} {r.loop:<8} {r.sessions:>5} {r.per_second:>10.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
+              f"{r.max_ms:>8.1f} {r.cpu_us:>10.1f} {r.errors:>6} {r.rss_mb:>11.1f} {r.commands:>8} {r.peak_live:>9}")
 
 
 if __name__ == "__main__":
@@ -385,10 +426,17 @@ if __name__ == "__main__":
     parser.add_argument("--ramp", type=float, default=10.0, help="sessions start spread over this many seconds")
     parser.add_argument("--targets", nargs="+", default=list(DEFAULT_TARGETS), choices=TARGETS)
     parser.add_argument("--per-command", action="store_true", help="also print latency by command position")
+    parser.add_argument("--rounds", type=int, default=1, help="run every configuration this many times; print medians")
+    parser.add_argument("--loops", nargs="+", default=DEFAULT_LOOPS, choices=[c.value for c in LOOPS],
+                        help="event loops the servers run on (each target once per loop)")
     parser.add_argument("--serve", choices=TARGETS, help=argparse.SUPPRESS)
+    parser.add_argument("--loop", default="asyncio", help=argparse.SUPPRESS)
     parser.add_argument("--sequence", default="[]", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.serve, json.loads(args.sequence)))
+        loops.run(serve(args.serve, json.loads(args.sequence)), EventLoopChoice(args.loop))
     else:
-        asyncio.run(main(args.sessions, args.media_delay, args.ramp, args.targets, args.per_command))
+        # the emulated Asterisk: the fastest loop at hand (the same for every target)
+        loops.run(main(args.sessions, media_delay=args.media_delay, ramp=args.ramp, targets=args.targets,
+                       server_loops=args.loops, rounds=args.rounds, per_command=args.per_command),
+                  EventLoopChoice.AUTO)
