@@ -173,3 +173,27 @@ async def test_a_command_cancelled_while_waiting_its_turn_is_skipped() -> None:
         await waiting
     assert peer.written == [b"ONE\n", b"THREE\n"]
     assert connection.failure is None  # a command that never went out spoils nothing
+
+
+async def test_an_environment_dribbled_byte_by_byte_is_read_whole() -> None:
+    listener = RecordingListener()
+    connection = AgiConnection(command_timeout=1.0, listener=listener)
+    connection.connection_made(PeerTransport(connection, []))
+    block = env_block(arguments=["x" * 300] * 20)
+    for i in range(len(block)):
+        connection.data_received(block[i : i + 1])
+    [env] = listener.outcomes
+    assert isinstance(env, AgiEnvironment) and env.arguments == ("x" * 300,) * 20
+
+
+async def test_an_environment_past_its_size_bound_is_refused_before_it_ends() -> None:
+    listener = RecordingListener()
+    connection = AgiConnection(command_timeout=1.0, listener=listener)
+    transport = PeerTransport(connection, [])
+    connection.connection_made(transport)
+    line = b"agi_arg_1: " + b"x" * 8000 + b"\n"  # each line within the line limit
+    for _ in range(connection_module.MAX_ENV_BYTES // len(line) + 1):
+        connection.data_received(line)
+    [error] = listener.outcomes
+    assert isinstance(error, AgiProtocolError) and "too long" in str(error)
+    assert transport.closed

@@ -49,6 +49,8 @@ from ivr.channels.agi.stats import AgiStats
 log = logging.getLogger("ivr.agi")
 
 MAX_USAGE_LINES = 200
+# Asterisk's block is about 700 bytes plus the arguments; a larger one is abuse, not a call.
+MAX_ENV_BYTES = 256 * 1024
 CLOSE_TIMEOUT = 2.0
 _ENV_END = b"\n\n"
 
@@ -88,7 +90,9 @@ class AgiConnection(asyncio.Protocol):
         self._listener = listener
         self._loop = loop or asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
-        self._buffer = b""  # a partial line (or a partial environment block)
+        self._buffer = b""  # a partial line
+        self._env_buffer = bytearray()  # the environment block so far
+        self._env_lines = 0
         self._env_done = False
         self._header_timer: asyncio.TimerHandle | None = None
         self._busy = False  # a command is in flight (or being handed the turn)
@@ -161,13 +165,13 @@ class AgiConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._failure is not None:
             return  # the connection is being closed: nothing more is read
-        if self._buffer:
+        if not self._env_done:
+            self._feed_environment(data)
+            return
+        if self._buffer:  # at most one partial line (bounded by max_line_bytes)
             data = self._buffer + data
             self._buffer = b""
-        if self._env_done:
-            self._feed_lines(data)
-        else:
-            self._feed_environment(data)
+        self._feed_lines(data)
 
     def eof_received(self) -> bool | None:
         return None  # let the transport close: connection_lost says what it meant
@@ -176,7 +180,7 @@ class AgiConnection(asyncio.Protocol):
         self._lost = True
         self._cancel_timers()
         if not self._env_done:
-            if self._buffer.strip():
+            if self._env_buffer.strip():
                 self._environment_failed(AgiProtocolError("stream ended inside the AGI environment"))
             else:
                 self._environment_failed(AgiConnectionClosed("connection closed before any AGI environment"))
@@ -196,29 +200,32 @@ class AgiConnection(asyncio.Protocol):
     # ------------------------------------------------------------------ the environment block
 
     def _feed_environment(self, data: bytes) -> None:
-        end = data.find(_ENV_END)
+        # A growing bytearray, searched only where the end can newly be: a peer dribbling the
+        # block a byte at a time costs each read its own bytes, not a copy of the whole block.
+        block = self._env_buffer
+        start = max(0, len(block) - 1)
+        block += data
+        end = block.find(_ENV_END, start)
         if end < 0:
-            # Not complete yet: bound what we keep (one line, so many lines), as the reader would.
-            partial = len(data) - data.rfind(b"\n") - 1
-            if partial > self._max_line:
+            self._env_lines += data.count(b"\n")
+            if len(block) - block.rfind(b"\n") - 1 > self._max_line:
                 self._environment_failed(AgiLineTooLong("line longer than the configured maximum"))
-            elif data.count(b"\n") > MAX_ENV_LINES:
+            elif self._env_lines > MAX_ENV_LINES or len(block) > MAX_ENV_BYTES:
                 self._environment_failed(AgiProtocolError("AGI environment too long"))
-            else:
-                self._buffer = data
             return
+        rest = bytes(block[end + len(_ENV_END) :])
         try:
-            env = parse_environment_block(data[:end], self._max_line)
+            env = parse_environment_block(bytes(block[:end]), self._max_line)
         except AgiError as exc:
             self._environment_failed(exc)
             return
         self._env_done = True
+        self._env_buffer = bytearray()
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
         if self._listener is not None:
             self._listener.environment_ready(self, env)
-        rest = data[end + len(_ENV_END) :]
         if rest:
             self._feed_lines(rest)  # e.g. a HANGUP right behind the block
 
@@ -231,7 +238,7 @@ class AgiConnection(asyncio.Protocol):
         if self._env_done:
             return
         self._env_done = True
-        self._buffer = b""
+        self._env_buffer = bytearray()
         self._fail(error)
         if self._listener is not None:
             self._listener.environment_failed(self, error)
