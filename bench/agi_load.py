@@ -265,7 +265,27 @@ def start_ivr_serve(loop: str) -> tuple[subprocess.Popen[str], int]:
     raise RuntimeError(f"ivr serve did not start; see {log_path}")
 
 
+SERVER_CPUS: set[int] | None = None  # --pin: the server's own core(s), away from the emulated Asterisk
+
+
+def pin_cpus() -> None:
+    """The emulated Asterisk on the first core, every server on the others: neither steals the
+    other's core or cache, so the figures move less from run to run."""
+    global SERVER_CPUS
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) >= 2:
+        os.sched_setaffinity(0, {cpus[0]})
+        SERVER_CPUS = set(cpus[1:])
+
+
 def start_server(kind: str, sequence: list[str], loop: str = "asyncio") -> tuple[subprocess.Popen[str], int]:
+    proc, port = _spawn_server(kind, sequence, loop)
+    if SERVER_CPUS:
+        os.sched_setaffinity(proc.pid, SERVER_CPUS)  # threads it starts later inherit it
+    return proc, port
+
+
+def _spawn_server(kind: str, sequence: list[str], loop: str) -> tuple[subprocess.Popen[str], int]:
     if kind == "ivr-serve":
         return start_ivr_serve(loop)
     proc = subprocess.Popen(
@@ -399,7 +419,9 @@ async def main(sizes: list[int], *, media_delay: float, ramp: float, targets: li
     serve_sequence = await reference_sequence("ivr-serve") if "ivr-serve" in targets else []
     if serve_sequence:
         print(f"ivr-serve: the real server (SQLite, schedules, recorder): {len(serve_sequence)} commands per call")
-    print(f"emulated Asterisk on {type(asyncio.get_running_loop()).__module__}; servers on {', '.join(server_loops)}")
+    where = f" (CPU {sorted(os.sched_getaffinity(0))}; servers on CPU {sorted(SERVER_CPUS)})" if SERVER_CPUS else ""
+    print(f"emulated Asterisk on {type(asyncio.get_running_loop()).__module__}{where}; servers on "
+          f"{', '.join(server_loops)}")
     configs = [(n, loop, kind) for n in sizes for loop in server_loops for kind in targets]
     runs: dict[tuple[int, str, str], list[Row]] = {config: [] for config in configs}
     for _ in range(rounds):  # round-robin, so a noisy minute on the machine hits every target alike
@@ -426,6 +448,8 @@ if __name__ == "__main__":
     parser.add_argument("--ramp", type=float, default=10.0, help="sessions start spread over this many seconds")
     parser.add_argument("--targets", nargs="+", default=list(DEFAULT_TARGETS), choices=TARGETS)
     parser.add_argument("--per-command", action="store_true", help="also print latency by command position")
+    parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
+                        help="emulated Asterisk on the first CPU, servers on the others (default: on)")
     parser.add_argument("--rounds", type=int, default=1, help="run every configuration this many times; print medians")
     parser.add_argument("--loops", nargs="+", default=DEFAULT_LOOPS, choices=[c.value for c in LOOPS],
                         help="event loops the servers run on (each target once per loop)")
@@ -433,6 +457,8 @@ if __name__ == "__main__":
     parser.add_argument("--loop", default="asyncio", help=argparse.SUPPRESS)
     parser.add_argument("--sequence", default="[]", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pin and not args.serve:
+        pin_cpus()
     if args.serve:
         loops.run(serve(args.serve, json.loads(args.sequence)), EventLoopChoice(args.loop))
     else:
