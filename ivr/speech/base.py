@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ivr.channel import Grammar
+from ivr.channel import Grammar, InputMode, InputResult
 
 SAMPLE_RATE = 8000
 SAMPLE_WIDTH = 2
@@ -52,6 +52,17 @@ class SpeechResult:
     confidence: float
     engine: str
     latency_ms: float  # from the end of the audio to this result
+
+    def as_input(self) -> InputResult:
+        """What the flow engine gets from a menu answered by voice (any backend)."""
+        return InputResult(
+            mode=InputMode.SPEECH,
+            transcript=self.transcript,
+            key=self.key,
+            confidence=self.confidence,
+            engine=self.engine,
+            latency_ms=self.latency_ms,
+        )
 
 
 @runtime_checkable

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,16 +43,6 @@ def load_capture(path: Path) -> Capture:
         assert len(payload) == length
         frames.append((kind, payload))
     return Capture(frames, caller_hung_up=not sent_hangup)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[AudioSocketServer]:
-    srv = AudioSocketServer("127.0.0.1", 0, connect_timeout=2.0)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 @pytest.mark.parametrize("name", ["audiosocket-frames-dtmf-no-echo.txt", "audiosocket-frames-with-rtp-echo.txt",

@@ -20,16 +20,6 @@ MENU = Grammar("en", {"billing": "1", "technical support": "2", "order status": 
 PROMPT = bytes(320 * 250)  # a 5 s prompt
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[AudioSocketServer]:
-    srv = AudioSocketServer("127.0.0.1", 0, connect_timeout=2.0)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
-
-
 @pytest.fixture(scope="module")
 def engine() -> PocketSphinxEngine:
     if not have_espeak():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,16 +18,6 @@ from ivr.channels.audiosocket.server import (
     SocketEvent,
 )
 from tests.audiosocket.asterisk_side import CAPTURED_UUID, FakeAsterisk, captured_audio_frame
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[AudioSocketServer]:
-    srv = AudioSocketServer("127.0.0.1", 0, connect_timeout=2.0)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 async def collect(session: AudioSocketSession, count: int) -> list[SocketEvent]:

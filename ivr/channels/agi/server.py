@@ -13,6 +13,7 @@ When a call ends with the caller still on the line, the server sets ``PUENTE_RES
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -83,11 +84,8 @@ class AgiServer:
         self.stats = stats or AgiStats()
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._connection_class: type[AgiConnection] = AgiConnection
-        self._buffered = False
         self._open: set[AgiConnection] = set()  # every socket, with or without a call
         self._calls: set[asyncio.Task[None]] = set()
-        self._read_buffer = memoryview(bytearray(READ_BUFFER_BYTES))  # shared: see AgiConnection
 
     @property
     def port(self) -> int:
@@ -103,10 +101,23 @@ class AgiServer:
 
     async def start(self) -> None:
         self._loop = loop = asyncio.get_running_loop()
-        self._connection_class = connection_class(loop)
-        self._buffered = issubclass(self._connection_class, BufferedAgiConnection)
+        kind = connection_class(loop)
+        # One read buffer for every connection of a buffered kind (see BufferedAgiConnection).
+        shared: dict[str, Any] = (
+            {"read_buffer": memoryview(bytearray(READ_BUFFER_BYTES))} if kind is BufferedAgiConnection else {}
+        )
+        new_connection = functools.partial(
+            kind,
+            command_timeout=self._settings.command_timeout,
+            max_line_bytes=self._settings.max_line_bytes,
+            header_timeout=self._settings.header_timeout,
+            stats=self.stats,
+            listener=self,
+            loop=loop,
+            **shared,
+        )
         self._server = await loop.create_server(
-            self._new_connection, self._settings.host, self._settings.port, backlog=4096
+            new_connection, self._settings.host, self._settings.port, backlog=4096
         )
         log.info("FastAGI listening", extra={"host": self._settings.host, "port": self.port})
 
@@ -142,18 +153,6 @@ class AgiServer:
             await self.shutdown()
 
     # ------------------------------------------------------------------ connections
-
-    def _new_connection(self) -> AgiConnection:
-        options: dict[str, Any] = {"read_buffer": self._read_buffer} if self._buffered else {}
-        return self._connection_class(
-            command_timeout=self._settings.command_timeout,
-            max_line_bytes=self._settings.max_line_bytes,
-            header_timeout=self._settings.header_timeout,
-            stats=self.stats,
-            listener=self,
-            loop=self._loop,
-            **options,
-        )
 
     def connection_opened(self, connection: AgiConnection) -> None:
         self._open.add(connection)

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 
 from ivr.channel import InputMode, InputResult, InputSpec
-from ivr.speech.base import SpeechResult
 from ivr.speech.runner import AsyncRecognizer
 
 log = logging.getLogger(__name__)
@@ -25,17 +24,6 @@ log = logging.getLogger(__name__)
 class TurnOutcome:
     result: InputResult
     caller_gone: bool = False
-
-
-def speech_input(result: SpeechResult) -> InputResult:
-    return InputResult(
-        mode=InputMode.SPEECH,
-        transcript=result.transcript,
-        key=result.key,
-        confidence=result.confidence,
-        engine=result.engine,
-        latency_ms=result.latency_ms,
-    )
 
 
 class Turn:
@@ -113,7 +101,7 @@ class Turn:
     async def _finish_speech(self) -> TurnOutcome:
         assert self._recognizer is not None
         recognizer, self._recognizer = self._recognizer, None
-        return TurnOutcome(speech_input(await recognizer.finish()))
+        return TurnOutcome((await recognizer.finish()).as_input())
 
     async def close(self) -> None:
         if self._recognizer is not None:

@@ -64,15 +64,7 @@ async def _outcome(
         return keyed
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(feeder.done.wait(), MAX_UTTERANCE_SECONDS)
-    result = await recognizer.finish()
-    return InputResult(
-        mode=InputMode.SPEECH,
-        transcript=result.transcript,
-        key=result.key,
-        confidence=result.confidence,
-        engine=result.engine,
-        latency_ms=result.latency_ms,
-    )
+    return (await recognizer.finish()).as_input()
 
 
 class _Feeder:
