@@ -9,8 +9,8 @@ from ivr.db import Database
 from tests.support.database import postgres_database, sqlite_database
 from tests.support.services import require_postgres
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-ASTERISK_CAPTURES = SHARED / "asterisk"
+# Recorded from a real Asterisk 22.10.1 (see tests/captures/README.md); kept in the repository.
+ASTERISK_CAPTURES = Path(__file__).resolve().parent / "captures" / "asterisk"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -41,7 +41,7 @@ async def pg_db() -> AsyncIterator[Database]:
 @pytest.fixture(scope="session")
 def asterisk_captures() -> Path:
     if not ASTERISK_CAPTURES.is_dir():
-        pytest.fail(f"the shared Asterisk captures are missing at {ASTERISK_CAPTURES}")
+        pytest.fail(f"the Asterisk captures are missing at {ASTERISK_CAPTURES}")
     return ASTERISK_CAPTURES
 
 

@@ -1,4 +1,4 @@
-"""The Asterisk end of an AudioSocket connection, shaped like the captures in /work/shared/asterisk."""
+"""The Asterisk end of an AudioSocket connection, shaped like the captures in tests/captures/asterisk."""
 
 from __future__ import annotations
 

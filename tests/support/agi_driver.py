@@ -1,7 +1,7 @@
 """An Asterisk-side FastAGI driver for tests and the benchmark.
 
 It connects to Puente's FastAGI server like Asterisk 22 does, sends an ``agi_*`` block shaped
-exactly like the captured ones (``/work/shared/asterisk/agi-transcript-*.txt``) and answers every
+exactly like the captured ones (``tests/captures/asterisk/agi-transcript-*.txt``) and answers every
 command the way the real Asterisk answered in those transcripts: ``200 result=0 endpos=3404`` for
 a prompt, ``200 result=49`` for the key 1, ``200 result=-1`` then ``HANGUP`` when the caller leaves
 mid-command, ``511 Command Not Permitted on a dead channel or intercept routine`` afterwards (but

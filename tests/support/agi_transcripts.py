@@ -1,4 +1,4 @@
-"""The captured FastAGI sessions (``/work/shared/asterisk/**/agi-*.txt``) as data, and a responder
+"""The captured FastAGI sessions (``tests/captures/asterisk/**/agi-*.txt``) as data, and a responder
 that replays one of them reply for reply against Puente's server."""
 
 from __future__ import annotations
