@@ -8,6 +8,7 @@ live under the one versioned prefix ``/api/v1``; public pages (``/c/<token>``) a
 from __future__ import annotations
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ivr.composition import Container
 
@@ -17,6 +18,9 @@ API_PREFIX = "/api/v1"
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Puente", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json")
     app.state.container = container
+    proxies = [str(net) for net in container.settings.http.trusted_proxies]
+    if proxies:  # forwarded headers from these proxies only (api.clientip)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     for router in container.routers:
         app.include_router(router)
     return app

@@ -7,6 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
+from api.clientip import client_ip
+from api.hashing import HashingBusy
+from api.login import LoginGate, LoginThrottled
 from api.security import (
     SESSION_COOKIE,
     AdminUser,
@@ -22,6 +25,30 @@ from api.security import (
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
 Users = Annotated[UserService, Depends(users_service)]
+
+
+def login_gate(request: Request) -> LoginGate:
+    gate: LoginGate = request.app.state.container.services["login"]
+    return gate
+
+
+Gate = Annotated[LoginGate, Depends(login_gate)]
+
+
+def busy() -> HTTPException:
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "busy checking passwords: try again in a moment",
+                         headers={"Retry-After": str(HashingBusy.retry_after)})
+
+
+def throttled(exc: LoginThrottled) -> HTTPException:
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc),
+                         headers={"Retry-After": exc.block.retry_after_header})
+
+
+def set_session(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
+    )
 
 
 class LoginIn(BaseModel):
@@ -49,15 +76,19 @@ class UserIn(BaseModel):
     agent_id: str | None = Field(default=None, max_length=64)
 
 
-@router.post("/login", response_model=TokenOut)
-async def login(body: LoginIn, response: Response, users: Users, request: Request) -> TokenOut:
+@router.post("/login", response_model=TokenOut,
+             responses={429: {"description": "too many failed sign-ins (see Retry-After)"},
+                        503: {"description": "password checks are busy (see Retry-After)"}})
+async def login(body: LoginIn, response: Response, gate: Gate, request: Request) -> TokenOut:
     try:
-        user, token = await users.login(body.username, body.password)
+        user, token = await gate.sign_in(body.username, body.password, client_ip(request))
     except AuthError:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials") from None
-    response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
-    )
+    except LoginThrottled as exc:
+        raise throttled(exc) from None
+    except HashingBusy:
+        raise busy() from None
+    set_session(response, request, token)
     return TokenOut(token=token, username=user.username, role=user.role)
 
 
@@ -86,5 +117,7 @@ async def add_user(body: UserIn, admin: AdminUser, users: Users, audit: Audit) -
         user = await users.add_user(body.username, body.password, body.role, agent_id=body.agent_id)
     except UserExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except HashingBusy:
+        raise busy() from None
     await audit.record(admin, "user.add", user.username, {"role": user.role.value})
     return UserOut(id=user.id, username=user.username, role=user.role, agent_id=user.agent_id)

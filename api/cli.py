@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import click
 
+from api.hashing import PasswordHashing
 from api.security import Role, UserExists, UserService
 from ivr.db import Database
 from ivr.settings import Settings
@@ -31,12 +32,12 @@ def add(settings: Settings, username: str, role: str, agent_id: str | None, pass
 
     async def run() -> None:
         db = Database(settings.effective_database_url)
+        hashing = PasswordHashing.from_settings(settings.auth)  # the same bounded pool as the server, here alone
         try:
-            service = UserService(db, token_ttl=timedelta(hours=settings.auth.token_ttl_hours),
-                                  time_cost=settings.auth.password_time_cost,
-                                  memory_kib=settings.auth.password_memory_kib)
+            service = UserService(db, hashing, token_ttl=timedelta(hours=settings.auth.token_ttl_hours))
             await service.add_user(username, password, Role(role), agent_id=agent_id)
         finally:
+            hashing.close()
             await db.dispose()
 
     try:
@@ -51,11 +52,13 @@ def add(settings: Settings, username: str, role: str, agent_id: str | None, pass
 def list_users(settings: Settings) -> None:
     async def run() -> None:
         db = Database(settings.effective_database_url)
+        hashing = PasswordHashing.from_settings(settings.auth)
         try:
-            service = UserService(db, token_ttl=timedelta(hours=1))
+            service = UserService(db, hashing, token_ttl=timedelta(hours=1))
             for user in await service.list_users():
                 click.echo(f"{user.username}\t{user.role.value}\t{user.agent_id or ''}")
         finally:
+            hashing.close()
             await db.dispose()
 
     asyncio.run(run())

@@ -13,6 +13,8 @@ from api.auth_routes import router as auth_router
 from api.auth_routes import users_router
 from api.desk import WrapUpStore
 from api.desk import router as desk_router
+from api.hashing import PasswordHashing
+from api.login import LoginGate, LoginPolicies
 from api.security import AuditLog, UserService
 from api.ui.flow_tools import router as flow_tools_router
 from api.ui.routes import router as ui_router
@@ -38,6 +40,9 @@ class HttpServer:
             app, host=settings.http.host, port=settings.http.port, log_config=None, lifespan="off",
             # open agent-desk event streams must not hold a shutdown for long
             access_log=False, timeout_graceful_shutdown=5,
+            # uvicorn would believe X-Forwarded-For from 127.0.0.1; only the configured proxies are
+            # believed, by the app's own middleware (api.clientip)
+            proxy_headers=False, forwarded_allow_ips=[],
         )
         server = uvicorn.Server(config)
         # uvicorn's own serve() captures SIGINT/SIGTERM; `ivr serve` owns signals, so drive its phases here.
@@ -58,11 +63,18 @@ class HttpServer:
 
 async def wire(container: Container) -> None:
     settings = container.settings
-    container.services["users"] = UserService(
-        container.db, token_ttl=timedelta(hours=settings.auth.token_ttl_hours),
-        time_cost=settings.auth.password_time_cost, memory_kib=settings.auth.password_memory_kib,
-    )
-    container.services["audit"] = AuditLog(container.db)
+    hashing = PasswordHashing.from_settings(settings.auth)
+
+    async def close_hashing() -> None:
+        hashing.close()
+
+    container.closers.append(close_hashing)
+    await hashing.warm()
+    users = UserService(container.db, hashing, token_ttl=timedelta(hours=settings.auth.token_ttl_hours))
+    audit = AuditLog(container.db)
+    container.services["users"] = users
+    container.services["audit"] = audit
+    container.services["login"] = LoginGate.create(users, audit, LoginPolicies.from_settings(settings.auth))
     container.routers.extend([auth_router, users_router])
     container.services["desk_wrapups"] = WrapUpStore(container.db)
     container.routers.extend([desk_router, stats_router, flow_tools_router, ui_router])

@@ -1,6 +1,7 @@
 """Authentication and roles for the API and the web UI.
 
-Users have one role: admin, supervisor or agent. Passwords are argon2 hashes. A login issues an
+Users have one role: admin, supervisor or agent. Passwords are argon2 hashes, computed and checked
+in a bounded thread pool off the event loop (:mod:`api.hashing`). A login issues an
 opaque random token (stored as its SHA-256, so a database leak reveals no live token) used as a
 bearer token by API clients and as an HttpOnly session cookie by the web UI. Every write needs a
 role; admins pass every role check.
@@ -16,11 +17,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import delete, select
 
+from api.hashing import PasswordHashing
 from api.models import AuditRow, TokenRow, UserRow
 from ivr.db import Database, utcnow
 
@@ -50,10 +50,10 @@ class UserExists(Exception):
 
 
 class UserService:
-    def __init__(self, db: Database, *, token_ttl: timedelta, time_cost: int = 3, memory_kib: int = 65536) -> None:
+    def __init__(self, db: Database, hashing: PasswordHashing, *, token_ttl: timedelta) -> None:
         self._db = db
+        self.hashing = hashing
         self._ttl = token_ttl
-        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
 
     async def add_user(self, username: str, password: str, role: Role, *, agent_id: str | None = None) -> User:
         if len(password) < 8:
@@ -62,9 +62,10 @@ class UserService:
             existing = await s.scalar(select(UserRow).where(UserRow.username == username))
             if existing is not None:
                 raise UserExists(f"user {username!r} already exists")
-            row = UserRow(
-                username=username, password_hash=self._hasher.hash(password), role=role.value, agent_id=agent_id
-            )
+        # Hashed outside the session: no database connection is held while the pool works.
+        password_hash = await self.hashing.hash(password)
+        async with self._db.session() as s:
+            row = UserRow(username=username, password_hash=password_hash, role=role.value, agent_id=agent_id)
             s.add(row)
             await s.flush()
             return _user(row)
@@ -75,19 +76,19 @@ class UserService:
             return [_user(r) for r in rows if r.active]
 
     async def login(self, username: str, password: str) -> tuple[User, str]:
+        """Checks the password (in the hashing pool; ``HashingBusy`` when it is full)."""
         async with self._db.session() as s:
             row = await s.scalar(select(UserRow).where(UserRow.username == username, UserRow.active.is_(True)))
-            if row is None:
-                # Same work as a real check, so timing doesn't reveal which usernames exist.
-                _verify_dummy(self._hasher, password)
-                raise AuthError("invalid credentials")
-            try:
-                self._hasher.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError) as exc:
-                raise AuthError("invalid credentials") from exc
-            token = secrets.token_urlsafe(32)
+        if row is None:
+            # Same work as a real check, so timing doesn't reveal which usernames exist.
+            await self.hashing.verify_dummy(password)
+            raise AuthError("invalid credentials")
+        if not await self.hashing.verify(row.password_hash, password):
+            raise AuthError("invalid credentials")
+        token = secrets.token_urlsafe(32)
+        async with self._db.session() as s:
             s.add(TokenRow(token_hash=_hash(token), user_id=row.id, expires_at=utcnow() + self._ttl))
-            return _user(row), token
+        return _user(row), token
 
     async def user_for_token(self, token: str) -> User:
         async with self._db.session() as s:
@@ -115,8 +116,12 @@ class AuditLog:
         self._db = db
 
     async def record(self, user: User, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+        await self.record_as(user.username, action, target, detail)
+
+    async def record_as(self, username: str, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+        """For events without a signed-in user (a failed login names the account it tried)."""
         async with self._db.session() as s:
-            s.add(AuditRow(username=user.username, action=action, target=target, detail=detail or {}))
+            s.add(AuditRow(username=username[:64], action=action, target=target[:255], detail=detail or {}))
 
     async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self._db.session() as s:
@@ -129,19 +134,6 @@ class AuditLog:
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-_DUMMY_HASH: str | None = None
-
-
-def _verify_dummy(hasher: PasswordHasher, password: str) -> None:
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hasher.hash(secrets.token_hex(8))
-    try:
-        hasher.verify(_DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return
 
 
 def _user(row: UserRow) -> User:

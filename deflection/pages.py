@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from api.clientip import client_ip
 from deflection.cases import CaseStore
 from deflection.errors import LinkUnavailable
 from deflection.links import LinkPurpose, LinkRecord, Stage
@@ -87,7 +88,7 @@ def page_router(deps: PageDeps) -> APIRouter:
         return html("gone.html", bare(_pick_lang(request, None)), 404)
 
     async def open_link(request: Request, token: str) -> LinkRecord | Response:
-        ip = request.client.host if request.client else "unknown"
+        ip = client_ip(request)  # forwarded headers only from trusted proxies (api.clientip)
         if not deps.limiter.allow(f"ip:{ip}", f"tok:{hash_token(token)}"):
             deps.service.metrics.rate_limited.inc()
             view = bare(_pick_lang(request, None), "slow_down")

@@ -9,15 +9,20 @@ Security Policy allows only our own scripts and styles.
 from __future__ import annotations
 
 import mimetypes
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from api.auth_routes import set_session
+from api.clientip import client_ip
+from api.hashing import HashingBusy
+from api.login import LoginGate, LoginThrottled
 from api.security import SESSION_COOKIE, AuthError, Role, User, UserService
 
 HERE = Path(__file__).resolve().parent
@@ -103,12 +108,61 @@ async def static_file(name: str) -> Response:
                     headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
 
+# Only our own pages: a ``next`` that leaves /ui would be an open redirect.
+_SAFE_NEXT = re.compile(r"/ui/[A-Za-z0-9_/-]*")
+
+
+def safe_next(raw: str | None) -> str | None:
+    return raw if raw and _SAFE_NEXT.fullmatch(raw) and "//" not in raw else None
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request) -> Response:
     user = await page_user(request)
     if user is not None:
         return RedirectResponse(home_for(user), status.HTTP_303_SEE_OTHER)
-    return render("login.html", user=None, title="Sign in")
+    return render("login.html", user=None, title="Sign in", next=safe_next(request.query_params.get("next")))
+
+
+def _foreign_origin(request: Request) -> bool:
+    """A sign-in posted from another site's page (login CSRF). Browsers send Origin on every POST."""
+    origin = request.headers.get("origin")
+    if not origin:
+        return False
+    ours = {request.url.netloc, urlsplit(request.app.state.container.settings.http.public_base_url).netloc}
+    return urlsplit(origin).netloc not in ours
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_submit(request: Request) -> Response:
+    """The sign-in form: sets the session cookie and redirects; works without any script."""
+    form = await request.form(max_files=0, max_fields=8, max_part_size=4096)
+    username, password = str(form.get("username") or ""), str(form.get("password") or "")
+    next_page = safe_next(str(form.get("next") or ""))
+
+    def again(error: str, code: int, headers: dict[str, str] | None = None) -> HTMLResponse:
+        page = render("login.html", user=None, title="Sign in", status_code=code, next=next_page,
+                      username=username[:64], error=error)
+        page.headers.update(headers or {})
+        return page
+
+    if _foreign_origin(request):
+        return again("Sign in from this site's own page.", status.HTTP_403_FORBIDDEN)
+    if not 1 <= len(username) <= 64 or not 1 <= len(password) <= 256:
+        return again("Enter your username and password.", status.HTTP_422_UNPROCESSABLE_CONTENT)
+    gate: LoginGate = request.app.state.container.services["login"]
+    try:
+        user, token = await gate.sign_in(username, password, client_ip(request))
+    except AuthError:
+        return again("Wrong username or password.", status.HTTP_401_UNAUTHORIZED)
+    except LoginThrottled as exc:
+        return again(str(exc), status.HTTP_429_TOO_MANY_REQUESTS, {"Retry-After": exc.block.retry_after_header})
+    except HashingBusy:
+        return again("The server is busy; try again in a moment.", status.HTTP_503_SERVICE_UNAVAILABLE,
+                     {"Retry-After": str(HashingBusy.retry_after)})
+    response = RedirectResponse(next_page or home_for(user), status.HTTP_303_SEE_OTHER)
+    set_session(response, request, token)
+    return response
 
 
 @router.get("", response_class=HTMLResponse)

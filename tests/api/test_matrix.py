@@ -35,7 +35,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/c/{token}"), ("POST", "/c/{token}/case"), ("POST", "/c/{token}/rate"), ("POST", "/c/{token}/callback"),
     ("POST", "/webhooks/twilio/status"), ("POST", "/webhooks/twilio/inbound"),
     ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
-    ("GET", "/ui/login"), ("GET", "/ui"), ("GET", "/ui/static/{name}"),
+    ("GET", "/ui/login"), ("POST", "/ui/login"), ("GET", "/ui"), ("GET", "/ui/static/{name}"),
 })
 
 # Web pages: without a session they redirect to /ui/login; a wrong role gets 403.

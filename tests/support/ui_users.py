@@ -12,7 +12,7 @@ CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 async def add_users(users: UserService, wanted: dict[str, tuple[str, Role, str | None]]) -> dict[str, str]:
     """Adds ``username -> (password, role, agent_id)`` and returns ``username -> bearer token``."""
-    users._hasher = CHEAP  # test-only: same code paths, cheaper parameters
+    users.hashing = users.hashing.with_hasher(CHEAP)  # test-only: same pool and code paths, cheaper parameters
     tokens = {}
     for name, (password, role, agent_id) in wanted.items():
         await users.add_user(name, password, role, agent_id=agent_id)
