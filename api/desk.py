@@ -4,6 +4,8 @@
 (with the caller's context and earlier contacts on any channel) and ``AgentStateChanged`` events.
 ``POST /api/v1/desk/wrapup`` stores the disposition and notes, audits them, and ends the agent's
 wrap-up through the ACD. Agents act for their own ``agent_id``; supervisors and admins may pass one.
+A wrap-up names a call that agent handled (the call record says who did); the open work lists only
+that agent's callbacks and cases (:mod:`api.scope`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from api.models import WrapUpRow
 from api.security import Audit, Role, StaffUser, User
 from callbacks.models import CallbackState
 from deflection.cases import CaseStatus
+from deflection.tokens import scrub_tokens
 from ivr.acd.types import AgentState, StateReason
 from ivr.composition import Container
 from ivr.db import Database
@@ -218,19 +221,43 @@ async def open_work(agent_id: AgentId, container: AppContainer) -> dict[str, Any
     if callbacks is not None and hasattr(callbacks, "find"):
         found: list[Any] = []
         for state in (CallbackState.PENDING, CallbackState.SCHEDULED, CallbackState.DIALING):
-            found.extend(await callbacks.find(state=state, limit=20))
+            found.extend(await callbacks.find(state=state, limit=20, handled_by=agent_id))
         out["callbacks"] = [cb.to_dict() for cb in found][:50]
     cases = container.services.get("deflection_cases")
     if cases is not None:
-        out["cases"] = [c.to_dict() for c in await cases.list(status=CaseStatus.OPEN, limit=20)]
+        mine = await cases.list(status=CaseStatus.OPEN, limit=20, handled_by=agent_id)
+        out["cases"] = [scrub_tokens(c.to_dict()) for c in mine]
     out["wrapups"] = [w.model_dump(mode="json") for w in await _store(container).recent(agent_id, limit=10)]
     return out
 
 
-@router.post("/wrapup", response_model=WrapUpOut, status_code=status.HTTP_201_CREATED)
+CALLBACK_CALL_PREFIX = "callback:"  # the desk's call id for a callback call (callbacks.ivr_handler)
+
+
+async def _check_handled(container: Container, agent_id: str, call_id: str) -> None:
+    """404 for a call nobody recorded, 403 for one another agent handled."""
+    if call_id.startswith(CALLBACK_CALL_PREFIX):
+        callbacks = container.services.get("callbacks")
+        callback_id = call_id.removeprefix(CALLBACK_CALL_PREFIX)
+        if callbacks is None or not await callbacks.belongs_to(callback_id, agent_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND,
+                                f"agent {agent_id} has no callback {callback_id} to wrap up")
+        return
+    calls = container.services.get("call_store")
+    record = await calls.get_call(call_id) if calls is not None else None
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}: a wrap-up needs a recorded call")
+    if record.agent_id != agent_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"call {call_id} was not handled by agent {agent_id}")
+
+
+@router.post("/wrapup", response_model=WrapUpOut, status_code=status.HTTP_201_CREATED,
+             responses={403: {"description": "another agent handled the call"},
+                        404: {"description": "no such call"}})
 async def wrap_up(body: WrapUpIn, agent_id: AgentId, user: StaffUser, container: AppContainer,
                   audit: Audit) -> WrapUpOut:
     """Store the disposition and notes; an agent in wrap-up becomes available (the work is done)."""
+    await _check_handled(container, agent_id, body.call_id)
     saved = await _store(container).add(user, agent_id, body)
     await audit.record(user, "desk.wrapup", body.call_id,
                        {"agent_id": agent_id, "disposition": body.disposition.value})

@@ -1,4 +1,8 @@
-"""``/api/v1/callbacks``: list, show, create, cancel, reschedule (staff roles only)."""
+"""``/api/v1/callbacks``: list, show, create, cancel, reschedule (staff roles only).
+
+Agents see and change only their own callbacks: ones they dialled, or asked for on a call they
+handled (:mod:`api.scope`); any other id answers 404 to them, as if it did not exist.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from api.security import Role, require_roles
+from api.scope import scope_of
+from api.security import Role, StaffUser, User, require_roles
 from callbacks.errors import CallbackNotFound, InvalidNumber, InvalidTransition
 from callbacks.models import CallbackState
 from callbacks.schemas import CallbackCreate, CallbackOut, CallbackReschedule, TicketOut
@@ -25,15 +30,24 @@ def callbacks_service(request: Request) -> CallbackService:
 Service = Annotated[CallbackService, Depends(callbacks_service)]
 
 
+async def _visible(service: CallbackService, user: User, callback_id: str) -> None:
+    agent_id = scope_of(user).agent_id
+    if agent_id is not None and not await service.belongs_to(callback_id, agent_id):
+        raise CallbackNotFound(callback_id)
+
+
 @router.get("", response_model=list[CallbackOut])
-async def list_callbacks(service: Service, state: CallbackState | None = None, queue: str | None = None,
+async def list_callbacks(service: Service, user: StaffUser, state: CallbackState | None = None,
+                         queue: str | None = None,
                          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[CallbackOut]:
-    return [CallbackOut.of(cb) for cb in await service.find(state=state, queue=queue, limit=limit)]
+    found = await service.find(state=state, queue=queue, limit=limit, handled_by=scope_of(user).agent_id)
+    return [CallbackOut.of(cb) for cb in found]
 
 
 @router.get("/{callback_id}", response_model=CallbackOut)
-async def show_callback(callback_id: str, service: Service) -> CallbackOut:
+async def show_callback(callback_id: str, service: Service, user: StaffUser) -> CallbackOut:
     try:
+        await _visible(service, user, callback_id)
         return CallbackOut.of(await service.get(callback_id), with_attempts=True)
     except CallbackNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no callback {callback_id}") from None
@@ -54,8 +68,9 @@ async def create_callback(body: CallbackCreate, service: Service) -> TicketOut:
 
 
 @router.post("/{callback_id}/cancel", response_model=CallbackOut)
-async def cancel_callback(callback_id: str, service: Service) -> CallbackOut:
+async def cancel_callback(callback_id: str, service: Service, user: StaffUser) -> CallbackOut:
     try:
+        await _visible(service, user, callback_id)
         return CallbackOut.of(await service.cancel(callback_id))
     except CallbackNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no callback {callback_id}") from None
@@ -64,8 +79,10 @@ async def cancel_callback(callback_id: str, service: Service) -> CallbackOut:
 
 
 @router.post("/{callback_id}/reschedule", response_model=CallbackOut)
-async def reschedule_callback(callback_id: str, body: CallbackReschedule, service: Service) -> CallbackOut:
+async def reschedule_callback(callback_id: str, body: CallbackReschedule, service: Service,
+                              user: StaffUser) -> CallbackOut:
     try:
+        await _visible(service, user, callback_id)
         return CallbackOut.of(await service.reschedule(callback_id, at=body.at))
     except CallbackNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no callback {callback_id}") from None

@@ -174,5 +174,9 @@ class CallbackService:
         return await self.store.get(callback_id)
 
     async def find(self, *, state: CallbackState | None = None, queue: str | None = None,
-                   number: str | None = None, limit: int = 100) -> list[Callback]:
-        return await self.store.find(state=state, queue=queue, number=number, limit=limit)
+                   number: str | None = None, limit: int = 100, handled_by: str | None = None) -> list[Callback]:
+        return await self.store.find(state=state, queue=queue, number=number, limit=limit, handled_by=handled_by)
+
+    async def belongs_to(self, callback_id: str, agent_id: str) -> bool:
+        """Whether the agent dialled this callback or handled the call it was asked for on."""
+        return await self.store.belongs_to(callback_id, agent_id)

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.scope import handled_calls
 from callbacks.errors import CallbackNotFound, InvalidTransition
 from callbacks.models import (
     FINAL_STATES,
@@ -90,8 +91,11 @@ class CallbackStore:
         return tuple(Attempt.of(r) for r in rows)
 
     async def find(self, *, state: CallbackState | None = None, queue: str | None = None,
-                   number: str | None = None, limit: int = 100) -> list[Callback]:
+                   number: str | None = None, limit: int = 100, handled_by: str | None = None) -> list[Callback]:
+        """``handled_by``: only that agent's callbacks (see :func:`owned_by`)."""
         q = select(CallbackRow)
+        if handled_by is not None:
+            q = q.where(owned_by(handled_by))
         if state is not None:
             q = q.where(CallbackRow.state == state.value)
         if queue is not None:
@@ -101,6 +105,11 @@ class CallbackStore:
         async with self.db.session() as s:
             rows = (await s.execute(q.order_by(CallbackRow.due_at, CallbackRow.id).limit(limit))).scalars()
             return [Callback.of(r) for r in rows]
+
+    async def belongs_to(self, callback_id: str, agent_id: str) -> bool:
+        async with self.db.session() as s:
+            found = await s.scalar(select(CallbackRow.id).where(CallbackRow.id == callback_id, owned_by(agent_id)))
+            return found is not None
 
     async def counts(self) -> dict[str, int]:
         async with self.db.session() as s:
@@ -289,3 +298,9 @@ def _finish(row: CallbackRow, state: CallbackState, reason: str | None, now: dat
     row.reason = reason
     row.lease_owner = row.leased_until = None
     row.updated_at = now
+
+
+def owned_by(agent_id: str) -> ColumnElement[bool]:
+    """An agent's callbacks: one they dialled, or one asked for on a call they handled."""
+    dialled = select(CallbackAttemptRow.callback_id).where(CallbackAttemptRow.agent_id == agent_id)
+    return or_(CallbackRow.id.in_(dialled), CallbackRow.context["call_id"].as_string().in_(handled_calls(agent_id)))

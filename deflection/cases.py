@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from api.scope import handled_calls
 from deflection.models import CaseRow
 from ivr.db import Database
 
@@ -90,9 +91,12 @@ class CaseStore:
             return _record(row) if row else None
 
     async def list(self, *, limit: int = 50, number: str | None = None, link_id: str | None = None,
-                   status: CaseStatus | None = None) -> list[CaseRecord]:
+                   status: CaseStatus | None = None, handled_by: str | None = None) -> list[CaseRecord]:
+        """``handled_by``: only cases from calls that agent handled."""
         async with self._db.session() as s:
             q = select(CaseRow).order_by(CaseRow.respond_by, CaseRow.id).limit(limit)
+            if handled_by is not None:
+                q = q.where(CaseRow.call_id.in_(handled_calls(handled_by)))
             if number is not None:
                 q = q.where(CaseRow.number == number)
             if link_id is not None:

@@ -11,6 +11,7 @@ from deflection.cases import CaseStore
 from deflection.links import LinkStore
 from deflection.messages import MessageStore
 from deflection.ratings import RatingStore
+from deflection.tokens import scrub_tokens
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class CustomerHistory:
         self._callbacks = callbacks
 
     async def for_number(self, number: str, *, limit: int = 50) -> dict[str, Any]:
-        """Newest first; each item has ``kind``, ``at`` (ISO) and that record's fields."""
+        """Newest first; each item has ``kind``, ``at`` (ISO) and that record's fields. Live links
+        are masked (agents read this in their screen pop; a full link is a credential)."""
         items: list[tuple[datetime, dict[str, Any]]] = []
         calls = self._calls()
         if calls is not None:
@@ -58,7 +60,7 @@ class CustomerHistory:
             items.append((r.at, {"kind": "rating", **r.to_dict()}))
         items.extend(await self._callback_items(number, limit))
         items.sort(key=lambda pair: pair[0], reverse=True)
-        return {"number": number, "items": [{"at": at.isoformat(), **d} for at, d in items[:limit]]}
+        return {"number": number, "items": [scrub_tokens({"at": at.isoformat(), **d}) for at, d in items[:limit]]}
 
     async def _callback_items(self, number: str, limit: int) -> list[tuple[datetime, dict[str, Any]]]:
         """Callbacks, through the callbacks service's ``find(number=..., limit=...)`` when wired."""

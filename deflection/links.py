@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from api.scope import handled_calls
 from deflection.errors import LinkUnavailable
 from deflection.models import ConsentRow, LinkRow
 from deflection.tokens import hash_token, looks_like_token, new_link_id, new_reference
@@ -144,9 +145,14 @@ class LinkStore:
                 raise LinkUnavailable("expired", expired=True)
             return _record(row)
 
-    async def get(self, link_id: str) -> LinkRecord | None:
+    async def get(self, link_id: str, *, handled_by: str | None = None) -> LinkRecord | None:
+        """``handled_by``: None unless the link was sent from a call that agent handled."""
         async with self._db.session() as s:
-            row = await s.get(LinkRow, link_id)
+            if handled_by is None:
+                row = await s.get(LinkRow, link_id)
+            else:
+                row = await s.scalar(select(LinkRow).where(LinkRow.id == link_id,
+                                                           LinkRow.call_id.in_(handled_calls(handled_by))))
             return _record(row) if row else None
 
     async def by_reference(self, reference: str) -> LinkRecord | None:
@@ -189,9 +195,13 @@ class LinkStore:
             )
             return bool(getattr(result, "rowcount", 0))
 
-    async def list(self, *, limit: int = 50, number: str | None = None) -> list[LinkRecord]:
+    async def list(self, *, limit: int = 50, number: str | None = None,
+                   handled_by: str | None = None) -> list[LinkRecord]:
+        """``handled_by``: only links sent from calls that agent handled."""
         async with self._db.session() as s:
             q = select(LinkRow).order_by(LinkRow.created_at.desc(), LinkRow.id).limit(limit)
+            if handled_by is not None:
+                q = q.where(LinkRow.call_id.in_(handled_calls(handled_by)))
             if number is not None:
                 q = q.where(LinkRow.number == number)
             return [_record(r) for r in (await s.scalars(q)).all()]

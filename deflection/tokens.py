@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+from typing import Any
 
 TOKEN_BYTES = 24  # 192 bits, above the 128-bit floor
 # No 0/O, 1/I/L, U/V: readable aloud and typed on a phone without ambiguity.
@@ -25,6 +27,28 @@ def hash_token(token: str) -> str:
 def looks_like_token(token: str) -> bool:
     """Cheap shape check before any lookup (urlsafe base64 of 24 bytes is 32 chars)."""
     return 20 <= len(token) <= 64 and all(c.isalnum() or c in "-_" for c in token)
+
+
+# A landing-page link inside any text: ``/c/`` then a token (see :func:`looks_like_token`).
+_LINK_TOKEN = re.compile(r"/c/([A-Za-z0-9_-]{20,64})")
+MASK_KEEP = 4
+
+
+def mask_tokens(text: str) -> str:
+    """Each ``/c/<token>`` in the text shortened to its first characters and an ellipsis: enough to
+    tell links apart, useless as a credential."""
+    return _LINK_TOKEN.sub(lambda m: f"/c/{m.group(1)[:MASK_KEEP]}…", text)
+
+
+def scrub_tokens(value: Any) -> Any:
+    """:func:`mask_tokens` through a JSON-like value (dicts, lists, tuples, strings)."""
+    if isinstance(value, str):
+        return mask_tokens(value)
+    if isinstance(value, dict):
+        return {k: scrub_tokens(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_tokens(v) for v in value]
+    return value
 
 
 def new_reference() -> str:

@@ -72,7 +72,7 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     # deflection (staff reads)
     ("GET", "/api/v1/deflections"): AGENT,
     ("GET", "/api/v1/deflections/stats"): AGENT,
-    ("GET", "/api/v1/deflections/outbox"): AGENT,
+    ("GET", "/api/v1/deflections/outbox"): SUPERVISOR,  # live links: masked unless full=true
     ("GET", "/api/v1/deflections/cases"): AGENT,
     ("GET", "/api/v1/deflections/{link_id}"): AGENT,
     ("GET", "/api/v1/deflections/templates"): AGENT,

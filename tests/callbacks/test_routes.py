@@ -10,10 +10,14 @@ import pytest
 from api import plugin as api_plugin
 from api.security import current_user
 from callbacks import plugin as callbacks_plugin
+from callbacks.models import CallbackAttemptRow
 from ivr.composition import Container
-from ivr.db import Database
+from ivr.context import ContextSnapshot
+from ivr.db import Database, utcnow
+from ivr.ports import CallbackRequest, CallbackSource
 from tests.support.app import app_for, make_container
 from tests.support.calls_api import AUTH, _user_from_table
+from tests.support.calls_rows import record_call
 
 Client = tuple[httpx.AsyncClient, Container]
 
@@ -40,8 +44,10 @@ async def test_create_list_show_cancel_reschedule(client: Client) -> None:
     assert r.json()["scheduled_for"].startswith("2030-01-02T10:00:00") and not r.json()["merged"]
     listed = (await http.get("/api/v1/callbacks", params={"queue": "support"}, headers=as_("supervisor"))).json()
     assert [(c["id"], c["number"], c["state"]) for c in listed] == [(callback_id, "+34600111222", "pending")]
-    shown = await http.get(f"/api/v1/callbacks/{callback_id}", headers=as_("agent"))
+    shown = await http.get(f"/api/v1/callbacks/{callback_id}", headers=as_("supervisor"))
     assert shown.status_code == 200 and shown.json()["attempts_log"] == []
+    # booked by an agent but from no call of theirs: not their callback (see test_agents_see_only_their_own)
+    assert (await http.get(f"/api/v1/callbacks/{callback_id}", headers=as_("agent"))).status_code == 404
     moved = await http.post(f"/api/v1/callbacks/{callback_id}/reschedule", json={"at": "2030-01-03T09:00:00+00:00"},
                             headers=as_("supervisor"))
     assert moved.status_code == 200 and moved.json()["state"] == "scheduled"
@@ -71,3 +77,41 @@ async def test_plugin_registers_everything(client: Client) -> None:
     assert "callback" in container.services["agi_scripts"]
     assert container.services["callbacks"] is not None
     assert any(getattr(c, "name", "") == "callbacks-dispatcher" for c in container.components)
+
+
+def _snapshot(call_id: str) -> ContextSnapshot:
+    return ContextSnapshot(call_id=call_id, caller="+34600111222", dialled="900", language="es", flow="support",
+                           path=("main_menu",), inputs=(), variables={}, queue="support")
+
+
+async def test_agents_see_only_their_own(client: Client, sqlite_db: Database) -> None:
+    """Agent 1001 sees a callback asked for on a call it handled and one it dialled; not another
+    agent's, not one from a call nobody answered; cancel/reschedule follow the same rule."""
+    http, container = client
+    service = container.services["callbacks"]
+    await record_call(sqlite_db, "call-mine", agent_id="1001")
+    await record_call(sqlite_db, "call-theirs", agent_id="2002")
+    tickets = {}
+    for name, number, context in (("mine", "600111221", _snapshot("call-mine")),
+                                  ("theirs", "600111222", _snapshot("call-theirs")),
+                                  ("nobody", "600111223", _snapshot("call-unanswered")),
+                                  ("dialled", "600111224", None)):
+        tickets[name] = (await service.request(CallbackRequest(number=number, queue="support",
+                                                               source=CallbackSource.API, context=context))).callback_id
+    async with sqlite_db.session() as s:
+        s.add(CallbackAttemptRow(callback_id=tickets["dialled"], seq=1, started_at=utcnow(), mode="agent_first",
+                                 agent_id="1001", dispatcher="test"))
+    listed = (await http.get("/api/v1/callbacks", headers=as_("agent"))).json()
+    assert sorted(c["id"] for c in listed) == sorted([tickets["mine"], tickets["dialled"]])
+    everything = (await http.get("/api/v1/callbacks", headers=as_("supervisor"))).json()
+    assert len(everything) == 4
+    for name in ("theirs", "nobody"):
+        cid = tickets[name]
+        assert (await http.get(f"/api/v1/callbacks/{cid}", headers=as_("agent"))).status_code == 404
+        assert (await http.post(f"/api/v1/callbacks/{cid}/cancel", headers=as_("agent"))).status_code == 404
+        moved = await http.post(f"/api/v1/callbacks/{cid}/reschedule", json={"at": "2030-01-03T09:00:00+00:00"},
+                                headers=as_("agent"))
+        assert moved.status_code == 404
+    assert (await http.get(f"/api/v1/callbacks/{tickets['mine']}", headers=as_("agent"))).status_code == 200
+    cancelled = await http.post(f"/api/v1/callbacks/{tickets['mine']}/cancel", headers=as_("agent"))
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"

@@ -18,6 +18,7 @@ from ivr.cli import main as ivr_main
 from ivr.db import Database
 from ivr.db.migrate import upgrade
 from ivr.ports import LinkTicket
+from tests.support.calls_rows import record_call
 from tests.support.deflection_env import NUMBER, AlwaysOpen, FakeCallbacks, client, container, request
 
 
@@ -29,9 +30,9 @@ class _Calls:
                            waited_seconds=185.0, disposition="deflected")]
 
 
-async def _token(c, role: Role) -> str:  # type: ignore[no-untyped-def]
+async def _token(c, role: Role, agent_id: str | None = None) -> str:  # type: ignore[no-untyped-def]
     users: UserService = c.services["users"]
-    await users.add_user(f"u-{role.value}", "correct horse battery", role)
+    await users.add_user(f"u-{role.value}", "correct horse battery", role, agent_id=agent_id)
     _, token = await users.login(f"u-{role.value}", "correct horse battery")
     return token
 
@@ -43,7 +44,9 @@ async def test_history_and_api(database: Database) -> None:
     svc: DeflectionService = c.services["deflection"]
     ticket = await svc.send_link(request())
     token = re.search(r"/c/([A-Za-z0-9_-]+)", ticket.url).group(1)  # type: ignore[union-attr]
-    agent = await _token(c, Role.AGENT)
+    agent = await _token(c, Role.AGENT, agent_id="a1")
+    supervisor = await _token(c, Role.SUPERVISOR)
+    await record_call(database, "call-1", agent_id="a1", caller=NUMBER)  # the link's call: a1 handled it
     async with client(c) as http:
         page = (await http.get(f"/c/{token}")).text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -61,14 +64,22 @@ async def test_history_and_api(database: Database) -> None:
         items = {i["kind"]: i for i in r.json()["items"]}
         assert items["case"]["respond_by"] and items["case"]["target_hours"] == 24.0
         assert "body" not in items["message"]  # the outbox body holds a live link
+        assert token not in r.text  # nor anywhere else (WhatsApp template parameters, ...)
         links = (await http.get("/api/v1/deflections", headers=auth)).json()
         assert [link["id"] for link in links] == [ticket.link_id] and "context" not in links[0]
-        shown = (await http.get(f"/api/v1/deflections/{ticket.link_id}", headers=auth)).json()
-        assert shown["context"]["call_id"] == "call-1" and shown["rating"]["score"] == 5
-        assert len(shown["cases"]) == 1 and len(shown["messages"]) == 1
+        shown = await http.get(f"/api/v1/deflections/{ticket.link_id}", headers=auth)
+        assert shown.json()["context"]["call_id"] == "call-1" and shown.json()["rating"]["score"] == 5
+        assert len(shown.json()["cases"]) == 1 and len(shown.json()["messages"]) == 1
+        assert token not in shown.text and f"/c/{token[:4]}…" in shown.json()["messages"][0]["body"]
         assert (await http.get("/api/v1/deflections/lnk_nope", headers=auth)).status_code == 404
-        outbox = (await http.get("/api/v1/deflections/outbox", headers=auth)).json()
-        assert ticket.url in outbox[0]["body"]
+        # the outbox is for supervisors, with links masked unless asked for in full (audited)
+        assert (await http.get("/api/v1/deflections/outbox", headers=auth)).status_code == 403
+        sup = {"Authorization": f"Bearer {supervisor}"}
+        outbox = await http.get("/api/v1/deflections/outbox", headers=sup)
+        assert token not in outbox.text and f"/c/{token[:4]}…" in outbox.json()[0]["body"]
+        full = (await http.get("/api/v1/deflections/outbox", params={"full": "true"}, headers=sup)).json()
+        assert ticket.url in full[0]["body"]
+        assert (await c.services["audit"].recent())[0]["action"] == "deflection.outbox.full"
         stats = (await http.get("/api/v1/deflections/stats", headers=auth)).json()
         assert stats == {"offered": 1, "accepted": 1, "sent": 1, "delivered": 0, "opened": 1, "continued": 0,
                          "case": 1, "rating": 1}

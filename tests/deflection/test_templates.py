@@ -64,7 +64,7 @@ async def test_admin_edits_the_sms_text_and_the_next_link_uses_it(env: tuple) ->
     consent = Consent(ConsentMethod.KEY, utcnow(), "offer/link_consent", "1")
     ticket = await service.send_link(DeflectionRequest(number="+34600111222", context=snapshot, reason="queue_wait",
                                                        consent=consent))
-    outbox = (await client.get("/api/v1/deflections/outbox", headers=auth["alex"])).json()
+    outbox = (await client.get("/api/v1/deflections/outbox", headers=auth["ana"])).json()
     body = outbox[0]["body"]
     assert body.startswith("Su consulta sigue aquí: http://") and f"(ref {ticket.reference})" in body
     listed = (await client.get("/api/v1/deflections/templates", headers=auth["alex"])).json()

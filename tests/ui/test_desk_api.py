@@ -25,6 +25,7 @@ from ivr.db import Database
 from ivr.events.types import AgentConnected
 from ivr.ports import Disposition
 from ivr.settings import Settings
+from tests.support.calls_rows import record_call
 from tests.support.ui_server import serving
 from tests.support.ui_users import add_users
 
@@ -92,6 +93,7 @@ async def test_wrap_up_is_stored_audited_and_ends_the_wrap_up(store_env: Env) ->
     env = store_env
     acd = env.container.services["acd"]
     acd.set_agent_state("agent1", AgentState.WRAP_UP)
+    await record_call(env.container.db, "call-9", agent_id="agent1")
     body = {"call_id": "call-9", "disposition": "follow_up", "notes": "send the invoice", "queue": "billing"}
     r = await env.client.post("/api/v1/desk/wrapup", json=body, headers=env.auth[Role.AGENT])
     assert r.status_code == 201, r.text
