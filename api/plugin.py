@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth_routes import router as auth_router
@@ -20,8 +21,20 @@ from api.ui.flow_tools import router as flow_tools_router
 from api.ui.routes import router as ui_router
 from api.ui.stats import router as stats_router
 from ivr.composition import Container
+from ivr.settings import HttpSettings
 
 log = logging.getLogger(__name__)
+
+
+def uvicorn_config(app: FastAPI, http: HttpSettings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host=http.host, port=http.port, log_config=None, lifespan="off",
+        # open agent-desk event streams must not hold a shutdown for long
+        access_log=False, timeout_graceful_shutdown=5,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; only the configured proxies are
+        # believed, by the app's own middleware (api.clientip)
+        proxy_headers=False, forwarded_allow_ips=[],
+    )
 
 
 class HttpServer:
@@ -36,14 +49,7 @@ class HttpServer:
     async def run(self, started: asyncio.Event) -> None:
         settings = self._container.settings
         app = create_app(self._container)
-        config = uvicorn.Config(
-            app, host=settings.http.host, port=settings.http.port, log_config=None, lifespan="off",
-            # open agent-desk event streams must not hold a shutdown for long
-            access_log=False, timeout_graceful_shutdown=5,
-            # uvicorn would believe X-Forwarded-For from 127.0.0.1; only the configured proxies are
-            # believed, by the app's own middleware (api.clientip)
-            proxy_headers=False, forwarded_allow_ips=[],
-        )
+        config = uvicorn_config(app, settings.http)
         server = uvicorn.Server(config)
         # uvicorn's own serve() captures SIGINT/SIGTERM; `ivr serve` owns signals, so drive its phases here.
         config.load()

@@ -263,6 +263,10 @@ async def test_agents_act_only_for_themselves(matrix: Matrix) -> None:
     ):
         status, _ = await answer(matrix.app, method, url, bearer, json.dumps(body).encode() if body else None)
         assert status == 403, (method, url, status)
+    # their own desk, but a call nobody recorded (tests/api/test_least_privilege.py has the rest)
+    made_up = json.dumps({"call_id": "made-up", "disposition": "resolved"}).encode()
+    status, _ = await answer(matrix.app, "POST", "/api/v1/desk/wrapup", bearer, made_up)
+    assert status == 404
 
 
 async def test_cookie_writes_need_the_csrf_header(matrix: Matrix) -> None:
