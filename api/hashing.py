@@ -11,6 +11,7 @@ unbounded queue.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import threading
 from collections.abc import Callable
@@ -45,7 +46,8 @@ class PasswordHashing:
         self.hasher = hasher
         self._workers = workers
         self._max_pending = max_pending
-        self._executor = executor or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puente-hash")
+        self._executor = executor or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puente-hash",
+                                                        initializer=_lower_priority)
         self._lock = threading.Lock()  # the count is released from worker threads
         self._pending = 0
         self._dummy: str | None = None
@@ -106,6 +108,18 @@ class PasswordHashing:
     def _release(self, _job: object) -> None:
         with self._lock:
             self._pending -= 1
+
+
+HASH_THREAD_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """On a busy machine the hashing threads compete with the event loop for the cores: give them a
+    lower scheduling priority (Linux sets niceness per thread), so the loop that paces RTP wins."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the pool still works
+        return
 
 
 def _verify(hasher: PasswordHasher, stored_hash: str, password: str) -> bool:

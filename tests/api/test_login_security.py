@@ -5,6 +5,7 @@ form that signs in without JavaScript, and forwarded headers believed only from 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 import time
@@ -40,11 +41,13 @@ class RecordingHasher(PasswordHasher):
     def __init__(self, time_cost: int = 1, memory_cost: int = 1024) -> None:
         super().__init__(time_cost=time_cost, memory_cost=memory_cost, parallelism=1)
         self.threads: list[str] = []
+        self.niceness: list[int] = []
         self.verified: list[str] = []
         self.gate: threading.Event | None = None
 
     def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
         self.threads.append(threading.current_thread().name)
+        self.niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return super().hash(password, salt=salt)
 
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
@@ -123,6 +126,8 @@ async def test_hashing_and_verification_run_in_the_pool_threads(env: Env) -> Non
     assert len(env.hasher.threads) == 2
     assert all(name.startswith("puente-hash") for name in env.hasher.threads), env.hasher.threads
     assert threading.main_thread().name not in env.hasher.threads
+    # and at a lower priority than the event loop's thread, which paces RTP
+    assert env.hasher.niceness and all(n > os.getpriority(os.PRIO_PROCESS, 0) for n in env.hasher.niceness)
 
 
 async def test_the_loop_keeps_ticking_through_eight_concurrent_logins(sqlite_db: Database) -> None:
