@@ -183,8 +183,14 @@ class FlowEngine:
             except CallerHungUp:
                 raise
             except Exception as exc:
-                log.exception("node failed; routing the caller to a human", extra={"node": node_id,
-                                                                                   "flow": run.flow.name})
+                if isinstance(exc, ChannelError):
+                    # The telephony peer refused a command (e.g. an AGI 520): its fault, logged where
+                    # it happened; one line here, no traceback.
+                    log.warning("node failed on the channel (%s); routing the caller to a human", exc,
+                                extra={"node": node_id, "flow": run.flow.name})
+                else:
+                    log.exception("node failed; routing the caller to a human", extra={"node": node_id,
+                                                                                       "flow": run.flow.name})
                 await run.record(CallEventKind.ERROR, node=node_id,
                                  data={"error": type(exc).__name__, "detail": str(exc)[:500]})
                 return await self._rescue(run, node_id)

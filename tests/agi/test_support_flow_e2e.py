@@ -62,12 +62,19 @@ class Line:
         engine = RecordingEngine(FlowEngine(FileFlowProvider(FLOWS_DIR), self.services, self.catalogue,
                                             self.schedules, settings=Settings(), lookup=DemoOrderLookup()))
         async with running_server(engine=engine) as server:
+            model.hook_port = server.port  # Dial's answer hook connects back
             result = await drive(server, model, env=env_block(script="support", dnid=dnid,
                                                               callerid="+34600111222"))
             assert server.stats.errors_total == 0
         assert result.closed_by_server, "Puente must close the AGI socket at the end of every call"
         [disposition] = engine.dispositions
         return disposition, result
+
+
+def dialled(result: DriverResult) -> str:
+    """The Dial command without its one-time answer-hook token."""
+    [dial] = [c for c in result.commands if c.startswith("EXEC Dial")]
+    return dial.split("^", 1)[0] + "^"
 
 
 @pytest.fixture
@@ -90,7 +97,8 @@ async def test_billing(line: Line) -> None:
     assert line.queues.queues == ["billing"]
     expected = {"PUENTE_QUEUE": "billing", "PUENTE_LANGUAGE": "es", "PUENTE_CALL_ID": "1795424844.1"}
     assert expected.items() <= variables(model).items()
-    assert "EXEC Dial agent/billing,15,g" in result.commands
+    assert dialled(result) == "EXEC Dial agent/billing,15,gU(puente-agent-answered^"
+    assert len(model.hooks) == 1
     assert "puente/es/greeting" in streamed(result)
     assert 'STREAM FILE puente/es/main_menu "0123456789*#"' in result.commands
 
@@ -100,7 +108,8 @@ async def test_support(line: Line) -> None:
     disposition, result = await line.call(model)
     assert disposition is Disposition.CONNECTED
     assert line.queues.queues == ["support"]
-    assert "EXEC Dial agent/support,15,g" in result.commands
+    assert dialled(result) == "EXEC Dial agent/support,15,gU(puente-agent-answered^"
+    assert len(model.hooks) == 1
     assert model.variables["PUENTE_QUEUE"] == "support"
 
 
@@ -124,7 +133,8 @@ async def test_agent_escape(line: Line) -> None:
     assert disposition is Disposition.CONNECTED
     assert line.queues.queues == ["general"]
     assert "puente/es/transferring" in streamed(result)
-    assert "EXEC Dial agent/general,15,g" in result.commands
+    assert dialled(result) == "EXEC Dial agent/general,15,gU(puente-agent-answered^"
+    assert len(model.hooks) == 1
 
 
 async def test_invalid_input_twice_goes_to_a_human(line: Line) -> None:

@@ -225,12 +225,22 @@ class SipChannel:
                 return digit
         return None
 
-    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None) -> ConnectResult:
+    async def connect(
+        self,
+        endpoint: str,
+        *,
+        timeout: float,
+        caller_id: str | None = None,
+        on_answer: Callable[[], None] | None = None,
+        announce: Sequence[PromptFile] = (),
+    ) -> ConnectResult:
         await self.answer()
         from ivr.channels.sip.dialer import dial
 
         loop = asyncio.get_running_loop()
         started = loop.time()
+        ringing = asyncio.Event()  # set once the dial is over: the announcement stops there
+        announcer = asyncio.create_task(self._play(announce, "", ringing.is_set)) if announce else None
         try:
             agent = await dial(
                 self._endpoint,
@@ -246,7 +256,13 @@ class SipChannel:
             return ConnectResult(
                 _DIAL_STATUS[exc.reason], ring_seconds=loop.time() - started, hangup_cause=exc.status, peer=endpoint
             )
+        finally:
+            ringing.set()
+            if announcer is not None:
+                await announcer  # stops within one 20 ms frame
         answered = loop.time()
+        if on_answer is not None:
+            on_answer()
         await self._bridge(agent)
         return ConnectResult(
             DialStatus.ANSWER,
