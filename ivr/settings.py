@@ -71,6 +71,9 @@ class AmiSettings(BaseModel):
     username: str = "puente"
     secret: str = ""
     reconnect_max_delay: float = 30.0
+    # Device states are listed again (DeviceStateList) after login, on FullyBooted and module
+    # reloads, and every this many seconds (0: never), so a missed change cannot linger.
+    resync_interval: float = 30.0
 
 
 class SipSettings(BaseModel):
