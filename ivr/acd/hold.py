@@ -270,6 +270,9 @@ class HoldSession:
         answer = _Answer()
         loop = asyncio.get_running_loop()
         dial_started = loop.time()
+        # Recorded beside the ring, not before it: a database write must not delay the agent's phone.
+        offered = asyncio.ensure_future(self._event(CallEventKind.AGENT_OFFERED, {
+            "queue": self.waiter.queue, "agent_id": assignment.agent_id}))
         try:
             result = await self.channel.connect(assignment.endpoint, timeout=self.cfg.ring_timeout,
                                                 on_answer=lambda: self._answered(assignment, answer),
@@ -281,7 +284,8 @@ class HoldSession:
             # happened all the same (the agent must not stay busy, the handle time is real).
             talk = max(0.0, loop.time() - (answer.loop_at or dial_started))
             result = ConnectResult(DialStatus.ANSWER, ring_seconds=answer.ring_seconds, talk_seconds=talk)
-        await self._event(CallEventKind.AGENT_OFFERED, {"queue": self.waiter.queue, "agent_id": assignment.agent_id})
+        finally:
+            await offered  # _event never raises (fail open)
         if answer.at is None:
             if result.status is DialStatus.CANCEL:
                 raise CallerHungUp("the caller left while the agent rang")

@@ -243,9 +243,12 @@ async def test_connect_outcomes(  # noqa: PLR0917 - one parameter per column of 
 ) -> None:
     answers: list[float] = []
 
+    returned: list[float] = []
+
     async def body(channel: AgiChannel):  # type: ignore[no-untyped-def]
         loop = asyncio.get_running_loop()
         result = await channel.connect("PJSIP/agent1", timeout=10, on_answer=lambda: answers.append(loop.time()))
+        returned.append(loop.time())
         return result, channel.hung_up
 
     model = CallerModel(dial=dial, late_hangup=True)
@@ -261,6 +264,7 @@ async def test_connect_outcomes(  # noqa: PLR0917 - one parameter per column of 
         assert RING <= result.ring_seconds < RING + 2.0
         assert TALK <= result.talk_seconds < TALK + 2.0  # never the caller channel's 23 s / 6 s
         assert model.hooks[0].received == b"" and model.hooks[0].held_seconds < 1.0  # closed at once, no command
+        assert returned[0] - answers[0] >= TALK  # known at the answer, not when the bridge ended
     else:
         assert result.talk_seconds == 0.0
     dial_command = driven.commands[0]
