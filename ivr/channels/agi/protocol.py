@@ -75,6 +75,7 @@ def is_reply_start(line: str) -> bool:
 # AudioSocket session): timed apart, so the quick commands' round trip is not drowned in them.
 _LONG_VERBS = ("STREAM FILE", "CONTROL STREAM FILE", "WAIT FOR DIGIT", "GET DATA", "GET OPTION",
                "RECORD FILE", "SAY ", "SPEECH RECOGNIZE", "RECEIVE CHAR", "RECEIVE TEXT")
+_LONG_HEADS = frozenset({verb[:4] for verb in _LONG_VERBS} | {"EXEC"})
 _LONG_EXEC_APPS = frozenset({"dial", "audiosocket", "playback", "background", "queue", "wait", "read",
                              "record", "musiconhold", "waitexten"})
 
@@ -82,6 +83,8 @@ _LONG_EXEC_APPS = frozenset({"dial", "audiosocket", "playback", "background", "q
 def long_command_kind(command: str) -> str | None:
     """The label of a long-running command (``wait_for_digit``, ``exec_dial``...), None for a quick
     one. The label set is fixed (an unknown EXEC application is ``exec_other``): metrics stay small."""
+    if command[:4].upper() not in _LONG_HEADS:
+        return None  # the usual case, one set lookup (this runs for every command)
     upper = command[:24].upper()
     for verb in _LONG_VERBS:
         if upper.startswith(verb):
