@@ -132,7 +132,10 @@ async def test_no_input_after_the_prompt(server: AudioSocketServer, runner: Spee
     result, _, asterisk = await run_turn(server, caller, engine=engine, runner=runner, prompt=bytes(320 * 5),
                                          spec=InputSpec(grammar=MENU, first_timeout=0.2))
     assert result.mode is InputMode.NONE
-    assert asterisk.kinds() == [0x10] * 5 + [0x00]  # the whole prompt, then our hangup
+    kinds = asterisk.kinds()
+    # the whole prompt (then keep-alive silence, if the turn outlived 0.5 s on a loaded machine),
+    # then our hangup
+    assert kinds[:5] == [0x10] * 5 and set(kinds[5:-1]) <= {0x10} and kinds[-1] == 0x00
 
 
 async def test_caller_hangup_raises(server: AudioSocketServer, runner: SpeechRunner) -> None:
