@@ -144,7 +144,10 @@ class FlowEngine:
             await self._drop_callback(run)
         except Exception as exc:
             # The channel failed outside any node (answering, setting variables): nothing to route.
-            log.exception("call failed outside the flow's nodes")
+            if isinstance(exc, ChannelError):  # the peer's refusal: logged where it happened
+                log.warning("call failed outside the flow's nodes: %s", exc)
+            else:
+                log.exception("call failed outside the flow's nodes")
             await run.record(CallEventKind.ERROR, data={"error": type(exc).__name__, "detail": str(exc)[:500]})
             end = End(Disposition.FAILED)
         finally:
