@@ -160,3 +160,31 @@ async def test_keys_typed_ahead_are_buffered_for_the_next_input(
         second = await channel.collect([], InputSpec(max_digits=1, first_timeout=0.5))
         assert (second.mode, second.digits) == (InputMode.DTMF, "3")
         await channel.hangup()
+
+
+async def test_a_recognizer_that_cannot_be_built_means_keys_only() -> None:
+    # Media or speech trouble never costs the caller the menu: the turn goes on with keys.
+    from ivr.channel import Grammar, InputResult
+    from ivr.channels.sip.speech import listen
+    from ivr.speech.base import SpeechError
+
+    class Runner:
+        async def open(self, engine: object, grammar: Grammar) -> object:
+            raise SpeechError("decoder could not be built")
+
+    class Engines:
+        runner = Runner()
+
+        def engine_for(self, language: str) -> object:
+            return object()
+
+    class Keys:
+        asked: list[InputSpec] = []
+
+        async def collect_digits(self, prompts: object, spec: InputSpec) -> InputResult:
+            self.asked.append(spec)
+            return InputResult(InputMode.DTMF, digits="1")
+
+    channel, spec = Keys(), InputSpec(grammar=Grammar("en", {"billing": "1"}))
+    result = await listen(channel, Engines(), [], spec)  # type: ignore[arg-type]
+    assert (result.mode, result.digits) == (InputMode.DTMF, "1") and channel.asked == [spec]
