@@ -284,6 +284,11 @@ class HoldSession:
             # happened all the same (the agent must not stay busy, the handle time is real).
             talk = max(0.0, loop.time() - (answer.loop_at or dial_started))
             result = ConnectResult(DialStatus.ANSWER, ring_seconds=answer.ring_seconds, talk_seconds=talk)
+        except Exception:
+            if answer.at is not None:  # answered, then the channel failed: never leave the agent busy
+                talk = max(0.0, loop.time() - (answer.loop_at or dial_started))
+                service.contact_ended(assignment.agent_id, self.waiter.queue, talk_seconds=talk)
+            raise
         finally:
             await offered  # _event never raises (fail open)
         if answer.at is None:

@@ -294,3 +294,24 @@ async def test_a_caller_gone_during_the_bridge_still_ends_the_contact() -> None:
     assert outcome.kind is QueueOutcomeKind.CONNECTED and outcome.agent_id == "a2"
     assert service.agent("a2").state is AgentState.WRAP_UP  # not left busy forever
     assert not service.router.entries
+
+
+async def test_a_channel_failing_after_the_answer_never_leaves_the_agent_busy() -> None:
+    import pytest
+
+    from ivr.channel import ChannelError
+
+    service = make_service()
+    service.set_agent_state("a2", AgentState.AVAILABLE)
+
+    class Broken(ScriptedChannel):
+        async def connect(self, endpoint, *, timeout, caller_id=None, on_answer=None,  # type: ignore[no-untyped-def]
+                          announce=()):
+            assert on_answer is not None
+            on_answer()
+            raise ChannelError("the AGI connection broke during the bridge")
+
+    channel = Broken([])
+    with pytest.raises(ChannelError):
+        await service.wait_in_queue(channel, request(channel))
+    assert service.agent("a2").state is AgentState.WRAP_UP and service.router.agents["a2"].contact is None
