@@ -301,10 +301,11 @@ def _spawn_server(kind: str, sequence: list[str], loop: str) -> tuple[subprocess
 
 
 def same_path(session: Session, reference: list[str]) -> bool:
-    """The call went the reference's way (call ids aside: every call has its own)."""
+    """The call went the reference's way (call ids and Dial's answer-hook tokens aside: every call
+    has its own)."""
     if len(session.commands) != len(reference):
         return False
-    ids = re.compile(r"\b\d{10}\.\d+\b")
+    ids = re.compile(r"\b\d{10}\.\d+\b|(?<=\^)[0-9a-f]{24}(?=\))")
     return all(ids.sub("<id>", a) == ids.sub("<id>", b) for a, b in zip(session.commands, reference, strict=True))
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -154,9 +154,21 @@ class Channel(Protocol):
         ``wake`` is set (then return None). Music stops when this returns."""
         ...
 
-    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None) -> ConnectResult:
-        """Ring ``endpoint`` and bridge the caller to it; return when the bridge ends or the dial
-        fails. With ANSWER the caller may still be on the line afterwards (check ``hung_up``)."""
+    async def connect(
+        self,
+        endpoint: str,
+        *,
+        timeout: float,
+        caller_id: str | None = None,
+        on_answer: Callable[[], None] | None = None,
+        announce: Sequence[PromptFile] = (),
+    ) -> ConnectResult:
+        """Ring ``endpoint`` at once and bridge the caller to it; return when the bridge ends or the
+        dial fails. With ANSWER the caller may still be on the line afterwards (check ``hung_up``).
+
+        ``on_answer`` is called (from the event loop, must not block) the moment the agent leg
+        answers, before the bridge ends; ``announce`` is played to the caller while the agent rings
+        where the backend can (never delaying the ring). Ring and talk times are the agent leg's."""
         ...
 
     async def set_variable(self, name: str, value: str) -> None:

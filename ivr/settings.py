@@ -52,6 +52,9 @@ class AgiSettings(BaseModel):
     max_bridge_seconds: float = 4 * 3600.0
     timeout_margin: float = 5.0
     moh_class: str = "default"  # musiconhold.conf class for SET MUSIC on
+    # The dialplan context Dial's answer hook runs on the agent's channel (U() option; shipped in
+    # dialplan/asterisk/extensions.conf). Empty: no hook (ring/talk times then come from Dial's span).
+    answer_hook_context: str = "puente-agent-answered"
 
 
 class AudioSocketSettings(BaseModel):
@@ -71,6 +74,9 @@ class AmiSettings(BaseModel):
     username: str = "puente"
     secret: str = ""
     reconnect_max_delay: float = 30.0
+    # Device states are listed again (DeviceStateList) after login, on FullyBooted and module
+    # reloads, and every this many seconds (0: never), so a missed change cannot linger.
+    resync_interval: float = 30.0
 
 
 class SipSettings(BaseModel):

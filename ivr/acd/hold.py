@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from ivr.acd.config import OverflowKind
 from ivr.acd.service import AcdService
 from ivr.acd.store import AcdStore, ContactRecord
-from ivr.acd.types import EntryKind, UnknownQueue
-from ivr.channel import CallerHungUp, Channel, DialStatus, InputSpec, PromptFile
+from ivr.acd.types import AgentAssignment, EntryKind, UnknownQueue
+from ivr.channel import CallerHungUp, Channel, ConnectResult, DialStatus, InputSpec, PromptFile
 from ivr.events.types import AgentConnected, AgentOffered, QueueJoined, QueueLeft
 from ivr.offers import offer_callback, offer_deflection
 from ivr.ports import (
@@ -46,6 +46,17 @@ P_CONNECTING = "queue/connecting"
 P_LINK_CONSENT = "queue/link_consent"
 P_KEEP_WAITING = "queue/keep_waiting"
 KEY_CALLBACK, KEY_LINK, KEY_KEEP_WAITING = "1", "2", "1"
+
+
+@dataclass
+class _Answer:
+    """When the offered agent answered (None until then)."""
+
+    at: datetime | None = None
+    loop_at: float | None = None
+    answered_at_hint: datetime | None = None
+    ring_seconds: float = 0.0
+    waited: float = 0.0
 
 
 @dataclass
@@ -247,39 +258,75 @@ class HoldSession:
 
     # ------------------------------------------------------------------ agent
     async def _connect(self) -> QueueOutcome | None:
+        """Ring the routed agent at once (the caller hears "connecting" or the ringback meanwhile:
+        an agent is never reserved idle while a prompt plays); the answer is taken the moment the
+        agent leg answers (agent busy, AgentConnected for the desk), the end when the bridge ends."""
         assignment = self.waiter.assignment
         assert assignment is not None
         service = self.d.service
         self.ctx.waited_seconds = self._waited()
-        await self._event(CallEventKind.AGENT_OFFERED, {"queue": self.waiter.queue, "agent_id": assignment.agent_id})
         service.bus.publish(AgentOffered(agent_id=assignment.agent_id, call_id=self.call_id, queue=self.waiter.queue,
                                          context=self.ctx.snapshot("queue").to_dict()))
-        connecting = self._files([P_CONNECTING])
-        if connecting:
-            await self.channel.play(connecting)
-        result = await self.channel.connect(assignment.endpoint, timeout=self.cfg.ring_timeout)
-        if result.status is DialStatus.CANCEL:
-            raise CallerHungUp("the caller left while the agent rang")
-        if result.status is not DialStatus.ANSWER:
-            service.no_answer(self.waiter, result.status)
-            await self._event(CallEventKind.AGENT_OFFERED, {
-                "queue": self.waiter.queue, "agent_id": assignment.agent_id, "result": result.status.value})
-            return None
-        answered_at = min(assignment.offered_at + timedelta(seconds=result.ring_seconds), service.clock())
-        waited = service.answered(self.waiter, answered_at=answered_at)
-        self.ctx.waited_seconds = waited + self.request.credit_seconds
-        snapshot = self.ctx.snapshot("queue")
-        service.bus.publish(AgentConnected(agent_id=assignment.agent_id, call_id=self.call_id,
-                                           queue=self.waiter.queue, context=snapshot.to_dict()))
+        answer = _Answer()
+        loop = asyncio.get_running_loop()
+        dial_started = loop.time()
+        # Recorded beside the ring, not before it: a database write must not delay the agent's phone.
+        offered = asyncio.ensure_future(self._event(CallEventKind.AGENT_OFFERED, {
+            "queue": self.waiter.queue, "agent_id": assignment.agent_id}))
+        try:
+            result = await self.channel.connect(assignment.endpoint, timeout=self.cfg.ring_timeout,
+                                                on_answer=lambda: self._answered(assignment, answer),
+                                                announce=self._files([P_CONNECTING]))
+        except CallerHungUp:
+            if answer.at is None:
+                raise
+            # The caller left during the bridge and the backend could not say more: the contact
+            # happened all the same (the agent must not stay busy, the handle time is real).
+            talk = max(0.0, loop.time() - (answer.loop_at or dial_started))
+            result = ConnectResult(DialStatus.ANSWER, ring_seconds=answer.ring_seconds, talk_seconds=talk)
+        except Exception:
+            if answer.at is not None:  # answered, then the channel failed: never leave the agent busy
+                talk = max(0.0, loop.time() - (answer.loop_at or dial_started))
+                service.contact_ended(assignment.agent_id, self.waiter.queue, talk_seconds=talk)
+            raise
+        finally:
+            await offered  # _event never raises (fail open)
+        if answer.at is None:
+            if result.status is DialStatus.CANCEL:
+                raise CallerHungUp("the caller left while the agent rang")
+            if result.status is not DialStatus.ANSWER:
+                service.no_answer(self.waiter, result.status)
+                await self._event(CallEventKind.AGENT_OFFERED, {
+                    "queue": self.waiter.queue, "agent_id": assignment.agent_id, "result": result.status.value})
+                return None
+            # The backend told the answer only with the dial's end: take it as of its ring time.
+            answer.answered_at_hint = min(assignment.offered_at + timedelta(seconds=result.ring_seconds),
+                                          service.clock())
+            self._answered(assignment, answer)
+        assert answer.at is not None
         await self._event(CallEventKind.AGENT_CONNECTED, {
-            "queue": self.waiter.queue, "agent_id": assignment.agent_id, "waited_seconds": waited,
-            "ring_seconds": result.ring_seconds, "talk_seconds": result.talk_seconds})
+            "queue": self.waiter.queue, "agent_id": assignment.agent_id, "waited_seconds": answer.waited,
+            "ring_seconds": round(result.ring_seconds, 3), "talk_seconds": round(result.talk_seconds, 3)})
         handle = service.contact_ended(assignment.agent_id, self.waiter.queue, talk_seconds=result.talk_seconds)
         if self.d.callbacks is not None:
             await _fail_open("reached_agent", self.d.callbacks.reached_agent(self.channel.info.caller,
                                                                              self.waiter.queue))
-        return await self._record_exit(QueueOutcomeKind.CONNECTED, waited, 1, left_at=answered_at,
+        return await self._record_exit(QueueOutcomeKind.CONNECTED, answer.waited, 1, left_at=answer.at,
                                        agent_id=assignment.agent_id, handle=handle)
+
+    def _answered(self, assignment: AgentAssignment, answer: _Answer) -> None:
+        """The agent leg answered (called from the event loop, by the channel): the caller is
+        served, the agent busy, the desk and wallboard told at once."""
+        if answer.at is not None:
+            return
+        service = self.d.service
+        answer.at = answer.answered_at_hint or service.clock()
+        answer.loop_at = asyncio.get_running_loop().time()
+        answer.ring_seconds = max(0.0, (answer.at - assignment.offered_at).total_seconds())
+        answer.waited = service.answered(self.waiter, answered_at=answer.at)
+        self.ctx.waited_seconds = answer.waited + self.request.credit_seconds
+        service.bus.publish(AgentConnected(agent_id=assignment.agent_id, call_id=self.call_id,
+                                           queue=self.waiter.queue, context=self.ctx.snapshot("queue").to_dict()))
 
     # ------------------------------------------------------------------ exits
     async def _overflow(self) -> QueueOutcome | None:

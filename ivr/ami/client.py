@@ -3,9 +3,10 @@
 panoramisk's own reconnection (``call_later`` timers), FullyBooted-triggered resend of queued actions
 and coroutine callbacks (``ensure_future``) are switched off: this client owns every task in a
 TaskGroup, reconnects with capped jittered exponential backoff, resynchronises device and channel
-state after each login (without waiting for ``FullyBooted``, which may come before or after the
-login response), fails pending actions when the connection drops, and treats ``Event: Shutdown``
-(Asterisk restarting) as the end of the session.
+state after each login and again on ``FullyBooted`` (after ``core restart`` the login can come
+before PJSIP has loaded: the first list is then empty) and on every module ``Reload``, lists device
+states periodically (``resync_interval``), fails pending actions when the connection drops, and
+treats ``Event: Shutdown`` (Asterisk restarting) as the end of the session.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from ivr.ami.events import (
     AmiMessage,
     CoreShowChannel,
     DeviceStateChange,
+    FullyBooted,
+    Reload,
     Resynced,
+    ResyncReason,
     event_name,
     parse_core_show_channel,
     parse_device_state,
@@ -146,6 +150,8 @@ class AmiClient:
         self._lost: asyncio.Event | None = None
         self._tg: asyncio.TaskGroup | None = None
         self.sessions = 0  # successful logins so far
+        self._resync_wanted: list[ResyncReason] = []  # why another resync is due (this session)
+        self._resync_wake = asyncio.Event()
 
     # ------------------------------------------------------------------ public API
     @property
@@ -249,7 +255,7 @@ class AmiClient:
             log.info("ami logged in", extra={"host": s.host, "port": s.port, "session": session})
             self._publish(AmiConnected(None, session=session))
             async with asyncio.TaskGroup() as tg:
-                resync = tg.create_task(self._resync(session), name="ami-resync")
+                resync = tg.create_task(self._resyncs(session), name="ami-resync")
                 ping = tg.create_task(self._ping(manager, lost), name="ami-ping")
                 await lost.wait()
                 resync.cancel()
@@ -267,17 +273,40 @@ class AmiClient:
                 log.warning("ami session ended", extra={"session": session, "reason": why})
                 self._publish(AmiDisconnected(None, session=session, reason=why))
 
-    async def _resync(self, session: int) -> None:
-        """After every login: device states and live channels, published as one Resynced event
-        (what could be listed: a failed list is logged and left empty)."""
+    async def _resyncs(self, session: int) -> None:
+        """Resync after login, then whenever FullyBooted / Reload ask for it, and periodically.
+        Requests that come while a resync runs are folded into one more."""
+        interval = self.settings.resync_interval
+        self._resync_wanted.clear()
+        reason = ResyncReason.LOGIN
+        while True:
+            self._resync_wake.clear()
+            self._resync_wanted.clear()
+            await self._resync(session, reason)
+            try:
+                async with asyncio.timeout(interval if interval > 0 else None):
+                    await self._resync_wake.wait()
+            except TimeoutError:
+                reason = ResyncReason.PERIODIC
+            else:
+                reason = self._resync_wanted[0] if self._resync_wanted else ResyncReason.PERIODIC
+
+    def _want_resync(self, reason: ResyncReason) -> None:
+        self._resync_wanted.append(reason)
+        self._resync_wake.set()
+
+    async def _resync(self, session: int, reason: ResyncReason = ResyncReason.LOGIN) -> None:
+        """Device states (and, but for the periodic one, live channels), published as one Resynced
+        event (what could be listed: a failed list is logged and left empty)."""
         devices = await self._list({"Action": "DeviceStateList"})
-        channels = await self._list({"Action": "CoreShowChannels"})
+        channels = [] if reason is ResyncReason.PERIODIC else await self._list({"Action": "CoreShowChannels"})
         states: tuple[DeviceStateChange, ...] = tuple(
             parse_device_state(m) for m in devices if (m.event or "").lower() == "devicestatechange")
         live: tuple[CoreShowChannel, ...] = tuple(
             parse_core_show_channel(m) for m in channels if (m.event or "").lower() == "coreshowchannel")
-        log.info("ami resynced", extra={"devices": len(states), "channels": len(live)})
-        self._publish(Resynced(None, session=session, devices=states, channels=live))
+        level = logging.DEBUG if reason is ResyncReason.PERIODIC else logging.INFO
+        log.log(level, "ami resynced", extra={"devices": len(states), "channels": len(live), "reason": reason.value})
+        self._publish(Resynced(None, session=session, devices=states, channels=live, reason=reason))
 
     async def _list(self, action: dict[str, Any]) -> list[AmiMessage]:
         try:
@@ -300,7 +329,12 @@ class AmiClient:
 
     # ------------------------------------------------------------------ plumbing
     def _on_message(self, message: Any) -> None:
-        self._publish(parse_event(AmiMessage.from_mapping(message)))
+        event = parse_event(AmiMessage.from_mapping(message))
+        if isinstance(event, FullyBooted):
+            self._want_resync(ResyncReason.FULLY_BOOTED)
+        elif isinstance(event, Reload):
+            self._want_resync(ResyncReason.RELOAD)
+        self._publish(event)
 
     def _publish(self, event: AmiEvent) -> None:
         for sub in list(self._subs):

@@ -6,6 +6,7 @@ repeat, e.g. ``Variable``) and looks them up case-insensitively.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -142,13 +143,29 @@ class AmiDisconnected(AmiEvent):
     reason: str
 
 
+class ResyncReason(enum.StrEnum):
+    LOGIN = "login"
+    FULLY_BOOTED = "fully_booted"  # Asterisk finished booting (after a restart it may follow the login)
+    RELOAD = "reload"  # a module (e.g. res_pjsip) was reloaded
+    PERIODIC = "periodic"
+
+
 @dataclass(frozen=True, slots=True)
 class Resynced(AmiEvent):
-    """Sent after every (re)connect once device and channel state were listed again."""
+    """Device (and, except for the periodic one, channel) state listed again: after every login,
+    after FullyBooted and module reloads, and periodically. ``channels`` is empty when they were
+    not listed (periodic: the cheap DeviceStateList only)."""
 
     session: int
     devices: tuple[DeviceStateChange, ...]
     channels: tuple[CoreShowChannel, ...]
+    reason: ResyncReason = ResyncReason.LOGIN
+
+
+@dataclass(frozen=True, slots=True)
+class Reload(AmiEvent):
+    module: str | None
+    status: str | None
 
 
 def _int(value: str | None) -> int | None:
@@ -211,6 +228,8 @@ def parse_event(m: AmiMessage) -> AmiEvent:
                             restart=(m.get("Restart", "") or "").lower() == "true")
         case "coreshowchannel":
             return parse_core_show_channel(m)
+        case "reload":
+            return Reload(m, module=m.get("Module"), status=m.get("Status"))
     return RawEvent(m, name=name)
 
 

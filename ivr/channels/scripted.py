@@ -14,7 +14,7 @@ Everything played and done is kept in :attr:`ScriptedChannel.log` (and ``played`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -214,15 +214,27 @@ class ScriptedChannel:
             await asyncio.sleep(0)  # let other tasks (an agent becoming free) run
         return None
 
-    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None) -> ConnectResult:
+    async def connect(
+        self,
+        endpoint: str,
+        *,
+        timeout: float,
+        caller_id: str | None = None,
+        on_answer: Callable[[], None] | None = None,
+        announce: Sequence[PromptFile] = (),
+    ) -> ConnectResult:
         self._check()
         self.log.append(LogEntry("connect", (endpoint,)))
+        if announce:
+            self.log.append(LogEntry("announce", tuple(p.key for p in announce)))
         nxt = self._peek()
         if isinstance(nxt, AgentFails):
             self._script.pop(0)
             return ConnectResult(status=nxt.status, ring_seconds=min(nxt.ring_seconds, timeout))
         if isinstance(nxt, AgentAnswers):
             self._script.pop(0)
+            if on_answer is not None:
+                on_answer()
             if not nxt.caller_stays:
                 self._leave("after the bridge")
             return ConnectResult(
@@ -231,6 +243,8 @@ class ScriptedChannel:
                 talk_seconds=nxt.talk_seconds,
                 peer=nxt.peer or endpoint,
             )
+        if on_answer is not None:
+            on_answer()
         self._leave("after the bridge")
         return ConnectResult(status=DialStatus.ANSWER, ring_seconds=1.0, talk_seconds=30.0, peer=endpoint)
 

@@ -144,7 +144,10 @@ class FlowEngine:
             await self._drop_callback(run)
         except Exception as exc:
             # The channel failed outside any node (answering, setting variables): nothing to route.
-            log.exception("call failed outside the flow's nodes")
+            if isinstance(exc, ChannelError):  # the peer's refusal: logged where it happened
+                log.warning("call failed outside the flow's nodes: %s", exc)
+            else:
+                log.exception("call failed outside the flow's nodes")
             await run.record(CallEventKind.ERROR, data={"error": type(exc).__name__, "detail": str(exc)[:500]})
             end = End(Disposition.FAILED)
         finally:
@@ -183,8 +186,14 @@ class FlowEngine:
             except CallerHungUp:
                 raise
             except Exception as exc:
-                log.exception("node failed; routing the caller to a human", extra={"node": node_id,
-                                                                                   "flow": run.flow.name})
+                if isinstance(exc, ChannelError):
+                    # The telephony peer refused a command (e.g. an AGI 520): its fault, logged where
+                    # it happened; one line here, no traceback.
+                    log.warning("node failed on the channel (%s); routing the caller to a human", exc,
+                                extra={"node": node_id, "flow": run.flow.name})
+                else:
+                    log.exception("node failed; routing the caller to a human", extra={"node": node_id,
+                                                                                       "flow": run.flow.name})
                 await run.record(CallEventKind.ERROR, node=node_id,
                                  data={"error": type(exc).__name__, "detail": str(exc)[:500]})
                 return await self._rescue(run, node_id)

@@ -229,3 +229,89 @@ async def test_returning_caller_credit_puts_them_ahead() -> None:
     newer_task.cancel()
     await asyncio.gather(newer_task, return_exceptions=True)
     assert not service.router.entries  # a cancelled hold loop leaves the line
+
+
+class AgentLeg(ScriptedChannel):
+    """A backend that reports the agent's answer mid-bridge, as the AGI answer hook does: it
+    records what the ACD shows between the answer and the end of the bridge."""
+
+    def __init__(self, service, ring: float, talk: float) -> None:  # type: ignore[no-untyped-def]
+        super().__init__([])
+        self.service = service
+        self.ring, self.talk = ring, talk
+        self.sub = service.bus.subscribe()
+        self.seen: dict[str, object] = {}
+
+    async def connect(self, endpoint, *, timeout, caller_id=None, on_answer=None,  # type: ignore[no-untyped-def]
+                      announce=()):
+        from ivr.channel import ConnectResult
+
+        self.seen["before_ring"] = [e.op for e in self.log]
+        self.seen["announce"] = [p.key for p in announce]
+        self.seen["state_ringing"] = self.service.agent("a2").state
+        assert on_answer is not None
+        on_answer()  # the agent picked up; the bridge is still on
+        self.seen["state_talking"] = self.service.agent("a2").state
+        self.seen["connected_at_answer"] = any(isinstance(e, AgentConnected) for e in iter(self.sub.get_nowait, None))
+        self.seen["entries"] = len(self.service.router.entries)
+        return ConnectResult(DialStatus.ANSWER, ring_seconds=self.ring, talk_seconds=self.talk, hangup_cause=16)
+
+
+async def test_the_agent_rings_at_once_and_is_busy_from_the_answer_to_the_end() -> None:
+    service = make_service()
+    service.set_agent_state("a2", AgentState.AVAILABLE)
+    channel = AgentLeg(service, ring=0.5, talk=15.0)
+    outcome = await service.wait_in_queue(channel, request(channel))
+    assert outcome.kind is QueueOutcomeKind.CONNECTED
+    seen = channel.seen
+    assert "play" not in seen["before_ring"]  # no prompt while the agent is reserved and idle
+    assert seen["announce"] == ["es/queue/connecting"]  # played while it rings, where the backend can
+    assert seen["state_ringing"] is AgentState.RINGING
+    assert seen["state_talking"] is AgentState.BUSY and seen["connected_at_answer"] is True
+    assert seen["entries"] == 0  # the caller is served at the answer, not when the bridge ends
+    assert service.agent("a2").state is AgentState.WRAP_UP
+    # handle time learnt from the agent leg: talk + wrap-up (not the caller channel's span)
+    wrap = service.queue_config("support").wrap_up_seconds
+    rates = service.rates["support"]
+    assert rates._services == 1 and rates._handle_sum == 15.0 + wrap
+
+
+async def test_a_caller_gone_during_the_bridge_still_ends_the_contact() -> None:
+    from ivr.channel import CallerHungUp
+
+    service = make_service()
+    service.set_agent_state("a2", AgentState.AVAILABLE)
+
+    class Gone(ScriptedChannel):
+        async def connect(self, endpoint, *, timeout, caller_id=None, on_answer=None,  # type: ignore[no-untyped-def]
+                          announce=()):
+            assert on_answer is not None
+            on_answer()
+            raise CallerHungUp("the AGI connection closed during the bridge")
+
+    channel = Gone([])
+    outcome = await service.wait_in_queue(channel, request(channel))
+    assert outcome.kind is QueueOutcomeKind.CONNECTED and outcome.agent_id == "a2"
+    assert service.agent("a2").state is AgentState.WRAP_UP  # not left busy forever
+    assert not service.router.entries
+
+
+async def test_a_channel_failing_after_the_answer_never_leaves_the_agent_busy() -> None:
+    import pytest
+
+    from ivr.channel import ChannelError
+
+    service = make_service()
+    service.set_agent_state("a2", AgentState.AVAILABLE)
+
+    class Broken(ScriptedChannel):
+        async def connect(self, endpoint, *, timeout, caller_id=None, on_answer=None,  # type: ignore[no-untyped-def]
+                          announce=()):
+            assert on_answer is not None
+            on_answer()
+            raise ChannelError("the AGI connection broke during the bridge")
+
+    channel = Broken([])
+    with pytest.raises(ChannelError):
+        await service.wait_in_queue(channel, request(channel))
+    assert service.agent("a2").state is AgentState.WRAP_UP and service.router.agents["a2"].contact is None

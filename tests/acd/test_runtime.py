@@ -94,3 +94,41 @@ async def test_runtime_ends_wrap_up_on_its_tick(sqlite_db: Database) -> None:
             await asyncio.sleep(0.01)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_stale_available_agent_is_corrected_when_asterisk_has_booted(asterisk_captures: Path) -> None:
+    # #15 item 5: after "core restart now" Puente logged in before PJSIP had loaded, resynced 0
+    # devices, and agent2 stayed available while DeviceStateList said UNAVAILABLE.
+    r2 = asterisk_captures / "round2"
+    devstate = load_capture(r2 / "ami-devstate-registration.txt")
+    restart = load_capture(r2 / "ami-reconnect-core-restart-idle.txt")
+    full = responses_to(devstate, "DeviceStateList")
+    second = responses_to(restart, "Login", nth=1)
+    server = FakeAmiServer(login=second[:1], answers={
+        "devicestatelist": [b for b in full if b.header("Event") != "DeviceStateChange"],  # PJSIP not loaded yet
+        "coreshowchannels": [],
+    })
+    await server.start()
+    service = make_service(with_prompts=False)
+    service.set_agent_state("a2", AgentState.AVAILABLE)
+    client = AmiClient(AmiSettings(enabled=True, port=server.port, username="labadmin", secret="labsecret",
+                                   reconnect_max_delay=0.2), initial_delay=0.02, action_timeout=0.5)
+    feed = AmiDeviceFeed(service, client)
+    resyncs = client.subscribe("Resynced")
+    try:
+        async with client, asyncio.TaskGroup() as tg:
+            started = asyncio.Event()
+            task = tg.create_task(feed.run(started))
+            await started.wait()
+            async with asyncio.timeout(10):
+                await resyncs.get()  # the login's empty list
+            assert service.agent("a2").state is AgentState.AVAILABLE  # nothing said otherwise yet
+            server.answers["devicestatelist"] = full
+            await server.push([b for b in second[1:] if b.header("Event") == "FullyBooted"])
+            async with asyncio.timeout(5):  # within seconds of FullyBooted
+                while service.agent("a2").state is not AgentState.OFFLINE:
+                    await asyncio.sleep(0.01)
+            assert service.agent("a2").reason is StateReason.DEVICE
+            task.cancel()
+    finally:
+        await server.stop()

@@ -142,3 +142,17 @@ async def test_admin_adds_an_agent_who_can_then_take_calls() -> None:
     assert service.agent("a9").state is AgentState.OFFLINE and waiter.assignment is None
     service.set_agent_state("a9", AgentState.AVAILABLE)
     assert waiter.assignment is not None and waiter.assignment.endpoint == "sip:a9@127.0.0.1:5080"
+
+
+def test_a_ringing_agent_device_busy_is_not_the_answer() -> None:
+    # round3/dial-answer-hook-1b: PJSIP/1001 goes BUSY the moment it starts ringing and stays so
+    # through the talk (no INUSE); the answer comes from Dial's answer hook, not the device.
+    service = make_service(with_prompts=False)
+    service.set_agent_state("a1", AgentState.AVAILABLE)
+    waiter = service.join("support", arrival=service.clock(), priority=0, kind=EntryKind.CALL, call_id="c")
+    service.device_state("PJSIP/agent1", "BUSY")
+    assert service.agent("a1").state is AgentState.RINGING and waiter.assignment is not None
+    service.answered(waiter, answered_at=service.clock())  # the hook
+    assert service.agent("a1").state is AgentState.BUSY
+    service.device_state("PJSIP/agent1", "NOT_INUSE")  # the bridge ended: the hold loop ends the contact
+    assert service.agent("a1").state is AgentState.BUSY

@@ -22,6 +22,8 @@ MENU = PromptFile("es/menu")
 async def run_script(body, model, *, script: str = "t", env: bytes | None = None):  # type: ignore[no-untyped-def]
     outcome = Outcome()
     async with running_server({script: script_of(body, outcome)}) as server:
+        if isinstance(model, CallerModel):
+            model.hook_port = server.port  # Dial's answer hook connects back to the server
         result = await drive(server, model, env=env or env_block(script=script))
     assert result.closed_by_server, "Puente must always close the AGI socket"
     # the server's own last word for the dialplan is checked in test_server.py
@@ -208,43 +210,90 @@ async def test_hangup_pushed_while_no_command_is_in_flight() -> None:
     assert result.closed_by_server
 
 
+RING, TALK = 0.05, 0.15  # the emulated agent leg's ring and bridge (sleeps on Asterisk's side)
+
+
 @pytest.mark.parametrize(
-    ("dial", "status", "hung_up", "ring", "talk", "cause", "peer"),
+    ("dial", "status", "hung_up", "answered", "cause", "peer"),
     [
-        # agi-dial-a-g.txt: agent answered, agent hung up, caller still there
-        (DialOutcome(), DialStatus.ANSWER, False, 0.0, 5.0, 16, "PJSIP/agent1-00000009"),
+        # agi-dial-a-g.txt + round3 dial-answer-hook-1a/1b: answered through the hook, agent hung
+        # up, caller still there. DIALEDTIME/ANSWEREDTIME are the caller channel's (IVR included):
+        # 23 s here, and they must not be taken for the agent leg's times.
+        (DialOutcome(dialedtime="23", answeredtime="23", ring_seconds=RING, talk_seconds=TALK),
+         DialStatus.ANSWER, False, True, 16, "PJSIP/agent1-00000009"),
         # agi-dial-b.txt / agi-dial-c.txt: NOANSWER after the timeout
-        (DialOutcome(status="NOANSWER", hangupcause="0", dialedtime="", answeredtime="", peer=""),
-         DialStatus.NOANSWER, False, 0.0, 0.0, 0, None),
+        (DialOutcome(status="NOANSWER", hangupcause="0", dialedtime="", answeredtime="", peer="", ring_seconds=RING),
+         DialStatus.NOANSWER, False, False, 0, None),
         # agi-dial-c-agent2.txt: CHANUNAVAIL at once
         (DialOutcome(status="CHANUNAVAIL", hangupcause="3", dialedtime="", answeredtime="", peer=""),
-         DialStatus.CHANUNAVAIL, False, 0.0, 0.0, 3, None),
+         DialStatus.CHANUNAVAIL, False, False, 3, None),
         # agi-dial-d.txt: caller BYE while it rings: -1, HANGUP, DIALSTATUS=CANCEL
-        (DialOutcome(status="CANCEL", hangupcause="0", dialedtime="", answeredtime="", peer="", caller_leaves=True),
-         DialStatus.CANCEL, True, 0.0, 0.0, 0, None),
+        (DialOutcome(status="CANCEL", hangupcause="0", dialedtime="", answeredtime="", peer="", caller_leaves=True,
+                     ring_seconds=RING), DialStatus.CANCEL, True, False, 0, None),
         # agi-dial-a-callerbye.txt: the caller leaves during the bridge
-        (DialOutcome(dialedtime="6", answeredtime="6", peer="PJSIP/agent1-0000000b", caller_leaves=True),
-         DialStatus.ANSWER, True, 0.0, 6.0, 16, "PJSIP/agent1-0000000b"),
+        (DialOutcome(dialedtime="6", answeredtime="6", peer="PJSIP/agent1-0000000b", caller_leaves=True,
+                     ring_seconds=RING, talk_seconds=TALK), DialStatus.ANSWER, True, True, 16, "PJSIP/agent1-0000000b"),
         # agi-dial-a.txt (no g): result=-1 although the caller is still there -> probe says alive
-        (DialOutcome(result="200 result=-1", peer="PJSIP/agent1-0000001a"), DialStatus.ANSWER, False, 0.0, 5.0, 16,
-         "PJSIP/agent1-0000001a"),
+        (DialOutcome(result="200 result=-1", peer="PJSIP/agent1-0000001a", ring_seconds=RING, talk_seconds=TALK),
+         DialStatus.ANSWER, False, True, 16, "PJSIP/agent1-0000001a"),
     ],
 )
 async def test_connect_outcomes(  # noqa: PLR0917 - one parameter per column of the table
-    dial: DialOutcome, status: DialStatus, hung_up: bool, ring: float, talk: float, cause: int, peer: str | None
+    dial: DialOutcome, status: DialStatus, hung_up: bool, answered: bool, cause: int, peer: str | None
 ) -> None:
+    answers: list[float] = []
+
+    returned: list[float] = []
+
     async def body(channel: AgiChannel):  # type: ignore[no-untyped-def]
-        result = await channel.connect("PJSIP/agent1", timeout=10)
+        loop = asyncio.get_running_loop()
+        result = await channel.connect("PJSIP/agent1", timeout=10, on_answer=lambda: answers.append(loop.time()))
+        returned.append(loop.time())
         return result, channel.hung_up
 
-    outcome, driven = await run_script(body, CallerModel(dial=dial, late_hangup=True))
+    model = CallerModel(dial=dial, late_hangup=True)
+    outcome, driven = await run_script(body, model)
     result, was_hung_up = outcome.value
     assert result.status is status
     assert was_hung_up is hung_up
-    assert (result.ring_seconds, result.talk_seconds, result.hangup_cause, result.peer) == (ring, talk, cause, peer)
+    assert (result.hangup_cause, result.peer) == (cause, peer)
+    # The answer is known through the hook, once, on the agent leg; times are the agent leg's.
+    assert len(answers) == (1 if answered else 0)
+    assert len(model.hooks) == (1 if answered else 0)
+    if answered:
+        assert RING <= result.ring_seconds < RING + 2.0
+        assert TALK <= result.talk_seconds < TALK + 2.0  # never the caller channel's 23 s / 6 s
+        assert model.hooks[0].received == b"" and model.hooks[0].held_seconds < 1.0  # closed at once, no command
+        assert returned[0] - answers[0] >= TALK  # known at the answer, not when the bridge ended
+    else:
+        assert result.talk_seconds == 0.0
+    dial_command = driven.commands[0]
+    assert dial_command.startswith("EXEC Dial PJSIP/agent1,10,gU(puente-agent-answered^")
+    assert driven.commands[1:4] == [f"GET VARIABLE {v}" for v in ("DIALSTATUS", "HANGUPCAUSE", "DIALEDPEERNAME")]
+
+
+async def test_connect_without_the_hook_takes_the_dial_span_as_talk() -> None:
+    # answer_hook_context = "" (a dialplan without the context): plain "g", Dial's span is the talk
+    async def body(channel: AgiChannel):  # type: ignore[no-untyped-def]
+        return await channel.connect("PJSIP/agent1", timeout=10)
+
+    outcome = Outcome()
+    model = CallerModel(dial=DialOutcome(dialedtime="23", answeredtime="23", ring_seconds=RING, talk_seconds=TALK))
+    async with running_server({"t": script_of(body, outcome)}, answer_hook_context="") as server:
+        model.hook_port = server.port
+        driven = await drive(server, model, env=env_block(script="t"))
     assert driven.commands[0] == "EXEC Dial PJSIP/agent1,10,g"
-    assert driven.commands[1:6] == [f"GET VARIABLE {v}" for v in
-                                    ("DIALSTATUS", "HANGUPCAUSE", "DIALEDTIME", "ANSWEREDTIME", "DIALEDPEERNAME")]
+    assert model.hooks == []
+    assert outcome.value.ring_seconds == 0.0 and RING + TALK <= outcome.value.talk_seconds < 5.0
+
+
+async def test_an_answer_hook_for_an_unknown_dial_is_closed_and_counted() -> None:
+    from tests.support.agi_driver import run_answer_hook
+
+    async with running_server({}) as server:
+        hook = await run_answer_hook(server.port, "not-a-dial-of-ours")
+        assert hook.received == b""
+        assert server.hooks.unknown == 1 and server.hooks.pending == 0
 
 
 async def test_connect_sets_the_caller_id_first() -> None:
@@ -252,7 +301,8 @@ async def test_connect_sets_the_caller_id_first() -> None:
         return await channel.connect("PJSIP/1001", timeout=12.5, caller_id="+34910000000")
 
     _, result = await run_script(body, CallerModel())
-    assert result.commands[:2] == ['SET VARIABLE CALLERID(num) "+34910000000"', "EXEC Dial PJSIP/1001,13,g"]
+    assert result.commands[0] == 'SET VARIABLE CALLERID(num) "+34910000000"'
+    assert result.commands[1].startswith("EXEC Dial PJSIP/1001,13,gU(puente-agent-answered^")
 
 
 async def test_unknown_command_and_usage_errors_leave_the_call_usable() -> None:

@@ -141,3 +141,18 @@ def test_modules_needed_by_puente_are_loaded() -> None:
     loads = section(parse_conf(CONF_DIR / "modules.conf"), "modules").values("load")
     for module in ("res_agi.so", "app_dial.so", "app_queue.so", "res_musiconhold.so", "app_audiosocket.so"):
         assert module in loads
+
+
+def test_the_answer_hook_context_reports_to_puente_and_returns() -> None:
+    """Dial's U() answer hook (round3/dial-answer-hook-*.txt): the context the AGI channel names,
+    one AGI to the agent-answered script with the token, then Return() so the bridge goes on."""
+    from ivr.channels.agi.answer_hook import ANSWER_HOOK_SCRIPT
+
+    sections = parse_conf(CONF_DIR / "extensions.conf")
+    hook = section(sections, AgiSettings().answer_hook_context)
+    steps = [v for k, v in hook.entries if k in ("exten", "same")]
+    assert steps[0].startswith("s,1,AGI(")
+    url = steps[0][len("s,1,AGI("):].rstrip(")")
+    address, _, args = url.partition(",")
+    assert parse_route(address).script == ANSWER_HOOK_SCRIPT and args == "${ARG1}"
+    assert steps[-1] == "n,Return()"

@@ -109,3 +109,37 @@ async def test_missing_prompt_audio_means_keys_only(speech: AgiSpeech) -> None:
     result, commands = await collect(speech, CallerModel("3"), "en/not_rendered", MENU_EN)
     assert result.digits == "3"
     assert commands == ['STREAM FILE puente/en/not_rendered "0123456789*#"']
+
+
+class AudioSocketTimesOut(CallerModel):
+    """round3/audiosocket-timeout-3a-no-rtp.txt: Asterisk connects, sends its uuid, then closes the
+    socket when 2 s (scaled down here) pass with no frame either way, and EXEC AudioSocket answers
+    "200 result=-1" while the caller is still up (CHANNEL STATUS 6). The caller then keys "1"."""
+
+    def __init__(self, port: int, keys: str) -> None:
+        super().__init__(keys)
+        self.port = port
+        self.sides: list[FakeAsterisk] = []
+
+    async def _exec(self, command: str) -> Sequence[str]:
+        if not command.startswith("EXEC AudioSocket "):
+            return await super()._exec(command)
+        call_uuid, _ = command.split(" ", 2)[2].split(",")
+        # A timer of 0: it fires before any frame of ours can count (as in 4b, first frame at 2.5 s).
+        side = await FakeAsterisk.connect(self.port, uuid.UUID(call_uuid), inactivity=0.0)
+        self.sides.append(side)
+        await side.wait_closed()
+        return ["200 result=-1" if side.timed_out else "200 result=0"]
+
+
+@pytest.mark.speech
+async def test_an_audiosocket_timeout_with_the_caller_there_is_keys_only_not_a_hangup(
+        speech: AgiSpeech, audiosocket: AudioSocketServer) -> None:
+    model = AudioSocketTimesOut(audiosocket.bound_port, "1")
+    result, commands = await collect(speech, model, "en/main_menu", MENU_EN)
+    assert model.sides[0].timed_out
+    assert result.digits == "1"  # the same turn, with keys
+    assert "HANGUP" not in commands
+    assert commands[0].startswith("EXEC AudioSocket ")
+    # result=-1: the AGI channel asks whether the caller is there (6 = up), then keys only
+    assert commands[1:] == ["CHANNEL STATUS", 'STREAM FILE puente/en/main_menu "0123456789*#"']

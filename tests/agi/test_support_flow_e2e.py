@@ -3,6 +3,8 @@ behind Puente's AGI server, an emulated Asterisk pressing keys (queues, callback
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,7 @@ from ivr.schedules.model import ScheduleState
 from ivr.settings import PROJECT_ROOT, Settings
 from tests.agi.conftest import running_server
 from tests.agi.helpers import drive
-from tests.support.agi_driver import CallerModel, DriverResult, env_block
+from tests.support.agi_driver import R_USAGE, CallerModel, DriverResult, env_block
 from tests.support.fakes import FakeQueues, FakeRecorder, FakeSchedules, fake_services
 
 FLOWS_DIR = PROJECT_ROOT / "dialplan" / "flows"
@@ -58,16 +60,24 @@ class Line:
         assert isinstance(self.services.recorder, FakeRecorder)
         return self.services.recorder
 
-    async def call(self, model: CallerModel, *, dnid: str = "900100200") -> tuple[Disposition, DriverResult]:
+    async def call(self, model: CallerModel, *, dnid: str = "900100200",
+                   errors: int = 0) -> tuple[Disposition, DriverResult]:
         engine = RecordingEngine(FlowEngine(FileFlowProvider(FLOWS_DIR), self.services, self.catalogue,
                                             self.schedules, settings=Settings(), lookup=DemoOrderLookup()))
         async with running_server(engine=engine) as server:
+            model.hook_port = server.port  # Dial's answer hook connects back
             result = await drive(server, model, env=env_block(script="support", dnid=dnid,
                                                               callerid="+34600111222"))
-            assert server.stats.errors_total == 0
+            assert server.stats.errors_total == errors
         assert result.closed_by_server, "Puente must close the AGI socket at the end of every call"
         [disposition] = engine.dispositions
         return disposition, result
+
+
+def dialled(result: DriverResult) -> str:
+    """The Dial command without its one-time answer-hook token."""
+    [dial] = [c for c in result.commands if c.startswith("EXEC Dial")]
+    return dial.split("^", 1)[0] + "^"
 
 
 @pytest.fixture
@@ -90,7 +100,8 @@ async def test_billing(line: Line) -> None:
     assert line.queues.queues == ["billing"]
     expected = {"PUENTE_QUEUE": "billing", "PUENTE_LANGUAGE": "es", "PUENTE_CALL_ID": "1795424844.1"}
     assert expected.items() <= variables(model).items()
-    assert "EXEC Dial agent/billing,15,g" in result.commands
+    assert dialled(result) == "EXEC Dial agent/billing,15,gU(puente-agent-answered^"
+    assert len(model.hooks) == 1
     assert "puente/es/greeting" in streamed(result)
     assert 'STREAM FILE puente/es/main_menu "0123456789*#"' in result.commands
 
@@ -100,7 +111,8 @@ async def test_support(line: Line) -> None:
     disposition, result = await line.call(model)
     assert disposition is Disposition.CONNECTED
     assert line.queues.queues == ["support"]
-    assert "EXEC Dial agent/support,15,g" in result.commands
+    assert dialled(result) == "EXEC Dial agent/support,15,gU(puente-agent-answered^"
+    assert len(model.hooks) == 1
     assert model.variables["PUENTE_QUEUE"] == "support"
 
 
@@ -124,7 +136,8 @@ async def test_agent_escape(line: Line) -> None:
     assert disposition is Disposition.CONNECTED
     assert line.queues.queues == ["general"]
     assert "puente/es/transferring" in streamed(result)
-    assert "EXEC Dial agent/general,15,g" in result.commands
+    assert dialled(result) == "EXEC Dial agent/general,15,gU(puente-agent-answered^"
+    assert len(model.hooks) == 1
 
 
 async def test_invalid_input_twice_goes_to_a_human(line: Line) -> None:
@@ -162,3 +175,25 @@ async def test_caller_hangs_up_in_the_menu(line: Line) -> None:
     disposition, result = await line.call(model)
     assert disposition is Disposition.CALLER_HANGUP
     assert result.commands[-1].startswith("STREAM FILE")  # nothing after the hangup but the close
+
+
+class RefusesTheGreeting(CallerModel):
+    """An Asterisk that answers the greeting's STREAM FILE with a 520 usage text (as if the
+    command were malformed): the peer's fault."""
+
+    async def _stream(self, command: str) -> Sequence[str]:
+        if "greeting" in command:
+            return list(R_USAGE)
+        return await super()._stream(command)
+
+
+async def test_an_unexpected_reply_is_one_warning_and_the_caller_reaches_a_human(
+        line: Line, caplog: pytest.LogCaptureFixture) -> None:
+    model = RefusesTheGreeting("2")
+    with caplog.at_level(logging.INFO):
+        disposition, _ = await line.call(model, errors=1)  # counted once, as a protocol error
+    assert disposition is Disposition.CONNECTED and line.queues.queues == ["general"]
+    assert not [r for r in caplog.records if r.exc_info is not None]  # no traceback anywhere
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    refused = [r for r in caplog.records if "answered 520" in r.getMessage()]
+    assert len(refused) == 1 and getattr(refused[0], "call_id", None) == "1795424844.1"

@@ -183,3 +183,55 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert all(0.25 <= d <= 0.5 for d in delays[:1])
     assert all(15.0 <= d <= 30.0 for d in delays[7:])
     assert len({round(d, 6) for d in delays[7:]}) > 1  # jitter
+
+
+def empty_device_list(c: dict[str, list[Block]]) -> list[Block]:
+    """DeviceStateList as answered right after ``core restart``, before PJSIP has loaded: the
+    Response and the Complete event, no device (round2 README section 6)."""
+    return [b for b in responses_to(c["devstate"], "DeviceStateList") if b.header("Event") != "DeviceStateChange"]
+
+
+# Asterisk's documented shape of the Reload event (manager.c / "module reload res_pjsip.so"); no
+# capture holds one.
+RELOAD_PJSIP = Block(0.0, "RECV", "Event: Reload\nPrivilege: system,all\nModule: res_pjsip.so\nStatus: 2")
+
+
+async def test_fully_booted_after_the_login_lists_the_devices_again(server: FakeAmiServer,
+                                                                    captures: dict[str, list[Block]]) -> None:
+    # After a core restart the login comes first and PJSIP is not loaded: an empty list. The
+    # FullyBooted that follows brings the real one.
+    full = server.answers["devicestatelist"]
+    server.answers["devicestatelist"] = empty_device_list(captures)
+    second = responses_to(captures["restart"], "Login", nth=1)
+    server.login, server.after_login = second[:1], []
+    booted = [b for b in second[1:] if b.header("Event") == "FullyBooted"]
+    client = AmiClient(settings_for(server.port), initial_delay=0.02)
+    sub = client.subscribe("Resynced")
+    async with client:
+        first = await next_of(sub, Resynced)
+        assert isinstance(first, Resynced) and first.devices == () and first.reason == "login"
+        server.answers["devicestatelist"] = full
+        await server.push(booted)
+        again = await next_of(sub, Resynced)
+        assert isinstance(again, Resynced) and again.reason == "fully_booted"
+        assert ("PJSIP/agent2", "UNAVAILABLE") in [(d.device, d.state) for d in again.devices]
+
+
+async def test_a_module_reload_and_the_interval_resync_device_states(server: FakeAmiServer) -> None:
+    settings = settings_for(server.port).model_copy(update={"resync_interval": 0.2})
+    client = AmiClient(settings, initial_delay=0.02)
+    sub = client.subscribe("Resynced")
+    async with client:
+        assert (await next_of(sub, Resynced)).reason == "login"  # type: ignore[attr-defined]
+        await server.push([RELOAD_PJSIP])
+        reasons: list[str] = []
+        async with asyncio.timeout(10):
+            while "reload" not in reasons or "periodic" not in reasons:
+                event = await next_of(sub, Resynced)
+                assert isinstance(event, Resynced) and len(event.devices) == 5
+                reasons.append(event.reason)
+                if event.reason == "periodic":
+                    assert event.channels == ()  # the cheap list only
+    actions = [m["action"] for m in server.received]
+    assert actions.count("DeviceStateList") >= 3
+    assert actions.count("CoreShowChannels") == 1 + reasons.count("reload")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from ivr.channel import CallerHungUp, ChannelError, Grammar, InputMode, InputResult, InputSpec
+from ivr.channel import CallerHungUp, Grammar, InputMode, InputResult, InputSpec
 from ivr.channels.audiosocket.listen import listen_via_audiosocket, recognize_stream
 from ivr.channels.audiosocket.server import AudioSocketServer
+from ivr.speech.base import SpeechError
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.runner import SpeechRunner
 from tests.audiosocket.asterisk_side import FakeAsterisk
@@ -39,30 +41,36 @@ async def runner() -> AsyncIterator[SpeechRunner]:
 Caller = Callable[[FakeAsterisk], Awaitable[bool]]  # returns True when the caller hung up
 
 
-def fake_agi(server: AudioSocketServer, caller: Caller, log: list[str], sides: list[FakeAsterisk]
-             ) -> Callable[[str], Awaitable[str]]:
+def fake_agi(server: AudioSocketServer, caller: Caller, log: list[str], sides: list[FakeAsterisk], *,
+             inactivity: float | None = None) -> Callable[[str], Awaitable[str]]:
+    """``EXEC AudioSocket`` as AgiChannel.exec_application sees it: a caller who hung up is
+    CallerHungUp (its 511 probe after "200 result=-1"); a socket Asterisk closed on its own
+    (inactivity timer) answers "200 result=-1" with the caller still there."""
+
     async def agi_exec(command: str) -> str:
         log.append(command)
         app, args = command.split(" ", 1)
         call_uuid, address = args.split(",")
         assert app == "AudioSocket" and address == "127.0.0.1:9092"
-        asterisk = await FakeAsterisk.connect(server.bound_port, uuid.UUID(call_uuid))
+        asterisk = await FakeAsterisk.connect(server.bound_port, uuid.UUID(call_uuid), inactivity=inactivity)
         sides.append(asterisk)
         if await caller(asterisk):
-            return "200 result=-1"  # as captured when the caller hangs up during AudioSocket
+            raise CallerHungUp("511 after EXEC AudioSocket")  # the AGI channel's word
         await asterisk.wait_closed()
-        return "200 result=0"
+        return "200 result=-1" if asterisk.timed_out else "200 result=0"
 
     return agi_exec
 
 
-async def run_turn(server: AudioSocketServer, caller: Caller, *, engine: PocketSphinxEngine | None,
-                   runner: SpeechRunner, spec: InputSpec, prompt: bytes = PROMPT
-                   ) -> tuple[InputResult, list[str], FakeAsterisk]:
+async def run_turn(server: AudioSocketServer, caller: Caller, *, engine: object | None,
+                   runner: SpeechRunner, spec: InputSpec, prompt: bytes = PROMPT, inactivity: float | None = None,
+                   keepalive: float = 0.5) -> tuple[InputResult | None, list[str], FakeAsterisk]:
     log: list[str] = []
     sides: list[FakeAsterisk] = []
-    result = await listen_via_audiosocket(server, fake_agi(server, caller, log, sides), advertised="127.0.0.1:9092",
-                                          prompt_pcm=prompt, engine=engine, spec=spec, runner=runner)
+    result = await listen_via_audiosocket(server, fake_agi(server, caller, log, sides, inactivity=inactivity),
+                                          advertised="127.0.0.1:9092", prompt_pcm=prompt,
+                                          engine=engine, spec=spec, runner=runner,  # type: ignore[arg-type]
+                                          keepalive=keepalive)
     return result, log, sides[0]
 
 
@@ -124,7 +132,10 @@ async def test_no_input_after_the_prompt(server: AudioSocketServer, runner: Spee
     result, _, asterisk = await run_turn(server, caller, engine=engine, runner=runner, prompt=bytes(320 * 5),
                                          spec=InputSpec(grammar=MENU, first_timeout=0.2))
     assert result.mode is InputMode.NONE
-    assert asterisk.kinds() == [0x10] * 5 + [0x00]  # the whole prompt, then our hangup
+    kinds = asterisk.kinds()
+    # the whole prompt (then keep-alive silence, if the turn outlived 0.5 s on a loaded machine),
+    # then our hangup
+    assert kinds[:5] == [0x10] * 5 and set(kinds[5:-1]) <= {0x10} and kinds[-1] == 0x00
 
 
 async def test_caller_hangup_raises(server: AudioSocketServer, runner: SpeechRunner) -> None:
@@ -136,13 +147,116 @@ async def test_caller_hangup_raises(server: AudioSocketServer, runner: SpeechRun
         await run_turn(server, caller, engine=None, runner=runner, spec=InputSpec())
 
 
-async def test_asterisk_never_connects(server: AudioSocketServer, runner: SpeechRunner) -> None:
+async def test_asterisk_never_connects_means_keys_only_for_this_turn(server: AudioSocketServer,
+                                                                     runner: SpeechRunner) -> None:
     async def agi_exec(command: str) -> str:
-        return "200 result=-1"  # AudioSocket() could not reach us
+        return "200 result=-1"  # AudioSocket() could not reach us (network) with the caller still up
 
-    with pytest.raises(ChannelError):
+    result = await listen_via_audiosocket(server, agi_exec, advertised="127.0.0.1:9", prompt_pcm=b"", engine=None,
+                                          spec=InputSpec(), runner=runner)
+    assert result is None  # not a ChannelError: the menu goes on with keys
+
+
+async def test_a_missing_audiosocket_app_means_keys_only(server: AudioSocketServer, runner: SpeechRunner) -> None:
+    async def agi_exec(command: str) -> str:
+        return "200 result=-2"  # EXEC of an application Asterisk has not loaded
+
+    result = await listen_via_audiosocket(server, agi_exec, advertised="127.0.0.1:9", prompt_pcm=PROMPT,
+                                          engine=None, spec=InputSpec(), runner=runner)
+    assert result is None
+
+
+async def test_a_caller_gone_before_asterisk_connects_is_a_hangup(server: AudioSocketServer,
+                                                                  runner: SpeechRunner) -> None:
+    async def agi_exec(command: str) -> str:
+        raise CallerHungUp("511")
+
+    with pytest.raises(CallerHungUp):
         await listen_via_audiosocket(server, agi_exec, advertised="127.0.0.1:9", prompt_pcm=b"", engine=None,
                                      spec=InputSpec(), runner=runner)
+
+
+async def test_asterisk_closing_the_socket_with_the_caller_there_is_keys_only(server: AudioSocketServer,
+                                                                            runner: SpeechRunner) -> None:
+    # app_audiosocket's inactivity timer fires (the server sent nothing: keep-alive far too slow
+    # here): TCP closed, no 0x00, "200 result=-1", the caller still up. Not a hangup.
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        return False  # silent, no RTP
+
+    result, _, asterisk = await run_turn(server, caller, engine=None, runner=runner, prompt=b"",
+                                         spec=InputSpec(first_timeout=5.0), inactivity=0.3, keepalive=30.0)
+    assert asterisk.timed_out
+    assert result is None
+
+
+async def test_keys_typed_before_the_socket_closed_stand(server: AudioSocketServer, runner: SpeechRunner) -> None:
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        await asterisk.dtmf("12")
+        return False
+
+    result, _, asterisk = await run_turn(server, caller, engine=None, runner=runner, prompt=b"",
+                                         spec=InputSpec(max_digits=4, inter_digit_timeout=5.0), inactivity=0.3,
+                                         keepalive=30.0)
+    assert asterisk.timed_out
+    assert result is not None and (result.mode, result.digits) == (InputMode.DTMF, "12")
+
+
+class SlowEngine:
+    """A recognizer that takes as long as the test wants to build (a loaded machine), then fails."""
+
+    name = "slow"
+    language = "en"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.asked = threading.Event()
+
+    def new_session(self, grammar: Grammar) -> object:
+        self.asked.set()
+        self.release.wait(10.0)
+        raise SpeechError("decoder could not be built in time")
+
+
+async def test_a_slow_recognizer_never_lets_asterisk_time_out(server: AudioSocketServer, runner: SpeechRunner) -> None:
+    # No prompt audio and a silent caller (no RTP): only our keep-alive stands between the socket
+    # and app_audiosocket's timer (0.3 s here, 2 s on Asterisk) while the decoder is being built.
+    slow = SlowEngine()
+
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        await asyncio.to_thread(slow.asked.wait, 5.0)
+        await asyncio.sleep(1.0)  # the caller thinks for 1 s: 3 times Asterisk's (scaled) timer
+        await asterisk.dtmf("1")
+        return False
+
+    try:
+        result, _, asterisk = await run_turn(server, caller, engine=slow, runner=runner, prompt=b"",
+                                             spec=InputSpec(grammar=MENU, first_timeout=5.0), inactivity=0.3,
+                                             keepalive=0.1)
+    finally:
+        slow.release.set()
+    assert not asterisk.timed_out
+    assert result is not None and (result.mode, result.digits) == (InputMode.DTMF, "1")
+    assert 0x10 in asterisk.kinds()  # silence frames went out
+
+
+async def test_the_prompt_starts_before_the_recognizer_is_ready(server: AudioSocketServer,
+                                                                runner: SpeechRunner) -> None:
+    slow = SlowEngine()
+
+    async def caller(asterisk: FakeAsterisk) -> bool:
+        async with asyncio.timeout(5):
+            while asterisk.kinds().count(0x10) < 5:  # prompt frames arrive while the decoder is built
+                await asyncio.sleep(0.01)
+        assert not slow.release.is_set()
+        await asterisk.dtmf("2")
+        return False
+
+    try:
+        result, _, _ = await run_turn(server, caller, engine=slow, runner=runner,
+                                      spec=InputSpec(grammar=MENU, first_timeout=5.0))
+    finally:
+        slow.release.set()
+    assert result is not None and result.digits == "2"
 
 
 @pytest.mark.speech

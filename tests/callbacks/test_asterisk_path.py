@@ -49,7 +49,7 @@ async def test_agent_first_through_ami_and_fastagi(sqlite_db: Database, asterisk
     assert streams[0].startswith("STREAM FILE puente/en/callbacks/agent_intro")
     assert any("callbacks/agent_connecting" in c for c in streams)
     dial = next(c for c in commands if c.startswith("EXEC Dial"))
-    assert dial == "EXEC Dial PJSIP/+34600111222@trunk,30,g"
+    assert dial.startswith("EXEC Dial PJSIP/+34600111222@trunk,30,gU(puente-agent-answered^")  # answer hook
     assert commands.index(dial) > commands.index(streams[-1])  # the agent is briefed before the dial
     assert commands[-1] == "HANGUP" and driven.closed_by_server
     assert [a.outcome for a in cb.history] == [AttemptOutcome.ANSWERED]
@@ -113,6 +113,7 @@ async def drive(sqlite_db: Database, asterisk_captures: Path, *, by_argument: bo
             caller = CallerModel(dial=DialOutcome(status="ANSWER", dialedtime="40", answeredtime="35",
                                                   peer="PJSIP/trunk-00000021"))
             caller.variables.update(CHANNEL=channel, CALLBACK_ID=ticket.callback_id)
+            caller.hook_port = agi.port  # Dial's answer hook connects back
             env = env_block(script="callback", uniqueid=uniqueid, channel=channel,
                             callerid="5551234", dnid="unknown", arguments=[ticket.callback_id] if by_argument else [],
                             overrides=AGENT_ENV)

@@ -135,3 +135,56 @@ async def test_hostile_datagrams_never_stop_the_endpoint(start_endpoint: Callabl
         alive = await peer.expect_status(200)
         assert alive.branch == "z9hG4bKalive"
         assert harness.endpoint.active_calls() == 0
+
+
+async def test_keys_typed_ahead_are_buffered_for_the_next_input(
+    start_endpoint: Callable[..., Any], peer: UdpPeer
+) -> None:
+    # #15 item 6: the second key of a call reached the endpoint while the flow was between two
+    # menus (a prompt that does not listen, a recognizer being built): it must wait for the next
+    # input, not be dropped by it.
+    async with start_endpoint() as harness:
+        channel, to_tag = await _call(peer, harness, 40104)
+        peer.send(info_digit(peer, to_tag, "7", 1), harness.port)  # nothing listens yet
+        await peer.expect_status(200)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        first = await channel.collect([PromptFile("en/long")], InputSpec(max_digits=1, first_timeout=2))
+        assert (first.mode, first.digits) == (InputMode.DTMF, "7")
+        assert loop.time() - started < 2.0  # the 6 s prompt stopped at once for the buffered key
+
+        short = asyncio.create_task(channel.play([PromptFile("en/short")]))  # does not listen for keys
+        peer.send(info_digit(peer, to_tag, "3", 2), harness.port)
+        await peer.expect_status(200)
+        assert await asyncio.wait_for(short, 5) is None
+        second = await channel.collect([], InputSpec(max_digits=1, first_timeout=0.5))
+        assert (second.mode, second.digits) == (InputMode.DTMF, "3")
+        await channel.hangup()
+
+
+async def test_a_recognizer_that_cannot_be_built_means_keys_only() -> None:
+    # Media or speech trouble never costs the caller the menu: the turn goes on with keys.
+    from ivr.channel import Grammar, InputResult
+    from ivr.channels.sip.speech import listen
+    from ivr.speech.base import SpeechError
+
+    class Runner:
+        async def open(self, engine: object, grammar: Grammar) -> object:
+            raise SpeechError("decoder could not be built")
+
+    class Engines:
+        runner = Runner()
+
+        def engine_for(self, language: str) -> object:
+            return object()
+
+    class Keys:
+        asked: list[InputSpec] = []
+
+        async def collect_digits(self, prompts: object, spec: InputSpec) -> InputResult:
+            self.asked.append(spec)
+            return InputResult(InputMode.DTMF, digits="1")
+
+    channel, spec = Keys(), InputSpec(grammar=Grammar("en", {"billing": "1"}))
+    result = await listen(channel, Engines(), [], spec)  # type: ignore[arg-type]
+    assert (result.mode, result.digits) == (InputMode.DTMF, "1") and channel.asked == [spec]

@@ -4,24 +4,25 @@
 
 Run them with ``-key caller +34600111222`` (the From user: each test uses its own number, so the
 flow's returning-caller check does not change the path). Each caller sends INVITE (PCMU +
-telephone-event 101), ACK, then a timed list of actions (RFC 2833
-digits from Debian sip-tester's pcaps, speech pcaps, pauses), and ends by either sending BYE or
-waiting for Puente's BYE (then hanging up itself if none comes in time). SIPp 3.6.1 refuses an
+telephone-event 101), ACK, then a timed list of actions (RFC 2833 digits from one generated pcap
+per scenario, ``dtmf_<name>.pcap`` with growing sequence numbers and timestamps, see
+make_dtmf_pcap.py; speech pcaps; pauses), and ends by either sending BYE or waiting for Puente's
+BYE (then hanging up itself if none comes in time). SIPp 3.6.1 refuses an
 optional ``recv`` before a ``pause``, so a BYE from Puente in the middle of the script aborts the
 scenario: the timings below leave margins around the shipped prompts' lengths.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PCAPS = Path("/usr/share/sip-tester")
-DIGIT_PCAP = {
-    **{str(d): f"dtmf_2833_{d}.pcap" for d in range(10)},
-    "*": "dtmf_2833_star.pcap",
-    "#": "dtmf_2833_pound.pcap",
-}
+sys.path.insert(0, str(HERE.parents[1]))
+
+from tests.sipp.make_dtmf_pcap import write_dtmf_pcap  # noqa: E402
+
+DIGITS = frozenset("0123456789*#ABCD")
 
 HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
@@ -108,24 +109,46 @@ def scenario(
     name: str, comment: str, steps: list[tuple[float, str]], *, end: str, seconds: float, caller: str = "[caller]"
 ) -> str:
     """``steps``: (seconds after the ACK, digit or pcap path). ``end`` "caller_bye": hang up
-    ``seconds`` after the last step; "wait_bye": wait up to ``seconds`` for Puente's BYE, then hang up."""
+    ``seconds`` after the last step; "wait_bye": wait up to ``seconds`` after the last step for
+    Puente's BYE, then hang up.
+
+    The digits of a scenario go into one pcap of their own (``dtmf_<name>.pcap``, written by
+    :func:`make_dtmf_pcap.write_dtmf_pcap`), played at the first digit's time with the others at
+    their offsets inside it: every press gets newer sequence numbers and timestamps, which a real
+    Asterisk needs (it drops a repeated timestamp)."""
     body = [HEAD.format(name=name, comment=comment, caller=caller)]
+    keys = [(at, what) for at, what in steps if what in DIGITS]
+    timeline = [(at, what) for at, what in steps if what not in DIGITS]
+    if keys:
+        first = keys[0][0]
+        write_dtmf_pcap(HERE / dtmf_pcap(name), [(at - first, key) for at, key in keys])
+        timeline.append((first, dtmf_pcap(name)))
+    timeline.sort(key=lambda step: step[0])
     now = 0.0
-    for at, what in steps:
+    for at, pcap in timeline:
         if at > now:
             body.append(f'  <pause milliseconds="{int((at - now) * 1000)}"/>\n')
             now = at
-        pcap = PCAPS / DIGIT_PCAP[what] if what in DIGIT_PCAP else what
         body.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n')
+    last = max((at for at, _ in steps), default=0.0)
+    if end == "caller_bye" and last > now:  # keys still playing from the pcap: count from the last
+        body.append(f'  <pause milliseconds="{int((last - now) * 1000)}"/>\n')
+    # (Waiting for Puente's BYE starts at once: the pcap plays on meanwhile, and SIPp aborts a
+    # call whose BYE comes during a pause.)
     if end == "caller_bye":
         body.append(f'  <pause milliseconds="{int(seconds * 1000)}"/>\n')
         body.append(CALLER_BYE.format(caller=caller))
     else:
-        body.append(f'  <recv request="BYE" timeout="{int(seconds * 1000)}" ontimeout="hangup" next="bye"/>\n')
+        wait = seconds + max(last - now, 0.0)  # counted from the last step, played or in the pcap
+        body.append(f'  <recv request="BYE" timeout="{int(wait * 1000)}" ontimeout="hangup" next="bye"/>\n')
         body.append('  <label id="hangup"/>\n')
         body.append(CALLER_BYE.format(caller=caller))
     body.append(ANSWER_BYE)
     return "".join(body)
+
+
+def dtmf_pcap(name: str) -> str:
+    return f"dtmf_{name}.pcap"
 
 
 # Paths inside scenarios are relative to the scenario folder (the tests run SIPp with cwd there).
@@ -159,6 +182,12 @@ SCENARIOS = {
         [(LANG_EN, "1"), (MENU, str(SPEECH))],
         "caller_bye",
         6.0,
+    ),
+    "uac_digits_12": (
+        "Caller: presses 1 after 1 s and 2 after 2 s, then waits for Puente's BYE",
+        [(1.0, "1"), (2.0, "2")],
+        "wait_bye",
+        20.0,
     ),
     "uac_speech_billing": (
         "Caller: says 'billing' 0.5 s after the ACK (PCMU audio), then waits for Puente's BYE",

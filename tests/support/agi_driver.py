@@ -15,6 +15,7 @@ that accepts them, when to hang up, how a Dial ends, channel variables);
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -108,6 +109,74 @@ class DialOutcome:
     answeredtime: str = "5"
     peer: str = "PJSIP/agent1-00000009"
     caller_leaves: bool = False  # result=-1 then HANGUP (agi-dial-d / agi-dial-a-callerbye)
+    # The agent leg (round3/dial-answer-hook-*.txt): it rings ``ring_seconds``, then (ANSWER, when
+    # the Dial has U(ctx^token) and the model knows the server's port) the answer hook's FastAGI
+    # connection runs on the agent's channel and the bridge waits until Puente closes it; then
+    # the bridge lasts ``talk_seconds``. DIALEDTIME/ANSWEREDTIME above are the caller channel's.
+    ring_seconds: float = 0.0
+    talk_seconds: float = 0.0
+
+
+# The agent-side block of round3/dial-answer-hook-1b-cmds.txt (conn 4), with our context's name.
+AGENT_HOOK_ENV: tuple[tuple[str, str], ...] = (
+    ("agi_network", "yes"),
+    ("agi_network_script", "agent-answered"),
+    ("agi_request", "agi://127.0.0.1:24573/agent-answered"),
+    ("agi_channel", "PJSIP/1001-00000009"),
+    ("agi_language", "en"),
+    ("agi_type", "PJSIP"),
+    ("agi_uniqueid", "1796531258.9"),
+    ("agi_version", "22.10.1"),
+    ("agi_callerid", "1001"),
+    ("agi_calleridname", "Agent One"),
+    ("agi_callingpres", "0"),
+    ("agi_callingani2", "0"),
+    ("agi_callington", "0"),
+    ("agi_callingtns", "0"),
+    ("agi_dnid", "unknown"),
+    ("agi_rdnis", "unknown"),
+    ("agi_context", "puente-agent-answered"),
+    ("agi_extension", "s"),
+    ("agi_priority", "2"),
+    ("agi_enhanced", "0.0"),
+    ("agi_accountcode", ""),
+    ("agi_threadid", "139855636534976"),
+)
+
+
+def agent_hook_block(token: str) -> bytes:
+    lines = [f"{key}: {value}" for key, value in AGENT_HOOK_ENV] + [f"agi_arg_1: {token}"]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+@dataclass
+class HookRun:
+    """What the emulated answer hook saw: how long Puente kept the agent's script open, and
+    whether it sent anything (it must close at once, without a command)."""
+
+    held_seconds: float
+    received: bytes
+
+
+async def run_answer_hook(port: int, token: str, *, timeout: float = 5.0) -> HookRun:
+    """Asterisk's side of ``U(ctx^token)``: connect, send the agent's block, wait for Puente to
+    close (the bridge waits for it); after the script ends Asterisk writes ``HANGUP`` (1b)."""
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = loop.time()
+    try:
+        writer.write(agent_hook_block(token))
+        await writer.drain()
+        received = await asyncio.wait_for(reader.read(), timeout)  # until Puente closes
+        held = loop.time() - started
+        with contextlib.suppress(ConnectionError):
+            writer.write(b"HANGUP\n")
+    finally:
+        writer.close()
+    return HookRun(held, received)
+
+
+_HOOK_RE = re.compile(r"U\(([^)^]+)\^([^)^]+)\)")
 
 
 class CallerModel:
@@ -139,6 +208,8 @@ class CallerModel:
         self.variables: dict[str, str] = {"CHANNEL": "PJSIP/sipp-00000001"}
         self.played: list[str] = []
         self.music_on = False
+        self.hook_port: int | None = None  # Puente's FastAGI port, for Dial's answer hook
+        self.hooks: list[HookRun] = []
 
     def _key_for(self, accepted: str) -> str | None:
         if self.keys and self.keys[0] in accepted:
@@ -237,11 +308,18 @@ class CallerModel:
 
     async def _exec(self, command: str) -> Sequence[str]:
         if command.startswith("EXEC Dial"):
-            return await self._exec_dial()
+            return await self._exec_dial(command)
         return [R_OK0]
 
-    async def _exec_dial(self) -> Sequence[str]:
+    async def _exec_dial(self, command: str) -> Sequence[str]:
         dial = self.dial
+        if dial.ring_seconds:
+            await asyncio.sleep(dial.ring_seconds)  # the agent's phone rings
+        hook = _HOOK_RE.search(command)
+        if dial.status == "ANSWER" and hook is not None and self.hook_port is not None:
+            self.hooks.append(await run_answer_hook(self.hook_port, hook.group(2)))
+        if dial.status == "ANSWER" and dial.talk_seconds:
+            await asyncio.sleep(dial.talk_seconds)  # the bridge
         self.variables.update(
             DIALSTATUS=dial.status,
             HANGUPCAUSE=dial.hangupcause,

@@ -8,8 +8,9 @@ Command choices follow what the captured Asterisk 22 does (``/work/shared/asteri
   timeouts, min/max digits and the terminator are ours (``GET DATA`` has one timeout for both and
   a fixed ``#``);
 - hold is ``SET MUSIC on <class>`` and ``WAIT FOR DIGIT 1000`` polls, ``SET MUSIC off`` at the end;
-- transfer is ``EXEC Dial <endpoint>,<secs>,g``: without ``g`` the EXEC answers ``result=-1``
-  when the *agent* hangs up although the caller is still there.
+- transfer is ``EXEC Dial <endpoint>,<secs>,gU(<hook>^<token>)``: without ``g`` the EXEC answers
+  ``result=-1`` when the *agent* hangs up although the caller is still there; ``U()`` reports the
+  agent's answer on a FastAGI connection of its own (:mod:`ivr.channels.agi.answer_hook`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ from ivr.channel import (
     InputSpec,
     PromptFile,
 )
+from ivr.channels.agi.answer_hook import AnswerHooks, dial_options
 from ivr.channels.agi.connection import AgiConnection
 from ivr.channels.agi.errors import AgiDeadChannel
 from ivr.channels.agi.protocol import (
@@ -62,6 +64,7 @@ from ivr.channels.agi.protocol import (
 from ivr.channels.agi.protocol import (
     wait_for_digit as wait_for_digit_command,
 )
+from ivr.channels.agi.stats import AgiErrorKind
 from ivr.settings import AgiSettings
 
 if TYPE_CHECKING:
@@ -70,7 +73,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivr.agi")
 
 HOLD_POLL_SECONDS = 1.0
-_DIAL_VARIABLES = ("DIALSTATUS", "HANGUPCAUSE", "DIALEDTIME", "ANSWEREDTIME", "DIALEDPEERNAME")
+# DIALEDTIME / ANSWEREDTIME are not read: Asterisk counts them from the caller's channel.
+_DIAL_VARIABLES = ("DIALSTATUS", "HANGUPCAUSE", "DIALEDPEERNAME")
 
 
 def call_info_from(env: AgiEnvironment, *, started_at: datetime | None = None) -> CallInfo:
@@ -97,13 +101,6 @@ def dial_status_of(value: str | None) -> DialStatus:
         return DialStatus.CHANUNAVAIL
 
 
-def _seconds(value: str | None) -> float:
-    try:
-        return float(value) if value else 0.0
-    except ValueError:
-        return 0.0
-
-
 class AgiChannel:
     """One caller reached through Asterisk FastAGI."""
 
@@ -115,9 +112,11 @@ class AgiChannel:
         *,
         info: CallInfo | None = None,
         speech: AgiSpeech | None = None,
+        hooks: AnswerHooks | None = None,
     ) -> None:
         self._conn = connection
         self._speech = speech
+        self._hooks = hooks
         self.env = env
         self._settings = settings
         self._info = info or call_info_from(env)
@@ -149,8 +148,17 @@ class AgiChannel:
     # ------------------------------------------------------------------ low level
 
     async def command(self, text: str, *, timeout: float | None = None) -> AgiResponse:
-        """Send any AGI command; return its 200 reply or raise the matching ``AgiError``."""
-        return check(await self._conn.command(text, timeout=timeout), text)
+        """Send any AGI command; return its 200 reply or raise the matching ``AgiError``.
+
+        A reply we did not expect (510, 520, another code) is the peer's fault, not a bug here: one
+        WARNING line (with the call id, no traceback), counted as a protocol error, then it raises."""
+        response = await self._conn.command(text, timeout=timeout)
+        if response.code not in (200, 511):
+            self._conn.stats.error(AgiErrorKind.PROTOCOL)
+            verb = " ".join(text.split(" ", 2)[:2])
+            log.warning("AGI %s answered %d %s", verb, response.code, response.text[:120],
+                        extra={"call_id": self._info.call_id})
+        return check(response, text)
 
     async def _media_command(self, text: str, seconds: float) -> AgiResponse:
         """A command that lasts as long as its media: bound it by that plus a margin."""
@@ -281,23 +289,58 @@ class AgiChannel:
         await self.command("SET MUSIC off")
         return result
 
-    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None) -> ConnectResult:
+    async def connect(
+        self,
+        endpoint: str,
+        *,
+        timeout: float,
+        caller_id: str | None = None,
+        on_answer: Callable[[], None] | None = None,
+        announce: Sequence[PromptFile] = (),
+    ) -> ConnectResult:
+        """``EXEC Dial <endpoint>,<ring>,gU(<hook context>^<token>)`` at once.
+
+        ``announce`` is not played: the AGI is blocked in Dial while the agent rings, and what the
+        caller hears then is the agent's ringback (Dial passes it through); playing a prompt first
+        would keep the agent reserved and idle for its length. ``on_answer`` runs when the answer
+        hook reports the agent's answer (see :mod:`ivr.channels.agi.answer_hook`); ring and talk
+        times are measured on the agent leg from that moment, not from Asterisk's ``ANSWEREDTIME``
+        (which counts from the caller's channel, IVR included)."""
         self._ensure_alive()
         if caller_id:
             await self.command(set_variable_command("CALLERID(num)", caller_id))
         ring = max(1, math.ceil(timeout))
-        dial = f"EXEC Dial {endpoint},{ring},g"
-        response = await self._media_command(dial, ring + self._settings.max_bridge_seconds)
+        context = self._settings.answer_hook_context
+        watch = self._hooks.expect(on_answer) if self._hooks is not None and context else None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            dial = f"EXEC Dial {endpoint},{ring},{dial_options(context, watch)}"
+            response = await self._media_command(dial, ring + self._settings.max_bridge_seconds)
+            ended = loop.time()
+        finally:
+            if watch is not None:
+                watch.close()
         values = {name: await self.get_variable(name) for name in _DIAL_VARIABLES}
         # With "g" a -1 means our caller is gone (or the channel was redirected away).
         if response.result == "-1" and not self._conn.hung_up and self._conn.failure is None:
             await self._probe()
-        dialled, answered = _seconds(values["DIALEDTIME"]), _seconds(values["ANSWEREDTIME"])
+        status = dial_status_of(values["DIALSTATUS"])
+        answered_at = watch.answered_at if watch is not None else None
+        if answered_at is not None:
+            ring_seconds, talk_seconds = answered_at - started, ended - answered_at
+        elif status is DialStatus.ANSWER:
+            if watch is not None:
+                log.warning("the agent answered but the answer hook did not run: is the %r context in "
+                            "extensions.conf?", context)
+            ring_seconds, talk_seconds = 0.0, ended - started  # no hook: Dial's whole span
+        else:
+            ring_seconds, talk_seconds = ended - started, 0.0
         cause = values["HANGUPCAUSE"]
         return ConnectResult(
-            status=dial_status_of(values["DIALSTATUS"]),
-            ring_seconds=max(0.0, dialled - answered),
-            talk_seconds=answered,
+            status=status,
+            ring_seconds=max(0.0, ring_seconds),
+            talk_seconds=max(0.0, talk_seconds),
             hangup_cause=int(cause) if cause and cause.isdigit() else None,
             peer=values["DIALEDPEERNAME"] or None,
         )

@@ -40,15 +40,20 @@ from ivr.channels.agi.protocol import (
     classify,
     decode_line,
     encode_command,
+    is_reply_start,
+    long_command_kind,
     parse_environment_block,
     parse_reply,
     parse_usage_reply,
 )
-from ivr.channels.agi.stats import AgiStats
+from ivr.channels.agi.stats import AgiErrorKind, AgiStats
 
 log = logging.getLogger("ivr.agi")
 
 MAX_USAGE_LINES = 200
+# A 520 usage text comes in one write; a peer that never sends its end line ("520 End of proper
+# usage.") must not hold the call for the whole command timeout: what came within this is the reply.
+USAGE_GRACE = 0.5
 # Asterisk's block is about 700 bytes plus the arguments; a larger one is abuse, not a call.
 MAX_ENV_BYTES = 256 * 1024
 CLOSE_TIMEOUT = 2.0
@@ -82,6 +87,7 @@ class AgiConnection(asyncio.Protocol):
         stats: AgiStats | None = None,
         listener: ConnectionListener | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
+        usage_grace: float = USAGE_GRACE,
     ) -> None:
         self._command_timeout = command_timeout
         self._max_line = max_line_bytes
@@ -100,6 +106,8 @@ class AgiConnection(asyncio.Protocol):
         self._waiter: asyncio.Future[AgiResponse] | None = None
         self._usage: list[str] | None = None  # body lines of a multi-line 520 being read
         self._usage_first = ""
+        self._usage_timer: asyncio.TimerHandle | None = None
+        self._usage_grace = usage_grace
         self._hung_up = False
         self._hangup_event: asyncio.Event | None = None
         self._failure: AgiError | None = None
@@ -114,6 +122,10 @@ class AgiConnection(asyncio.Protocol):
     @property
     def hung_up(self) -> bool:
         return self._hung_up
+
+    @property
+    def stats(self) -> AgiStats:
+        return self._stats
 
     @property
     def failure(self) -> AgiError | None:
@@ -268,9 +280,10 @@ class AgiConnection(asyncio.Protocol):
             waiter.set_result(response)
             return
         line = decode_line(raw)
-        if self._usage is not None:
-            self._usage_line(line)
+        if self._usage is not None and not self._usage_line(line):
             return
+        # (After a usage text that ended without its end line, this line is the next one: a
+        # HANGUP, or a reply nobody asked for.)
         kind = classify(line)
         if kind is LineKind.HANGUP:
             self.mark_hung_up()
@@ -278,6 +291,7 @@ class AgiConnection(asyncio.Protocol):
             self._fail(AgiProtocolError(f"unsolicited line from Asterisk: {line[:80]!r}"))
         elif kind is LineKind.USAGE_START:
             self._usage, self._usage_first = [], line
+            self._usage_timer = self._loop.call_later(self._usage_grace, self._usage_expired)
         else:
             try:
                 response = parse_reply(line)
@@ -287,15 +301,37 @@ class AgiConnection(asyncio.Protocol):
             self._waiter = None
             waiter.set_result(response)
 
-    def _usage_line(self, line: str) -> None:
+    def _usage_line(self, line: str) -> bool:
+        """One line inside a 520 usage text. True when the text ended without its end line and
+        ``line`` is not part of it (the caller then reads ``line`` as a line of its own)."""
         assert self._usage is not None
-        if not line.startswith(USAGE_END_PREFIX):
-            self._usage.append(line)
-            if len(self._usage) > MAX_USAGE_LINES:
-                self._fail(AgiProtocolError("520 usage reply too long"))
-            return
-        response = parse_usage_reply(self._usage_first, self._usage, line)
+        if line.startswith(USAGE_END_PREFIX):
+            self._finish_usage(parse_usage_reply(self._usage_first, self._usage, line))
+            return False
+        if is_reply_start(line):
+            self._finish_usage(self._truncated_usage())
+            return True
+        self._usage.append(line)
+        if len(self._usage) > MAX_USAGE_LINES:
+            self._fail(AgiProtocolError("520 usage reply too long"))
+        return False
+
+    def _truncated_usage(self) -> AgiResponse:
+        assert self._usage is not None
+        log.warning("AGI 520 usage reply without its end line (%d lines): taken as complete", len(self._usage))
+        self._stats.error(AgiErrorKind.PROTOCOL)
+        return parse_usage_reply(self._usage_first, self._usage, USAGE_END_PREFIX)
+
+    def _usage_expired(self) -> None:
+        self._usage_timer = None
+        if self._usage is not None and self._failure is None:
+            self._finish_usage(self._truncated_usage())
+
+    def _finish_usage(self, response: AgiResponse) -> None:
         self._usage = None
+        if self._usage_timer is not None:
+            self._usage_timer.cancel()
+            self._usage_timer = None
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(response)
@@ -332,7 +368,7 @@ class AgiConnection(asyncio.Protocol):
                 raise
             finally:
                 self._in_flight = None
-            self._stats.observe_command(time.perf_counter() - started)
+            self._stats.observe_command(time.perf_counter() - started, long_command_kind(text))
         finally:
             self._pass_turn()
         if response.code == 511 or (text == "HANGUP" and response.code == 200 and response.result == "1"):
@@ -390,10 +426,10 @@ class AgiConnection(asyncio.Protocol):
 
     def _cancel_timers(self) -> None:
         # A live timer would keep this connection in memory until it fires.
-        for timer in (self._timer, self._header_timer, self._close_timer):
+        for timer in (self._timer, self._header_timer, self._close_timer, self._usage_timer):
             if timer is not None:
                 timer.cancel()
-        self._timer = self._header_timer = self._close_timer = None
+        self._timer = self._header_timer = self._close_timer = self._usage_timer = None
 
     def abort(self) -> None:
         """Drop the socket now (shutdown of a connection that never became a call)."""
@@ -407,6 +443,10 @@ class AgiConnection(asyncio.Protocol):
         The transport sends what is still buffered, then closes; a peer that stopped reading (so
         something is still buffered) gets the socket aborted after ``CLOSE_TIMEOUT`` instead of
         holding it open forever."""
+        self.close_now()
+
+    def close_now(self) -> None:
+        """:meth:`close` from a loop callback (it never waits)."""
         if self._closed:
             return
         self._closed = True

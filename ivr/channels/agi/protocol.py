@@ -65,6 +65,36 @@ class LineKind(enum.Enum):
     REPLY = "reply"  # a one-line reply to the command in flight
 
 
+def is_reply_start(line: str) -> bool:
+    """A line that begins a reply of its own (``200 result=0``, ``511 ...``, ``HANGUP``): never a
+    line of a 520 usage text (Asterisk indents those or starts them with a word)."""
+    return line == HANGUP_LINE or (len(line) >= 4 and line[:3].isdigit() and line[3] in " -")
+
+
+# Commands that last as long as their media or the caller (prompts, key waits, the bridge, the
+# AudioSocket session): timed apart, so the quick commands' round trip is not drowned in them.
+_LONG_VERBS = ("STREAM FILE", "CONTROL STREAM FILE", "WAIT FOR DIGIT", "GET DATA", "GET OPTION",
+               "RECORD FILE", "SAY ", "SPEECH RECOGNIZE", "RECEIVE CHAR", "RECEIVE TEXT")
+_LONG_HEADS = frozenset({verb[:4] for verb in _LONG_VERBS} | {"EXEC"})
+_LONG_EXEC_APPS = frozenset({"dial", "audiosocket", "playback", "background", "queue", "wait", "read",
+                             "record", "musiconhold", "waitexten"})
+
+
+def long_command_kind(command: str) -> str | None:
+    """The label of a long-running command (``wait_for_digit``, ``exec_dial``...), None for a quick
+    one. The label set is fixed (an unknown EXEC application is ``exec_other``): metrics stay small."""
+    if command[:4].upper() not in _LONG_HEADS:
+        return None  # the usual case, one set lookup (this runs for every command)
+    upper = command[:24].upper()
+    for verb in _LONG_VERBS:
+        if upper.startswith(verb):
+            return verb.strip().lower().replace(" ", "_")
+    if upper.startswith("EXEC "):
+        app = command[5:].lstrip().split(" ", 1)[0].lower()
+        return f"exec_{app}" if app in _LONG_EXEC_APPS else "exec_other"
+    return None
+
+
 def classify(line: str) -> LineKind:
     if line == HANGUP_LINE:
         return LineKind.HANGUP

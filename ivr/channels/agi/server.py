@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ivr.channel import CallerHungUp, Channel
+from ivr.channels.agi.answer_hook import ANSWER_HOOK_SCRIPT, AnswerHooks
 from ivr.channels.agi.channel import AgiChannel
 from ivr.channels.agi.connection import READ_BUFFER_BYTES, AgiConnection, BufferedAgiConnection, connection_class
 from ivr.channels.agi.errors import (
@@ -75,6 +76,7 @@ class AgiServer:
         bus: EventBus | None = None,
         stats: AgiStats | None = None,
         speech: AgiSpeech | None = None,
+        hooks: AnswerHooks | None = None,
     ) -> None:
         self._settings = settings
         self._speech = speech
@@ -86,6 +88,7 @@ class AgiServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._open: set[AgiConnection] = set()  # every socket, with or without a call
         self._calls: set[asyncio.Task[None]] = set()
+        self.hooks = hooks or AnswerHooks()
 
     @property
     def port(self) -> int:
@@ -166,6 +169,11 @@ class AgiServer:
     def environment_ready(self, connection: AgiConnection, env: AgiEnvironment) -> None:
         """A complete ``agi_*`` block: the call starts in its own task, tracked for shutdown."""
         assert self._loop is not None  # connections exist only once start() has run
+        if env.route.script == ANSWER_HOOK_SCRIPT:
+            # The agent answered a Dial: note it and close at once (the bridge waits for us).
+            self.hooks.fire(env.arguments[0] if env.arguments else "", self._loop.time())
+            connection.close_now()
+            return
         task = self._loop.create_task(self._serve(connection, env), name="agi-call")
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
@@ -180,7 +188,7 @@ class AgiServer:
 
     async def _serve(self, connection: AgiConnection, env: AgiEnvironment) -> None:
         try:
-            channel = AgiChannel(connection, env, self._settings, speech=self._speech)
+            channel = AgiChannel(connection, env, self._settings, speech=self._speech, hooks=self.hooks)
             current_call_id.set(channel.info.call_id)
             await self._run_call(channel, env)
         finally:

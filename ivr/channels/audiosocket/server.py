@@ -30,6 +30,7 @@ from ivr.speech.base import FRAME_BYTES, FRAME_MS
 
 log = logging.getLogger(__name__)
 READ_SIZE = 4096
+SILENCE_FRAME = bytes(FRAME_BYTES)
 
 
 class CloseReason(enum.StrEnum):
@@ -75,6 +76,7 @@ class AudioSocketSession:
         self._closed = asyncio.Event()
         self.close_reason: CloseReason | None = None
         self._write_lock = asyncio.Lock()
+        self.last_sent: float | None = None  # loop time of our last frame (Asterisk's 2 s timer)
 
     @property
     def closed(self) -> bool:
@@ -144,10 +146,16 @@ class AudioSocketSession:
                     return False
         return not self.closed
 
+    async def send_silence(self) -> None:
+        """One 20 ms frame of silence: keeps app_audiosocket's 2000 ms inactivity timer (which
+        counts frames either way) from closing a socket the caller is silent on."""
+        await self._write(encode_audio(SILENCE_FRAME))
+
     async def _write(self, data: bytes) -> None:
         async with self._write_lock:
             if self.closed:
                 return
+            self.last_sent = asyncio.get_running_loop().time()
             self._writer.write(data)
             try:
                 await self._writer.drain()

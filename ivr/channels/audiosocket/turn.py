@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from ivr.channel import InputMode, InputResult, InputSpec
@@ -23,14 +24,24 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class TurnOutcome:
     result: InputResult
-    caller_gone: bool = False
+    # The AudioSocket closed under us (Asterisk's inactivity timer, a network fault): whether the
+    # caller is still there is for the AGI channel to say, never this socket.
+    media_lost: bool = False
+
+
+# Caller audio kept while the recognizer is still being built (it is opened after the prompt has
+# started, so Asterisk never waits in silence): 5 s (80 KB), fed to it once it is ready.
+EARLY_AUDIO_FRAMES = 250
 
 
 class Turn:
-    def __init__(self, spec: InputSpec, recognizer: AsyncRecognizer | None, *, prompt_playing: bool) -> None:
+    def __init__(self, spec: InputSpec, recognizer: AsyncRecognizer | None, *, prompt_playing: bool,
+                 awaiting_recognizer: bool = False) -> None:
         self.spec = spec
         self.barge_in = asyncio.Event()
         self._recognizer = recognizer
+        # Audio comes before the recognizer: keep the newest frames for it (bounded).
+        self._early: deque[bytes] | None = deque(maxlen=EARLY_AUDIO_FRAMES) if awaiting_recognizer else None
         self._digits = ""
         now = time.monotonic()
         self._prompt_playing = prompt_playing
@@ -51,7 +62,28 @@ class Turn:
         if self.spec.barge_in:
             self.barge_in.set()
 
+    async def attach(self, recognizer: AsyncRecognizer) -> TurnOutcome | None:
+        """The recognizer is ready: feed it what the caller said meanwhile, then live audio. A key
+        pressed meanwhile won (keys win over speech): it is closed at once."""
+        early, self._early = self._early, None
+        if self._digits or early is None:
+            await recognizer.close()
+            return None
+        self._recognizer = recognizer
+        for pcm in early:
+            outcome = await self.audio(pcm)
+            if outcome is not None or self._recognizer is None:
+                return outcome
+        return None
+
+    def recognizer_failed(self) -> None:
+        """Speech is off for this turn (the recognizer could not be built): keys only."""
+        self._early = None
+
     async def audio(self, pcm: bytes) -> TurnOutcome | None:
+        if self._recognizer is None and self._early is not None and not self._digits:
+            self._early.append(pcm)
+            return None
         if self._recognizer is None or self._digits:
             return None
         try:
@@ -74,6 +106,7 @@ class Turn:
 
     async def digit(self, digit: str) -> TurnOutcome | None:
         self._interrupt()
+        self._early = None
         if self._recognizer is not None:
             await self._recognizer.close()  # keys win over speech
             self._recognizer = None
@@ -98,12 +131,21 @@ class Turn:
             return TurnOutcome(InputResult(InputMode.NONE))
         return TurnOutcome(InputResult(InputMode.DTMF, digits=self._digits))
 
+    def media_lost(self) -> TurnOutcome:
+        """The socket closed mid-turn: the keys typed so far stand; with none, the turn is redone
+        with keys only (``media_lost``)."""
+        self._early = None
+        if self._digits:
+            return TurnOutcome(InputResult(InputMode.DTMF, digits=self._digits), media_lost=True)
+        return TurnOutcome(InputResult(InputMode.NONE), media_lost=True)
+
     async def _finish_speech(self) -> TurnOutcome:
         assert self._recognizer is not None
         recognizer, self._recognizer = self._recognizer, None
         return TurnOutcome((await recognizer.finish()).as_input())
 
     async def close(self) -> None:
+        self._early = None
         if self._recognizer is not None:
             recognizer, self._recognizer = self._recognizer, None
             await recognizer.close()

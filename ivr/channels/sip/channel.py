@@ -1,8 +1,10 @@
 """``SipChannel``: the engine's :class:`~ivr.channel.Channel` over one leg of the built-in endpoint.
 
-Digits follow Asterisk's habits (the engine behaves the same on both backends): a digit pressed
-while nothing listens is dropped; a prompt stops on an ``interrupt_digits`` key; ``collect``
-keeps the key that interrupted its prompt as the first of the input.
+Digits are buffered from the moment they arrive (type-ahead): a key pressed during a prompt that
+does not listen for it, or between two nodes, waits for the next prompt or input that takes it, so
+a caller who answers before the menu has started loses nothing. A prompt stops on an
+``interrupt_digits`` key (at once when one is already buffered); ``collect`` keeps the key that
+interrupted its prompt as the first of the input.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from ivr.channels.sip.endpoint import SipEndpoint
 
 log = logging.getLogger("ivr.sip.channel")
+
+MAX_PENDING_DIGITS = 32  # type-ahead kept for the next input (bounded)
 
 _DIAL_STATUS = {
     OriginateReason.BUSY: DialStatus.BUSY,
@@ -107,6 +111,8 @@ class SipChannel:
 
     def _on_digit(self, digit: str) -> None:
         self._pending.append(digit)
+        if len(self._pending) > MAX_PENDING_DIGITS:
+            del self._pending[0]  # a caller drumming on the keypad: keep the newest
         self._digit_arrived.set()
         if digit in self._interrupt:
             self._stop = True
@@ -122,7 +128,6 @@ class SipChannel:
 
     async def play(self, prompts: Sequence[PromptFile], *, interrupt_digits: str = "") -> str | None:
         await self.answer()
-        self._pending.clear()
         digit = await self._play(prompts, interrupt_digits)
         self._check()
         return digit
@@ -130,7 +135,9 @@ class SipChannel:
     async def _play(
         self, prompts: Sequence[PromptFile], interrupt_digits: str, extra_stop: Callable[[], bool] | None = None
     ) -> str | None:
-        self._interrupt, self._stop = interrupt_digits, False
+        # A key typed ahead (during the last prompt, between nodes) interrupts at once.
+        self._interrupt = interrupt_digits
+        self._stop = any(digit in interrupt_digits for digit in self._pending)
         try:
             for prompt in prompts:
                 try:
@@ -173,7 +180,6 @@ class SipChannel:
 
     async def collect(self, prompts: Sequence[PromptFile], spec: InputSpec) -> InputResult:
         await self.answer()
-        self._pending.clear()
         if spec.grammar is not None and self._endpoint.speech is not None:
             return await listen(self, self._endpoint.speech, prompts, spec)
         return await self.collect_digits(prompts, spec)
@@ -203,11 +209,11 @@ class SipChannel:
         self, seconds: float, *, interrupt_digits: str = "", wake: asyncio.Event | None = None
     ) -> str | None:
         await self.answer()
-        self._pending.clear()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         music = self._endpoint.audio.music(self._leg.rtp.codec)
-        self._interrupt, self._stop = interrupt_digits, False
+        self._interrupt = interrupt_digits
+        self._stop = any(digit in interrupt_digits for digit in self._pending)
 
         def stop() -> bool:
             return self._should_stop() or (wake is not None and wake.is_set()) or loop.time() >= deadline
@@ -225,12 +231,22 @@ class SipChannel:
                 return digit
         return None
 
-    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None) -> ConnectResult:
+    async def connect(
+        self,
+        endpoint: str,
+        *,
+        timeout: float,
+        caller_id: str | None = None,
+        on_answer: Callable[[], None] | None = None,
+        announce: Sequence[PromptFile] = (),
+    ) -> ConnectResult:
         await self.answer()
         from ivr.channels.sip.dialer import dial
 
         loop = asyncio.get_running_loop()
         started = loop.time()
+        ringing = asyncio.Event()  # set once the dial is over: the announcement stops there
+        announcer = asyncio.create_task(self._play(announce, "", ringing.is_set)) if announce else None
         try:
             agent = await dial(
                 self._endpoint,
@@ -246,7 +262,13 @@ class SipChannel:
             return ConnectResult(
                 _DIAL_STATUS[exc.reason], ring_seconds=loop.time() - started, hangup_cause=exc.status, peer=endpoint
             )
+        finally:
+            ringing.set()
+            if announcer is not None:
+                await announcer  # stops within one 20 ms frame
         answered = loop.time()
+        if on_answer is not None:
+            on_answer()
         await self._bridge(agent)
         return ConnectResult(
             DialStatus.ANSWER,

@@ -79,23 +79,26 @@ def build_telephone_event(digit: str, *, end: bool, duration: int, volume: int =
 class DtmfDetector:
     """Turns telephone-event packets into digits, once per event.
 
-    An event is identified by its RTP timestamp (all packets of one key press share it, including
-    the three redundant end packets). The same timestamp seen again after ``reuse_after`` seconds of
-    silence counts as a new press: SIPp replays the same pcap (same timestamps) for a repeated digit.
+    An event is its RTP timestamp and its key (all packets of one press share both, including the
+    three redundant end packets): a different key is always a new press, whatever its timestamp
+    (two sources may reuse one), and so is a newer timestamp. The same timestamp and key seen again
+    after ``reuse_after`` seconds of silence also counts as a new press: a SIPp replaying one pcap
+    twice (Asterisk would drop that second press; the shipped scenarios no longer do it).
     """
 
     def __init__(self, reuse_after: float = 0.5) -> None:
         self._reuse_after = reuse_after
-        self._last_timestamp: int | None = None
+        self._last: tuple[int, str] | None = None
         self._last_seen = 0.0
 
     def feed(self, packet: RtpPacket, now: float) -> str | None:
         event = parse_telephone_event(packet.payload)
         if event is None:
             return None
-        same = packet.timestamp == self._last_timestamp and now - self._last_seen < self._reuse_after
+        key = (packet.timestamp, event.digit)
+        same = key == self._last and now - self._last_seen < self._reuse_after
         self._last_seen = now
         if same:
             return None
-        self._last_timestamp = packet.timestamp
+        self._last = key
         return event.digit

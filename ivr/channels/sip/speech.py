@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ivr.channel import InputMode, InputResult, InputSpec, PromptFile
+from ivr.speech.base import SpeechError
 
 if TYPE_CHECKING:
     from ivr.channels.sip.channel import SipChannel
@@ -34,7 +35,12 @@ async def listen(
     engine = engines.engine_for(spec.grammar.language)
     if engine is None:
         return await channel.collect_digits(prompts, spec)
-    recognizer = await engines.runner.open(engine, spec.grammar)
+    try:
+        recognizer = await engines.runner.open(engine, spec.grammar)
+    except SpeechError as exc:
+        # Fail open: the caller can still press keys; one line says why speech is off.
+        log.warning("speech recognizer unavailable, keys only: %s", exc, extra={"language": spec.grammar.language})
+        return await channel.collect_digits(prompts, spec)
     feeder = _Feeder(channel, recognizer)
     listeners = channel.leg.rtp.pcm_listeners
     listeners.append(feeder.push)
