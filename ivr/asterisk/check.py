@@ -459,7 +459,22 @@ def check_indications(inp: Inputs) -> list[Finding]:
     return []
 
 
-ALL_CHECKS = (check_modules, check_addresses, check_agents, check_codecs, check_queues, check_manager,
+def check_additions(inp: Inputs) -> list[Finding]:
+    """``[x](+)`` adds to an earlier ``[x]``; without one Asterisk refuses the whole file."""
+    findings = []
+    for name, conf in sorted(inp.files.items()):
+        seen: set[str] = set()
+        for section in conf.sections:
+            if section.inherits == ("+",) and section.name not in seen:
+                findings.append(Finding(section.file, section.line, f"[{section.name}](+) adds to a section "
+                                        f"{name} does not define: Asterisk refuses to load {name}",
+                                        "define it first, or render the secrets again (ivr asterisk render DIR "
+                                        "--secrets writes only the current agents)"))
+            seen.add(section.name)
+    return findings
+
+
+ALL_CHECKS = (check_additions, check_modules, check_addresses, check_agents, check_codecs, check_queues, check_manager,
               check_music, check_indications, check_sounds)
 
 

@@ -88,11 +88,7 @@ def check_command(settings: Settings, *, directory: Path, data_dir: Path | None,
                   timeout: float, skip: tuple[str, ...], record: Path | None) -> None:
     """Report every way DIRECTORY does not fit this Puente: one 'file:line: problem — fix' line each.
     Exit status 1 when there are problems (notes do not count)."""
-    queues, agents, agents_path = _puente_config(settings)
-    files, read_errors = chk.read_dir(directory)
-    inputs = chk.Inputs(conf_dir=directory, files=files, settings=settings, agents=agents, queues=queues,
-                        agents_path=agents_path, data_dir=chk.data_dir_of(files, data_dir),
-                        prompt_keys=_prompt_keys(settings), read_errors=tuple(read_errors))
+    inputs = inputs_for(settings, directory, data_dir)
     findings = chk.run_checks(inputs, [c for name, c in CHECK_NAMES.items() if name not in skip])
     if ami_address is not None:
         findings += _live(settings, ami_address, inputs, timeout)
@@ -104,6 +100,15 @@ def check_command(settings: Settings, *, directory: Path, data_dir: Path | None,
         _record(record, directory, found)
     if found:
         raise SystemExit(1)
+
+
+def inputs_for(settings: Settings, directory: Path, data_dir: Path | None = None) -> chk.Inputs:
+    """Everything the checks read: DIRECTORY's files and this Puente's agents, queues and prompts."""
+    queues, agents, agents_path = _puente_config(settings)
+    files, read_errors = chk.read_dir(directory)
+    return chk.Inputs(conf_dir=directory, files=files, settings=settings, agents=agents, queues=queues,
+                      agents_path=agents_path, data_dir=chk.data_dir_of(files, data_dir),
+                      prompt_keys=_prompt_keys(settings), read_errors=tuple(read_errors))
 
 
 def _prompt_keys(settings: Settings) -> tuple[str, ...]:
