@@ -399,23 +399,26 @@ def data_dir_of(files: Mapping[str, ConfFile], given: Path | None) -> Path | Non
     return Path(value) if value else None
 
 
-def check_sounds(inp: Inputs) -> list[Finding]:
+def _no_data_dir(inp: Inputs, what: str) -> list[Finding]:
+    return [Finding(inp.path("asterisk.conf"), 0, f"{what} not checked: no astdatadir known",
+                    "pass --data-dir (e.g. /var/lib/asterisk)", Severity.NOTE)]
+
+
+def check_prompts(inp: Inputs) -> list[Finding]:
     if inp.data_dir is None:
-        return [Finding(inp.path("asterisk.conf"), 0, "prompts and music not checked: no astdatadir known",
-                        "pass --data-dir (e.g. /var/lib/asterisk)", Severity.NOTE)]
-    findings = []
+        return _no_data_dir(inp, "prompts")
     sounds = inp.data_dir / "sounds" / inp.settings.agi.sound_prefix
     missing = [k for k in inp.prompt_keys if not (sounds / f"{k}.wav").is_file()]
-    if missing:
-        findings.append(Finding(str(sounds), 0, f"{len(missing)} of {len(inp.prompt_keys)} prompts are not where "
-                                f"Asterisk plays them (first: {missing[0]}.wav)",
-                                f"run: ivr prompts build --asterisk-dir {inp.data_dir / 'sounds'}"))
-    findings += _check_moh(inp)
-    return findings
+    if not missing:
+        return []
+    return [Finding(str(sounds), 0, f"{len(missing)} of {len(inp.prompt_keys)} prompts are not where Asterisk "
+                    f"plays them (first: {missing[0]}.wav)",
+                    f"run: ivr prompts build --asterisk-dir {inp.data_dir / 'sounds'}")]
 
 
-def _check_moh(inp: Inputs) -> list[Finding]:
-    assert inp.data_dir is not None
+def check_moh(inp: Inputs) -> list[Finding]:
+    if inp.data_dir is None:
+        return _no_data_dir(inp, "music on hold files")
     findings = []
     for section in inp.file("musiconhold.conf").resolved():
         if section.name == "general" or section.value("mode", "files") != "files":
@@ -460,9 +463,14 @@ def check_indications(inp: Inputs) -> list[Finding]:
 
 
 def check_additions(inp: Inputs) -> list[Finding]:
-    """``[x](+)`` adds to an earlier ``[x]``; without one Asterisk refuses the whole file."""
+    """``[x](+)`` adds to an earlier ``[x]``, ``#include`` names a file: without them Asterisk
+    refuses the whole file."""
     findings = []
     for name, conf in sorted(inp.files.items()):
+        for inc in conf.includes:
+            if inc.key == "#include" and not (Path(conf.path).parent / inc.value).is_file():
+                findings.append(Finding(inc.file, inc.line, f"#include {inc.value}: no such file, Asterisk refuses "
+                                        f"to load {name}", f"copy Puente's dialplan/asterisk/{inc.value}"))
         seen: set[str] = set()
         for section in conf.sections:
             if section.inherits == ("+",) and section.name not in seen:
@@ -474,8 +482,8 @@ def check_additions(inp: Inputs) -> list[Finding]:
     return findings
 
 
-ALL_CHECKS = (check_additions, check_modules, check_addresses, check_agents, check_codecs, check_queues, check_manager,
-              check_music, check_indications, check_sounds)
+ALL_CHECKS = (check_additions, check_modules, check_addresses, check_agents, check_codecs, check_queues,
+              check_manager, check_music, check_indications, check_prompts, check_moh)
 
 
 def run_checks(inp: Inputs, checks: Iterable = ALL_CHECKS) -> list[Finding]:

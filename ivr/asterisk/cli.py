@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ivr.asterisk.modules import with_requirements
 from ivr.asterisk.render import (
     MANAGER_SECRETS,
     PJSIP_SECRETS,
+    PJSIP_SITE,
     existing_passwords,
     pjsip_agents,
     render_manager_secrets,
@@ -27,7 +29,7 @@ from ivr.asterisk.render import (
 )
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.prompts.errors import PromptError
-from ivr.settings import Settings
+from ivr.settings import PROJECT_ROOT, Settings
 
 CHECK_NAMES = {c.__name__.removeprefix("check_"): c for c in chk.ALL_CHECKS}
 
@@ -55,6 +57,10 @@ def render_command(settings: Settings, *, directory: Path, secrets: bool) -> Non
     """Write DIRECTORY/pjsip.conf and queues.conf from dialplan/agents.yaml and queues.yaml."""
     queues, agents, _ = _puente_config(settings)
     directory.mkdir(parents=True, exist_ok=True)
+    site = directory / PJSIP_SITE
+    if not site.exists():  # yours to edit: the shipped sample once, never overwritten
+        shutil.copyfile(PROJECT_ROOT / "dialplan" / "asterisk" / PJSIP_SITE, site)
+        click.echo(f"wrote {site} (the transport and the trunk: edit it)")
     (directory / "pjsip.conf").write_text(render_pjsip(agents), encoding="utf-8")
     (directory / "queues.conf").write_text(render_queues(queues, agents), encoding="utf-8")
     click.echo(f"wrote {directory / 'pjsip.conf'} ({len(pjsip_agents(agents))} agents) and "

@@ -215,3 +215,14 @@ def test_cli_prints_one_line_per_problem_exits_1_and_records(tmp_path: Path,
     skipped = CliRunner().invoke(main, ["asterisk", "check", str(conf), "--data-dir", str(data),
                                         "--skip", "modules", "--skip", "manager"])
     assert skipped.exit_code == 0, skipped.output
+
+
+def test_an_included_file_that_is_missing(tmp_path: Path) -> None:
+    conf, data = deployed(tmp_path)
+    (conf / "pjsip_site.conf").unlink()
+    found = problems(findings(conf, data))
+    include = next(f for f in found if f.problem.startswith("#include"))
+    assert include.line == line_of(conf / "pjsip.conf", "#include pjsip_site.conf")
+    assert include.fix == "copy Puente's dialplan/asterisk/pjsip_site.conf"
+    # the trunk went with it: its secret now adds to nothing
+    assert any(f.problem.startswith("[trunk-auth](+)") for f in found)

@@ -78,6 +78,7 @@ def test_render_command_writes_files_and_private_secrets(tmp_path: Path, monkeyp
     result = CliRunner().invoke(main, ["asterisk", "render", str(out), "--secrets"])
     assert result.exit_code == 0, result.output
     assert (out / "pjsip.conf").read_text() == (SHIPPED / "pjsip.conf").read_text()
+    assert (out / "pjsip_site.conf").read_text() == (SHIPPED / "pjsip_site.conf").read_text()  # a sample, once
     for name in ("pjsip_secrets.conf", "manager_secrets.conf"):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o600
     assert existing_passwords(out / "pjsip_secrets.conf")["agent1-auth"] == "pw-one"
@@ -91,8 +92,10 @@ def test_render_command_writes_files_and_private_secrets(tmp_path: Path, monkeyp
     # a second render keeps the random passwords it made
     first = existing_passwords(out / "pjsip_secrets.conf")
     monkeypatch.delenv("PUENTE_SIP_PASSWORD_AGENT1")
+    (out / "pjsip_site.conf").write_text("; my trunk\n")
     assert CliRunner().invoke(main, ["asterisk", "render", str(out), "--secrets"]).exit_code == 0
     assert existing_passwords(out / "pjsip_secrets.conf") == first
+    assert (out / "pjsip_site.conf").read_text() == "; my trunk\n"  # never overwritten
 
 
 def test_render_secrets_refuses_without_an_ami_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
