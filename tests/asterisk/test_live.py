@@ -81,3 +81,48 @@ async def test_live_check_that_cannot_log_in_says_so(asterisk_captures: Path) ->
     finally:
         await server.stop()
     assert len(found) == 1 and found[0].problem == "cannot log in as labadmin within 1 s"
+
+
+def test_the_check_command_asks_the_live_asterisk(asterisk_captures: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ivr asterisk check --ami``: the fake AMI runs on its own loop in a thread, as Asterisk would
+    run beside the command's own ``asyncio.run``."""
+    import threading
+
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+    from tests.asterisk.support import deployed
+
+    conf, data = deployed(tmp_path)
+    server = _server(asterisk_captures, {"res_agi"})  # everything else "not loaded"
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    port_box: list[int] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        port_box.append(loop.run_until_complete(server.start()))
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, name="fake-ami", daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(10)
+        monkeypatch.setenv("IVR_AMI__USERNAME", "labadmin")
+        monkeypatch.setenv("IVR_AMI__SECRET", "labsecret")
+        result = CliRunner().invoke(main, ["asterisk", "check", str(conf), "--data-dir", str(data),
+                                           "--skip", "manager", "--ami", f"127.0.0.1:{port_box[0]}"])
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+    assert result.exit_code == 1
+    live = [line for line in result.stdout.splitlines() if line.startswith(f"AMI 127.0.0.1:{port_box[0]}")]
+    assert any("module res_speech is not loaded" in line for line in live)
+    assert not any("module res_agi is not loaded" in line for line in live)
+    assert not any("PJSIP endpoint" in line for line in live)  # agent1 and agent2 are in the capture's list
+    asked = {m.get("module") for m in server.received if m.get("action") == "ModuleCheck"}
+    assert {"res_agi", "res_speech", "chan_pjsip", "res_pjsip", "res_sorcery_config"} <= asked
