@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.acd.config import AgentConfig, QueueConfig
 from ivr.asterisk import dialplan as dp
-from ivr.asterisk.conf import ConfError, ConfFile, Section, load
+from ivr.asterisk.conf import ConfError, ConfFile, Entry, Section, load
 from ivr.asterisk.modules import (
     APP_MODULES,
     BUILTIN_APPS,
@@ -95,7 +95,7 @@ def read_dir(conf_dir: Path) -> tuple[dict[str, ConfFile], list[Finding]]:
         try:
             files[name] = load(path)
         except ConfError as exc:
-            findings.append(Finding(str(path), 0, str(exc), "fix the syntax"))
+            findings.append(Finding(str(path), 0, str(exc), "fix the file (or run as a user who can read it)"))
     return files, findings
 
 
@@ -159,12 +159,12 @@ def _why(module: str, needs: Mapping[str, Need]) -> str:
     return "needed"
 
 
-def _requirer_line(module: str, loaded: Mapping[str, object]) -> int | None:
+def _requirer_line(module: str, loaded: Mapping[str, Entry]) -> int | None:
     """The line of a loaded module that requires ``module`` (where Asterisk's error will point)."""
     for name, entry in loaded.items():
         chain = requirement_path(name, module)
         if chain and len(chain) > 1:
-            return getattr(entry, "line", None)
+            return entry.line
     return None
 
 
@@ -486,7 +486,10 @@ ALL_CHECKS = (check_additions, check_modules, check_addresses, check_agents, che
               check_manager, check_music, check_indications, check_prompts, check_moh)
 
 
-def run_checks(inp: Inputs, checks: Iterable = ALL_CHECKS) -> list[Finding]:
+Check = Callable[[Inputs], list[Finding]]
+
+
+def run_checks(inp: Inputs, checks: Iterable[Check] = ALL_CHECKS) -> list[Finding]:
     findings = list(inp.read_errors)
     for check in checks:
         findings += check(inp)
