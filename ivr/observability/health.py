@@ -29,7 +29,10 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", responses={
+    200: {"description": '"ready", or "degraded": calls are taken, what else is down is named in "down"'},
+    503: {"description": '"not ready": the database is down or no telephony listener is up'},
+})
 async def ready(request: Request) -> JSONResponse:
     container = request.app.state.container
     services = container.services
