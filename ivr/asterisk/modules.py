@@ -80,6 +80,7 @@ MODULE_REQUIRES: dict[str, tuple[str, ...]] = {
     "res_pjsip_endpoint_identifier_user": ("res_pjsip",),
     "res_pjsip_authenticator_digest": ("res_pjsip",),
     "res_pjsip_outbound_authenticator_digest": ("res_pjsip",),
+    "res_pjsip_outbound_registration": ("res_pjsip",),
     "res_pjsip_caller_id": ("res_pjsip", "res_pjsip_session"),
     "res_pjsip_nat": ("res_pjsip", "res_pjsip_session"),
     "res_pjsip_rfc3326": ("res_pjsip", "res_pjsip_session"),

@@ -226,3 +226,24 @@ def test_an_included_file_that_is_missing(tmp_path: Path) -> None:
     assert include.fix == "copy Puente's dialplan/asterisk/pjsip_site.conf"
     # the trunk went with it: its secret now adds to nothing
     assert any(f.problem.startswith("[trunk-auth](+)") for f in found)
+
+
+def test_astdatadir_comes_from_asterisk_conf_when_present(tmp_path: Path) -> None:
+    conf, data = deployed(tmp_path)
+    (conf / "asterisk.conf").write_text(f"[directories](!)\nastetcdir => /etc/asterisk\nastdatadir => {data}\n")
+    assert problems(findings(conf, None)) == []
+    shutil.rmtree(data / "sounds")
+    assert "prompts are not where Asterisk plays them" in only_problem(conf, None).problem
+
+
+def test_every_shipped_module_is_in_the_requirements_table() -> None:
+    """So each one's requirements are checked (a module the table does not know would pass blind)."""
+    from ivr.asterisk.conf import load
+    from ivr.asterisk.modules import MODULE_REQUIRES
+    from tests.asterisk.support import SHIPPED
+
+    section = load(SHIPPED / "modules.conf").first("modules")
+    assert section is not None and section.value("autoload") == "no"
+    loaded = [e.value.removesuffix(".so") for e in section.all("load")]
+    assert len(loaded) == len(set(loaded)), "a module listed twice"
+    assert sorted(m for m in loaded if m not in MODULE_REQUIRES) == []

@@ -109,7 +109,12 @@ def test_the_asterisk_check_reads_what_asterisk_reads_and_reports_to_puente() ->
     assert "./dialplan/asterisk:/etc/asterisk:ro" in check["volumes"]
     assert "./dialplan/asterisk:/etc/asterisk:ro" in asterisk["volumes"]
     assert check["command"][:4] == ["ivr", "asterisk", "check", "/etc/asterisk"]
-    assert check["depends_on"] == ["asterisk"] and check["restart"] == "no"
+    assert check["restart"] == "no"
+    # it runs once Asterisk is started and Puente healthy (its prompts built), with Puente's own check
+    assert check["depends_on"] == {"asterisk": {"condition": "service_started"},
+                                   "puente": {"condition": "service_healthy"}}
+    probe = " ".join(puente["healthcheck"]["test"])
+    assert "/health" in probe
     # the sounds Asterisk plays are the ones checked
     sounds = next(v for v in asterisk["volumes"] if v.startswith("prompts:"))
     assert sounds in check["volumes"]
