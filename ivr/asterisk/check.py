@@ -205,6 +205,30 @@ def _reachable(bind_host: str) -> str:
     return "127.0.0.1" if bind_host in ANY_HOSTS else bind_host
 
 
+def check_originate(inp: Inputs) -> list[Finding]:
+    """What Puente's callbacks originate into must exist: the AGI context, the Local/ dial-out
+    context, and the trunk endpoint the customer is dialled through."""
+    cb = inp.settings.callbacks
+    contexts = {s.name for s in inp.file("extensions.conf").sections}
+    extensions = inp.path("extensions.conf")
+    findings = []
+    wanted = {cb.ami_context: "IVR_CALLBACKS__AMI_CONTEXT"}
+    local = re.fullmatch(r"Local/[^@]+@([^/,]+)", cb.customer_originate)
+    if local:
+        wanted[local.group(1)] = "IVR_CALLBACKS__CUSTOMER_ORIGINATE"
+    for context, setting in wanted.items():
+        if context not in contexts:
+            findings.append(Finding(extensions, 0, f"no context [{context}], where Puente's callbacks go "
+                                    f"({setting})", f"add [{context}] from Puente's dialplan/asterisk/extensions.conf"))
+    endpoints = {s.name for s in _typed(inp.file("pjsip.conf"), "endpoint")}
+    trunk = re.fullmatch(r"PJSIP/\{number\}@([A-Za-z0-9_.-]+)", cb.customer_dial)
+    if trunk and trunk.group(1) not in endpoints:
+        findings.append(Finding(inp.path("pjsip.conf"), 0, f"no endpoint {trunk.group(1)}, which "
+                                f"IVR_CALLBACKS__CUSTOMER_DIAL ({cb.customer_dial}) dials customers through",
+                                "define it in pjsip_site.conf"))
+    return findings
+
+
 # ------------------------------------------------------------------------------------------ pjsip
 
 
@@ -482,8 +506,8 @@ def check_additions(inp: Inputs) -> list[Finding]:
     return findings
 
 
-ALL_CHECKS = (check_additions, check_modules, check_addresses, check_agents, check_codecs, check_queues,
-              check_manager, check_music, check_indications, check_prompts, check_moh)
+ALL_CHECKS = (check_additions, check_modules, check_addresses, check_originate, check_agents, check_codecs,
+              check_queues, check_manager, check_music, check_indications, check_prompts, check_moh)
 
 
 Check = Callable[[Inputs], list[Finding]]

@@ -247,3 +247,15 @@ def test_every_shipped_module_is_in_the_requirements_table() -> None:
     loaded = [e.value.removesuffix(".so") for e in section.all("load")]
     assert len(loaded) == len(set(loaded)), "a module listed twice"
     assert sorted(m for m in loaded if m not in MODULE_REQUIRES) == []
+
+
+def test_where_callbacks_are_originated_must_exist(tmp_path: Path) -> None:
+    conf, data = deployed(tmp_path)
+    edit(conf / "extensions.conf", "\n[puente-dial-out]\n", "\n[dial-out]\n")
+    found = only_problem(conf, data)
+    assert found.problem == ("no context [puente-dial-out], where Puente's callbacks go "
+                             "(IVR_CALLBACKS__CUSTOMER_ORIGINATE)")
+    moved = deploy_settings(callbacks={"customer_originate": "Local/{number}@dial-out",
+                                       "customer_dial": "PJSIP/{number}@carrier"})
+    found = only_problem(conf, data, moved)
+    assert found.problem.startswith("no endpoint carrier, which IVR_CALLBACKS__CUSTOMER_DIAL")
