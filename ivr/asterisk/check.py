@@ -137,25 +137,27 @@ def check_modules(inp: Inputs) -> list[Finding]:
               if e.key.lower() in ("load", "require", "preload", "preload-require")}
     noload = {module_name(e.value): e for e in section.entries if e.key.lower() == "noload"}
     where = autoload.line if autoload is not None else section.line
-    for module in with_requirements(needs):
+    # what Puente needs, and what every listed module requires (else that one does not load either)
+    for module in with_requirements([*needs, *loaded]):
         if module in noload:
             entry = noload[module]
-            findings.append(Finding(entry.file, entry.line, f"{module} is not loaded ({_why(module, needs)})",
+            findings.append(Finding(entry.file, entry.line, f"{module} is not loaded ({_why(module, needs, loaded)})",
                                     f"remove 'noload => {module}.so'"))
         elif not autoload_on and module not in loaded:
             findings.append(Finding(path, _requirer_line(module, loaded) or where,
-                                    f"{module} is not loaded ({_why(module, needs)})",
+                                    f"{module} is not loaded ({_why(module, needs, loaded)})",
                                     f"add 'load => {module}.so'"))
     return findings
 
 
-def _why(module: str, needs: Mapping[str, Need]) -> str:
+def _why(module: str, needs: Mapping[str, Need], loaded: Mapping[str, Entry]) -> str:
     if module in needs:
         return needs[module].why
-    for root, need in needs.items():
+    for root in [*needs, *loaded]:
         chain = requirement_path(root, module)
         if chain:
-            return f"{' -> '.join(chain)}: Asterisk refuses to load {chain[-2]} without it; {root}: {need.why}"
+            why = f"{' -> '.join(chain)}: Asterisk refuses to load {chain[-2]} without it"
+            return f"{why}; {root}: {needs[root].why}" if root in needs else why
     return "needed"
 
 

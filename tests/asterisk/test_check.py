@@ -259,3 +259,11 @@ def test_where_callbacks_are_originated_must_exist(tmp_path: Path) -> None:
                                        "customer_dial": "PJSIP/{number}@carrier"})
     found = only_problem(conf, data, moved)
     assert found.problem.startswith("no endpoint carrier, which IVR_CALLBACKS__CUSTOMER_DIAL")
+
+
+def test_a_missing_requirement_is_named_with_what_requires_it(tmp_path: Path) -> None:
+    conf, data = deployed(tmp_path)
+    edit(conf / "modules.conf", "load => res_audiosocket.so\n", "")  # app_ and chan_audiosocket stay listed
+    found = problems(findings(conf, data))
+    assert {f.problem.split(" (")[0] for f in found} == {"res_audiosocket is not loaded"}
+    assert "app_audiosocket -> res_audiosocket" in found[0].problem
