@@ -67,7 +67,7 @@ def _callerid(name: str, endpoint: str) -> str:
 
 
 PJSIP_HEAD = f"""\
-; Puente - PJSIP: the agents' phones and the provider trunk.
+; Puente - PJSIP: the agents' phones (the transport and the provider trunk: {PJSIP_SITE}).
 {GENERATED}
 ; Do not edit the agents here: change dialplan/agents.yaml and run `ivr asterisk render <this dir>`.
 ; Passwords are not in this file: `ivr asterisk render <dir> --secrets` writes {PJSIP_SECRETS}
