@@ -194,6 +194,15 @@ def check_addresses(inp: Inputs) -> list[Finding]:
                                     f"write agi://{_reachable(agi.host)}:{agi.port}/ here, or set "
                                     "IVR_AGI__HOST / IVR_AGI__PORT"))
     audio = inp.settings.audiosocket
+    for use in dp.applications(inp.file("extensions.conf")):
+        if use.name.lower() != "audiosocket":
+            continue
+        address = use.args.split(",")[1].strip() if "," in use.args else ""
+        a_host, _, a_port = address.rpartition(":")
+        if not (a_port.isdigit() and _reaches(a_host, int(a_port), audio.host, audio.port)):
+            findings.append(Finding(use.entry.file, use.entry.line, f"AudioSocket goes to {address or '(nothing)'}, "
+                                    f"Puente's AudioSocket listens on {audio.host}:{audio.port}",
+                                    f"write {_reachable(audio.host)}:{audio.port} here"))
     host, _, port = audio.advertised.rpartition(":")
     if audio.enabled and not (port.isdigit() and _reaches(host, int(port), audio.host, audio.port)):
         findings.append(Finding("IVR_AUDIOSOCKET__ADVERTISED", 0,

@@ -267,3 +267,13 @@ def test_a_missing_requirement_is_named_with_what_requires_it(tmp_path: Path) ->
     found = problems(findings(conf, data))
     assert {f.problem.split(" (")[0] for f in found} == {"res_audiosocket is not loaded"}
     assert "app_audiosocket -> res_audiosocket" in found[0].problem
+
+
+def test_an_audiosocket_in_the_dialplan_must_reach_puente(tmp_path: Path) -> None:
+    conf, data = deployed(tmp_path)
+    edit(conf / "extensions.conf", "exten => 7000,1,Goto(puente-support,s,1)",
+         "exten => 7000,1,Goto(puente-support,s,1)\nexten => 7001,1,AudioSocket(${UNIQUEID},127.0.0.1:9999)\n"
+         "exten => 7002,1,AudioSocket(${UNIQUEID},127.0.0.1:9092)")
+    found = only_problem(conf, data)
+    assert found.line == line_of(conf / "extensions.conf", "127.0.0.1:9999")
+    assert found.problem == "AudioSocket goes to 127.0.0.1:9999, Puente's AudioSocket listens on 127.0.0.1:9092"
