@@ -28,7 +28,8 @@ def _run(settings: Settings, job: Callable[[CallbackService], Awaitable[T]]) -> 
     async def main() -> T:
         db = Database(settings.effective_database_url)
         try:
-            return await job(CallbackService(CallbackStore(db), EventBus(), settings.callbacks))
+            return await job(CallbackService(CallbackStore(db), EventBus(), settings.callbacks,
+                                             languages=settings.languages, default_language=settings.default_language))
         finally:
             await db.dispose()
 

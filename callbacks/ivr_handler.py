@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from callbacks.language import callback_language
 from callbacks.models import AttemptOutcome
 from callbacks.origination.base import outcome_of_dial
 from callbacks.policy import CallbackMode
 from callbacks.sessions import CallbackCall, CallOutcome, SessionRegistry
+from callbacks.values import Callback
 from ivr.channel import CallerHungUp, CallInfo, Channel, ChannelError, ConnectResult, DialStatus, PromptFile
 from ivr.context import CallContext
 from ivr.events import EventBus
@@ -55,6 +57,14 @@ class ScriptDeps:
     acd: Callable[[], Any | None]
     default_language: str = "es"
     recorder: Callable[[], CallRecorder | None] = lambda: None
+    languages: tuple[str, ...] = ("es", "en")
+
+
+def callback_lang(cb: Callback, deps: ScriptDeps) -> str:
+    """The language stored with the callback (its call's, or its number's history, chosen when it was
+    requested); for a callback stored without one, the number's country, then the default."""
+    return callback_language(chosen=cb.language, history=None, number=cb.number, supported=deps.languages,
+                             default=deps.default_language)
 
 
 # --------------------------------------------------------------------------- what is said
@@ -85,7 +95,7 @@ async def run_call(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> Ca
     is recorded in the call store like an inbound one (flow ``callback``), with the customer's number."""
     recorder = deps.recorder()
     info = _customer_info(channel.info, call.callback.number)
-    lang = call.callback.language or deps.default_language
+    lang = callback_lang(call.callback, deps)
     await _record(recorder, "start", info, lang)
     disposition = Disposition.FAILED
     try:
@@ -125,7 +135,7 @@ _QUEUE_DISPOSITION = {
 
 async def _agent_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
     cb = call.callback
-    lang = cb.language or deps.default_language
+    lang = callback_lang(cb, deps)
     if call.assignment is not None:
         deps.bus.publish(AgentConnected(agent_id=call.assignment.agent_id, call_id=f"callback:{cb.id}",
                                         queue=cb.queue, context={**(cb.context or {}), "callback_id": cb.id}))
@@ -159,7 +169,7 @@ async def _agent_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -
 
 async def _customer_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
     cb = call.callback
-    lang = cb.language or deps.default_language
+    lang = callback_lang(cb, deps)
     acd = deps.acd()
     released = False
     try:

@@ -45,11 +45,14 @@ async def wire(container: Container) -> None:
         policies=PolicyBook(lambda: service_named("acd")),
         optouts=lambda: service_named("optouts"),
         schedules=lambda: service_named("schedules"),
+        history=lambda: service_named("call_store"),
+        languages=settings.languages, default_language=settings.default_language,
     )
     services["callbacks"] = service
     sessions = SessionRegistry()
     script = ScriptDeps(container.bus, prompts=lambda: service_named("prompts"), acd=lambda: service_named("acd"),
-                        default_language=settings.default_language, recorder=lambda: service_named("recorder"))
+                        default_language=settings.default_language, recorder=lambda: service_named("recorder"),
+                        languages=tuple(settings.languages))
     services.setdefault("agi_scripts", {})["callback"] = agi_script(sessions, script)
     originator = build_originator(container)
     dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: service_named("acd"),

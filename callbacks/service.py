@@ -4,12 +4,15 @@ admin operations of the CLI and the API."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import phonenumbers
+
 from callbacks.errors import PolicyConfigError
 from callbacks.events import publish_state
+from callbacks.language import callback_language
 from callbacks.models import CallbackState
 from callbacks.numbers import customer_zones, to_e164
 from callbacks.policy import QueuePolicy, parse_policy, polite_time, refusal
@@ -27,6 +30,12 @@ log = logging.getLogger(__name__)
 
 class OptOuts(Protocol):
     async def is_opted_out(self, number: str) -> bool: ...
+
+
+class CallHistory(Protocol):
+    """The call records (``ivr.calls``): the number's latest calls, newest first."""
+
+    async def calls_for_number(self, number: str, limit: int = 20) -> list[Any]: ...
 
 
 class Schedules(Protocol):
@@ -81,8 +90,13 @@ class CallbackService:
     def __init__(self, store: CallbackStore, bus: EventBus, settings: CallbackSettings, *,
                  policies: PolicyBook | None = None, optouts: Callable[[], OptOuts | None] = lambda: None,
                  schedules: Callable[[], Schedules | None] = lambda: None,
+                 history: Callable[[], CallHistory | None] = lambda: None,
+                 languages: Sequence[str] = ("es", "en"), default_language: str = "es",
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
+        self._history = history
+        self.languages = tuple(languages)
+        self.default_language = default_language
         self.bus = bus
         self.settings = settings
         self.policies = policies or PolicyBook()
@@ -105,8 +119,9 @@ class CallbackService:
         earliest = max(now, req.not_before) if req.not_before else now
         due = await self.next_allowed(number, earliest, policy)
         arrival = req.arrival_time or (now - timedelta(seconds=max(req.waited_seconds, 0.0)))
+        language = await self.language_for(number, req.language)
         new = NewCallback(number=number, queue=req.queue, source=req.source, arrival_time=arrival, due_at=due,
-                          max_attempts=policy.max_attempts, language=req.language,
+                          max_attempts=policy.max_attempts, language=language,
                           waited_seconds=req.waited_seconds, position=req.position,
                           context=req.context.to_dict() if req.context else None)
         callback, merged = await self.store.create_or_merge(new, now=now)
@@ -128,6 +143,33 @@ class CallbackService:
             publish_state(self.bus, callback_id, queue, CallbackState.CANCELLED.value, "reached_agent")
 
     # ------------------------------------------------------------------ policy helpers
+    async def language_for(self, e164: str, chosen: str | None) -> str:
+        """The caller's choice, else the number's latest call, else its country, else the default."""
+        earlier = None if chosen in self.languages else await self._latest_language(e164)
+        return callback_language(chosen=chosen, history=earlier, number=e164, supported=self.languages,
+                                 default=self.default_language)
+
+    async def _latest_language(self, e164: str) -> str | None:
+        history = self._history()
+        if history is None:
+            return None
+        try:
+            national = str(phonenumbers.parse(e164, None).national_number)
+        except phonenumbers.NumberParseException:
+            national = e164
+        # caller ids arrive as the trunk sends them: E.164, or national digits
+        for form in dict.fromkeys((e164, e164.lstrip("+"), national)):
+            try:
+                calls = await history.calls_for_number(form, limit=5)
+            except Exception:  # the history is a hint: a failing store never refuses a callback
+                log.exception("could not read the number's call history")
+                return None
+            for call in calls:
+                language = getattr(call, "language", None)
+                if language in self.languages:
+                    return str(language)
+        return None
+
     def normalise(self, number: str) -> str:
         return to_e164(number, self.settings.default_region)
 

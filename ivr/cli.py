@@ -10,6 +10,7 @@ import click
 # name -> "module:attribute" of a click command or group, imported only when used.
 COMMANDS: dict[str, str] = {
     "serve": "ivr.serve:serve_command",
+    "asterisk": "ivr.asterisk.cli:asterisk",
     "db": "ivr.db.cli:db",
     "config": "ivr.settings_cli:config",
     "calls": "ivr.calls.cli:calls",

@@ -188,7 +188,6 @@ class CallbackSettings(BaseModel):
 
 
 class AuthSettings(BaseModel):
-    session_secret: str = ""  # generated and stored under var/ when empty
     token_ttl_hours: float = 12.0
     # argon2id cost (OWASP-recommended defaults); tests lower them to stay fast.
     password_time_cost: int = 3

@@ -230,7 +230,9 @@ async def test_authorisation_matrix(matrix: Matrix) -> None:
         kind = classify((method, path))
         url = concrete(path)
         status, headers = await answer(matrix.app, method, url, {})
-        if status >= 500:
+        if (method, path) == ("GET", "/ready") and status == 503:
+            pass  # "not ready" is an answer: the app's FastAGI/SIP listeners are not started here
+        elif status >= 500:
             failures.append(f"{method} {url} no token: {status} {headers.get('x-error', '')}")
         elif kind == "api" and status != 401:
             failures.append(f"{method} {url} no token: expected 401, got {status}")

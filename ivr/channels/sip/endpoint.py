@@ -85,6 +85,11 @@ class SipEndpoint:
         self._legs: dict[str, Leg] = {}
         self.address: Address = (settings.host, settings.port)
 
+    @property
+    def listening(self) -> bool:
+        """True while the UDP socket is open (``/ready`` asks)."""
+        return self._transport is not None and not self._transport.is_closing()
+
     # ------------------------------------------------------------------ lifecycle
     async def run(self, started: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -107,6 +112,7 @@ class SipEndpoint:
             for leg in list(self._legs.values()):
                 leg.end(EndedBy.LOCAL)
             transport.close()
+            self._transport = None
 
     @property
     def contact(self) -> str:
