@@ -217,19 +217,22 @@ def _reachable(bind_host: str) -> str:
 
 
 def check_originate(inp: Inputs) -> list[Finding]:
-    """What Puente's callbacks originate into must exist: the AGI context, the Local/ dial-out
-    context, and the trunk endpoint the customer is dialled through."""
+    """What Puente dials into must exist: Dial's answer-hook context, the callbacks' AGI context, the
+    Local/ dial-out context, and the trunk endpoint the customer is dialled through."""
     cb = inp.settings.callbacks
     contexts = {s.name for s in inp.file("extensions.conf").sections}
     extensions = inp.path("extensions.conf")
     findings = []
     wanted = {cb.ami_context: "IVR_CALLBACKS__AMI_CONTEXT"}
+    if inp.settings.agi.answer_hook_context:
+        # Dial's U() names it on every bridge; Puente learns that the agent answered from it.
+        wanted[inp.settings.agi.answer_hook_context] = "IVR_AGI__ANSWER_HOOK_CONTEXT"
     local = re.fullmatch(r"Local/[^@]+@([^/,]+)", cb.customer_originate)
     if local:
         wanted[local.group(1)] = "IVR_CALLBACKS__CUSTOMER_ORIGINATE"
     for context, setting in wanted.items():
         if context not in contexts:
-            findings.append(Finding(extensions, 0, f"no context [{context}], where Puente's callbacks go "
+            findings.append(Finding(extensions, 0, f"no context [{context}], which Puente dials into "
                                     f"({setting})", f"add [{context}] from Puente's dialplan/asterisk/extensions.conf"))
     endpoints = {s.name for s in _typed(inp.file("pjsip.conf"), "endpoint")}
     trunk = re.fullmatch(r"PJSIP/\{number\}@([A-Za-z0-9_.-]+)", cb.customer_dial)

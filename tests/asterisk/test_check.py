@@ -78,9 +78,20 @@ def test_agi_address_that_does_not_reach_puente(tmp_path: Path) -> None:
     found = only_problem(conf, data)
     assert found.line == line_of(conf / "extensions.conf", "agi://127.0.0.1:4574/support")
     assert "AGI goes to 127.0.0.1:4574, Puente's FastAGI listens on 127.0.0.1:4573" in found.problem
-    # for a Puente listening on 4574 the support line is right and the callback line is the one to fix
-    other = only_problem(conf, data, deploy_settings(agi={"port": 4574}))
-    assert other.line == line_of(conf / "extensions.conf", "agi://127.0.0.1:4573/callback")
+    # for a Puente listening on 4574 the support line is right; the callback and answer-hook lines are to fix
+    others = problems(findings(conf, data, deploy_settings(agi={"port": 4574})))
+    assert sorted(f.line for f in others) == sorted([
+        line_of(conf / "extensions.conf", "agi://127.0.0.1:4573/callback"),
+        line_of(conf / "extensions.conf", "agi://127.0.0.1:4573/agent-answered"),
+    ])
+
+
+def test_a_missing_answer_hook_context_is_found(tmp_path: Path) -> None:
+    conf, data = deployed(tmp_path)
+    edit(conf / "extensions.conf", "[puente-agent-answered]", "[renamed-hook]")
+    found = only_problem(conf, data)
+    assert "no context [puente-agent-answered]" in found.problem
+    assert "IVR_AGI__ANSWER_HOOK_CONTEXT" in found.problem
 
 
 def test_puente_listening_everywhere_is_reached_by_any_host(tmp_path: Path) -> None:
@@ -253,7 +264,7 @@ def test_where_callbacks_are_originated_must_exist(tmp_path: Path) -> None:
     conf, data = deployed(tmp_path)
     edit(conf / "extensions.conf", "\n[puente-dial-out]\n", "\n[dial-out]\n")
     found = only_problem(conf, data)
-    assert found.problem == ("no context [puente-dial-out], where Puente's callbacks go "
+    assert found.problem == ("no context [puente-dial-out], which Puente dials into "
                              "(IVR_CALLBACKS__CUSTOMER_ORIGINATE)")
     moved = deploy_settings(callbacks={"customer_originate": "Local/{number}@dial-out",
                                        "customer_dial": "PJSIP/{number}@carrier"})
