@@ -19,7 +19,11 @@ import pytest
 from ivr import loops
 from ivr.channel import CallerHungUp, PromptFile
 from ivr.channels.sip.channel import SipChannel
+from ivr.channels.sip.media import open_session
 from ivr.channels.sip.message import SipRequest, SipResponse, tag_of
+from ivr.channels.sip.pacer import Pacer
+from ivr.channels.sip.rtp import RtpPacket, build_rtp
+from ivr.channels.sip.stats import PacingStats
 from ivr.loops import EventLoopChoice
 from tests.sip.conftest import Harness, UdpPeer, open_peer
 from tests.sip.test_endpoint import SDP, request
@@ -288,5 +292,32 @@ def test_garbage_datagrams_never_stop_the_endpoint(start_endpoint: StartEndpoint
             stats = harness.endpoint.stats
             assert stats.internal_errors == 0 and stats.call_faults == 0
             assert stats.malformed > 100
+
+    run_on(choice, scenario)
+
+
+@pytest.mark.parametrize("choice", LOOPS)
+def test_a_failing_media_listener_costs_packets_not_the_call(choice: EventLoopChoice) -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        session = await open_session("127.0.0.1", 0, 0, Pacer(PacingStats()))
+
+        def broken(pcm: bytes) -> None:
+            raise RuntimeError("a listener's bug")
+
+        session.pcm_listeners.append(broken)
+        sender, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
+        try:
+            packet = build_rtp(RtpPacket(0, False, 1, 160, 1234, b"\xff" * 160))
+            for _ in range(3):
+                sender.sendto(packet, ("127.0.0.1", session.local_port))
+            end = loop.time() + 3.0
+            while session.packets_received < 3 and loop.time() < end:
+                await asyncio.sleep(0.01)
+            assert session.packets_received == 3 and session.receive_faults == 3
+            assert session.transport is not None and not session.transport.is_closing()
+        finally:
+            sender.close()
+            session.close()
 
     run_on(choice, scenario)

@@ -35,6 +35,7 @@ class RtpSession(asyncio.DatagramProtocol):
         # Called (once, soon after) when sending to the peer fails: the endpoint ends that call.
         self.on_send_failure: Callable[[], None] | None = None
         self.send_failed = False
+        self.receive_faults = 0
         self._pacer = pacer
         self._detector = DtmfDetector()
         self._ssrc = secrets.randbits(32)
@@ -56,6 +57,14 @@ class RtpSession(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.packets_received += 1
+        try:
+            self._receive(data)
+        except Exception:  # a packet we fail on costs that packet, not the socket (uvloop closes it)
+            self.receive_faults += 1
+            if self.receive_faults == 1:
+                log.exception("RTP packet handling failed; dropping such packets", extra={"sip_call_id": self.call_id})
+
+    def _receive(self, data: bytes) -> None:
         if self.relay_to is not None:
             self.relay_to.send_raw(data)  # a bridge passes media (and DTMF events) through untouched
         try:
