@@ -74,3 +74,17 @@ async def test_a_reused_call_id_is_a_new_call_with_its_own_record(
     assert all(r.disposition == "caller_hangup" for r in records)
     assert "dropped an invalid call record row" not in caplog.text
 
+
+
+async def test_two_invites_on_one_call_id_at_once_make_one_call(
+    start_endpoint: Callable[..., contextlib.AbstractAsyncContextManager[Harness]], peer: UdpPeer
+) -> None:
+    async with start_endpoint() as harness:
+        for n in (1, 2):  # back to back: the second arrives while the first call's media socket opens
+            invite = request("INVITE", peer.port, branch=f"z9hG4bKtwin{n}", call_id="twin", body=SDP.format(port=40200))
+            peer.send(invite.replace(b"tag=peer1", f"tag=twin{n}".encode()), harness.port)
+        refused = await expect(peer, 400, call_id="twin", method="INVITE")
+        assert refused.branch == "z9hG4bKtwin2"
+        channel = await asyncio.wait_for(harness.channels.get(), 3)
+        assert channel.leg.invite is not None and channel.leg.invite.branch == "z9hG4bKtwin1"
+        assert harness.channels.empty() and harness.endpoint.active_calls() == 1

@@ -85,6 +85,7 @@ class SipEndpoint:
         self._server_tx = ServerTransactions(self.timers, max_entries=settings.max_transactions)
         self._client_tx: dict[str, Callable[[SipResponse], None]] = {}
         self._legs: dict[str, Leg] = {}
+        self._opening: set[str] = set()  # Call-IDs of accepted INVITEs whose leg is not made yet
         self.address: Address = (settings.host, settings.port)
         self.media_ip_version = ip_version_of(settings.rtp_host)  # the only family SDP may name
 
@@ -334,10 +335,10 @@ class SipEndpoint:
             self.respond(request, addr, 503, "Service Unavailable", to_tag=new_tag(), extra={"Retry-After": "5"})
             return
         live = self._legs.get(request.call_id)
-        if live is not None and live.state is not LegState.ENDED:
+        if request.call_id in self._opening or (live is not None and live.state is not LegState.ENDED):
             # A new dialog on the Call-ID of a live call: legs are found by Call-ID, so refuse it
             # (RFC 3261 §8.2.2.2 calls the same From tag a merged request: 482).
-            same_caller = tag_of(request.headers.get("From")) == tag_of(live.remote_header)
+            same_caller = live is not None and tag_of(request.headers.get("From")) == tag_of(live.remote_header)
             status, reason = (482, "Loop Detected") if same_caller else (400, "Call-ID In Use")
             self.respond(request, addr, status, reason, to_tag=new_tag(),
                          extra={"Warning": '399 puente "the Call-ID belongs to a call in progress"'})
@@ -349,6 +350,7 @@ class SipEndpoint:
             return
         self.respond(request, addr, 100, "Trying")
         self.stats.calls_in += 1
+        self._opening.add(request.call_id)
         self.spawn(self._inbound_call(request, addr, negotiated), name=f"sip-call-{request.call_id[:16]}")
 
     def _not_acceptable(self, request: SipRequest, addr: Address, exc: SdpError, *, to_tag: str) -> None:
@@ -396,7 +398,10 @@ class SipEndpoint:
         a fault here ends this call (counted, logged), never the endpoint and every other call."""
         leg: Leg | None = None
         try:
-            leg = await self._open_inbound(request, addr, negotiated)
+            try:
+                leg = await self._open_inbound(request, addr, negotiated)
+            finally:
+                self._opening.discard(request.call_id)
             if leg is not None:
                 await self._run_call(leg)
         except Exception:  # the fault boundary of one call
