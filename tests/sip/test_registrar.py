@@ -163,7 +163,7 @@ def test_a_register_storm_leaves_no_state() -> None:
         assert regs.handle(forged, float(n) / 100).status == 401
     assert len(regs.registrar) == 0 and regs.registrar.aors == 0
     assert regs.auth.tracked_nonces == 0
-    assert len(regs._warned) <= 256  # the "no secret" log lines remembered, bounded
+    assert regs.unconfigured_remembered <= 256  # the "no secret" log lines remembered, bounded
 
 
 def test_secrets_from_the_environment_and_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

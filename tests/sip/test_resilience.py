@@ -321,3 +321,42 @@ def test_a_failing_media_listener_costs_packets_not_the_call(choice: EventLoopCh
             session.close()
 
     run_on(choice, scenario)
+
+
+def _ipv6_available() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_available(), reason="no IPv6 loopback on this machine")
+@pytest.mark.parametrize("choice", LOOPS)
+def test_ipv6_media_with_an_ipv6_rtp_socket(start_endpoint: StartEndpoint, choice: EventLoopChoice) -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        sink_transport, sink = await loop.create_datagram_endpoint(RtpSink, local_addr=("::1", 0))
+        try:
+            async with start_endpoint(rtp_host="::1") as harness, open_peer() as peer:
+                v4 = SDP.format(port=40000)
+                peer.send(request("INVITE", peer.port, branch="z9hG4bKv4", call_id="v4", body=v4), harness.port)
+                refused = await expect(peer, 488, call_id="v4")
+                assert "IPv4 media is not supported here (RTP is on IPv6)" in (refused.headers.get("Warning") or "")
+                v6 = SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP6 ::1").format(port=sink_transport.get_extra_info(
+                    "sockname")[1])
+                peer.send(request("INVITE", peer.port, branch="z9hG4bKv6", call_id="v6", body=v6), harness.port)
+                channel = await asyncio.wait_for(harness.channels.get(), 3)
+                await channel.answer()
+                ok = await expect(peer, 200, call_id="v6")
+                assert b"c=IN IP6 ::1" in ok.body
+                await channel.play([PromptFile("en/short")])
+                assert sink.packets >= 10
+                await channel.hangup()
+        finally:
+            sink_transport.close()
+
+    run_on(choice, scenario)

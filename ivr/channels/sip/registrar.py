@@ -110,6 +110,11 @@ class Registrations:
         self._secrets = secrets
         self._warned: set[str] = set()  # agents already logged as having no secret (bounded)
 
+    @property
+    def unconfigured_remembered(self) -> int:
+        """Agents without a secret remembered (to log each once): bounded, whatever arrives."""
+        return len(self._warned)
+
     def handle(self, request: SipRequest, now: float) -> RegisterReply:
         try:
             user = parse_uri(address_uri(request.headers.get("To") or "")).user
