@@ -360,3 +360,44 @@ def test_ipv6_media_with_an_ipv6_rtp_socket(start_endpoint: StartEndpoint, choic
             sink_transport.close()
 
     run_on(choice, scenario)
+
+
+async def test_no_free_rtp_port_refuses_that_call_only(start_endpoint: StartEndpoint, peer: UdpPeer) -> None:
+    loop = asyncio.get_running_loop()
+    for _ in range(50):  # an even port we hold, so the endpoint's only candidate is taken
+        holder, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
+        port = holder.get_extra_info("sockname")[1]
+        if port % 2 == 0:
+            break
+        holder.close()
+    try:
+        async with start_endpoint(rtp_port_min=port, rtp_port_max=port) as harness:
+            peer.send(request("INVITE", peer.port, branch="z9hG4bKnoport", call_id="noport",
+                              body=SDP.format(port=40000)), harness.port)
+            await expect(peer, 503, call_id="noport")
+            assert harness.endpoint.active_calls() == 0 and harness.endpoint.stats.call_faults == 0
+            await still_serving(harness, peer, "z9hG4bKafternoport")
+    finally:
+        holder.close()
+
+
+async def test_an_unexpected_fault_ends_that_call_or_message_only(
+    start_endpoint: StartEndpoint, peer: UdpPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ivr.channels.sip.endpoint as endpoint_module
+
+    async def broken_leg(*args: object) -> None:
+        raise RuntimeError("a bug while opening the leg")
+
+    def broken_register(request: SipRequest, now: float) -> None:
+        raise RuntimeError("a bug in REGISTER handling")
+
+    async with start_endpoint() as harness:
+        monkeypatch.setattr(endpoint_module, "open_inbound_leg", broken_leg)
+        monkeypatch.setattr(harness.endpoint.registrations, "handle", broken_register)
+        peer.send(request("INVITE", peer.port, branch="z9hG4bKbug", call_id="bug", body=SDP.format(port=40000)),
+                  harness.port)
+        await expect(peer, 503, call_id="bug")
+        peer.send(request("REGISTER", peer.port, branch="z9hG4bKbugreg", call_id="bugreg"), harness.port)
+        await still_serving(harness, peer, "z9hG4bKafterbug")
+        assert harness.endpoint.stats.call_faults == 1 and harness.endpoint.stats.internal_errors == 1

@@ -170,26 +170,26 @@ class SipEndpoint:
         if not data.strip():
             return  # CRLF keep-alive (RFC 5626 §4.4.1)
         try:
-            message = parse_message(data)
-        except SipParseError as exc:
-            self.stats.malformed += 1
-            self._reject_malformed(exc, addr)
-            return
-        try:
-            if isinstance(message, SipResponse):
-                self._on_response(message)
-            else:
-                self._on_request(message, addr)
+            self._dispatch(data, addr)
         except (SipParseError, SdpError, ValueError) as exc:
             # One bad message must never take the endpoint down: log it and carry on.
             self.stats.malformed += 1
             log.warning("unusable SIP message dropped", extra={"error": str(exc), "peer": f"{addr[0]}:{addr[1]}"})
         except Exception:  # nor may a fault of ours in handling one message
             self.stats.internal_errors += 1
-            log.exception(
-                "SIP message handling failed; message dropped",
-                extra={"sip_call_id": message.call_id[:64], "peer": f"{addr[0]}:{addr[1]}"},
-            )
+            log.exception("SIP message handling failed; message dropped", extra={"peer": f"{addr[0]}:{addr[1]}"})
+
+    def _dispatch(self, data: bytes, addr: Address) -> None:
+        try:
+            message = parse_message(data)
+        except SipParseError as exc:
+            self.stats.malformed += 1
+            self._reject_malformed(exc, addr)
+            return
+        if isinstance(message, SipResponse):
+            self._on_response(message)
+        else:
+            self._on_request(message, addr)
 
     def _reject_malformed(self, exc: SipParseError, addr: Address) -> None:
         log.info("malformed SIP", extra={"error": exc.reason, "peer": f"{addr[0]}:{addr[1]}"})
