@@ -401,3 +401,15 @@ async def test_an_unexpected_fault_ends_that_call_or_message_only(
         peer.send(request("REGISTER", peer.port, branch="z9hG4bKbugreg", call_id="bugreg"), harness.port)
         await still_serving(harness, peer, "z9hG4bKafterbug")
         assert harness.endpoint.stats.call_faults == 1 and harness.endpoint.stats.internal_errors == 1
+
+
+async def test_an_invite_storm_keeps_the_timer_tables_bounded(start_endpoint: StartEndpoint, peer: UdpPeer) -> None:
+    async with start_endpoint(max_transactions=500) as harness:
+        endpoint = harness.endpoint
+        bad = SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP6 ::1").format(port=40000)
+        for n in range(5000):  # each refusal repeats until its ACK, which a storm never sends
+            invite = request("INVITE", peer.port, branch=f"z9hG4bKstorm{n}", call_id=f"storm{n}", body=bad)
+            endpoint.datagram_received(invite, ("127.0.0.1", peer.port))
+        assert len(endpoint.retransmitter) <= 2000 and endpoint.server_transactions <= 500
+        async with open_peer() as fresh:
+            await still_serving(harness, fresh, "z9hG4bKafterinvitestorm")

@@ -231,7 +231,9 @@ class SipEndpoint:
             tx.response = response
         if request.method == "INVITE" and status >= 300:
             # Timer G: repeat a failure response until its ACK arrives (hop-by-hop ACK, same branch).
-            self.retransmitter.start(("final", request.branch), response.to_bytes(), addr, cap=self.timers.t2)
+            self.retransmitter.start(
+                ("final", request.branch), response.to_bytes(), addr, cap=self.timers.t2, evictable=True
+            )
         else:
             self.send_message(response, addr)
         return response

@@ -46,11 +46,16 @@ class _Entry:
 
 
 class Retransmitter:
-    def __init__(self, send: Send, timers: Timers, tick: float = 0.02) -> None:
+    def __init__(self, send: Send, timers: Timers, tick: float = 0.02, *, max_evictable: int = 2000) -> None:
         self._send = send
         self._timers = timers
         self._tick = tick
         self._entries: dict[Hashable, _Entry] = {}
+        # Entries anyone can cause (failure responses to INVITEs, repeated until their ACK): a
+        # storm of bad INVITEs would otherwise grow the table, and the work of every tick, with
+        # its rate × 64·T1. Past the cap the oldest stops repeating (its peer may ask again).
+        self._evictable: dict[Hashable, None] = {}
+        self._max_evictable = max_evictable
 
     def start(
         self,
@@ -60,19 +65,29 @@ class Retransmitter:
         *,
         cap: float | None,
         on_give_up: Callable[[], None] | None = None,
+        evictable: bool = False,
     ) -> None:
         """Send now, then again after T1, 2·T1, ... (capped at ``cap``) until stopped or 64·T1.
 
         A send the socket refuses gives up at the next tick (its ``on_give_up`` runs from the
-        scheduler, as for a timeout, never from inside the caller of ``start``).
+        scheduler, as for a timeout, never from inside the caller of ``start``). ``evictable``
+        entries (no ``on_give_up``) are bounded in number, the oldest dropped first.
         """
         now = asyncio.get_running_loop().time()
         sent = self._send(data, addr)
         t1 = self._timers.t1
         give_up_at = now + self._timers.b if sent else now
         self._entries[key] = _Entry(data, addr, now + t1, t1, cap, give_up_at, on_give_up)
+        if evictable:
+            self._evictable.pop(key, None)
+            self._evictable[key] = None
+            while len(self._evictable) > self._max_evictable:
+                oldest = next(iter(self._evictable))
+                del self._evictable[oldest]
+                self._entries.pop(oldest, None)
 
     def stop(self, key: Hashable) -> bool:
+        self._evictable.pop(key, None)
         return self._entries.pop(key, None) is not None
 
     def active(self, key: Hashable) -> bool:
@@ -93,11 +108,12 @@ class Retransmitter:
                 self._fire_one(key, entry, now)
             except Exception:  # one transaction's fault must not stop every other's timers
                 log.exception("retransmission timer failed; that transaction is dropped", extra={"key": repr(key)})
-                self._entries.pop(key, None)
+                self.stop(key)
 
     def _fire_one(self, key: Hashable, entry: _Entry, now: float) -> None:
         if now >= entry.give_up_at:
             del self._entries[key]
+            self._evictable.pop(key, None)
             if entry.on_give_up is not None:
                 entry.on_give_up()
         elif now >= entry.next_at:
