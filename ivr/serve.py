@@ -14,7 +14,7 @@ from ivr import loops
 from ivr.composition import Container, build_container
 from ivr.logs import configure_logging
 from ivr.loops import EventLoopUnavailable
-from ivr.settings import Settings
+from ivr.settings import ConfigurationError, Settings
 
 log = logging.getLogger("ivr.serve")
 
@@ -68,5 +68,5 @@ def serve_command(settings: Settings) -> None:
     configure_logging(settings)
     try:
         loops.run(run_server(settings), settings.event_loop)
-    except EventLoopUnavailable as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (EventLoopUnavailable, ConfigurationError) as exc:
+        raise click.ClickException(str(exc)) from None

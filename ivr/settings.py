@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, IPvAnyNetwork, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +24,10 @@ from pydantic_settings import (
 from ivr.loops import EventLoopChoice
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(ValueError):
+    """A configuration problem found at start; the message is one line that names the fix."""
 
 
 class HttpSettings(BaseModel):
@@ -79,6 +83,13 @@ class AmiSettings(BaseModel):
     resync_interval: float = 30.0
 
 
+DigestName = Literal["SHA-256", "MD5"]
+
+
+def _default_digests() -> list[DigestName]:
+    return ["SHA-256", "MD5"]
+
+
 class SipSettings(BaseModel):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -91,6 +102,17 @@ class SipSettings(BaseModel):
     # RFC 3261 timers T1/T2 (seconds): retransmission start and cap; 64*T1 is the give-up time.
     t1: float = 0.5
     t2: float = 4.0
+    # Server transactions remembered at once (each lives 64*T1): a request storm evicts the oldest.
+    max_transactions: int = Field(default=20_000, ge=100)
+    # REGISTER: digest authentication (RFC 8760) against per-agent secrets, never from the repo:
+    # IVR_SIP__AGENT_SECRETS__AGENT3=... and/or a YAML file ``agent3: secret`` named here.
+    agent_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    secrets_file: Path | None = None
+    realm: str = "puente"
+    # Offered in this order; SIPp 3.6 and older softphones take only the first challenge: ["MD5"].
+    digest_algorithms: list[DigestName] = Field(default_factory=_default_digests, min_length=1)
+    nonce_ttl: float = Field(default=300.0, gt=0)  # seconds; an older nonce gets stale=true
+    max_bindings_per_aor: int = Field(default=5, ge=1)  # contacts per agent; the oldest gives way
 
 
 class MqttSettings(BaseModel):

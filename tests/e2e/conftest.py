@@ -115,6 +115,9 @@ def puente(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Puente]:
         # Callbacks booked by these calls must not be dialled back into the SIPp agents mid-test
         # (by day in Madrid they are due at once); the dispatcher is tested in tests/callbacks.
         "IVR_CALLBACKS__DISPATCH": "false",
+        # An agent that may register (tests/e2e/test_sip_edges.py); MD5 first for SIPp 3.6.
+        "IVR_SIP__AGENT_SECRETS__AGENT9": "e2e-secret",
+        "IVR_SIP__DIGEST_ALGORITHMS": '["MD5", "SHA-256"]',
         "IVR_LOG_JSON": "true",
         "PYTHONPATH": str(ROOT),
     }

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import re
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ def write_tone(path: Path, seconds: float, freq: float = 440.0) -> Path:
 class Harness:
     endpoint: SipEndpoint
     channels: asyncio.Queue[SipChannel] = field(default_factory=asyncio.Queue)
+    task: asyncio.Task[None] | None = None  # the endpoint's run(): done only if it stopped
 
     @property
     def port(self) -> int:
@@ -66,6 +69,7 @@ def start_endpoint(prompt_dir: Path) -> Callable[..., contextlib.AbstractAsyncCo
         box.append(harness)
         started = asyncio.Event()
         task = asyncio.create_task(endpoint.run(started))
+        harness.task = task
         waiter = asyncio.create_task(started.wait())
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED, timeout=5)
         waiter.cancel()
@@ -125,3 +129,35 @@ async def peer() -> AsyncIterator[UdpPeer]:
         yield protocol
     finally:
         transport.close()
+
+
+@contextlib.asynccontextmanager
+async def open_peer() -> AsyncIterator[UdpPeer]:
+    """A :class:`UdpPeer` on the running loop (the ``peer`` fixture, for tests that pick their loop)."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(UdpPeer, local_addr=("127.0.0.1", 0))
+    try:
+        yield protocol
+    finally:
+        transport.close()
+
+
+def digest_authorization(
+    challenge: str, *, user: str, password: str, method: str, uri: str, nc: int = 1, cnonce: str = "0a4f113b"
+) -> str:
+    """A client's ``Authorization`` for a ``WWW-Authenticate`` value, computed here from RFC 7616
+    (not with the module under test): H(H(user:realm:pass):nonce:nc:cnonce:auth:H(method:uri))."""
+    params = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge.partition(" ")[2]))
+    algorithm = params.get("algorithm", "MD5")
+
+    def h(text: str) -> str:
+        data = text.encode()
+        return hashlib.sha256(data).hexdigest() if algorithm == "SHA-256" else hashlib.md5(data).hexdigest()
+
+    count = f"{nc:08x}"
+    ha1, ha2 = h(f"{user}:{params['realm']}:{password}"), h(f"{method}:{uri}")
+    response = h(f"{ha1}:{params['nonce']}:{count}:{cnonce}:auth:{ha2}")
+    return (
+        f'Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", uri="{uri}", '
+        f'response="{response}", algorithm={algorithm}, qop=auth, nc={count}, cnonce="{cnonce}"'
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 from ivr.channels.sip.channel import SipChannel
 from ivr.channels.sip.message import SipRequest, SipResponse, parse_message, tag_of
-from tests.sip.conftest import UdpPeer
+from tests.sip.conftest import UdpPeer, digest_authorization, open_peer
 
 SDP = (
     "v=0\r\no=u 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -115,16 +115,32 @@ async def test_503_past_max_calls_and_488_without_common_codec(
         assert busy.call_id == "call-2" and harness.endpoint.stats.calls_rejected == 1
 
 
+def register_request(peer_port: int, *, branch: str, cseq: int, expires: int = 60, authorization: str = "") -> bytes:
+    extra = f"Expires: {expires}\r\n" + (f"Authorization: {authorization}\r\n" if authorization else "")
+    raw = request("REGISTER", peer_port, branch=branch, call_id="reg-1", cseq=cseq, extra=extra)
+    return raw.replace(b"REGISTER sip:100@127.0.0.1", b"REGISTER sip:127.0.0.1").replace(
+        b"To: <sip:100@", b"To: <sip:agent2@"
+    )
+
+
 async def test_register_makes_the_aor_reachable(start_endpoint: Callable[..., Any], peer: UdpPeer) -> None:
-    async with start_endpoint() as harness:
-        register = request("REGISTER", peer.port, branch="z9hG4bKreg", extra="Expires: 60\r\n")
-        register = register.replace(b"To: <sip:100@", b"To: <sip:agent2@")
-        peer.send(register, harness.port)
+    async with start_endpoint(agent_secrets={"agent2": "s3cret"}) as harness:
+        peer.send(register_request(peer.port, branch="z9hG4bKreg0", cseq=1), harness.port)
+        challenge = await peer.expect_status(401)
+        assert harness.endpoint.registrar.lookup("agent2", asyncio.get_running_loop().time()) is None
+
+        def signed(branch: str, cseq: int, expires: int) -> bytes:
+            auth = digest_authorization(
+                challenge.headers.get("WWW-Authenticate") or "", user="agent2", password="s3cret",
+                method="REGISTER", uri="sip:127.0.0.1", nc=cseq,
+            )
+            return register_request(peer.port, branch=branch, cseq=cseq, expires=expires, authorization=auth)
+
+        peer.send(signed("z9hG4bKreg", 2, 60), harness.port)
         ok = await peer.expect_status(200)
         assert "expires=60" in (ok.headers.get("Contact") or "")
         assert harness.endpoint.resolve("sip:agent2@127.0.0.1") == f"sip:ana@127.0.0.1:{peer.port}"
-        unregister = register.replace(b"Expires: 60", b"Expires: 0").replace(b"z9hG4bKreg", b"z9hG4bKunreg")
-        peer.send(unregister, harness.port)
+        peer.send(signed("z9hG4bKunreg", 3, 0), harness.port)
         await peer.expect_status(200)
         assert harness.endpoint.registrar.lookup("agent2", asyncio.get_running_loop().time()) is None
 
@@ -184,3 +200,27 @@ async def test_cancel_after_answer_has_no_effect(start_endpoint: Callable[..., A
         peer.send(request("ACK", peer.port, branch="z9hG4bKack", to_tag=tag_of(ok.headers.get("To"))), harness.port)
         assert not channel.hung_up
         await channel.hangup()
+
+
+async def test_a_register_storm_keeps_the_tables_bounded(start_endpoint: Callable[..., Any], peer: UdpPeer) -> None:
+    async with start_endpoint(agent_secrets={"agent2": "s3cret"}, max_transactions=100) as harness:
+        endpoint = harness.endpoint
+        for n in range(1500):
+            raw = register_request(peer.port, branch=f"z9hG4bKstorm{n}", cseq=1)
+            if n % 2:
+                raw = raw.replace(b"sip:agent2@", f"sip:nobody{n}@".encode())  # AORs with no secret
+            endpoint.datagram_received(raw.replace(b"reg-1", f"storm-{n}".encode()), ("127.0.0.1", peer.port))
+        assert endpoint.server_transactions <= 100
+        assert len(endpoint.registrar) == 0 and endpoint.registrar.aors == 0
+        assert endpoint.registrations.auth.tracked_nonces == 0
+        async with open_peer() as fresh:  # (the storm's answers fill the first peer's queue)
+            # A retransmitted REGISTER still gets its 401 again (absorbed by its transaction).
+            last = register_request(fresh.port, branch="z9hG4bKlast", cseq=1)
+            fresh.send(last, harness.port)
+            first = await fresh.expect_status(401)
+            fresh.send(last, harness.port)
+            again = await fresh.expect_status(401)
+            assert again.branch == first.branch == "z9hG4bKlast"
+            assert again.headers.get("WWW-Authenticate") == first.headers.get("WWW-Authenticate")
+            fresh.send(request("OPTIONS", fresh.port, branch="z9hG4bKstormok"), harness.port)
+            assert (await fresh.expect_status(200)).branch == "z9hG4bKstormok"

@@ -174,3 +174,17 @@ async def test_speech_from_rtp_reaches_the_recognizer(prompt_dir: Path, tmp_path
     assert outcome.ok, outcome.describe()
     assert result.mode is InputMode.SPEECH, result
     assert result.key == "1" and "billing" in result.transcript
+
+
+@pytest.mark.parametrize(("scenario", "password", "registered"),
+                         [("uac_register.xml", "s3cret", True), ("uac_register_forbidden.xml", "guess", False)])
+async def test_sipp_registers_with_digest_authentication(
+    start_endpoint: Callable[..., Any], tmp_path: Path, scenario: str, password: str, registered: bool
+) -> None:
+    port = free_port()
+    async with start_endpoint(agent_secrets={"agent3": "s3cret"}, digest_algorithms=["MD5"]) as harness:
+        outcome = await run_sipp(scenario, workdir=tmp_path, target=f"127.0.0.1:{harness.port}", timeout=10,
+                                 service="agent3", port=port, extra=["-au", "agent3", "-ap", password])
+        assert outcome.ok, outcome.describe()
+        contact = harness.endpoint.registrar.lookup("agent3", asyncio.get_running_loop().time())
+    assert contact == (f"sip:agent3@127.0.0.1:{port}" if registered else None)

@@ -230,6 +230,7 @@ def test_endpoint_counters_are_exported_to_prometheus() -> None:
     registry = CollectorRegistry()
     registry.register(SipCollector(stats, pacing))
     stats.calls_in, stats.malformed = 4, 2
+    stats.send_errors, stats.call_faults, stats.internal_errors, pacing.send_errors = 5, 6, 7, 8
     for lateness in (0.001, 0.002, 0.009):
         pacing.record(lateness)
     text = generate_latest(registry).decode()
@@ -237,3 +238,6 @@ def test_endpoint_counters_are_exported_to_prometheus() -> None:
     assert "puente_sip_malformed_total 2.0" in text
     assert "puente_rtp_frames_sent_total 3.0" in text
     assert 'puente_rtp_send_lateness_seconds{quantile="0.99"} 0.009' in text
+    for name, value in [("puente_sip_send_errors", 5), ("puente_sip_call_faults", 6),
+                        ("puente_sip_internal_errors", 7), ("puente_rtp_send_errors", 8)]:
+        assert f"{name}_total {value}.0" in text

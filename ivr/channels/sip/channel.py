@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -80,7 +81,11 @@ class SipChannel:
             caller, name = _user_of(leg.local_header)
             dialled, _ = _user_of(leg.remote_header)
         return CallInfo(
-            call_id=leg.call_id,
+            # The record's own id: a peer may reuse a Call-ID (RFC 3261 only asks it to be unique
+            # per dialog), and a second record under the first one's id would be lost. The SIP
+            # Call-ID links the record to the wire (``linked_id``, indexed).
+            call_id=f"sip-{uuid.uuid4()}",
+            linked_id=leg.call_id[:128],
             caller=caller,
             dialled=dialled,
             backend=Backend.SIP,

@@ -20,7 +20,7 @@ from ivr.channels.sip.errors import OriginateCancelled, OriginateFailed, Origina
 from ivr.channels.sip.leg import Direction, Leg, LegState
 from ivr.channels.sip.media import RtpSession, open_session
 from ivr.channels.sip.message import Headers, SipRequest, SipResponse, address_uri, new_branch, new_tag, parse_uri
-from ivr.channels.sip.sdp import DEFAULT_DTMF_PT, Codec, build_sdp, negotiate, parse_sdp
+from ivr.channels.sip.sdp import DEFAULT_DTMF_PT, Codec, build_sdp, ip_version_of, negotiate, parse_sdp
 from ivr.channels.sip.transactions import Address
 
 if TYPE_CHECKING:
@@ -59,13 +59,20 @@ def _failure_reason(status: int) -> OriginateReason:
     return OriginateReason.FAILED
 
 
-async def _resolve(host: str, port: int) -> Address:
-    with contextlib.suppress(ValueError):
-        ipaddress.ip_address(host)
+async def _resolve(host: str, port: int, ip_version: int) -> Address:
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        if literal.version != ip_version:  # the socket could not send there: say so now
+            raise OriginateFailed(OriginateReason.UNAVAILABLE, detail=f"IPv{literal.version} target on an "
+                                                                      f"IPv{ip_version} SIP socket")
         return host, port
     loop = asyncio.get_running_loop()
+    family = socket.AF_INET6 if ip_version == 6 else socket.AF_INET
     try:
-        infos = await loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+        infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_DGRAM)
     except OSError as exc:
         raise OriginateFailed(OriginateReason.UNAVAILABLE, detail=f"cannot resolve {host}") from exc
     return str(infos[0][4][0]), port
@@ -83,7 +90,7 @@ async def dial(
 ) -> Leg:
     target = endpoint.resolve(uri)
     parsed = parse_uri(target)
-    addr = await _resolve(parsed.host, parsed.port or 5060)
+    addr = await _resolve(parsed.host, parsed.port or 5060, ip_version_of(endpoint.address[0]))
     settings = endpoint.settings
     rtp = await open_session(settings.rtp_host, settings.rtp_port_min, settings.rtp_port_max, endpoint.pacer)
     call = _OutboundCall(endpoint, target, addr, rtp, caller_id=caller_id, codecs=codecs)
@@ -214,7 +221,7 @@ class _OutboundCall:
         )
         ack = self._ack_2xx(leg)
         try:
-            negotiated = negotiate(parse_sdp(response.body), self.codecs)
+            negotiated = negotiate(parse_sdp(response.body), self.codecs, ip_version=self.endpoint.media_ip_version)
         except SdpError as exc:
             self.endpoint.hangup_leg(leg)
             raise OriginateFailed(OriginateReason.FAILED, status=response.status, detail=str(exc)) from exc
@@ -324,12 +331,12 @@ def settings_host(endpoint: SipEndpoint) -> str:
 
 
 def _contact_addr(uri: str, fallback: Address) -> Address:
+    """Where in-dialog requests go: the Contact's address when it is a literal of our family."""
     try:
         parsed = parse_uri(uri)
-    except SipParseError:
+        literal = ipaddress.ip_address(parsed.host)
+    except (SipParseError, ValueError):
         return fallback
-    try:
-        ipaddress.ip_address(parsed.host)
-    except ValueError:
+    if literal.version != ip_version_of(fallback[0]):
         return fallback
     return parsed.host, parsed.port or 5060

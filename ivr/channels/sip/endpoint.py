@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ivr.channels.sip.audio import AudioLibrary
+from ivr.channels.sip.credentials import AgentSecrets, load_agent_secrets
 from ivr.channels.sip.errors import SdpError, SipParseError
 from ivr.channels.sip.inbound import bad_request_for, dtmf_relay_digit, open_inbound_leg
 from ivr.channels.sip.leg import Direction, EndedBy, Leg, LegState
@@ -25,8 +26,8 @@ from ivr.channels.sip.message import (
     tag_of,
 )
 from ivr.channels.sip.pacer import Pacer
-from ivr.channels.sip.registrar import Registrar, resolve_target
-from ivr.channels.sip.sdp import Codec, Negotiated, negotiate, parse_sdp
+from ivr.channels.sip.registrar import Registrar, Registrations, resolve_target
+from ivr.channels.sip.sdp import Codec, Negotiated, ip_version_of, negotiate, parse_sdp
 from ivr.channels.sip.stats import EndpointStats, PacingStats
 from ivr.channels.sip.transactions import Address, Retransmitter, ServerTransactions, Timers
 from ivr.settings import SipSettings
@@ -67,6 +68,7 @@ class SipEndpoint:
         audio: AudioLibrary,
         speech: SpeechEngines | None = None,
         timers: Timers | None = None,
+        secrets: AgentSecrets | None = None,
     ) -> None:
         self.settings = settings
         self.timers = timers or Timers(t1=settings.t1, t2=settings.t2)
@@ -75,15 +77,17 @@ class SipEndpoint:
         self.stats = EndpointStats()
         self.pacing = PacingStats()
         self.pacer = Pacer(self.pacing)
-        self.registrar = Registrar()
+        self.registrations = Registrations(settings, secrets if secrets is not None else load_agent_secrets(settings))
         self._handler = handler
         self._transport: asyncio.DatagramTransport | None = None
         self._tg: asyncio.TaskGroup | None = None
         self.retransmitter = Retransmitter(self._send, self.timers)
-        self._server_tx = ServerTransactions(self.timers)
+        self._server_tx = ServerTransactions(self.timers, max_entries=settings.max_transactions)
         self._client_tx: dict[str, Callable[[SipResponse], None]] = {}
         self._legs: dict[str, Leg] = {}
+        self._opening: set[str] = set()  # Call-IDs of accepted INVITEs whose leg is not made yet
         self.address: Address = (settings.host, settings.port)
+        self.media_ip_version = ip_version_of(settings.rtp_host)  # the only family SDP may name
 
     @property
     def listening(self) -> bool:
@@ -115,6 +119,14 @@ class SipEndpoint:
             self._transport = None
 
     @property
+    def registrar(self) -> Registrar:
+        return self.registrations.registrar
+
+    @property
+    def server_transactions(self) -> int:
+        return len(self._server_tx)
+
+    @property
     def contact(self) -> str:
         return f"sip:puente@{self.address[0]}:{self.address[1]}"
 
@@ -122,10 +134,18 @@ class SipEndpoint:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(1.0)
-            self._server_tx.expire(loop.time())
-            for call_id, leg in list(self._legs.items()):
-                if leg.state is LegState.ENDED and not self.retransmitter.active(("2xx", call_id)):
-                    del self._legs[call_id]
+            try:
+                self._sweep(loop.time())
+            except Exception:  # a bad entry must not end housekeeping for good
+                self.stats.internal_errors += 1
+                log.exception("SIP housekeeping failed; trying again in a second")
+
+    def _sweep(self, now: float) -> None:
+        self._server_tx.expire(now)
+        self.registrar.expire(now)
+        for call_id, leg in list(self._legs.items()):
+            if leg.state is LegState.ENDED and not self.retransmitter.active(("2xx", call_id)):
+                del self._legs[call_id]
 
     def spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
         if self._tg is None:
@@ -133,9 +153,21 @@ class SipEndpoint:
         return self._tg.create_task(coro, name=name)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ wire
-    def _send(self, data: bytes, addr: Address) -> None:
-        if self._transport is not None and not self._transport.is_closing():
+    def _send(self, data: bytes, addr: Address) -> bool:
+        """Send one datagram; False (counted, logged) when the socket refuses the destination.
+
+        Destinations come from peers (Contact, registrations, agent URIs): one the socket cannot
+        use (another address family, a name) must fail that transaction only, never the caller.
+        """
+        if self._transport is None or self._transport.is_closing():
+            return True  # shutting down: nothing to retry
+        try:
             self._transport.sendto(data, addr)
+        except Exception as exc:  # noqa: BLE001 - uvloop raises ValueError, asyncio OverflowError ...
+            self.stats.send_errors += 1
+            log.warning("SIP send failed", extra={"peer": repr(addr)[:80], "error": repr(exc)[:200]})
+            return False
+        return True
 
     def send_message(self, message: SipMessage, addr: Address) -> None:
         self._send(message.to_bytes(), addr)
@@ -144,20 +176,26 @@ class SipEndpoint:
         if not data.strip():
             return  # CRLF keep-alive (RFC 5626 §4.4.1)
         try:
+            self._dispatch(data, addr)
+        except (SipParseError, SdpError, ValueError) as exc:
+            # One bad message must never take the endpoint down: log it and carry on.
+            self.stats.malformed += 1
+            log.warning("unusable SIP message dropped", extra={"error": str(exc), "peer": f"{addr[0]}:{addr[1]}"})
+        except Exception:  # nor may a fault of ours in handling one message
+            self.stats.internal_errors += 1
+            log.exception("SIP message handling failed; message dropped", extra={"peer": f"{addr[0]}:{addr[1]}"})
+
+    def _dispatch(self, data: bytes, addr: Address) -> None:
+        try:
             message = parse_message(data)
         except SipParseError as exc:
             self.stats.malformed += 1
             self._reject_malformed(exc, addr)
             return
-        try:
-            if isinstance(message, SipResponse):
-                self._on_response(message)
-            else:
-                self._on_request(message, addr)
-        except (SipParseError, SdpError, ValueError) as exc:
-            # One bad message must never take the endpoint down: log it and carry on.
-            self.stats.malformed += 1
-            log.warning("unusable SIP message dropped", extra={"error": str(exc), "peer": f"{addr[0]}:{addr[1]}"})
+        if isinstance(message, SipResponse):
+            self._on_response(message)
+        else:
+            self._on_request(message, addr)
 
     def _reject_malformed(self, exc: SipParseError, addr: Address) -> None:
         log.info("malformed SIP", extra={"error": exc.reason, "peer": f"{addr[0]}:{addr[1]}"})
@@ -186,10 +224,11 @@ class SipEndpoint:
         *,
         to_tag: str = "",
         body: bytes = b"",
-        extra: dict[str, str] | None = None,
+        extra: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     ) -> SipResponse:
         response = response_to(request, status, reason, to_tag=to_tag, body=body)
-        for name, value in (extra or {}).items():
+        pairs = extra.items() if isinstance(extra, Mapping) else (extra or ())
+        for name, value in pairs:
             response.headers.add(name, value)
         if body:
             response.headers.add("Content-Type", "application/sdp")
@@ -198,7 +237,9 @@ class SipEndpoint:
             tx.response = response
         if request.method == "INVITE" and status >= 300:
             # Timer G: repeat a failure response until its ACK arrives (hop-by-hop ACK, same branch).
-            self.retransmitter.start(("final", request.branch), response.to_bytes(), addr, cap=self.timers.t2)
+            self.retransmitter.start(
+                ("final", request.branch), response.to_bytes(), addr, cap=self.timers.t2, evictable=True
+            )
         else:
             self.send_message(response, addr)
         return response
@@ -209,8 +250,11 @@ class SipEndpoint:
             return
         existing = self._server_tx.find(request) if request.method != "CANCEL" else None
         if existing is not None and existing.request.method == request.method:
-            if existing.response is not None and existing.response.status < 300:
-                self.send_message(existing.response, addr)  # absorb the retransmission
+            # Absorb the retransmission: repeat the last response (an INVITE's failure response
+            # repeats on timer G instead).
+            response = existing.response
+            if response is not None and (response.status < 300 or request.method != "INVITE"):
+                self.send_message(response, addr)
             return
         now = asyncio.get_running_loop().time()
         if request.method != "CANCEL":
@@ -241,13 +285,23 @@ class SipEndpoint:
         self.respond(request, addr, 200, "OK", to_tag=new_tag(), extra=capabilities)
 
     def _on_register(self, request: SipRequest, addr: Address) -> None:
-        now = asyncio.get_running_loop().time()
-        granted, binding = self.registrar.register(request, now)
-        extra = {"Contact": f"<{binding.contact}>;expires={granted}"} if binding else {}
-        self.respond(request, addr, 200, "OK", to_tag=new_tag(), extra=extra)
+        reply = self.registrations.handle(request, asyncio.get_running_loop().time())
+        self.respond(request, addr, reply.status, reply.reason, to_tag=new_tag(), extra=reply.headers)
+
+    def _dialog_leg(self, request: SipRequest) -> Leg | None:
+        """The leg an in-dialog request belongs to: same Call-ID and, when it carries one, our tag.
+
+        A request of an earlier dialog that reused the Call-ID (its To tag is the old leg's tag)
+        must not reach the new call.
+        """
+        leg = self._legs.get(request.call_id)
+        to_tag = tag_of(request.headers.get("To"))
+        if leg is None or (to_tag and to_tag != leg.local_tag):
+            return None
+        return leg
 
     def _on_bye(self, request: SipRequest, addr: Address) -> None:
-        leg = self._legs.get(request.call_id)
+        leg = self._dialog_leg(request)
         if leg is None or leg.state is LegState.ENDED:
             self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
             return
@@ -269,7 +323,7 @@ class SipEndpoint:
             leg.end(EndedBy.REMOTE)
 
     def _on_info(self, request: SipRequest, addr: Address) -> None:
-        leg = self._legs.get(request.call_id)
+        leg = self._dialog_leg(request)
         if leg is None:
             self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
             return
@@ -288,22 +342,43 @@ class SipEndpoint:
             self.stats.calls_rejected += 1
             self.respond(request, addr, 503, "Service Unavailable", to_tag=new_tag(), extra={"Retry-After": "5"})
             return
+        live = self._legs.get(request.call_id)
+        if request.call_id in self._opening or (live is not None and live.state is not LegState.ENDED):
+            # A new dialog on the Call-ID of a live call: legs are found by Call-ID, so refuse it
+            # (RFC 3261 §8.2.2.2 calls the same From tag a merged request: 482).
+            same_caller = live is not None and tag_of(request.headers.get("From")) == tag_of(live.remote_header)
+            status, reason = (482, "Loop Detected") if same_caller else (400, "Call-ID In Use")
+            self.respond(request, addr, status, reason, to_tag=new_tag(),
+                         extra={"Warning": '399 puente "the Call-ID belongs to a call in progress"'})
+            return
         try:
-            negotiated = negotiate(parse_sdp(request.body), SUPPORTED_CODECS)
+            negotiated = negotiate(parse_sdp(request.body), SUPPORTED_CODECS, ip_version=self.media_ip_version)
         except SdpError as exc:
-            self.respond(
-                request, addr, 488, "Not Acceptable Here", to_tag=new_tag(), extra={"Warning": f'399 puente "{exc}"'}
-            )
+            self._not_acceptable(request, addr, exc, to_tag=new_tag())
             return
         self.respond(request, addr, 100, "Trying")
         self.stats.calls_in += 1
+        self._opening.add(request.call_id)
         self.spawn(self._inbound_call(request, addr, negotiated), name=f"sip-call-{request.call_id[:16]}")
 
+    def _not_acceptable(self, request: SipRequest, addr: Address, exc: SdpError, *, to_tag: str) -> None:
+        reason = str(exc).replace('"', "'")[:200]
+        log.info("SDP refused (488)", extra={"sip_call_id": request.call_id[:64], "reason": reason})
+        warning = {"Warning": f'399 puente "{reason}"'}
+        self.respond(request, addr, 488, "Not Acceptable Here", to_tag=to_tag, extra=warning)
+
     def _on_reinvite(self, request: SipRequest, addr: Address) -> None:
-        leg = self._legs.get(request.call_id)
+        leg = self._dialog_leg(request)
         if leg is None or leg.state is LegState.ENDED:
             self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
             return
+        if request.body:
+            # An offer we could not send to is refused and the session goes on unchanged (§14.2).
+            try:
+                negotiate(parse_sdp(request.body), SUPPORTED_CODECS, ip_version=self.media_ip_version)
+            except SdpError as exc:
+                self._not_acceptable(request, addr, exc, to_tag=leg.local_tag)
+                return
         # We keep our media as it is (a hold re-INVITE still gets our stream): answer with our SDP.
         response = self.respond_2xx(request, addr, leg)
         log.debug("re-INVITE answered", extra={"status": response.status})
@@ -327,14 +402,55 @@ class SipEndpoint:
         return response
 
     async def _inbound_call(self, request: SipRequest, addr: Address, negotiated: Negotiated) -> None:
-        from ivr.channels.sip.channel import SipChannel
+        """One inbound call, start to end. Runs in the endpoint's TaskGroup, so nothing may escape:
+        a fault here ends this call (counted, logged), never the endpoint and every other call."""
+        leg: Leg | None = None
+        try:
+            try:
+                leg = await self._open_inbound(request, addr, negotiated)
+            finally:
+                self._opening.discard(request.call_id)
+            if leg is not None:
+                await self._run_call(leg)
+        except Exception:  # the fault boundary of one call
+            self.stats.call_faults += 1
+            log.exception("SIP call failed; ending it", extra={"sip_call_id": request.call_id[:64]})
+            self._end_after_fault(leg, request, addr)
 
-        leg = await open_inbound_leg(self.settings, self.pacer, request, addr, negotiated)
-        self._legs[leg.call_id] = leg
+    def _end_after_fault(self, leg: Leg | None, request: SipRequest, addr: Address) -> None:
+        try:
+            if leg is not None:
+                self.hangup_leg(leg)
+            else:
+                self._refuse_unopened(request, addr)
+        except Exception:  # still inside the one call's fault boundary
+            log.exception("could not end a failed SIP call cleanly", extra={"sip_call_id": request.call_id[:64]})
+            if leg is not None:
+                leg.state = LegState.ENDED  # housekeeping forgets it
+
+    async def _open_inbound(self, request: SipRequest, addr: Address, negotiated: Negotiated) -> Leg | None:
+        try:
+            leg = await open_inbound_leg(self.settings, self.pacer, request, addr, negotiated)
+        except OSError as exc:  # no free RTP port
+            log.warning("no RTP port for an inbound call", extra={"sip_call_id": request.call_id[:64],
+                                                                  "error": str(exc)})
+            self._refuse_unopened(request, addr)
+            return None
+        self.add_leg(leg)
         tx = self._server_tx.find(request)
         if tx is not None and tx.response is not None and tx.response.status >= 200:
             leg.end(EndedBy.REMOTE)  # cancelled while the media socket was opening
-            return
+            return None
+        return leg
+
+    def _refuse_unopened(self, request: SipRequest, addr: Address) -> None:
+        tx = self._server_tx.find(request)
+        if tx is None or tx.response is None or tx.response.status < 200:
+            self.respond(request, addr, 503, "Service Unavailable", to_tag=new_tag())
+
+    async def _run_call(self, leg: Leg) -> None:
+        from ivr.channels.sip.channel import SipChannel
+
         channel = SipChannel(self, leg)
         try:
             await self._handler(channel)
@@ -351,6 +467,8 @@ class SipEndpoint:
 
     def add_leg(self, leg: Leg) -> None:
         self._legs[leg.call_id] = leg
+        leg.rtp.call_id = leg.call_id
+        leg.rtp.on_send_failure = lambda: self.hangup_leg(leg)
 
     def answer(self, leg: Leg) -> None:
         assert leg.invite is not None and leg.invite_addr is not None

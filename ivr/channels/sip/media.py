@@ -31,6 +31,11 @@ class RtpSession(asyncio.DatagramProtocol):
         self.pcm_listeners: list[Callable[[bytes], None]] = []
         self.relay_to: RtpSession | None = None
         self.packets_received = 0
+        self.call_id = ""  # the SIP Call-ID of the leg, for logs
+        # Called (once, soon after) when sending to the peer fails: the endpoint ends that call.
+        self.on_send_failure: Callable[[], None] | None = None
+        self.send_failed = False
+        self.receive_faults = 0
         self._pacer = pacer
         self._detector = DtmfDetector()
         self._ssrc = secrets.randbits(32)
@@ -52,6 +57,14 @@ class RtpSession(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.packets_received += 1
+        try:
+            self._receive(data)
+        except Exception:  # a packet we fail on costs that packet, not the socket (uvloop closes it)
+            self.receive_faults += 1
+            if self.receive_faults == 1:
+                log.exception("RTP packet handling failed; dropping such packets", extra={"sip_call_id": self.call_id})
+
+    def _receive(self, data: bytes) -> None:
         if self.relay_to is not None:
             self.relay_to.send_raw(data)  # a bridge passes media (and DTMF events) through untouched
         try:
@@ -72,8 +85,30 @@ class RtpSession(asyncio.DatagramProtocol):
 
     # ------------------------------------------------------------------ sending
     def send_raw(self, data: bytes) -> None:
-        if self.transport is not None and self.remote is not None and not self.transport.is_closing():
+        if self.send_failed or self.transport is None or self.remote is None or self.transport.is_closing():
+            return
+        try:
             self.transport.sendto(data, self.remote)
+        except Exception as exc:  # noqa: BLE001 - any send fault is this call's alone
+            self.fail(exc)
+
+    def fail(self, exc: Exception) -> None:
+        """Sending to this peer failed (a bad address, a closed socket): stop, count, end the call.
+
+        SDP addresses are checked when they arrive, so this is the last line of defence: it runs
+        inside the shared pacer (or a relay), which must go on sending every other call's audio.
+        """
+        if self.send_failed:
+            return
+        self.send_failed = True
+        self._pacer.stats.send_errors += 1
+        log.warning(
+            "RTP send failed; ending the call",
+            extra={"sip_call_id": self.call_id, "peer": repr(self.remote), "error": repr(exc)},
+        )
+        if self.on_send_failure is not None:
+            # Not from inside the pacer's tick: ending a leg closes sockets and wakes listeners.
+            asyncio.get_running_loop().call_soon(self.on_send_failure)
 
     def _send_frame(
         self, payload: bytes, *, marker: bool, payload_type: int | None = None, advance: bool = True

@@ -22,8 +22,16 @@ class SipCollector(Collector):
                                   value=s.calls_rejected)
         yield CounterMetricFamily("puente_sip_malformed", "Malformed SIP messages (400 or dropped)",
                                   value=s.malformed)
+        yield CounterMetricFamily("puente_sip_send_errors", "SIP messages the socket refused to send",
+                                  value=s.send_errors)
+        yield CounterMetricFamily("puente_sip_call_faults", "SIP calls ended by an unexpected error (that call only)",
+                                  value=s.call_faults)
+        yield CounterMetricFamily("puente_sip_internal_errors", "SIP messages dropped after an unexpected error",
+                                  value=s.internal_errors)
         if self._pacing is not None:
             yield CounterMetricFamily("puente_rtp_frames_sent", "RTP frames sent", value=self._pacing.frames_sent)
+            yield CounterMetricFamily("puente_rtp_send_errors", "RTP streams that failed to send (their calls ended)",
+                                      value=self._pacing.send_errors)
             lateness = GaugeMetricFamily("puente_rtp_send_lateness_seconds",
                                          "RTP send lateness against the 20 ms deadlines, recent window",
                                          labels=["quantile"])

@@ -9,6 +9,7 @@ by more than 200 ms (a stalled loop) restarts the clock instead of bursting to c
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -17,6 +18,8 @@ from ivr.channels.sip.stats import FRAME_SAMPLES, FRAME_SECONDS, PacingStats
 
 if TYPE_CHECKING:
     from ivr.channels.sip.media import RtpSession
+
+log = logging.getLogger("ivr.sip.pacer")
 
 _RESYNC_SECONDS = 0.2
 
@@ -74,18 +77,32 @@ class Pacer:
             if stream.done.done():
                 self._streams.remove(stream)
                 continue
-            if stream.stop is not None and stream.stop():
-                self._finish(stream, False)
-                continue
-            now = loop.time()
-            stream.session.send_frame_at(
-                stream.audio[stream.offset : stream.offset + FRAME_SAMPLES], now, first=stream.frames == 0
-            )
-            self.stats.record(now - deadline)
-            stream.offset += FRAME_SAMPLES
-            stream.frames += 1
-            if stream.offset >= len(stream.audio):
-                self._finish(stream, True)
+            try:
+                self._step(stream, loop, deadline)
+            except Exception as exc:  # noqa: BLE001 - one call's fault must not stop every call's audio
+                self._fail(stream, exc)
+
+    def _step(self, stream: _Stream, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        if stream.stop is not None and stream.stop():
+            self._finish(stream, False)
+            return
+        now = loop.time()
+        stream.session.send_frame_at(
+            stream.audio[stream.offset : stream.offset + FRAME_SAMPLES], now, first=stream.frames == 0
+        )
+        self.stats.record(now - deadline)
+        stream.offset += FRAME_SAMPLES
+        stream.frames += 1
+        if stream.offset >= len(stream.audio):
+            self._finish(stream, True)
+
+    def _fail(self, stream: _Stream, exc: Exception) -> None:
+        """The stream's call hears no more of it: its session fails (counted, logged, call ended)."""
+        if stream in self._streams:
+            self._streams.remove(stream)
+        stream.session.fail(exc)
+        if not stream.done.done():
+            stream.done.set_result(False)  # stopped, as a hang-up stops it: the call is being ended
 
     def _finish(self, stream: _Stream, completed: bool) -> None:
         self._streams.remove(stream)

@@ -15,6 +15,7 @@ class PacingStats:
 
     samples: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=200_000))
     frames_sent: int = 0
+    send_errors: int = 0  # streams that failed to send (bad peer address, socket error): their calls end
 
     def record(self, lateness: float) -> None:
         self.samples.append(lateness)
@@ -32,3 +33,6 @@ class EndpointStats:
     calls_in: int = 0
     calls_rejected: int = 0  # 503 past max_calls
     malformed: int = 0
+    send_errors: int = 0  # SIP messages the socket refused to send (bad destination)
+    call_faults: int = 0  # calls ended by an unexpected error in the endpoint (that call only)
+    internal_errors: int = 0  # messages whose handling raised unexpectedly (dropped, endpoint goes on)

@@ -19,7 +19,7 @@ from ivr.channels.sip.message import SipRequest, SipResponse
 log = logging.getLogger("ivr.sip.transactions")
 
 Address = tuple[str, int]
-Send = Callable[[bytes, Address], None]
+Send = Callable[[bytes, Address], bool]  # False: the socket refused it (that destination is unusable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +46,16 @@ class _Entry:
 
 
 class Retransmitter:
-    def __init__(self, send: Send, timers: Timers, tick: float = 0.02) -> None:
+    def __init__(self, send: Send, timers: Timers, tick: float = 0.02, *, max_evictable: int = 2000) -> None:
         self._send = send
         self._timers = timers
         self._tick = tick
         self._entries: dict[Hashable, _Entry] = {}
+        # Entries anyone can cause (failure responses to INVITEs, repeated until their ACK): a
+        # storm of bad INVITEs would otherwise grow the table, and the work of every tick, with
+        # its rate × 64·T1. Past the cap the oldest stops repeating (its peer may ask again).
+        self._evictable: dict[Hashable, None] = {}
+        self._max_evictable = max_evictable
 
     def start(
         self,
@@ -60,14 +65,29 @@ class Retransmitter:
         *,
         cap: float | None,
         on_give_up: Callable[[], None] | None = None,
+        evictable: bool = False,
     ) -> None:
-        """Send now, then again after T1, 2·T1, ... (capped at ``cap``) until stopped or 64·T1."""
+        """Send now, then again after T1, 2·T1, ... (capped at ``cap``) until stopped or 64·T1.
+
+        A send the socket refuses gives up at the next tick (its ``on_give_up`` runs from the
+        scheduler, as for a timeout, never from inside the caller of ``start``). ``evictable``
+        entries (no ``on_give_up``) are bounded in number, the oldest dropped first.
+        """
         now = asyncio.get_running_loop().time()
-        self._send(data, addr)
+        sent = self._send(data, addr)
         t1 = self._timers.t1
-        self._entries[key] = _Entry(data, addr, now + t1, t1, cap, now + self._timers.b, on_give_up)
+        give_up_at = now + self._timers.b if sent else now
+        self._entries[key] = _Entry(data, addr, now + t1, t1, cap, give_up_at, on_give_up)
+        if evictable:
+            self._evictable.pop(key, None)
+            self._evictable[key] = None
+            while len(self._evictable) > self._max_evictable:
+                oldest = next(iter(self._evictable))
+                del self._evictable[oldest]
+                self._entries.pop(oldest, None)
 
     def stop(self, key: Hashable) -> bool:
+        self._evictable.pop(key, None)
         return self._entries.pop(key, None) is not None
 
     def active(self, key: Hashable) -> bool:
@@ -84,14 +104,24 @@ class Retransmitter:
 
     def fire(self, now: float) -> None:
         for key, entry in list(self._entries.items()):
-            if now >= entry.give_up_at:
-                del self._entries[key]
-                if entry.on_give_up is not None:
-                    entry.on_give_up()
-            elif now >= entry.next_at:
-                self._send(entry.data, entry.addr)
-                entry.interval = entry.interval * 2 if entry.cap is None else min(entry.interval * 2, entry.cap)
-                entry.next_at = now + entry.interval
+            try:
+                self._fire_one(key, entry, now)
+            except Exception:  # one transaction's fault must not stop every other's timers
+                log.exception("retransmission timer failed; that transaction is dropped", extra={"key": repr(key)})
+                self.stop(key)
+
+    def _fire_one(self, key: Hashable, entry: _Entry, now: float) -> None:
+        if now >= entry.give_up_at:
+            del self._entries[key]
+            self._evictable.pop(key, None)
+            if entry.on_give_up is not None:
+                entry.on_give_up()
+        elif now >= entry.next_at:
+            if not self._send(entry.data, entry.addr):
+                entry.give_up_at = now  # refused: give up at the next tick
+                return
+            entry.interval = entry.interval * 2 if entry.cap is None else min(entry.interval * 2, entry.cap)
+            entry.next_at = now + entry.interval
 
 
 @dataclass(slots=True)
@@ -105,8 +135,12 @@ class ServerTransaction:
 class ServerTransactions:
     """Server transactions by (branch, method); ACK/CANCEL find their INVITE by branch."""
 
-    def __init__(self, timers: Timers) -> None:
+    def __init__(self, timers: Timers, *, max_entries: int = 20_000) -> None:
         self._timers = timers
+        self._max_entries = max_entries
+        # Insertion order is creation order: a request storm evicts the oldest transactions,
+        # so memory stays bounded whatever the rate (an evicted one only loses retransmission
+        # absorption; its call, if any, lives on in its leg).
         self._table: dict[tuple[str, str], ServerTransaction] = {}
 
     @staticmethod
@@ -120,7 +154,11 @@ class ServerTransactions:
 
     def create(self, request: SipRequest, addr: Address, now: float) -> ServerTransaction:
         tx = ServerTransaction(request, addr, now)
-        self._table[self.key(request)] = tx
+        key = self.key(request)
+        self._table.pop(key, None)
+        while len(self._table) >= self._max_entries:
+            del self._table[next(iter(self._table))]
+        self._table[key] = tx
         return tx
 
     def expire(self, now: float) -> None:
