@@ -40,9 +40,11 @@ class PbxCall:
 
 @dataclass
 class FakePbx:
-    """``hold`` (when set to an unset event) keeps every call ringing until it is set."""
+    """``hold`` (when set to an unset event) keeps every call ringing until it is set; ``ring_seconds``
+    is how long each call rings before it is answered (the benchmark's calls in flight)."""
 
     outcome: AttemptOutcome = AttemptOutcome.ANSWERED
+    ring_seconds: float = 0.0
     hold: asyncio.Event | None = None
     received: list[tuple[str, int]] = field(default_factory=list)  # every originate, in arrival order
     calls: dict[tuple[str, int], PbxCall] = field(default_factory=dict)
@@ -93,6 +95,8 @@ class FakePbx:
         self._arrived.set()
         if self.hold is not None:
             await self.hold.wait()
+        if self.ring_seconds > 0:
+            await asyncio.sleep(self.ring_seconds)  # the phone rings (simulated time, not synchronisation)
         call.outcome = self.outcome
         return {"outcome": call.outcome.value}
 
