@@ -178,6 +178,15 @@ class CallbackSettings(BaseModel):
     originator: str = "auto"  # auto (AMI when enabled, else the built-in SIP endpoint), ami, sip
 
 
+class NodeSettings(BaseModel):
+    """This process as one node of the contact centre (see ivr/nodes)."""
+
+    id: str = ""  # empty: the host name. Unique per running process: two processes never share one
+    heartbeat_seconds: float = Field(default=5.0, gt=0)  # how often last_seen is written
+    # Another node whose heartbeat is older than this is dead: its open calls are closed.
+    stale_after_seconds: float = Field(default=30.0, gt=0)
+
+
 class AuthSettings(BaseModel):
     session_secret: str = ""  # generated and stored under var/ when empty
     token_ttl_hours: float = 12.0
@@ -216,6 +225,7 @@ class Settings(BaseSettings):
     deflection: DeflectionSettings = Field(default_factory=DeflectionSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    node: NodeSettings = Field(default_factory=NodeSettings)
 
     @classmethod
     def settings_customise_sources(
