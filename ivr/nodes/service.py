@@ -149,7 +149,8 @@ class NodeHeartbeat:
                 continue
             done.append(result)
             log.warning("closed calls left open by a dead process",
-                        extra={"dead_owner": result.owner, "died_at": result.died_at.isoformat(),
+                        # not ISO: the log masker takes "2026-12-06..." for a phone number
+                        extra={"dead_owner": result.owner, "died_at": f"{result.died_at:%Y/%m/%d %H:%M:%S.%f} UTC",
                                "calls_lost_on_restart": result.calls})
             if result.calls:
                 self.bus.publish(CallsLostOnRestart(owner=result.owner, count=result.calls, died_at=result.died_at))
