@@ -46,11 +46,13 @@ class Server:
     def ivr(self, *args: str) -> None:
         subprocess.run([IVR, *args], env=self.env, cwd=ROOT, check=True, capture_output=True, timeout=60)
 
-    async def start(self) -> None:
+    def spawn(self) -> subprocess.Popen[bytes]:
         self.starts += 1
-        log = (self.tmp / f"serve-{self.starts}.log").open("wb")
-        self.process = subprocess.Popen([IVR, "serve"], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        with (self.tmp / f"serve-{self.starts}.log").open("wb") as log:
+            return subprocess.Popen([IVR, "serve"], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+    async def start(self) -> None:
+        self.process = self.spawn()
         async with asyncio.timeout(60), httpx.AsyncClient() as client:
             while True:
                 assert self.process.poll() is None, self.log()
