@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.calls.models import CallEventRow, CallRow
@@ -36,6 +36,8 @@ from ivr.ports import CallEventKind, Disposition
 from ivr.settings import NodeSettings
 
 log = logging.getLogger(__name__)
+
+KEEP_RECONCILED = timedelta(days=7)  # rows of dead owners, kept this long after their calls were closed
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,12 @@ class NodeStore:
                 or_(NodeRow.stopped_at.is_not(None), NodeRow.node == me.node,
                     NodeRow.last_seen < now - stale_after)))).scalars().all()
             return list(rows)
+
+    async def prune(self, *, before: datetime) -> int:
+        """Forget owners reconciled before ``before`` (one row per start would grow forever)."""
+        async with self.db.session() as s:
+            result = await s.execute(delete(NodeRow).where(NodeRow.reconciled_at < before))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def reconcile(self, dead: NodeRow, *, now: datetime) -> Reconciled | None:
         """Close the dead owner's open calls; None when another node already did."""
@@ -130,6 +138,7 @@ class NodeHeartbeat:
         await self.store.register(self.me, now=self.clock())
         self._registered = True
         await self.reconcile()
+        await self.store.prune(before=self.clock() - KEEP_RECONCILED)
         started.set()
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)

@@ -82,6 +82,9 @@ async def test_a_dead_nodes_calls_are_closed_at_its_last_heartbeat(database: Dat
     assert [(e.owner, e.count) for e in lost] == [("node-b:dead", 2)]
     assert metrics.registry.get_sample_value("puente_calls_lost_on_restart_total") == 2.0
     assert await heartbeat.reconcile() == []  # once only
+    store = NodeStore(database)
+    assert await store.prune(before=T0 + timedelta(minutes=10)) == 0  # reconciled just now: kept
+    assert await store.prune(before=T0 + timedelta(minutes=10, seconds=1)) == 1
 
 
 async def test_the_same_node_restarted_closes_its_previous_incarnation_at_once(database: Database) -> None:
