@@ -27,7 +27,7 @@ from callbacks.policy import CallbackMode, QueuePolicy, after_attempt, is_expire
 from callbacks.service import CallbackService
 from callbacks.sessions import CallbackCall, CallOutcome, SessionRegistry
 from callbacks.store import CallbackStore
-from callbacks.takeover import Action, Decision, Probe, ProbeState, from_probe, from_record
+from callbacks.takeover import Action, Decision, Probe, ProbeState, from_closed, from_probe, from_record
 from callbacks.values import Attempt, AttemptEnd, Callback
 from ivr.acd.types import AgentAssignment, CallbackEntry
 from ivr.channel import ConnectResult, DialStatus
@@ -82,6 +82,10 @@ class CallbackDispatcher:
             while True:
                 claimed = await self._claim()
                 for callback in claimed:
+                    if callback.id in self._active:
+                        # Our own lease ran out while we work it (the heartbeat was late) and the
+                        # claim took it back: the lease is renewed; the task already on it goes on.
+                        continue
                     self._active.add(callback.id)
                     tg.create_task(self._work(callback), name=f"callback-{callback.id}")
                 if len(claimed) < self.settings.batch_size or len(self._active) >= self.settings.max_active:
@@ -267,15 +271,17 @@ class CallbackDispatcher:
     # ------------------------------------------------------------------ taking over from a dead dispatcher
     async def _take_over(self, cb: Callback) -> None:
         policy = self.service.policies.policy(cb.queue)
-        attempt = await self.store.open_attempt(cb.id)
-        if attempt is None:  # the attempt was closed but not the callback (cannot happen: one transaction)
-            await self._settle(cb, policy, None, Decision(Action.REDIAL, AttemptOutcome.FAILED, counted=False,
-                                                          detail="taken over: no open attempt"))
+        attempt = await self.store.last_attempt(cb.id)
+        if attempt is None:  # dialing without an attempt: start_attempt writes both in one transaction
+            log.error("callback dialing without an attempt: held for review", extra={"callback_id": cb.id})
+            await self._settle(cb, policy, 0, Decision(Action.REVIEW, detail="dialing without an attempt"))
             return
-        decision = from_record(attempt.leg_outcome, policy.mode)
+        decision = (from_closed(attempt.outcome, attempt.counted) if attempt.ended_at is not None
+                    else from_record(attempt.leg_outcome, policy.mode))
         if decision is None:
             decision = from_probe(await self._probe(cb, attempt), policy.mode, started_at=attempt.started_at,
-                                  now=self._now(), give_up_after=timedelta(seconds=MAX_CALL_SECONDS))
+                                  now=self._now(), give_up_after=timedelta(seconds=MAX_CALL_SECONDS),
+                                  never_after=timedelta(seconds=self.settings.lease_seconds))
         log.warning("took over a callback attempt from a dead dispatcher",
                     extra={"callback_id": cb.id, "attempt": attempt.seq, "from": attempt.dispatcher,
                            "action": decision.action.value, "detail": decision.detail})
@@ -291,13 +297,13 @@ class CallbackDispatcher:
             log.exception("cannot probe the origination side", extra={"callback_id": cb.id})
             return Probe(ProbeState.UNREACHABLE, detail=repr(exc)[:100])
 
-    async def _settle(self, cb: Callback, policy: QueuePolicy, seq: int | None, decision: Decision) -> None:
+    async def _settle(self, cb: Callback, policy: QueuePolicy, seq: int, decision: Decision) -> None:
         now = self._now()
         if decision.action is Action.WAIT:
             await self.store.recheck_later(cb.id, self.owner, now=now,
                                            at=now + timedelta(seconds=self.settings.lease_seconds))
             return
-        if decision.action is Action.REVIEW and seq is not None:
+        if decision.action is Action.REVIEW:
             if await self.store.hold_for_review(cb.id, self.owner, seq, detail=decision.detail, now=now):
                 publish_state(self.service.bus, cb.id, cb.queue, CallbackState.NEEDS_REVIEW.value,
                               AttemptOutcome.UNKNOWN.value)
@@ -308,7 +314,7 @@ class CallbackDispatcher:
         else:
             end = await self._next_step(cb, policy, CallOutcome(outcome, detail=decision.detail,
                                                                 counted=decision.counted), now)
-        if await self.store.finish_attempt(cb.id, self.owner, seq or 0, end, now=now):
+        if await self.store.finish_attempt(cb.id, self.owner, seq, end, now=now):
             publish_state(self.service.bus, cb.id, cb.queue, end.state.value, outcome.value)
 
     async def _record(self, cb: Callback, policy: QueuePolicy, seq: int, result: CallOutcome) -> None:

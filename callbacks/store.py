@@ -241,12 +241,12 @@ class CallbackStore:
                 CallbackAttemptRow.callback_id == callback_id, CallbackAttemptRow.seq == seq)
                 .values(leg_outcome=outcome.value, leg_at=now, channel=(channel or "")[:128] or None))
 
-    async def open_attempt(self, callback_id: str) -> Attempt | None:
-        """The attempt still open (a dispatcher died during it), if any."""
+    async def last_attempt(self, callback_id: str) -> Attempt | None:
+        """The latest attempt: still open when its dispatcher died during it; closed when a
+        dispatcher that had lost its lease recorded it (``finish_attempt`` keeps the fact)."""
         async with self.db.session() as s:
-            row = (await s.execute(select(CallbackAttemptRow).where(
-                CallbackAttemptRow.callback_id == callback_id, CallbackAttemptRow.ended_at.is_(None))
-                .order_by(CallbackAttemptRow.seq.desc()).limit(1))).scalar_one_or_none()
+            row = (await s.execute(select(CallbackAttemptRow).where(CallbackAttemptRow.callback_id == callback_id)
+                                   .order_by(CallbackAttemptRow.seq.desc()).limit(1))).scalar_one_or_none()
             return Attempt.of(row) if row is not None else None
 
     async def recheck_later(self, callback_id: str, owner: str, *, at: datetime, now: datetime) -> bool:

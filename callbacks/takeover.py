@@ -48,6 +48,15 @@ class Decision:
     detail: str = ""
 
 
+def from_closed(outcome: AttemptOutcome | None, counted: bool) -> Decision | None:
+    """An attempt already closed by a dispatcher that had lost its lease (it was alive but slow):
+    its outcome is what happened."""
+    if outcome is None:
+        return None
+    return Decision(Action.RECORD, outcome, counted=counted,
+                    detail=f"taken over: {outcome.value}, recorded by a dispatcher that had lost its lease")
+
+
 def from_record(leg_outcome: AttemptOutcome | None, mode: CallbackMode) -> Decision | None:
     """What the recorded first-leg answer settles; None when the origination side must be asked."""
     if leg_outcome is None:
@@ -61,8 +70,12 @@ def from_record(leg_outcome: AttemptOutcome | None, mode: CallbackMode) -> Decis
 
 
 def from_probe(probe: Probe, mode: CallbackMode, *, started_at: datetime, now: datetime,
-               give_up_after: timedelta) -> Decision:
-    """What the origination side's answer settles."""
+               give_up_after: timedelta, never_after: timedelta) -> Decision:
+    """What the origination side's answer settles. "Never received" is trusted only for an attempt
+    older than ``never_after``: a dispatcher whose lease ran out while it was alive but slow may
+    have its Originate still on the way."""
+    if probe.state is ProbeState.NEVER and now - started_at < never_after:
+        return Decision(Action.WAIT, detail="taken over: not received yet, too recent to be sure")
     if probe.state in (ProbeState.LIVE, ProbeState.UNREACHABLE):
         if now - started_at > give_up_after:
             return Decision(Action.REVIEW, detail=f"taken over: still {probe.state.value} after "

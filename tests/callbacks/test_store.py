@@ -94,7 +94,7 @@ async def test_a_dead_dispatchers_attempt_is_taken_over_open(database: Database)
     assert await store.claim("alive", now=T0 + timedelta(seconds=5), lease_seconds=10, limit=1) == []
     taken = await store.claim("alive", now=T0 + timedelta(seconds=11), lease_seconds=10, limit=1)
     assert [c.id for c in taken] == [cb.id] and taken[0].state is CallbackState.DIALING
-    attempt = await store.open_attempt(cb.id)
+    attempt = await store.last_attempt(cb.id)
     assert attempt is not None and attempt.seq == 1 and attempt.dispatcher == "dead"
     assert attempt.leg_outcome is AttemptOutcome.BUSY and attempt.channel == "1733.42"
     # the dead one's late report changes nothing
@@ -132,7 +132,7 @@ async def test_recheck_later_leaves_the_attempt_open(database: Database) -> None
     assert await store.claim("other", now=t + timedelta(seconds=29), lease_seconds=10, limit=1) == []
     again = await store.claim("other", now=t + timedelta(seconds=31), lease_seconds=10, limit=1)
     assert [c.state for c in again] == [CallbackState.DIALING]
-    assert (await store.open_attempt(cb.id)) is not None
+    assert (await store.last_attempt(cb.id)) is not None
 
 
 async def test_admin_changes(database: Database) -> None:

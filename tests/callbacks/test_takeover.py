@@ -12,10 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from callbacks.dispatcher import CallbackDispatcher
 from callbacks.ivr_handler import ScriptDeps
-from callbacks.models import AttemptOutcome, CallbackState
+from callbacks.models import AttemptOutcome, CallbackAttemptRow, CallbackRow, CallbackState
 from callbacks.origination.ami import AmiOriginator, probe_of_status
 from callbacks.origination.fake import FakeOriginator
 from callbacks.origination.sip import SipOriginator
@@ -23,7 +24,7 @@ from callbacks.policy import CallbackMode, QueuePolicy
 from callbacks.service import CallbackService
 from callbacks.sessions import SessionRegistry
 from callbacks.store import CallbackStore
-from callbacks.takeover import Action, Probe, ProbeState, from_probe, from_record
+from callbacks.takeover import Action, Probe, ProbeState, from_closed, from_probe, from_record
 from callbacks.values import Callback, NewCallback
 from ivr.ami.client import AmiClient
 from ivr.ami.events import AmiMessage
@@ -74,7 +75,8 @@ def test_unknown_or_agent_answered_must_be_asked() -> None:
 ])
 def test_what_the_origination_side_says(probe: Probe, mode: CallbackMode, action: Action,
                                         outcome: AttemptOutcome | None) -> None:
-    decision = from_probe(probe, mode, started_at=NOW, now=NOW + timedelta(seconds=30), give_up_after=LONG)
+    decision = from_probe(probe, mode, started_at=NOW, now=NOW + timedelta(seconds=30), give_up_after=LONG,
+                          never_after=timedelta(seconds=10))
     assert (decision.action, decision.outcome) == (action, outcome)
     assert decision.detail.startswith("taken over")
 
@@ -82,8 +84,24 @@ def test_what_the_origination_side_says(probe: Probe, mode: CallbackMode, action
 def test_a_call_live_for_too_long_goes_to_a_person() -> None:
     for state in (ProbeState.LIVE, ProbeState.UNREACHABLE):
         decision = from_probe(Probe(state), CUSTOMER, started_at=NOW, now=NOW + LONG + timedelta(seconds=1),
-                              give_up_after=LONG)
+                              give_up_after=LONG, never_after=timedelta(seconds=10))
         assert decision.action is Action.REVIEW
+
+
+def test_never_received_is_trusted_only_once_an_originate_could_have_arrived() -> None:
+    """A dispatcher alive but late with its heartbeat may have its Originate still on the way."""
+    recent = from_probe(Probe(ProbeState.NEVER), CUSTOMER, started_at=NOW, now=NOW + timedelta(seconds=3),
+                        give_up_after=LONG, never_after=timedelta(seconds=10))
+    assert recent.action is Action.WAIT
+    later = from_probe(Probe(ProbeState.NEVER), CUSTOMER, started_at=NOW, now=NOW + timedelta(seconds=11),
+                       give_up_after=LONG, never_after=timedelta(seconds=10))
+    assert later.action is Action.REDIAL
+
+
+def test_an_attempt_closed_by_a_dispatcher_that_lost_its_lease_is_what_happened() -> None:
+    assert from_closed(None, True) is None
+    decision = from_closed(AttemptOutcome.ANSWERED, True)
+    assert decision is not None and (decision.action, decision.outcome) == (Action.RECORD, AttemptOutcome.ANSWERED)
 
 
 # ---------------------------------------------------------------------- the dispatcher acting on it
@@ -246,3 +264,43 @@ async def test_probe_without_the_peer() -> None:
                                 customer_dial="y").probe("cb", 1)).state is ProbeState.UNREACHABLE
     sip = SipOriginator(lambda: None, customer_uri="sip:{number}@gw")
     assert (await sip.probe("cb", 1)).state is ProbeState.GONE  # its dialogs died with its process
+
+
+async def test_an_attempt_recorded_by_a_slow_dispatcher_is_not_dialled_again(sqlite_db: Database) -> None:
+    """Alive but late: its lease ran out, yet it recorded the outcome (the callback row stayed
+    dialing, since it no longer owned it). The taker records that outcome and asks nobody."""
+    store = CallbackStore(sqlite_db)
+    callback_id = await dead_attempt(store)
+    async with sqlite_db.session() as s:
+        await s.execute(update(CallbackAttemptRow).where(CallbackAttemptRow.callback_id == callback_id)
+                        .values(ended_at=utcnow(), outcome=AttemptOutcome.ANSWERED.value))
+    originator = FakeOriginator(probe_answer=Probe(ProbeState.NEVER))  # asking would redial
+    async with survivor(sqlite_db, originator) as service:
+        cb = await settled(service, callback_id, CallbackState.COMPLETED)
+    assert originator.dials == [] and originator.probes == []
+    assert [(a.outcome, a.dispatcher) for a in cb.history] == [(AttemptOutcome.ANSWERED, "dead")]
+
+
+async def test_our_own_lease_running_out_mid_dial_does_not_start_a_second_worker(sqlite_db: Database) -> None:
+    """The heartbeat is late (a loaded machine): the claim takes our own callback back. The task
+    already dialling it goes on alone; the callback is dialled once."""
+    store = CallbackStore(sqlite_db)
+    long_ago = utcnow() - timedelta(minutes=5)
+    cb, _ = await store.create_or_merge(NewCallback(
+        number="+34600111222", queue="support", source=CallbackSource.API, arrival_time=long_ago,
+        due_at=long_ago, max_attempts=3), now=long_ago)
+    gate = asyncio.Event()
+    originator = FakeOriginator(gate=gate)
+    async with survivor(sqlite_db, originator) as service:
+        async with asyncio.timeout(10):
+            await originator.dialing.wait()
+        async with sqlite_db.session() as s:  # the lease runs out under our feet
+            await s.execute(update(CallbackRow).where(CallbackRow.id == cb.id)
+                            .values(leased_until=utcnow() - timedelta(seconds=1)))
+        async with asyncio.timeout(10):  # the claim loop takes it back (lease renewed), nobody probes
+            while (await service.get(cb.id)).leased_until < utcnow():  # type: ignore[operator]
+                await asyncio.sleep(0.02)
+        assert originator.probes == []
+        gate.set()
+        done = await settled(service, cb.id, CallbackState.COMPLETED)
+    assert len(originator.dials) == 1 and len(done.history) == 1
