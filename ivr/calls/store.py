@@ -48,7 +48,8 @@ class _Live:
     agent_id: str | None = None
 
 
-_DROPPED = frozenset({Disposition.CALLER_HANGUP.value, Disposition.FAILED.value})  # stored as text
+# stored as text; LOST_ON_RESTART: the process carrying the call died (ivr.nodes closed it)
+_DROPPED = frozenset({Disposition.CALLER_HANGUP.value, Disposition.FAILED.value, Disposition.LOST_ON_RESTART.value})
 
 # Built once: every call asks it, and building the expression costs more than running it on SQLite.
 _RECENT_ENDED = (

@@ -111,12 +111,14 @@ async def _close(s: AsyncSession, call: CallRow, died_at: datetime) -> None:
     last_event = await s.scalar(select(func.max(CallEventRow.at)).where(CallEventRow.call_id == call.call_id))
     call.ended_at = max(t for t in (died_at, last_event, call.started_at) if t is not None)
     call.disposition = Disposition.LOST_ON_RESTART.value
-    if call.queue is None:  # the queue it was waiting in, from its timeline
-        joined = (await s.execute(select(CallEventRow.data).where(
+    if call.queue is None:  # the queue it was waiting in, from its timeline (a returning caller's credit)
+        joined = (await s.execute(select(CallEventRow.data, CallEventRow.at).where(
             and_(CallEventRow.call_id == call.call_id, CallEventRow.kind == CallEventKind.QUEUE_JOINED.value))
-            .order_by(CallEventRow.seq.desc()).limit(1))).scalar_one_or_none()
-        queue = joined.get("queue") if isinstance(joined, dict) else None
-        call.queue = str(queue)[:64] if queue else None
+            .order_by(CallEventRow.seq.desc()).limit(1))).first()
+        queue = joined[0].get("queue") if joined is not None and isinstance(joined[0], dict) else None
+        if queue and joined is not None:
+            call.queue = str(queue)[:64]
+            call.waited_seconds = max((call.ended_at - joined[1]).total_seconds(), 0.0)
 
 
 class NodeHeartbeat:

@@ -73,6 +73,7 @@ async def test_a_dead_nodes_calls_are_closed_at_its_last_heartbeat(database: Dat
     assert [(r.owner, r.calls, r.died_at) for r in done] == [("node-b:dead", 2, T0 + timedelta(seconds=95))]
     held = await call(database, "on-hold")
     assert (held.disposition, held.queue, held.ended_at) == ("lost_on_restart", "support", T0 + timedelta(seconds=95))
+    assert held.waited_seconds == 75.0  # joined at 20 s, lost at 95 s: the caller's credit when they call again
     late = await call(database, "late-event")  # it wrote an event after its last beat: that is later
     assert late.ended_at == T0 + timedelta(seconds=97) and late.disposition == "lost_on_restart"
     for untouched in ("live-one", "before-owners"):
