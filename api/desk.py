@@ -220,7 +220,8 @@ async def open_work(agent_id: AgentId, container: AppContainer) -> dict[str, Any
     callbacks = container.services.get("callbacks")
     if callbacks is not None and hasattr(callbacks, "find"):
         found: list[Any] = []
-        for state in (CallbackState.PENDING, CallbackState.SCHEDULED, CallbackState.DIALING):
+        for state in (CallbackState.NEEDS_REVIEW, CallbackState.PENDING, CallbackState.SCHEDULED,
+                      CallbackState.DIALING):
             found.extend(await callbacks.find(state=state, limit=20, handled_by=agent_id))
         out["callbacks"] = [cb.to_dict() for cb in found][:50]
     cases = container.services.get("deflection_cases")

@@ -2,7 +2,11 @@
 its caller's original arrival time, dials per the queue's mode, and records every attempt.
 
 Each claimed callback is worked in its own task (bounded by ``max_active``) while a heartbeat
-renews the leases. A dispatcher that dies leaves leases that run out; another one takes over.
+renews the leases (also while a call is up). The attempt is committed (``dialing``, with its
+sequence number, which travels on the Originate as ``CALLBACK_TRY``) before the call leaves, and the
+first leg's answer is committed as soon as it comes. A dispatcher that dies leaves leases that run
+out; another one takes the callback over and settles its open attempt by :mod:`callbacks.takeover`
+(recorded answer, else ask the origination side; redial only when the call provably never left).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from callbacks.policy import CallbackMode, QueuePolicy, after_attempt, is_expire
 from callbacks.service import CallbackService
 from callbacks.sessions import CallbackCall, CallOutcome, SessionRegistry
 from callbacks.store import CallbackStore
-from callbacks.values import AttemptEnd, Callback
+from callbacks.takeover import Action, Decision, Probe, ProbeState, from_closed, from_probe, from_record
+from callbacks.values import Attempt, AttemptEnd, Callback
 from ivr.acd.types import AgentAssignment, CallbackEntry
 from ivr.channel import ConnectResult, DialStatus
 from ivr.logs import mask_number
@@ -77,6 +82,10 @@ class CallbackDispatcher:
             while True:
                 claimed = await self._claim()
                 for callback in claimed:
+                    if callback.id in self._active:
+                        # Our own lease ran out while we work it (the heartbeat was late) and the
+                        # claim took it back: the lease is renewed; the task already on it goes on.
+                        continue
                     self._active.add(callback.id)
                     tg.create_task(self._work(callback), name=f"callback-{callback.id}")
                 if len(claimed) < self.settings.batch_size or len(self._active) >= self.settings.max_active:
@@ -134,6 +143,9 @@ class CallbackDispatcher:
             self._slot_freed.set()
 
     async def _process(self, cb: Callback) -> None:
+        if cb.state is CallbackState.DIALING:
+            await self._take_over(cb)
+            return
         policy = self.service.policies.policy(cb.queue)
         if not await self._still_allowed(cb, policy):
             return
@@ -222,6 +234,7 @@ class CallbackDispatcher:
                                    leg=Leg.AGENT if agent_first else Leg.CUSTOMER, target=target,
                                    caller_id=call.caller_id, timeout=ring)
         started = await originator.originate(request)
+        await self._record_leg(call, started.outcome, started.uniqueid)
         if started.outcome is not AttemptOutcome.ANSWERED:
             if agent_first:  # the agent did not take it: not the customer's attempt
                 return CallOutcome(AttemptOutcome.FAILED, ConnectResult(dial_status_of(started.outcome)),
@@ -248,6 +261,61 @@ class CallbackDispatcher:
         except TimeoutError:
             return CallOutcome(AttemptOutcome.FAILED, ConnectResult(DialStatus.CANCEL),
                                detail="the call script never reported")
+
+    async def _record_leg(self, call: CallbackCall, outcome: AttemptOutcome, channel: str | None) -> None:
+        try:
+            await self.store.record_leg(call.callback.id, call.attempt, outcome, channel=channel, now=self._now())
+        except Exception:  # the call goes on; a takeover would then have to ask the origination side
+            log.exception("cannot record the first leg's answer", extra={"callback_id": call.callback.id})
+
+    # ------------------------------------------------------------------ taking over from a dead dispatcher
+    async def _take_over(self, cb: Callback) -> None:
+        policy = self.service.policies.policy(cb.queue)
+        attempt = await self.store.last_attempt(cb.id)
+        if attempt is None:  # dialing without an attempt: start_attempt writes both in one transaction
+            log.error("callback dialing without an attempt: held for review", extra={"callback_id": cb.id})
+            await self._settle(cb, policy, 0, Decision(Action.REVIEW, detail="dialing without an attempt"))
+            return
+        decision = (from_closed(attempt.outcome, attempt.counted) if attempt.ended_at is not None
+                    else from_record(attempt.leg_outcome, policy.mode))
+        if decision is None:
+            decision = from_probe(await self._probe(cb, attempt), policy.mode, started_at=attempt.started_at,
+                                  now=self._now(), give_up_after=timedelta(seconds=MAX_CALL_SECONDS),
+                                  never_after=timedelta(seconds=self.settings.lease_seconds))
+        log.warning("took over a callback attempt from a dead dispatcher",
+                    extra={"callback_id": cb.id, "attempt": attempt.seq, "from": attempt.dispatcher,
+                           "action": decision.action.value, "detail": decision.detail})
+        await self._settle(cb, policy, attempt.seq, decision)
+
+    async def _probe(self, cb: Callback, attempt: Attempt) -> Probe:
+        originator = self._originator()
+        if originator is None:
+            return Probe(ProbeState.UNREACHABLE, detail="no originator")
+        try:
+            return await originator.probe(cb.id, attempt.seq)
+        except Exception as exc:  # asked again at the next recheck
+            log.exception("cannot probe the origination side", extra={"callback_id": cb.id})
+            return Probe(ProbeState.UNREACHABLE, detail=repr(exc)[:100])
+
+    async def _settle(self, cb: Callback, policy: QueuePolicy, seq: int, decision: Decision) -> None:
+        now = self._now()
+        if decision.action is Action.WAIT:
+            await self.store.recheck_later(cb.id, self.owner, now=now,
+                                           at=now + timedelta(seconds=self.settings.lease_seconds))
+            return
+        if decision.action is Action.REVIEW:
+            if await self.store.hold_for_review(cb.id, self.owner, seq, detail=decision.detail, now=now):
+                publish_state(self.service.bus, cb.id, cb.queue, CallbackState.NEEDS_REVIEW.value,
+                              AttemptOutcome.UNKNOWN.value)
+            return
+        outcome = decision.outcome or AttemptOutcome.FAILED
+        if decision.action is Action.REDIAL:
+            end = AttemptEnd(outcome, False, CallbackState.SCHEDULED, now, decision.detail, "redial after takeover")
+        else:
+            end = await self._next_step(cb, policy, CallOutcome(outcome, detail=decision.detail,
+                                                                counted=decision.counted), now)
+        if await self.store.finish_attempt(cb.id, self.owner, seq, end, now=now):
+            publish_state(self.service.bus, cb.id, cb.queue, end.state.value, outcome.value)
 
     async def _record(self, cb: Callback, policy: QueuePolicy, seq: int, result: CallOutcome) -> None:
         now = self._now()

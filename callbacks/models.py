@@ -20,9 +20,13 @@ class CallbackState(enum.StrEnum):
     FAILED = "failed"  # attempts exhausted
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # A dispatcher died mid-attempt and nobody can tell whether the call left or was answered: a
+    # person decides (reschedule to dial again, or cancel) rather than risk calling the customer twice.
+    NEEDS_REVIEW = "needs_review"
 
 
-ACTIVE_STATES = frozenset({CallbackState.PENDING, CallbackState.SCHEDULED, CallbackState.DIALING})
+ACTIVE_STATES = frozenset({CallbackState.PENDING, CallbackState.SCHEDULED, CallbackState.DIALING,
+                           CallbackState.NEEDS_REVIEW})
 FINAL_STATES = frozenset({CallbackState.COMPLETED, CallbackState.FAILED, CallbackState.CANCELLED,
                           CallbackState.EXPIRED})
 
@@ -33,6 +37,7 @@ class AttemptOutcome(enum.StrEnum):
     NO_ANSWER = "no_answer"
     FAILED = "failed"
     REFUSED = "refused"  # policy refused at dial time (opted out)
+    UNKNOWN = "unknown"  # taken over from a dead dispatcher; the call's fate could not be found out
 
 
 class CallbackRow(Base):
@@ -79,3 +84,8 @@ class CallbackAttemptRow(Base):
     dispatcher: Mapped[str] = mapped_column(String(64), nullable=False)
     counted: Mapped[int] = mapped_column(Integer, nullable=False, default=1)  # 0: the agent leg failed
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # What the origination side answered for the first leg (written as soon as it answers, before
+    # the call script runs): a dispatcher that takes the attempt over reads it instead of guessing.
+    leg_outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    leg_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(128), nullable=True)  # Asterisk Uniqueid / SIP Call-ID

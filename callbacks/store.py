@@ -2,7 +2,8 @@
 
 A callback is *claimed* by setting ``lease_owner``/``leased_until``; a dispatcher holds it while it
 waits for an agent and dials, renewing the lease. A lease that runs out (the dispatcher died) makes
-the callback claimable again. On PostgreSQL the claim is one ``UPDATE ... WHERE id IN (SELECT ...
+the callback claimable again (one taken over mid-attempt is settled by :mod:`callbacks.takeover`).
+On PostgreSQL the claim is one ``UPDATE ... WHERE id IN (SELECT ...
 FOR UPDATE SKIP LOCKED)``; on SQLite (one writer at a time) each candidate is taken with an atomic
 conditional ``UPDATE`` whose row count says whether we won it. Every later write by a dispatcher is
 conditional on still owning the lease, so a dispatcher that lost it can never overwrite the winner.
@@ -33,7 +34,6 @@ from callbacks.values import Attempt, AttemptEnd, Callback, NewCallback, active_
 from ivr.db import Database
 
 _WAITING = (CallbackState.PENDING.value, CallbackState.SCHEDULED.value)
-LOST_LEASE_DETAIL = "dispatcher lost its lease mid-attempt"
 
 
 class CallbackStore:
@@ -142,16 +142,19 @@ class CallbackStore:
             row = await s.get(CallbackRow, callback_id, with_for_update=True)
             if row is None:
                 raise CallbackNotFound(callback_id)
-            if row.state not in _WAITING:
-                raise InvalidTransition(f"callback {callback_id} is {row.state}: only pending or scheduled "
-                                        "callbacks can be rescheduled")
+            if row.state not in (*_WAITING, CallbackState.NEEDS_REVIEW.value):
+                raise InvalidTransition(f"callback {callback_id} is {row.state}: only pending, scheduled or "
+                                        "needs_review callbacks can be rescheduled")
             row.state, row.due_at, row.updated_at = CallbackState.SCHEDULED.value, at, now
             row.lease_owner = row.leased_until = None
             return Callback.of(row)
 
     # ------------------------------------------------------------------ dispatchers
     async def claim(self, owner: str, *, now: datetime, lease_seconds: float, limit: int) -> list[Callback]:
-        """Take up to ``limit`` due callbacks (and callbacks whose lease ran out) for ``owner``."""
+        """Take up to ``limit`` due callbacks (and callbacks whose lease ran out) for ``owner``.
+
+        A callback returned in state ``dialing`` was taken over from a dispatcher that died
+        mid-attempt: its open attempt is left as it is, for :mod:`callbacks.takeover` to settle."""
         until = now + timedelta(seconds=lease_seconds)
         claimable = or_(
             and_(CallbackRow.state.in_(_WAITING), CallbackRow.due_at <= now,
@@ -166,11 +169,8 @@ class CallbackStore:
                         .with_for_update(skip_locked=True).scalar_subquery())
                 result = await s.execute(update(CallbackRow).where(CallbackRow.id.in_(pick))
                                          .values(lease_owner=owner, leased_until=until, updated_at=now)
-                                         .returning(CallbackRow.id, CallbackRow.state))
-                claimed = result.all()
-                ids = [i for i, _ in claimed]
-                lost = [i for i, state in claimed if state == CallbackState.DIALING.value]
-                await self._recover(s, lost, now)
+                                         .returning(CallbackRow.id))
+                ids = [i for (i,) in result.all()]
             if not ids:
                 return []
             rows = (await s.execute(select(CallbackRow).where(CallbackRow.id.in_(ids))
@@ -179,32 +179,15 @@ class CallbackStore:
 
     async def _claim_one_by_one(self, s: AsyncSession, claimable: Any, *, owner: str, until: datetime,
                                 now: datetime, limit: int) -> list[str]:
-        candidates = (await s.execute(select(CallbackRow.id, CallbackRow.state).where(claimable)
-                                      .order_by(CallbackRow.due_at).limit(limit))).all()
+        candidates = (await s.execute(select(CallbackRow.id).where(claimable)
+                                      .order_by(CallbackRow.due_at).limit(limit))).scalars().all()
         won: list[str] = []
-        lost: list[str] = []
-        for callback_id, state in candidates:
+        for callback_id in candidates:
             result = await s.execute(update(CallbackRow).where(CallbackRow.id == callback_id, claimable)
                                      .values(lease_owner=owner, leased_until=until, updated_at=now))
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 won.append(callback_id)
-                if state == CallbackState.DIALING.value:
-                    lost.append(callback_id)
-        await self._recover(s, lost, now)
         return won
-
-    @staticmethod
-    async def _recover(s: AsyncSession, ids: Sequence[str], now: datetime) -> None:
-        """Callbacks taken over from a dead dispatcher mid-attempt: close the open attempt (not
-        counted: we cannot know whether the customer was reached) and make them due again."""
-        if not ids:
-            return
-        await s.execute(update(CallbackAttemptRow).where(CallbackAttemptRow.callback_id.in_(ids),
-                                                         CallbackAttemptRow.ended_at.is_(None))
-                        .values(ended_at=now, outcome=AttemptOutcome.FAILED.value, counted=0,
-                                detail=LOST_LEASE_DETAIL))
-        await s.execute(update(CallbackRow).where(CallbackRow.id.in_(ids))
-                        .values(state=CallbackState.SCHEDULED.value))
 
     async def renew(self, ids: Sequence[str], owner: str, *, until: datetime) -> set[str]:
         """Extend our leases; returns the ids still ours."""
@@ -257,6 +240,47 @@ class CallbackStore:
                 callback_id=callback_id, seq=_next_seq_of(callback_id), started_at=now, mode=mode, target=target,
                 agent_id=agent_id, dispatcher=owner, counted=1).returning(CallbackAttemptRow.seq))
             return int(inserted.scalar_one())
+
+    async def record_leg(self, callback_id: str, seq: int, outcome: AttemptOutcome, *, channel: str | None,
+                         now: datetime) -> None:
+        """The origination side's answer for the first leg, committed before the call goes on: a
+        fact about the world, written whoever holds the lease."""
+        async with self.db.session() as s:
+            await s.execute(update(CallbackAttemptRow).where(
+                CallbackAttemptRow.callback_id == callback_id, CallbackAttemptRow.seq == seq)
+                .values(leg_outcome=outcome.value, leg_at=now, channel=(channel or "")[:128] or None))
+
+    async def last_attempt(self, callback_id: str) -> Attempt | None:
+        """The latest attempt: still open when its dispatcher died during it; closed when a
+        dispatcher that had lost its lease recorded it (``finish_attempt`` keeps the fact)."""
+        async with self.db.session() as s:
+            row = (await s.execute(select(CallbackAttemptRow).where(CallbackAttemptRow.callback_id == callback_id)
+                                   .order_by(CallbackAttemptRow.seq.desc()).limit(1))).scalar_one_or_none()
+            return Attempt.of(row) if row is not None else None
+
+    async def recheck_later(self, callback_id: str, owner: str, *, at: datetime, now: datetime) -> bool:
+        """Leave a taken-over attempt open (its call is still up) and let it be claimed again at ``at``."""
+        async with self.db.session() as s:
+            result = await s.execute(update(CallbackRow).where(
+                CallbackRow.id == callback_id, CallbackRow.lease_owner == owner,
+                CallbackRow.state == CallbackState.DIALING.value)
+                .values(lease_owner=None, leased_until=at, updated_at=now))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def hold_for_review(self, callback_id: str, owner: str, seq: int, *, detail: str, now: datetime) -> bool:
+        """Close a taken-over attempt as ``unknown`` and hold the callback for a person."""
+        async with self.db.session() as s:
+            result = await s.execute(update(CallbackRow).where(
+                CallbackRow.id == callback_id, CallbackRow.lease_owner == owner,
+                CallbackRow.state == CallbackState.DIALING.value)
+                .values(state=CallbackState.NEEDS_REVIEW.value, lease_owner=None, leased_until=None,
+                        last_outcome=AttemptOutcome.UNKNOWN.value, reason=detail[:200], updated_at=now))
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return False
+            await s.execute(update(CallbackAttemptRow).where(
+                CallbackAttemptRow.callback_id == callback_id, CallbackAttemptRow.seq == seq)
+                .values(ended_at=now, outcome=AttemptOutcome.UNKNOWN.value, counted=0, detail=detail[:200]))
+            return True
 
     async def finish_attempt(self, callback_id: str, owner: str, seq: int, end: AttemptEnd, *,
                              now: datetime) -> bool:

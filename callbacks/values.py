@@ -36,11 +36,14 @@ class Attempt:
     dispatcher: str
     counted: bool
     detail: str | None
+    leg_outcome: AttemptOutcome | None = None  # the first leg's answer, when it came back
+    channel: str | None = None
 
     @classmethod
     def of(cls, row: CallbackAttemptRow) -> Attempt:
         return cls(row.seq, row.started_at, row.ended_at, AttemptOutcome(row.outcome) if row.outcome else None,
-                   row.mode, row.target, row.agent_id, row.dispatcher, bool(row.counted), row.detail)
+                   row.mode, row.target, row.agent_id, row.dispatcher, bool(row.counted), row.detail,
+                   AttemptOutcome(row.leg_outcome) if row.leg_outcome else None, row.channel)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class Attempt:
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "outcome": self.outcome.value if self.outcome else None, "mode": self.mode, "target": self.target,
             "agent_id": self.agent_id, "dispatcher": self.dispatcher, "counted": self.counted, "detail": self.detail,
+            "leg_outcome": self.leg_outcome.value if self.leg_outcome else None, "channel": self.channel,
         }
 
 

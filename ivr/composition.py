@@ -64,6 +64,7 @@ async def build_container(settings: Settings, *, db: Database | None = None) -> 
 # components. Order matters: later domains may use earlier ones' services.
 WIRING_TARGETS: tuple[str, ...] = (
     "ivr.observability.plugin:wire",
+    "ivr.nodes.plugin:wire",
     "ivr.calls.plugin:wire",
     "ivr.config.plugin:wire",
     "ivr.speech.plugin:wire",

@@ -52,6 +52,7 @@ class Disposition(enum.StrEnum):
     DEFLECTED = "deflected"  # left with a link sent
     OVERFLOW = "overflow"
     FAILED = "failed"  # an error ended the call
+    LOST_ON_RESTART = "lost_on_restart"  # the process carrying it died; closed by ivr.nodes
 
 
 class CallRecorder(Protocol):

@@ -209,6 +209,15 @@ class CallbackSettings(BaseModel):
     originator: str = "auto"  # auto (AMI when enabled, else the built-in SIP endpoint), ami, sip
 
 
+class NodeSettings(BaseModel):
+    """This process as one node of the contact centre (see ivr/nodes)."""
+
+    id: str = ""  # empty: the host name. Unique per running process: two processes never share one
+    heartbeat_seconds: float = Field(default=5.0, gt=0)  # how often last_seen is written
+    # Another node whose heartbeat is older than this is dead: its open calls are closed.
+    stale_after_seconds: float = Field(default=30.0, gt=0)
+
+
 class AuthSettings(BaseModel):
     token_ttl_hours: float = 12.0
     # argon2id cost (OWASP-recommended defaults); tests lower them to stay fast.
@@ -267,6 +276,7 @@ class Settings(BaseSettings):
     deflection: DeflectionSettings = Field(default_factory=DeflectionSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    node: NodeSettings = Field(default_factory=NodeSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,11 @@ Originate successfully queued`` at once, then an ``OriginateResponse`` with the 
 endpoint without a contact fails within 1 ms); ``Async: false`` fails with a lone ``Response:
 Error / Message: Originate failed``. The Originate variables reach the channel the AGI runs on
 (``GET VARIABLE CALLBACK_ID``), also the ``;2`` half of a Local channel.
+
+Taking over from a dead dispatcher (:meth:`AmiOriginator.probe`): the AMI ``Status`` action with
+``Variables: CALLBACK_ID,CALLBACK_TRY`` lists every live channel with those variables
+(``Variable: NAME=value`` lines), so a channel still carrying the attempt is found. Asterisk keeps no
+record of a channel once it has hung up: no such channel means "gone", not "never placed".
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, Protocol
 
 from callbacks.models import AttemptOutcome
 from callbacks.origination.base import OriginateRequest, OriginateResult
+from callbacks.takeover import Probe, ProbeState
 from ivr.ami.errors import AmiError
 from ivr.ami.events import AmiMessage
 
@@ -84,6 +90,40 @@ def parse_originate(messages: Sequence[AmiMessage], action_id: str) -> Originate
                            uniqueid=None if uniqueid in (None, "", "<unknown>") else uniqueid)
 
 
+def status_action() -> dict[str, Any]:
+    return {"Action": "Status", "Variables": "CALLBACK_ID,CALLBACK_TRY"}
+
+
+def channel_variables(message: AmiMessage) -> dict[str, str]:
+    """``Variable: NAME=value`` (Status) and ``ChanVariable: NAME=value`` / ``ChanVariable(NAME): value``
+    (``channelvars`` in manager.conf) as one mapping."""
+    out: dict[str, str] = {}
+    for key, value in message.headers:
+        lowered = key.lower()
+        if lowered in ("variable", "chanvariable") and "=" in value:
+            name, _, val = value.partition("=")
+            out[name.strip().upper()] = val.strip()
+        elif lowered.startswith("chanvariable(") and lowered.endswith(")"):
+            out[key[len("chanvariable("):-1].strip().upper()] = value.strip()
+    return out
+
+
+def probe_of_status(messages: Sequence[AmiMessage], callback_id: str, attempt: int) -> Probe:
+    """The ``Status`` answer as a probe: LIVE when a channel carries this callback's attempt."""
+    response = next((m for m in messages if m.response is not None and m.event is None), None)
+    if response is not None and (response.response or "").lower() == "error":
+        return Probe(ProbeState.UNREACHABLE, detail=f"status refused: {response.get('Message')}")
+    for message in messages:
+        if (message.event or "").lower() != "status":
+            continue
+        found = channel_variables(message)
+        if found.get("CALLBACK_ID") == callback_id and found.get("CALLBACK_TRY") == str(attempt):
+            return Probe(ProbeState.LIVE, detail=f"{message.get('Channel')} "
+                                                 f"{message.get('ChannelStateDesc') or message.get('State') or ''}"
+                                                 .strip())
+    return Probe(ProbeState.GONE, detail="no live channel carries it")
+
+
 class AmiOriginator:
     """Originate through the AMI client (resolved when dialling: it is wired after callbacks)."""
 
@@ -113,3 +153,13 @@ class AmiOriginator:
             log.warning("originate not sent", extra={"callback_id": request.callback_id, "error": repr(exc)})
             return OriginateResult(AttemptOutcome.FAILED, detail=f"ami: {exc}")
         return parse_originate(messages, action["ActionID"])
+
+    async def probe(self, callback_id: str, attempt: int) -> Probe:
+        ami = self._ami()
+        if ami is None:
+            return Probe(ProbeState.UNREACHABLE, detail="no AMI client")
+        try:
+            messages = await ami.send_action(status_action(), timeout=self.margin)
+        except AmiError as exc:
+            return Probe(ProbeState.UNREACHABLE, detail=f"ami: {exc}")
+        return probe_of_status(messages, callback_id, attempt)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from callbacks.models import AttemptOutcome
+from callbacks.takeover import Probe
 from ivr.channel import Channel, DialStatus
 
 
@@ -38,6 +39,10 @@ class OriginateResult:
 
 class Originator(Protocol):
     async def originate(self, request: OriginateRequest) -> OriginateResult: ...
+
+    async def probe(self, callback_id: str, attempt: int) -> Probe:
+        """What the origination side knows now of an attempt a dead dispatcher placed (or meant to)."""
+        ...
 
     def customer_target(self, number: str) -> str:
         """What an agent's channel dials to reach the customer (agent-first)."""

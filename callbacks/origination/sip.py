@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from callbacks.models import AttemptOutcome
 from callbacks.origination.base import Leg, OriginateRequest, OriginateResult
+from callbacks.takeover import Probe, ProbeState
 from ivr.channel import Channel, ChannelError
 
 
@@ -27,6 +28,12 @@ class SipOriginator:
 
     def customer_target(self, number: str) -> str:
         return self.customer_uri.format(number=number)
+
+    async def probe(self, callback_id: str, attempt: int) -> Probe:
+        # The built-in endpoint's dialogs live in the process that placed them: when it died, so did
+        # its side of the dialog, and no other process can ask the far end about it (a new INVITE
+        # would be the second call we must not make). Nothing to find out: a person decides.
+        return Probe(ProbeState.GONE, detail="the built-in SIP endpoint's dialog ended with its process")
 
     async def originate(self, request: OriginateRequest) -> OriginateResult:
         sip = self._sip()

@@ -96,17 +96,26 @@ class AcdService:
         for name, raw in (await self.store.queue_configs(source="api")).items():
             self._apply_queue(parse_queue(name, raw))  # an admin's edit outlives the file
         await self.store.save_agents(self._agent_configs.values())
+        released = 0
         for view in await self.store.agents():
             self._agent_configs.setdefault(view.agent_id, AgentConfig(view.agent_id, view.name, view.endpoint,
                                                                       view.skills))
             self.router.upsert_agent(view.agent_id, view.endpoint, view.skills, at=view.state_since,
                                      state=view.state, reason=view.reason)
             agent = self.router.agents[view.agent_id]
-            # a contact (and its wrap-up timer) cannot survive a restart: those agents come back available
+            # An offer or a contact (and its wrap-up timer) cannot survive a restart: the caller it
+            # was for went with the dead process. Those agents come back available, where they were
+            # before the offer (only available agents are offered), and the stored state says so at
+            # once (marked dirty), so no supervisor sees an agent ringing for a call that is gone.
             if view.reason in (StateReason.OFFER, StateReason.CONTACT) or view.state is AgentState.RINGING:
                 agent.state, agent.reason = AgentState.AVAILABLE, StateReason.ADMIN
+                self._dirty_agents.add(view.agent_id)
+                released += 1
             else:
                 agent.state, agent.reason, agent.since = view.state, view.reason, view.state_since
+        if released:
+            log.warning("agents released from offers/contacts of a previous process",
+                        extra={"agents_released": released})
         for name, rates in self.rates.items():
             for c in await self.store.recent_contacts(name):
                 self._learn(rates, c)

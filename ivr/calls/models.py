@@ -13,6 +13,7 @@ from ivr.db.base import Base, UtcDateTime
 
 class CallRow(Base):
     __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_owner_open", "owner", "ended_at"),)
 
     call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     linked_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
@@ -27,6 +28,9 @@ class CallRow(Base):
     queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
     waited_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The process carrying the call (ivr.nodes: "<node>:<incarnation>"): a call left open by a
+    # process that died is closed by whoever sees that process dead, never another live one's.
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class CallEventRow(Base):

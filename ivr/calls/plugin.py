@@ -6,7 +6,8 @@ from ivr.composition import Container
 
 
 async def wire(container: Container) -> None:
-    store = CallStore(container.db, container.bus)
+    node = container.services.get("node")  # ivr.nodes, wired first
+    store = CallStore(container.db, container.bus, owner=node.owner if node is not None else None)
     container.services["call_store"] = store
     container.services["recorder"] = store
     container.services["history"] = store

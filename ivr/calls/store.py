@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 _INPUT_KINDS = {CallEventKind.INPUT, CallEventKind.NO_INPUT, CallEventKind.NO_MATCH}
 _LIMITS = {"caller": 64, "dialled": 64, "flow": 64, "language": 8, "queue": 64, "agent_id": 64,
-           "linked_id": 128, "node": 128, "backend": 16}
+           "linked_id": 128, "node": 128, "backend": 16,
+           "owner": 128}
 
 
 @dataclass
@@ -47,7 +48,8 @@ class _Live:
     agent_id: str | None = None
 
 
-_DROPPED = frozenset({Disposition.CALLER_HANGUP.value, Disposition.FAILED.value})  # stored as text
+# stored as text; LOST_ON_RESTART: the process carrying the call died (ivr.nodes closed it)
+_DROPPED = frozenset({Disposition.CALLER_HANGUP.value, Disposition.FAILED.value, Disposition.LOST_ON_RESTART.value})
 
 # Built once: every call asks it, and building the expression costs more than running it on SQLite.
 _RECENT_ENDED = (
@@ -63,8 +65,9 @@ class CallStore:
     """Records calls and answers questions about them."""
 
     def __init__(self, db: Database, bus: EventBus, *, writer: CallWriter | None = None,
-                 end_sync_timeout: float = 5.0) -> None:
+                 end_sync_timeout: float = 5.0, owner: str | None = None) -> None:
         self._db = db
+        self._owner = owner  # this process (ivr.nodes), written on every call it starts
         self._bus = bus
         self.writer = writer or CallWriter(db)
         self._live: dict[str, _Live] = {}
@@ -87,7 +90,7 @@ class CallStore:
             "call_id": info.call_id, "linked_id": info.linked_id, "caller": info.caller or "",
             "dialled": info.dialled or "", "backend": info.backend.value, "flow": flow, "language": language,
             "started_at": info.started_at, "ended_at": None, "disposition": None, "queue": None,
-            "waited_seconds": None, "agent_id": None,
+            "waited_seconds": None, "agent_id": None, "owner": self._owner,
         }))
         self._bus.publish(CallStarted(call_id=info.call_id, dialled=info.dialled, backend=info.backend.value,
                                       flow=flow))

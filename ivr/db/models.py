@@ -7,6 +7,7 @@ import importlib
 # Each domain appends its table modules here.
 MODEL_MODULES: tuple[str, ...] = (
     "ivr.calls.models",
+    "ivr.nodes.models",
     "ivr.schedules.models",
     "ivr.acd.models",
     "ivr.flowadmin.models",

@@ -50,6 +50,16 @@ class CallEnded(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CallsLostOnRestart(Event):
+    """Calls a dead process left open, closed by ivr.nodes (``owner``: the dead process)."""
+
+    kind: ClassVar[str] = "calls/lost_on_restart"
+    owner: str
+    count: int
+    died_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class NodeEntered(Event):
     kind: ClassVar[str] = "call/node"
     call_id: str

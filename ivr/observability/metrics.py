@@ -8,6 +8,7 @@ from ivr.events.types import (
     AgentStateChanged,
     CallbackLifecycle,
     CallEnded,
+    CallsLostOnRestart,
     CallStarted,
     DeflectionLifecycle,
     Event,
@@ -26,6 +27,8 @@ class Metrics:
         r = self.registry
         self.calls = Counter("puente_calls_started", "Calls started", ["backend"], registry=r)
         self.calls_ended = Counter("puente_calls_ended", "Calls ended by disposition", ["disposition"], registry=r)
+        self.calls_lost_on_restart = Counter("puente_calls_lost_on_restart",
+                                             "Calls a dead process left open, closed at reconciliation", registry=r)
         self.call_duration = Histogram("puente_call_duration_seconds", "Call duration", buckets=WAIT_BUCKETS,
                                        registry=r)
         self.live_calls = Gauge("puente_calls_live", "Calls in progress", registry=r)
@@ -60,6 +63,8 @@ class Metrics:
                 self.calls_ended.labels(event.disposition).inc()
                 self.call_duration.observe(event.duration_seconds)
                 self.live_calls.dec()
+            case CallsLostOnRestart():
+                self.calls_lost_on_restart.inc(event.count)
             case InputReceived():
                 self.inputs.labels(event.mode, str(event.matched).lower()).inc()
             case QueueJoined():

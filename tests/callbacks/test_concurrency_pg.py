@@ -12,8 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from callbacks.models import AttemptOutcome, CallbackState
-from callbacks.store import LOST_LEASE_DETAIL, CallbackStore
+from callbacks.models import AttemptOutcome
+from callbacks.origination.fake_pbx import FakePbx
+from callbacks.store import CallbackStore
 from callbacks.values import NewCallback
 from ivr.db import Database, utcnow
 from ivr.ports import CallbackSource
@@ -61,23 +62,34 @@ async def test_two_dispatcher_processes_never_dial_the_same_callback(pg_db: Data
         assert [a.outcome for a in cb.history] == [AttemptOutcome.ANSWERED]
 
 
-async def test_a_dispatcher_killed_mid_dial_loses_nothing(pg_db: Database) -> None:
+async def test_a_dispatcher_killed_mid_dial_never_dials_twice_and_loses_nothing(pg_db: Database) -> None:
+    """The PBX (this process) counts what it received; the doomed worker is SIGKILLed while its
+    calls ring; the survivor settles every taken-over attempt without dialling it again."""
     ids = await seed(pg_db, 30)
-    doomed = await worker(pg_db, "doomed", "--hang", "--lease", "1.5")
-    assert doomed.stdout is not None
-    async with asyncio.timeout(30):
-        first = await doomed.stdout.readline()
-    assert first.startswith(b"dial ")
-    doomed.send_signal(signal.SIGKILL)  # mid-dial, holding leases
-    await doomed.wait()
-    survivor = await worker(pg_db, "survivor", "--lease", "5")  # only the dead one's must run out
-    out, _ = await survivor.communicate()
-    assert survivor.returncode == 0, out[-300:]
+    pbx = FakePbx(hold=asyncio.Event())
+    port = await pbx.start()
+    try:
+        doomed = await worker(pg_db, "doomed", "--pbx", str(port), "--lease", "1.5",
+                              "--mode", "customer_first")
+        await pbx.wait_received(5, timeout=30)
+        doomed.send_signal(signal.SIGKILL)  # mid-dial: its calls ring, its leases are held
+        await doomed.wait()
+        ringing = list(pbx.received)
+        assert pbx.hold is not None
+        pbx.hold.set()  # the customers answer the calls the dead dispatcher placed
+        survivor = await worker(pg_db, "survivor", "--pbx", str(port), "--lease", "5",
+                                "--mode", "customer_first")
+        out, _ = await survivor.communicate()
+        assert survivor.returncode == 0, out[-300:]
+    finally:
+        await pbx.close()
+    received = Counter(cid for cid, _ in pbx.received)
+    assert [cid for cid, n in received.items() if n > 1] == []  # dialled at most once, by the PBX's count
+    assert set(received) == set(ids)  # and none lost
     store = CallbackStore(pg_db)
     assert await store.counts() == {"completed": 30}
-    lost = await store.get(first.split()[1].decode())
-    assert lost.state is CallbackState.COMPLETED
-    assert [(a.outcome, a.dispatcher) for a in lost.history] == [
-        (AttemptOutcome.FAILED, "doomed"), (AttemptOutcome.ANSWERED, "survivor")]
-    assert lost.history[0].detail == LOST_LEASE_DETAIL and not lost.history[0].counted
-    assert set(dials(out)) <= set(ids)
+    taken = await store.get(ringing[0][0])
+    assert [(a.outcome, a.dispatcher, a.counted) for a in taken.history] == [
+        (AttemptOutcome.ANSWERED, "doomed", True)]
+    assert "taken over" in (taken.history[0].detail or "")
+    assert set(dials(out)) <= set(ids) - {cid for cid, _ in ringing}

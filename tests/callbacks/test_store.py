@@ -9,7 +9,7 @@ import pytest
 
 from callbacks.errors import CallbackNotFound, InvalidTransition
 from callbacks.models import AttemptOutcome, CallbackState
-from callbacks.store import LOST_LEASE_DETAIL, CallbackStore
+from callbacks.store import CallbackStore
 from callbacks.values import AttemptEnd, NewCallback
 from ivr.db import Database
 from ivr.ports import CallbackSource
@@ -82,21 +82,57 @@ async def test_attempts_retry_and_final_states(database: Database) -> None:
         await store.cancel(cb.id, reason="late", now=t2)
 
 
-async def test_a_dead_dispatchers_attempt_is_recovered(database: Database) -> None:
+async def test_a_dead_dispatchers_attempt_is_taken_over_open(database: Database) -> None:
+    """The attempt row is committed before the dial; the taker gets it open, with the leg's answer."""
     store = CallbackStore(database)
     cb, _ = await store.create_or_merge(new(), now=T0)
     await store.claim("dead", now=T0, lease_seconds=10, limit=1)
-    await store.start_attempt(cb.id, "dead", mode="agent_first", target="PJSIP/agent1", agent_id="a1", now=T0)
+    seq = await store.start_attempt(cb.id, "dead", mode="customer_first", target="+34600111222", agent_id=None,
+                                    now=T0)
+    assert seq == 1
+    await store.record_leg(cb.id, 1, AttemptOutcome.BUSY, channel="1733.42", now=T0)
     assert await store.claim("alive", now=T0 + timedelta(seconds=5), lease_seconds=10, limit=1) == []
     taken = await store.claim("alive", now=T0 + timedelta(seconds=11), lease_seconds=10, limit=1)
-    assert [c.id for c in taken] == [cb.id] and taken[0].state is CallbackState.SCHEDULED
-    got = await store.get(cb.id)
-    assert got.history[0].outcome is AttemptOutcome.FAILED and got.history[0].detail == LOST_LEASE_DETAIL
-    assert not got.history[0].counted and got.attempts == 0
+    assert [c.id for c in taken] == [cb.id] and taken[0].state is CallbackState.DIALING
+    attempt = await store.last_attempt(cb.id)
+    assert attempt is not None and attempt.seq == 1 and attempt.dispatcher == "dead"
+    assert attempt.leg_outcome is AttemptOutcome.BUSY and attempt.channel == "1733.42"
     # the dead one's late report changes nothing
     late = AttemptEnd(AttemptOutcome.ANSWERED, True, CallbackState.COMPLETED)
     assert not await store.finish_attempt(cb.id, "dead", 1, late, now=T0 + timedelta(seconds=12))
-    assert (await store.get(cb.id)).state is CallbackState.SCHEDULED
+    assert (await store.get(cb.id)).state is CallbackState.DIALING
+
+
+async def test_hold_for_review_and_a_person_reschedules(database: Database) -> None:
+    store = CallbackStore(database)
+    cb, _ = await store.create_or_merge(new(), now=T0)
+    await store.claim("dead", now=T0, lease_seconds=10, limit=1)
+    await store.start_attempt(cb.id, "dead", mode="customer_first", target=None, agent_id=None, now=T0)
+    later = T0 + timedelta(seconds=11)
+    await store.claim("alive", now=later, lease_seconds=10, limit=1)
+    assert not await store.hold_for_review(cb.id, "dead", 1, detail="not mine", now=later)
+    assert await store.hold_for_review(cb.id, "alive", 1, detail="cannot tell", now=later)
+    held = await store.get(cb.id)
+    assert held.state is CallbackState.NEEDS_REVIEW and held.active and held.lease_owner is None
+    assert [(a.outcome, a.counted) for a in held.history] == [(AttemptOutcome.UNKNOWN, False)]
+    assert await store.claim("alive", now=later + timedelta(days=1), lease_seconds=10, limit=1) == []
+    assert [c.id for c in await store.find(state=CallbackState.NEEDS_REVIEW)] == [cb.id]
+    again = await store.reschedule(cb.id, at=later, now=later)  # a person decides to call again
+    assert again.state is CallbackState.SCHEDULED
+
+
+async def test_recheck_later_leaves_the_attempt_open(database: Database) -> None:
+    store = CallbackStore(database)
+    cb, _ = await store.create_or_merge(new(), now=T0)
+    await store.claim("dead", now=T0, lease_seconds=10, limit=1)
+    await store.start_attempt(cb.id, "dead", mode="customer_first", target=None, agent_id=None, now=T0)
+    t = T0 + timedelta(seconds=11)
+    await store.claim("alive", now=t, lease_seconds=10, limit=1)
+    assert await store.recheck_later(cb.id, "alive", at=t + timedelta(seconds=30), now=t)
+    assert await store.claim("other", now=t + timedelta(seconds=29), lease_seconds=10, limit=1) == []
+    again = await store.claim("other", now=t + timedelta(seconds=31), lease_seconds=10, limit=1)
+    assert [c.state for c in again] == [CallbackState.DIALING]
+    assert (await store.last_attempt(cb.id)) is not None
 
 
 async def test_admin_changes(database: Database) -> None:

@@ -25,5 +25,8 @@ async def test_a_call_dropped_in_the_queue_counts_one_failed_before_queueing_doe
     contact = await store.recent_unresolved("+34633000111", within_minutes=60)
     assert contact is not None and (contact.queue, contact.waited_seconds) == ("billing", 50.0)
     assert contact.disposition is Disposition.FAILED
+    await _ended(database, "server-died", "+34633000333", Disposition.LOST_ON_RESTART, "support")
+    lost = await store.recent_unresolved("+34633000333", within_minutes=60)  # our crash dropped them
+    assert lost is not None and lost.queue == "support" and lost.disposition is Disposition.LOST_ON_RESTART
     await _ended(database, "menu-bug", "+34633000222", Disposition.FAILED, None)
     assert await store.recent_unresolved("+34633000222", within_minutes=60) is None  # no queue to go back to
