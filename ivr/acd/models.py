@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, Integer, String
+from sqlalchemy import JSON, BigInteger, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.db.base import Base, UtcDateTime
@@ -111,3 +111,49 @@ class PredictionRow(Base):
     servers: Mapped[int] = mapped_column(Integer, nullable=False)
     actual_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class LineQueueRow(Base):
+    """The shared line's queues (skills required), written by every node at start."""
+
+    __tablename__ = "acd_line_queues"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    skills: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False)
+
+
+class LineAgentRow(Base):
+    """An agent's routing state in the shared line (PostgreSQL, several nodes): the offer/contact
+    it holds, the node that carries it (``offer_owner``) and until when that node vouches for it."""
+
+    __tablename__ = "acd_line_agents"
+
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(255), nullable=False)
+    skills: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason: Mapped[str] = mapped_column(String(16), nullable=False)
+    since: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    contact: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pending_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    pending_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    wrap_up_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    offer_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class LineEntryRow(Base):
+    """One entry in the shared line, owned by the node whose hold loop or callback waits on it."""
+
+    __tablename__ = "acd_line_entries"
+
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    arrival: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)  # join order, global
+    owner: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # offered to
+    call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

@@ -247,6 +247,17 @@ class Router:
         else:
             self._release(agent, AgentState.AVAILABLE, StateReason.CONTACT, at)
 
+    def abandon_contact(self, agent_id: str, *, at: datetime) -> None:
+        """The node carrying the agent's offer or contact died with it (the caller went too): the
+        agent is free again, as after a restart (pending changes apply)."""
+        agent = self._agent(agent_id)
+        if agent.contact is None:
+            return
+        entry = self.entries.get(agent.contact)
+        if entry is not None and entry.agent_id == agent_id:
+            entry.agent_id = None
+        self._release(agent, AgentState.AVAILABLE, StateReason.ADMIN, at)
+
     def _release(self, agent: RouterAgent, state: AgentState, reason: StateReason, at: datetime) -> None:
         agent.contact = None
         pending, agent.pending = agent.pending, None

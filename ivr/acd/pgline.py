@@ -1,0 +1,380 @@
+"""The shared line on PostgreSQL: one contact centre on several nodes.
+
+Coordination (why this and not another way, see docs/architecture.md "Several nodes"):
+
+- **Every change to the line is one transaction under one advisory lock**
+  (``pg_advisory_xact_lock``). A routing decision needs the global view: the best entry across
+  the line (priority, then arrival, then join order) and the longest-idle qualified agent. Row
+  locks with ``SKIP LOCKED`` would let a node skip a locked head entry and offer the second one
+  first, breaking the one global order; one lock per contact centre keeps the order and makes an
+  offer exclusive by construction. The transaction loads the line, applies the same pure
+  :class:`~ivr.acd.router.Router` method a single node applies, routes, and writes back only the
+  rows that changed; the lock is held for a few milliseconds.
+- **Offers have an owner and a lease.** An offer belongs to the node that owns the entry (its hold
+  loop dials the agent); the node renews the leases of its entries and offers every
+  ``lease/3``. When a node dies (SIGKILL) its leases run out and any node's reaper takes its
+  entries out of line and frees its agents; a node restarting under the same node id reaps its
+  previous incarnation's rows at once.
+- **LISTEN/NOTIFY wakes nodes**: each offer is one ``pg_notify`` carrying the assignment and the
+  owner node (delivered at commit), agent state changes one more, so every node sees a change
+  within the notification delay (milliseconds), not a poll period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from ivr.acd.line import LineAgent, LineAgentState, LineEntry, LineResult, LineSnapshot, NewEntry, Offer, fresh_router
+from ivr.acd.router import Router, RouterAgent, RouterEntry
+from ivr.acd.types import AgentAssignment, AgentState, EntryKind, StateReason
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x5075656E7465  # "Puente": the contact centre's one routing lock
+CHANNEL = "puente_acd_line"
+MAX_NOTIFY = 7000  # bytes; PostgreSQL refuses payloads of 8000 and more
+
+_AGENT_COLS = "agent_id, endpoint, skills, state, reason, since, contact, pending_state, pending_reason, wrap_up_until"
+_ENTRY_COLS = "entry_id, queue, kind, arrival, priority, seq, owner, agent_id, call_id"
+
+
+def asyncpg_dsn(url: str) -> str:
+    """``postgresql+asyncpg://...`` (SQLAlchemy) → ``postgresql://...`` (asyncpg)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.startswith("postgres"):
+        raise ValueError("the shared line needs a PostgreSQL database URL")
+    return f"postgresql://{rest}"
+
+
+@dataclass
+class _Loaded:
+    router: Router
+    owners: dict[str, str]
+    call_ids: dict[str, str | None]
+    agents_before: dict[str, tuple[object, ...]]
+    entries_before: dict[str, tuple[object, ...]]
+    new_entries: list[NewEntry] = field(default_factory=list)
+
+
+def _agent_tuple(a: RouterAgent) -> tuple[object, ...]:
+    return (a.state, a.reason, a.since, a.contact, a.pending, a.wrap_up_until, a.endpoint, a.skills)
+
+
+def _entry_tuple(e: RouterEntry) -> tuple[object, ...]:
+    return (e.queue, e.agent_id)
+
+
+async def _load(conn: asyncpg.Connection) -> _Loaded:
+    queues = await conn.fetch("SELECT name, skills FROM acd_line_queues")
+    agents = await conn.fetch(f"SELECT {_AGENT_COLS} FROM acd_line_agents")
+    entries = await conn.fetch(f"SELECT {_ENTRY_COLS} FROM acd_line_entries")
+    router = fresh_router(max((r["seq"] for r in entries), default=0) + 1)
+    for q in queues:
+        router.set_queue(q["name"], json.loads(q["skills"]))
+    for r in agents:
+        pending = None
+        if r["pending_state"] is not None:
+            pending = (AgentState(r["pending_state"]), StateReason(r["pending_reason"]))
+        router.agents[r["agent_id"]] = RouterAgent(
+            r["agent_id"], r["endpoint"], json.loads(r["skills"]), AgentState(r["state"]), r["since"],
+            StateReason(r["reason"]), r["contact"], pending, r["wrap_up_until"])
+    owners: dict[str, str] = {}
+    call_ids: dict[str, str | None] = {}
+    for r in entries:
+        router.entries[r["entry_id"]] = RouterEntry(r["entry_id"], r["queue"], EntryKind(r["kind"]), r["arrival"],
+                                                    r["priority"], r["seq"], r["agent_id"])
+        owners[r["entry_id"]] = r["owner"]
+        call_ids[r["entry_id"]] = r["call_id"]
+    return _Loaded(router, owners, call_ids,
+                   {a.agent_id: _agent_tuple(a) for a in router.agents.values()},
+                   {e.entry_id: _entry_tuple(e) for e in router.entries.values()})
+
+
+async def _write(conn: asyncpg.Connection, s: _Loaded, lease_seconds: float) -> None:
+    r = s.router
+    gone = [eid for eid in s.entries_before if eid not in r.entries]
+    if gone:
+        await conn.execute("DELETE FROM acd_line_entries WHERE entry_id = ANY($1::varchar[])", gone)
+    changed = [(e.entry_id, e.queue, e.agent_id) for eid, e in r.entries.items()
+               if eid in s.entries_before and s.entries_before[eid] != _entry_tuple(e)]
+    if changed:
+        await conn.executemany("UPDATE acd_line_entries SET queue = $2, agent_id = $3 WHERE entry_id = $1", changed)
+    new = [(n.entry_id, n.queue, n.kind.value, n.arrival, r.entries[n.entry_id].priority, r.entries[n.entry_id].seq,
+            n.owner, r.entries[n.entry_id].agent_id, n.call_id, lease_seconds)
+           for n in s.new_entries if n.entry_id in r.entries]
+    if new:
+        await conn.executemany(
+            "INSERT INTO acd_line_entries (entry_id, queue, kind, arrival, priority, seq, owner, agent_id, call_id,"
+            " lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10))", new)
+    agents = []
+    for aid, a in r.agents.items():
+        before = s.agents_before.get(aid)
+        if before == _agent_tuple(a):
+            continue
+        contact_changed = before is None or before[3] != a.contact
+        owner = s.owners.get(a.contact) if a.contact is not None else None
+        agents.append((aid, a.endpoint, json.dumps(a.skills), a.state.value, a.reason.value, a.since, a.contact,
+                       a.pending[0].value if a.pending else None, a.pending[1].value if a.pending else None,
+                       a.wrap_up_until, contact_changed, owner, lease_seconds))
+    if agents:
+        await conn.executemany(
+            "UPDATE acd_line_agents SET endpoint = $2, skills = $3::json, state = $4, reason = $5, since = $6,"
+            " contact = $7, pending_state = $8, pending_reason = $9, wrap_up_until = $10,"
+            " offer_owner = CASE WHEN $11 THEN $12 ELSE offer_owner END,"
+            " lease_until = CASE WHEN NOT $11 THEN lease_until WHEN $7::varchar IS NULL THEN NULL"
+            " ELSE now() + make_interval(secs => $13) END"
+            " WHERE agent_id = $1", agents)
+
+
+def _offer_payload(offer: Offer) -> str:
+    a = offer.assignment
+    return json.dumps({"o": offer.owner, "e": a.entry_id, "a": a.agent_id, "p": a.endpoint, "q": a.queue,
+                       "t": a.offered_at.isoformat(), "r": a.arrival_time.isoformat()})
+
+
+def parse_offer(payload: dict[str, Any]) -> Offer:
+    return Offer(AgentAssignment(str(payload["e"]), str(payload["a"]), str(payload["p"]), str(payload["q"]),
+                                 datetime.fromisoformat(payload["t"]), datetime.fromisoformat(payload["r"])),
+                 str(payload["o"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped:
+    entries: int
+    agents: int
+    result: LineResult
+
+
+class PgLine:
+    """The :class:`~ivr.acd.line.SharedLine` on PostgreSQL, as seen by one node (``owner``)."""
+
+    def __init__(self, pool: asyncpg.Pool, *, owner: str, lease_seconds: float = 6.0) -> None:
+        self.pool = pool
+        self.owner = owner
+        self.node = owner.split(":", 1)[0]
+        self.lease_seconds = lease_seconds
+
+    @classmethod
+    async def connect(cls, url: str, *, owner: str, lease_seconds: float = 6.0, max_size: int = 4) -> PgLine:
+        pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=max_size)
+        return cls(pool, owner=owner, lease_seconds=lease_seconds)
+
+    async def aclose(self) -> None:
+        await self.pool.close()
+
+    async def _txn(self, op: Callable[[_Loaded], object], at: datetime,
+                   prepare: Callable[[asyncpg.Connection], Awaitable[None]] | None = None) -> LineResult:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+            if prepare is not None:
+                await prepare(conn)
+            loaded = await _load(conn)
+            op(loaded)
+            assignments = loaded.router.dispatch(at)
+            changes = tuple(loaded.router.drain_changes())
+            await _write(conn, loaded, self.lease_seconds)
+            offers = tuple(Offer(a, loaded.owners.get(a.entry_id, "")) for a in assignments)
+            await self._notify(conn, offers, changes)
+        return LineResult(offers, changes)
+
+    @staticmethod
+    async def _notify(conn: asyncpg.Connection, offers: tuple[Offer, ...], changes: tuple[Any, ...]) -> None:
+        payloads = [_offer_payload(o) for o in offers]
+        if changes:
+            ids = sorted({c.agent_id for c in changes})
+            agents = json.dumps({"agents": ids})
+            payloads.append(agents if len(agents) < MAX_NOTIFY else json.dumps({"agents": None}))
+        if payloads:
+            await conn.executemany("SELECT pg_notify($1, $2)", [(CHANNEL, p) for p in payloads])
+
+    # ------------------------------------------------------------------ configuration
+    async def configure(self, queues: Mapping[str, Mapping[str, int]], agents: Sequence[LineAgent], *,
+                        at: datetime) -> None:
+        """Seed queues and agents (a node's start): new agents come offline, known ones keep their state."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+            await conn.executemany(
+                "INSERT INTO acd_line_queues (name, skills) VALUES ($1, $2::json)"
+                " ON CONFLICT (name) DO UPDATE SET skills = EXCLUDED.skills",
+                [(name, json.dumps(dict(skills))) for name, skills in queues.items()])
+            await conn.executemany(
+                "INSERT INTO acd_line_agents (agent_id, endpoint, skills, state, reason, since)"
+                " VALUES ($1, $2, $3::json, $4, $5, $6)"
+                " ON CONFLICT (agent_id) DO UPDATE SET endpoint = EXCLUDED.endpoint, skills = EXCLUDED.skills",
+                [(a.agent_id, a.endpoint, json.dumps(dict(a.skills)), AgentState.OFFLINE.value,
+                  StateReason.ADMIN.value, at) for a in agents])
+
+    # ------------------------------------------------------------------ the line
+    async def join(self, entry: NewEntry, *, at: datetime) -> LineResult:
+        def op(s: _Loaded) -> None:
+            s.router.join(entry.entry_id, entry.queue, arrival=entry.arrival, priority=entry.priority, kind=entry.kind)
+            s.owners[entry.entry_id] = entry.owner
+            s.new_entries.append(entry)
+        return await self._txn(op, at)
+
+    async def leave(self, entry_id: str, *, at: datetime) -> LineResult:
+        return await self._txn(lambda s: s.router.leave(entry_id, at=at), at)
+
+    async def move(self, entry_id: str, queue: str, *, at: datetime) -> LineResult:
+        return await self._txn(lambda s: s.router.move(entry_id, queue), at)
+
+    async def set_state(self, agent_id: str, state: AgentState, *, at: datetime,
+                        reason: StateReason = StateReason.ADMIN) -> LineResult:
+        return await self._txn(lambda s: s.router.set_state(agent_id, state, at=at, reason=reason), at)
+
+    async def dispatch(self, *, at: datetime) -> LineResult:
+        return await self._txn(lambda s: None, at)
+
+    async def answered(self, entry_id: str, *, at: datetime) -> LineResult:
+        return await self._txn(lambda s: s.router.answered(entry_id, at=at), at)
+
+    async def no_answer(self, entry_id: str, *, at: datetime, unreachable: bool = False) -> LineResult:
+        return await self._txn(lambda s: s.router.no_answer(entry_id, at=at, unreachable=unreachable), at)
+
+    async def end_contact(self, agent_id: str, *, at: datetime, wrap_up_seconds: float) -> LineResult:
+        return await self._txn(lambda s: s.router.end_contact(agent_id, at=at, wrap_up_seconds=wrap_up_seconds), at)
+
+    async def take(self, entry_id: str, *, at: datetime) -> LineResult:
+        return await self._txn(lambda s: s.router.take(entry_id, at=at), at)
+
+    # ------------------------------------------------------------------ reads (no lock)
+    async def snapshot(self) -> LineSnapshot:
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            entries = await conn.fetch(f"SELECT {_ENTRY_COLS} FROM acd_line_entries"
+                                       " ORDER BY priority DESC, arrival, seq")
+            agents = await conn.fetch("SELECT agent_id, state, reason, since, contact FROM acd_line_agents"
+                                      " ORDER BY agent_id")
+        return LineSnapshot(
+            tuple(LineEntry(r["entry_id"], r["queue"], EntryKind(r["kind"]), r["arrival"], r["priority"], r["seq"],
+                            r["owner"], r["agent_id"]) for r in entries),
+            tuple(LineAgentState(r["agent_id"], AgentState(r["state"]), StateReason(r["reason"]), r["since"],
+                                 r["contact"]) for r in agents))
+
+    async def position(self, entry_id: str) -> int | None:
+        """1-based place in its queue across every node (one indexed count, no lock)."""
+        async with self.pool.acquire() as conn:
+            value = await conn.fetchval(
+                "SELECT (SELECT count(*) FROM acd_line_entries o WHERE o.queue = e.queue"
+                "  AND (-o.priority, o.arrival, o.seq) < (-e.priority, e.arrival, e.seq)) + 1"
+                " FROM acd_line_entries e WHERE e.entry_id = $1", entry_id)
+        return int(value) if value is not None else None
+
+    async def offer_for(self, entry_id: str) -> Offer | None:
+        """The offer waiting for this entry, if any (a node that missed a notification asks)."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT e.entry_id, e.queue, e.arrival, e.owner, a.agent_id, a.endpoint, a.since"
+                " FROM acd_line_entries e JOIN acd_line_agents a ON a.agent_id = e.agent_id"
+                " WHERE e.entry_id = $1", entry_id)
+        if row is None:
+            return None
+        return Offer(AgentAssignment(row["entry_id"], row["agent_id"], row["endpoint"], row["queue"], row["since"],
+                                     row["arrival"]), row["owner"])
+
+    # ------------------------------------------------------------------ leases
+    async def renew(self) -> None:
+        """This node still carries its entries and offers (called every ``lease_seconds / 3``)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("UPDATE acd_line_entries SET lease_until = now() + make_interval(secs => $2)"
+                               " WHERE owner = $1", self.owner, self.lease_seconds)
+            await conn.execute("UPDATE acd_line_agents SET lease_until = now() + make_interval(secs => $2)"
+                               " WHERE offer_owner = $1", self.owner, self.lease_seconds)
+
+    async def reap(self, *, at: datetime) -> Reaped:
+        """Take out of line the entries whose node stopped renewing them (or is a previous
+        incarnation of this node), and free the agents whose offer/contact went with it."""
+        counts = {"entries": 0, "agents": 0}
+        stale: dict[str, set[str]] = {}
+
+        async def find(conn: asyncpg.Connection) -> None:
+            prefix = f"{self.node}:"
+            stale["entries"] = {r["entry_id"] for r in await conn.fetch(
+                "SELECT entry_id FROM acd_line_entries WHERE lease_until < now()"
+                " OR (left(owner, length($1)) = $1 AND owner <> $2)", prefix, self.owner)}
+            stale["agents"] = {r["agent_id"] for r in await conn.fetch(
+                "SELECT agent_id FROM acd_line_agents WHERE contact IS NOT NULL AND (lease_until < now()"
+                " OR (left(offer_owner, length($1)) = $1 AND offer_owner <> $2))", prefix, self.owner)}
+
+        def op(s: _Loaded) -> None:
+            for entry_id in stale["entries"]:
+                if s.router.leave(entry_id, at=at) is not None:
+                    counts["entries"] += 1
+            for agent_id in stale["agents"]:
+                agent = s.router.agents.get(agent_id)
+                if agent is not None and agent.contact is not None:
+                    s.router.abandon_contact(agent_id, at=at)
+                    counts["agents"] += 1
+
+        async with self.pool.acquire() as conn:  # a cheap look first: most reaps find nothing
+            await find(conn)
+        if not stale["entries"] and not stale["agents"]:
+            return Reaped(0, 0, LineResult())
+        result = await self._txn(op, at, prepare=find)  # and again under the lock, to act on it
+        if counts["entries"] or counts["agents"]:
+            log.warning("shared line: entries and offers of a dead node released",
+                        extra={"entries_released": counts["entries"], "agents_released": counts["agents"]})
+        return Reaped(counts["entries"], counts["agents"], result)
+
+
+OfferHandler = Callable[[Offer], None]
+AgentsHandler = Callable[["list[str] | None"], None]
+
+
+class LineListener:
+    """One LISTEN connection per node: hands each offer to ``on_offer`` (every node gets every
+    offer; the handler keeps its own node's) and each batch of agent changes to ``on_agents``."""
+
+    name = "acd-line-listener"
+
+    def __init__(self, url: str, *, on_offer: OfferHandler, on_agents: AgentsHandler) -> None:
+        self.dsn = asyncpg_dsn(url)
+        self.on_offer = on_offer
+        self.on_agents = on_agents
+        self._conn: asyncpg.Connection | None = None
+
+    def _received(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            if "agents" in data:
+                self.on_agents(data["agents"])
+            else:
+                self.on_offer(parse_offer(data))
+        except (ValueError, KeyError, TypeError):
+            log.warning("shared line: unreadable notification", extra={"payload_chars": len(payload)})
+
+    async def start(self) -> None:
+        self._conn = await asyncpg.connect(self.dsn)
+        await self._conn.add_listener(CHANNEL, self._received)
+
+    async def aclose(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _listen_once(self, started: asyncio.Event) -> None:
+        await self.start()
+        started.set()
+        lost = asyncio.Event()
+        if self._conn is not None:
+            self._conn.add_termination_listener(lambda _c: lost.set())
+        await lost.wait()
+
+    async def run(self, started: asyncio.Event) -> None:
+        """Listen, and listen again after the connection drops (waiters poll meanwhile)."""
+        while True:
+            try:
+                await self._listen_once(started)
+            except (OSError, asyncpg.PostgresError):
+                log.warning("shared line: LISTEN connection lost; reconnecting")
+            finally:
+                await self.aclose()
+            await asyncio.sleep(1.0)
+
