@@ -324,6 +324,35 @@ class PgLine:
         return Reaped(counts["entries"], counts["agents"], result)
 
 
+class LineLease:
+    """A node's component: renews its leases every ``lease/3`` and reaps dead nodes' rows, so a
+    SIGKILLed node's agents are free again within one lease (plus one period)."""
+
+    name = "acd-line-lease"
+
+    def __init__(self, line: PgLine, clock: Callable[[], datetime], *,
+                 on_result: Callable[[LineResult], None] = lambda _r: None) -> None:
+        self.line = line
+        self.clock = clock
+        self.on_result = on_result
+
+    async def once(self) -> Reaped:
+        await self.line.renew()
+        reaped = await self.line.reap(at=self.clock())
+        self.on_result(reaped.result)
+        return reaped
+
+    async def run(self, started: asyncio.Event) -> None:
+        await self.once()
+        started.set()
+        while True:
+            await asyncio.sleep(self.line.lease_seconds / 3)
+            try:
+                await self.once()
+            except (OSError, asyncpg.PostgresError):  # the database is away: the next period retries
+                log.exception("shared line: lease renewal failed")
+
+
 OfferHandler = Callable[[Offer], None]
 AgentsHandler = Callable[["list[str] | None"], None]
 
