@@ -72,11 +72,23 @@ def _entry_tuple(e: RouterEntry) -> tuple[object, ...]:
     return (e.queue, e.agent_id)
 
 
-async def _load(conn: asyncpg.Connection) -> _Loaded:
+async def _load(conn: asyncpg.Connection, named: Sequence[str], extra_free: int) -> _Loaded:
+    """The part of the line a change and the routing after it can touch: every agent, the entries
+    being offered, the ``named`` ones, and per queue the first ``free + 1`` entries not offered.
+    Within one queue every entry needs the same skills, so when its k-th entry finds no free agent
+    neither does any later one: with at most ``free + 1`` agents free after the change (a change
+    frees at most one; a reap says how many more), nothing further down the line could be offered."""
     queues = await conn.fetch("SELECT name, skills FROM acd_line_queues")
     agents = await conn.fetch(f"SELECT {_AGENT_COLS} FROM acd_line_agents")
-    entries = await conn.fetch(f"SELECT {_ENTRY_COLS} FROM acd_line_entries")
-    router = fresh_router(max((r["seq"] for r in entries), default=0) + 1)
+    # free now, or freed by routing's own tick (a wrap-up with a timer), plus what the change frees
+    free = extra_free + sum(1 for r in agents if r["contact"] is None and (
+        r["state"] == AgentState.AVAILABLE.value or r["wrap_up_until"] is not None))
+    entries = await conn.fetch(
+        f"SELECT {_ENTRY_COLS} FROM (SELECT *, row_number() OVER (PARTITION BY queue, agent_id IS NULL"
+        "  ORDER BY priority DESC, arrival, seq) AS place FROM acd_line_entries) e"
+        " WHERE agent_id IS NOT NULL OR place <= $1 OR entry_id = ANY($2::varchar[])", free + 1, list(named))
+    top = await conn.fetchval("SELECT max(seq) FROM acd_line_entries")
+    router = fresh_router((top or 0) + 1)
     for q in queues:
         router.set_queue(q["name"], json.loads(q["skills"]))
     for r in agents:
@@ -170,13 +182,13 @@ class PgLine:
     async def aclose(self) -> None:
         await self.pool.close()
 
-    async def _txn(self, op: Callable[[_Loaded], object], at: datetime,
-                   prepare: Callable[[asyncpg.Connection], Awaitable[None]] | None = None) -> LineResult:
+    async def _txn(self, op: Callable[[_Loaded], object], at: datetime, named: Sequence[str] = (),
+                   prepare: Callable[[asyncpg.Connection], Awaitable[Sequence[str]]] | None = None) -> LineResult:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
             if prepare is not None:
-                await prepare(conn)
-            loaded = await _load(conn)
+                named = [*named, *await prepare(conn)]
+            loaded = await _load(conn, named, 1 + len(named))
             op(loaded)
             assignments = loaded.router.dispatch(at)
             changes = tuple(loaded.router.drain_changes())
@@ -221,10 +233,10 @@ class PgLine:
         return await self._txn(op, at)
 
     async def leave(self, entry_id: str, *, at: datetime) -> LineResult:
-        return await self._txn(lambda s: s.router.leave(entry_id, at=at), at)
+        return await self._txn(lambda s: s.router.leave(entry_id, at=at), at, [entry_id])
 
     async def move(self, entry_id: str, queue: str, *, at: datetime) -> LineResult:
-        return await self._txn(lambda s: s.router.move(entry_id, queue), at)
+        return await self._txn(lambda s: s.router.move(entry_id, queue), at, [entry_id])
 
     async def set_state(self, agent_id: str, state: AgentState, *, at: datetime,
                         reason: StateReason = StateReason.ADMIN) -> LineResult:
@@ -234,16 +246,17 @@ class PgLine:
         return await self._txn(lambda s: None, at)
 
     async def answered(self, entry_id: str, *, at: datetime) -> LineResult:
-        return await self._txn(lambda s: s.router.answered(entry_id, at=at), at)
+        return await self._txn(lambda s: s.router.answered(entry_id, at=at), at, [entry_id])
 
     async def no_answer(self, entry_id: str, *, at: datetime, unreachable: bool = False) -> LineResult:
-        return await self._txn(lambda s: s.router.no_answer(entry_id, at=at, unreachable=unreachable), at)
+        return await self._txn(lambda s: s.router.no_answer(entry_id, at=at, unreachable=unreachable), at,
+                               [entry_id])
 
     async def end_contact(self, agent_id: str, *, at: datetime, wrap_up_seconds: float) -> LineResult:
         return await self._txn(lambda s: s.router.end_contact(agent_id, at=at, wrap_up_seconds=wrap_up_seconds), at)
 
     async def take(self, entry_id: str, *, at: datetime) -> LineResult:
-        return await self._txn(lambda s: s.router.take(entry_id, at=at), at)
+        return await self._txn(lambda s: s.router.take(entry_id, at=at), at, [entry_id])
 
     # ------------------------------------------------------------------ reads (no lock)
     async def snapshot(self) -> LineSnapshot:
@@ -294,7 +307,7 @@ class PgLine:
         counts = {"entries": 0, "agents": 0}
         stale: dict[str, set[str]] = {}
 
-        async def find(conn: asyncpg.Connection) -> None:
+        async def find(conn: asyncpg.Connection) -> Sequence[str]:
             prefix = f"{self.node}:"
             stale["entries"] = {r["entry_id"] for r in await conn.fetch(
                 "SELECT entry_id FROM acd_line_entries WHERE lease_until < now()"
@@ -302,6 +315,9 @@ class PgLine:
             stale["agents"] = {r["agent_id"] for r in await conn.fetch(
                 "SELECT agent_id FROM acd_line_agents WHERE contact IS NOT NULL AND (lease_until < now()"
                 " OR (left(offer_owner, length($1)) = $1 AND offer_owner <> $2))", prefix, self.owner)}
+            # the entries to load, and (harmless as entry ids) the agents, so that the count of
+            # names bounds how many agents the reap can free (see _load)
+            return [*sorted(stale["entries"]), *sorted(stale["agents"])]
 
         def op(s: _Loaded) -> None:
             for entry_id in stale["entries"]:
