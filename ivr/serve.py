@@ -70,3 +70,13 @@ def serve_command(settings: Settings) -> None:
         loops.run(run_server(settings), settings.event_loop)
     except (EventLoopUnavailable, ConfigurationError) as exc:
         raise click.ClickException(str(exc)) from None
+    except ExceptionGroup as group:  # a component refused to start (e.g. a second node on SQLite)
+        refused = group.subgroup(ConfigurationError)
+        if refused is None:
+            raise
+        raise click.ClickException(str(_first_leaf(refused))) from None
+
+
+def _first_leaf(group: BaseExceptionGroup[ConfigurationError]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

@@ -33,7 +33,7 @@ from ivr.events import EventBus
 from ivr.events.types import CallsLostOnRestart
 from ivr.nodes.models import NodeRow
 from ivr.ports import CallEventKind, Disposition
-from ivr.settings import NodeSettings
+from ivr.settings import ConfigurationError, NodeSettings
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,14 @@ class NodeStore:
                 or_(NodeRow.stopped_at.is_not(None), NodeRow.node == me.node,
                     NodeRow.last_seen < now - stale_after)))).scalars().all()
             return list(rows)
+
+    async def live_others(self, me: NodeIdentity, *, now: datetime, stale_after: timedelta) -> list[str]:
+        """Other node ids with a fresh heartbeat (this node's own earlier incarnations excluded)."""
+        async with self.db.session() as s:
+            rows = (await s.execute(select(NodeRow.node).where(
+                NodeRow.node != me.node, NodeRow.stopped_at.is_(None),
+                NodeRow.last_seen >= now - stale_after).distinct())).scalars().all()
+            return sorted(rows)
 
     async def prune(self, *, before: datetime) -> int:
         """Forget owners reconciled before ``before`` (one row per start would grow forever)."""
@@ -137,6 +145,7 @@ class NodeHeartbeat:
         self._registered = False
 
     async def run(self, started: asyncio.Event) -> None:
+        await self.refuse_a_second_node_on_sqlite()
         await self.store.register(self.me, now=self.clock())
         self._registered = True
         await self.reconcile()
@@ -149,6 +158,18 @@ class NodeHeartbeat:
                 await self.reconcile()
             except Exception:  # the database is away for a moment: beat again next time, loudly
                 log.exception("node heartbeat failed")
+
+    async def refuse_a_second_node_on_sqlite(self) -> None:
+        """SQLite is one process's database: two nodes on it would be two contact centres (each
+        its own line and agents). Several nodes share one line on PostgreSQL only."""
+        if not self.store.db.is_sqlite:
+            return
+        others = await self.store.live_others(self.me, now=self.clock(),
+                                              stale_after=timedelta(seconds=self.settings.stale_after_seconds))
+        if others:
+            raise ConfigurationError(
+                f"node {others[0]!r} is running on this SQLite database: several nodes need PostgreSQL "
+                "(set IVR_DATABASE_URL=postgresql://...), or stop that node first")
 
     async def reconcile(self) -> list[Reconciled]:
         now = self.clock()
