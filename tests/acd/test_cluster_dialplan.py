@@ -1,0 +1,31 @@
+"""The shipped cluster dialplan parses, tries every node before Asterisk's Queue(), and has an
+answer-hook context per node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ivr.asterisk.conf import load
+from ivr.asterisk.dialplan import agi_targets, applications
+
+DIALPLAN = Path(__file__).resolve().parents[2] / "dialplan" / "asterisk"
+
+
+def test_the_cluster_context_falls_through_every_node_then_to_queue() -> None:
+    conf = load(DIALPLAN / "extensions_cluster.conf")
+    support = [u for u in applications(conf) if u.entry.line < conf.first("puente-agent-answered-1").line]
+    agi = [u.args for u in support if u.name == "AGI"]
+    assert agi == [f"agi://10.0.0.1{n}:4573/support" for n in (1, 2, 3)]
+    names = [u.name for u in support]
+    # each node's AGI is followed by the "done?" check, and the last resort is the fallback context
+    assert all(names[i + 1] == "GotoIf" for i, n in enumerate(names) if n == "AGI")
+    assert support[-2].args == "puente-fallback,s,1"
+    base = load(DIALPLAN / "extensions.conf")
+    assert base.first("puente-fallback") is not None  # where the fallthrough ends, shipped in extensions.conf
+
+
+def test_each_node_has_its_own_answer_hook_context() -> None:
+    conf = load(DIALPLAN / "extensions_cluster.conf")
+    hooks = {t.host for t in agi_targets(conf) if "agent-answered" in t.entry.value}
+    assert hooks == {"10.0.0.11", "10.0.0.12", "10.0.0.13"}
+    assert all(conf.first(f"puente-agent-answered-{n}") is not None for n in (1, 2, 3))
