@@ -218,6 +218,16 @@ class NodeSettings(BaseModel):
     stale_after_seconds: float = Field(default=30.0, gt=0)
 
 
+class AcdSettings(BaseModel):
+    """The ACD across nodes (docs/architecture.md "Several nodes")."""
+
+    # true: this node's queues, agents and offers are the shared line in PostgreSQL, with every other
+    # node that says true on the same database (one contact centre). Needs PostgreSQL.
+    shared: bool = False
+    # A node that stops renewing (killed) loses its callers' places and its agents' offers after this.
+    lease_seconds: float = Field(default=6.0, ge=1.0, le=10.0)
+
+
 class AuthSettings(BaseModel):
     token_ttl_hours: float = 12.0
     # argon2id cost (OWASP-recommended defaults); tests lower them to stay fast.
@@ -277,6 +287,7 @@ class Settings(BaseSettings):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
+    acd: AcdSettings = Field(default_factory=AcdSettings)
 
     @classmethod
     def settings_customise_sources(

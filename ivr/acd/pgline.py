@@ -258,6 +258,16 @@ class PgLine:
     async def take(self, entry_id: str, *, at: datetime) -> LineResult:
         return await self._txn(lambda s: s.router.take(entry_id, at=at), at, [entry_id])
 
+    async def contact_answered(self, agent_id: str, *, at: datetime) -> LineResult:
+        return await self._txn(lambda s: s.router.contact_answered(agent_id, at=at), at)
+
+    async def drop_contact(self, agent_id: str, state: AgentState, reason: StateReason, *,
+                           at: datetime) -> LineResult:
+        return await self._txn(lambda s: s.router.drop_contact(agent_id, state, reason, at=at), at)
+
+    async def mark_talking(self, agent_id: str, *, at: datetime) -> LineResult:
+        return await self._txn(lambda s: s.router.mark_talking(agent_id, at=at), at)
+
     # ------------------------------------------------------------------ reads (no lock)
     async def snapshot(self) -> LineSnapshot:
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):

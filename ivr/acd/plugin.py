@@ -5,13 +5,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ivr.acd.cluster import ClusterLink
 from ivr.acd.config import load_agents, load_queues
 from ivr.acd.runtime import AcdRuntime, AmiDeviceFeed
 from ivr.acd.service import AcdService
 from ivr.acd.store import AcdStore
 from ivr.ami.wiring import ami_client
 from ivr.composition import Container
-from ivr.settings import Settings
+from ivr.settings import ConfigurationError, Settings
+
+
+def _cluster_link(container: Container, service: AcdService) -> ClusterLink:
+    """One contact centre on several nodes: the shared line in PostgreSQL (ivr/acd/cluster.py)."""
+    if container.db.is_sqlite:
+        raise ConfigurationError("IVR_ACD__SHARED=true needs PostgreSQL: set IVR_DATABASE_URL=postgresql://... "
+                                 "(or IVR_ACD__SHARED=false for one node)")
+    link = ClusterLink(service, container.db.url, owner=container.services["node"].owner,
+                       lease_seconds=container.settings.acd.lease_seconds)
+    service.link = link
+    return link
 
 
 def config_paths(settings: Settings) -> tuple[Path, Path]:
@@ -37,6 +49,8 @@ async def wire(container: Container) -> None:
 
     container.routers.append(router)
     container.components.append(AcdRuntime(service, store))
+    if container.settings.acd.shared:
+        container.components.append(_cluster_link(container, service))
     ami = ami_client(container)
     if ami is not None:
         container.components.append(AmiDeviceFeed(service, ami))

@@ -4,17 +4,20 @@ from every source, and the API other domains use (hold loop, callbacks, admin AP
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ivr.acd.config import AgentConfig, ConfigError, OverflowKind, QueueConfig, parse_queue
 from ivr.acd.devices import device_target
 from ivr.acd.ewt import Prediction, QueueRates, predict
+from ivr.acd.line import LineAgent, LineResult, LineSnapshot, NewEntry
 from ivr.acd.null import NullRecorder
-from ivr.acd.router import AgentChange, Router, RouterAgent
+from ivr.acd.router import AgentChange, Router, RouterAgent, RouterEntry
 from ivr.acd.store import AcdStore, ContactRecord, QueueLive, WaitingSnapshot
 from ivr.acd.types import (
     AgentAssignment,
@@ -33,7 +36,15 @@ from ivr.events.types import AgentStateChanged
 from ivr.ports import CallbackPort, CallRecorder, DeflectionPort, QueueOutcome, QueueRequest
 from ivr.prompts.catalogue import PromptCatalogue
 
+if TYPE_CHECKING:
+    from ivr.acd.cluster import ClusterLink
+
 log = logging.getLogger(__name__)
+
+
+async def _configured(done: Awaitable[None]) -> LineResult:
+    await done
+    return LineResult()
 
 
 @dataclass(slots=True)
@@ -81,6 +92,8 @@ class AcdService:
         self._dirty_agents: set[str] = set()
         self.live_dirty = True
         self.last_command_id = 0
+        # Shared mode (IVR_ACD__SHARED): the router is a mirror; the shared line decides (ivr/acd/cluster.py).
+        self.link: ClusterLink | None = None
         now = clock()
         for q in queues.values():
             self.router.set_queue(q.name, q.skills)
@@ -107,7 +120,9 @@ class AcdService:
             # was for went with the dead process. Those agents come back available, where they were
             # before the offer (only available agents are offered), and the stored state says so at
             # once (marked dirty), so no supervisor sees an agent ringing for a call that is gone.
-            if view.reason in (StateReason.OFFER, StateReason.CONTACT) or view.state is AgentState.RINGING:
+            # (Shared: other nodes' offers are live; the line's reaper frees a dead node's.)
+            if self.link is None and (view.reason in (StateReason.OFFER, StateReason.CONTACT)
+                                      or view.state is AgentState.RINGING):
                 agent.state, agent.reason = AgentState.AVAILABLE, StateReason.ADMIN
                 self._dirty_agents.add(view.agent_id)
                 released += 1
@@ -157,6 +172,9 @@ class AcdService:
         self._queues[cfg.name] = cfg
         self.rates.setdefault(cfg.name, QueueRates())
         self.router.set_queue(cfg.name, cfg.skills)
+        if self.link is not None:
+            skills = dict(cfg.skills)
+            self.link.submit("queue", lambda line, at: _configured(line.configure({cfg.name: skills}, [], at=at)))
         self.live_dirty = True
         self.dispatch()
 
@@ -167,6 +185,9 @@ class AcdService:
         """Add an agent or change its name/endpoint/skills (admin API); its state is kept."""
         self._agent_configs[cfg.agent_id] = cfg
         self.router.upsert_agent(cfg.agent_id, cfg.endpoint, cfg.skills, at=self.clock())
+        if self.link is not None:
+            agent = LineAgent(cfg.agent_id, cfg.endpoint, dict(cfg.skills))
+            self.link.submit("agent", lambda line, at: _configured(line.configure({}, [agent], at=at)))
         if self.store is not None:
             await self.store.save_agents([cfg])
         self.dispatch()
@@ -189,7 +210,16 @@ class AcdService:
     def set_agent_state(self, agent_id: str, state: AgentState, *, reason: StateReason = StateReason.ADMIN) -> None:
         self._router_agent(agent_id)
         self.router.set_state(agent_id, state, at=self.clock(), reason=reason)
+        self._share_state(agent_id, state, reason)
         self.dispatch()
+
+    def _share_state(self, agent_id: str, state: AgentState, reason: StateReason) -> None:
+        if self.link is not None:
+            self.link.submit("state", lambda line, at: line.set_state(agent_id, state, at=at, reason=reason))
+
+    def _share_talking(self, agent_id: str) -> None:
+        if self.link is not None:
+            self.link.submit("talking", lambda line, at: line.mark_talking(agent_id, at=at))
 
     def device_state(self, device: str, state: str) -> None:
         """An AMI DeviceStateChange for ``device`` (e.g. PJSIP/agent1)."""
@@ -199,11 +229,13 @@ class AcdService:
                 continue
             if agent.contact is not None and state.strip().upper() == "INUSE":
                 self.router.mark_talking(agent.agent_id, at=self.clock())
+                self._share_talking(agent.agent_id)
                 continue
             target = device_target(agent.state, agent.reason, has_contact=agent.contact is not None,
                                    device_state=state)
             if target is not None:
                 self.router.set_state(agent.agent_id, target[0], at=self.clock(), reason=target[1])
+                self._share_state(agent.agent_id, target[0], target[1])
         self.dispatch()
 
     def apply_commands(self, commands: list[tuple[int, str, AgentState]]) -> None:
@@ -220,6 +252,9 @@ class AcdService:
         cfg = self.queue_config(queue)
         entry_id = entry_id or uuid.uuid4().hex
         self.router.join(entry_id, queue, arrival=arrival, priority=priority + cfg.priority, kind=kind)
+        if self.link is not None:
+            entry = NewEntry(entry_id, queue, arrival, self.link.owner, priority + cfg.priority, kind, call_id)
+            self.link.submit("join", lambda line, at: line.join(entry, at=at))
         waiter = Waiter(entry_id, queue, kind, call_id, arrival, self.clock(), self.router.position(entry_id))
         self._waiters[entry_id] = waiter
         self.live_dirty = True
@@ -230,6 +265,9 @@ class AcdService:
         """Take the entry out of line (not served); returns its last position."""
         position = self.position_of(waiter.entry_id)
         self.router.leave(waiter.entry_id, at=self.clock())
+        if self.link is not None:
+            entry_id = waiter.entry_id
+            self.link.submit("leave", lambda line, at: line.leave(entry_id, at=at))
         self._waiters.pop(waiter.entry_id, None)
         self.live_dirty = True
         self.dispatch()
@@ -237,6 +275,9 @@ class AcdService:
 
     def move(self, waiter: Waiter, queue: str) -> None:
         self.router.move(waiter.entry_id, queue)
+        if self.link is not None:
+            entry_id = waiter.entry_id
+            self.link.submit("move", lambda line, at: line.move(entry_id, queue, at=at))
         waiter.queue = queue
         self.live_dirty = True
         self.dispatch()
@@ -246,6 +287,10 @@ class AcdService:
 
     def dispatch(self) -> None:
         """Route what can be routed, wake the owners of new offers, publish agent changes."""
+        if self.link is not None:  # the shared line routes; its changes are published as they come
+            self.router.tick(self.clock())
+            self.router.drain_changes()
+            return
         for offer in self.router.dispatch(self.clock()):
             waiter = self._waiters.get(offer.entry_id)
             if waiter is None:  # cannot happen: every entry has a waiter; keep the line moving
@@ -268,6 +313,9 @@ class AcdService:
         """The offered agent took the call: returns how long the caller waited in line this time
         (from joining; a returning caller's credit is not part of it)."""
         self.router.answered(waiter.entry_id, at=self.clock())
+        if self.link is not None:
+            entry_id = waiter.entry_id
+            self.link.submit("answered", lambda line, at: line.answered(entry_id, at=at))
         self._waiters.pop(waiter.entry_id, None)
         waited = max((answered_at - waiter.joined_at).total_seconds(), 0.0)
         rates = self.rates[waiter.queue]
@@ -279,7 +327,11 @@ class AcdService:
         return waited
 
     def no_answer(self, waiter: Waiter, status: DialStatus) -> None:
-        self.router.no_answer(waiter.entry_id, at=self.clock(), unreachable=status is DialStatus.CHANUNAVAIL)
+        unreachable = status is DialStatus.CHANUNAVAIL
+        self.router.no_answer(waiter.entry_id, at=self.clock(), unreachable=unreachable)
+        if self.link is not None:
+            entry_id = waiter.entry_id
+            self.link.submit("no_answer", lambda line, at: line.no_answer(entry_id, at=at, unreachable=unreachable))
         waiter.assignment = None
         waiter.wake.clear()
         self.dispatch()
@@ -288,6 +340,9 @@ class AcdService:
         """The answered contact is over: wrap-up; returns the handle time learnt."""
         cfg = self.queue_config(queue)
         self.router.end_contact(agent_id, at=self.clock(), wrap_up_seconds=cfg.wrap_up_seconds)
+        if self.link is not None:
+            wrap = cfg.wrap_up_seconds
+            self.link.submit("end_contact", lambda line, at: line.end_contact(agent_id, at=at, wrap_up_seconds=wrap))
         handle = talk_seconds + cfg.wrap_up_seconds
         self.rates[queue].record_service(handle)
         self.dispatch()
@@ -338,6 +393,9 @@ class AcdService:
             assignment = waiter.assignment
             if assignment is not None:
                 self.router.take(waiter.entry_id, at=self.clock())
+                if self.link is not None:
+                    taken = waiter.entry_id
+                    self.link.submit("take", lambda line, at: line.take(taken, at=at))
                 self._waiters.pop(waiter.entry_id, None)
                 self.live_dirty = True
             else:
@@ -351,6 +409,9 @@ class AcdService:
         now = self.clock()
         if result.status is DialStatus.ANSWER:
             self.router.contact_answered(assignment.agent_id, at=now)
+            if self.link is not None:
+                agent_id = assignment.agent_id
+                self.link.submit("contact_answered", lambda line, at: line.contact_answered(agent_id, at=at))
             self.contact_ended(assignment.agent_id, assignment.queue, talk_seconds=result.talk_seconds)
             return
         state, reason = {
@@ -359,7 +420,55 @@ class AcdService:
             DialStatus.CHANUNAVAIL: (AgentState.OFFLINE, StateReason.UNREACHABLE),
         }.get(result.status, (AgentState.AVAILABLE, StateReason.CONTACT))
         self.router.drop_contact(assignment.agent_id, state, reason, at=now)
+        if self.link is not None:
+            dropped = assignment.agent_id
+            self.link.submit("drop_contact", lambda line, at: line.drop_contact(dropped, state, reason, at=at))
         self.dispatch()
+
+    # ------------------------------------------------------------------ shared mode (ivr/acd/cluster.py)
+    def offer_arrived(self, offer: AgentAssignment) -> None:
+        """The shared line offered an agent to one of this node's entries."""
+        waiter = self._waiters.get(offer.entry_id)
+        if waiter is None or waiter.assignment is not None:  # gone meanwhile (its leave frees the agent), or known
+            return
+        entry = self.router.entries.get(offer.entry_id)
+        agent = self.router.agents.get(offer.agent_id)
+        if entry is not None and agent is not None:
+            entry.agent_id, agent.contact = offer.agent_id, offer.entry_id
+            agent.state, agent.reason, agent.since = AgentState.RINGING, StateReason.OFFER, offer.offered_at
+        waiter.assignment = offer
+        waiter.wake.set()
+        self.live_dirty = True
+
+    def shared_changes(self, changes: list[AgentChange]) -> None:
+        """Agent changes the shared line made for this node's changes: published once, here."""
+        self._publish_changes(changes)
+
+    def mirror(self, snapshot: LineSnapshot) -> None:
+        """Take the shared line as it is (every node's callers, every agent's state)."""
+        now = self.clock()
+        entries: dict[str, RouterEntry] = {}
+        for e in snapshot.entries:
+            entries[e.entry_id] = RouterEntry(e.entry_id, e.queue, e.kind, e.arrival, e.priority, e.seq, e.agent_id)
+        self.router.entries = entries
+        self.router._seq = itertools.count(max((e.seq for e in snapshot.entries), default=0) + 1)
+        for a in snapshot.agents:
+            agent = self.router.agents.get(a.agent_id)
+            if agent is None:
+                continue
+            if (agent.state, agent.reason, agent.contact) != (a.state, a.reason, a.contact):
+                self._dirty_agents.add(a.agent_id)
+            agent.state, agent.reason, agent.since, agent.contact = a.state, a.reason, a.since, a.contact
+            agent.pending, agent.wrap_up_until = None, None
+        for entry_id, waiter in self._waiters.items():  # an offer whose notification was missed
+            entry = entries.get(entry_id)
+            if entry is not None and entry.agent_id is not None and waiter.assignment is None:
+                agent = self.router.agents.get(entry.agent_id)
+                if agent is not None:
+                    entry.agent_id = None
+                    self.offer_arrived(AgentAssignment(entry_id, agent.agent_id, agent.endpoint, entry.queue, now,
+                                                       entry.arrival))
+        self.live_dirty = True
 
     # ------------------------------------------------------------------ snapshots for persistence
     def tick(self) -> None:

@@ -1,0 +1,126 @@
+"""The ACD service on the shared line (``IVR_ACD__SHARED=true``, PostgreSQL).
+
+The service's API stays synchronous (the hold loop, callbacks and the admin API call it as on one
+node). In shared mode its router is a *mirror* of the shared line: every change is applied to the
+mirror at once (so this node's own reads - is my entry still in line, my position, the EWT - see
+it) and submitted, in order, to the shared line, which alone decides offers. The link's one writer
+task runs the submitted changes one by one; their results (new offers, agent changes) and the
+offers other nodes make for this node's callers (LISTEN/NOTIFY) reach the service; after each
+batch, and when another node changed agents, the mirror is refreshed from the shared line
+(every node's callers: positions and EWT count everyone ahead). The lease component renews this
+node's entries and offers and reaps dead nodes'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from ivr.acd.line import LineAgent, LineResult, LineSnapshot
+from ivr.acd.pgline import LineLease, LineListener, Offer, PgLine
+from ivr.acd.types import InvalidTransition, UnknownAgent, UnknownQueue
+
+if TYPE_CHECKING:
+    from ivr.acd.service import AcdService
+
+log = logging.getLogger(__name__)
+
+Change = Callable[[PgLine, datetime], Awaitable[LineResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Submitted:
+    what: str
+    change: Change
+    at: datetime
+
+
+class ClusterLink:
+    """Connects one node's :class:`AcdService` to the shared line (a component of ``ivr serve``)."""
+
+    name = "acd-cluster"
+
+    def __init__(self, service: AcdService, url: str, *, owner: str, lease_seconds: float) -> None:
+        self.service = service
+        self.url = url
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self.line: PgLine | None = None
+        self._queue: asyncio.Queue[_Submitted | None] = asyncio.Queue()
+        self.submitted = 0  # how many changes were ever submitted (a refresh started before one is stale)
+
+    # ------------------------------------------------------------------ from the service (sync)
+    def submit(self, what: str, change: Change) -> None:
+        self.submitted += 1
+        self._queue.put_nowait(_Submitted(what, change, self.service.clock()))
+
+    def refresh_soon(self) -> None:
+        self._queue.put_nowait(None)
+
+    # ------------------------------------------------------------------ the component
+    async def run(self, started: asyncio.Event) -> None:
+        self.line = await PgLine.connect(self.url, owner=self.owner, lease_seconds=self.lease_seconds)
+        try:
+            svc = self.service
+            await self.line.configure({q: svc.queue_config(q).skills for q in svc.queue_names()},
+                                      [LineAgent(a.agent_id, a.endpoint, a.skills) for a in svc.agents()],
+                                      at=svc.clock())
+            lease = LineLease(self.line, svc.clock, on_result=self._result)
+            listener = LineListener(self.url, on_offer=self._offer, on_agents=lambda _ids: self.refresh_soon())
+            await self._refresh()
+            async with asyncio.TaskGroup() as tg:
+                for part in (listener.run, lease.run):
+                    ready = asyncio.Event()
+                    tg.create_task(part(ready))
+                    await ready.wait()
+                self.refresh_soon()
+                started.set()
+                await self._write()
+        finally:
+            await self.line.aclose()
+
+    async def _write(self) -> None:
+        while True:
+            item = await self._queue.get()
+            await self._apply(item)
+            while not self._queue.empty():
+                await self._apply(self._queue.get_nowait())
+            await self._refresh()
+
+    async def _apply(self, item: _Submitted | None) -> None:
+        if item is None or self.line is None:
+            return
+        try:
+            self._result(await item.change(self.line, item.at))
+        except (InvalidTransition, UnknownAgent, UnknownQueue, KeyError, ValueError) as exc:
+            # Another node changed it first (e.g. the entry was reaped): the line stays as it is.
+            log.warning("shared line refused a change", extra={"change": item.what, "error": str(exc)})
+        except (OSError, asyncpg.PostgresError):
+            log.exception("shared line change failed", extra={"change": item.what})
+
+    def _result(self, result: LineResult) -> None:
+        for offer in result.offers:
+            self._offer(offer)
+        self.service.shared_changes(list(result.changes))
+
+    def _offer(self, offer: Offer) -> None:
+        if offer.owner == self.owner:
+            self.service.offer_arrived(offer.assignment)
+
+    async def _refresh(self) -> None:
+        if self.line is None:
+            return
+        before = self.submitted
+        try:
+            snapshot: LineSnapshot = await self.line.snapshot()
+        except (OSError, asyncpg.PostgresError):
+            log.exception("shared line: cannot read the line")
+            return
+        if self.submitted == before and self._queue.empty():  # nothing changed here meanwhile
+            self.service.mirror(snapshot)
