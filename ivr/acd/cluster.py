@@ -72,7 +72,8 @@ class ClusterLink:
                                       [LineAgent(a.agent_id, a.endpoint, a.skills) for a in svc.agents()],
                                       at=svc.clock())
             lease = LineLease(self.line, svc.clock, on_result=self._result)
-            listener = LineListener(self.url, on_offer=self._offer, on_agents=lambda _ids: self.refresh_soon())
+            listener = LineListener(self.url, on_offer=self._offer, on_agents=lambda _ids: self.refresh_soon(),
+                                    on_line=self.refresh_soon)
             await self._refresh()
             async with asyncio.TaskGroup() as tg:
                 for part in (listener.run, lease.run):

@@ -110,7 +110,8 @@ async def _load(conn: asyncpg.Connection, named: Sequence[str], extra_free: int)
                    {e.entry_id: _entry_tuple(e) for e in router.entries.values()})
 
 
-async def _write(conn: asyncpg.Connection, s: _Loaded, lease_seconds: float) -> None:
+async def _write(conn: asyncpg.Connection, s: _Loaded, lease_seconds: float) -> bool:
+    """Write back what changed; True when the line's entries changed (other nodes' positions)."""
     r = s.router
     gone = [eid for eid in s.entries_before if eid not in r.entries]
     if gone:
@@ -144,6 +145,7 @@ async def _write(conn: asyncpg.Connection, s: _Loaded, lease_seconds: float) -> 
             " lease_until = CASE WHEN NOT $11 THEN lease_until WHEN $7::varchar IS NULL THEN NULL"
             " ELSE now() + make_interval(secs => $13) END"
             " WHERE agent_id = $1", agents)
+    return bool(gone or changed or new)
 
 
 def _offer_payload(offer: Offer) -> str:
@@ -192,14 +194,17 @@ class PgLine:
             op(loaded)
             assignments = loaded.router.dispatch(at)
             changes = tuple(loaded.router.drain_changes())
-            await _write(conn, loaded, self.lease_seconds)
+            line_changed = await _write(conn, loaded, self.lease_seconds)
             offers = tuple(Offer(a, loaded.owners.get(a.entry_id, "")) for a in assignments)
-            await self._notify(conn, offers, changes)
+            await self._notify(conn, offers, changes, line_changed)
         return LineResult(offers, changes)
 
     @staticmethod
-    async def _notify(conn: asyncpg.Connection, offers: tuple[Offer, ...], changes: tuple[Any, ...]) -> None:
+    async def _notify(conn: asyncpg.Connection, offers: tuple[Offer, ...], changes: tuple[Any, ...],
+                      line_changed: bool) -> None:
         payloads = [_offer_payload(o) for o in offers]
+        if line_changed and not changes:  # (agent changes already make every node look again)
+            payloads.append(json.dumps({"line": True}))
         if changes:
             ids = sorted({c.agent_id for c in changes})
             agents = json.dumps({"agents": ids})
@@ -385,14 +390,17 @@ AgentsHandler = Callable[["list[str] | None"], None]
 
 class LineListener:
     """One LISTEN connection per node: hands each offer to ``on_offer`` (every node gets every
-    offer; the handler keeps its own node's) and each batch of agent changes to ``on_agents``."""
+    offer; the handler keeps its own node's), each batch of agent changes to ``on_agents`` and
+    each change of the line's entries (joins, leaves) to ``on_line``."""
 
     name = "acd-line-listener"
 
-    def __init__(self, url: str, *, on_offer: OfferHandler, on_agents: AgentsHandler) -> None:
+    def __init__(self, url: str, *, on_offer: OfferHandler, on_agents: AgentsHandler,
+                 on_line: Callable[[], None] = lambda: None) -> None:
         self.dsn = asyncpg_dsn(url)
         self.on_offer = on_offer
         self.on_agents = on_agents
+        self.on_line = on_line
         self._conn: asyncpg.Connection | None = None
 
     def _received(self, conn: object, pid: int, channel: str, payload: str) -> None:
@@ -400,6 +408,8 @@ class LineListener:
             data = json.loads(payload)
             if "agents" in data:
                 self.on_agents(data["agents"])
+            elif "line" in data:
+                self.on_line()
             else:
                 self.on_offer(parse_offer(data))
         except (ValueError, KeyError, TypeError):
