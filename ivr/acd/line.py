@@ -78,6 +78,7 @@ class LineAgentState:
     reason: StateReason
     since: datetime
     contact: str | None
+    wrap_up_until: datetime | None = None  # a contact's wrap-up ends then (routing ends it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ class SharedLine(Protocol):
 def snapshot_of(router: Router, owners: Mapping[str, str]) -> LineSnapshot:
     entries = tuple(LineEntry(e.entry_id, e.queue, e.kind, e.arrival, e.priority, e.seq, owners.get(e.entry_id, ""),
                               e.agent_id) for e in sorted(router.entries.values(), key=lambda e: e.key))
-    agents = tuple(LineAgentState(a.agent_id, a.state, a.reason, a.since, a.contact)
+    agents = tuple(LineAgentState(a.agent_id, a.state, a.reason, a.since, a.contact, a.wrap_up_until)
                    for a in sorted(router.agents.values(), key=lambda a: a.agent_id))
     return LineSnapshot(entries, agents)
 

@@ -278,13 +278,13 @@ class PgLine:
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             entries = await conn.fetch(f"SELECT {_ENTRY_COLS} FROM acd_line_entries"
                                        " ORDER BY priority DESC, arrival, seq")
-            agents = await conn.fetch("SELECT agent_id, state, reason, since, contact FROM acd_line_agents"
-                                      " ORDER BY agent_id")
+            agents = await conn.fetch("SELECT agent_id, state, reason, since, contact, wrap_up_until"
+                                      " FROM acd_line_agents ORDER BY agent_id")
         return LineSnapshot(
             tuple(LineEntry(r["entry_id"], r["queue"], EntryKind(r["kind"]), r["arrival"], r["priority"], r["seq"],
                             r["owner"], r["agent_id"]) for r in entries),
             tuple(LineAgentState(r["agent_id"], AgentState(r["state"]), StateReason(r["reason"]), r["since"],
-                                 r["contact"]) for r in agents))
+                                 r["contact"], r["wrap_up_until"]) for r in agents))
 
     async def position(self, entry_id: str) -> int | None:
         """1-based place in its queue across every node (one indexed count, no lock)."""

@@ -288,7 +288,11 @@ class AcdService:
     def dispatch(self) -> None:
         """Route what can be routed, wake the owners of new offers, publish agent changes."""
         if self.link is not None:  # the shared line routes; its changes are published as they come
-            self.router.tick(self.clock())
+            now = self.clock()
+            if any(a.wrap_up_until is not None and a.wrap_up_until <= now for a in self.router.agents.values()):
+                # a wrap-up is over: the shared line ends it when it next routes; route now
+                self.link.submit("wrap_up_over", lambda line, at: line.dispatch(at=at))
+            self.router.tick(now)
             self.router.drain_changes()
             return
         for offer in self.router.dispatch(self.clock()):
@@ -459,7 +463,7 @@ class AcdService:
             if (agent.state, agent.reason, agent.contact) != (a.state, a.reason, a.contact):
                 self._dirty_agents.add(a.agent_id)
             agent.state, agent.reason, agent.since, agent.contact = a.state, a.reason, a.since, a.contact
-            agent.pending, agent.wrap_up_until = None, None
+            agent.pending, agent.wrap_up_until = None, a.wrap_up_until
         for entry_id, waiter in self._waiters.items():  # an offer whose notification was missed
             entry = entries.get(entry_id)
             if entry is not None and entry.agent_id is not None and waiter.assignment is None:
