@@ -83,12 +83,13 @@ async def _load(conn: asyncpg.Connection, named: Sequence[str], extra_free: int)
     # free now, or freed by routing's own tick (a wrap-up with a timer), plus what the change frees
     free = extra_free + sum(1 for r in agents if r["contact"] is None and (
         r["state"] == AgentState.AVAILABLE.value or r["wrap_up_until"] is not None))
+    # (top: the last join order number; when no row comes back the line is empty: every entry is
+    # either offered or first of its queue's entries not offered)
     entries = await conn.fetch(
-        f"SELECT {_ENTRY_COLS} FROM (SELECT *, row_number() OVER (PARTITION BY queue, agent_id IS NULL"
-        "  ORDER BY priority DESC, arrival, seq) AS place FROM acd_line_entries) e"
+        f"SELECT {_ENTRY_COLS}, top FROM (SELECT *, row_number() OVER (PARTITION BY queue, agent_id IS NULL"
+        "  ORDER BY priority DESC, arrival, seq) AS place, max(seq) OVER () AS top FROM acd_line_entries) e"
         " WHERE agent_id IS NOT NULL OR place <= $1 OR entry_id = ANY($2::varchar[])", free + 1, list(named))
-    top = await conn.fetchval("SELECT max(seq) FROM acd_line_entries")
-    router = fresh_router((top or 0) + 1)
+    router = fresh_router((entries[0]["top"] if entries else 0) + 1)
     for q in queues:
         router.set_queue(q["name"], json.loads(q["skills"]))
     for r in agents:
@@ -210,7 +211,7 @@ class PgLine:
             agents = json.dumps({"agents": ids})
             payloads.append(agents if len(agents) < MAX_NOTIFY else json.dumps({"agents": None}))
         if payloads:
-            await conn.executemany("SELECT pg_notify($1, $2)", [(CHANNEL, p) for p in payloads])
+            await conn.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", CHANNEL, payloads)
 
     # ------------------------------------------------------------------ configuration
     async def configure(self, queues: Mapping[str, Mapping[str, int]], agents: Sequence[LineAgent], *,
