@@ -26,7 +26,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -232,11 +232,30 @@ class PgLine:
 
     # ------------------------------------------------------------------ the line
     async def join(self, entry: NewEntry, *, at: datetime) -> LineResult:
+        """Join the line. A call already in line on another node (the same Asterisk channel, sent
+        on by the dialplan when that node died: same call id) takes over its entry's place: its
+        original arrival and priority; the old entry leaves (freeing an agent being offered it)."""
+        previous: list[str] = []
+
+        async def find(conn: asyncpg.Connection) -> Sequence[str]:
+            if entry.call_id is not None:
+                previous.extend(r["entry_id"] for r in await conn.fetch(
+                    "SELECT entry_id FROM acd_line_entries WHERE call_id = $1 AND owner <> $2",
+                    entry.call_id, entry.owner))
+            return previous
+
         def op(s: _Loaded) -> None:
-            s.router.join(entry.entry_id, entry.queue, arrival=entry.arrival, priority=entry.priority, kind=entry.kind)
-            s.owners[entry.entry_id] = entry.owner
-            s.new_entries.append(entry)
-        return await self._txn(op, at)
+            joining = entry
+            for old_id in previous:
+                old = s.router.leave(old_id, at=at)
+                if old is not None:
+                    joining = replace(joining, arrival=min(joining.arrival, old.arrival),
+                                      priority=max(joining.priority, old.priority))
+            s.router.join(joining.entry_id, joining.queue, arrival=joining.arrival, priority=joining.priority,
+                          kind=joining.kind)
+            s.owners[joining.entry_id] = joining.owner
+            s.new_entries.append(joining)
+        return await self._txn(op, at, prepare=find)
 
     async def leave(self, entry_id: str, *, at: datetime) -> LineResult:
         return await self._txn(lambda s: s.router.leave(entry_id, at=at), at, [entry_id])

@@ -203,3 +203,18 @@ async def test_a_restarted_node_takes_over_from_its_previous_incarnation_at_once
     finally:
         for line in (old, new, other):
             await line.aclose()
+
+
+async def test_a_call_sent_on_to_another_node_keeps_its_place(nodes: list[PgLine]) -> None:
+    """The dialplan sends a dead node's caller (same channel: same call id) to the next node:
+    their new entry takes the old one's place, and the agent rung for them is offered again."""
+    await nodes[0].join(NewEntry("old", "support", T0, nodes[0].owner, call_id="1795.7"), at=T0)
+    await nodes[1].join(NewEntry("other", "support", T0 + timedelta(seconds=5), nodes[1].owner), at=T0)
+    first = await nodes[2].set_state("a1", AgentState.AVAILABLE, at=T0)
+    assert [o.assignment.entry_id for o in first.offers] == ["old"]
+    again = await nodes[2].join(NewEntry("again", "support", T0 + timedelta(seconds=30), nodes[2].owner,
+                                         call_id="1795.7"), at=T0)
+    assert [(o.assignment.entry_id, o.owner) for o in again.offers] == [("again", nodes[2].owner)]
+    snap = await nodes[1].snapshot()
+    assert [(e.entry_id, e.arrival) for e in snap.entries] == [("again", T0), ("other", T0 + timedelta(seconds=5))]
+
