@@ -54,19 +54,33 @@ async def test_several_live_nodes_on_postgresql_are_fine(pg_db: Database) -> Non
     await _heartbeat(pg_db).refuse_a_second_node_on_sqlite()
 
 
-async def test_ivr_serve_refuses_in_one_line(sqlite_db: Database, tmp_path: Path) -> None:
-    await _row(sqlite_db, "node-b:1", "node-b", age=timedelta(seconds=1))
-    db_file = sqlite_db.url.split(":///", 1)[1]
+def _serve_env(db: Database, tmp_path: Path) -> dict[str, str]:
+    db_file = db.url.split(":///", 1)[1]
     env = {**os.environ, "IVR_VAR_DIR": str(tmp_path / "var"), "IVR_DATABASE_URL": f"sqlite:///{db_file}",
            "IVR_HTTP__PORT": str(free_port(kind=1)), "IVR_AGI__PORT": str(free_port(kind=1)),
            "IVR_AUDIOSOCKET__PORT": str(free_port(kind=1)), "IVR_SIP__ENABLED": "false",
            "IVR_SIP__PORT": str(free_port()), "IVR_AMI__ENABLED": "false", "IVR_CALLBACKS__DISPATCH": "false",
            "IVR_NODE__ID": "node-a", "PYTHONPATH": str(ROOT)}
     env.pop("IVR_CONFIG", None)
+    return env
+
+
+async def _serve(env: dict[str, str]) -> list[str]:
     done = await asyncio.to_thread(subprocess.run, [IVR, "serve"], check=False, env=env, cwd=ROOT,
                                    capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    return [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+
+
+async def test_ivr_serve_refuses_a_second_node_on_sqlite_in_one_line(sqlite_db: Database, tmp_path: Path) -> None:
+    await _row(sqlite_db, "node-b:1", "node-b", age=timedelta(seconds=1))
+    errors = await _serve(_serve_env(sqlite_db, tmp_path))
     assert errors == ["Error: node 'node-b' is running on this SQLite database: several nodes need PostgreSQL "
-                      "(set IVR_DATABASE_URL=postgresql://...), or stop that node first"], done.stderr[-2000:]
+                      "(set IVR_DATABASE_URL=postgresql://...), or stop that node first"]
+
+
+async def test_ivr_serve_refuses_the_shared_acd_on_sqlite_in_one_line(sqlite_db: Database, tmp_path: Path) -> None:
+    errors = await _serve({**_serve_env(sqlite_db, tmp_path), "IVR_ACD__SHARED": "true"})
+    assert errors == ["Error: IVR_ACD__SHARED=true needs PostgreSQL: set IVR_DATABASE_URL=postgresql://... "
+                      "(or IVR_ACD__SHARED=false for one node)"]
