@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import os
 import random
 import secrets
 import time
@@ -223,8 +224,9 @@ async def main(args: argparse.Namespace) -> None:
         run, elapsed, waiting = await fn()
         rows.append(row(label, run, elapsed, waiting))
         print(f"  {label}: {run.t.offers} offers in {elapsed:.1f} s", flush=True)
+    load = os.getloadavg()[0]
     print(f"\n{args.callers} waiting callers, {args.agents} agents, handle ~ Exp(mean {args.handle} s), "
-          f"{args.seconds} s per run")
+          f"{args.seconds} s per run; {os.cpu_count()} CPUs, load average {load:.1f} at the end")
     print(f"{'line':<18} {'decisions/s':>12} {'free->offer p50 ms':>19} {'p99 ms':>8} {'double offers':>14} "
           f"{'lost':>5}")
     for label, rate, p50, p99, doubles, lost in rows:

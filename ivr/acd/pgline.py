@@ -44,6 +44,10 @@ MAX_NOTIFY = 7000  # bytes; PostgreSQL refuses payloads of 8000 and more
 
 _AGENT_COLS = "agent_id, endpoint, skills, state, reason, since, contact, pending_state, pending_reason, wrap_up_until"
 _ENTRY_COLS = "entry_id, queue, kind, arrival, priority, seq, owner, agent_id, call_id"
+_AGENTS_AND_QUEUES = (
+    "SELECT 'a' AS t, agent_id, endpoint, skills::text AS skills, state, reason, since, contact, pending_state,"
+    " pending_reason, wrap_up_until FROM acd_line_agents UNION ALL SELECT 'q', name, NULL, skills::text, NULL, NULL,"
+    " NULL, NULL, NULL, NULL, NULL FROM acd_line_queues")
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -78,8 +82,9 @@ async def _load(conn: asyncpg.Connection, named: Sequence[str], extra_free: int)
     Within one queue every entry needs the same skills, so when its k-th entry finds no free agent
     neither does any later one: with at most ``free + 1`` agents free after the change (a change
     frees at most one; a reap says how many more), nothing further down the line could be offered."""
-    queues = await conn.fetch("SELECT name, skills FROM acd_line_queues")
-    agents = await conn.fetch(f"SELECT {_AGENT_COLS} FROM acd_line_agents")
+    rows = await conn.fetch(_AGENTS_AND_QUEUES)  # one round trip for both
+    queues = [r for r in rows if r["t"] == "q"]
+    agents = [r for r in rows if r["t"] == "a"]
     # free now, or freed by routing's own tick (a wrap-up with a timer), plus what the change frees
     free = extra_free + sum(1 for r in agents if r["contact"] is None and (
         r["state"] == AgentState.AVAILABLE.value or r["wrap_up_until"] is not None))
@@ -91,7 +96,7 @@ async def _load(conn: asyncpg.Connection, named: Sequence[str], extra_free: int)
         " WHERE agent_id IS NOT NULL OR place <= $1 OR entry_id = ANY($2::varchar[])", free + 1, list(named))
     router = fresh_router((entries[0]["top"] if entries else 0) + 1)
     for q in queues:
-        router.set_queue(q["name"], json.loads(q["skills"]))
+        router.set_queue(q["agent_id"], json.loads(q["skills"]))
     for r in agents:
         pending = None
         if r["pending_state"] is not None:
@@ -149,6 +154,13 @@ async def _write(conn: asyncpg.Connection, s: _Loaded, lease_seconds: float) -> 
     return bool(gone or changed or new)
 
 
+def _quoted(text: str) -> str:
+    """An escape-string literal: read the same whatever the server's standard_conforming_strings."""
+    if "\x00" in text:
+        raise ValueError("a notification cannot carry NUL")
+    return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 def _offer_payload(offer: Offer) -> str:
     a = offer.assignment
     return json.dumps({"o": offer.owner, "e": a.entry_id, "a": a.agent_id, "p": a.endpoint, "q": a.queue,
@@ -187,22 +199,28 @@ class PgLine:
 
     async def _txn(self, op: Callable[[_Loaded], object], at: datetime, named: Sequence[str] = (),
                    prepare: Callable[[asyncpg.Connection], Awaitable[Sequence[str]]] | None = None) -> LineResult:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
-            if prepare is not None:
-                named = [*named, *await prepare(conn)]
-            loaded = await _load(conn, named, 1 + len(named))
-            op(loaded)
-            assignments = loaded.router.dispatch(at)
-            changes = tuple(loaded.router.drain_changes())
-            line_changed = await _write(conn, loaded, self.lease_seconds)
-            offers = tuple(Offer(a, loaded.owners.get(a.entry_id, "")) for a in assignments)
-            await self._notify(conn, offers, changes, line_changed)
+        # Round trips are most of a change's time: BEGIN goes with the lock, the notifications
+        # with COMMIT (simple-query batches; the payloads are our own JSON, quoted below).
+        async with self.pool.acquire() as conn:
+            await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_KEY})")
+            try:
+                if prepare is not None:
+                    named = [*named, *await prepare(conn)]
+                loaded = await _load(conn, named, 1 + len(named))
+                op(loaded)
+                assignments = loaded.router.dispatch(at)
+                changes = tuple(loaded.router.drain_changes())
+                line_changed = await _write(conn, loaded, self.lease_seconds)
+                offers = tuple(Offer(a, loaded.owners.get(a.entry_id, "")) for a in assignments)
+                await conn.execute(self._notify_sql(offers, changes, line_changed) + "COMMIT")
+            except Exception:
+                if not conn.is_closed():  # (on cancellation the pool's reset rolls back)
+                    await conn.execute("ROLLBACK")
+                raise
         return LineResult(offers, changes)
 
     @staticmethod
-    async def _notify(conn: asyncpg.Connection, offers: tuple[Offer, ...], changes: tuple[Any, ...],
-                      line_changed: bool) -> None:
+    def _notify_sql(offers: tuple[Offer, ...], changes: tuple[Any, ...], line_changed: bool) -> str:
         payloads = [_offer_payload(o) for o in offers]
         if line_changed and not changes:  # (agent changes already make every node look again)
             payloads.append(json.dumps({"line": True}))
@@ -210,8 +228,7 @@ class PgLine:
             ids = sorted({c.agent_id for c in changes})
             agents = json.dumps({"agents": ids})
             payloads.append(agents if len(agents) < MAX_NOTIFY else json.dumps({"agents": None}))
-        if payloads:
-            await conn.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", CHANNEL, payloads)
+        return "".join(f"SELECT pg_notify('{CHANNEL}', {_quoted(p)}); " for p in payloads)
 
     # ------------------------------------------------------------------ configuration
     async def configure(self, queues: Mapping[str, Mapping[str, int]], agents: Sequence[LineAgent], *,

@@ -218,3 +218,19 @@ async def test_a_call_sent_on_to_another_node_keeps_its_place(nodes: list[PgLine
     snap = await nodes[1].snapshot()
     assert [(e.entry_id, e.arrival) for e in snap.entries] == [("again", T0), ("other", T0 + timedelta(seconds=5))]
 
+
+
+async def test_an_offer_for_an_entry_id_with_quotes_and_backslashes_arrives_intact(
+        nodes: list[PgLine], pg_url: str) -> None:
+    got: asyncio.Queue[Offer] = asyncio.Queue()
+    listener = LineListener(pg_url, on_offer=got.put_nowait, on_agents=lambda _ids: None)
+    await listener.start()
+    odd = "callback:o'k\\x\"é"
+    try:
+        await nodes[0].join(NewEntry(odd, "support", T0, nodes[0].owner), at=T0)
+        await nodes[1].set_state("a2", AgentState.AVAILABLE, at=T0)
+        async with asyncio.timeout(1.0):
+            offer = await got.get()
+    finally:
+        await listener.aclose()
+    assert (offer.assignment.entry_id, offer.assignment.agent_id) == (odd, "a2")
