@@ -130,7 +130,7 @@ def check_command(settings: Settings, name: str | None, at_text: str | None, day
 @click.option("--for", "for_text", metavar="DURATION", help="End of the override from now: 30m, 2h, 1d.")
 @click.option("--reason", help="Why (announced in logs and reports).")
 @click.pass_obj
-def override_command(settings: Settings, name: str, state: str, until_text: str | None, for_text: str | None,
+def override_command(settings: Settings, name: str, state: str, *, until_text: str | None, for_text: str | None,
                      reason: str | None) -> None:
     """Force a schedule open or closed (evaluated before hours, holidays and closures)."""
     if until_text and for_text:
