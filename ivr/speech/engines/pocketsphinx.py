@@ -129,6 +129,11 @@ class PocketSphinxEngine:
                                    min_match_score=self._min_match_score, noise_floor=self._noise_floor,
                                    denoise=self._denoise)
 
+    def check_vocabulary(self, grammar: Grammar) -> None:
+        """Report (once per word) the grammar's words this model lacks; see ivr.speech.vocabulary."""
+        self.load()
+        self._known_phrases(compile_grammar(grammar))
+
     def _known_phrases(self, compiled: CompiledGrammar) -> dict[str, str]:
         assert self._words is not None
         known: dict[str, str] = {}

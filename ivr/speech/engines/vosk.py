@@ -78,6 +78,11 @@ class VoskEngine:
         return VoskSession(recognizer, restricted, self._endpoint, min_match_score=self._min_match_score,
                            denoise=self._denoise)
 
+    def check_vocabulary(self, grammar: Grammar) -> None:
+        """Report (once per word) the grammar's words this model lacks; see ivr.speech.vocabulary."""
+        self.load()
+        self._known_phrases(compile_grammar(grammar))
+
     def _known_phrases(self, compiled: CompiledGrammar) -> dict[str, str]:
         known: dict[str, str] = {}
         missing: list[str] = []
