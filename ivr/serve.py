@@ -12,6 +12,7 @@ import click
 
 from ivr import loops
 from ivr.composition import Container, build_container
+from ivr.db.readiness import require_ready
 from ivr.logs import configure_logging
 from ivr.loops import EventLoopUnavailable
 from ivr.settings import ConfigurationError, Settings
@@ -65,6 +66,7 @@ async def _run_components(container: Container, stop: asyncio.Event) -> None:
 @click.pass_obj
 def serve_command(settings: Settings) -> None:
     """Run the server: HTTP API and pages, FastAGI, AudioSocket, built-in SIP, dispatchers."""
+    require_ready(settings)  # a missing or unmigrated database: one line naming `ivr db upgrade`
     configure_logging(settings)
     try:
         loops.run(run_server(settings), settings.event_loop)

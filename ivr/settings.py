@@ -2,9 +2,13 @@
 
 Values come from, in order of precedence: explicit keyword arguments, ``IVR_*`` environment
 variables (nested sections use ``__``, e.g. ``IVR_AGI__PORT=4574``), a YAML config file named by
-``IVR_CONFIG`` (or passed to :func:`load_settings`), then the embedded defaults below. The defaults
-need no other service: SQLite under ``./var/``, HTTP on 127.0.0.1:8080, FastAGI on 127.0.0.1:4573,
-the built-in SIP endpoint on 127.0.0.1:5060.
+``IVR_CONFIG`` (or passed to :func:`load_settings`; ``IVR_HOME/puente.yaml`` when neither names one),
+then the embedded defaults below. The defaults need no other service: SQLite under ``IVR_HOME/var/``,
+HTTP on 127.0.0.1:8080, FastAGI on 127.0.0.1:4573, the built-in SIP endpoint on 127.0.0.1:5060.
+
+``IVR_HOME`` is where Puente keeps its data and finds its configuration, whatever the current
+directory: by default the checkout this package runs from (a source install), else the user's data
+directory (``$XDG_DATA_HOME/puente``). Relative paths in settings resolve against it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +28,25 @@ from pydantic_settings import (
 from ivr.loops import EventLoopChoice
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_ENV = "IVR_CONFIG"
+CONFIG_ENV_ALIAS = "IVR_CONFIG_FILE"  # the name the reference table once showed; still accepted
+HOME_CONFIG_NAME = "puente.yaml"
+DATABASE_SCHEMES = ("sqlite:///PATH", "postgresql://USER@HOST:PORT/DB")
+
+
+class SettingsError(Exception):
+    """A configuration problem, told in one line that names the fix."""
+
+
+def default_home() -> Path:
+    """``IVR_HOME``, else the checkout the package runs from, else the user's data directory."""
+    named = os.environ.get("IVR_HOME")
+    if named:
+        return Path(named).expanduser().resolve()
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "dialplan").is_dir():
+        return PROJECT_ROOT
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "puente"
 
 
 class ConfigurationError(ValueError):
@@ -252,6 +275,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IVR_", env_nested_delimiter="__", extra="ignore")
 
     config_file: Path | None = None
+    # Where data lives and relative paths resolve (IVR_HOME); see default_home().
+    home: Path = Field(default_factory=default_home)
     site: str = "default"
     var_dir: Path = Path("var")
     database_url: str = ""  # default: sqlite under var_dir
@@ -277,6 +302,31 @@ class Settings(BaseSettings):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
+    # Per-queue changes over dialplan/queues.yaml, e.g. IVR_QUEUES__BILLING__OFFER_CALLBACK_EWT_ABOVE=0.
+    queues: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        if url and not url.startswith(SUPPORTED_URL_PREFIXES):
+            scheme = url.split("://", 1)[0] if "://" in url else url
+            raise ValueError(f"unsupported database {scheme!r}: use {' or '.join(DATABASE_SCHEMES)}")
+        return url
+
+    @model_validator(mode="after")
+    def _resolve_against_home(self) -> Settings:
+        """Relative paths mean "under IVR_HOME", never "under the current directory"."""
+        self.home = self.home.expanduser().resolve()
+        self.var_dir = self._under_home(self.var_dir)
+        self.flows_dir = self._under_home(self.flows_dir)
+        self.prompts_dir = self._under_home(self.prompts_dir)
+        if self.speech.models_dir:
+            self.speech.models_dir = str(self._under_home(Path(self.speech.models_dir)))
+        return self
+
+    def _under_home(self, path: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else self.home / path
 
     @classmethod
     def settings_customise_sources(
@@ -293,8 +343,21 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
-            return normalise_database_url(self.database_url)
+            url = normalise_database_url(self.database_url)
+            prefix = "sqlite+aiosqlite:///"
+            if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
+                url = prefix + str(self._under_home(Path(url[len(prefix):])))
+            return url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'puente.db').resolve()}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None for another database (or an in-memory one)."""
+        url = self.effective_database_url
+        prefix = "sqlite+aiosqlite:///"
+        if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
+            return None
+        return Path(url[len(prefix):])
 
 
 class _YamlFileSource(PydanticBaseSettingsSource):
@@ -308,13 +371,39 @@ class _YamlFileSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = self._path or os.environ.get("IVR_CONFIG")
-        if not path:
+        path = config_file_path(self._path)
+        if path is None:
             return {}
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise SettingsError(f"cannot read the config file {path}: {exc.strerror or exc}; "
+                                f"fix --config / {CONFIG_ENV}") from None
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+            problem = getattr(exc, "problem", None) or "not valid YAML"
+            raise SettingsError(f"the config file {path} is not valid YAML{at}: {problem}") from None
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: the config file must hold a mapping")
+            raise SettingsError(f"the config file {path} must hold a mapping of settings (e.g. `http: {{port: 8080}}`)")
         return data
+
+
+def config_file_path(explicit: Path | str | None) -> Path | None:
+    """The YAML file to read: given, ``IVR_CONFIG`` (or ``IVR_CONFIG_FILE``), else ``IVR_HOME/puente.yaml``
+    when it exists. An empty ``IVR_CONFIG`` means "no file"."""
+    if explicit:
+        return Path(explicit)
+    for name in (CONFIG_ENV, CONFIG_ENV_ALIAS):
+        if name in os.environ:
+            value = os.environ[name]
+            return Path(value) if value else None
+    beside_data = default_home() / HOME_CONFIG_NAME
+    return beside_data if beside_data.is_file() else None
+
+
+SUPPORTED_URL_PREFIXES = ("sqlite://", "sqlite+aiosqlite://", "postgresql://", "postgres://",
+                          "postgresql+asyncpg://")
 
 
 def normalise_database_url(url: str) -> str:
@@ -327,4 +416,20 @@ def normalise_database_url(url: str) -> str:
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
-    return Settings(config_file=config_file, **overrides)
+    """The settings, or :class:`SettingsError` saying in one line what is wrong and where."""
+    try:
+        return Settings(config_file=config_file, **overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation(exc, config_file_path(config_file))) from None
+
+
+def describe_validation(exc: ValidationError, path: Path | None) -> str:
+    problems = []
+    for err in exc.errors()[:3]:
+        name = ".".join(str(part) for part in err["loc"])
+        env = "IVR_" + "__".join(str(part).upper() for part in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name} ({env}): {message}")
+    more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+    source = f" (environment or {path})" if path else " (environment)"
+    return f"invalid settings{source}: " + "; ".join(problems) + more

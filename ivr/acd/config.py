@@ -214,3 +214,35 @@ def load_agents(path: Path) -> dict[str, AgentConfig]:
     if not path.exists():
         return {}
     return {str(aid): parse_agent(str(aid), raw) for aid, raw in _load_mapping(path, "agents").items()}
+
+
+def with_overrides(queues: dict[str, QueueConfig], overrides: dict[str, dict[str, Any]],
+                   source: Path) -> dict[str, QueueConfig]:
+    """``queues.yaml`` with per-queue changes from the settings (``IVR_QUEUES__<NAME>__<FIELD>``), so
+    one run can differ from the file (a demo with a low callback threshold) without editing it."""
+    out = dict(queues)
+    for name, patch in overrides.items():
+        if name not in queues:
+            raise ConfigError(f"IVR_QUEUES__{name.upper()}: no queue {name!r} in {source} "
+                              f"(queues: {', '.join(sorted(queues))})")
+        out[name] = parse_queue(name, _merge(queues[name].to_dict(), _typed(patch)))
+    return out
+
+
+def _typed(value: Any) -> Any:
+    """Environment values arrive as text: read them as YAML scalars ("0" -> 0, "null" -> None)."""
+    if isinstance(value, dict):
+        return {str(k): _typed(v) for k, v in value.items()}
+    if isinstance(value, str):
+        return yaml.safe_load(value) if value.strip() else None
+    return value
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -48,10 +48,11 @@ def check(
     problems.extend(check_paths(targets, refs))
     for problem in problems:
         click.echo(str(problem))
+    # The verdict is the command's result: on stdout, one newline-terminated line either way.
     if problems:
-        click.echo(f"{len(problems)} problem(s)", err=True)
+        click.echo(f"{len(problems)} problem(s)")
         sys.exit(1)
-    click.echo(f"ok: {', '.join(str(p) for p in targets)}", err=True)
+    click.echo(f"ok: {', '.join(str(p) for p in targets)}")
 
 
 def _catalogue(prompts_dir: Path, problems: list[Problem]) -> PromptCatalogue | None:

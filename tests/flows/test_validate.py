@@ -192,9 +192,10 @@ def test_two_default_flows_clash(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the CLI
 def test_cli_passes_on_the_shipped_flows() -> None:
-    result = CliRunner().invoke(main, ["flows", "check", str(PROJECT_ROOT / "dialplan" / "flows")])
+    flows_dir = PROJECT_ROOT / "dialplan" / "flows"
+    result = CliRunner().invoke(main, ["flows", "check", str(flows_dir)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == ""
+    assert result.stdout == f"ok: {flows_dir}\n"  # the verdict on stdout, newline-terminated
 
 
 def test_cli_reports_one_line_per_problem(tmp_path: Path) -> None:
@@ -206,7 +207,9 @@ def test_cli_reports_one_line_per_problem(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         f"{bad}:billing: unknown queue 'nope'",
         f"{bad}:bye: unknown prompt 'nope'",
+        "2 problem(s)",
     ]
+    assert result.stdout.endswith("\n")
 
 
 @pytest.mark.parametrize("option", ["--queues", "--schedules"])

@@ -32,6 +32,7 @@ from ivr.channels.agi.errors import (
 from ivr.channels.agi.protocol import AgiEnvironment
 from ivr.channels.agi.protocol import set_variable as set_variable_command
 from ivr.channels.agi.stats import AgiErrorKind, AgiStats
+from ivr.errors import listen_error
 from ivr.events import EventBus
 from ivr.events.types import ProtocolError
 from ivr.logs import current_call_id, mask_number
@@ -119,9 +120,12 @@ class AgiServer:
             loop=loop,
             **shared,
         )
-        self._server = await loop.create_server(
-            new_connection, self._settings.host, self._settings.port, backlog=4096
-        )
+        try:
+            self._server = await loop.create_server(
+                new_connection, self._settings.host, self._settings.port, backlog=4096
+            )
+        except OSError as exc:
+            raise listen_error("FastAGI", self._settings.host, self._settings.port, "IVR_AGI__PORT", exc) from exc
         log.info("FastAGI listening", extra={"host": self._settings.host, "port": self.port})
 
     async def shutdown(self, grace: float | None = None) -> None:

@@ -26,6 +26,7 @@ from ivr.channels.audiosocket.protocol import (
     parse_dtmf,
     parse_uuid,
 )
+from ivr.errors import listen_error
 from ivr.speech.base import FRAME_BYTES, FRAME_MS
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,10 @@ class AudioSocketServer:
         self._pending.pop(call_uuid, None)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            raise listen_error("AudioSocket", self.host, self.port, "IVR_AUDIOSOCKET__PORT", exc) from exc
         log.info("audiosocket listening", extra={"host": self.host, "port": self.bound_port})
 
     async def stop(self) -> None:
