@@ -49,8 +49,9 @@ def default_home() -> Path:
     return Path(data) / "puente"
 
 
-class ConfigurationError(ValueError):
-    """A configuration problem found at start; the message is one line that names the fix."""
+class ConfigurationError(SettingsError, ValueError):
+    """A configuration problem found while wiring (e.g. an unreadable SIP secrets file): one line
+    that names the fix, printed like any other :class:`SettingsError`."""
 
 
 class HttpSettings(BaseModel):
