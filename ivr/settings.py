@@ -186,6 +186,15 @@ class AuthSettings(BaseModel):
     password_memory_kib: int = 65536
 
 
+class SupervisionSettings(BaseModel):
+    # A component of `ivr serve` that fails after it started is restarted after a jittered delay
+    # that doubles from the base with each consecutive failure, up to the cap.
+    restart_base_delay: float = Field(default=0.5, gt=0)
+    restart_max_delay: float = Field(default=30.0, gt=0)
+    # How often the event-loop lag monitor asks the loop to run a callback on time.
+    loop_lag_interval: float = Field(default=0.1, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one place."""
 
@@ -216,6 +225,7 @@ class Settings(BaseSettings):
     deflection: DeflectionSettings = Field(default_factory=DeflectionSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""``/health`` (alive), ``/ready`` (database, AMI, MQTT each reported) and ``/metrics``."""
+"""``/health`` (alive), ``/ready`` (database, AMI, MQTT, components each reported) and ``/metrics``."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ async def ready(request: Request) -> JSONResponse:
         checks["database"] = {"ok": False, "error": type(exc).__name__}
     checks["ami"] = _optional_connection(container.services.get("ami"), container.settings.ami.enabled)
     checks["mqtt"] = _optional_connection(container.services.get("mqtt"), bool(container.settings.mqtt.url))
+    states = container.services.get("component_states")  # set by `ivr serve` (absent when the app runs alone)
+    if states is not None:
+        down = states.down()
+        checks["components"] = {"ok": not down, "down": down}
     ok = all(c["ok"] for c in checks.values())
     return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 
