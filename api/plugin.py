@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from datetime import timedelta
 
 import uvicorn
@@ -43,7 +44,11 @@ class HttpServer:
         # uvicorn's own serve() captures SIGINT/SIGTERM; `ivr serve` owns signals, so drive its phases here.
         config.load()
         server.lifespan = config.lifespan_class(config)
-        await server.startup()
+        # Bound here, not by uvicorn: its own bind turns "address in use" into sys.exit(), which would
+        # end the whole server if it happened when this component is restarted.
+        listener = socket.create_server((settings.http.host, settings.http.port), backlog=2048,
+                                        family=socket.AF_INET6 if ":" in settings.http.host else socket.AF_INET)
+        await server.startup(sockets=[listener])
         if server.should_exit:
             raise RuntimeError(f"the HTTP server could not start on {settings.http.host}:{settings.http.port}")
         try:

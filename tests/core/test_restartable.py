@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from ivr.composition import Component, Container, wiring
 from ivr.db import Database
 from ivr.events import EventBus
@@ -70,3 +72,19 @@ async def test_the_agi_server_serves_calls_after_each_restart() -> None:
         await drive(server, model, env=env_block(script="support"))
         assert model.variables["PUENTE_RESULT"] == "done"
         await end(task)
+
+
+async def test_a_taken_http_port_is_an_error_of_the_component_not_an_exit(sqlite_db: Database, tmp_path: Path) -> None:
+    """uvicorn's own bind calls sys.exit() on "address in use": a restart on a briefly taken port
+    would end the whole server. The HTTP component binds itself and raises OSError instead."""
+    import socket
+
+    from api.plugin import wire as wire_api
+
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        settings = cheap_settings(var_dir=tmp_path, database_url=sqlite_db.url, http={"port": port})
+        container = Container(settings=settings, db=sqlite_db, bus=EventBus())
+        await wire_api(container)
+        with pytest.raises(OSError, match="in use"):
+            await asyncio.wait_for(container.services["http_server"].run(asyncio.Event()), DEADLINE)
