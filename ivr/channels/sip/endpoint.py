@@ -321,6 +321,20 @@ class SipEndpoint:
         return response
 
     async def _inbound_call(self, request: SipRequest, addr: Address, negotiated: Negotiated) -> None:
+        try:
+            await self._run_inbound_call(request, addr, negotiated)
+        except Exception:
+            # A fault in one call (no media socket for it, a failing hangup) ends that call only:
+            # the endpoint's TaskGroup, and every other call in it, go on.
+            self.stats.calls_failed += 1
+            log.exception("inbound SIP call failed", extra={"sip_call_id": request.call_id})
+            leg = self._legs.get(request.call_id)
+            if leg is None:
+                self.respond(request, addr, 500, "Server Internal Error", to_tag=new_tag())
+            else:
+                leg.end(EndedBy.LOCAL)
+
+    async def _run_inbound_call(self, request: SipRequest, addr: Address, negotiated: Negotiated) -> None:
         from ivr.channels.sip.channel import SipChannel
 
         leg = await open_inbound_leg(self.settings, self.pacer, request, addr, negotiated)

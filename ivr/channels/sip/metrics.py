@@ -20,6 +20,8 @@ class SipCollector(Collector):
         yield CounterMetricFamily("puente_sip_calls_in", "Inbound SIP calls accepted", value=s.calls_in)
         yield CounterMetricFamily("puente_sip_calls_rejected", "Inbound calls refused past max_calls (503)",
                                   value=s.calls_rejected)
+        yield CounterMetricFamily("puente_sip_calls_failed", "Inbound calls ended by a fault of their own",
+                                  value=s.calls_failed)
         yield CounterMetricFamily("puente_sip_malformed", "Malformed SIP messages (400 or dropped)",
                                   value=s.malformed)
         if self._pacing is not None:

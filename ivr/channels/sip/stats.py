@@ -31,4 +31,5 @@ class PacingStats:
 class EndpointStats:
     calls_in: int = 0
     calls_rejected: int = 0  # 503 past max_calls
+    calls_failed: int = 0  # ended by a fault of their own (logged); the endpoint went on
     malformed: int = 0
