@@ -270,6 +270,15 @@ class AuthSettings(BaseModel):
         return self
 
 
+class SupervisionSettings(BaseModel):
+    # A component of `ivr serve` that fails after it started is restarted after a jittered delay
+    # that doubles from the base with each consecutive failure, up to the cap.
+    restart_base_delay: float = Field(default=0.5, gt=0)
+    restart_max_delay: float = Field(default=30.0, gt=0)
+    # How often the event-loop lag monitor asks the loop to run a callback on time.
+    loop_lag_interval: float = Field(default=0.1, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one place."""
 
@@ -303,6 +312,7 @@ class Settings(BaseSettings):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
     # Per-queue changes over dialplan/queues.yaml, e.g. IVR_QUEUES__BILLING__OFFER_CALLBACK_EWT_ABOVE=0.
     queues: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -18,6 +18,8 @@ from ivr.events.types import (
     QueueLeft,
 )
 
+# The event loop's lag: a few ms is normal, tens of ms already delay every live call's audio.
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 WAIT_BUCKETS = (5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 
 
@@ -53,6 +55,11 @@ class Metrics:
         # their plugins register on this registry (services["metrics_registry"]).
         self.mqtt_dropped = Counter("puente_mqtt_dropped", "Events dropped while MQTT was unreachable", registry=r)
         self.mqtt_published = Counter("puente_mqtt_published", "Events published to MQTT", registry=r)
+        self.component_restarts = Counter("puente_component_restarts", "Server components restarted after a failure",
+                                          ["component"], registry=r)
+        self.event_loop_lag = Histogram("puente_event_loop_lag_seconds",
+                                        "How late the event loop ran a callback scheduled for a given time",
+                                        buckets=LAG_BUCKETS, registry=r)
 
     def observe(self, event: Event) -> None:
         match event:

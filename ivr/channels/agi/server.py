@@ -195,8 +195,22 @@ class AgiServer:
             channel = AgiChannel(connection, env, self._settings, speech=self._speech, hooks=self.hooks)
             current_call_id.set(channel.info.call_id)
             await self._run_call(channel, env)
+        except Exception:
+            # A fault outside the flow's own handling (building the call, reporting its result)
+            # ends this call only, failing open like a failed flow; the other calls go on.
+            self.stats.error(AgiErrorKind.CALL_FAILED)
+            log.exception("AGI call failed outside its flow; handing the caller back to the dialplan")
+            await self._fail_open(connection)
         finally:
             await connection.close()
+
+    async def _fail_open(self, connection: AgiConnection) -> None:
+        if connection.hung_up or connection.failure is not None:
+            return
+        try:
+            await connection.command(set_variable_command(RESULT_VARIABLE, RESULT_FAILED))
+        except AgiError as exc:
+            log.warning("could not set %s=%s: %s", RESULT_VARIABLE, RESULT_FAILED, exc)
 
     async def _run_call(self, channel: AgiChannel, env: AgiEnvironment) -> None:
         script = env.route.script

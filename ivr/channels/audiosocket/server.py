@@ -233,6 +233,7 @@ class AudioSocketServer:
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._sessions: set[AudioSocketSession] = set()
+        self.failed_connections = 0  # connections ended by an unexpected fault (logged)
 
     @property
     def bound_port(self) -> int:
@@ -284,6 +285,12 @@ class AudioSocketServer:
         self._handlers.add(task)
         try:
             await self._serve(reader, writer)
+        except Exception:
+            # An unexpected fault on one connection ends that connection only (its AGI call's wait
+            # for it times out and the call goes on without speech); the server keeps serving.
+            self.failed_connections += 1
+            log.exception("audiosocket connection failed")
+            writer.close()
         finally:
             self._handlers.discard(task)
 
