@@ -178,6 +178,20 @@ class CallbackSettings(BaseModel):
     originator: str = "auto"  # auto (AMI when enabled, else the built-in SIP endpoint), ami, sip
 
 
+class FlowSettings(BaseModel):
+    """Limits on flow documents (see ivr/flows/yamlload.py) and on a call's time in the IVR."""
+
+    max_bytes: int = Field(default=256 * 1024, ge=1024, le=500_000)  # requests carry at most 512,000 characters
+    max_depth: int = Field(default=24, ge=8, le=200)
+    max_values: int = Field(default=40_000, ge=100, le=1_000_000)  # YAML scalars + collections
+    max_nodes: int = Field(default=1_000, ge=10, le=20_000)  # flow nodes
+    validate_seconds: float = Field(default=5.0, gt=0, le=120)  # one document, in a worker process
+    # A call that has spent this long in menus (time queued or talking to an agent excluded) hears
+    # the goodbye prompt and is ended (disposition time_limit; a callback if it told us its need).
+    # A flow may set its own `max_ivr_seconds`.
+    max_ivr_seconds: float = Field(default=900.0, ge=30, le=4 * 3600)
+
+
 class AuthSettings(BaseModel):
     session_secret: str = ""  # generated and stored under var/ when empty
     token_ttl_hours: float = 12.0
@@ -216,6 +230,7 @@ class Settings(BaseSettings):
     deflection: DeflectionSettings = Field(default_factory=DeflectionSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    flows: FlowSettings = Field(default_factory=FlowSettings)
 
     @classmethod
     def settings_customise_sources(

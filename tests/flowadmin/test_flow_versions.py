@@ -98,8 +98,13 @@ async def test_invalid_versions_are_saved_as_drafts_but_never_published(env: Env
 
 
 async def test_validate_uses_the_cli_checker(env: Env) -> None:
-    r = await env.client.post("/api/v1/flows/validate", json={"document": "name: x\nnodes: []\n"}, headers=env.agent)
+    r = await env.client.post("/api/v1/flows/validate", json={"document": "name: x\nnodes: []\n"}, headers=env.admin)
     assert r.status_code == 200 and len(r.json()) >= 1
+
+
+async def test_agents_may_not_validate(env: Env) -> None:
+    r = await env.client.post("/api/v1/flows/validate", json={"document": MINI_V1}, headers=env.agent)
+    assert r.status_code == 403
 
 
 async def test_roles_for_flow_routes(env: Env) -> None:

@@ -10,7 +10,8 @@ import yaml
 from click.testing import CliRunner
 
 from ivr.cli import main
-from ivr.flows.validate import References, check_paths, check_text
+from ivr.flows.checking import FlowChecker, check_paths
+from ivr.flows.validate import References, check_text
 from ivr.settings import PROJECT_ROOT
 from tests.support.fakes import make_catalogue
 
@@ -183,11 +184,11 @@ def test_agent_route_must_reach_a_human() -> None:
     assert problems_of(text) == ["f.yaml:menu: agent route 'bye' does not lead to a queue or a transfer"]
 
 
-def test_two_default_flows_clash(tmp_path: Path) -> None:
+async def test_two_default_flows_clash(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(GOOD)
     (tmp_path / "b.yaml").write_text(GOOD.replace("name: tiny", "name: other"))
-    found = [str(p) for p in check_paths([tmp_path], REFS)]
-    assert len(found) == 1 and "two default flows: 'tiny' and 'other'" in found[0]
+    found = [str(p) for p in await check_paths([tmp_path], FlowChecker(REFS))]
+    assert len(found) == 1 and "2 default flows ('tiny', 'other')" in found[0]
 
 
 # --------------------------------------------------------------------------- the CLI
