@@ -52,6 +52,7 @@ class Disposition(enum.StrEnum):
     DEFLECTED = "deflected"  # left with a link sent
     OVERFLOW = "overflow"
     FAILED = "failed"  # an error ended the call
+    TIME_LIMIT = "time_limit"  # the call spent the longest time allowed in the IVR's menus
 
 
 class CallRecorder(Protocol):

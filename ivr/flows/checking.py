@@ -110,8 +110,8 @@ def _check_job(text: str, source: str, refs: References, limits: FlowLimits) -> 
     try:
         tree, data = load_flow_yaml(text, limits)
         flow, problems = check_loaded(tree, data, source=source, refs=refs)
-    except yaml.YAMLError as exc:
-        return Checked(None, [Problem(source, None, "invalid YAML: " + " ".join(str(exc).split()))], None)
+    except InvalidYaml as exc:
+        return Checked(None, [Problem(source, None, str(exc))], None)
     except MemoryError:
         raise _guarded("the checker's memory limit was reached") from None
     except RecursionError:
@@ -123,8 +123,8 @@ def _parse_job(text: str, source: str, limits: FlowLimits) -> tuple[Flow | None,
     try:
         _, data = load_flow_yaml(text, limits)
         return parse_flow_data(data, source=source)
-    except yaml.YAMLError as exc:
-        return None, [Problem(source, None, "invalid YAML: " + " ".join(str(exc).split()))]
+    except InvalidYaml as exc:
+        return None, [Problem(source, None, str(exc))]
     except MemoryError:
         raise _guarded("the checker's memory limit was reached") from None
     except RecursionError:
@@ -132,10 +132,7 @@ def _parse_job(text: str, source: str, limits: FlowLimits) -> tuple[Flow | None,
 
 
 def _load_job(text: str, limits: FlowLimits) -> Any:
-    try:
-        return load_flow_yaml(text, limits)[1]
-    except yaml.YAMLError as exc:  # PyYAML's errors do not survive pickling: send the words
-        raise InvalidYaml("invalid YAML: " + " ".join(str(exc).split())) from None
+    return load_flow_yaml(text, limits)[1]
 
 
 def _diff_job(old: str, new: str, old_label: str, new_label: str) -> str:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
 from pydantic import ValidationError
 
 from ivr.flows.errors import FlowError, FlowRefused
@@ -73,15 +72,16 @@ _KINDS = {
 
 def flow_set_problems(flows: Iterable[Flow], *, require_default: bool = False) -> list[str]:
     """Every clash in a set of flows that would serve together, one sentence each: a name defined
-    twice, a dialled number claimed by two flows (``+34…`` and ``34…`` are one number), more
-    than one default flow, and (``require_default``) none."""
+    twice, a dialled number claimed by two flows, more than one default flow, and
+    (``require_default``) none. (``+34…`` and ``34…`` are two claims: :meth:`FlowSet.flow_for`
+    routes each to its own flow, and ``+34…`` to ``34…`` only when nobody claims ``+34…``.)"""
     problems: list[str] = []
     names: dict[str, int] = {}
     owners: dict[str, list[str]] = {}
     defaults: list[str] = []
     for flow in flows:
         names[flow.name] = names.get(flow.name, 0) + 1
-        for number in dict.fromkeys(n.removeprefix("+") for n in flow.numbers):
+        for number in dict.fromkeys(flow.numbers):
             owners.setdefault(number, []).append(flow.name)
         if flow.default:
             defaults.append(flow.name)
@@ -124,10 +124,8 @@ class FlowSet:
                 documents.append((str(path), load_flow_yaml(path.read_text(encoding="utf-8"), limits)[1]))
             except OSError as exc:
                 problems.append(LoadProblem(str(path), None, f"cannot read: {exc}"))
-            except FlowRefused as exc:
+            except FlowError as exc:  # refused (limits) or invalid YAML: one line either way
                 problems.append(LoadProblem(str(path), None, str(exc)))
-            except yaml.YAMLError as exc:
-                problems.append(LoadProblem(str(path), None, "invalid YAML: " + " ".join(str(exc).split())))
         if problems:
             raise FlowError("; ".join(str(p) for p in problems))
         return cls.from_documents(documents)

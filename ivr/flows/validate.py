@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ivr.flows import inputs
+from ivr.flows.errors import InvalidYaml
 from ivr.flows.loader import LoadProblem, parse_flow_data
 from ivr.flows.schema import (
     AGENT_DIGIT,
@@ -76,8 +77,8 @@ def check_text(
     a limit. Runs in the caller's thread: servers call it through :mod:`ivr.flows.checking`."""
     try:
         tree, data = load_flow_yaml(text, limits)
-    except yaml.YAMLError as exc:
-        return None, [Problem(source, None, "invalid YAML: " + " ".join(str(exc).split()))]
+    except InvalidYaml as exc:
+        return None, [Problem(source, None, str(exc))]
     return check_loaded(tree, data, source=source, refs=refs)
 
 

@@ -22,12 +22,7 @@ from yaml.events import AliasEvent
 from yaml.nodes import Node
 from yaml.resolver import Resolver
 
-from ivr.flows.errors import FlowRefused
-
-try:
-    from yaml import CParser as _Parser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - libyaml is in the wheels we install
-    _Parser = None
+from ivr.flows.errors import FlowRefused, InvalidYaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +69,12 @@ class _LimitedComposer(Composer):
             self._depth -= 1
 
 
-if _Parser is not None:
-    class _Loader(_LimitedComposer, _Parser, SafeConstructor, Resolver):
+if yaml.__with_libyaml__:
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
+
+    class _Loader(_LimitedComposer, CParser, SafeConstructor, Resolver):
         def __init__(self, text: str, limits: FlowLimits) -> None:
-            _Parser.__init__(self, text)
+            CParser.__init__(self, text)
             self._limited_init(limits)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
@@ -99,12 +96,17 @@ else:  # pragma: no cover
 def load_flow_yaml(text: str, limits: FlowLimits) -> tuple[Node | None, Any]:
     """The composed tree (for line numbers) and the value of one flow document.
 
-    Raises :class:`FlowRefused` past a limit and ``yaml.YAMLError`` for malformed YAML."""
+    Raises :class:`FlowRefused` past a limit and :class:`InvalidYaml` for malformed YAML (both
+    :class:`~ivr.flows.errors.FlowError`, with a one-line message)."""
     check_size(text, limits)
     loader = _Loader(text, limits)
     try:
         tree = loader.get_single_node()
         data = loader.construct_document(tree) if tree is not None else None
+    except yaml.YAMLError as exc:
+        raise InvalidYaml("invalid YAML: " + " ".join(str(exc).split())) from None
+    except ValueError as exc:  # a scalar its tag cannot hold, e.g. the timestamp 2024-13-45
+        raise InvalidYaml(f"invalid YAML value: {exc}") from None
     finally:
         loader.dispose()
     nodes = data.get("nodes") if isinstance(data, dict) else None
@@ -113,4 +115,4 @@ def load_flow_yaml(text: str, limits: FlowLimits) -> tuple[Node | None, Any]:
     return tree, data
 
 
-__all__ = ["DEFAULT_LIMITS", "FlowLimits", "FlowRefused", "check_size", "load_flow_yaml", "yaml"]
+__all__ = ["DEFAULT_LIMITS", "FlowLimits", "FlowRefused", "InvalidYaml", "check_size", "load_flow_yaml", "yaml"]
