@@ -88,9 +88,9 @@ def flow_set_problems(flows: Iterable[Flow], *, require_default: bool = False) -
     problems.extend(f"flow {name!r} is defined twice" for name, count in names.items() if count > 1)
     for number, claimants in owners.items():
         if len(claimants) > 1:
-            problems.append(f"number {number} is claimed by flows {' and '.join(repr(n) for n in claimants)}")
+            problems.append(f"number {number} is claimed by flows {' and '.join(repr(n) for n in sorted(claimants))}")
     if len(defaults) > 1:
-        problems.append(f"{len(defaults)} default flows ({', '.join(repr(n) for n in defaults)}): "
+        problems.append(f"{len(defaults)} default flows ({', '.join(repr(n) for n in sorted(defaults))}): "
                         "exactly one flow may have default: true")
     elif require_default and not defaults:
         problems.append("no default flow: one flow needs default: true (it answers numbers no flow claims)")
