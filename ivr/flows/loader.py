@@ -182,16 +182,17 @@ class FileFlowProvider:
     """Flows from a folder of YAML files; ``reload()`` swaps them in atomically (or keeps the old
     set, and raises, when the new files are invalid)."""
 
-    def __init__(self, flows_dir: Path) -> None:
+    def __init__(self, flows_dir: Path, limits: FlowLimits = DEFAULT_LIMITS) -> None:
         self.flows_dir = flows_dir
-        self._set = FlowSet.load(flows_dir)
+        self._limits = limits
+        self._set = FlowSet.load(flows_dir, limits)
 
     @property
     def flow_set(self) -> FlowSet:
         return self._set
 
     def reload(self) -> FlowSet:
-        new = FlowSet.load(self.flows_dir)
+        new = FlowSet.load(self.flows_dir, self._limits)
         self._set = new
         log.info("flows reloaded", extra={"flows": new.names()})
         return new
