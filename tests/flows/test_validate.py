@@ -188,7 +188,7 @@ async def test_two_default_flows_clash(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(GOOD)
     (tmp_path / "b.yaml").write_text(GOOD.replace("name: tiny", "name: other"))
     found = [str(p) for p in await check_paths([tmp_path], FlowChecker(REFS))]
-    assert len(found) == 1 and "2 default flows ('tiny', 'other')" in found[0]
+    assert len(found) == 1 and "2 default flows ('other', 'tiny')" in found[0]
 
 
 # --------------------------------------------------------------------------- the CLI
