@@ -187,7 +187,7 @@ class FlowSettings(BaseModel):
     max_nodes: int = Field(default=1_000, ge=10, le=20_000)  # flow nodes
     validate_seconds: float = Field(default=5.0, gt=0, le=120)  # one document, in a worker process
     # A call that has spent this long in menus (time queued or talking to an agent excluded) hears
-    # the goodbye prompt and is ended (disposition time_limit; a callback if it told us its need).
+    # the goodbye prompt and is ended (disposition time_limit).
     # A flow may set its own `max_ivr_seconds`.
     max_ivr_seconds: float = Field(default=900.0, ge=30, le=4 * 3600)
 
