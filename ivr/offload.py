@@ -112,15 +112,21 @@ class ProcessRunner:
         reader, writer = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(target=_child, args=(writer, fn, args, self._memory), daemon=True,
                                  name=f"offload:{getattr(fn, '__name__', 'job')}")
+        # Starting talks to the forkserver (and starts it the first time): not on the loop. If we
+        # are cancelled meanwhile, the start still completes, so the process can be killed below.
+        starting = asyncio.ensure_future(asyncio.to_thread(proc.start))
         try:
-            # Starting talks to the forkserver (and starts it the first time): not on the loop.
-            await asyncio.to_thread(proc.start)
+            await asyncio.shield(starting)
             writer.close()  # the child holds the only writer: its exit is our end of file
             # The receiving thread owns the reader and closes it; killing the child ends its wait.
             outcome = await asyncio.wait_for(asyncio.to_thread(_receive, reader), timeout)
         except TimeoutError:
             raise RunnerTimeout(timeout) from None
         finally:
+            if not starting.done():
+                await asyncio.wait({starting})
+                if (error := starting.exception()) is not None:
+                    log.warning("a worker process did not start", extra={"error": repr(error)})
             writer.close()
             if proc.pid is not None:
                 if proc.is_alive():

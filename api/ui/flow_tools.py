@@ -76,7 +76,8 @@ def _busy(exc: RunnerBusy) -> HTTPException:
 
 @router.post("/inspect")
 async def inspect(body: DocumentIn, _: SupervisorUser, admin: Admin) -> dict[str, Any]:
-    """Problems (the CLI's checker), node fields and the graph of an unsaved document."""
+    """Problems (the CLI's checker), node fields and the graph of an unsaved document. Supervisors
+    too: the editor page is open to them (read-only) and draws the flow in service through this."""
     try:
         checked = await admin.inspect(body.document)
     except RunnerBusy as exc:

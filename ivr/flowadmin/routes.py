@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from api.security import AdminUser, Audit, StaffUser, SupervisorUser
+from api.security import AdminUser, Audit, StaffUser
 from ivr.flowadmin.service import FlowAdminService, FlowInvalid, NothingToRollBack
 from ivr.flowadmin.store import FlowVersion, VersionNotFound
 from ivr.flows.errors import FlowRefused
@@ -151,10 +151,10 @@ async def get_version(name: str, version: VersionNumber, _: StaffUser, admin: Ad
         raise _not_found(exc) from None
 
 
-# Supervisors too: they open the flow editor, which shows a flow's problems (read-only for them).
-# Agents never: validating costs a worker process, and agents have no use for it.
+# Admins: the role that edits flows (drafts, publish). Validating costs a worker process; agents
+# have no use for it. (The editor page, open to supervisors read-only, uses /api/v1/ui/flows/inspect.)
 @router.post("/validate", response_model=list[ProblemOut])
-async def validate(body: ValidateIn, _: SupervisorUser, admin: Admin) -> list[ProblemOut]:
+async def validate(body: ValidateIn, _: AdminUser, admin: Admin) -> list[ProblemOut]:
     try:
         return [ProblemOut.of(p) for p in await admin.validate(body.document)]
     except FlowRefused as exc:

@@ -100,7 +100,7 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/flows/{name}/versions"): AGENT,
     ("GET", "/api/v1/flows/{name}/versions/{version}"): AGENT,
     ("GET", "/api/v1/flows/{name}/diff"): AGENT,
-    ("POST", "/api/v1/flows/validate"): SUPERVISOR,  # the roles that open the flow editor
+    ("POST", "/api/v1/flows/validate"): ADMIN,  # the role that edits flows
     ("POST", "/api/v1/flows/{name}/versions"): ADMIN,
     ("POST", "/api/v1/flows/{name}/versions/{version}/publish"): ADMIN,
     ("POST", "/api/v1/flows/{name}/rollback"): ADMIN,
