@@ -78,7 +78,7 @@ async def main() -> None:
     }
     refs = References()
     checker = FlowChecker(refs)
-    await checker.check(chain(2), source="warm-up")  # start the forkserver once
+    await checker.check(chain(2), source="warm-up")  # start a worker once
     print(f"{'document':<16} {'how':<8} {'wall ms':>9} {'loop max ms':>12} {'loop p99 ms':>12}")
     for name, text in docs.items():
         async def in_loop(text: str = text, name: str = name) -> object:
@@ -90,6 +90,7 @@ async def main() -> None:
         for how, job in (("in-loop", in_loop), ("worker", worker)):
             wall, worst, p99 = await measure(job)
             print(f"{name:<16} {how:<8} {wall * 1000:>9.1f} {worst * 1000:>12.1f} {p99 * 1000:>12.1f}")
+    await checker.aclose()
 
 
 if __name__ == "__main__":

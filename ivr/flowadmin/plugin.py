@@ -38,6 +38,7 @@ async def wire(container: Container) -> None:
     store = FlowVersionStore(container.db)
     # Every flow document is read and checked in a worker process (ivr/flows/checking.py).
     checker = FlowChecker(references(container), limits_of(container.settings))
+    container.closers.append(checker.aclose)
     provider = PublishedFlowProvider(files, store, checker)
     engine.provider = provider  # new calls now see published versions
     container.services["flows"] = provider

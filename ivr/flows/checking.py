@@ -7,9 +7,9 @@ process (:class:`~ivr.offload.ProcessRunner`), under the size / nesting / value 
 Why a process and not a thread: the limits make a flow small, but the checker is pure Python
 (pydantic, graph walks, the PyYAML composer), so in a thread it would hold the GIL and slow every
 call's signalling for as long as it runs, and a thread cannot be stopped at its deadline. A
-process runs beside the loop, is killed at the deadline, and has its own memory cap. It costs a
-fork from a warm forkserver per document (milliseconds), which is fine for something done when a
-person edits or publishes a flow.
+worker process runs beside the loop, is killed at the deadline (and replaced), and has its own
+memory cap. Two long-lived workers with the checker imported make a check cost what the check
+costs, plus a pickle each way.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ivr.flows.loader import flow_set_problems, parse_flow_data
 from ivr.flows.schema import Flow
 from ivr.flows.validate import Problem, References, check_loaded
 from ivr.flows.yamlload import DEFAULT_LIMITS, FlowLimits, check_size, load_flow_yaml
-from ivr.offload import ProcessRunner, Runner, RunnerFailed, RunnerTimeout
+from ivr.offload import ProcessRunner, RunnerFailed, RunnerTimeout
 from ivr.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,15 @@ class FlowChecker:
     Raises :class:`FlowRefused` for a document past a limit or the deadline, and
     :class:`~ivr.offload.RunnerBusy` when too many checks are already waiting."""
 
-    def __init__(self, refs: References, limits: FlowLimits = DEFAULT_LIMITS, runner: Runner | None = None) -> None:
+    def __init__(
+        self, refs: References, limits: FlowLimits = DEFAULT_LIMITS, runner: ProcessRunner | None = None
+    ) -> None:
         self.refs = refs
         self.limits = limits
         self._runner = runner if runner is not None else default_runner()
+
+    async def aclose(self) -> None:
+        await self._runner.aclose()
 
     async def check(self, text: str, *, source: str) -> Checked:
         check_size(text, self.limits)  # before a large text is copied to a worker

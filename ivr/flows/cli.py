@@ -49,14 +49,21 @@ def check(
         schedules=_names(schedule_names, schedules_file or dialplan / "schedules.yaml", problems),
     )
     targets = list(paths) or [settings.flows_dir]
-    checker = FlowChecker(refs, limits_of(settings))
-    problems.extend(asyncio.run(check_paths(targets, checker)))
+    problems.extend(asyncio.run(_check(targets, refs, settings)))
     for problem in problems:
         click.echo(str(problem))
     if problems:
         click.echo(f"{len(problems)} problem(s)", err=True)
         sys.exit(1)
     click.echo(f"ok: {', '.join(str(p) for p in targets)}", err=True)
+
+
+async def _check(targets: list[Path], refs: References, settings: Settings) -> list[Problem]:
+    checker = FlowChecker(refs, limits_of(settings))
+    try:
+        return await check_paths(targets, checker)
+    finally:
+        await checker.aclose()
 
 
 def _catalogue(prompts_dir: Path, problems: list[Problem]) -> PromptCatalogue | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -41,31 +42,41 @@ def nap(seconds: float) -> float:
     return seconds
 
 
-async def test_a_process_job_returns_its_value_and_raises_its_error() -> None:
-    runner = ProcessRunner(workers=1)
-    assert await runner.run(add, 2, 3, timeout=30) == 5
+@pytest.fixture
+async def process_runner() -> AsyncIterator[ProcessRunner]:
+    runner = ProcessRunner(workers=1, memory_limit_bytes=64 * 1024 * 1024)
+    yield runner
+    await runner.aclose()
+
+
+async def test_a_process_job_returns_its_value_and_raises_its_error(process_runner: ProcessRunner) -> None:
+    assert await process_runner.run(add, 2, 3, timeout=30) == 5
     with pytest.raises(ValueError, match="bad input"):
-        await runner.run(fail, "bad input", timeout=30)
+        await process_runner.run(fail, "bad input", timeout=30)
+    # the worker stays for the next job (an error in a job is not an error of the worker)
+    first = await process_runner.run(pid, timeout=30)
+    assert first != os.getpid() and await process_runner.run(pid, timeout=30) == first
 
 
-async def test_a_process_job_past_its_deadline_is_killed() -> None:
-    runner = ProcessRunner(workers=1)
+async def test_a_process_job_past_its_deadline_is_killed(process_runner: ProcessRunner) -> None:
+    before = await process_runner.run(pid, timeout=30)
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(RunnerTimeout, match=r"within 0\.5 s"):
-        await runner.run(spin_forever, timeout=0.5)
+        await process_runner.run(spin_forever, timeout=0.5)
     assert loop.time() - started < 20  # generous: the kill is immediate
-    # the slot is free again and the next job runs in a new process
-    assert await runner.run(pid, timeout=30) != os.getpid()
+    with pytest.raises(ProcessLookupError):
+        os.kill(before, 0)  # the worker that ran it is gone (and reaped)
+    # the slot is free again and the next job runs in a new worker
+    assert await process_runner.run(pid, timeout=30) not in (before, os.getpid())
 
 
-async def test_a_process_job_that_dies_or_allocates_too_much_fails_alone() -> None:
-    runner = ProcessRunner(workers=1, memory_limit_bytes=64 * 1024 * 1024)
+async def test_a_process_job_that_dies_or_allocates_too_much_fails_alone(process_runner: ProcessRunner) -> None:
     with pytest.raises(RunnerFailed, match="exit code 3"):
-        await runner.run(die, timeout=30)
+        await process_runner.run(die, timeout=30)
     with pytest.raises(MemoryError):
-        await runner.run(hog_memory, 512, timeout=30)
-    assert await runner.run(hog_memory, 8, timeout=30) == 8 * 1024 * 1024
+        await process_runner.run(hog_memory, 512, timeout=30)
+    assert await process_runner.run(hog_memory, 8, timeout=30) == 8 * 1024 * 1024
 
 
 async def test_more_jobs_than_workers_and_queue_are_refused_at_once() -> None:

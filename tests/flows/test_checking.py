@@ -4,6 +4,7 @@ the CLI, the deadline holds, and the event loop keeps running while a large flow
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,11 @@ HOSTILE = {
 }
 
 
-@pytest.fixture(scope="module")
-def checker() -> FlowChecker:
-    return FlowChecker(References(), LIMITS)
+@pytest.fixture
+async def checker() -> AsyncIterator[FlowChecker]:
+    checker = FlowChecker(References(), LIMITS)
+    yield checker
+    await checker.aclose()
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
@@ -48,13 +51,16 @@ async def test_an_oversized_document_is_refused_before_the_worker(checker: FlowC
 
 async def test_a_check_past_its_deadline_is_a_clear_error() -> None:
     slow = FlowChecker(References(), FlowLimits(validate_seconds=0.001))
-    with pytest.raises(FlowRefused, match=r"^flow too complex to validate within 0.001 s$"):
-        await slow.check(chain_flow(LIMITS.max_nodes), source="big")
+    try:
+        with pytest.raises(FlowRefused, match=r"^flow too complex to validate within 0.001 s$"):
+            await slow.check(chain_flow(LIMITS.max_nodes), source="big")
+    finally:
+        await slow.aclose()
 
 
 async def test_the_loop_keeps_running_while_a_large_flow_is_checked(checker: FlowChecker) -> None:
     loop = asyncio.get_running_loop()
-    await checker.check(chain_flow(2), source="warm-up")  # the forkserver starts once
+    await checker.check(chain_flow(2), source="warm-up")  # a worker starts once
     gaps: list[float] = []
     done = asyncio.Event()
 

@@ -187,7 +187,11 @@ def test_agent_route_must_reach_a_human() -> None:
 async def test_two_default_flows_clash(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(GOOD)
     (tmp_path / "b.yaml").write_text(GOOD.replace("name: tiny", "name: other"))
-    found = [str(p) for p in await check_paths([tmp_path], FlowChecker(REFS))]
+    checker = FlowChecker(REFS)
+    try:
+        found = [str(p) for p in await check_paths([tmp_path], checker)]
+    finally:
+        await checker.aclose()
     assert len(found) == 1 and "2 default flows ('other', 'tiny')" in found[0]
 
 
