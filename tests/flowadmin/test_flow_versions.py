@@ -48,14 +48,18 @@ async def env(database: Database) -> AsyncIterator[Env]:
     await users.add_user("ana", "admin-pass", Role.ADMIN)
     await users.add_user("alex", "agent-pass", Role.AGENT)
     transport = httpx.ASGITransport(app=app_for(container))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        headers = {}
-        for name, pw in (("ana", "admin-pass"), ("alex", "agent-pass")):
-            r = await client.post("/api/v1/auth/login", json={"username": name, "password": pw})
-            headers[name] = r.json()["token"]
-        client.cookies.clear()
-        yield Env(client, container, {"Authorization": f"Bearer {headers['ana']}"},
-                  {"Authorization": f"Bearer {headers['alex']}"})
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = {}
+            for name, pw in (("ana", "admin-pass"), ("alex", "agent-pass")):
+                r = await client.post("/api/v1/auth/login", json={"username": name, "password": pw})
+                headers[name] = r.json()["token"]
+            client.cookies.clear()
+            yield Env(client, container, {"Authorization": f"Bearer {headers['ana']}"},
+                      {"Authorization": f"Bearer {headers['alex']}"})
+    finally:
+        for closer in reversed(container.closers):  # the flow checker's workers (the db is the fixture's)
+            await closer()
 
 
 async def call(container: Container, dialled: str) -> list[str]:
