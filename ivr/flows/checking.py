@@ -34,7 +34,7 @@ from ivr.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Imported once by the forkserver, so each worker starts with the checker already loaded.
+# Imported by each worker when it starts, so a check costs only the check.
 PRELOAD = ("ivr.flows.checking",)
 
 
