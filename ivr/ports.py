@@ -53,6 +53,7 @@ class Disposition(enum.StrEnum):
     OVERFLOW = "overflow"
     FAILED = "failed"  # an error ended the call
     LOST_ON_RESTART = "lost_on_restart"  # the process carrying it died; closed by ivr.nodes
+    TIME_LIMIT = "time_limit"  # the call spent the longest time allowed in the IVR's menus
 
 
 class CallRecorder(Protocol):

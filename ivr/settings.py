@@ -242,6 +242,20 @@ class NodeSettings(BaseModel):
     stale_after_seconds: float = Field(default=30.0, gt=0)
 
 
+class FlowSettings(BaseModel):
+    """Limits on flow documents (see ivr/flows/yamlload.py) and on a call's time in the IVR."""
+
+    max_bytes: int = Field(default=256 * 1024, ge=1024, le=500_000)  # requests carry at most 512,000 characters
+    max_depth: int = Field(default=24, ge=8, le=200)
+    max_values: int = Field(default=40_000, ge=100, le=1_000_000)  # YAML scalars + collections
+    max_nodes: int = Field(default=1_000, ge=10, le=20_000)  # flow nodes
+    validate_seconds: float = Field(default=5.0, gt=0, le=120)  # one document, in a worker process
+    # A call that has spent this long in menus (time queued or talking to an agent excluded) hears
+    # the goodbye prompt and is ended (disposition time_limit).
+    # A flow may set its own `max_ivr_seconds`.
+    max_ivr_seconds: float = Field(default=900.0, ge=30, le=4 * 3600)
+
+
 class AuthSettings(BaseModel):
     token_ttl_hours: float = 12.0
     # argon2id cost (OWASP-recommended defaults); tests lower them to stay fast.
@@ -312,6 +326,7 @@ class Settings(BaseSettings):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
+    flows: FlowSettings = Field(default_factory=FlowSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
     # Per-queue changes over dialplan/queues.yaml, e.g. IVR_QUEUES__BILLING__OFFER_CALLBACK_EWT_ABOVE=0.
     queues: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ivr.channel import CallInfo, Grammar
 from ivr.composition import Container
+from ivr.flows.checking import limits_of
 from ivr.flows.engine import FlowEngine
 from ivr.flows.inputs import menu_phrases
 from ivr.flows.loader import FileFlowProvider, FlowSet
@@ -41,7 +42,7 @@ class LogRecorder:
 async def wire(container: Container) -> None:
     settings = container.settings
     found = container.services
-    provider = FileFlowProvider(settings.flows_dir)
+    provider = FileFlowProvider(settings.flows_dir, limits_of(settings))  # at start-up, before calls
     recorder = found.get("recorder")
     if recorder is None:
         log.warning("no call recorder wired: calls are not recorded")

@@ -97,6 +97,20 @@ async def call(container: Container, dialled: str, call_id: str) -> list[str]:
     return channel.played
 
 
+async def test_the_editor_lists_a_refused_document_like_any_problem(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await page.goto(f"{ui.base}/ui/flows/mini")
+    await expect(page.locator("#main")).to_have_attribute("data-ready", "yes")
+    bomb = "a: &a [lol, lol]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    await page.fill("#yaml", bomb)
+    await expect(page.locator("#problems")).to_contain_text("line 2: YAML aliases (*a) are not allowed in flows")
+    await expect(page.locator("#yaml")).to_have_attribute("aria-invalid", "true")
+    await page.click("#save-draft")  # refused (422): said in the notice, nothing saved
+    await expect(page.locator("#notice")).to_contain_text("the flow cannot be checked")
+    await expect(page.locator("#problems")).to_contain_text("YAML aliases (*a) are not allowed in flows")
+    await expect(page.locator("#versions tr")).to_have_count(0)
+
+
 async def test_edit_a_flow_publish_and_a_new_call_follows_it(ui: Ui) -> None:
     page = await ui.page_as("ana")
     await page.goto(f"{ui.base}/ui/flows/mini")
