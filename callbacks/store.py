@@ -20,7 +20,6 @@ from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.scope import handled_calls
 from callbacks.errors import CallbackNotFound, InvalidTransition
 from callbacks.models import (
     FINAL_STATES,
@@ -31,6 +30,7 @@ from callbacks.models import (
 )
 from callbacks.policy import richer_context
 from callbacks.values import Attempt, AttemptEnd, Callback, NewCallback, active_key
+from ivr.calls.scope import handled_calls
 from ivr.db import Database
 
 _WAITING = (CallbackState.PENDING.value, CallbackState.SCHEDULED.value)

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from api.scope import handled_calls
 from deflection.errors import LinkUnavailable
 from deflection.models import ConsentRow, LinkRow
 from deflection.tokens import hash_token, looks_like_token, new_link_id, new_reference
+from ivr.calls.scope import handled_calls
 from ivr.db import Database
 from ivr.ports import Consent, MessageChannel
 
