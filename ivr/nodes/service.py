@@ -159,8 +159,9 @@ class NodeHeartbeat:
         self._registered = False
 
     async def run(self, started: asyncio.Event) -> None:
-        await self.store.register(self.me, now=self.clock())
-        self._registered = True
+        if not self._registered:  # a restarted component is the same process: one row
+            await self.store.register(self.me, now=self.clock())
+            self._registered = True
         await self.reconcile()
         await self.store.prune(before=self.clock() - KEEP_RECONCILED)
         started.set()
@@ -181,7 +182,7 @@ class NodeHeartbeat:
             if result is None:
                 continue
             done.append(result)
-            log.warning("closed calls left open by a dead process",
+            log.log(logging.WARNING if result.calls else logging.INFO, "closed calls left open by a dead process",
                         # not ISO: the log masker takes "2026-12-06..." for a phone number
                         extra={"dead_owner": result.owner, "died_at": f"{result.died_at:%Y/%m/%d %H:%M:%S.%f} UTC",
                                "calls_lost_on_restart": result.calls})

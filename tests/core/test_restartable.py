@@ -76,15 +76,17 @@ async def test_the_agi_server_serves_calls_after_each_restart() -> None:
 
 async def test_a_taken_http_port_is_an_error_of_the_component_not_an_exit(sqlite_db: Database, tmp_path: Path) -> None:
     """uvicorn's own bind calls sys.exit() on "address in use": a restart on a briefly taken port
-    would end the whole server. The HTTP component binds itself and raises OSError instead."""
+    would end the whole server. The HTTP component binds itself and raises a StartupError (one line
+    naming the port and the setting) instead."""
     import socket
 
     from api.plugin import wire as wire_api
+    from ivr.errors import StartupError
 
     with socket.create_server(("127.0.0.1", 0)) as holder:
         port = holder.getsockname()[1]
         settings = cheap_settings(var_dir=tmp_path, database_url=sqlite_db.url, http={"port": port})
         container = Container(settings=settings, db=sqlite_db, bus=EventBus())
         await wire_api(container)
-        with pytest.raises(OSError, match="in use"):
+        with pytest.raises(StartupError, match=f"127.0.0.1:{port}: the port is already in use.*IVR_HTTP__PORT"):
             await asyncio.wait_for(container.services["http_server"].run(asyncio.Event()), DEADLINE)
