@@ -293,9 +293,10 @@ async def offered_slots(deps: PageDeps, link: LinkRecord, zone: str) -> list[dat
     if schedules is None or port is None:
         return []
     s = deps.settings
+    whole = s.callback_slot_days * 24 * 60 // max(s.callback_slot_minutes, 1)
     grid = await callback_slots(schedules, s.schedule, deps.clock(), step_minutes=s.callback_slot_minutes,
-                                days=s.callback_slot_days, limit=SLOT_LIMIT)
-    return await port.bookable(link.number, queue_of(deps, link), grid, zone)
+                                days=s.callback_slot_days, limit=min(whole, GRID_LIMIT))
+    return (await port.bookable(link.number, queue_of(deps, link), grid, zone))[:SLOT_LIMIT]
 
 
 async def chosen_slot(deps: PageDeps, link: LinkRecord, zone: str, posted: str | None) -> datetime | None:
@@ -323,7 +324,8 @@ async def rating_allowed(deps: PageDeps, link: LinkRecord, booking: Any | None) 
     return await served_by_agent(deps, link)
 
 
-SLOT_LIMIT = 36
+SLOT_LIMIT = 36  # what the page lists (its size stays small)
+GRID_LIMIT = 400  # instants checked against the policy (3 days of 15-minute steps)
 
 
 async def build_view(deps: PageDeps, link: LinkRecord, token: str, language: str,
@@ -357,7 +359,10 @@ async def build_view(deps: PageDeps, link: LinkRecord, token: str, language: str
     elif link.callback_id is not None and state in (*WAITING_STATES, None) and due is not None:
         view.callback_done = t["cb_done"].format(when=local_datetime(due, tz, code))
     if view.callback_served is None and state != "dialing":
-        view.days = group_by_day(await offered_slots(deps, link, zone), tz, code)
+        offered = await offered_slots(deps, link, zone)
+        view.days = group_by_day(offered, tz, code)
+        if offered:
+            view.zone_text = zone_label(tz, code, *offered)
     view.rating_allowed = await rating_allowed(deps, link, booking)
     rating = await deps.ratings.for_link(link.id)
     if rating is not None:

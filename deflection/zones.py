@@ -59,11 +59,12 @@ def pick_zone(candidates: tuple[str, ...], *asked: str | None) -> str:
     return next((a for a in asked if a and a in candidates), candidates[0])
 
 
-def zone_label(zone: ZoneInfo, language: str, at: datetime) -> str:
-    """``hora de Madrid (CET)`` / ``Madrid time (CEST)``: the name and the abbreviation at ``at``."""
+def zone_label(zone: ZoneInfo, language: str, *at: datetime) -> str:
+    """``hora de Madrid (CET)`` / ``Madrid time (CEST)``: the name and the abbreviation at ``at``;
+    across a clock change, both in order (``hora de Madrid (CET/CEST)``)."""
     code = lang(language)
     city = ZONE_NAMES[code].get(zone.key) or zone.key.rsplit("/", 1)[-1].replace("_", " ")
-    abbr = at.astimezone(zone).tzname() or ""
+    abbr = "/".join(dict.fromkeys(a.astimezone(zone).tzname() or "" for a in at))
     return f"hora de {city} ({abbr})" if code == "es" else f"{city} time ({abbr})"
 
 
