@@ -358,6 +358,7 @@ async def build_view(deps: PageDeps, link: LinkRecord, token: str, language: str
         view.callback_served = t["cb_served"].format(when=local_datetime(due, tz, code))
     elif link.callback_id is not None and state in (*WAITING_STATES, None) and due is not None:
         view.callback_done = t["cb_done"].format(when=local_datetime(due, tz, code))
+        view.booked = due.isoformat()
     if view.callback_served is None and state != "dialing":
         offered = await offered_slots(deps, link, zone)
         view.days = group_by_day(offered, tz, code)

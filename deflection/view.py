@@ -105,6 +105,7 @@ class PageView:
     why: str | None = None
     chose: str | None = None
     days: list[DaySlots] = field(default_factory=list)
+    booked: str = ""  # the booked slot's value (preselected in the change form)
     zone: str = ""  # the IANA name the slots are shown in (posted back with a booking)
     zone_text: str = ""  # "hora de Madrid (CET)"
     zones: list[tuple[str, str]] = field(default_factory=list)  # (IANA, label) when the country has several

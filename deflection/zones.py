@@ -98,7 +98,8 @@ def when_label(at: datetime, zone: ZoneInfo, language: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DaySlots:
-    label: str  # "lunes 7 de diciembre"
+    label: str  # "lunes 7 de diciembre" (the group)
+    short: str  # "lun 7" (each option: a closed <select> shows only the chosen option)
     slots: tuple[tuple[str, str], ...]  # (ISO-8601 UTC value, "09:30")
 
 
@@ -107,7 +108,9 @@ def group_by_day(instants: list[datetime], zone: ZoneInfo, language: str) -> lis
     days: dict[date, list[tuple[str, str]]] = {}
     for at in instants:
         days.setdefault(at.astimezone(zone).date(), []).append((at.isoformat(), clock_label(at, zone)))
-    return [DaySlots(day_label(d, language), tuple(s)) for d, s in days.items()]
+    code = lang(language)
+    return [DaySlots(day_label(d, code), f"{WEEKDAYS[code][d.weekday()][:3]} {d.day}", tuple(s))
+            for d, s in days.items()]
 
 
 def _valid(name: str) -> bool:

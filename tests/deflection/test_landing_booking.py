@@ -16,7 +16,7 @@ from callbacks.policy import QueuePolicy, QuietHours
 from deflection.pages import CANCEL_REASON
 from ivr.db import Database
 from tests.support.deflection_env import NUMBER, snapshot
-from tests.support.landing_env import Landing, landing
+from tests.support.landing_env import landing
 
 SUNDAY_EVENING = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)  # the day before Monday 7 December 2026
 
@@ -31,7 +31,8 @@ def _day(html: str, label: str) -> list[tuple[str, str]]:
     """(value, text) of the options under one day's <optgroup>."""
     m = re.search(rf'<optgroup label="{label}">(.*?)</optgroup>', html)
     assert m is not None, label
-    return re.findall(r'<option value="([^"]+)">([^<]+)</option>', m.group(1))
+    options = re.findall(r'<option value="([^"]+)"(?: selected)?>([^<]+)</option>', m.group(1))
+    return [(value, text.split(", ", 1)[1]) for value, text in options]  # "lun 7, 09:00" -> "09:00"
 
 
 async def _book(http: httpx.AsyncClient, token: str, slot: str, tz: str, action: str = "callback") -> httpx.Response:
@@ -49,7 +50,7 @@ async def test_madrid_booking_is_stored_and_shown_at_the_chosen_instant(sqlite_d
     link_id, token = await env.link()
     async with env.client() as http:
         page = (await http.get(f"/c/{token}")).text
-        assert "Horas en hora de Madrid (CET)." in page
+        assert "Las horas se muestran en hora de Madrid (CET)." in page
         monday = _day(page, "lunes 7 de diciembre")
         # Quiet hours end at 09:00 in Madrid: 08:30 is not offered (it would have been moved).
         assert monday[0] == ("2026-12-07T08:00:00+00:00", "09:00")
@@ -77,7 +78,7 @@ async def test_canaries_booking_in_the_canaries_zone(sqlite_db: Database) -> Non
     _, token = await env.link()
     async with env.client() as http:
         page = (await http.get(f"/c/{token}?tz=Atlantic/Canary")).text
-        assert "Horas en hora de Canarias (WET)." in page
+        assert "Las horas se muestran en hora de Canarias (WET)." in page
         assert '<option value="Atlantic/Canary" selected>' in page  # the zone choice (no JavaScript: GET form)
         monday = _day(page, "lunes 7 de diciembre")
         assert monday[0] == ("2026-12-07T09:00:00+00:00", "09:00")
@@ -94,7 +95,7 @@ async def test_canary_fixed_line_has_one_zone_and_no_choice(sqlite_db: Database)
     _, token = await env.link(number="+34922123456")
     async with env.client() as http:
         page = (await http.get(f"/c/{token}")).text
-    assert "Horas en hora de Canarias (WET)." in page and 'name="tz" value="Atlantic/Canary"' in page
+    assert "Las horas se muestran en hora de Canarias (WET)." in page and 'name="tz" value="Atlantic/Canary"' in page
     assert 'id="tz"' not in page
 
 
@@ -104,7 +105,7 @@ async def test_booking_across_the_spring_clock_change(sqlite_db: Database) -> No
     _, token = await env.link()
     async with env.client() as http:
         page = (await http.get(f"/c/{token}")).text
-        assert "Horas en hora de Madrid (CEST)." in page  # every offered slot is after the change
+        assert "Las horas se muestran en hora de Madrid (CEST)." in page  # every offered slot is after the change
         sunday = _day(page, "domingo 28 de marzo")
         assert sunday[0] == ("2027-03-28T07:00:00+00:00", "09:00")
         booked = await _book(http, token, "2027-03-28T07:00:00+00:00", "Europe/Madrid")
@@ -122,7 +123,7 @@ async def test_night_slots_across_the_autumn_change_are_distinct_and_booked_exac
         page = (await http.get(f"/c/{token}")).text
         sunday = _day(page, "domingo 25 de octubre")
         assert [t for _, t in sunday[:5]] == ["01:30", "02:00 CEST", "02:30 CEST", "02:00 CET", "02:30 CET"]
-        assert "Horas en hora de Madrid (CEST/CET)." in page
+        assert "Las horas se muestran en hora de Madrid (CEST/CET)." in page
         second = sunday[4][0]
         assert second == "2026-10-25T01:30:00+00:00"
         booked = await _book(http, token, second, "Europe/Madrid")
@@ -139,6 +140,7 @@ async def test_change_keeps_one_callback_and_cancel_cancels_it(sqlite_db: Databa
         await _book(http, token, "2026-12-07T08:30:00+00:00", "Europe/Madrid")
         page = (await http.get(f"/c/{token}")).text
         assert 'action="/c/' in page and "/callback/change" in page and "/callback/cancel" in page
+        assert '<option value="2026-12-07T08:30:00+00:00" selected>lun 7, 09:30</option>' in page  # the booked time
         changed = await _book(http, token, "2026-12-08T10:00:00+00:00", "Europe/Madrid", "callback/change")
         assert "err=" not in changed.headers["location"]
         shown = (await http.get(f"/c/{token}")).text

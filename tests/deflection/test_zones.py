@@ -47,7 +47,7 @@ def test_spring_forward_has_no_slot_in_the_missing_hour() -> None:
     # Sunday 28 March 2027, Europe/Madrid: 02:00 CET becomes 03:00 CEST (01:00 UTC).
     instants = [datetime(2027, 3, 28, 0, 0, tzinfo=UTC) + timedelta(minutes=30 * i) for i in range(4)]
     [day] = group_by_day(instants, MADRID, "es")
-    assert day.label == "domingo 28 de marzo"
+    assert (day.label, day.short) == ("domingo 28 de marzo", "dom 28")
     assert [label for _, label in day.slots] == ["01:00", "01:30", "03:00", "03:30"]
     assert [value for value, _ in day.slots][2] == "2027-03-28T01:00:00+00:00"
     assert not any(is_ambiguous(at, MADRID) for at in instants)
