@@ -45,8 +45,8 @@ async def _callbacks(db: Database) -> list[CallbackRow]:
         return list((await s.scalars(select(CallbackRow).order_by(CallbackRow.created_at))).all())
 
 
-async def test_madrid_booking_is_stored_and_shown_at_the_chosen_instant(sqlite_db: Database) -> None:
-    env = landing(sqlite_db, SUNDAY_EVENING)
+async def test_madrid_booking_is_stored_and_shown_at_the_chosen_instant(database: Database) -> None:
+    env = landing(database, SUNDAY_EVENING)
     link_id, token = await env.link()
     async with env.client() as http:
         page = (await http.get(f"/c/{token}")).text
@@ -56,12 +56,12 @@ async def test_madrid_booking_is_stored_and_shown_at_the_chosen_instant(sqlite_d
         assert monday[0] == ("2026-12-07T08:00:00+00:00", "09:00")
         assert ("2026-12-07T07:30:00+00:00", "08:30") not in monday
         refused = await _book(http, token, "2026-12-07T07:30:00+00:00", "Europe/Madrid")
-        assert "err=cb_unavailable" in refused.headers["location"] and await _callbacks(sqlite_db) == []
+        assert "err=cb_unavailable" in refused.headers["location"] and await _callbacks(database) == []
         # 09:30 in Madrid is 08:30 in the Canaries: the old code judged it in both zones and moved it.
         booked = await _book(http, token, "2026-12-07T08:30:00+00:00", "Europe/Madrid")
         assert booked.status_code == 303 and "err=" not in booked.headers["location"]
         shown = (await http.get(booked.headers["location"])).text
-    [row] = await _callbacks(sqlite_db)
+    [row] = await _callbacks(database)
     assert row.due_at == datetime(2026, 12, 7, 8, 30, tzinfo=UTC) and row.timezone == "Europe/Madrid"
     assert row.source == "page"
     assert "Le llamaremos el lunes 7 de diciembre, a las 09:30, hora de Madrid (CET)." in shown
@@ -133,8 +133,8 @@ async def test_night_slots_across_the_autumn_change_are_distinct_and_booked_exac
     assert "domingo 25 de octubre, a las 02:30 CET, hora de Madrid (CET)" in shown
 
 
-async def test_change_keeps_one_callback_and_cancel_cancels_it(sqlite_db: Database) -> None:
-    env = landing(sqlite_db, SUNDAY_EVENING)
+async def test_change_keeps_one_callback_and_cancel_cancels_it(database: Database) -> None:
+    env = landing(database, SUNDAY_EVENING)
     link_id, token = await env.link()
     async with env.client() as http:
         await _book(http, token, "2026-12-07T08:30:00+00:00", "Europe/Madrid")
@@ -145,7 +145,7 @@ async def test_change_keeps_one_callback_and_cancel_cancels_it(sqlite_db: Databa
         assert "err=" not in changed.headers["location"]
         shown = (await http.get(f"/c/{token}")).text
         assert "Le llamaremos el martes 8 de diciembre, a las 11:00, hora de Madrid (CET)." in shown
-        [row] = await _callbacks(sqlite_db)  # moved, not doubled
+        [row] = await _callbacks(database)  # moved, not doubled
         assert row.due_at == datetime(2026, 12, 8, 10, 0, tzinfo=UTC) and row.state == "scheduled"
         link = await env.links.get(link_id)
         assert link is not None and link.callback_at == row.due_at
@@ -153,7 +153,7 @@ async def test_change_keeps_one_callback_and_cancel_cancels_it(sqlite_db: Databa
         # Cancel: the callbacks domain cancels it; the page can book again.
         cancelled = await http.post(f"/c/{token}/callback/cancel", data={"csrf": _csrf(shown), "lang": "es"})
         after = (await http.get(cancelled.headers["location"])).text
-    [row] = await _callbacks(sqlite_db)
+    [row] = await _callbacks(database)
     assert row.state == CallbackState.CANCELLED.value and row.reason == CANCEL_REASON
     assert "Llamada cancelada. Puede pedir otra cuando quiera." in after and 'action="/c/' in after
     assert "Le llamaremos" not in after and "/callback/change" not in after
