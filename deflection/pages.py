@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.clientip import client_ip
 from deflection.booking import SERVED_STATE, CallLookup, PageCallbacks, state_of
@@ -310,7 +311,12 @@ async def served_by_agent(deps: PageDeps, link: LinkRecord) -> bool:
     calls = deps.calls()
     if calls is None or link.call_id is None:
         return False
-    record = await calls.get_call(link.call_id)
+    try:
+        record = await calls.get_call(link.call_id)
+    except SQLAlchemyError:
+        # The page still works; the rating form waits until the call records answer again.
+        log.exception("call record lookup failed", extra={"link_id": link.id})
+        return False
     return record is not None and getattr(record, "agent_id", None) is not None
 
 
