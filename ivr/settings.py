@@ -195,7 +195,11 @@ class DeflectionSettings(BaseModel):
     meta_template: str = "puente_link"
     whatsapp_business_number: str = ""
     case_response_target_hours: float = 24.0
-    open_rate_limit_per_minute: int = 30
+    open_rate_limit_per_minute: int = 30  # views of one link (per token)
+    miss_rate_limit_per_minute: int = 20  # unknown/expired tokens per client address
+    # A link with a booked callback lives until the callback time plus this margin (change, cancel, rate).
+    link_after_callback_hours: float = 48.0
+    support_number: str = ""  # shown on the page's "too many requests" page ("call us on ...")
     # The schedule whose opening hours the page's "call me back at" slots follow.
     schedule: str = "support"
     callback_slot_minutes: int = 30
