@@ -1,7 +1,7 @@
 """callbacks: the customer's chosen time zone
 
-Revision ID: callbacks_0002
-Revises: callbacks_0001
+Revision ID: callbacks_0003
+Revises: callbacks_0002
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "callbacks_0002"
-down_revision = "callbacks_0001"
+revision = "callbacks_0003"
+down_revision = "callbacks_0002"
 branch_labels = None
 depends_on = None
 
