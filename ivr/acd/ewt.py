@@ -37,6 +37,7 @@ import math
 from dataclasses import dataclass, field
 
 DEFAULT_HANDLE_SECONDS = 180.0
+MIN_ARRIVAL_SPAN = 600.0
 MAX_OVERTAKE_FACTOR = 10.0  # beyond that a low-priority caller's wait is "more than" anything useful
 
 
@@ -98,8 +99,9 @@ class _ArrivalRate:
     def rate(self, now: float) -> float:
         if self.started is None:
             return 0.0
-        # while fewer than tau seconds have been seen, divide by the (decayed) time actually observed
-        span = self.tau * (1.0 - math.exp(-max(now - self.started, 1.0) / self.tau))
+        # while fewer than tau seconds have been seen, divide by the (decayed) time actually observed,
+        # but by at least a few minutes: one arrival a second after start is not a rate of 1/s
+        span = self.tau * (1.0 - math.exp(-max(now - self.started, MIN_ARRIVAL_SPAN) / self.tau))
         return self.level * math.exp(-max(now - self.last, 0.0) / self.tau) / span
 
 

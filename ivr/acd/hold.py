@@ -45,6 +45,9 @@ P_OFFER_LINK = "queue/offer_link"
 P_CONNECTING = "queue/connecting"
 P_LINK_CONSENT = "queue/link_consent"
 P_KEEP_WAITING = "queue/keep_waiting"
+P_NO_AGENTS = "queue/no_agents"
+# re-announce before the next periodic announcement when the estimate moved by this factor
+EWT_MOVED_FACTOR = 1.5
 KEY_CALLBACK, KEY_LINK, KEY_KEEP_WAITING = "1", "2", "1"
 
 
@@ -76,6 +79,8 @@ class HoldSession:
         self.link_sent = False
         self.first_announcement = True
         self.ewt_at_join: float | None = None
+        self.announced_seconds: float | None = None
+        self.unstaffed_from: set[str] = set()  # queues this caller already left because nobody staffed them
         self.elapsed = 0.0  # seconds on hold (real time, or the hold slices a virtual channel reports)
 
     # ------------------------------------------------------------------ entry point
@@ -125,6 +130,16 @@ class HoldSession:
                     return outcome
                 continue
             self.elapsed = max(self.elapsed, loop.time() - started)
+            if self.waiter.wake.is_set():
+                self.waiter.wake.clear()  # woken without an offer: the queue's staffing changed
+            if self.d.service.staffed(self.cfg.name) == 0:
+                outcome = await self._no_agents()
+                if outcome is not None:
+                    return outcome
+                deadline = self.elapsed + self.cfg.max_wait_seconds
+                continue
+            if self._estimate_moved():
+                next_announcement = self.elapsed
             if self.elapsed >= deadline:
                 outcome = await self._overflow()
                 if outcome is not None:
@@ -155,6 +170,16 @@ class HoldSession:
 
     def _waited_this_call(self) -> float:
         return max((self.d.service.clock() - self.waiter.joined_at).total_seconds(), 0.0)
+
+    def _estimate_moved(self) -> bool:
+        """A staffing change moved the estimate a lot since the caller last heard it."""
+        if self.announced_seconds is None:
+            return False
+        prediction = self.d.service.estimate_for(self.waiter)
+        if prediction is None:
+            return False
+        before, now = max(self.announced_seconds, 30.0), max(prediction.seconds, 30.0)
+        return max(before / now, now / before) >= EWT_MOVED_FACTOR
 
     def _offer_keys(self) -> str:
         if self.d.prompts is None:
@@ -191,7 +216,7 @@ class HoldSession:
             if self.cfg.announcements.position and position is not None:
                 files += say_position(prompts, position, lang)
             if self.cfg.announcements.wait and prediction is not None:
-                files += say_wait_band(prompts, prediction.seconds, lang)
+                files += say_wait_band(prompts, prediction.seconds, lang, prediction.spread)
         except LookupError:
             log.exception("queue announcement words missing", extra={"lang": lang})
         files += self._files(([P_OFFER_CALLBACK] if KEY_CALLBACK in keys else [])
@@ -200,10 +225,10 @@ class HoldSession:
             return None
         digit = await self.channel.play(files, interrupt_digits=keys)
         ewt = prediction.seconds if prediction else None
-        self.ctx.ewt_seconds = ewt
+        self.ctx.ewt_seconds = self.announced_seconds = ewt
         await self._event(CallEventKind.EWT_ANNOUNCED, {
             "queue": self.cfg.name, "position": position, "ewt_seconds": ewt,
-            "band": wait_band(ewt).label() if ewt is not None else None,
+            "band": wait_band(ewt, prediction.spread).label() if prediction is not None else None,
             "method": prediction.method.value if prediction else None, "keys": keys})
         await self._store_prediction()
         return digit
@@ -282,6 +307,19 @@ class HoldSession:
                                        agent_id=assignment.agent_id, handle=handle)
 
     # ------------------------------------------------------------------ exits
+    async def _no_agents(self) -> QueueOutcome | None:
+        """The queue lost its last staffed agent (or closed) while the caller waits: say so now
+        and offer the queue's overflow (callback keeping the place, another queue, the flow)."""
+        self.unstaffed_from.add(self.cfg.name)
+        await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "reason": "no_agents"})
+        notice = self._files([P_NO_AGENTS])
+        if notice:
+            await self.channel.play(notice)
+        overflow = self.cfg.overflow
+        if overflow.kind is OverflowKind.QUEUE and overflow.target in self.unstaffed_from:
+            return await self._leave(QueueOutcomeKind.UNAVAILABLE)  # every queue on the way is empty
+        return await self._overflow()
+
     async def _overflow(self) -> QueueOutcome | None:
         overflow = self.cfg.overflow
         await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "overflow": str(overflow)})
