@@ -101,7 +101,7 @@ class Score:
 ARRIVAL, DEPARTURE, ABANDON = 0, 1, 2
 
 
-def simulate(case: Case, customers: int, seed: int) -> Score:  # noqa: C901 - one event loop, kept together
+def simulate(case: Case, customers: int, seed: int) -> Score:
     rng = random.Random(seed)
     mu = 1.0 / case.mean_service
     theta = mu / case.patience_ratio if case.patience_ratio else 0.0

@@ -228,7 +228,7 @@ class HoldSession:
         self.ctx.ewt_seconds = self.announced_seconds = ewt
         await self._event(CallEventKind.EWT_ANNOUNCED, {
             "queue": self.cfg.name, "position": position, "ewt_seconds": ewt,
-            "band": wait_band(ewt, prediction.spread).label() if prediction is not None else None,
+            "band": wait_band(prediction.seconds, prediction.spread).label() if prediction is not None else None,
             "method": prediction.method.value if prediction else None, "keys": keys})
         await self._store_prediction()
         return digit

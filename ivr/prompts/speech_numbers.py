@@ -272,7 +272,8 @@ def all_word_ids() -> set[str]:
     """Every id these functions may produce (the build renders them; a test checks the catalogue)."""
     ids = {f"num/{n}" for n in range(30)} | {f"num/{t}0" for t in range(3, 10)}
     ids |= {f"num/{h}00" for h in range(1, 10)} | {"num/hundred", "num/thousand", "num/1_short", "num/21_short"}
-    ids |= {"word/and", "word/to", "word/hour", "word/hours", "word/minute", "word/minutes", "word/second", "word/seconds", "word/star", "word/pound"}
+    ids |= {"word/and", "word/to", "word/hour", "word/hours", "word/minute", "word/minutes", "word/second",
+            "word/seconds", "word/star", "word/pound"}
     ids |= {"queue/position_is", "queue/in_line", "queue/wait_less_than_a_minute", "queue/wait_less_than",
             "queue/wait_about", "queue/wait_more_than", "queue/wait_is", "queue/wait_about_hours",
             "queue/wait_less_than_an_hour", "queue/wait_about_an_hour", "queue/wait_more_than_an_hour"}

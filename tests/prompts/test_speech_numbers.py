@@ -7,9 +7,9 @@ import pytest
 from ivr.channel import PromptFile
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.prompts.speech_numbers import (
+    NICE_MINUTES,
     WaitBand,
     WaitBandKind,
-    NICE_MINUTES,
     digits_words,
     duration_words,
     number_words,
@@ -20,8 +20,8 @@ from ivr.prompts.speech_numbers import (
     say_position,
     say_wait_band,
     wait_band,
-    wait_quantiles,
     wait_band_words,
+    wait_quantiles,
 )
 from ivr.settings import PROJECT_ROOT
 
