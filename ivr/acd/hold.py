@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ivr.acd.config import OverflowKind
+from ivr.acd.ewt import Prediction
 from ivr.acd.service import AcdService
-from ivr.acd.store import AcdStore, ContactRecord
+from ivr.acd.store import AcdStore, AnnouncedBand, ContactRecord
 from ivr.acd.types import EntryKind, UnknownQueue
 from ivr.channel import CallerHungUp, Channel, DialStatus, InputSpec, PromptFile
 from ivr.events.types import AgentConnected, AgentOffered, QueueJoined, QueueLeft
@@ -69,6 +70,12 @@ async def _fail_open(what: str, awaitable: Awaitable[object]) -> None:
         log.exception("acd bookkeeping failed", extra={"step": what})
 
 
+def _heard(prediction: Prediction) -> AnnouncedBand:
+    band = wait_band(prediction.seconds, prediction.spread)
+    low, high = band.bounds()
+    return AnnouncedBand(band.label(), low, None if math.isinf(high) else high)
+
+
 class HoldSession:
     def __init__(self, deps: HoldDeps, channel: Channel, request: QueueRequest) -> None:
         self.d = deps
@@ -80,6 +87,8 @@ class HoldSession:
         self.first_announcement = True
         self.ewt_at_join: float | None = None
         self.announced_seconds: float | None = None
+        # (estimate, band, when) first spoken; when = this call's time in line at that moment
+        self.first_heard: tuple[float, AnnouncedBand, float] | None = None
         self.unstaffed_from: set[str] = set()  # queues this caller already left because nobody staffed them
         self.elapsed = 0.0  # seconds on hold (real time, or the hold slices a virtual channel reports)
 
@@ -226,14 +235,17 @@ class HoldSession:
         digit = await self.channel.play(files, interrupt_digits=keys)
         ewt = prediction.seconds if prediction else None
         self.ctx.ewt_seconds = self.announced_seconds = ewt
+        heard = _heard(prediction) if prediction is not None and self.cfg.announcements.wait else None
+        if heard is not None and self.first_heard is None and prediction is not None:
+            self.first_heard = (prediction.seconds, heard, self._waited_this_call())
         await self._event(CallEventKind.EWT_ANNOUNCED, {
             "queue": self.cfg.name, "position": position, "ewt_seconds": ewt,
-            "band": wait_band(prediction.seconds, prediction.spread).label() if prediction is not None else None,
+            "band": heard.label if heard else None,
             "method": prediction.method.value if prediction else None, "keys": keys})
-        await self._store_prediction()
+        await self._store_prediction(heard)
         return digit
 
-    async def _store_prediction(self) -> None:
+    async def _store_prediction(self, heard: AnnouncedBand | None = None) -> None:
         store, service = self.d.store, self.d.service
         prediction = service.estimate_for(self.waiter)
         position = service.position_of(self.waiter.entry_id)
@@ -242,7 +254,7 @@ class HoldSession:
         await _fail_open("prediction", store.add_prediction(
             entry_id=self.waiter.entry_id, call_id=self.call_id, queue=self.waiter.queue, at=service.clock(),
             predicted_seconds=prediction.seconds, method=prediction.method.value, ahead=position - 1,
-            servers=service.staffed(self.waiter.queue)))
+            servers=service.staffed(self.waiter.queue), band=heard))
 
     # ------------------------------------------------------------------ keys
     async def _callback_key(self) -> QueueOutcome | None:
@@ -379,9 +391,14 @@ class HoldSession:
         total = waited + max(self.request.credit_seconds, 0.0)
         self.ctx.waited_seconds = total
         within = waited <= self.cfg.service_level.seconds if kind is QueueOutcomeKind.CONNECTED else None
+        heard = self.first_heard
         service.bus.publish(QueueLeft(call_id=self.call_id, queue=self.waiter.queue, outcome=kind.value,
                                       waited_seconds=waited, position=position, ewt_predicted=self.ewt_at_join,
-                                      within_service_level=within))
+                                      within_service_level=within,
+                                      ewt_announced=heard[0] if heard else None,
+                                      ewt_band_low=heard[1].low_seconds if heard else None,
+                                      ewt_band_high=heard[1].high_seconds if heard else None,
+                                      waited_after_announcement=max(waited - heard[2], 0.0) if heard else None))
         await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "outcome": kind.value,
                                                      "waited_seconds": round(total, 3),
                                                      "waited_this_call_seconds": round(waited, 3),
