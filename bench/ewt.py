@@ -69,6 +69,7 @@ class Caller:
     callback: bool
     predictions: dict[str, float] = field(default_factory=dict)
     band: tuple[float, float] | None = None
+    model: tuple[int, float] | None = None  # (callers ahead, Puente's model estimate) for the correction
     done: bool = False
 
 
@@ -149,7 +150,9 @@ def simulate(case: Case, customers: int, seed: int) -> Score:
         les = wait
         rates.record_entered_service(wait)
         if not caller.callback:
-            rates.record_exit(wait, abandoned=False)
+            rates.record_exit(wait, abandoned=False, now=now)
+            if caller.model is not None:  # what followed Puente's estimate: the correction learns it
+                rates.correction.learn(caller.model[0], case.servers, caller.model[1], wait)
         if caller.predictions and caller.ident >= warmup and not caller.callback:
             score.add(caller, wait)
         begin_service(now)
@@ -171,6 +174,7 @@ def simulate(case: Case, customers: int, seed: int) -> Score:
         new.predictions = {"puente": ours.seconds, "oracle": true_mean, "les": les, "hol": now - head,
                            "asterisk": asterisk_holdtime}
         new.band = wait_band(ours.seconds, ours.spread).bounds()
+        new.model = (ahead, ours.model_seconds if ours.model_seconds is not None else ours.seconds)
 
     push(next_arrival(0.0), ARRIVAL, None)
     while events:
@@ -185,7 +189,7 @@ def simulate(case: Case, customers: int, seed: int) -> Score:
             if busy < case.servers:
                 new.done = True
                 if not new.callback:
-                    rates.record_exit(0.0, abandoned=False)
+                    rates.record_exit(0.0, abandoned=False, now=now)
                 asterisk_holdtime = (3 * asterisk_holdtime) / 4
                 les = 0.0
                 rates.record_entered_service(0.0)
@@ -197,7 +201,7 @@ def simulate(case: Case, customers: int, seed: int) -> Score:
                 push(now + rng.expovariate(theta), ABANDON, new)
         elif kind == DEPARTURE:
             busy -= 1
-            rates.record_service(length)  # known only now, when the service ends
+            rates.record_service(length, now)  # known only now, when the service ends
             for line in (lines[HIGH], lines[LOW]):
                 while line and line[0].done:
                     line.popleft()
@@ -206,7 +210,7 @@ def simulate(case: Case, customers: int, seed: int) -> Score:
                 served(now, nxt.popleft())
         elif caller is not None and not caller.done:  # ABANDON
             caller.done = True
-            rates.record_exit(now - caller.arrival, abandoned=True)
+            rates.record_exit(now - caller.arrival, abandoned=True, now=now)
         if arrived >= customers and busy == 0 and not lines[HIGH] and not lines[LOW]:
             break
     return score

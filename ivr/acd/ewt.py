@@ -14,8 +14,8 @@ exponential stages with
 Where the rates come from, and why this way:
 
 - ``mu`` is completed services / time agents spent on them, learnt only when a service *ends*
-  (a service's length is not known before). The sums decay per completed service with a small
-  weight (``1/window_services``): the old ``alpha = 0.02`` averaged about 50 handle times, and the
+  (a service's length is not known before). The sums cover the last ``window_services`` services
+  or the last ``window_seconds``, whichever holds more: the old ``alpha = 0.02`` averaged about 50 handle times, and the
   noise in ``mu`` alone made the estimator up to 2.3x worse than QL-m with the true rates.
 - ``theta`` is abandons / total time callers spent waiting (the maximum-likelihood rate of
   exponential patience, served callers' waits being censored observations), decayed the same way.
@@ -25,6 +25,10 @@ Where the rates come from, and why this way:
 - Priorities: a caller is overtaken by later arrivals of a higher priority. With those arriving at
   ``lambda_h`` (estimated online per priority, time-decayed), each needs ``1/(s*mu)`` of the
   agents' capacity, so the wait stretches by ``1 / (1 - lambda_h / (s*mu))`` (capped).
+
+- A learnt correction (:class:`ResidualCorrection`): the ratio of actual to predicted waits of
+  answered callers, by callers ahead and staffing, as the delay-prediction literature does with
+  regressions on an estimator's residuals.
 
 LES and HOL are kept only as reference estimators for ``bench/ewt.py``: with a prior there is
 always a QL-m answer, so a caller who must wait is never told 0 nor the head-of-line wait.
@@ -54,6 +58,7 @@ class Prediction:
     seconds: float
     method: Method
     spread: float = 0.0  # standard deviation of the wait under the model, seconds
+    model_seconds: float | None = None  # before the learnt correction (what the correction learns from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +72,24 @@ class Priors:
 
 @dataclass
 class _DecayedRate:
-    """events / exposure, both decayed by ``1 - 1/window`` per observation."""
+    """events / exposure over the last ``window`` observations or the last ``seconds``, whichever
+    holds more: a busy queue averages thousands of services (little noise), a quiet one still
+    several hundred."""
 
     window: float
+    seconds: float
     events: float = 0.0
     exposure: float = 0.0
     count: int = 0
+    last: float | None = None
 
-    def add(self, events: float, exposure: float) -> None:
-        keep = 1.0 - 1.0 / self.window
+    def add(self, events: float, exposure: float, now: float | None) -> None:
+        step = 1.0 / self.window
+        if now is not None and self.last is not None:
+            step = min(step, max(now - self.last, 0.0) / self.seconds)
+        if now is not None:
+            self.last = now if self.last is None else max(self.last, now)
+        keep = math.exp(-step)
         self.events = keep * self.events + events
         self.exposure = keep * self.exposure + exposure
         self.count += 1
@@ -105,6 +119,44 @@ class _ArrivalRate:
         return self.level * math.exp(-max(now - self.last, 0.0) / self.tau) / span
 
 
+def _bucket(n: int) -> int:
+    """0, 1, 2, 3-4, 5-8, 9-16, ...: positions and staffing on a log scale."""
+    return 0 if n <= 0 else (n - 1).bit_length() + 1
+
+
+@dataclass
+class ResidualCorrection:
+    """An online correction of the model by what actually followed, per (callers ahead, agents).
+
+    QL-m gives the wait of a caller who stays however long it takes; the callers who are answered
+    (the ones whose wait can be checked) are, when patience is short, the ones whose wait turned out
+    short, and real queues are not exactly Markovian. For each bucket we keep the decayed sums of
+    actual and predicted waits of answered callers and scale new predictions by their ratio, shrunk
+    towards 1 while the bucket has few observations (``prior`` of them say "the model is right")."""
+
+    window: float = 400.0
+    prior: float = 40.0
+    bounds: tuple[float, float] = (0.5, 2.0)
+    _sums: dict[tuple[int, int], list[float]] = field(default_factory=dict)  # n, actual, predicted
+
+    def learn(self, ahead: int, servers: int, predicted: float, actual: float) -> None:
+        if predicted <= 0 or actual < 0:
+            return
+        sums = self._sums.setdefault((_bucket(ahead), _bucket(servers)), [0.0, 0.0, 0.0])
+        keep = 1.0 - 1.0 / self.window
+        sums[0] = keep * sums[0] + 1.0
+        sums[1] = keep * sums[1] + actual
+        sums[2] = keep * sums[2] + predicted
+
+    def factor(self, ahead: int, servers: int) -> float:
+        sums = self._sums.get((_bucket(ahead), _bucket(servers)))
+        if sums is None or sums[2] <= 0:
+            return 1.0
+        n, ratio = sums[0], sums[1] / sums[2]
+        low, high = self.bounds
+        return min(max((n * ratio + self.prior) / (n + self.prior), low), high)
+
+
 @dataclass
 class QueueRates:
     """Per-queue online estimates (see the module docstring)."""
@@ -112,27 +164,29 @@ class QueueRates:
     priors: Priors = field(default_factory=Priors)
     window_services: float = 500.0
     window_exits: float = 500.0
+    window_seconds: float = 3 * 3600.0
     arrival_window_seconds: float = 3600.0
     _service: _DecayedRate = field(init=False)
     _abandon: _DecayedRate = field(init=False)
     _arrivals: dict[int, _ArrivalRate] = field(init=False, default_factory=dict)
+    correction: ResidualCorrection = field(default_factory=ResidualCorrection)
     last_entered_wait: float | None = None
 
     def __post_init__(self) -> None:
-        self._service = _DecayedRate(self.window_services)
-        self._abandon = _DecayedRate(self.window_exits)
+        self._service = _DecayedRate(self.window_services, self.window_seconds)
+        self._abandon = _DecayedRate(self.window_exits, self.window_seconds)
 
     def set_priors(self, priors: Priors) -> None:
         self.priors = priors
 
     # ------------------------------------------------------------------ observations
-    def record_service(self, handle_seconds: float) -> None:
-        """A contact ENDED: talk time plus wrap-up is how long it kept an agent."""
-        self._service.add(1.0, max(handle_seconds, 0.0))
+    def record_service(self, handle_seconds: float, now: float | None = None) -> None:
+        """A contact ENDED (at ``now``, seconds): talk time plus wrap-up is how long it kept an agent."""
+        self._service.add(1.0, max(handle_seconds, 0.0), now)
 
-    def record_exit(self, waited_seconds: float, *, abandoned: bool) -> None:
+    def record_exit(self, waited_seconds: float, *, abandoned: bool, now: float | None = None) -> None:
         """A caller left the line, by reaching an agent or by hanging up."""
-        self._abandon.add(1.0 if abandoned else 0.0, max(waited_seconds, 0.0))
+        self._abandon.add(1.0 if abandoned else 0.0, max(waited_seconds, 0.0), now)
 
     def record_entered_service(self, waited_seconds: float) -> None:
         self.last_entered_wait = waited_seconds
@@ -212,4 +266,6 @@ def predict(
     mean, variance = ql_m_moments(ahead, servers, mu, theta, abandoning_share=abandoning_share)
     factor = overtake_factor(rates.overtaking_rate(priority, now), servers, mu) if now is not None else 1.0
     method = Method.QLM_PRIORITY if factor > 1.0 else Method.QLM
-    return Prediction(mean * factor, method, math.sqrt(variance) * factor)
+    model = mean * factor
+    learnt = rates.correction.factor(ahead, servers)
+    return Prediction(model * learnt, method, math.sqrt(variance) * factor * learnt, model)

@@ -242,13 +242,16 @@ class HoldSession:
             "queue": self.cfg.name, "position": position, "ewt_seconds": ewt,
             "band": heard.label if heard else None,
             "method": prediction.method.value if prediction else None, "keys": keys})
-        await self._store_prediction(heard)
+        if prediction is not None and position is not None:  # stored even if an agent came during the play
+            await self._store_prediction(heard, prediction, position)
         return digit
 
-    async def _store_prediction(self, heard: AnnouncedBand | None = None) -> None:
+    async def _store_prediction(self, heard: AnnouncedBand | None = None, prediction: Prediction | None = None,
+                                position: int | None = None) -> None:
         store, service = self.d.store, self.d.service
-        prediction = service.estimate_for(self.waiter)
-        position = service.position_of(self.waiter.entry_id)
+        if prediction is None:
+            prediction = service.estimate_for(self.waiter)
+            position = service.position_of(self.waiter.entry_id)
         if store is None or prediction is None or position is None:
             return
         await _fail_open("prediction", store.add_prediction(

@@ -54,6 +54,7 @@ class Waiter:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     assignment: AgentAssignment | None = None
     last_ewt: float | None = None
+    model_at_join: tuple[int, int, float] | None = None  # (ahead, agents, model estimate) first given
 
 
 class AcdService:
@@ -120,11 +121,11 @@ class AcdService:
     @staticmethod
     def _learn(rates: QueueRates, c: ContactRecord) -> None:
         if c.kind == EntryKind.CALL.value and c.outcome in ("connected", "abandoned"):
-            rates.record_exit(c.waited_seconds, abandoned=c.outcome == "abandoned")
+            rates.record_exit(c.waited_seconds, abandoned=c.outcome == "abandoned", now=c.left_at.timestamp())
         if c.outcome == "connected":
             rates.record_entered_service(c.waited_seconds)
             if c.handle_seconds is not None:
-                rates.record_service(c.handle_seconds)
+                rates.record_service(c.handle_seconds, c.left_at.timestamp())
 
     # ------------------------------------------------------------------ QueueService
     async def wait_in_queue(self, channel: Channel, request: QueueRequest) -> QueueOutcome:
@@ -288,7 +289,10 @@ class AcdService:
         rates = self.rates[waiter.queue]
         rates.record_entered_service(waited)
         if waiter.kind is EntryKind.CALL:
-            rates.record_exit(waited, abandoned=False)
+            rates.record_exit(waited, abandoned=False, now=self.clock().timestamp())
+            if waiter.model_at_join is not None:  # what followed the model's first estimate
+                ahead, servers, model = waiter.model_at_join
+                rates.correction.learn(ahead, servers, model, waited)
         self.live_dirty = True
         self.dispatch()
         return waited
@@ -304,7 +308,7 @@ class AcdService:
         cfg = self.queue_config(queue)
         self.router.end_contact(agent_id, at=self.clock(), wrap_up_seconds=cfg.wrap_up_seconds)
         handle = talk_seconds + cfg.wrap_up_seconds
-        self.rates[queue].record_service(handle)
+        self.rates[queue].record_service(handle, self.clock().timestamp())
         self.dispatch()
         return handle
 
@@ -312,7 +316,7 @@ class AcdService:
         position = self.leave(waiter)
         waited = max((self.clock() - waiter.joined_at).total_seconds(), 0.0)
         if waiter.kind is EntryKind.CALL:
-            self.rates[waiter.queue].record_exit(waited, abandoned=True)
+            self.rates[waiter.queue].record_exit(waited, abandoned=True, now=self.clock().timestamp())
         return waited, position
 
     # ------------------------------------------------------------------ EWT
@@ -340,7 +344,10 @@ class AcdService:
             return None
         line = [e for e in self.router.in_queue(waiter.queue) if e.agent_id is None]
         ahead = sum(1 for e in line if e.key < entry.key)
-        return self.estimate(waiter.queue, ahead=ahead, priority=entry.priority)
+        prediction = self.estimate(waiter.queue, ahead=ahead, priority=entry.priority)
+        if waiter.model_at_join is None and prediction is not None and prediction.model_seconds is not None:
+            waiter.model_at_join = (ahead, self.staffed(waiter.queue), prediction.model_seconds)
+        return prediction
 
     def staffed(self, queue: str) -> int:
         return self.router.staffed(queue)

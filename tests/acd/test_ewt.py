@@ -108,3 +108,31 @@ def test_overtake_factor_is_bounded() -> None:
     assert overtake_factor(0.015, 3, 0.01) == pytest.approx(2.0)
     assert overtake_factor(1.0, 3, 0.01) == MAX_OVERTAKE_FACTOR
     assert math.isfinite(overtake_factor(0.0299999, 3, 0.01))
+
+
+def test_the_learnt_correction_follows_what_actually_happened() -> None:
+    rates = QueueRates()
+    before = predict(ahead=3, servers=2, free_agent=False, rates=rates)
+    assert before is not None and before.model_seconds == before.seconds  # nothing learnt: the model
+    for _ in range(2000):  # answered callers with 3 ahead waited half what the model said
+        rates.correction.learn(3, 2, before.seconds, before.seconds / 2)
+    after = predict(ahead=3, servers=2, free_agent=False, rates=rates)
+    assert after is not None and after.model_seconds == pytest.approx(before.seconds)
+    assert after.seconds == pytest.approx(before.seconds / 2, rel=0.1)
+    other = predict(ahead=40, servers=2, free_agent=False, rates=rates)  # another bucket: untouched
+    assert other is not None and other.seconds == other.model_seconds
+    for _ in range(2000):  # a wild bucket cannot more than halve or double the model
+        rates.correction.learn(40, 2, 10.0, 1000.0)
+    wild = predict(ahead=40, servers=2, free_agent=False, rates=rates)
+    assert wild is not None and wild.model_seconds is not None
+    assert wild.seconds == pytest.approx(2 * wild.model_seconds)
+
+
+def test_a_busy_queue_averages_more_services_than_a_quiet_one() -> None:
+    busy, quiet = QueueRates(), QueueRates()
+    for i in range(3000):  # 100 agents: a service ends every 3 s; then every 300 s
+        busy.record_service(100.0 if i < 1500 else 300.0, now=3.0 * i)
+        quiet.record_service(100.0 if i < 1500 else 300.0, now=300.0 * i)
+    # the quiet queue has forgotten the old 100 s; the busy one still averages over three hours
+    assert quiet.mean_handle == pytest.approx(300.0, rel=0.05)
+    assert 150.0 < busy.mean_handle < 290.0
