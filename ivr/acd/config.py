@@ -145,7 +145,10 @@ def _optional_seconds(raw: dict[str, Any], key: str, default: float | None) -> f
 
 
 def _positive(raw: dict[str, Any], key: str, default: float) -> float:
-    value = float(raw.get(key, default))
+    try:
+        value = float(raw.get(key, default))
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be a number of seconds, got {raw.get(key)!r}") from None
     if not value > 0:
         raise ValueError(f"{key} must be more than 0 seconds, got {value!r}")
     return value

@@ -257,7 +257,7 @@ class HoldSession:
         await _fail_open("prediction", store.add_prediction(
             entry_id=self.waiter.entry_id, call_id=self.call_id, queue=self.waiter.queue, at=service.clock(),
             predicted_seconds=prediction.seconds, method=prediction.method.value, ahead=position - 1,
-            servers=service.staffed(self.waiter.queue), band=heard))
+            servers=service.staffed(self.waiter.queue), band=heard, model_seconds=prediction.model_seconds))
 
     # ------------------------------------------------------------------ keys
     async def _callback_key(self) -> QueueOutcome | None:

@@ -116,3 +116,4 @@ class PredictionRow(Base):
     band: Mapped[str | None] = mapped_column(String(32), nullable=True)
     band_low_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     band_high_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    model_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # before the learnt correction

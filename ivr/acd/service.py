@@ -116,6 +116,8 @@ class AcdService:
         for name, rates in self.rates.items():
             for c in await self.store.recent_contacts(name, limit=1000):
                 self._learn(rates, c)
+            for ahead, servers, model, actual in await self.store.recent_outcomes(name):
+                rates.correction.learn(ahead, servers, model, actual)
         self.last_command_id = await self.store.last_command_id()
 
     @staticmethod

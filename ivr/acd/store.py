@@ -259,14 +259,28 @@ class AcdStore:
 
     async def add_prediction(self, *, entry_id: str, call_id: str | None, queue: str, at: datetime,
                              predicted_seconds: float, method: str, ahead: int, servers: int,
-                             band: AnnouncedBand | None = None) -> None:
+                             band: AnnouncedBand | None = None, model_seconds: float | None = None) -> None:
         """``band``: what the caller heard, when this prediction was spoken."""
         async with self._db.session() as s:
             s.add(PredictionRow(entry_id=entry_id, call_id=call_id, queue=queue, at=at,
                                 predicted_seconds=predicted_seconds, method=method, ahead=ahead, servers=servers,
                                 announced=band is not None, band=band.label if band else None,
                                 band_low_seconds=band.low_seconds if band else None,
-                                band_high_seconds=band.high_seconds if band else None))
+                                band_high_seconds=band.high_seconds if band else None, model_seconds=model_seconds))
+
+    async def recent_outcomes(self, queue: str, *, limit: int = 1000) -> list[tuple[int, int, float, float]]:
+        """(ahead, agents, model estimate, actual wait) of the first prediction of recently answered
+        callers, oldest first: what the EWT's learnt correction is warmed up from at start."""
+        async with self._db.session() as s:
+            first = (select(func.min(PredictionRow.id)).where(PredictionRow.queue == queue)
+                     .group_by(PredictionRow.entry_id).scalar_subquery())
+            rows = (await s.execute(
+                select(PredictionRow.ahead, PredictionRow.servers, PredictionRow.model_seconds,
+                       PredictionRow.actual_seconds)
+                .where(PredictionRow.id.in_(first), PredictionRow.outcome == "connected",
+                       PredictionRow.model_seconds.is_not(None), PredictionRow.actual_seconds.is_not(None))
+                .order_by(PredictionRow.id.desc()).limit(limit))).all()
+        return [(a, s_, m, w) for a, s_, m, w in reversed(rows) if m is not None and w is not None]
 
     async def ewt_accuracy(self, queue: str, *, since: datetime, until: datetime | None = None) -> EwtAccuracy:
         """How true the announced waits were for callers who then reached an agent: the share

@@ -50,3 +50,15 @@ def test_bad_agents_and_overflow_targets(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown queue"):
         load_queues(path)
     assert load_agents(tmp_path / "missing.yaml") == {}
+
+
+def test_ewt_priors_come_from_the_queue_config() -> None:
+    shipped = load_queues(PROJECT_ROOT / "dialplan" / "queues.yaml")
+    assert shipped["support"].expected_handle_seconds == 300.0
+    assert shipped["support"].expected_patience_seconds == 600.0
+    default = parse_queue("q", {})
+    assert default.expected_handle_seconds == 180.0 and default.expected_patience_seconds is None
+    assert parse_queue("q", default.to_dict()) == default  # survives an admin's round trip
+    for bad in (0, -5, "soon"):
+        with pytest.raises(ConfigError, match="expected_handle_seconds"):
+            parse_queue("q", {"expected_handle_seconds": bad})

@@ -109,12 +109,21 @@ async def test_estimates_warm_up_from_stored_history(database: Database) -> None
         await store.record_contact(ContactRecord(f"h{i}", None, "support", "call", now, now, now,
                                                  "abandoned" if abandoned else "connected", 60.0,
                                                  handle_seconds=None if abandoned else 100.0))
+    for i in range(300):  # and what followed its estimates: answered in half the time the model said
+        await store.add_prediction(entry_id=f"p{i}", call_id=None, queue="support", at=now - timedelta(seconds=100),
+                                   predicted_seconds=200.0, method="qlm", ahead=1, servers=2, model_seconds=200.0)
+        await store.add_prediction(entry_id=f"p{i}", call_id=None, queue="support", at=now - timedelta(seconds=50),
+                                   predicted_seconds=90.0, method="qlm", ahead=0, servers=2, model_seconds=90.0)
+        await store.resolve_predictions(f"p{i}", left_at=now, outcome="connected")
     cold = make_service(with_prompts=False)
     restarted = make_service(store=store, with_prompts=False)
     await restarted.load()
     assert cold.rates["support"].mean_handle == 180.0  # the prior alone
     assert abs(restarted.rates["support"].mean_handle - 100.0) < 10.0
     assert abs(restarted.rates["support"].theta - 0.25 / 60) < 0.001
+    assert cold.rates["support"].correction.factor(1, 2) == 1.0
+    assert restarted.rates["support"].correction.factor(1, 2) < 0.7  # learnt from the first estimate of each
+    assert restarted.rates["support"].correction.factor(0, 2) == 1.0  # later estimates are not replayed
 
 
 async def test_hold_loop_records_contacts_and_predictions(database: Database) -> None:

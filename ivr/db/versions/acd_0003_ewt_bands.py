@@ -1,4 +1,5 @@
-"""acd: what each EWT announcement said (its band) and whether it was spoken, for accuracy figures
+"""acd: what each EWT announcement said (its band), whether it was spoken, and the model's estimate
+before the learnt correction (replayed at start to warm the correction up)
 
 Revision ID: acd_0003_ewt
 Revises: acd_0002
@@ -22,11 +23,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("band", sa.String(32), nullable=True))
         batch.add_column(sa.Column("band_low_seconds", sa.Float, nullable=True))
         batch.add_column(sa.Column("band_high_seconds", sa.Float, nullable=True))  # NULL with a band: open-ended
+        batch.add_column(sa.Column("model_seconds", sa.Float, nullable=True))
     op.create_index("ix_acd_predictions_at", "acd_predictions", ["at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_acd_predictions_at", table_name="acd_predictions")
     with op.batch_alter_table("acd_predictions") as batch:
-        for column in ("band_high_seconds", "band_low_seconds", "band", "announced"):
+        for column in ("model_seconds", "band_high_seconds", "band_low_seconds", "band", "announced"):
             batch.drop_column(column)
