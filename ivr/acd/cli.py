@@ -70,7 +70,9 @@ def status(settings: Settings, as_json: bool, hours: float) -> None:
         click.echo(f"{name:<12} waiting {q['waiting']:>3}  longest {_fmt(q['longest_wait_seconds'], 's')}  "
                    f"EWT {_fmt(q['ewt_seconds'], 's')}  SL {_fmt(q['service_level']['achieved_percent'], '%')}  "
                    f"abandon {_fmt(q['abandon_rate'])}  ASA {_fmt(q['asa_seconds'], 's')}  "
-                   f"EWT MAE {_fmt(q['ewt_mae_seconds'], 's')}  agents: {agents_text or 'none'}")
+                   f"EWT MAE {_fmt(q['ewt_mae_seconds'], 's')}  "
+                   f"heard today: in band {_fmt(q['ewt_accuracy']['within_band_percent'], '%')} "
+                   f"±25% {_fmt(q['ewt_accuracy']['within_25_percent'], '%')}  agents: {agents_text or 'none'}")
 
 
 def _fmt(value: float | None, unit: str = "") -> str:

@@ -69,3 +69,15 @@ def test_settings_override_one_queue_field(tmp_path: Path) -> None:
         "billing"].offer_link_ewt_above is None
     with pytest.raises(ConfigError, match=r"no queue 'nosuch' .*\(queues: billing, general\)"):
         with_overrides(queues, {"nosuch": {"ring_timeout": "3"}}, path)
+
+
+def test_ewt_priors_come_from_the_queue_config() -> None:
+    shipped = load_queues(PROJECT_ROOT / "dialplan" / "queues.yaml")
+    assert shipped["support"].expected_handle_seconds == 300.0
+    assert shipped["support"].expected_patience_seconds == 600.0
+    default = parse_queue("q", {})
+    assert default.expected_handle_seconds == 180.0 and default.expected_patience_seconds is None
+    assert parse_queue("q", default.to_dict()) == default  # survives an admin's round trip
+    for bad in (0, -5, "soon"):
+        with pytest.raises(ConfigError, match="expected_handle_seconds"):
+            parse_queue("q", {"expected_handle_seconds": bad})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from api.app import create_app
 from api.security import Role
 from ivr.acd.runtime import AcdRuntime
+from ivr.acd.store import AnnouncedBand
 from ivr.acd.types import AgentState, EntryKind
 from ivr.channels.scripted import ScriptedChannel, scripted_info
 from ivr.composition import Container, build_container
@@ -235,3 +237,13 @@ async def test_wallboard_updates_when_a_caller_joins(ui: Ui) -> None:
     acd.join("support", arrival=utcnow(), priority=0, kind=EntryKind.CALL, call_id="wall-2")
     await AcdRuntime(acd, acd.store).flush()  # what the runtime does every second in `ivr serve`
     await expect(waiting).to_have_text("2")
+
+    # beside the EWT: how true today's announced waits were (one caller heard "less than 2 min", waited 90 s)
+    row = page.locator('#queues tr[data-queue="support"]')
+    await expect(row).not_to_contain_text("in band")
+    now = utcnow()
+    await acd.store.add_prediction(entry_id="heard-1", call_id=None, queue="support", at=now - timedelta(seconds=90),
+                                   predicted_seconds=70.0, method="qlm", ahead=1, servers=1,
+                                   band=AnnouncedBand("less than 2 min", 0.0, 120.0))
+    await acd.store.resolve_predictions("heard-1", left_at=now, outcome="connected")
+    await expect(row).to_contain_text("100% in band · 100% ±25% · MAE 20 s (1)")
