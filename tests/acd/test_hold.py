@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+
 from ivr.acd.config import Announcements, Overflow, QueueConfig
 from ivr.acd.types import AgentState, EntryKind
 from ivr.channel import DialStatus
@@ -326,7 +328,8 @@ async def test_the_agent_rings_at_once_and_is_busy_from_the_answer_to_the_end() 
     # handle time learnt from the agent leg: talk + wrap-up (not the caller channel's span)
     wrap = service.queue_config("support").wrap_up_seconds
     rates = service.rates["support"]
-    assert rates._services == 1 and rates._handle_sum == 15.0 + wrap
+    assert rates.services == 1
+    assert rates._service.exposure == pytest.approx(15.0 + wrap)  # one contact: no decay yet
 
 
 async def test_a_caller_gone_during_the_bridge_still_ends_the_contact() -> None:
