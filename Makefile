@@ -1,5 +1,6 @@
 # Puente: the two commands a fresh machine needs (Python >= 3.11, make):
-#   make run    create the virtualenv, install, migrate, build missing prompts, run `ivr serve`
+#   make run    create the virtualenv, install (with espeak-ng, sox and SIPp from Debian), migrate,
+#               build missing prompts, run `ivr serve`
 #   make test   install what tests need (Python extras, Debian packages), then lint, type-check, test
 PYTHON ?= python3
 VENV   := .venv

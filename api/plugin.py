@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from datetime import timedelta
 
 import uvicorn
@@ -21,6 +22,7 @@ from api.ui.flow_tools import router as flow_tools_router
 from api.ui.routes import router as ui_router
 from api.ui.stats import router as stats_router
 from ivr.composition import Container
+from ivr.errors import listen_error
 from ivr.settings import HttpSettings
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,8 @@ class HttpServer:
         # uvicorn's own serve() captures SIGINT/SIGTERM; `ivr serve` owns signals, so drive its phases here.
         config.load()
         server.lifespan = config.lifespan_class(config)
-        await server.startup()
+        # Bound here, not by uvicorn: its bind failure is a logged error and sys.exit(1).
+        await server.startup(sockets=[_listen(settings.http.host, settings.http.port)])
         if server.should_exit:
             raise RuntimeError(f"the HTTP server could not start on {settings.http.host}:{settings.http.port}")
         try:
@@ -65,6 +68,14 @@ class HttpServer:
         finally:
             server.should_exit = True
             await server.shutdown()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise listen_error("HTTP", host, port, "IVR_HTTP__PORT", exc) from exc
 
 
 async def wire(container: Container) -> None:

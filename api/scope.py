@@ -1,33 +1,9 @@
-"""What an agent may see: their own work, derived from the call records.
-
-Callbacks, cases and links carry the id of the call they came from, and the call record names the
-agent who handled it (``calls.agent_id``). So an agent's work is what came from the calls they
-handled, plus callbacks they dialled (``callback_attempts.agent_id``). Supervisors and admins see
-everything. The filters are SQL subqueries, so a list is filtered before its ``LIMIT``.
-"""
+"""The signed-in user's :class:`~ivr.calls.scope.Scope`: agents see only their own work."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import Select, select
-
 from api.security import Role, User
-from ivr.calls.models import CallRow
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """``agent_id`` None: everything; otherwise only that agent's own work."""
-
-    agent_id: str | None = None
-
-    @property
-    def everything(self) -> bool:
-        return self.agent_id is None
-
-
-EVERYTHING = Scope()
+from ivr.calls.scope import EVERYTHING, Scope
 
 
 def scope_of(user: User) -> Scope:
@@ -35,8 +11,3 @@ def scope_of(user: User) -> Scope:
         return EVERYTHING
     # An agent user without an agent_id handled no calls: it sees nothing, never everything.
     return Scope(agent_id=user.agent_id or "")
-
-
-def handled_calls(agent_id: str) -> Select[str]:
-    """The ids of the calls the agent handled (a subquery for ``column.in_(...)``)."""
-    return select(CallRow.call_id).where(CallRow.agent_id == agent_id)

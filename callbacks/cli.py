@@ -10,12 +10,14 @@ from typing import TypeVar
 
 import click
 
-from callbacks.errors import CallbackError
+from callbacks.errors import CallbackError, CallbackNotFound
 from callbacks.models import CallbackState
 from callbacks.service import CallbackService
 from callbacks.store import CallbackStore
 from callbacks.values import Callback
+from ivr.acd.plugin import config_paths, configured_queues
 from ivr.db import Database
+from ivr.db.readiness import open_database
 from ivr.events import EventBus
 from ivr.logs import mask_number
 from ivr.ports import CallbackRefused, CallbackSource
@@ -26,7 +28,7 @@ T = TypeVar("T")
 
 def _run(settings: Settings, job: Callable[[CallbackService], Awaitable[T]]) -> T:
     async def main() -> T:
-        db = Database(settings.effective_database_url)
+        db: Database = await open_database(settings)
         try:
             return await job(CallbackService(CallbackStore(db), EventBus(), settings.callbacks,
                                              languages=settings.languages, default_language=settings.default_language))
@@ -35,8 +37,18 @@ def _run(settings: Settings, job: Callable[[CallbackService], Awaitable[T]]) -> 
 
     try:
         return asyncio.run(main())
+    except CallbackNotFound as exc:
+        raise click.ClickException(f"no callback {exc}") from None
     except (CallbackError, CallbackRefused) as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise click.ClickException(str(exc)) from None
+
+
+def _known_queue(settings: Settings, queue: str) -> None:
+    """The CLI has no running ACD: check the queue against the configured ones itself."""
+    queues_path, _ = config_paths(settings)
+    known = sorted(configured_queues(settings))
+    if queue not in known:
+        raise click.ClickException(f"no queue {queue!r}: the queues are {', '.join(known)} ({queues_path})")
 
 
 def _when(text: str) -> datetime:
@@ -105,6 +117,7 @@ def show_command(settings: Settings, callback_id: str, as_json: bool) -> None:
 def create_command(settings: Settings, number: str, queue: str, at: str | None, source: str) -> None:
     """Schedule a callback (the queue's policy applies; a second one for the pair merges)."""
     when = _when(at) if at else None
+    _known_queue(settings, queue)
     ticket = _run(settings, lambda s: s.create(number, queue, at=when, source=CallbackSource(source)))
     click.echo(f"{ticket.callback_id} {'merged' if ticket.merged else 'created'}, "
                f"due {ticket.scheduled_for.isoformat()}")

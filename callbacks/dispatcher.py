@@ -174,7 +174,7 @@ class CallbackDispatcher:
         if await self.service.opted_out(cb.number):
             await self._close(cb, CallbackState.CANCELLED, "opted out", refused="the number has opted out")
             return False
-        allowed = await self.service.next_allowed(cb.number, now, policy)
+        allowed = await self.service.next_allowed(cb.number, now, policy, cb.timezone)
         if allowed > now + timedelta(seconds=1):
             if await self.store.release(cb.id, self.owner, due_at=allowed, now=now, reason="outside calling hours"):
                 publish_state(self.service.bus, cb.id, cb.queue, cb.state.value, "deferred")
@@ -330,6 +330,6 @@ class CallbackDispatcher:
         end = after_attempt(policy, attempts_before=cb.attempts, outcome=result.outcome, counted=result.counted,
                             now=now, retry_soon=RETRY_SOON, detail=result.detail)
         if end.state is CallbackState.SCHEDULED and end.due_at is not None:
-            due = await self.service.next_allowed(cb.number, end.due_at, policy)
+            due = await self.service.next_allowed(cb.number, end.due_at, policy, cb.timezone)
             end = AttemptEnd(end.outcome, end.counted, end.state, due, end.detail, end.reason)
         return end

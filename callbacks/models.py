@@ -66,6 +66,9 @@ class CallbackRow(Base):
     leased_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The zone the customer chose (the landing page): quiet hours and the calling window are judged
+    # in it alone. NULL: every zone the number's country spans (see callbacks.numbers).
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class CallbackAttemptRow(Base):

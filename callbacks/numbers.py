@@ -30,13 +30,20 @@ def to_e164(raw: str, default_region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def customer_zones(e164: str, fallback: str, at: datetime) -> tuple[ZoneInfo, ...]:
+def customer_zones(e164: str, fallback: str, at: datetime, chosen: str | None = None) -> tuple[ZoneInfo, ...]:
     """The zones whose quiet hours apply to this number.
+
+    ``chosen`` (the zone the customer picked on the landing page) wins alone: the time they chose
+    is judged in the zone it was shown in, never in a neighbour's (a Madrid 09:30 is not moved
+    because it is 08:30 in the Canaries).
 
     One zone when the number maps to one; every candidate when they are close together (Spain's
     mainland and Canaries: polite in both); otherwise the candidate with the median UTC offset at
     ``at`` (a sane middle when a country spans a continent). Unknown: ``fallback``.
     """
+    picked = _zone(chosen) if chosen else None
+    if picked is not None:
+        return (picked,)
     try:
         names = pn_timezone.time_zones_for_number(phonenumbers.parse(e164, None))
     except phonenumbers.NumberParseException:

@@ -7,10 +7,11 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from callbacks.errors import PolicyConfigError
+from callbacks.errors import CallbackNotFound, InvalidTransition, PolicyConfigError
 from callbacks.events import publish_state
 from callbacks.language import callback_language
 from callbacks.models import CallbackState
@@ -116,15 +117,21 @@ class CallbackService:
         if await self.opted_out(number):
             raise CallbackRefused("the number has opted out of contact")
         now = self.clock()
+        zone = self.zone_name(req.timezone)
         earliest = max(now, req.not_before) if req.not_before else now
-        due = await self.next_allowed(number, earliest, policy)
+        due = await self.next_allowed(number, earliest, policy, zone)
+        if req.exact and (req.not_before is None or due != req.not_before):
+            raise CallbackRefused("that time is not available for a callback")
         arrival = req.arrival_time or (now - timedelta(seconds=max(req.waited_seconds, 0.0)))
         language = await self.language_for(number, req.language)
         new = NewCallback(number=number, queue=req.queue, source=req.source, arrival_time=arrival, due_at=due,
                           max_attempts=policy.max_attempts, language=language,
                           waited_seconds=req.waited_seconds, position=req.position,
-                          context=req.context.to_dict() if req.context else None)
+                          context=req.context.to_dict() if req.context else None, timezone=zone)
         callback, merged = await self.store.create_or_merge(new, now=now)
+        if req.exact and merged and callback.due_at != due and not callback.lease_owner:
+            # The customer chose this instant: a waiting callback for the pair moves to it.
+            callback = await self.store.reschedule(callback.id, at=due, now=now, timezone=zone)
         log.info("callback %s", "merged" if merged else "requested", extra={
             "callback_id": callback.id, "queue": req.queue, "source": req.source.value,
             "number": mask_number(number), "due_at": callback.due_at.isoformat()})
@@ -180,12 +187,24 @@ class CallbackService:
     def caller_id(self, policy: QueuePolicy) -> str:
         return policy.caller_id or self.settings.caller_id
 
-    async def next_allowed(self, number: str, at: datetime, policy: QueuePolicy) -> datetime:
+    def zone_name(self, name: str | None) -> str | None:
+        """A valid IANA zone name, else None (an unknown name is ignored, not trusted)."""
+        if not name:
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("unknown time zone ignored", extra={"timezone": name[:64]})
+            return None
+        return name
+
+    async def next_allowed(self, number: str, at: datetime, policy: QueuePolicy,
+                           timezone: str | None = None) -> datetime:
         """The first instant at or after ``at`` that is polite for the customer and inside the
-        queue's calling window."""
+        queue's calling window (``timezone``: the customer's chosen zone, else the number's)."""
         schedules = self._schedules() if policy.schedule else None
         for _ in range(16):
-            zones = customer_zones(number, self.settings.default_timezone, at)
+            zones = customer_zones(number, self.settings.default_timezone, at, timezone)
             polite = polite_time(at, zones, policy.quiet_hours)
             if schedules is None or policy.schedule is None:
                 return polite
@@ -207,8 +226,53 @@ class CallbackService:
         publish_state(self.bus, callback.id, callback.queue, callback.state.value, "cancelled")
         return callback
 
-    async def reschedule(self, callback_id: str, *, at: datetime) -> Callback:
-        callback = await self.store.reschedule(callback_id, at=at, now=self.clock())
+    async def bookable(self, number: str, queue: str, candidates: Sequence[datetime],
+                       timezone: str | None = None) -> list[datetime]:
+        """Those of ``candidates`` a customer may book exactly (the landing page's slots): the
+        queue takes page callbacks and each instant is polite and inside the calling window."""
+        try:
+            e164 = self.normalise(number)
+        except CallbackRefused:
+            return []
+        if not self.policies.known_queue(queue):
+            return []
+        policy = self.policies.policy(queue)
+        if refusal(policy, CallbackSource.PAGE, waited_seconds=0.0) is not None:
+            return []
+        zone = self.zone_name(timezone)
+        return [at for at in candidates if await self.next_allowed(e164, at, policy, zone) == at]
+
+    async def rebook(self, callback_id: str, *, at: datetime, timezone: str | None = None) -> Callback:
+        """The customer moves their callback to ``at`` (exactly, or :class:`CallbackRefused`)."""
+        try:
+            current = await self.store.get(callback_id, with_attempts=False)
+            zone = self.zone_name(timezone) or current.timezone
+            policy = self.policies.policy(current.queue)
+            if at < self.clock() or await self.next_allowed(current.number, at, policy, zone) != at:
+                raise CallbackRefused("that time is not available for a callback")
+            return await self.reschedule(callback_id, at=at, timezone=zone)
+        except (CallbackNotFound, InvalidTransition) as exc:
+            raise CallbackRefused(str(exc)) from None
+
+    async def withdraw(self, callback_id: str, *, reason: str) -> Callback:
+        """The customer cancels their callback (the page): :class:`CallbackRefused` when it is gone,
+        already final, or being dialled."""
+        try:
+            current = await self.store.get(callback_id, with_attempts=False)
+            if current.state is CallbackState.DIALING:
+                raise CallbackRefused("the callback is being dialled")
+            return await self.cancel(callback_id, reason=reason)
+        except (CallbackNotFound, InvalidTransition) as exc:
+            raise CallbackRefused(str(exc)) from None
+
+    async def booking(self, callback_id: str) -> Callback | None:
+        try:
+            return await self.store.get(callback_id, with_attempts=False)
+        except CallbackNotFound:
+            return None
+
+    async def reschedule(self, callback_id: str, *, at: datetime, timezone: str | None = None) -> Callback:
+        callback = await self.store.reschedule(callback_id, at=at, now=self.clock(), timezone=timezone)
         publish_state(self.bus, callback.id, callback.queue, callback.state.value, "rescheduled")
         return callback
 

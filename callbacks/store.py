@@ -20,7 +20,6 @@ from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.scope import handled_calls
 from callbacks.errors import CallbackNotFound, InvalidTransition
 from callbacks.models import (
     FINAL_STATES,
@@ -31,6 +30,7 @@ from callbacks.models import (
 )
 from callbacks.policy import richer_context
 from callbacks.values import Attempt, AttemptEnd, Callback, NewCallback, active_key
+from ivr.calls.scope import handled_calls
 from ivr.db import Database
 
 _WAITING = (CallbackState.PENDING.value, CallbackState.SCHEDULED.value)
@@ -62,7 +62,7 @@ class CallbackStore:
                     state=CallbackState.PENDING.value, active_key=key, arrival_time=new.arrival_time,
                     due_at=new.due_at, created_at=now, updated_at=now, attempts=0, max_attempts=new.max_attempts,
                     language=new.language, waited_seconds=new.waited_seconds, position=new.position,
-                    context=new.context, merged=0)
+                    context=new.context, merged=0, timezone=new.timezone)
                 s.add(row)
                 await s.flush()
                 return Callback.of(row), False
@@ -72,6 +72,7 @@ class CallbackStore:
             row.context = dict(richer_context(row.context, new.context) or {}) or None
             row.waited_seconds = max(row.waited_seconds, new.waited_seconds)
             row.language = row.language or new.language
+            row.timezone = new.timezone or row.timezone
             row.merged += 1
             row.updated_at = now
             return Callback.of(row), True
@@ -137,7 +138,9 @@ class CallbackStore:
                 _finish(row, CallbackState.CANCELLED, reason, now)
             return [r.id for r in rows]
 
-    async def reschedule(self, callback_id: str, *, at: datetime, now: datetime) -> Callback:
+    async def reschedule(self, callback_id: str, *, at: datetime, now: datetime,
+                         timezone: str | None = None) -> Callback:
+        """A new due time (and, when given, the customer's zone) for a waiting callback."""
         async with self.db.session() as s:
             row = await s.get(CallbackRow, callback_id, with_for_update=True)
             if row is None:
@@ -146,6 +149,7 @@ class CallbackStore:
                 raise InvalidTransition(f"callback {callback_id} is {row.state}: only pending, scheduled or "
                                         "needs_review callbacks can be rescheduled")
             row.state, row.due_at, row.updated_at = CallbackState.SCHEDULED.value, at, now
+            row.timezone = timezone or row.timezone
             row.lease_owner = row.leased_until = None
             return Callback.of(row)
 

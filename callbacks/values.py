@@ -22,6 +22,7 @@ class NewCallback:
     waited_seconds: float = 0.0
     position: int | None = None
     context: dict[str, Any] | None = None
+    timezone: str | None = None  # the customer's chosen zone (None: the number's zones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class Callback:
     last_outcome: AttemptOutcome | None
     reason: str | None
     history: tuple[Attempt, ...] = field(default=())
+    timezone: str | None = None
 
     @property
     def active(self) -> bool:
@@ -93,7 +95,7 @@ class Callback:
             position=row.position, context=dict(row.context) if row.context else None, merged=row.merged,
             lease_owner=row.lease_owner, leased_until=row.leased_until,
             last_outcome=AttemptOutcome(row.last_outcome) if row.last_outcome else None, reason=row.reason,
-            history=history,
+            history=history, timezone=row.timezone,
         )
 
     def to_dict(self, *, with_attempts: bool = False) -> dict[str, Any]:
@@ -107,7 +109,7 @@ class Callback:
             "last_outcome": self.last_outcome.value if self.last_outcome else None, "reason": self.reason,
             "lease_owner": self.lease_owner,
             "leased_until": self.leased_until.isoformat() if self.leased_until else None,
-            "context": self.context,
+            "context": self.context, "timezone": self.timezone,
         }
         if with_attempts:
             out["attempts_log"] = [a.to_dict() for a in self.history]

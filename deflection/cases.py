@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.scope import handled_calls
 from deflection.models import CaseRow
+from ivr.calls.scope import handled_calls
 from ivr.db import Database
 
 

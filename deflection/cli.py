@@ -17,6 +17,7 @@ from deflection.numbers import normalise
 from deflection.optout import OptOutRegistry
 from deflection.ratings import RatingStore
 from ivr.db import Database
+from ivr.db.readiness import open_database
 from ivr.logs import mask_number
 from ivr.settings import Settings
 
@@ -25,7 +26,7 @@ T = TypeVar("T")
 
 def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     async def main() -> T:
-        db = Database(settings.effective_database_url)
+        db = await open_database(settings)
         try:
             return await work(db)
         finally:

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from api.scope import handled_calls
 from deflection.errors import LinkUnavailable
 from deflection.models import ConsentRow, LinkRow
 from deflection.tokens import hash_token, looks_like_token, new_link_id, new_reference
+from ivr.calls.scope import handled_calls
 from ivr.db import Database
 from ivr.ports import Consent, MessageChannel
 
@@ -186,14 +186,30 @@ class LinkStore:
         async with self._db.session() as s:
             await s.execute(update(LinkRow).where(LinkRow.id == link_id).values(channel=channel.value))
 
-    async def set_callback(self, link_id: str, callback_id: str, at: datetime) -> bool:
-        """Attach the page's callback once; False when one was attached already (a replay)."""
+    async def set_callback(self, link_id: str, callback_id: str, at: datetime, *, keep_until: datetime) -> bool:
+        """Attach the page's callback once; False when one was attached already (a replay). The link
+        then lives at least until ``keep_until`` (the callback plus a margin: change, cancel, rate)."""
         async with self._db.session() as s:
-            result = await s.execute(
-                update(LinkRow).where(LinkRow.id == link_id, LinkRow.callback_id.is_(None))
-                .values(callback_id=callback_id, callback_at=at)
-            )
-            return bool(getattr(result, "rowcount", 0))
+            row = await s.get(LinkRow, link_id, with_for_update=not self._db.is_sqlite)
+            if row is None or row.callback_id is not None:
+                return False
+            row.callback_id, row.callback_at = callback_id, at
+            row.expires_at = max(row.expires_at, keep_until)
+            return True
+
+    async def move_callback(self, link_id: str, at: datetime, *, keep_until: datetime) -> None:
+        """The booked callback moved to ``at``: the link lives at least until ``keep_until``."""
+        async with self._db.session() as s:
+            row = await s.get(LinkRow, link_id, with_for_update=not self._db.is_sqlite)
+            if row is not None:
+                row.callback_at = at
+                row.expires_at = max(row.expires_at, keep_until)
+
+    async def clear_callback(self, link_id: str, callback_id: str) -> None:
+        """The booked callback was cancelled: the page may book another."""
+        async with self._db.session() as s:
+            await s.execute(update(LinkRow).where(LinkRow.id == link_id, LinkRow.callback_id == callback_id)
+                            .values(callback_id=None, callback_at=None))
 
     async def list(self, *, limit: int = 50, number: str | None = None,
                    handled_by: str | None = None) -> list[LinkRecord]:

@@ -71,10 +71,12 @@ async def wire(container: Container) -> None:
     services["deflection_cases"] = cases
     services["customer_history"] = history
     inbound = InboundHandler(service, region=ds.default_region)
-    limiter = SlidingWindowLimiter(ds.open_rate_limit_per_minute)
     # Callbacks and the ACD are wired after this domain: look them up when needed.
-    deps = PageDeps(service=service, cases=cases, ratings=ratings, settings=ds, limiter=limiter,
-                    schedules=lambda: services.get("schedules"), callbacks=lambda: services.get("callbacks"))
+    deps = PageDeps(service=service, cases=cases, ratings=ratings, settings=ds,
+                    views=SlidingWindowLimiter(ds.open_rate_limit_per_minute),
+                    misses=SlidingWindowLimiter(ds.miss_rate_limit_per_minute),
+                    schedules=lambda: services.get("schedules"), callbacks=lambda: services.get("callbacks"),
+                    calls=lambda: services.get("call_store"))
     container.routers.extend([
         admin_router(templates, ds),  # before api_router: /deflections/{link_id} would shadow it
         page_router(deps),

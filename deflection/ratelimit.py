@@ -1,7 +1,12 @@
-"""A small in-memory sliding-window limiter for link openings (per token and per client IP)."""
+"""A small in-memory sliding-window limiter for the landing page.
+
+The page keeps two: views per link (a valid token's own limit) and misses per client address
+(unknown, malformed or expired tokens only), so a client that guesses never locks out a real link
+opened from the same address (a carrier's NAT puts many phones behind one)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +30,14 @@ class SlidingWindowLimiter:
         for q in queues:
             q.append(now)
         return True
+
+    def retry_after(self, key: str) -> int:
+        """Whole seconds until ``key`` may be counted again (at least 1)."""
+        now = self._clock()
+        q = self._queue(key, now)
+        if len(q) < self._limit:
+            return 1
+        return max(1, math.ceil(self._window - (now - q[len(q) - self._limit])))
 
     def _queue(self, key: str, now: float) -> deque[float]:
         q = self._hits.get(key)

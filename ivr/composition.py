@@ -2,7 +2,8 @@
 
 Nothing else constructs services. Each domain contributes in its own marked section below; a
 section builds that domain's objects from what earlier sections built and appends long-running
-:class:`Component` values (servers, dispatchers) that ``ivr serve`` runs in one TaskGroup.
+:class:`Component` values (servers, dispatchers) that ``ivr serve`` runs in one TaskGroup, each
+under a supervisor that restarts it if it fails after starting.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ class Component(Protocol):
     name: str
 
     async def run(self, started: asyncio.Event) -> None:
-        """Run until cancelled; set ``started`` once accepting work."""
+        """Run until cancelled; set ``started`` once accepting work.
+
+        A run that fails (raises, or returns) after setting ``started`` is run again by the server's
+        supervisor (``ivr/supervision.py``) with a fresh event: whatever must outlive one run (buffers,
+        live state) belongs to the object, and each run sets up and tears down only its own resources.
+        Cancellation is the shutdown: drain, then return."""
         ...
 
 

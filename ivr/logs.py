@@ -17,7 +17,16 @@ current_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("cu
 
 # Digits with spaces, dashes or brackets; no dots, so IP addresses and Asterisk uniqueids
 # ("1795426452.27") stay readable.
-_PHONE_RE = re.compile(r"(?<![\w.:])\+?\d[\d\s()-]{5,}\d(?![\w.])")
+_PHONE = r"(?<![\w.:])\+?\d[\d\s()-]{5,}\d(?![\w.])"
+# Tokens made of digits and dashes that are not numbers: UUIDs, dates and date-times (ISO 8601 and
+# the log's own "2026-12-06 04:42:51,868"), clock times. Matched first, at the same position, and
+# kept as they are; a phone number cannot start inside one.
+_KEEP = (
+    r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+    r"|\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\d-])"
+    r"|\b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\b"
+)
+_MASK_RE = re.compile(f"(?P<keep>{_KEEP})|(?P<phone>{_PHONE})")
 _STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -37,7 +46,7 @@ def mask_number(number: str | None) -> str:
 
 def mask_text(text: str) -> str:
     """Mask anything that looks like a phone number inside free text."""
-    return _PHONE_RE.sub(lambda m: mask_number(m.group(0)), text)
+    return _MASK_RE.sub(lambda m: m.group(0) if m.group("keep") else mask_number(m.group(0)), text)
 
 
 def mask_value(value: Any, depth: int = 0) -> Any:

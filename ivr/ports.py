@@ -53,6 +53,7 @@ class Disposition(enum.StrEnum):
     OVERFLOW = "overflow"
     FAILED = "failed"  # an error ended the call
     LOST_ON_RESTART = "lost_on_restart"  # the process carrying it died; closed by ivr.nodes
+    TIME_LIMIT = "time_limit"  # the call spent the longest time allowed in the IVR's menus
 
 
 class CallRecorder(Protocol):
@@ -137,6 +138,11 @@ class CallbackRequest:
     waited_seconds: float = 0.0
     position: int | None = None
     language: str | None = None
+    # The zone the customer chose (IANA name): quiet hours and the calling window are judged in it
+    # alone. None: every zone the number's country spans.
+    timezone: str | None = None
+    # True: book exactly ``not_before`` or refuse (the page's chosen slot is never moved silently).
+    exact: bool = False
 
 
 @dataclass(frozen=True, slots=True)

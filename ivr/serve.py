@@ -1,4 +1,4 @@
-"""``ivr serve``: run every component of the composition root in one TaskGroup."""
+"""``ivr serve``: run every component of the composition root in one TaskGroup, each supervised."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import click
 
 from ivr import loops
 from ivr.composition import Container, build_container
+from ivr.db.readiness import require_ready
 from ivr.logs import configure_logging
 from ivr.loops import EventLoopUnavailable
 from ivr.settings import ConfigurationError, Settings
+from ivr.supervision import Backoff, SupervisionHooks, Supervisor
 
 log = logging.getLogger("ivr.serve")
 
@@ -34,14 +36,20 @@ async def run_server(settings: Settings, *, stop: asyncio.Event | None = None) -
         await container.aclose()
 
 
-async def _run_components(container: Container, stop: asyncio.Event) -> None:
+async def _run_components(container: Container, stop: asyncio.Event, *, hooks: SupervisionHooks | None = None) -> None:
+    hooks = hooks or _hooks(container)
+    container.services["component_states"] = hooks.states
+    backoff = Backoff(base=container.settings.supervision.restart_base_delay,
+                      cap=container.settings.supervision.restart_max_delay)
     async with asyncio.TaskGroup() as tg:
         tasks = []
         for component in container.components:
-            started = asyncio.Event()
-            task = tg.create_task(component.run(started), name=component.name)
+            # Each component runs under a supervisor: one that fails after it started is restarted
+            # (with backoff) while the others go on; one that cannot start is a start-up error.
+            supervisor = Supervisor(component, backoff, hooks)
+            task = tg.create_task(supervisor.run(), name=f"supervise-{component.name}")
             tasks.append(task)
-            waiter = asyncio.ensure_future(started.wait())
+            waiter = asyncio.ensure_future(supervisor.started.wait())
             done, _ = await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
             if waiter not in done:
                 waiter.cancel()
@@ -61,22 +69,20 @@ async def _run_components(container: Container, stop: asyncio.Event) -> None:
             await asyncio.wait({task})
 
 
+def _hooks(container: Container) -> SupervisionHooks:
+    metrics = container.services.get("metrics")
+    if metrics is None:
+        return SupervisionHooks()
+    return SupervisionHooks(on_restart=lambda name: metrics.component_restarts.labels(name).inc())
+
+
 @click.command("serve")
 @click.pass_obj
 def serve_command(settings: Settings) -> None:
     """Run the server: HTTP API and pages, FastAGI, AudioSocket, built-in SIP, dispatchers."""
+    require_ready(settings)  # a missing or unmigrated database: one line naming `ivr db upgrade`
     configure_logging(settings)
     try:
         loops.run(run_server(settings), settings.event_loop)
     except (EventLoopUnavailable, ConfigurationError) as exc:
         raise click.ClickException(str(exc)) from None
-    except ExceptionGroup as group:  # a component refused to start (e.g. a second node on SQLite)
-        refused = group.subgroup(ConfigurationError)
-        if refused is None:
-            raise
-        raise click.ClickException(str(_first_leaf(refused))) from None
-
-
-def _first_leaf(group: BaseExceptionGroup[ConfigurationError]) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

@@ -2,9 +2,13 @@
 
 Values come from, in order of precedence: explicit keyword arguments, ``IVR_*`` environment
 variables (nested sections use ``__``, e.g. ``IVR_AGI__PORT=4574``), a YAML config file named by
-``IVR_CONFIG`` (or passed to :func:`load_settings`), then the embedded defaults below. The defaults
-need no other service: SQLite under ``./var/``, HTTP on 127.0.0.1:8080, FastAGI on 127.0.0.1:4573,
-the built-in SIP endpoint on 127.0.0.1:5060.
+``IVR_CONFIG`` (or passed to :func:`load_settings`; ``IVR_HOME/puente.yaml`` when neither names one),
+then the embedded defaults below. The defaults need no other service: SQLite under ``IVR_HOME/var/``,
+HTTP on 127.0.0.1:8080, FastAGI on 127.0.0.1:4573, the built-in SIP endpoint on 127.0.0.1:5060.
+
+``IVR_HOME`` is where Puente keeps its data and finds its configuration, whatever the current
+directory: by default the checkout this package runs from (a source install), else the user's data
+directory (``$XDG_DATA_HOME/puente``). Relative paths in settings resolve against it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,10 +28,30 @@ from pydantic_settings import (
 from ivr.loops import EventLoopChoice
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_ENV = "IVR_CONFIG"
+CONFIG_ENV_ALIAS = "IVR_CONFIG_FILE"  # the name the reference table once showed; still accepted
+HOME_CONFIG_NAME = "puente.yaml"
+DATABASE_SCHEMES = ("sqlite:///PATH", "postgresql://USER@HOST:PORT/DB")
 
 
-class ConfigurationError(ValueError):
-    """A configuration problem found at start; the message is one line that names the fix."""
+class SettingsError(Exception):
+    """A configuration problem, told in one line that names the fix."""
+
+
+def default_home() -> Path:
+    """``IVR_HOME``, else the checkout the package runs from, else the user's data directory."""
+    named = os.environ.get("IVR_HOME")
+    if named:
+        return Path(named).expanduser().resolve()
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "dialplan").is_dir():
+        return PROJECT_ROOT
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "puente"
+
+
+class ConfigurationError(SettingsError, ValueError):
+    """A configuration problem found while wiring (e.g. an unreadable SIP secrets file): one line
+    that names the fix, printed like any other :class:`SettingsError`."""
 
 
 class HttpSettings(BaseModel):
@@ -171,7 +195,11 @@ class DeflectionSettings(BaseModel):
     meta_template: str = "puente_link"
     whatsapp_business_number: str = ""
     case_response_target_hours: float = 24.0
-    open_rate_limit_per_minute: int = 30
+    open_rate_limit_per_minute: int = 30  # views of one link (per token)
+    miss_rate_limit_per_minute: int = 20  # unknown/expired tokens per client address
+    # A link with a booked callback lives until the callback time plus this margin (change, cancel, rate).
+    link_after_callback_hours: float = 48.0
+    support_number: str = ""  # shown on the page's "too many requests" page ("call us on ...")
     # The schedule whose opening hours the page's "call me back at" slots follow.
     schedule: str = "support"
     callback_slot_minutes: int = 30
@@ -228,6 +256,20 @@ class AcdSettings(BaseModel):
     lease_seconds: float = Field(default=6.0, ge=1.0, le=10.0)
 
 
+class FlowSettings(BaseModel):
+    """Limits on flow documents (see ivr/flows/yamlload.py) and on a call's time in the IVR."""
+
+    max_bytes: int = Field(default=256 * 1024, ge=1024, le=500_000)  # requests carry at most 512,000 characters
+    max_depth: int = Field(default=24, ge=8, le=200)
+    max_values: int = Field(default=40_000, ge=100, le=1_000_000)  # YAML scalars + collections
+    max_nodes: int = Field(default=1_000, ge=10, le=20_000)  # flow nodes
+    validate_seconds: float = Field(default=5.0, gt=0, le=120)  # one document, in a worker process
+    # A call that has spent this long in menus (time queued or talking to an agent excluded) hears
+    # the goodbye prompt and is ended (disposition time_limit).
+    # A flow may set its own `max_ivr_seconds`.
+    max_ivr_seconds: float = Field(default=900.0, ge=30, le=4 * 3600)
+
+
 class AuthSettings(BaseModel):
     token_ttl_hours: float = 12.0
     # argon2id cost (OWASP-recommended defaults); tests lower them to stay fast.
@@ -256,12 +298,23 @@ class AuthSettings(BaseModel):
         return self
 
 
+class SupervisionSettings(BaseModel):
+    # A component of `ivr serve` that fails after it started is restarted after a jittered delay
+    # that doubles from the base with each consecutive failure, up to the cap.
+    restart_base_delay: float = Field(default=0.5, gt=0)
+    restart_max_delay: float = Field(default=30.0, gt=0)
+    # How often the event-loop lag monitor asks the loop to run a callback on time.
+    loop_lag_interval: float = Field(default=0.1, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one place."""
 
     model_config = SettingsConfigDict(env_prefix="IVR_", env_nested_delimiter="__", extra="ignore")
 
     config_file: Path | None = None
+    # Where data lives and relative paths resolve (IVR_HOME); see default_home().
+    home: Path = Field(default_factory=default_home)
     site: str = "default"
     var_dir: Path = Path("var")
     database_url: str = ""  # default: sqlite under var_dir
@@ -288,6 +341,33 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
     acd: AcdSettings = Field(default_factory=AcdSettings)
+    flows: FlowSettings = Field(default_factory=FlowSettings)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
+    # Per-queue changes over dialplan/queues.yaml, e.g. IVR_QUEUES__BILLING__OFFER_CALLBACK_EWT_ABOVE=0.
+    queues: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        if url and not url.startswith(SUPPORTED_URL_PREFIXES):
+            scheme = url.split("://", 1)[0] if "://" in url else url
+            raise ValueError(f"unsupported database {scheme!r}: use {' or '.join(DATABASE_SCHEMES)}")
+        return url
+
+    @model_validator(mode="after")
+    def _resolve_against_home(self) -> Settings:
+        """Relative paths mean "under IVR_HOME", never "under the current directory"."""
+        self.home = self.home.expanduser().resolve()
+        self.var_dir = self._under_home(self.var_dir)
+        self.flows_dir = self._under_home(self.flows_dir)
+        self.prompts_dir = self._under_home(self.prompts_dir)
+        if self.speech.models_dir:
+            self.speech.models_dir = str(self._under_home(Path(self.speech.models_dir)))
+        return self
+
+    def _under_home(self, path: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else self.home / path
 
     @classmethod
     def settings_customise_sources(
@@ -304,8 +384,21 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
-            return normalise_database_url(self.database_url)
+            url = normalise_database_url(self.database_url)
+            prefix = "sqlite+aiosqlite:///"
+            if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
+                url = prefix + str(self._under_home(Path(url[len(prefix):])))
+            return url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'puente.db').resolve()}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None for another database (or an in-memory one)."""
+        url = self.effective_database_url
+        prefix = "sqlite+aiosqlite:///"
+        if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
+            return None
+        return Path(url[len(prefix):])
 
 
 class _YamlFileSource(PydanticBaseSettingsSource):
@@ -319,13 +412,39 @@ class _YamlFileSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = self._path or os.environ.get("IVR_CONFIG")
-        if not path:
+        path = config_file_path(self._path)
+        if path is None:
             return {}
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise SettingsError(f"cannot read the config file {path}: {exc.strerror or exc}; "
+                                f"fix --config / {CONFIG_ENV}") from None
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+            problem = getattr(exc, "problem", None) or "not valid YAML"
+            raise SettingsError(f"the config file {path} is not valid YAML{at}: {problem}") from None
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: the config file must hold a mapping")
+            raise SettingsError(f"the config file {path} must hold a mapping of settings (e.g. `http: {{port: 8080}}`)")
         return data
+
+
+def config_file_path(explicit: Path | str | None) -> Path | None:
+    """The YAML file to read: given, ``IVR_CONFIG`` (or ``IVR_CONFIG_FILE``), else ``IVR_HOME/puente.yaml``
+    when it exists. An empty ``IVR_CONFIG`` means "no file"."""
+    if explicit:
+        return Path(explicit)
+    for name in (CONFIG_ENV, CONFIG_ENV_ALIAS):
+        if name in os.environ:
+            value = os.environ[name]
+            return Path(value) if value else None
+    beside_data = default_home() / HOME_CONFIG_NAME
+    return beside_data if beside_data.is_file() else None
+
+
+SUPPORTED_URL_PREFIXES = ("sqlite://", "sqlite+aiosqlite://", "postgresql://", "postgres://",
+                          "postgresql+asyncpg://")
 
 
 def normalise_database_url(url: str) -> str:
@@ -338,4 +457,20 @@ def normalise_database_url(url: str) -> str:
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
-    return Settings(config_file=config_file, **overrides)
+    """The settings, or :class:`SettingsError` saying in one line what is wrong and where."""
+    try:
+        return Settings(config_file=config_file, **overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation(exc, config_file_path(config_file))) from None
+
+
+def describe_validation(exc: ValidationError, path: Path | None) -> str:
+    problems = []
+    for err in exc.errors()[:3]:
+        name = ".".join(str(part) for part in err["loc"])
+        env = "IVR_" + "__".join(str(part).upper() for part in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name} ({env}): {message}")
+    more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+    source = f" (environment or {path})" if path else " (environment)"
+    return f"invalid settings{source}: " + "; ".join(problems) + more

@@ -12,11 +12,20 @@ from pydantic import BaseModel
 from ivr.settings import PROJECT_ROOT, Settings
 
 SECRET_WORDS = ("secret", "token", "password")
+# Settings whose default depends on where Puente runs, or that are not a single value.
+TOP_LEVEL_ROWS: dict[str, tuple[str, str]] = {
+    "config_file": ("IVR_CONFIG", "(empty: IVR_HOME/puente.yaml when it exists)"),
+    "home": ("IVR_HOME", "the checkout Puente runs from, else $XDG_DATA_HOME/puente"),
+    "queues": ("IVR_QUEUES__<QUEUE>__<FIELD>", "(empty: dialplan/queues.yaml as it is)"),
+}
 
 
 def reference_rows(model: type[BaseModel] = Settings, env: str = "IVR_") -> Iterator[tuple[str, str]]:
     """(environment variable, default) for every setting, nested sections flattened with ``__``."""
     for name, field in model.model_fields.items():
+        if model is Settings and name in TOP_LEVEL_ROWS:
+            yield TOP_LEVEL_ROWS[name]
+            continue
         default = field.get_default(call_default_factory=True)
         if isinstance(default, BaseModel):
             yield from reference_rows(type(default), f"{env}{name.upper()}__")

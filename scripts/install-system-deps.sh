@@ -1,11 +1,12 @@
 #!/bin/sh
 # Debian packages Puente needs, installed only when missing (idempotent).
-#   run:  espeak-ng + sox render the prompt audio (`ivr prompts build`)
-#   test: also sip-tester (SIPp, end-to-end calls) and chromium (browser tests)
+#   run:  espeak-ng + sox render the prompt audio (`ivr prompts build`); sip-tester (SIPp) places
+#         the README's first calls
+#   test: also chromium (browser tests)
 set -eu
 profile="${1:-test}"
 case "$profile" in
-    run) PACKAGES="espeak-ng sox" ;;
+    run) PACKAGES="espeak-ng sox sip-tester" ;;
     test) PACKAGES="espeak-ng sox sip-tester chromium" ;;
     *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
 esac

@@ -3,20 +3,22 @@ document, and a structured edit of one node (prompts / next / menu options) that
 
 The editor keeps the YAML as the source of truth; the form round-trips through here so the browser
 needs no YAML parser. A form edit rewrites the document with ``yaml.safe_dump`` (comments are lost;
-the page says so).
+the page says so). Reading, checking and writing YAML happen in the flow checker's worker processes
+under its limits and deadline (:mod:`ivr.flows.checking`), never on the event loop; a document past
+a limit comes back as an ordinary problem, so the editor lists it like any other.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-import yaml
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from api.security import StaffUser
+from api.security import AdminUser, SupervisorUser
 from ivr.flowadmin.service import FlowAdminService, flow_graph
-from ivr.flows.validate import check_text
+from ivr.flows.errors import FlowRefused, InvalidYaml
+from ivr.offload import RunnerBusy
 
 router = APIRouter(prefix="/api/v1/ui/flows", tags=["flow editor"])
 
@@ -68,30 +70,35 @@ def node_fields(data: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _busy(exc: RunnerBusy) -> HTTPException:
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "2"})
+
+
 @router.post("/inspect")
-async def inspect(body: DocumentIn, _: StaffUser, admin: Admin) -> dict[str, Any]:
-    """Problems (the CLI's checker), node fields and the graph of an unsaved document."""
-    flow, problems = check_text(body.document, source="draft", refs=admin.refs)
+async def inspect(body: DocumentIn, _: SupervisorUser, admin: Admin) -> dict[str, Any]:
+    """Problems (the CLI's checker), node fields and the graph of an unsaved document. Supervisors
+    too: the editor page is open to them (read-only) and draws the flow in service through this."""
     try:
-        data = yaml.safe_load(body.document)
-    except yaml.YAMLError:
-        data = None
+        checked = await admin.inspect(body.document)
+    except RunnerBusy as exc:
+        raise _busy(exc) from None
     graph: dict[str, list[dict[str, Any]]] = {"nodes": [], "edges": []}
-    if flow is not None:
-        drawn = flow_graph(flow)
+    if checked.flow is not None:
+        drawn = flow_graph(checked.flow)
         graph = {"nodes": drawn.nodes, "edges": drawn.edges}
-    return {"problems": [{"file": p.file, "node": p.node, "message": p.message} for p in problems],
-            "nodes": node_fields(data), "graph": graph}
+    return {"problems": [{"file": p.file, "node": p.node, "message": p.message} for p in checked.problems],
+            "nodes": node_fields(checked.data), "graph": graph}
 
 
 @router.post("/edit-node")
-async def edit_node(body: NodeEditIn, _: StaffUser) -> dict[str, str]:
+async def edit_node(body: NodeEditIn, _: AdminUser, admin: Admin) -> dict[str, str]:
     """Apply the form's fields to one node and return the rewritten YAML."""
     try:
-        data = yaml.safe_load(body.document)
-    except yaml.YAMLError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid YAML: " + " ".join(str(exc).split())
-                            ) from None
+        data = await admin.checker.load(body.document)
+    except (InvalidYaml, FlowRefused) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except RunnerBusy as exc:
+        raise _busy(exc) from None
     nodes = data.get("nodes") if isinstance(data, dict) else None
     node = nodes.get(body.node) if isinstance(nodes, dict) else None
     if not isinstance(node, dict):
@@ -113,7 +120,10 @@ async def edit_node(body: NodeEditIn, _: StaffUser) -> dict[str, str]:
             else:
                 options[_key(key, options)] = {"next": target}
         node["options"] = options
-    return {"document": yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)}
+    try:
+        return {"document": await admin.checker.dump(data)}
+    except (FlowRefused, RunnerBusy) as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
 
 
 def _key(key: str, options: dict[Any, Any]) -> Any:

@@ -10,22 +10,22 @@ from typing import Any
 
 import click
 
-from ivr.acd.config import AgentConfig, QueueConfig, load_agents, load_queues
-from ivr.acd.plugin import config_paths
+from ivr.acd.config import AgentConfig, QueueConfig, load_agents
+from ivr.acd.plugin import config_paths, configured_queues
 from ivr.acd.status import queue_status
 from ivr.acd.store import AcdStore
 from ivr.acd.types import AgentState, UnknownAgent
-from ivr.db import Database
+from ivr.db.readiness import open_database
 from ivr.settings import Settings
 
 
 def _config(settings: Settings) -> tuple[dict[str, QueueConfig], dict[str, AgentConfig]]:
-    queues_path, agents_path = config_paths(settings)
-    return load_queues(queues_path), load_agents(agents_path)
+    _, agents_path = config_paths(settings)
+    return configured_queues(settings), load_agents(agents_path)
 
 
 async def _with_store(settings: Settings, agents: dict[str, AgentConfig], work: Any) -> Any:
-    db = Database(settings.effective_database_url)
+    db = await open_database(settings)
     try:
         store = AcdStore(db)
         await store.save_agents(agents.values())
@@ -70,7 +70,9 @@ def status(settings: Settings, as_json: bool, hours: float) -> None:
         click.echo(f"{name:<12} waiting {q['waiting']:>3}  longest {_fmt(q['longest_wait_seconds'], 's')}  "
                    f"EWT {_fmt(q['ewt_seconds'], 's')}  SL {_fmt(q['service_level']['achieved_percent'], '%')}  "
                    f"abandon {_fmt(q['abandon_rate'])}  ASA {_fmt(q['asa_seconds'], 's')}  "
-                   f"EWT MAE {_fmt(q['ewt_mae_seconds'], 's')}  agents: {agents_text or 'none'}")
+                   f"EWT MAE {_fmt(q['ewt_mae_seconds'], 's')}  "
+                   f"heard today: in band {_fmt(q['ewt_accuracy']['within_band_percent'], '%')} "
+                   f"±25% {_fmt(q['ewt_accuracy']['within_25_percent'], '%')}  agents: {agents_text or 'none'}")
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
@@ -110,5 +112,6 @@ def set_state(settings: Settings, agent_id: str, state: str) -> None:
         asyncio.run(_with_store(settings, configured,
                                 lambda s: s.request_state(agent_id, AgentState(state), requested_by=who)))
     except UnknownAgent as exc:
-        raise click.ClickException(f"no agent {exc}") from exc
+        known = ", ".join(sorted(configured)) or "none"
+        raise click.ClickException(f"no agent {exc} (agents: {known})") from None
     click.echo(f"{agent_id} -> {state}")

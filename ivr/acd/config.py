@@ -71,6 +71,9 @@ class QueueConfig:
     offer_callback_ewt_above: float | None = 120.0  # None: never offer key 1
     offer_link_ewt_above: float | None = 60.0  # None: never offer key 2
     wrap_up_seconds: float = 10.0
+    # the EWT's prior before (and blended with) what history teaches: talk + wrap-up, and patience
+    expected_handle_seconds: float = 180.0
+    expected_patience_seconds: float | None = None
     ring_timeout: float = 15.0
     music_class: str = "default"
     priority: int = 0
@@ -91,6 +94,8 @@ class QueueConfig:
             "offer_callback_ewt_above": self.offer_callback_ewt_above,
             "offer_link_ewt_above": self.offer_link_ewt_above,
             "wrap_up_seconds": self.wrap_up_seconds,
+            "expected_handle_seconds": self.expected_handle_seconds,
+            "expected_patience_seconds": self.expected_patience_seconds,
             "ring_timeout": self.ring_timeout,
             "music_class": self.music_class,
             "priority": self.priority,
@@ -111,7 +116,8 @@ class AgentConfig:
 
 _QUEUE_KEYS = {
     "skills", "service_level", "max_wait_seconds", "overflow", "announcements", "offer_callback_ewt_above",
-    "offer_link_ewt_above", "wrap_up_seconds", "ring_timeout", "music_class", "priority",
+    "offer_link_ewt_above", "wrap_up_seconds", "expected_handle_seconds", "expected_patience_seconds",
+    "ring_timeout", "music_class", "priority",
 }
 EXTRA_SECTIONS = ("callback", "deflection")
 
@@ -136,6 +142,16 @@ def _optional_seconds(raw: dict[str, Any], key: str, default: float | None) -> f
         return default
     value = raw[key]
     return None if value is None else float(value)
+
+
+def _positive(raw: dict[str, Any], key: str, default: float) -> float:
+    try:
+        value = float(raw.get(key, default))
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be a number of seconds, got {raw.get(key)!r}") from None
+    if not value > 0:
+        raise ValueError(f"{key} must be more than 0 seconds, got {value!r}")
+    return value
 
 
 def parse_queue(name: str, raw: dict[str, Any] | None) -> QueueConfig:
@@ -169,6 +185,8 @@ def parse_queue(name: str, raw: dict[str, Any] | None) -> QueueConfig:
             offer_callback_ewt_above=_optional_seconds(raw, "offer_callback_ewt_above", 120.0),
             offer_link_ewt_above=_optional_seconds(raw, "offer_link_ewt_above", 60.0),
             wrap_up_seconds=float(raw.get("wrap_up_seconds", default.wrap_up_seconds)),
+            expected_handle_seconds=_positive(raw, "expected_handle_seconds", default.expected_handle_seconds),
+            expected_patience_seconds=_optional_seconds(raw, "expected_patience_seconds", None),
             ring_timeout=float(raw.get("ring_timeout", default.ring_timeout)),
             music_class=str(raw.get("music_class", default.music_class)),
             priority=int(raw.get("priority", 0)),
@@ -214,3 +232,35 @@ def load_agents(path: Path) -> dict[str, AgentConfig]:
     if not path.exists():
         return {}
     return {str(aid): parse_agent(str(aid), raw) for aid, raw in _load_mapping(path, "agents").items()}
+
+
+def with_overrides(queues: dict[str, QueueConfig], overrides: dict[str, dict[str, Any]],
+                   source: Path) -> dict[str, QueueConfig]:
+    """``queues.yaml`` with per-queue changes from the settings (``IVR_QUEUES__<NAME>__<FIELD>``), so
+    one run can differ from the file (a demo with a low callback threshold) without editing it."""
+    out = dict(queues)
+    for name, patch in overrides.items():
+        if name not in queues:
+            raise ConfigError(f"IVR_QUEUES__{name.upper()}: no queue {name!r} in {source} "
+                              f"(queues: {', '.join(sorted(queues))})")
+        out[name] = parse_queue(name, _merge(queues[name].to_dict(), _typed(patch)))
+    return out
+
+
+def _typed(value: Any) -> Any:
+    """Environment values arrive as text: read them as YAML scalars ("0" -> 0, "null" -> None)."""
+    if isinstance(value, dict):
+        return {str(k): _typed(v) for k, v in value.items()}
+    if isinstance(value, str):
+        return yaml.safe_load(value) if value.strip() else None
+    return value
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ivr.acd.config import OverflowKind
+from ivr.acd.ewt import Prediction
 from ivr.acd.service import AcdService
-from ivr.acd.store import AcdStore, ContactRecord
+from ivr.acd.store import AcdStore, AnnouncedBand, ContactRecord
 from ivr.acd.types import AgentAssignment, EntryKind, UnknownQueue
 from ivr.channel import CallerHungUp, Channel, ConnectResult, DialStatus, InputSpec, PromptFile
 from ivr.events.types import AgentConnected, AgentOffered, QueueJoined, QueueLeft
@@ -45,6 +46,9 @@ P_OFFER_LINK = "queue/offer_link"
 P_CONNECTING = "queue/connecting"
 P_LINK_CONSENT = "queue/link_consent"
 P_KEEP_WAITING = "queue/keep_waiting"
+P_NO_AGENTS = "queue/no_agents"
+# re-announce before the next periodic announcement when the estimate moved by this factor
+EWT_MOVED_FACTOR = 1.5
 KEY_CALLBACK, KEY_LINK, KEY_KEEP_WAITING = "1", "2", "1"
 
 
@@ -77,6 +81,12 @@ async def _fail_open(what: str, awaitable: Awaitable[object]) -> None:
         log.exception("acd bookkeeping failed", extra={"step": what})
 
 
+def _heard(prediction: Prediction) -> AnnouncedBand:
+    band = wait_band(prediction.seconds, prediction.spread)
+    low, high = band.bounds()
+    return AnnouncedBand(band.label(), low, None if math.isinf(high) else high)
+
+
 class HoldSession:
     def __init__(self, deps: HoldDeps, channel: Channel, request: QueueRequest) -> None:
         self.d = deps
@@ -87,6 +97,10 @@ class HoldSession:
         self.link_sent = False
         self.first_announcement = True
         self.ewt_at_join: float | None = None
+        self.announced_seconds: float | None = None
+        # (estimate, band, when) first spoken; when = this call's time in line at that moment
+        self.first_heard: tuple[float, AnnouncedBand, float] | None = None
+        self.unstaffed_from: set[str] = set()  # queues this caller already left because nobody staffed them
         self.elapsed = 0.0  # seconds on hold (real time, or the hold slices a virtual channel reports)
 
     # ------------------------------------------------------------------ entry point
@@ -136,6 +150,16 @@ class HoldSession:
                     return outcome
                 continue
             self.elapsed = max(self.elapsed, loop.time() - started)
+            if self.waiter.wake.is_set():
+                self.waiter.wake.clear()  # woken without an offer: the queue's staffing changed
+            if self.d.service.staffed(self.cfg.name) == 0:
+                outcome = await self._no_agents()
+                if outcome is not None:
+                    return outcome
+                deadline = self.elapsed + self.cfg.max_wait_seconds
+                continue
+            if self._estimate_moved():
+                next_announcement = self.elapsed
             if self.elapsed >= deadline:
                 outcome = await self._overflow()
                 if outcome is not None:
@@ -166,6 +190,16 @@ class HoldSession:
 
     def _waited_this_call(self) -> float:
         return max((self.d.service.clock() - self.waiter.joined_at).total_seconds(), 0.0)
+
+    def _estimate_moved(self) -> bool:
+        """A staffing change moved the estimate a lot since the caller last heard it."""
+        if self.announced_seconds is None:
+            return False
+        prediction = self.d.service.estimate_for(self.waiter)
+        if prediction is None:
+            return False
+        before, now = max(self.announced_seconds, 30.0), max(prediction.seconds, 30.0)
+        return max(before / now, now / before) >= EWT_MOVED_FACTOR
 
     def _offer_keys(self) -> str:
         if self.d.prompts is None:
@@ -202,7 +236,7 @@ class HoldSession:
             if self.cfg.announcements.position and position is not None:
                 files += say_position(prompts, position, lang)
             if self.cfg.announcements.wait and prediction is not None:
-                files += say_wait_band(prompts, prediction.seconds, lang)
+                files += say_wait_band(prompts, prediction.seconds, lang, prediction.spread)
         except LookupError:
             log.exception("queue announcement words missing", extra={"lang": lang})
         files += self._files(([P_OFFER_CALLBACK] if KEY_CALLBACK in keys else [])
@@ -211,24 +245,30 @@ class HoldSession:
             return None
         digit = await self.channel.play(files, interrupt_digits=keys)
         ewt = prediction.seconds if prediction else None
-        self.ctx.ewt_seconds = ewt
+        self.ctx.ewt_seconds = self.announced_seconds = ewt
+        heard = _heard(prediction) if prediction is not None and self.cfg.announcements.wait else None
+        if heard is not None and self.first_heard is None and prediction is not None:
+            self.first_heard = (prediction.seconds, heard, self._waited_this_call())
         await self._event(CallEventKind.EWT_ANNOUNCED, {
             "queue": self.cfg.name, "position": position, "ewt_seconds": ewt,
-            "band": wait_band(ewt).label() if ewt is not None else None,
+            "band": heard.label if heard else None,
             "method": prediction.method.value if prediction else None, "keys": keys})
-        await self._store_prediction()
+        if prediction is not None and position is not None:  # stored even if an agent came during the play
+            await self._store_prediction(heard, prediction, position)
         return digit
 
-    async def _store_prediction(self) -> None:
+    async def _store_prediction(self, heard: AnnouncedBand | None = None, prediction: Prediction | None = None,
+                                position: int | None = None) -> None:
         store, service = self.d.store, self.d.service
-        prediction = service.estimate_for(self.waiter)
-        position = service.position_of(self.waiter.entry_id)
+        if prediction is None:
+            prediction = service.estimate_for(self.waiter)
+            position = service.position_of(self.waiter.entry_id)
         if store is None or prediction is None or position is None:
             return
         await _fail_open("prediction", store.add_prediction(
             entry_id=self.waiter.entry_id, call_id=self.call_id, queue=self.waiter.queue, at=service.clock(),
             predicted_seconds=prediction.seconds, method=prediction.method.value, ahead=position - 1,
-            servers=service.staffed(self.waiter.queue)))
+            servers=service.staffed(self.waiter.queue), band=heard, model_seconds=prediction.model_seconds))
 
     # ------------------------------------------------------------------ keys
     async def _callback_key(self) -> QueueOutcome | None:
@@ -329,6 +369,19 @@ class HoldSession:
                                            queue=self.waiter.queue, context=self.ctx.snapshot("queue").to_dict()))
 
     # ------------------------------------------------------------------ exits
+    async def _no_agents(self) -> QueueOutcome | None:
+        """The queue lost its last staffed agent (or closed) while the caller waits: say so now
+        and offer the queue's overflow (callback keeping the place, another queue, the flow)."""
+        self.unstaffed_from.add(self.cfg.name)
+        await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "reason": "no_agents"})
+        notice = self._files([P_NO_AGENTS])
+        if notice:
+            await self.channel.play(notice)
+        overflow = self.cfg.overflow
+        if overflow.kind is OverflowKind.QUEUE and overflow.target in self.unstaffed_from:
+            return await self._leave(QueueOutcomeKind.UNAVAILABLE)  # every queue on the way is empty
+        return await self._overflow()
+
     async def _overflow(self) -> QueueOutcome | None:
         overflow = self.cfg.overflow
         await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "overflow": str(overflow)})
@@ -388,9 +441,14 @@ class HoldSession:
         total = waited + max(self.request.credit_seconds, 0.0)
         self.ctx.waited_seconds = total
         within = waited <= self.cfg.service_level.seconds if kind is QueueOutcomeKind.CONNECTED else None
+        heard = self.first_heard
         service.bus.publish(QueueLeft(call_id=self.call_id, queue=self.waiter.queue, outcome=kind.value,
                                       waited_seconds=waited, position=position, ewt_predicted=self.ewt_at_join,
-                                      within_service_level=within))
+                                      within_service_level=within,
+                                      ewt_announced=heard[0] if heard else None,
+                                      ewt_band_low=heard[1].low_seconds if heard else None,
+                                      ewt_band_high=heard[1].high_seconds if heard else None,
+                                      waited_after_announcement=max(waited - heard[2], 0.0) if heard else None))
         await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "outcome": kind.value,
                                                      "waited_seconds": round(total, 3),
                                                      "waited_this_call_seconds": round(waited, 3),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.db.base import Base, UtcDateTime
@@ -104,13 +104,19 @@ class PredictionRow(Base):
     entry_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     queue: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, index=True)
     predicted_seconds: Mapped[float] = mapped_column(Float, nullable=False)
     method: Mapped[str] = mapped_column(String(16), nullable=False)
     ahead: Mapped[int] = mapped_column(Integer, nullable=False)
     servers: Mapped[int] = mapped_column(Integer, nullable=False)
     actual_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # what the caller heard (acd_0003_ewt): the band and its bounds (high NULL: "more than ...")
+    announced: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    band: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    band_low_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    band_high_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    model_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # before the learnt correction
 
 
 class LineQueueRow(Base):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.acd.cluster import ClusterLink
-from ivr.acd.config import load_agents, load_queues
+from ivr.acd.config import QueueConfig, load_agents, load_queues, with_overrides
 from ivr.acd.runtime import AcdRuntime, AmiDeviceFeed
 from ivr.acd.service import AcdService
 from ivr.acd.store import AcdStore
@@ -31,11 +31,17 @@ def config_paths(settings: Settings) -> tuple[Path, Path]:
     return dialplan / "queues.yaml", dialplan / "agents.yaml"
 
 
+def configured_queues(settings: Settings) -> dict[str, QueueConfig]:
+    """``queues.yaml`` with the settings' per-queue overrides applied."""
+    queues_path, _ = config_paths(settings)
+    return with_overrides(load_queues(queues_path), settings.queues, queues_path)
+
+
 async def wire(container: Container) -> None:
-    queues_path, agents_path = config_paths(container.settings)
+    _, agents_path = config_paths(container.settings)
     store = AcdStore(container.db)
     service = AcdService(
-        queues=load_queues(queues_path),
+        queues=configured_queues(container.settings),
         agents=load_agents(agents_path),
         bus=container.bus,
         store=store,

@@ -25,9 +25,13 @@ class AcdRuntime:
         self.store = store
         self.tick = tick
         self.poll = poll
+        self._loaded = False
 
     async def run(self, started: asyncio.Event) -> None:
-        await self.service.load()
+        if not self._loaded:
+            await self.service.load()
+            # Loaded once: after a restart the service in memory (live offers, contacts) is the truth.
+            self._loaded = True
         await self.flush()
         started.set()
         loop = asyncio.get_running_loop()

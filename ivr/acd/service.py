@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ivr.acd.config import AgentConfig, ConfigError, OverflowKind, QueueConfig, parse_queue
 from ivr.acd.devices import device_target
-from ivr.acd.ewt import Prediction, QueueRates, predict
+from ivr.acd.ewt import Prediction, Priors, QueueRates, predict
 from ivr.acd.line import LineAgent, LineResult, LineSnapshot, NewEntry
 from ivr.acd.null import NullRecorder
 from ivr.acd.router import AgentChange, Router, RouterAgent, RouterEntry
@@ -47,6 +47,10 @@ async def _configured(done: Awaitable[None]) -> LineResult:
     return LineResult()
 
 
+def _priors(cfg: QueueConfig) -> Priors:
+    return Priors(handle_seconds=cfg.expected_handle_seconds, patience_seconds=cfg.expected_patience_seconds)
+
+
 @dataclass(slots=True)
 class Waiter:
     """One entry in line, as its owner (a hold loop or a callback) sees it."""
@@ -61,6 +65,7 @@ class Waiter:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     assignment: AgentAssignment | None = None
     last_ewt: float | None = None
+    model_at_join: tuple[int, int, float] | None = None  # (ahead, agents, model estimate) first given
 
 
 class AcdService:
@@ -87,9 +92,10 @@ class AcdService:
         self.store = store
         self.clock = clock
         self.router = Router()
-        self.rates: dict[str, QueueRates] = {name: QueueRates() for name in queues}
+        self.rates: dict[str, QueueRates] = {name: QueueRates(priors=_priors(q)) for name, q in queues.items()}
         self._waiters: dict[str, Waiter] = {}
         self._dirty_agents: set[str] = set()
+        self._staffed_seen: dict[str, int] = {}
         self.live_dirty = True
         self.last_command_id = 0
         # Shared mode (IVR_ACD__SHARED): the router is a mirror; the shared line decides (ivr/acd/cluster.py).
@@ -132,18 +138,20 @@ class AcdService:
             log.warning("agents released from offers/contacts of a previous process",
                         extra={"agents_released": released})
         for name, rates in self.rates.items():
-            for c in await self.store.recent_contacts(name):
+            for c in await self.store.recent_contacts(name, limit=1000):
                 self._learn(rates, c)
+            for ahead, servers, model, actual in await self.store.recent_outcomes(name):
+                rates.correction.learn(ahead, servers, model, actual)
         self.last_command_id = await self.store.last_command_id()
 
     @staticmethod
     def _learn(rates: QueueRates, c: ContactRecord) -> None:
         if c.kind == EntryKind.CALL.value and c.outcome in ("connected", "abandoned"):
-            rates.record_exit(c.waited_seconds, abandoned=c.outcome == "abandoned")
+            rates.record_exit(c.waited_seconds, abandoned=c.outcome == "abandoned", now=c.left_at.timestamp())
         if c.outcome == "connected":
             rates.record_entered_service(c.waited_seconds)
             if c.handle_seconds is not None:
-                rates.record_service(c.handle_seconds)
+                rates.record_service(c.handle_seconds, c.left_at.timestamp())
 
     # ------------------------------------------------------------------ QueueService
     async def wait_in_queue(self, channel: Channel, request: QueueRequest) -> QueueOutcome:
@@ -170,7 +178,7 @@ class AcdService:
 
     def _apply_queue(self, cfg: QueueConfig) -> None:
         self._queues[cfg.name] = cfg
-        self.rates.setdefault(cfg.name, QueueRates())
+        self.rates.setdefault(cfg.name, QueueRates()).set_priors(_priors(cfg))
         self.router.set_queue(cfg.name, cfg.skills)
         if self.link is not None:
             skills = dict(cfg.skills)
@@ -256,6 +264,8 @@ class AcdService:
             entry = NewEntry(entry_id, queue, arrival, self.link.owner, priority + cfg.priority, kind, call_id)
             self.link.submit("join", lambda line, at: line.join(entry, at=at))
         waiter = Waiter(entry_id, queue, kind, call_id, arrival, self.clock(), self.router.position(entry_id))
+        # overtaking: how often callers of each priority arrive (a callback overtakes like a call)
+        self.rates[queue].record_arrival(self.clock().timestamp(), priority + cfg.priority)
         self._waiters[entry_id] = waiter
         self.live_dirty = True
         self.dispatch()
@@ -304,7 +314,24 @@ class AcdService:
             waiter.assignment = offer
             waiter.wake.set()
             self.live_dirty = True
-        self._publish_changes(self.router.drain_changes())
+        changes = self.router.drain_changes()
+        if changes:
+            self._wake_on_staffing()
+        self._publish_changes(changes)
+
+    def _wake_on_staffing(self) -> None:
+        """A queue's staffing changed: its callers' estimate moved, and if the last agent went away
+        they must hear it within seconds, not at the next announcement (the hold loop looks at
+        :meth:`staffed` and the estimate when woken without an offer)."""
+        staffed: dict[str, int] = {}
+        for waiter in self._waiters.values():
+            if waiter.assignment is not None:
+                continue
+            if waiter.queue not in staffed:
+                staffed[waiter.queue] = self.router.staffed(waiter.queue)
+            if staffed[waiter.queue] != self._staffed_seen.get(waiter.queue):
+                waiter.wake.set()
+        self._staffed_seen.update(staffed)
 
     def _publish_changes(self, changes: list[AgentChange]) -> None:
         for c in changes:
@@ -325,7 +352,10 @@ class AcdService:
         rates = self.rates[waiter.queue]
         rates.record_entered_service(waited)
         if waiter.kind is EntryKind.CALL:
-            rates.record_exit(waited, abandoned=False)
+            rates.record_exit(waited, abandoned=False, now=self.clock().timestamp())
+            if waiter.model_at_join is not None:  # what followed the model's first estimate
+                ahead, servers, model = waiter.model_at_join
+                rates.correction.learn(ahead, servers, model, waited)
         self.live_dirty = True
         self.dispatch()
         return waited
@@ -348,7 +378,7 @@ class AcdService:
             wrap = cfg.wrap_up_seconds
             self.link.submit("end_contact", lambda line, at: line.end_contact(agent_id, at=at, wrap_up_seconds=wrap))
         handle = talk_seconds + cfg.wrap_up_seconds
-        self.rates[queue].record_service(handle)
+        self.rates[queue].record_service(handle, self.clock().timestamp())
         self.dispatch()
         return handle
 
@@ -356,28 +386,38 @@ class AcdService:
         position = self.leave(waiter)
         waited = max((self.clock() - waiter.joined_at).total_seconds(), 0.0)
         if waiter.kind is EntryKind.CALL:
-            self.rates[waiter.queue].record_exit(waited, abandoned=True)
+            self.rates[waiter.queue].record_exit(waited, abandoned=True, now=self.clock().timestamp())
         return waited, position
 
     # ------------------------------------------------------------------ EWT
-    def estimate(self, queue: str, *, ahead: int | None = None) -> Prediction | None:
-        """EWT for a caller with ``ahead`` callers in front (default: one joining now)."""
-        line = self.router.in_queue(queue)
+    def estimate(self, queue: str, *, ahead: int | None = None, priority: int | None = None) -> Prediction | None:
+        """EWT for a caller with ``ahead`` callers in front (default: one joining now with the
+        queue's own priority) who can be overtaken by later arrivals above ``priority``."""
+        cfg = self.queue_config(queue)
+        line = [e for e in self.router.in_queue(queue) if e.agent_id is None]
         if ahead is None:
             ahead = len(line)
+        if priority is None:
+            priority = cfg.priority
         free = any(a.state is AgentState.AVAILABLE and a.contact is None for a in self.router.qualified_agents(queue))
-        head = next((e for e in line if e.agent_id is None), None)
-        hol = (self.clock() - head.arrival).total_seconds() if head is not None else None
-        return predict(ahead=ahead, servers=self.router.staffed(queue), free_agent=free,
-                       rates=self.rates[queue], head_of_line_wait=hol)
+        in_front = line[:ahead]
+        # callbacks ahead keep their place and never hang up: only calls ahead can abandon
+        share = sum(e.kind is EntryKind.CALL for e in in_front) / len(in_front) if in_front else 1.0
+        return predict(ahead=ahead, servers=self.router.staffed(queue), free_agent=free, rates=self.rates[queue],
+                       priority=priority, now=self.clock().timestamp(), abandoning_share=share)
 
     def estimate_for(self, waiter: Waiter) -> Prediction | None:
         if waiter.assignment is not None:
             return None
-        position = self.position_of(waiter.entry_id)
-        if position is None:
+        entry = self.router.entries.get(waiter.entry_id)
+        if entry is None:
             return None
-        return self.estimate(waiter.queue, ahead=position - 1)
+        line = [e for e in self.router.in_queue(waiter.queue) if e.agent_id is None]
+        ahead = sum(1 for e in line if e.key < entry.key)
+        prediction = self.estimate(waiter.queue, ahead=ahead, priority=entry.priority)
+        if waiter.model_at_join is None and prediction is not None and prediction.model_seconds is not None:
+            waiter.model_at_join = (ahead, self.staffed(waiter.queue), prediction.model_seconds)
+        return prediction
 
     def staffed(self, queue: str) -> int:
         return self.router.staffed(queue)
@@ -488,12 +528,13 @@ class AcdService:
         for name in self.queue_names():
             for position, entry in enumerate(self.router.in_queue(name), start=1):
                 waiter = self._waiters.get(entry.entry_id)
-                ewt = self.estimate(name, ahead=position - 1) if entry.agent_id is None else None
+                ewt = self.estimate(name, ahead=position - 1, priority=entry.priority) \
+                    if entry.agent_id is None else None
                 waiting.append(WaitingSnapshot(entry.entry_id, name, entry.kind.value,
                                                waiter.call_id if waiter else None, entry.arrival, entry.priority,
                                                position, ewt.seconds if ewt else None, entry.agent_id))
             rates = self.rates[name]
             joining = self.estimate(name)
             live.append(QueueLive(name, self.staffed(name), joining.seconds if joining else None,
-                                  rates.mean_handle, rates.theta if rates.mu is not None else None))
+                                  rates.mean_handle, rates.theta))
         return waiting, live

@@ -14,6 +14,7 @@ from ivr.db import utcnow
 
 async def queue_status(store: AcdStore, configured: dict[str, QueueConfig], *, hours: float) -> dict[str, Any]:
     now = utcnow()
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     waiting = await store.waiting()
     live = await store.queue_live()
     agents = await store.agents()
@@ -27,6 +28,7 @@ async def queue_status(store: AcdStore, configured: dict[str, QueueConfig], *, h
                 by_state[a.state.value] += 1
         figures = await store.figures(name, since=now - timedelta(hours=hours),
                                       service_level_seconds=q.service_level.seconds)
+        accuracy = await store.ewt_accuracy(name, since=day_start)
         queue_live = live.get(name)
         out[name] = {
             "waiting": len(mine),
@@ -41,8 +43,20 @@ async def queue_status(store: AcdStore, configured: dict[str, QueueConfig], *, h
             "asa_seconds": None if figures.mean_answer_seconds is None else round(figures.mean_answer_seconds, 1),
             "ewt_mae_seconds": None if figures.ewt_mae_seconds is None else round(figures.ewt_mae_seconds, 1),
             "ewt_samples": figures.ewt_samples,
+            # today's (UTC) truth of the waits callers heard and were then answered
+            "ewt_accuracy": {
+                "day": day_start.date().isoformat(),
+                "announced": accuracy.announced,
+                "within_band_percent": _percent(accuracy.within_band_share),
+                "within_25_percent": _percent(accuracy.within_25_share),
+                "mae_seconds": None if accuracy.mae_seconds is None else round(accuracy.mae_seconds, 1),
+            },
             "handled": figures.answered,
             "abandoned": figures.abandoned,
             "period_hours": hours,
         }
     return out
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else round(100 * share, 1)

@@ -71,6 +71,42 @@ class ContactRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnouncedBand:
+    """The band a caller heard ("about 10 min") and the waits it allows (high None: open-ended)."""
+
+    label: str
+    low_seconds: float
+    high_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EwtAccuracy:
+    """The truth of announced waits over a period, for callers who were answered."""
+
+    announced: int
+    within_band: int
+    within_25_percent: int
+    mae_seconds: float | None
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[float, float, float | None, float | None]]) -> EwtAccuracy:
+        """``rows``: (predicted, actual, band low, band high or None for open-ended)."""
+        in_band = sum(1 for _, actual, low, high in rows
+                      if low is not None and low <= actual and (high is None or actual <= high))
+        within = sum(1 for predicted, actual, _, _ in rows if abs(predicted - actual) <= 0.25 * actual)
+        errors = [abs(p - a) for p, a, _, _ in rows]
+        return cls(len(rows), in_band, within, sum(errors) / len(errors) if errors else None)
+
+    @property
+    def within_band_share(self) -> float | None:
+        return self.within_band / self.announced if self.announced else None
+
+    @property
+    def within_25_share(self) -> float | None:
+        return self.within_25_percent / self.announced if self.announced else None
+
+
+@dataclass(frozen=True, slots=True)
 class QueueFigures:
     """History figures for one queue over a period."""
 
@@ -222,10 +258,42 @@ class AcdStore:
         return out
 
     async def add_prediction(self, *, entry_id: str, call_id: str | None, queue: str, at: datetime,
-                             predicted_seconds: float, method: str, ahead: int, servers: int) -> None:
+                             predicted_seconds: float, method: str, ahead: int, servers: int,
+                             band: AnnouncedBand | None = None, model_seconds: float | None = None) -> None:
+        """``band``: what the caller heard, when this prediction was spoken."""
         async with self._db.session() as s:
             s.add(PredictionRow(entry_id=entry_id, call_id=call_id, queue=queue, at=at,
-                                predicted_seconds=predicted_seconds, method=method, ahead=ahead, servers=servers))
+                                predicted_seconds=predicted_seconds, method=method, ahead=ahead, servers=servers,
+                                announced=band is not None, band=band.label if band else None,
+                                band_low_seconds=band.low_seconds if band else None,
+                                band_high_seconds=band.high_seconds if band else None, model_seconds=model_seconds))
+
+    async def recent_outcomes(self, queue: str, *, limit: int = 1000) -> list[tuple[int, int, float, float]]:
+        """(ahead, agents, model estimate, actual wait) of the first prediction of recently answered
+        callers, oldest first: what the EWT's learnt correction is warmed up from at start."""
+        async with self._db.session() as s:
+            first = (select(func.min(PredictionRow.id)).where(PredictionRow.queue == queue)
+                     .group_by(PredictionRow.entry_id).scalar_subquery())
+            rows = (await s.execute(
+                select(PredictionRow.ahead, PredictionRow.servers, PredictionRow.model_seconds,
+                       PredictionRow.actual_seconds)
+                .where(PredictionRow.id.in_(first), PredictionRow.outcome == "connected",
+                       PredictionRow.model_seconds.is_not(None), PredictionRow.actual_seconds.is_not(None))
+                .order_by(PredictionRow.id.desc()).limit(limit))).all()
+        return [(a, s_, m, w) for a, s_, m, w in reversed(rows) if m is not None and w is not None]
+
+    async def ewt_accuracy(self, queue: str, *, since: datetime, until: datetime | None = None) -> EwtAccuracy:
+        """How true the announced waits were for callers who then reached an agent: the share
+        whose wait fell inside the band they heard, the share within 25% of the estimate, the MAE."""
+        async with self._db.session() as s:
+            query = (select(PredictionRow.predicted_seconds, PredictionRow.actual_seconds,
+                            PredictionRow.band_low_seconds, PredictionRow.band_high_seconds)
+                     .where(PredictionRow.queue == queue, PredictionRow.at >= since, PredictionRow.announced.is_(True),
+                            PredictionRow.outcome == "connected", PredictionRow.actual_seconds.is_not(None)))
+            if until is not None:
+                query = query.where(PredictionRow.at < until)
+            rows = (await s.execute(query)).all()
+        return EwtAccuracy.of([(p, a, low, high) for p, a, low, high in rows if a is not None])
 
     async def resolve_predictions(self, entry_id: str, *, left_at: datetime, outcome: str) -> int:
         """Attach the wait that followed each prediction for this entry."""

@@ -12,7 +12,7 @@ import click
 
 from ivr.calls.records import CallRecord
 from ivr.calls.store import CallStore
-from ivr.db import Database
+from ivr.db.readiness import open_database
 from ivr.events import EventBus
 from ivr.logs import mask_number, mask_text
 from ivr.settings import Settings
@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 def _with_store(settings: Settings, job: Callable[[CallStore], Awaitable[T]]) -> T:
     async def main() -> T:
-        db = Database(settings.effective_database_url)
+        db = await open_database(settings)
         try:
             return await job(CallStore(db, EventBus()))
         finally:

@@ -97,6 +97,12 @@ class QueueLeft(Event):
     position: int | None = None
     ewt_predicted: float | None = None
     within_service_level: bool | None = None
+    # the first wait the caller heard (seconds) and its band (high None: "more than ..."), judged
+    # against the wait from that announcement on
+    ewt_announced: float | None = None
+    ewt_band_low: float | None = None
+    ewt_band_high: float | None = None
+    waited_after_announcement: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

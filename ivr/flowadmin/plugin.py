@@ -7,6 +7,7 @@ from ivr.flowadmin.provider import PublishedFlowProvider
 from ivr.flowadmin.routes import router
 from ivr.flowadmin.service import FlowAdminService
 from ivr.flowadmin.store import FlowVersionStore
+from ivr.flows.checking import FlowChecker, limits_of
 from ivr.flows.loader import FileFlowProvider
 from ivr.flows.validate import References, queue_names
 
@@ -35,9 +36,12 @@ async def wire(container: Container) -> None:
         log.warning("flow engine not wired: flow versions disabled")
         return
     store = FlowVersionStore(container.db)
-    provider = PublishedFlowProvider(files, store)
+    # Every flow document is read and checked in a worker process (ivr/flows/checking.py).
+    checker = FlowChecker(references(container), limits_of(container.settings))
+    container.closers.append(checker.aclose)
+    provider = PublishedFlowProvider(files, store, checker)
     engine.provider = provider  # new calls now see published versions
     container.services["flows"] = provider
-    container.services["flow_admin"] = FlowAdminService(store, provider, references(container))
+    container.services["flow_admin"] = FlowAdminService(store, provider, checker)
     container.components.append(provider)
     container.routers.append(router)

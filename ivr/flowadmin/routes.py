@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 from api.security import AdminUser, Audit, StaffUser
 from ivr.flowadmin.service import FlowAdminService, FlowInvalid, NothingToRollBack
 from ivr.flowadmin.store import FlowVersion, VersionNotFound
+from ivr.flows.errors import FlowRefused
 from ivr.flows.loader import UnknownFlow
 from ivr.flows.validate import Problem
+from ivr.offload import RunnerBusy
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
@@ -70,8 +72,12 @@ class VersionOut(BaseModel):
                    published_by=v.published_by, document=v.document if with_document else None)
 
 
+# The request bound; the flow limits (settings `flows.max_bytes`, 256 KiB) give the clear message.
+MAX_DOCUMENT = 512_000
+
+
 class DraftIn(BaseModel):
-    document: str = Field(min_length=1, max_length=512_000)
+    document: str = Field(min_length=1, max_length=MAX_DOCUMENT)
     comment: str = Field(default="", max_length=255)
 
 
@@ -81,7 +87,7 @@ class DraftOut(BaseModel):
 
 
 class ValidateIn(BaseModel):
-    document: str = Field(min_length=1, max_length=512_000)
+    document: str = Field(min_length=1, max_length=MAX_DOCUMENT)
 
 
 class GraphOut(BaseModel):
@@ -91,6 +97,20 @@ class GraphOut(BaseModel):
 
 def _not_found(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+
+
+def _refused(exc: FlowRefused) -> HTTPException:
+    """A document past the limits (size, nesting, YAML aliases, too slow to check): 422, one line."""
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                         {"message": "the flow cannot be checked", "problems": [str(exc)]})
+
+
+def _busy(exc: RunnerBusy) -> HTTPException:
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "2"})
+
+
+def _invalid(exc: FlowInvalid, message: str) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, {"message": message, "problems": [str(p) for p in exc.problems]})
 
 
 @router.get("", response_model=list[FlowSummary])
@@ -131,14 +151,26 @@ async def get_version(name: str, version: VersionNumber, _: StaffUser, admin: Ad
         raise _not_found(exc) from None
 
 
+# Admins: the role that edits flows (drafts, publish). Validating costs a worker process; agents
+# have no use for it. (The editor page, open to supervisors read-only, uses /api/v1/ui/flows/inspect.)
 @router.post("/validate", response_model=list[ProblemOut])
-async def validate(body: ValidateIn, _: StaffUser, admin: Admin) -> list[ProblemOut]:
-    return [ProblemOut.of(p) for p in admin.validate(body.document)]
+async def validate(body: ValidateIn, _: AdminUser, admin: Admin) -> list[ProblemOut]:
+    try:
+        return [ProblemOut.of(p) for p in await admin.validate(body.document)]
+    except FlowRefused as exc:
+        raise _refused(exc) from None
+    except RunnerBusy as exc:
+        raise _busy(exc) from None
 
 
 @router.post("/{name}/versions", response_model=DraftOut, status_code=201)
 async def save_draft(name: str, body: DraftIn, user: AdminUser, admin: Admin, audit: Audit) -> DraftOut:
-    version, problems = await admin.save_draft(name, body.document, user=user.username, comment=body.comment)
+    try:
+        version, problems = await admin.save_draft(name, body.document, user=user.username, comment=body.comment)
+    except FlowRefused as exc:
+        raise _refused(exc) from None
+    except RunnerBusy as exc:
+        raise _busy(exc) from None
     await audit.record(user, "flow.draft", f"{name}@v{version.version}", {"problems": len(problems)})
     return DraftOut(version=VersionOut.of(version), problems=[ProblemOut.of(p) for p in problems])
 
@@ -150,9 +182,9 @@ async def publish(name: str, version: VersionNumber, user: AdminUser, admin: Adm
     except VersionNotFound as exc:
         raise _not_found(exc) from None
     except FlowInvalid as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            {"message": "the version has problems", "problems": [str(p) for p in exc.problems]},
-                            ) from None
+        raise _invalid(exc, "the version has problems") from None
+    except RunnerBusy as exc:
+        raise _busy(exc) from None
     await audit.record(user, "flow.publish", f"{name}@v{version}")
     return VersionOut.of(published)
 
@@ -164,7 +196,9 @@ async def rollback(name: str, user: AdminUser, admin: Admin, audit: Audit) -> Ve
     except NothingToRollBack as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except FlowInvalid as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        raise _invalid(exc, "the earlier version cannot be published again") from None
+    except RunnerBusy as exc:
+        raise _busy(exc) from None
     await audit.record(user, "flow.rollback", f"{name}@v{published.version}")
     return VersionOut.of(published)
 
@@ -176,3 +210,7 @@ async def diff(name: str, _: StaffUser, admin: Admin, to: Annotated[int, Query(g
         return await admin.diff(name, from_, to)
     except (VersionNotFound, UnknownFlow) as exc:
         raise _not_found(exc) from None
+    except FlowRefused as exc:
+        raise _refused(exc) from None
+    except RunnerBusy as exc:
+        raise _busy(exc) from None

@@ -1,18 +1,20 @@
-"""Editing flows: drafts are validated with the same checker as ``ivr flows check``; only a clean
-version can be published; a rollback republishes the version that was live before."""
+"""Editing flows: drafts are validated with the same checker as ``ivr flows check`` (in a worker
+process, under limits and a deadline: see :mod:`ivr.flows.checking`); only a clean version that
+keeps the set of flows in service consistent can be published; a rollback republishes the version
+that was live before."""
 
 from __future__ import annotations
 
-import difflib
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from ivr.flowadmin.provider import PublishedFlowProvider
 from ivr.flowadmin.store import FlowVersion, FlowVersionStore, VersionNotFound
+from ivr.flows.checking import Checked, FlowChecker
+from ivr.flows.errors import FlowRefused
 from ivr.flows.schema import Flow
-from ivr.flows.validate import Problem, References, check_text
+from ivr.flows.validate import Problem, References
 
 
 class FlowInvalid(Exception):
@@ -32,14 +34,29 @@ class Graph:
 
 
 class FlowAdminService:
-    def __init__(self, store: FlowVersionStore, provider: PublishedFlowProvider, refs: References) -> None:
+    """Raises :class:`~ivr.flows.errors.FlowRefused` for a document past the limits (too large, too
+    deep, YAML aliases, too slow to check) and :class:`~ivr.offload.RunnerBusy` when too many
+    checks are already running."""
+
+    def __init__(self, store: FlowVersionStore, provider: PublishedFlowProvider, checker: FlowChecker) -> None:
         self.store = store
         self.provider = provider
-        self.refs = refs
+        self.checker = checker
+        self._publishing = asyncio.Lock()  # a check and its publish are one step in this process
 
-    def validate(self, document: str, *, source: str = "draft") -> list[Problem]:
-        _, problems = check_text(document, source=source, refs=self.refs)
-        return problems
+    @property
+    def refs(self) -> References:
+        return self.checker.refs
+
+    async def validate(self, document: str, *, source: str = "draft") -> list[Problem]:
+        return (await self.checker.check(document, source=source)).problems
+
+    async def inspect(self, document: str, *, source: str = "draft") -> Checked:
+        """Problems, flow and parsed value (the editor's form); a limit breach as one problem."""
+        try:
+            return await self.checker.check(document, source=source)
+        except FlowRefused as exc:
+            return Checked(None, [Problem(source, None, str(exc))], None)
 
     async def document_in_service(self, name: str) -> tuple[str, int | None]:
         """The YAML in service for a flow, and its DB version (None: from the files)."""
@@ -53,22 +70,33 @@ class FlowAdminService:
     async def save_draft(
         self, name: str, document: str, *, user: str, comment: str = ""
     ) -> tuple[FlowVersion, list[Problem]]:
-        problems = self.validate(document, source=f"{name}@draft")
-        declared = _declared_name(document)
+        checked = await self.checker.check(document, source=f"{name}@draft")  # FlowRefused: not stored
+        problems = list(checked.problems)
+        declared = _declared_name(checked.data)
         if declared is not None and declared != name:
             problems.append(Problem(f"{name}@draft", None, f"the document names flow {declared!r}, not {name!r}"))
         version = await self.store.add(name, document, user=user, comment=comment)
         return version, problems
 
     async def publish(self, name: str, version: int, *, user: str) -> FlowVersion:
+        """Publish after checking the version and the whole set it would serve in (one default
+        flow, numbers unique); raises :class:`FlowInvalid` with every problem."""
         candidate = await self.store.get(name, version)
-        problems = self.validate(candidate.document, source=f"{name}@v{version}")
-        if _declared_name(candidate.document) != name:
-            problems.append(Problem(f"{name}@v{version}", None, "the document's name does not match the flow"))
-        if problems:
-            raise FlowInvalid(problems)
-        published = await self.store.publish(name, version, user=user)
-        await self.provider.refresh()
+        source = f"{name}@v{version}"
+        async with self._publishing:
+            try:
+                checked = await self.checker.check(candidate.document, source=source)
+            except FlowRefused as exc:
+                raise FlowInvalid([Problem(source, None, str(exc))]) from None
+            problems = list(checked.problems)
+            if _declared_name(checked.data) != name:
+                problems.append(Problem(source, None, "the document's name does not match the flow"))
+            if not problems and checked.flow is not None:
+                problems.extend(Problem(source, None, p) for p in self.provider.problems_with(checked.flow))
+            if problems:
+                raise FlowInvalid(problems)
+            published = await self.store.publish(name, version, user=user)
+            await self.provider.refresh()
         return published
 
     async def rollback(self, name: str, *, user: str) -> FlowVersion:
@@ -85,10 +113,8 @@ class FlowAdminService:
         else:
             old_text = (await self.store.get(name, from_version)).document
             old_label = f"{name}@v{from_version}"
-        return "".join(difflib.unified_diff(
-            old_text.splitlines(keepends=True), new.document.splitlines(keepends=True),
-            fromfile=old_label, tofile=f"{name}@v{to_version}",
-        ))
+        # difflib can be slow on large, repetitive documents: in a worker, under the deadline.
+        return await self.checker.diff(old_text, new.document, old_label, f"{name}@v{to_version}")
 
     def graph(self, name: str) -> Graph:
         return flow_graph(self.provider.by_name(name))
@@ -103,11 +129,7 @@ def flow_graph(flow: Flow) -> Graph:
     return Graph(nodes, edges)
 
 
-def _declared_name(document: str) -> str | None:
-    try:
-        data = yaml.safe_load(document)
-    except yaml.YAMLError:
-        return None
+def _declared_name(data: Any) -> str | None:
     name = data.get("name") if isinstance(data, dict) else None
     return str(name) if name is not None else None
 

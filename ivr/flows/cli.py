@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import click
 
+from ivr.flows.checking import FlowChecker, check_paths, limits_of
 from ivr.flows.loader import FlowError, FlowSet
-from ivr.flows.validate import Problem, References, check_paths, queue_names, schedule_names
+from ivr.flows.validate import Problem, References, queue_names, schedule_names
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.prompts.errors import CatalogueError
 from ivr.settings import Settings
@@ -35,7 +37,9 @@ def check(
     schedules_file: Path | None,
 ) -> None:
     """Check flow files (default: the configured flows folder). One line per problem:
-    ``file:node: what is wrong``; exit status 1 when there is any."""
+    ``file:node: what is wrong``; exit status 1 when there is any. Each file is checked in a worker
+    process under the limits of the `flows` settings (size, nesting, values, nodes, no YAML
+    aliases) and their deadline, exactly as the admin API checks a draft."""
     settings = settings or Settings()
     problems: list[Problem] = []
     dialplan = settings.flows_dir.parent  # dialplan/{flows/,queues.yaml,schedules.yaml}
@@ -45,13 +49,22 @@ def check(
         schedules=_names(schedule_names, schedules_file or dialplan / "schedules.yaml", problems),
     )
     targets = list(paths) or [settings.flows_dir]
-    problems.extend(check_paths(targets, refs))
+    problems.extend(asyncio.run(_check(targets, refs, settings)))
     for problem in problems:
         click.echo(str(problem))
+    # The verdict is the command's result: on stdout, one newline-terminated line either way.
     if problems:
-        click.echo(f"{len(problems)} problem(s)", err=True)
+        click.echo(f"{len(problems)} problem(s)")
         sys.exit(1)
-    click.echo(f"ok: {', '.join(str(p) for p in targets)}", err=True)
+    click.echo(f"ok: {', '.join(str(p) for p in targets)}")
+
+
+async def _check(targets: list[Path], refs: References, settings: Settings) -> list[Problem]:
+    checker = FlowChecker(refs, limits_of(settings))
+    try:
+        return await check_paths(targets, checker)
+    finally:
+        await checker.aclose()
 
 
 def _catalogue(prompts_dir: Path, problems: list[Problem]) -> PromptCatalogue | None:
@@ -83,7 +96,7 @@ def show(settings: Settings | None, name: str, as_json: bool, flows_dir: Path | 
     """Show one flow (by name) as loaded."""
     settings = settings or Settings()
     try:
-        flow_set = FlowSet.load(flows_dir or settings.flows_dir)
+        flow_set = FlowSet.load(flows_dir or settings.flows_dir, limits_of(settings))
         flow = flow_set.by_name(name)
     except FlowError as exc:
         raise click.ClickException(str(exc)) from exc

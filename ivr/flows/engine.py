@@ -5,6 +5,11 @@ the :class:`~ivr.context.CallContext`, records the timeline, and guarantees thre
 happens inside a node: a caller who hangs up ends the call cleanly (with a callback when they had
 told us what they needed), a bug in one node routes the caller to a human instead of killing the
 call or the process, and a flow that loops without the caller ever being asked anything is cut off.
+A call that has spent ``max_ivr_seconds`` in the menus (the flow's, else the setting; time queued
+or talking to an agent is not counted) hears the goodbye prompt and is ended with disposition
+``time_limit``: whoever is still going round menus after 15 minutes is a silent line or a caller
+the flow cannot help, and a polite goodbye is better than another lap. The limit is checked
+between nodes, so a node's own prompts and tries always finish.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
+from collections.abc import Callable
 
 from ivr.channel import CallerHungUp, Channel, ChannelError
 from ivr.context import CallContext
@@ -28,7 +35,7 @@ from ivr.flows.runtime import (
     End,
     HistoryPrefetch,
 )
-from ivr.flows.schema import Flow, ReturningCallerNode
+from ivr.flows.schema import Flow, QueueNode, ReturningCallerNode, TransferNode
 from ivr.logs import current_call_id, mask_number
 from ivr.ports import (
     CallbackRefused,
@@ -45,6 +52,7 @@ from ivr.settings import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_STEPS = 500
+TIME_LIMIT_PROMPT = "goodbye"
 
 
 class FlowEngine:
@@ -58,12 +66,14 @@ class FlowEngine:
         settings: Settings,
         lookup: OrderLookup | None = None,
         max_steps: int = DEFAULT_MAX_STEPS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.provider = provider
         self.services = services
         self.prompts = prompts
         self.settings = settings
         self.max_steps = max_steps
+        self._clock = clock
         self.history = HistoryPrefetch(services.history) if services.history is not None else None
         self.nodes = NodeRunner(
             services=dataclasses.replace(services, history=self.history) if self.history else services,
@@ -173,7 +183,11 @@ class FlowEngine:
 
     async def _walk(self, run: CallRun) -> End:
         node_id = run.flow.start
+        limit = run.flow.max_ivr_seconds or self.settings.flows.max_ivr_seconds
+        in_menus = 0.0
         for _ in range(self.max_steps):
+            if in_menus >= limit:
+                return await self._time_limit(run, node_id, in_menus)
             node = run.flow.nodes.get(node_id)
             if node is None:
                 log.error("flow refers to a missing node", extra={"flow": run.flow.name, "node": node_id})
@@ -181,6 +195,7 @@ class FlowEngine:
                 return await self._rescue(run, node_id)
             run.ctx.path.append(node_id)
             await run.record(CallEventKind.NODE_ENTERED, node=node_id, data={"kind": node.kind})
+            began = self._clock()
             try:
                 step = await self.nodes.step(run, node_id, node)
             except CallerHungUp:
@@ -197,12 +212,22 @@ class FlowEngine:
                 await run.record(CallEventKind.ERROR, node=node_id,
                                  data={"error": type(exc).__name__, "detail": str(exc)[:500]})
                 return await self._rescue(run, node_id)
+            if not isinstance(node, (QueueNode, TransferNode)):  # waiting for / talking to a human
+                in_menus += self._clock() - began
             if isinstance(step, End):
                 return step
             node_id = step
         log.error("flow ran too many steps without ending", extra={"flow": run.flow.name, "steps": self.max_steps})
         await run.record(CallEventKind.ERROR, node=node_id, data={"error": "max_steps", "steps": self.max_steps})
         return await self._rescue(run, node_id)
+
+    async def _time_limit(self, run: CallRun, node_id: str, seconds: float) -> End:
+        log.warning("call reached the IVR time limit; saying goodbye",
+                    extra={"flow": run.flow.name, "node": node_id, "seconds": round(seconds)})
+        await run.record(CallEventKind.ERROR, node=node_id, data={"error": "ivr_time_limit",
+                                                                  "seconds": round(seconds)})
+        await run.play([TIME_LIMIT_PROMPT], node=node_id)
+        return End(Disposition.TIME_LIMIT)
 
     async def _rescue(self, run: CallRun, node_id: str) -> End:
         """After a bug: to the general queue if that can work, else hang up."""

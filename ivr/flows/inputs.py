@@ -39,8 +39,9 @@ def menu_phrases(node: MenuNode, lang: str) -> dict[str, str]:
 
 
 def agent_words(lang: str) -> set[str]:
-    """The words that reach a human in this language (plus "agent" / "asesor" in every language)."""
-    return {normalise(w) for w in (*AGENT_WORDS.get(lang, ()), "agent", "asesor")}
+    """The words that reach a human in this language: its own only (a Spanish word in an English grammar
+    is not in the English model's dictionary, and would only be a chance for a false match)."""
+    return {normalise(w) for w in AGENT_WORDS.get(lang.split("-", 1)[0].lower(), ("agent",))}
 
 
 def menu_digits(node: MenuNode) -> dict[str, str]:

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
 from pydantic import ValidationError
 
+from ivr.flows.errors import FlowError, FlowRefused
 from ivr.flows.schema import Flow
+from ivr.flows.yamlload import DEFAULT_LIMITS, FlowLimits, load_flow_yaml
 
 log = logging.getLogger(__name__)
 
-
-class FlowError(Exception):
-    """A flow file or set of flows is invalid (the message names the file and the problem)."""
+__all__ = ["FlowError", "FlowRefused", "FlowSet", "LoadProblem", "UnknownFlow", "flow_set_problems",
+           "parse_flow_data"]
 
 
 class UnknownFlow(FlowError, LookupError):
@@ -70,39 +70,62 @@ _KINDS = {
 }
 
 
+def flow_set_problems(flows: Iterable[Flow], *, require_default: bool = False) -> list[str]:
+    """Every clash in a set of flows that would serve together, one sentence each: a name defined
+    twice, a dialled number claimed by two flows, more than one default flow, and
+    (``require_default``) none. (``+34…`` and ``34…`` are two claims: :meth:`FlowSet.flow_for`
+    routes each to its own flow, and ``+34…`` to ``34…`` only when nobody claims ``+34…``.)"""
+    problems: list[str] = []
+    names: dict[str, int] = {}
+    owners: dict[str, list[str]] = {}
+    defaults: list[str] = []
+    for flow in flows:
+        names[flow.name] = names.get(flow.name, 0) + 1
+        for number in dict.fromkeys(flow.numbers):
+            owners.setdefault(number, []).append(flow.name)
+        if flow.default:
+            defaults.append(flow.name)
+    problems.extend(f"flow {name!r} is defined twice" for name, count in names.items() if count > 1)
+    for number, claimants in owners.items():
+        if len(claimants) > 1:
+            problems.append(f"number {number} is claimed by flows {' and '.join(repr(n) for n in sorted(claimants))}")
+    if len(defaults) > 1:
+        problems.append(f"{len(defaults)} default flows ({', '.join(repr(n) for n in sorted(defaults))}): "
+                        "exactly one flow may have default: true")
+    elif require_default and not defaults:
+        problems.append("no default flow: one flow needs default: true (it answers numbers no flow claims)")
+    return problems
+
+
 class FlowSet:
     """Every flow by name, with the dialled-number index and the default flow."""
 
     def __init__(self, flows: Iterable[Flow], sources: dict[str, str] | None = None) -> None:
-        self._by_name: dict[str, Flow] = {}
-        self._by_number: dict[str, Flow] = {}
+        flows = list(flows)
+        problems = flow_set_problems(flows)
+        if problems:
+            raise FlowError("; ".join(problems))
+        self._by_name: dict[str, Flow] = {flow.name: flow for flow in flows}
+        self._by_number: dict[str, Flow] = {number: flow for flow in flows for number in flow.numbers}
         self.sources: dict[str, str] = dict(sources or {})
-        self.default: Flow | None = None
-        for flow in flows:
-            if flow.name in self._by_name:
-                raise FlowError(f"flow {flow.name!r} is defined twice")
-            self._by_name[flow.name] = flow
-            for number in flow.numbers:
-                other = self._by_number.get(number)
-                if other is not None:
-                    raise FlowError(f"number {number} is claimed by flows {other.name!r} and {flow.name!r}")
-                self._by_number[number] = flow
-            if flow.default:
-                if self.default is not None:
-                    raise FlowError(f"two default flows: {self.default.name!r} and {flow.name!r}")
-                self.default = flow
+        self.default: Flow | None = next((flow for flow in flows if flow.default), None)
 
     @classmethod
-    def load(cls, flows_dir: Path) -> FlowSet:
+    def load(cls, flows_dir: Path, limits: FlowLimits = DEFAULT_LIMITS) -> FlowSet:
+        """The flows of a folder (at start-up and in the CLI, before any call is carried; the
+        limits still bound what one file can cost)."""
         problems: list[LoadProblem] = []
         documents: list[tuple[str, Any]] = []
         for path in sorted(flows_dir.glob("*.yaml")):
             try:
-                documents.append((str(path), yaml.safe_load(path.read_text(encoding="utf-8"))))
+                size = path.stat().st_size
+                if size > limits.max_bytes:  # refused before it is read
+                    raise FlowRefused(f"the flow is {size} bytes; the limit is {limits.max_bytes} bytes")
+                documents.append((str(path), load_flow_yaml(path.read_text(encoding="utf-8"), limits)[1]))
             except OSError as exc:
                 problems.append(LoadProblem(str(path), None, f"cannot read: {exc}"))
-            except yaml.YAMLError as exc:
-                problems.append(LoadProblem(str(path), None, "invalid YAML: " + " ".join(str(exc).split())))
+            except FlowError as exc:  # refused (limits) or invalid YAML: one line either way
+                problems.append(LoadProblem(str(path), None, str(exc)))
         if problems:
             raise FlowError("; ".join(str(p) for p in problems))
         return cls.from_documents(documents)
@@ -159,16 +182,17 @@ class FileFlowProvider:
     """Flows from a folder of YAML files; ``reload()`` swaps them in atomically (or keeps the old
     set, and raises, when the new files are invalid)."""
 
-    def __init__(self, flows_dir: Path) -> None:
+    def __init__(self, flows_dir: Path, limits: FlowLimits = DEFAULT_LIMITS) -> None:
         self.flows_dir = flows_dir
-        self._set = FlowSet.load(flows_dir)
+        self._limits = limits
+        self._set = FlowSet.load(flows_dir, limits)
 
     @property
     def flow_set(self) -> FlowSet:
         return self._set
 
     def reload(self) -> FlowSet:
-        new = FlowSet.load(self.flows_dir)
+        new = FlowSet.load(self.flows_dir, self._limits)
         self._set = new
         log.info("flows reloaded", extra={"flows": new.names()})
         return new

@@ -122,6 +122,9 @@ class NodeRunner:
                             next_change=status.next_change.isoformat() if status.next_change else None)
         data["state"] = state.value
         run.ctx.variables["schedule_state"] = state.value
+        if state is not ScheduleState.OPEN and data.get("reason"):
+            # Why we were closed (a holiday's name): links sent later in this call carry it to the page.
+            run.ctx.variables["schedule_reason"] = str(data["reason"])[:100]
         await run.record(CallEventKind.SCHEDULE, node=node_id, data=data)
         if state is ScheduleState.OPEN:
             return node.open

@@ -9,13 +9,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ivr.channel import CallInfo
+from ivr.channel import CallInfo, Grammar
 from ivr.composition import Container
+from ivr.flows.checking import limits_of
 from ivr.flows.engine import FlowEngine
-from ivr.flows.loader import FileFlowProvider
+from ivr.flows.inputs import menu_phrases
+from ivr.flows.loader import FileFlowProvider, FlowSet
 from ivr.flows.lookup import build_lookup
+from ivr.flows.schema import MenuNode
 from ivr.ports import CallEventKind, Disposition, Services
 from ivr.prompts.catalogue import PromptCatalogue
+from ivr.speech.vocabulary import VocabularyCheck
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ class LogRecorder:
 async def wire(container: Container) -> None:
     settings = container.settings
     found = container.services
-    provider = FileFlowProvider(settings.flows_dir)
+    provider = FileFlowProvider(settings.flows_dir, limits_of(settings))  # at start-up, before calls
     recorder = found.get("recorder")
     if recorder is None:
         log.warning("no call recorder wired: calls are not recorded")
@@ -69,3 +73,16 @@ async def wire(container: Container) -> None:
         "callbacks": services.callbacks is not None,
         "deflection": services.deflection is not None,
     })
+    speech = found.get("speech")
+    if speech is not None and container.settings.speech.enabled:
+        container.components.append(VocabularyCheck(speech, menu_grammars(provider.flow_set)))
+
+
+def menu_grammars(flow_set: FlowSet) -> list[Grammar]:
+    """The speech grammar of every menu of every flow, in each of the flow's languages."""
+    grammars = []
+    for flow in flow_set.flows():
+        for node in flow.nodes.values():
+            if isinstance(node, MenuNode) and node.speech:
+                grammars += [Grammar(lang, menu_phrases(node, lang)) for lang in flow.languages]
+    return [g for g in grammars if g.phrases]

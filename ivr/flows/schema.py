@@ -317,6 +317,9 @@ class Flow(FlowModel):
     default: bool = False
     languages: list[str] = Field(min_length=1)
     schedule: str | None = None
+    # Longest time a call may spend in this flow's menus (time queued or talking to an agent not
+    # counted); default: the setting flows.max_ivr_seconds (15 minutes).
+    max_ivr_seconds: float | None = Field(default=None, ge=30, le=4 * 3600)
     start: str
     nodes: dict[str, Node] = Field(min_length=1)
 

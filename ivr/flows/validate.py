@@ -1,15 +1,18 @@
 """Checking flows before they take calls: one precise problem per line, ``file:node: what``.
 
-Checks: the schema; references to unknown nodes, queues, schedules and prompts (a prompt must exist
-in every language the flow declares); unreachable nodes; dead ends; loops a caller could go round
-without ever being asked anything (nor waiting in a queue); duplicate keys, digits or phrases in a
-menu; and menus without a route to a human (0 and "agent"/"asesor") unless they opt out with a
-reason. Used by ``ivr flows check`` and by whatever publishes a flow (the admin API).
+Checks: the limits of :mod:`ivr.flows.yamlload` (size, nesting, values, no YAML aliases); the
+schema; references to unknown nodes, queues, schedules and prompts (a prompt must exist in every
+language the flow declares); unreachable nodes; dead ends; loops a caller could go round without
+ever being asked anything (nor waiting in a queue); loops a *silent* caller would go round without
+end (each node's no-input / no-answer exit leads back into the loop); duplicate keys, digits or
+phrases in a menu; and menus without a route to a human (0 and "agent"/"asesor") unless they opt
+out with a reason. Used by ``ivr flows check`` and by whatever publishes a flow (the admin API),
+both through :mod:`ivr.flows.checking`, which runs it in a worker process under a deadline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,13 +20,16 @@ from typing import Any
 import yaml
 
 from ivr.flows import inputs
-from ivr.flows.loader import FlowError, FlowSet, LoadProblem, parse_flow_data
+from ivr.flows.errors import InvalidYaml
+from ivr.flows.loader import LoadProblem, parse_flow_data
 from ivr.flows.schema import (
     AGENT_DIGIT,
     DIGITS,
     BranchScheduleNode,
+    CollectNode,
     Flow,
     GotoNode,
+    HangupNode,
     LanguageNode,
     MarkNeedNode,
     MenuNode,
@@ -32,10 +38,12 @@ from ivr.flows.schema import (
     OfferDeflectionNode,
     PlayNode,
     QueueNode,
+    ReturningCallerNode,
     SayNode,
     SetNode,
     TransferNode,
 )
+from ivr.flows.yamlload import DEFAULT_LIMITS, FlowLimits, load_flow_yaml
 from ivr.offers import OFFER_PROMPTS
 from ivr.prompts.catalogue import PromptCatalogue
 
@@ -62,50 +70,22 @@ class _Checker:
         self.problems.append(Problem(self.source, node, message))
 
 
-def check_paths(paths: Iterable[Path], refs: References) -> list[Problem]:
-    """Every problem in these flow files (folders: their ``*.yaml``), plus clashes between them."""
-    problems: list[Problem] = []
-    flows: list[Flow] = []
-    for path in _expand(paths, problems):
-        flow, found = check_file(path, refs)
-        problems.extend(found)
-        if flow is not None:
-            flows.append(flow)
-    if flows:
-        try:
-            FlowSet(flows)
-        except FlowError as exc:
-            problems.append(Problem(", ".join(sorted({str(p) for p in paths})), None, str(exc)))
-    return problems
-
-
-def _expand(paths: Iterable[Path], problems: list[Problem]) -> Iterator[Path]:
-    for path in paths:
-        if path.is_dir():
-            found = sorted(path.glob("*.yaml"))
-            if not found:
-                problems.append(Problem(str(path), None, "no flow files (*.yaml) in this folder"))
-            yield from found
-        elif path.is_file():
-            yield path
-        else:
-            problems.append(Problem(str(path), None, "no such file"))
-
-
-def check_file(path: Path, refs: References) -> tuple[Flow | None, list[Problem]]:
+def check_text(
+    text: str, *, source: str, refs: References, limits: FlowLimits = DEFAULT_LIMITS
+) -> tuple[Flow | None, list[Problem]]:
+    """The flow and its problems. Raises :class:`~ivr.flows.errors.FlowRefused` when the text breaks
+    a limit. Runs in the caller's thread: servers call it through :mod:`ivr.flows.checking`."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, [Problem(str(path), None, f"cannot read: {exc}")]
-    return check_text(text, source=str(path), refs=refs)
+        tree, data = load_flow_yaml(text, limits)
+    except InvalidYaml as exc:
+        return None, [Problem(source, None, str(exc))]
+    return check_loaded(tree, data, source=source, refs=refs)
 
 
-def check_text(text: str, *, source: str, refs: References) -> tuple[Flow | None, list[Problem]]:
-    try:
-        tree = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return None, [Problem(source, None, "invalid YAML: " + " ".join(str(exc).split()))]
+def check_loaded(
+    tree: yaml.Node | None, data: Any, *, source: str, refs: References
+) -> tuple[Flow | None, list[Problem]]:
+    """:func:`check_text` after reading: ``tree`` (for line numbers) and ``data`` of one document."""
     problems = list(_duplicate_keys(tree, source))
     flow, schema_problems = parse_flow_data(data, source=source)
     problems.extend(schema_problems)
@@ -246,46 +226,119 @@ def _check_graph(c: _Checker) -> None:
     for loop in _cycles(quiet):
         route = " -> ".join([*loop, loop[0]])
         c.add(loop[0], f"input-free loop: {route} never asks the caller anything")
+    _check_silent_loops(c)
+
+
+def _check_silent_loops(c: _Checker) -> None:
+    """A caller who says nothing follows each node's no-input exit. A loop of those exits repeats
+    until the engine's step or time cap (the shipped after-hours menu and callback offer once
+    played the menu 496 times to dead air). A loop is fine when some node on it leaves the loop
+    on silence (its bounded tries end elsewhere): then it is not a loop of silent exits at all."""
+    nodes = c.flow.nodes
+    silent = {nid: [t for t in _silent_successors(node) if t in nodes] for nid, node in nodes.items()}
+    for component in _cycles(silent):
+        if not any(nodes[n].collects_input for n in component):
+            continue  # reported above as an input-free loop
+        route = " -> ".join(_cycle_through(silent, set(component), component[0]))
+        c.add(component[0], f"silent-caller loop: a caller who says nothing goes round {route} without end; "
+                            "send one of these no-input exits (fallback / refused / declined) to a human, "
+                            "a goodbye or another way out")
+
+
+def _silent_successors(node: Node) -> Iterator[str]:
+    """Where the engine goes when the caller gives no usable answer (or none is needed)."""
+    match node:
+        case MenuNode() | CollectNode():
+            yield node.fallback
+        case LanguageNode():
+            yield node.next
+        case ReturningCallerNode():
+            yield node.declined
+            yield node.not_returning
+        case OfferCallbackNode():
+            yield node.refused
+        case OfferDeflectionNode():
+            yield node.declined
+        case QueueNode():
+            if node.overflow:  # no agent: the caller comes back without having reached a human
+                yield node.overflow
+        case TransferNode():
+            if node.failure:
+                yield node.failure
+        case HangupNode():
+            return
+        case _:
+            yield from (target for _, target in node.successors())
+
+
+def _cycle_through(graph: dict[str, list[str]], members: set[str], start: str) -> list[str]:
+    """One actual route start -> ... -> start inside a strongly connected component."""
+    parent: dict[str, str] = {}
+    todo = [start]
+    while todo:
+        current = todo.pop(0)
+        for nxt in graph.get(current, ()):
+            if nxt not in members:
+                continue
+            if nxt == start:
+                route = [start]
+                node = current
+                while node != start:
+                    route.append(node)
+                    node = parent[node]
+                return [start, *reversed(route[1:]), start]
+            if nxt not in parent:
+                parent[nxt] = current
+                todo.append(nxt)
+    return [start, start]
 
 
 def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
-    """Strongly connected components that contain a cycle (Tarjan), each in a stable order."""
+    """Strongly connected components that contain a cycle (Tarjan's algorithm, iterative: a long
+    chain of nodes must not exhaust the interpreter's stack), each sorted, in a stable order."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
     out: list[list[str]] = []
-    counter = 0
-
-    def visit(v: str) -> None:
-        nonlocal counter
-        index[v] = low[v] = counter
-        counter += 1
-        stack.append(v)
-        on_stack.add(v)
-        for w in graph.get(v, ()):
-            if w not in graph:
-                continue
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component: list[str] = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                component.append(w)
-                if w == v:
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(graph.get(root, ())))]
+        _enter(root, index, low, stack, on_stack)
+        while work:
+            v, successors = work[-1]
+            for w in successors:
+                if w not in graph:
+                    continue
+                if w not in index:
+                    _enter(w, index, low, stack, on_stack)
+                    work.append((w, iter(graph.get(w, ()))))
                     break
-            if len(component) > 1 or v in graph.get(v, ()):
-                out.append(sorted(component))
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[v])
+                if low[v] == index[v]:
+                    component: list[str] = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        component.append(w)
+                        if w == v:
+                            break
+                    if len(component) > 1 or v in graph.get(v, ()):
+                        out.append(sorted(component))
     return out
+
+
+def _enter(v: str, index: dict[str, int], low: dict[str, int], stack: list[str], on_stack: set[str]) -> None:
+    index[v] = low[v] = len(index)
+    stack.append(v)
+    on_stack.add(v)
 
 
 # --------------------------------------------------------------------------- menus

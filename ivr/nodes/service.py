@@ -5,8 +5,11 @@ the host name, plus a fresh id per start). It writes a ``nodes`` row at start an
 every ``heartbeat_seconds``; each call it starts carries its owner (``calls.owner``).
 
 An owner is dead when its row says it stopped, when its heartbeat is older than
-``stale_after_seconds``, or when it has this node's name but is not this process (one node id is
-one process at a time: a restarted server is the new incarnation of the same node). Reconciling a
+``stale_after_seconds``, or when it has this node's name, ran on this host and its process is gone
+(a restarted server is the new incarnation of the same node, and need not wait for the heartbeat to
+go stale). A process of the same name that is still running (a second ``ivr serve`` started by
+mistake, say) is alive: its calls are never touched, and a warning says to give each its own
+``IVR_NODE__ID``. Reconciling a
 dead owner closes its open calls with disposition ``lost_on_restart`` and ``ended_at`` = the last
 sign of life: the later of its last heartbeat and the call's last recorded event. Only owners that
 are dead are touched, so a node never closes a live node's calls; two nodes reconciling the same
@@ -60,6 +63,24 @@ class Reconciled:
     calls: int
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+def _live_sibling(row: NodeRow, stale_before: datetime, alive: Callable[[int], bool]) -> bool:
+    """A row of this node's name that is not dead: not stopped, heartbeat fresh, and either on
+    another host (nothing to ask) or a process that is still running here."""
+    if row.stopped_at is not None or row.last_seen < stale_before:
+        return False
+    return row.host != socket.gethostname()[:128] or alive(row.pid)
+
+
 class NodeStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -77,13 +98,14 @@ class NodeStore:
         async with self.db.session() as s:
             await s.execute(update(NodeRow).where(NodeRow.owner == me.owner).values(last_seen=now, stopped_at=now))
 
-    async def dead_owners(self, me: NodeIdentity, *, now: datetime, stale_after: timedelta) -> list[NodeRow]:
+    async def dead_owners(self, me: NodeIdentity, *, now: datetime, stale_after: timedelta,
+                          alive: Callable[[int], bool] = process_alive) -> list[NodeRow]:
         async with self.db.session() as s:
             rows = (await s.execute(select(NodeRow).where(
                 NodeRow.owner != me.owner, NodeRow.reconciled_at.is_(None),
                 or_(NodeRow.stopped_at.is_not(None), NodeRow.node == me.node,
                     NodeRow.last_seen < now - stale_after)))).scalars().all()
-            return list(rows)
+        return [row for row in rows if not _live_sibling(row, now - stale_after, alive)]
 
     async def live_others(self, me: NodeIdentity, *, now: datetime, stale_after: timedelta) -> list[str]:
         """Other node ids with a fresh heartbeat (this node's own earlier incarnations excluded)."""
@@ -145,9 +167,10 @@ class NodeHeartbeat:
         self._registered = False
 
     async def run(self, started: asyncio.Event) -> None:
-        await self.refuse_a_second_node_on_sqlite()
-        await self.store.register(self.me, now=self.clock())
-        self._registered = True
+        if not self._registered:  # a restarted component is the same process: one row
+            await self.refuse_a_second_node_on_sqlite()
+            await self.store.register(self.me, now=self.clock())
+            self._registered = True
         await self.reconcile()
         await self.store.prune(before=self.clock() - KEEP_RECONCILED)
         started.set()
@@ -180,7 +203,7 @@ class NodeHeartbeat:
             if result is None:
                 continue
             done.append(result)
-            log.warning("closed calls left open by a dead process",
+            log.log(logging.WARNING if result.calls else logging.INFO, "closed calls left open by a dead process",
                         # not ISO: the log masker takes "2026-12-06..." for a phone number
                         extra={"dead_owner": result.owner, "died_at": f"{result.died_at:%Y/%m/%d %H:%M:%S.%f} UTC",
                                "calls_lost_on_restart": result.calls})

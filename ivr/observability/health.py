@@ -4,7 +4,9 @@
 or no telephony listener (FastAGI server, built-in SIP endpoint) is up although one is configured.
 Anything else that is down (AMI: callbacks and agents' device states; MQTT: events) leaves calls
 working, so it answers 200 with ``"status": "degraded"`` and names what is down; the last
-``ivr asterisk check`` recorded under ``var_dir`` is shown as a detail the same way.
+``ivr asterisk check`` recorded under ``var_dir`` is shown as a detail the same way. A supervised
+component waiting to be restarted is named under ``components``: degraded, unless it leaves no
+telephony listener up, which the ``telephony`` check then reports as not ready.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ async def ready(request: Request) -> JSONResponse:
     recorded = await asyncio.to_thread(_asterisk_check, Path(container.settings.var_dir) / ASTERISK_CHECK_FILE)
     if recorded is not None:
         checks["asterisk_config"] = recorded
+    states = services.get("component_states")  # set by `ivr serve` (absent when the app runs alone)
+    if states is not None:
+        failing = states.down()
+        checks["components"] = {"ok": not failing, "down": failing}
     status, code = readiness(checks)
     down = sorted(name for name, check in checks.items() if not check["ok"])
     return JSONResponse({"status": status, "down": down, "checks": checks}, status_code=code)

@@ -95,9 +95,13 @@ class MqttPublisher:
                     log.warning("mqtt unavailable; retrying",
                                 extra={"error": str(group.exceptions[0]), "retry_in": round(delay, 2)})
                     await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            # Shutting down. After a failure the subscription stays open: events keep buffering
+            # for the restarted run, which publishes them (the supervisor restarts this component).
+            self._sub.close()
+            raise
         finally:
             self.connected = False
-            self._sub.close()
 
     async def _watch(self, client: aiomqtt.Client) -> None:
         """Notice a lost connection while idle: the message iterator raises MqttError on it."""

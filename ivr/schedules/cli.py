@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ivr.db import Database
+from ivr.db.readiness import open_database
 from ivr.schedules.errors import ScheduleError
 from ivr.schedules.model import ScheduleBook, ScheduleState, ScheduleStatus
 from ivr.schedules.service import ScheduleService
@@ -32,7 +32,7 @@ def _run(settings: Settings, job: Callable[[ScheduleService], Awaitable[T]]) -> 
         raise click.ClickException(str(exc)) from exc
 
     async def main() -> T:
-        db = Database(settings.effective_database_url)
+        db = await open_database(settings)
         try:
             return await job(ScheduleService(book, db, cache_seconds=0))
         finally:
@@ -54,6 +54,18 @@ def _parse_instant(value: str | None) -> datetime | None:
     if at.tzinfo is None:
         raise click.BadParameter(f"{value!r} needs a UTC offset (e.g. +01:00 or Z)")
     return at
+
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _from_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    number, unit = value[:-1], value[-1:].lower()
+    if unit not in _UNITS or not number.isdigit() or int(number) <= 0:
+        raise click.BadParameter(f"{value!r} is not a duration like 30m, 2h or 1d", param_hint="--for")
+    return datetime.now(UTC) + timedelta(seconds=int(number) * _UNITS[unit])
 
 
 @click.group()
@@ -115,11 +127,15 @@ def check_command(settings: Settings, name: str | None, at_text: str | None, day
 @click.argument("name")
 @click.argument("state", type=click.Choice(["open", "closed"]))
 @click.option("--until", "until_text", metavar="ISO8601", help="End of the override (default: until cleared).")
+@click.option("--for", "for_text", metavar="DURATION", help="End of the override from now: 30m, 2h, 1d.")
 @click.option("--reason", help="Why (announced in logs and reports).")
 @click.pass_obj
-def override_command(settings: Settings, name: str, state: str, until_text: str | None, reason: str | None) -> None:
+def override_command(settings: Settings, name: str, state: str, *, until_text: str | None, for_text: str | None,
+                     reason: str | None) -> None:
     """Force a schedule open or closed (evaluated before hours, holidays and closures)."""
-    until = _parse_instant(until_text)
+    if until_text and for_text:
+        raise click.UsageError("give --until or --for, not both")
+    until = _parse_instant(until_text) if until_text else _from_now(for_text)
 
     async def job(service: ScheduleService) -> tuple[ScheduleStatus, str]:
         await service.set_override(name, ScheduleState(state), until=until, reason=reason)

@@ -50,3 +50,34 @@ def test_bad_agents_and_overflow_targets(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown queue"):
         load_queues(path)
     assert load_agents(tmp_path / "missing.yaml") == {}
+
+
+def test_settings_override_one_queue_field(tmp_path: Path) -> None:
+    from ivr.acd.config import with_overrides
+
+    path = tmp_path / "queues.yaml"
+    path.write_text("queues:\n  billing: {offer_callback_ewt_above: 120, service_level: {percent: 80, seconds: 30}}\n"
+                    "  general: {}\n")
+    queues = load_queues(path)
+    # environment values arrive as text: IVR_QUEUES__BILLING__OFFER_CALLBACK_EWT_ABOVE=0
+    changed = with_overrides(queues, {"billing": {"offer_callback_ewt_above": "0",
+                                                  "service_level": {"seconds": "10"}}}, path)
+    assert changed["billing"].offer_callback_ewt_above == 0
+    assert changed["billing"].service_level.seconds == 10 and changed["billing"].service_level.percent == 80
+    assert changed["general"] == queues["general"]
+    assert with_overrides(queues, {"billing": {"offer_link_ewt_above": "null"}}, path)[
+        "billing"].offer_link_ewt_above is None
+    with pytest.raises(ConfigError, match=r"no queue 'nosuch' .*\(queues: billing, general\)"):
+        with_overrides(queues, {"nosuch": {"ring_timeout": "3"}}, path)
+
+
+def test_ewt_priors_come_from_the_queue_config() -> None:
+    shipped = load_queues(PROJECT_ROOT / "dialplan" / "queues.yaml")
+    assert shipped["support"].expected_handle_seconds == 300.0
+    assert shipped["support"].expected_patience_seconds == 600.0
+    default = parse_queue("q", {})
+    assert default.expected_handle_seconds == 180.0 and default.expected_patience_seconds is None
+    assert parse_queue("q", default.to_dict()) == default  # survives an admin's round trip
+    for bad in (0, -5, "soon"):
+        with pytest.raises(ConfigError, match="expected_handle_seconds"):
+            parse_queue("q", {"expected_handle_seconds": bad})

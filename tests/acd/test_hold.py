@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
-from ivr.acd.config import Overflow, QueueConfig
+import pytest
+
+from ivr.acd.config import Announcements, Overflow, QueueConfig
 from ivr.acd.types import AgentState, EntryKind
 from ivr.channel import DialStatus
 from ivr.channels.scripted import AgentAnswers, AgentFails, HangUp, Press, ScriptedChannel, Silence, scripted_info
@@ -31,7 +33,7 @@ def request(channel: ScriptedChannel, queue: str = "support", **kw: object) -> Q
 
 
 def learn(service, queue: str = "support", handle: float = 300.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(10):
+    for _ in range(2000):  # enough history to outweigh the prior of 180 s
         service.rates[queue].record_service(handle)
 
 
@@ -112,7 +114,60 @@ async def test_unreachable_agent_goes_offline() -> None:
     channel = ScriptedChannel([AgentFails(DialStatus.CHANUNAVAIL, ring_seconds=0), HangUp()])
     outcome = await service.wait_in_queue(channel, request(channel))
     assert service.agent("a1").state is AgentState.OFFLINE
-    assert outcome.kind is QueueOutcomeKind.UNAVAILABLE or outcome.kind is QueueOutcomeKind.ABANDONED
+    # nobody is staffed any more: the caller is told so and taken to the queue's overflow (the flow)
+    assert "es/queue/no_agents" in channel.played
+    assert outcome.kind is QueueOutcomeKind.OVERFLOW
+    assert not service.router.entries
+
+
+async def test_last_agent_going_offline_tells_the_caller_at_once_and_offers_the_overflow() -> None:
+    callbacks = RecordingCallbacks()
+    service = make_service([support_queue(overflow=Overflow.parse("callback"))], callbacks=callbacks)
+    service.set_agent_state("a1", AgentState.BUSY)
+    # holding (a 30 s slice until the next announcement) when the only agent goes offline; "1" = yes, call me
+    channel = ScriptedChannel([Silence(), Press("1")], hold_real_time=True)
+    task = asyncio.create_task(service.wait_in_queue(channel, request(channel)))
+    await until(lambda: any(e.op == "hold" for e in channel.log))
+    assert "es/queue/no_agents" not in channel.played
+    loop = asyncio.get_running_loop()
+    went_offline = loop.time()
+    service.set_agent_state("a1", AgentState.OFFLINE)
+    outcome = await asyncio.wait_for(task, WAIT)
+    assert loop.time() - went_offline < 5.0  # woken, not at the next announcement 30 s later
+    assert "es/queue/no_agents" in channel.played
+    assert outcome.kind is QueueOutcomeKind.CALLBACK
+    (req,) = callbacks.requests
+    assert req.queue == "support" and req.arrival_time is not None  # the callback keeps the place
+
+
+async def test_empty_overflow_queues_do_not_bounce_the_caller_forever() -> None:
+    support = support_queue(overflow=Overflow.parse("queue:general"))
+    general = QueueConfig(name="general", skills={}, overflow=Overflow.parse("queue:support"))
+    service = make_service([support, general], with_prompts=False)
+    service.set_agent_state("a1", AgentState.BUSY)
+    channel = ScriptedChannel([Silence(), Silence(), Silence()], hold_real_time=True)
+    task = asyncio.create_task(service.wait_in_queue(channel, request(channel)))
+    await until(lambda: any(e.op == "hold" for e in channel.log))
+    service.set_agent_state("a1", AgentState.OFFLINE)
+    outcome = await asyncio.wait_for(task, WAIT)
+    assert outcome.kind is QueueOutcomeKind.UNAVAILABLE and not service.router.entries
+
+
+async def test_a_big_change_in_the_estimate_is_announced_before_the_next_round() -> None:
+    service = make_service([support_queue(announcements=Announcements(first_after=0.0, every=600.0))])
+    service.set_agent_state("a1", AgentState.BUSY)
+    service.set_agent_state("a2", AgentState.BUSY)
+    for _ in range(3):
+        service.join("support", arrival=service.clock(), priority=0, kind=EntryKind.CALL, call_id=None)
+    channel = ScriptedChannel([Silence(), HangUp()], hold_real_time=True)  # a 600 s slice, then gone
+    task = asyncio.create_task(service.wait_in_queue(channel, request(channel)))
+    await until(lambda: any(e.op == "hold" for e in channel.log))
+    announced = channel.played.count("es/queue/position_is")
+    assert announced == 1
+    service.set_agent_state("a2", AgentState.OFFLINE)  # half the staff: the wait doubles
+    outcome = await asyncio.wait_for(task, WAIT)
+    assert outcome.kind is QueueOutcomeKind.ABANDONED
+    assert channel.played.count("es/queue/position_is") == 2  # heard again at once, not 600 s later
 
 
 async def test_key_1_schedules_a_callback_keeping_the_place() -> None:
@@ -273,7 +328,8 @@ async def test_the_agent_rings_at_once_and_is_busy_from_the_answer_to_the_end() 
     # handle time learnt from the agent leg: talk + wrap-up (not the caller channel's span)
     wrap = service.queue_config("support").wrap_up_seconds
     rates = service.rates["support"]
-    assert rates._services == 1 and rates._handle_sum == 15.0 + wrap
+    assert rates.services == 1
+    assert rates._service.exposure == pytest.approx(15.0 + wrap)  # one contact: no decay yet
 
 
 async def test_a_caller_gone_during_the_bridge_still_ends_the_contact() -> None:

@@ -132,3 +132,23 @@ async def test_a_stale_available_agent_is_corrected_when_asterisk_has_booted(ast
             task.cancel()
     finally:
         await server.stop()
+
+
+async def test_a_restarted_runtime_keeps_the_live_agent_states(sqlite_db: Database) -> None:
+    """The supervisor restarts a failed runtime by running it again: the service in memory (an
+    agent on a live contact) is the truth then, not what was last written to the database."""
+    from ivr.acd.store import AcdStore
+
+    store = AcdStore(sqlite_db)
+    service = make_service(store=store, with_prompts=False)
+    runtime = AcdRuntime(service, store, tick=0.02, poll=0.05)
+    for round_ in range(2):
+        started = asyncio.Event()
+        task = asyncio.create_task(runtime.run(started))
+        await asyncio.wait_for(started.wait(), 10)
+        if round_ == 0:
+            agent = service.router.agents["a1"]
+            agent.state, agent.reason = AgentState.BUSY, StateReason.CONTACT  # talking to a caller now
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert service.agent("a1").state is AgentState.BUSY

@@ -11,7 +11,7 @@ from ivr.acd.devices import device_target
 from ivr.acd.ewt import Method
 from ivr.acd.types import AgentState, CallbackEntry, EntryKind, InvalidTransition, StateReason, UnknownAgent
 from ivr.channel import ConnectResult, DialStatus
-from tests.support.acd_fakes import make_service
+from tests.support.acd_fakes import make_service, support_queue
 
 
 async def test_callback_keeps_its_original_place_in_line() -> None:
@@ -115,22 +115,37 @@ def test_device_events_never_touch_an_agent_in_a_contact() -> None:
     assert service.agent("a2").state is AgentState.OFFLINE
 
 
-def test_ewt_uses_qlm_once_mu_is_known_and_falls_back_before() -> None:
+def test_ewt_is_qlm_from_the_configured_prior_then_history() -> None:
+    service = make_service([support_queue(expected_handle_seconds=240.0)], with_prompts=False)
+    service.set_agent_state("a1", AgentState.BUSY)
+    service.set_agent_state("a2", AgentState.BUSY)
+    service.join("support", arrival=service.clock() - timedelta(seconds=50), priority=0, kind=EntryKind.CALL,
+                 call_id="x")
+    service.rates["support"].record_entered_service(0.0)  # LES would say 0, HOL 50 s: neither is used
+    cold = service.estimate("support")  # one ahead, two agents, the configured 240 s: 2 * 120 s
+    assert cold is not None and cold.method is Method.QLM and cold.seconds == pytest.approx(240.0)
+    for _ in range(3000):
+        service.rates["support"].record_service(120.0)
+    warm = service.estimate("support")
+    assert warm is not None and warm.seconds == pytest.approx(120.0, rel=0.05)
+
+
+def test_low_priority_caller_expects_to_be_overtaken() -> None:
     service = make_service(with_prompts=False)
     service.set_agent_state("a1", AgentState.BUSY)
     service.set_agent_state("a2", AgentState.BUSY)
-    assert service.estimate("support") is None  # nothing known, nobody waiting
-    service.join("support", arrival=service.clock() - timedelta(seconds=50), priority=0, kind=EntryKind.CALL,
-                 call_id="x")
-    hol = service.estimate("support")
-    assert hol is not None and hol.method is Method.HOL and 49 <= hol.seconds <= 52
-    service.rates["support"].record_entered_service(33.0)
-    les = service.estimate("support")
-    assert les is not None and les.method is Method.LES and les.seconds == 33.0
-    for _ in range(10):
-        service.rates["support"].record_service(120.0)
-    qlm = service.estimate("support")  # one ahead, two agents, 120 s handle, no abandons: 2 * 60 s
-    assert qlm is not None and qlm.method is Method.QLM and qlm.seconds == pytest.approx(120.0)
+    low = service.join("support", arrival=service.clock(), priority=0, kind=EntryKind.CALL, call_id="low")
+    alone = service.estimate_for(low)
+    for k in range(5):  # high-priority callers keep arriving (and are served first)
+        vip = service.join("support", arrival=service.clock(), priority=5, kind=EntryKind.CALL, call_id=f"vip{k}")
+        service.leave(vip)
+    later = service.estimate_for(low)
+    assert alone is not None and later is not None
+    assert later.method is Method.QLM_PRIORITY and later.seconds > alone.seconds
+    vip = service.join("support", arrival=service.clock(), priority=5, kind=EntryKind.CALL, call_id="vip")
+    ahead_of_low = service.estimate_for(vip)
+    assert ahead_of_low is not None and ahead_of_low.method is Method.QLM  # nobody overtakes the top
+    assert ahead_of_low.seconds < later.seconds
 
 
 async def test_admin_adds_an_agent_who_can_then_take_calls() -> None:

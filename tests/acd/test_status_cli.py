@@ -14,7 +14,7 @@ from ivr.db import Database, utcnow
 from ivr.settings import Settings
 
 FIGURES = {"waiting", "longest_wait_seconds", "ewt_seconds", "agents", "service_level", "abandon_rate",
-           "asa_seconds", "ewt_mae_seconds", "ewt_samples", "handled", "abandoned", "period_hours"}
+           "asa_seconds", "ewt_mae_seconds", "ewt_samples", "handled", "abandoned", "period_hours", "ewt_accuracy"}
 
 
 async def test_status_json_reports_every_figure_per_queue(sqlite_db: Database, tmp_path: Path) -> None:

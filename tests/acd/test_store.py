@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from ivr.acd.cli import agents as agents_cli
 from ivr.acd.runtime import AcdRuntime
 from ivr.acd.status import queue_status
-from ivr.acd.store import AcdStore, ContactRecord
+from ivr.acd.store import AcdStore, AnnouncedBand, ContactRecord
 from ivr.acd.types import AgentState, EntryKind
-from ivr.channels.scripted import AgentAnswers, HangUp, ScriptedChannel, scripted_info
+from ivr.channels.scripted import AgentAnswers, HangUp, ScriptedChannel, Silence, scripted_info
 from ivr.context import CallContext
 from ivr.db import Database, utcnow
 from ivr.ports import QueueOutcomeKind, QueueRequest
@@ -74,6 +74,58 @@ async def test_live_snapshot_and_status_figures(database: Database) -> None:
     assert [c.entry_id for c in recent][-1] == "e3"
 
 
+async def test_announced_accuracy_per_queue_and_day(database: Database) -> None:
+    store = AcdStore(database)
+    now = utcnow().replace(hour=12, minute=0)  # mid-day, so the whole story falls on today (UTC)
+    said = [  # (entry, predicted, band low, band high, waited after, outcome)
+        ("a", 100.0, 0.0, 240.0, 90.0, "connected"),  # in band, within 25%
+        ("b", 300.0, 200.0, 400.0, 500.0, "connected"),  # outside both
+        ("c", 3600.0, 3600.0, None, 4000.0, "connected"),  # "more than an hour": in band, within 25%
+        ("d", 60.0, 0.0, 120.0, 30.0, "abandoned"),  # never answered: not judged
+    ]
+    for entry, predicted, low, high, waited, outcome in said:
+        await store.add_prediction(entry_id=entry, call_id=None, queue="support", at=now - timedelta(seconds=waited),
+                                   predicted_seconds=predicted, method="qlm", ahead=1, servers=1,
+                                   band=AnnouncedBand("x", low, high))
+        await store.resolve_predictions(entry, left_at=now, outcome=outcome)
+    # a prediction that was never spoken does not count
+    await store.add_prediction(entry_id="e", call_id=None, queue="support", at=now - timedelta(seconds=5),
+                               predicted_seconds=1000.0, method="qlm", ahead=1, servers=1)
+    await store.resolve_predictions("e", left_at=now, outcome="connected")
+    day = await store.ewt_accuracy("support", since=now - timedelta(hours=2))
+    assert (day.announced, day.within_band, day.within_25_percent) == (3, 2, 2)
+    assert day.mae_seconds is not None and abs(day.mae_seconds - (10 + 200 + 400) / 3) < 0.01
+    assert (await store.ewt_accuracy("support", since=now + timedelta(hours=1))).announced == 0
+    status = await queue_status(store, {"support": support_queue()}, hours=1)
+    acc = status["support"]["ewt_accuracy"]
+    assert acc["announced"] == 3 and acc["within_band_percent"] == 66.7 and acc["within_25_percent"] == 66.7
+
+
+async def test_estimates_warm_up_from_stored_history(database: Database) -> None:
+    store = AcdStore(database)
+    now = utcnow()
+    for i in range(600):  # yesterday's calls: 100 s handle times, every 4th caller gave up after 60 s
+        abandoned = i % 4 == 0
+        await store.record_contact(ContactRecord(f"h{i}", None, "support", "call", now, now, now,
+                                                 "abandoned" if abandoned else "connected", 60.0,
+                                                 handle_seconds=None if abandoned else 100.0))
+    for i in range(300):  # and what followed its estimates: answered in half the time the model said
+        await store.add_prediction(entry_id=f"p{i}", call_id=None, queue="support", at=now - timedelta(seconds=100),
+                                   predicted_seconds=200.0, method="qlm", ahead=1, servers=2, model_seconds=200.0)
+        await store.add_prediction(entry_id=f"p{i}", call_id=None, queue="support", at=now - timedelta(seconds=50),
+                                   predicted_seconds=90.0, method="qlm", ahead=0, servers=2, model_seconds=90.0)
+        await store.resolve_predictions(f"p{i}", left_at=now, outcome="connected")
+    cold = make_service(with_prompts=False)
+    restarted = make_service(store=store, with_prompts=False)
+    await restarted.load()
+    assert cold.rates["support"].mean_handle == 180.0  # the prior alone
+    assert abs(restarted.rates["support"].mean_handle - 100.0) < 10.0
+    assert abs(restarted.rates["support"].theta - 0.25 / 60) < 0.001
+    assert cold.rates["support"].correction.factor(1, 2) == 1.0
+    assert restarted.rates["support"].correction.factor(1, 2) < 0.7  # learnt from the first estimate of each
+    assert restarted.rates["support"].correction.factor(0, 2) == 1.0  # later estimates are not replayed
+
+
 async def test_hold_loop_records_contacts_and_predictions(database: Database) -> None:
     store = AcdStore(database)
     service = make_service(store=store)
@@ -93,6 +145,27 @@ async def test_hold_loop_records_contacts_and_predictions(database: Database) ->
     assert contacts[1].handle_seconds == 65.0  # talk + wrap-up
     figures = await store.figures("support", since=utcnow() - timedelta(hours=1), service_level_seconds=20)
     assert figures.answered == 1 and figures.abandoned == 1
+
+
+async def test_what_a_caller_heard_is_stored_and_judged(database: Database) -> None:
+    store = AcdStore(database)
+    service = make_service(store=store)
+    await service.load()
+    service.set_agent_state("a1", AgentState.BUSY)
+    caller = ScriptedChannel([Silence(), AgentAnswers(talk_seconds=30)], call_info=scripted_info(call_id="heard"),
+                             hold_real_time=True)
+    task = asyncio.create_task(service.wait_in_queue(caller, QueueRequest("support",
+                                                                          CallContext(caller.info, "f", "es"))))
+    async with asyncio.timeout(20):
+        while not any(e.op == "hold" for e in caller.log):
+            await asyncio.sleep(0.01)
+    service.set_agent_state("a1", AgentState.AVAILABLE)
+    outcome = await asyncio.wait_for(task, 20)
+    assert outcome.kind is QueueOutcomeKind.CONNECTED
+    assert "es/queue/wait_less_than" in caller.played  # 180 s prior, one agent: "less than N minutes"
+    accuracy = await store.ewt_accuracy("support", since=utcnow() - timedelta(hours=1))
+    assert accuracy.announced == 1 and accuracy.within_band == 1  # answered at once: inside "less than ..."
+    assert accuracy.mae_seconds is not None and accuracy.mae_seconds > 100
 
 
 async def test_cli_set_state_reaches_a_running_server(sqlite_db: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -287,3 +287,29 @@ async def test_an_environment_longer_than_the_line_limit_is_fine_when_each_line_
         result = await drive(server, CallerModel(), env=env_block(script="t", arguments=args))
     assert outcome.value == 40
     assert result.closed_by_server
+
+
+class BrokenChannel(AgiChannel):
+    """A fault outside any flow: the call cannot even be built."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("cannot build the channel")
+
+
+async def test_a_fault_outside_the_flow_fails_that_call_open_and_the_next_call_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ivr.channels.agi import server as server_module
+
+    engine = RecordingEngine()
+    async with running_server(engine=engine) as server:
+        with monkeypatch.context() as patch:
+            patch.setattr(server_module, "AgiChannel", BrokenChannel)
+            broken = await drive(server, CallerModel(), env=env_block(script="support"))
+        assert broken.commands == ['SET VARIABLE PUENTE_RESULT "failed"']
+        assert broken.closed_by_server
+        assert server.stats.errors[AgiErrorKind.CALL_FAILED] == 1
+        model = CallerModel()
+        await drive(server, model, env=env_block(script="support"))  # the server itself goes on
+    assert model.variables["PUENTE_RESULT"] == "done"
+    assert len(engine.infos) == 1

@@ -372,7 +372,7 @@ async def test_forwarded_for_counts_only_from_trusted_proxies_for_links(sqlite_d
     from deflection import plugin as deflection_plugin
 
     http = {"trusted_proxies": ["127.0.0.0/8"]} if trusted else {}
-    s = Settings(http=http, deflection={"open_rate_limit_per_minute": 3})  # type: ignore[arg-type]
+    s = Settings(http=http, deflection={"miss_rate_limit_per_minute": 3})  # type: ignore[arg-type]
     container = await make_container(sqlite_db, s, wires=[obs_plugin.wire, deflection_plugin.wire])
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for(container)),

@@ -100,7 +100,7 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/flows/{name}/versions"): AGENT,
     ("GET", "/api/v1/flows/{name}/versions/{version}"): AGENT,
     ("GET", "/api/v1/flows/{name}/diff"): AGENT,
-    ("POST", "/api/v1/flows/validate"): AGENT,
+    ("POST", "/api/v1/flows/validate"): ADMIN,  # the role that edits flows
     ("POST", "/api/v1/flows/{name}/versions"): ADMIN,
     ("POST", "/api/v1/flows/{name}/versions/{version}/publish"): ADMIN,
     ("POST", "/api/v1/flows/{name}/rollback"): ADMIN,
@@ -109,8 +109,8 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/desk/work"): AGENT,
     ("POST", "/api/v1/desk/wrapup"): AGENT,
     ("GET", "/api/v1/stats/today"): SUPERVISOR,
-    ("POST", "/api/v1/ui/flows/inspect"): AGENT,
-    ("POST", "/api/v1/ui/flows/edit-node"): AGENT,
+    ("POST", "/api/v1/ui/flows/inspect"): SUPERVISOR,
+    ("POST", "/api/v1/ui/flows/edit-node"): ADMIN,  # the role that edits flows
 }
 
 # Concrete values for path parameters (existing objects where that matters for the check).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 
@@ -126,3 +127,31 @@ async def test_barge_in_stops_the_prompt(server: AudioSocketServer) -> None:
     audio_frames = asterisk.kinds().count(0x10)
     assert 1 <= audio_frames < 500
     assert asterisk.kinds()[-1] == 0x00
+
+
+async def test_an_unexpected_fault_ends_only_that_connection(
+    server: AudioSocketServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivr.channels.audiosocket import server as server_module
+
+    real = server_module._first_frames
+    faults = iter([True])
+
+    async def first_frames_once_broken(reader: asyncio.StreamReader, decoder: Any) -> Any:
+        frames = await real(reader, decoder)
+        if next(faults, False):
+            raise ValueError("a bug in the handshake")
+        return frames
+
+    monkeypatch.setattr(server_module, "_first_frames", first_frames_once_broken)
+    broken = await FakeAsterisk.connect(server.bound_port, uuid.uuid4())
+    await broken.wait_closed()
+    assert server.failed_connections == 1 and broken.kinds() == []
+    good_uuid = uuid.uuid4()
+    expected = server.expect(good_uuid)
+    good = await FakeAsterisk.connect(server.bound_port, good_uuid)
+    session = await expected
+    await good.dtmf("5")
+    assert await collect(session, 1) == [DtmfIn("5")]
+    await session.hangup()
+    await good.wait_closed()

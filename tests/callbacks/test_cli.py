@@ -43,8 +43,13 @@ async def test_create_list_show_reschedule_cancel(sqlite_db: Database) -> None:
 
 async def test_clear_errors(sqlite_db: Database) -> None:
     bad = await invoke(sqlite_db, "create", "12345", "--queue", "support")
-    assert bad.exit_code == 1 and "invalid number" in bad.output
+    assert bad.exit_code == 1 and bad.output.startswith("Error: invalid number")  # people's words, no class name
     missing = await invoke(sqlite_db, "show", "nope")
-    assert missing.exit_code == 1 and "CallbackNotFound" in missing.output
+    assert missing.exit_code == 1 and missing.output == "Error: no callback nope\n"
+    unknown = await invoke(sqlite_db, "create", "+34600111222", "--queue", "nosuch")
+    assert unknown.exit_code == 1 and unknown.output.splitlines() == [
+        f"Error: no queue 'nosuch': the queues are billing, general, support ({unknown.output.split('(')[-1]}".rstrip()]
+    listed = await invoke(sqlite_db, "list", "--json")
+    assert json.loads(listed.output) == []  # nothing was created for the unknown queue
     when = await invoke(sqlite_db, "reschedule", "nope", "--at", "tomorrow")
     assert when.exit_code == 2 and "ISO" in when.output

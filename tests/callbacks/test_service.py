@@ -94,6 +94,37 @@ async def test_quiet_hours_and_not_before(sqlite_db: Database) -> None:
     assert page.scheduled_for == chosen
 
 
+async def test_exact_page_booking_in_the_chosen_zone(database: Database) -> None:
+    """A +34 mobile spans Madrid and the Canaries. Judged in both, 09:30 Madrid (08:30 Canaries) on
+    a winter morning is quiet and would move to 09:00 Canaries (10:00 Madrid); judged in the zone
+    the caller chose, it is booked as chosen. An exact request is never moved: it is refused."""
+    svc = service(database, policies={"support": QueuePolicy(quiet_hours=QuietHours(time(21), time(9)))})
+    svc.clock = lambda: datetime(2026, 12, 6, 20, 0, tzinfo=UTC)
+    mobile, chosen = "+34612345678", datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
+    assert await svc.bookable(mobile, "support", [chosen]) == []  # no zone: both zones' quiet hours
+    assert await svc.bookable(mobile, "support", [chosen], "Europe/Madrid") == [chosen]
+    assert await svc.bookable(mobile, "support", [chosen], "Atlantic/Canary") == []
+    with pytest.raises(CallbackRefused, match="not available"):
+        await svc.request(CallbackRequest(number=mobile, queue="support", source=CallbackSource.PAGE,
+                                          not_before=chosen, timezone="Atlantic/Canary", exact=True))
+    # An earlier callback for the pair (an abandon) moves to the time the caller chose: still one.
+    first = await svc.request(CallbackRequest(number=mobile, queue="support", source=CallbackSource.API))
+    ticket = await svc.request(CallbackRequest(number=mobile, queue="support", source=CallbackSource.PAGE,
+                                               not_before=chosen, timezone="Europe/Madrid", exact=True))
+    assert ticket.merged and ticket.callback_id == first.callback_id and ticket.scheduled_for == chosen
+    cb = await svc.get(ticket.callback_id)
+    assert cb.due_at == chosen and cb.timezone == "Europe/Madrid"
+    # Moving and withdrawing go through the same rules.
+    later = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    assert (await svc.rebook(cb.id, at=later)).due_at == later
+    with pytest.raises(CallbackRefused):
+        await svc.rebook(cb.id, at=datetime(2026, 12, 7, 22, 0, tzinfo=UTC))  # 23:00 in Madrid: quiet
+    assert (await svc.withdraw(cb.id, reason="by the caller")).state is CallbackState.CANCELLED
+    with pytest.raises(CallbackRefused):
+        await svc.withdraw(cb.id, reason="again")
+    assert (await svc.booking(cb.id)) is not None and await svc.booking("nope") is None
+
+
 async def test_reached_agent_cancels(sqlite_db: Database) -> None:
     svc = service(sqlite_db)
     ticket = await svc.request(CallbackRequest(number="+34600111222", queue="support", source=CallbackSource.API))

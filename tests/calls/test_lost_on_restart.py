@@ -5,6 +5,9 @@ the dead process had offered a call come back available and the stale waiting li
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
 from datetime import timedelta
 
 from sqlalchemy import insert, select, update
@@ -27,11 +30,19 @@ T0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
 SETTINGS = NodeSettings(id="node-a", heartbeat_seconds=5.0, stale_after_seconds=30.0)
 
 
-async def node_row(db: Database, owner: str, node: str, *, last_seen: timedelta, stopped: bool = False) -> None:
+async def node_row(db: Database, owner: str, node: str, *, last_seen: timedelta, stopped: bool = False,
+                   host: str = "h", pid: int = 1) -> None:
     async with db.session() as s:
         seen = T0 + last_seen
-        s.add(NodeRow(owner=owner, node=node, host="h", pid=1, started_at=T0, last_seen=seen,
+        s.add(NodeRow(owner=owner, node=node, host=host, pid=pid, started_at=T0, last_seen=seen,
                       stopped_at=seen if stopped else None))
+
+
+def a_finished_pid() -> int:
+    """The pid of a process of this host that has ended (what a SIGKILLed server leaves)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
 
 
 async def open_call(db: Database, call_id: str, owner: str | None, *,
@@ -89,15 +100,29 @@ async def test_a_dead_nodes_calls_are_closed_at_its_last_heartbeat(database: Dat
 
 
 async def test_the_same_node_restarted_closes_its_previous_incarnation_at_once(database: Database) -> None:
-    """A restart comes long before the old heartbeat is stale: one node id is one process, so the
-    previous incarnation is dead; a clean stop's row counts too, at the time it stopped."""
-    await node_row(database, "node-a:before", "node-a", last_seen=timedelta(minutes=9, seconds=58))
+    """A restart comes long before the old heartbeat is stale: the previous incarnation of this node
+    on this host whose process is gone is dead at once; a clean stop's row counts too, at the time it
+    stopped."""
+    await node_row(database, "node-a:before", "node-a", last_seen=timedelta(minutes=9, seconds=58),
+                   host=socket.gethostname(), pid=a_finished_pid())
     await node_row(database, "node-d:stopped", "node-d", last_seen=timedelta(minutes=9, seconds=59), stopped=True)
     await open_call(database, "c1", "node-a:before")
     await open_call(database, "c2", "node-d:stopped")
     done = await beat(database, NodeIdentity("node-a", "node-a:now"), EventBus()).reconcile()
     assert sorted((r.owner, r.calls) for r in done) == [("node-a:before", 1), ("node-d:stopped", 1)]
     assert (await call(database, "c1")).ended_at == T0 + timedelta(minutes=9, seconds=58)
+
+
+async def test_a_second_live_process_with_the_same_node_id_is_left_alone(database: Database) -> None:
+    """A second `ivr serve` started by mistake (same node id, same host, its process running) must
+    not close the first one's live calls; neither must one on another host before it goes stale."""
+    await node_row(database, "node-a:running", "node-a", last_seen=timedelta(minutes=9, seconds=58),
+                   host=socket.gethostname(), pid=os.getpid())
+    await node_row(database, "node-a:elsewhere", "node-a", last_seen=timedelta(minutes=9, seconds=58))
+    await open_call(database, "c1", "node-a:running")
+    await open_call(database, "c2", "node-a:elsewhere")
+    assert await beat(database, NodeIdentity("node-a", "node-a:now"), EventBus()).reconcile() == []
+    assert (await call(database, "c1")).ended_at is None and (await call(database, "c2")).ended_at is None
 
 
 async def test_two_nodes_reconciling_at_once_close_each_call_once(database: Database) -> None:

@@ -66,3 +66,44 @@ def test_environment_and_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_postgres_urls_get_the_async_driver() -> None:
     assert normalise_database_url("postgresql://postgres@127.0.0.1:5432/test") == (
         "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.mark.parametrize("text", [
+    "2026-12-06T23:00:00+00:00",
+    "2026-12-06T23:00:00.123456Z",
+    "2026-12-06 04:42:51,868 INFO ivr.serve puente is up",
+    "next change 2026-12-07 00:00 Mon",
+    "call 0b6f2c1e-1234-5678-9abc-def012345678 ended",
+    "abcdefab-1234-5678-9abc-def012345678",
+    '{"at": "2026-12-06T23:00:00+00:00", "id": "9a8b7c6d-0000-4000-8000-123456789012"}',
+])
+def test_timestamps_and_uuids_are_not_numbers(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_numbers_beside_timestamps_are_still_masked() -> None:
+    assert mask_text("2026-12-06T23:00:00+00:00 caller +34911234567: hi") == (
+        "2026-12-06T23:00:00+00:00 caller +34*****4567: hi")
+    assert mask_text("at 10:42 from 600-111-222") == "at 10:42 from 60***1222"
+
+
+def test_relative_paths_resolve_against_ivr_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IVR_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("IVR_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(var_dir=Path("data"), database_url="sqlite:///db/x.db")
+    assert s.home == tmp_path / "home"
+    assert s.var_dir == tmp_path / "home" / "data"
+    assert s.effective_database_url == f"sqlite+aiosqlite:///{tmp_path / 'home' / 'db' / 'x.db'}"
+
+
+def test_the_default_home_is_the_checkout_not_the_current_directory(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from ivr.settings import PROJECT_ROOT
+
+    monkeypatch.delenv("IVR_HOME", raising=False)
+    monkeypatch.delenv("IVR_VAR_DIR", raising=False)
+    monkeypatch.delenv("IVR_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    s = load_settings()
+    assert s.home == PROJECT_ROOT and s.var_dir == PROJECT_ROOT / "var"

@@ -1,27 +1,35 @@
-"""The landing page in headless Chromium at phone size, with every action exercised."""
+"""The landing page in headless Chromium at phone size (390×844), with and without JavaScript
+(the page uses none: both must work the same), every action exercised against the real callbacks
+service: view, book, change, cancel, rate (once served)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from api.plugin import HttpServer
+from callbacks.models import CallbackRow
 from deflection.models import CaseRow, RatingRow
 from deflection.service import DeflectionService
 from ivr.composition import Container
 from ivr.db import Database
-from tests.support.deflection_env import AlwaysOpen, FakeCallbacks, container, request, settings
+from tests.support.callbacks_fakes import make_callbacks
+from tests.support.deflection_env import AlwaysOpen, CallsSeen, container, request, settings
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @asynccontextmanager
@@ -40,45 +48,87 @@ async def serving(c: Container) -> AsyncIterator[int]:
             await task
 
 
-async def test_page_in_chromium_phone(sqlite_db: Database) -> None:
-    callbacks = FakeCallbacks()
-    c = await container(sqlite_db, settings(whatsapp_business_number="+34910000000"), callbacks=callbacks,
-                        schedules=AlwaysOpen())
+async def _landing(db: Database, *, served: bool) -> tuple[Container, str, str]:
+    calls = CallsSeen(served={"call-1"} if served else set())
+    c = await container(db, settings(whatsapp_business_number="+34910000000"), callbacks=make_callbacks(db),
+                        schedules=AlwaysOpen(), calls=calls)
     svc: DeflectionService = c.services["deflection"]
     ticket = await svc.send_link(request())
     token = re.search(r"/c/([A-Za-z0-9_-]+)", ticket.url).group(1)  # type: ignore[union-attr]
+    return c, token, ticket.reference
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+async def test_every_action_in_chromium_phone(sqlite_db: Database, javascript: bool) -> None:
+    c, token, reference = await _landing(sqlite_db, served=True)
+    shots = javascript and os.environ.get("PUENTE_SCREENSHOTS") == "1"  # refresh docs/screenshots on demand
     async with serving(c) as port, playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            ctx = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                            has_touch=True, device_scale_factor=2)
+            ctx = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2,
+                                            java_script_enabled=javascript)
             page = await ctx.new_page()
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
             url = f"http://127.0.0.1:{port}/c/{token}"
             response = await page.goto(url)
             assert response is not None and response.status == 200
-            assert len(await response.body()) < 50 * 1024
+            assert requests == [url]  # one request: no script, style sheet, font or image
+            assert len(await response.body()) < 8 * 1024
+            assert "default-src 'none'" in response.headers["content-security-policy"]
+            assert await page.locator("script").count() == 0
             assert await page.get_attribute("html", "lang") == "es"
-            assert "Llamó por facturación a las 10:42 y esperó 3 minutos." in await page.inner_text("#greeting")
-            assert await page.inner_text("#reference") == ticket.reference
-            href = await page.get_attribute("#whatsapp", "href")
-            assert href == f"https://wa.me/34910000000?text=Hola%2C%20mi%20referencia%20es%20{ticket.reference}"
+            assert "Llamó el lunes 23 de noviembre, a las 10:42, hora de Madrid (CET)." in await page.inner_text(
+                "#called")
+            assert "cola de facturación" in await page.inner_text("#why")
+            assert await page.inner_text("#reference") == reference
+            assert "hora de Madrid" in await page.inner_text("#cb-zone")
+            assert await page.locator("#callback-slot optgroup").count() >= 2  # grouped by day
             # Nothing wider than the phone; every control labelled; landmarks present.
+            # (Playwright's own evaluation runs even where the page's JavaScript is off.)
             assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            unlabelled = await page.evaluate(
-                "[...document.querySelectorAll('textarea,select,input:not([type=hidden])')]"
-                ".filter(e => !e.labels || e.labels.length === 0).length")
-            assert unlabelled == 0
+            assert await page.locator("select, textarea").evaluate_all(
+                "els => els.length > 3 && els.every(e => e.labels && e.labels.length > 0)")
             assert await page.locator("main").count() == 1 and await page.locator("header").count() == 1
-            await page.keyboard.press("Tab")
-            assert await page.evaluate("document.activeElement.className") == "skip"
+            if shots:
+                await page.screenshot(path=str(SCREENSHOTS / "landing-page.png"))
 
+            # Book: the second slot of the first day.
+            chosen = await page.locator("#callback-slot option").nth(1).get_attribute("value")
+            assert chosen is not None
+            await page.select_option("#callback-slot", chosen)
+            await page.click("#callback form[action$='/callback'] button[type=submit]")
+            await page.wait_for_selector("#cb-booked")
+            booked = await page.inner_text("#cb-booked")
+            assert booked.startswith("Le llamaremos el ") and "hora de Madrid" in booked
+            if shots:
+                await page.locator("#callback").scroll_into_view_if_needed()
+                await page.screenshot(path=str(SCREENSHOTS / "landing-booked.png"))
+
+            # Change: another slot; still one callback.
+            later = await page.locator("#callback-change-slot option").nth(3).get_attribute("value")
+            assert later is not None and later != chosen
+            await page.select_option("#callback-change-slot", later)
+            await page.click("#callback form[action$='/callback/change'] button[type=submit]")
+            await page.wait_for_function(f"document.querySelector('#cb-booked').innerText !== {booked!r}")
+            changed = await page.inner_text("#cb-booked")
+            assert changed != booked
+            async with sqlite_db.session() as s:
+                [row] = (await s.scalars(select(CallbackRow))).all()
+            assert row.due_at.isoformat() == later and row.timezone == "Europe/Madrid"
+
+            # Cancel, then the page offers times again.
+            await page.click("#callback form[action$='/callback/cancel'] button[type=submit]")
+            await page.wait_for_selector("#callback-slot")
+            assert "Llamada cancelada" in await page.inner_text("#callback")
+            async with sqlite_db.session() as s:
+                [row] = (await s.scalars(select(CallbackRow))).all()
+            assert row.state == "cancelled"
+
+            # A case, then a rating (an agent answered this call).
             await page.fill("#description", "Me han cobrado dos veces la factura de octubre")
             await page.click("#case button[type=submit]")
             await page.wait_for_selector("#case [role=status]")
-            await page.select_option("#slot", index=1)
-            chosen = await page.eval_on_selector("#slot", "e => e.value")
-            await page.click("#callback button[type=submit]")
-            await page.wait_for_selector("#callback [role=status]")
             await page.check("input[name=score][value='4']")
             await page.fill("#comment", "Rápido y amable")
             await page.click("#rate button[type=submit]")
@@ -87,7 +137,7 @@ async def test_page_in_chromium_phone(sqlite_db: Database) -> None:
 
             await page.click("header a[hreflang=en]")
             await page.wait_for_selector("html[lang=en]")
-            assert "You called about billing at 10:42" in await page.inner_text("#greeting")
+            assert "You called on Monday 23 November" in await page.inner_text("#called")
         finally:
             await browser.close()
     async with sqlite_db.session() as s:
@@ -95,5 +145,20 @@ async def test_page_in_chromium_phone(sqlite_db: Database) -> None:
         [rating] = (await s.scalars(select(RatingRow))).all()
     assert case.description.startswith("Me han cobrado") and case.context["queue"] == "billing"
     assert (rating.score, rating.comment) == (4, "Rápido y amable")
-    [cb] = callbacks.requests
-    assert cb.not_before is not None and cb.not_before.isoformat() == chosen
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+async def test_no_rating_form_before_anyone_served_the_caller(sqlite_db: Database, javascript: bool) -> None:
+    c, token, _ = await _landing(sqlite_db, served=False)
+    async with serving(c) as port, playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            ctx = await browser.new_context(viewport=PHONE, is_mobile=True, java_script_enabled=javascript)
+            page = await ctx.new_page()
+            response = await page.goto(f"http://127.0.0.1:{port}/c/{token}")
+            assert response is not None and response.status == 200
+            await page.wait_for_selector("#callback")
+            assert await page.locator("#rate").count() == 0
+            assert await page.locator("input[name=score]").count() == 0
+        finally:
+            await browser.close()

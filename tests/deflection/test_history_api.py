@@ -29,6 +29,12 @@ class _Calls:
                            language="es", started_at=datetime(2026, 11, 23, 9, 42, tzinfo=UTC), queue="billing",
                            waited_seconds=185.0, disposition="deflected")]
 
+    async def get_call(self, call_id: str) -> CallRecord | None:
+        """The link's call: agent a1 answered it (so the page lets the caller rate)."""
+        return CallRecord(call_id=call_id, caller=NUMBER, dialled="900100200", backend="agi", flow="support",
+                          language="es", started_at=datetime(2026, 11, 23, 9, 42, tzinfo=UTC), queue="billing",
+                          waited_seconds=185.0, disposition="answered", agent_id="a1")
+
 
 async def _token(c, role: Role, agent_id: str | None = None) -> str:  # type: ignore[no-untyped-def]
     users: UserService = c.services["users"]

@@ -15,7 +15,16 @@ from deflection.service import DeflectionService
 from deflection.tokens import csrf_token
 from ivr.db import Database, utcnow
 from ivr.ports import CallbackSource
-from tests.support.deflection_env import NUMBER, AlwaysOpen, FakeCallbacks, client, container, request, settings
+from tests.support.deflection_env import (
+    NUMBER,
+    AlwaysOpen,
+    CallsSeen,
+    FakeCallbacks,
+    client,
+    container,
+    request,
+    settings,
+)
 
 TOKEN = re.compile(r"/c/([A-Za-z0-9_-]+)")
 
@@ -44,7 +53,8 @@ async def test_page_renders_context_small_and_safe(sqlite_db: Database) -> None:
     html = r.text
     assert len(r.content) < 50 * 1024
     assert '<html lang="es">' in html
-    assert "Llamó por facturación a las 10:42 y esperó 3 minutos." in html
+    assert "Llamó el lunes 23 de noviembre, a las 10:42, hora de Madrid (CET)." in html
+    assert "mientras esperaba en la cola de facturación (esperó 3 minutos)" in html
     assert "una factura duplicada" in html
     assert NUMBER not in html and NUMBER[3:] not in html  # no personal data on the page
     assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
@@ -55,7 +65,7 @@ async def test_page_renders_context_small_and_safe(sqlite_db: Database) -> None:
     assert link is not None and "opened" in link.stages
     async with client(c) as http:
         en = await http.get(f"/c/{token}?lang=en")
-    assert '<html lang="en">' in en.text and "You called about billing at 10:42 and waited 3 minutes." in en.text
+    assert '<html lang="en">' in en.text and "You called on Monday 23 November, at 10:42, Madrid time (CET)." in en.text
 
 
 async def test_unknown_tampered_expired_look_the_same(sqlite_db: Database) -> None:
@@ -83,21 +93,38 @@ async def test_unknown_tampered_expired_look_the_same(sqlite_db: Database) -> No
         assert (await s.scalars(select(RatingRow))).all() == []
 
 
-async def test_rate_limit(sqlite_db: Database) -> None:
-    c = await container(sqlite_db, settings(open_rate_limit_per_minute=3))
+async def test_rate_limit_per_link_and_misses_per_client(sqlite_db: Database) -> None:
+    c = await container(sqlite_db, settings(open_rate_limit_per_minute=3, miss_rate_limit_per_minute=5,
+                                            support_number="+34 900 100 200"))
     svc: DeflectionService = c.services["deflection"]
     _, token = await _sent(svc)
+    _, other = await _sent(svc)
     async with client(c) as http:
-        codes = [(await http.get(f"/c/{token}")).status_code for _ in range(4)]
-        guess = await http.get("/c/" + "y" * 32)  # the same client is limited for any token now
-    assert codes == [200, 200, 200, 429] and guess.status_code == 429
-    assert "retry-after" in {k.lower() for k in guess.headers}
+        # 40 made-up tokens from one address: refused from the 6th on, but only misses count there.
+        guesses = [(await http.get(f"/c/{'g' * 31}{i:02d}", headers={"Accept-Language": "en-GB,en;q=0.9"}))
+                   for i in range(40)]
+        assert [g.status_code for g in guesses] == [404] * 5 + [429] * 35
+        real = [(await http.get(f"/c/{token}")).status_code for _ in range(4)]  # the real link still opens
+        mine = await http.get(f"/c/{token}")
+        assert (await http.get(f"/c/{other}")).status_code == 200  # another link: its own count
+    assert real == [200, 200, 200, 429] and mine.status_code == 429
+    busy = guesses[-1]
+    assert '<html lang="en">' in busy.text and "<title>Too many requests · Puente</title>" in busy.text
+    assert "Your connection asked for many links that do not exist" in busy.text
+    assert 1 <= int(busy.headers["retry-after"]) <= 60
+    assert f"Please try again in {busy.headers['retry-after']} seconds." in busy.text
+    assert 'href="tel:+34900100200"' in busy.text
+    # The link's own limit speaks the link's language, and says the same four things.
+    assert '<html lang="es">' in mine.text and "<title>Demasiadas solicitudes · Puente</title>" in mine.text
+    assert "Este enlace se ha abierto muchas veces en poco tiempo" in mine.text
+    assert f"Vuelva a intentarlo dentro de {mine.headers['retry-after']} segundos." in mine.text
+    assert "Si lo necesita ya, llámenos al" in mine.text
 
 
 async def test_forms_create_case_callback_rating_idempotently(sqlite_db: Database) -> None:
     callbacks = FakeCallbacks()
     c = await container(sqlite_db, settings(case_response_target_hours=8), callbacks=callbacks,
-                        schedules=AlwaysOpen())
+                        schedules=AlwaysOpen(), calls=CallsSeen(served={"call-1"}))
     svc: DeflectionService = c.services["deflection"]
     link_id, token = await _sent(svc)
     async with client(c) as http:

@@ -25,7 +25,7 @@ from deflection.tokens import (
     new_reference,
     new_token,
 )
-from deflection.view import greeting, whatsapp_href
+from deflection.view import called, chose, whatsapp_href, why
 from tests.support.deflection_env import snapshot
 
 # Twilio's documented example (docs "Secure webhooks" / validation guide): auth token 12345.
@@ -131,15 +131,32 @@ def test_rate_limiter() -> None:
     assert all(limiter.allow("ip:a", "tok:x") for _ in range(3))
     assert not limiter.allow("ip:a", "tok:y")  # the IP is over
     assert limiter.allow("ip:b", "tok:y")
+    now[0] = 20.0
+    assert limiter.retry_after("ip:a") == 40  # the oldest hit leaves the window at 60 s
+    assert limiter.retry_after("ip:c") == 1
     now[0] = 61.0
     assert limiter.allow("ip:a", "tok:x")
 
 
-def test_greeting_in_callers_timezone() -> None:
-    ctx = snapshot().to_dict()
-    madrid = ZoneInfo("Europe/Madrid")
-    assert greeting(ctx, "es", madrid) == "Llamó por facturación a las 10:42 y esperó 3 minutos."
-    assert greeting(ctx, "en", madrid) == "You called about billing at 10:42 and waited 3 minutes."
+def test_page_says_when_why_and_what_in_the_callers_zone() -> None:
+    ctx = snapshot().to_dict()  # started 09:42 UTC, queue billing, waited 185 s, reason queue_wait
+    madrid, canary = ZoneInfo("Europe/Madrid"), ZoneInfo("Atlantic/Canary")
+    assert called(ctx, "es", madrid) == "Llamó el lunes 23 de noviembre, a las 10:42, hora de Madrid (CET)."
+    assert called(ctx, "es", canary) == "Llamó el lunes 23 de noviembre, a las 09:42, hora de Canarias (WET)."
+    assert called(ctx, "en", madrid) == "You called on Monday 23 November, at 10:42, Madrid time (CET)."
+    assert why(ctx, "es", rating=False) == ("Le enviamos este enlace mientras esperaba en la cola de facturación "
+                                           "(esperó 3 minutos).")
+    assert why(ctx, "en", rating=False) == ("We sent you this link while you were waiting in the billing queue "
+                                           "(you waited 3 minutes).")
+    assert chose(ctx, "es") == "Eligió: facturación." and chose(ctx, "en") == "You chose: billing."
+    holiday = {**ctx, "reason": "after_hours", "queue": None,
+               "variables": {"schedule_state": "holiday", "schedule_reason": "Navidad"}}
+    assert why(holiday, "es", rating=False) == ("Le enviamos este enlace porque llamó en un día festivo (Navidad) "
+                                               "y estábamos cerrados.")
+    closed = {**holiday, "variables": {"schedule_state": "closed", "schedule_reason": "closed"}}
+    assert why(closed, "en", rating=False) == "We sent you this link because you called outside our opening hours."
+    assert why(ctx, "es", rating=True) == "Le enviamos este enlace para que valore la atención que recibió."
+    assert called({}, "es", madrid) is None and chose({}, "es") is None
 
 
 def test_whatsapp_href() -> None:

@@ -88,7 +88,8 @@ def _dialplan(tmp: Path, agent_ports: dict[str, int]) -> Path:
     (dialplan / "agents.yaml").write_text(yaml.safe_dump(agents), encoding="utf-8")
     queues = yaml.safe_load((dialplan / "queues.yaml").read_text(encoding="utf-8"))
     billing = queues["queues"]["billing"]
-    billing.update(ring_timeout=3, offer_callback_ewt_above=0, wrap_up_seconds=1)
+    # expected_handle_seconds: the EWT's prior, near what a SIPp agent's turn takes (not a person's 4 min)
+    billing.update(ring_timeout=3, offer_callback_ewt_above=0, wrap_up_seconds=1, expected_handle_seconds=10)
     (dialplan / "queues.yaml").write_text(yaml.safe_dump(queues, allow_unicode=True), encoding="utf-8")
     return dialplan
 

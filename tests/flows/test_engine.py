@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from ivr.channel import DialStatus
-from ivr.channels.scripted import AgentAnswers, AgentFails, Press, ScriptedChannel, scripted_info
+from ivr.channels.scripted import AgentAnswers, AgentFails, Press, ScriptedChannel, Silence, scripted_info
 from ivr.flows.engine import FlowEngine
 from ivr.flows.loader import FileFlowProvider, FlowError, FlowSet, StaticFlowProvider
 from ivr.flows.lookup import DemoOrderLookup
 from ivr.flows.schema import Flow
-from ivr.ports import CallEventKind, Disposition, Services
+from ivr.ports import CallEventKind, Disposition, QueueOutcomeKind, Services
 from ivr.settings import Settings
 from tests.support.fakes import (
     FakeCallbacks,
@@ -25,7 +25,7 @@ from tests.support.fakes import (
     make_catalogue,
 )
 
-PROMPTS = ["hi", "menu", "bye", "x", "num/0", "num/1", "num/2", "num/3", "num/4", "num/5", "num/6", "num/7",
+PROMPTS = ["hi", "menu", "bye", "x", "goodbye", "num/0", "num/1", "num/2", "num/3", "num/4", "num/5", "num/6", "num/7",
            "num/8", "num/9", "num/20", "num/40", "word/and", "confirm/did_you_say", "confirm/yes_no", "option/agent"]
 CATALOGUE = make_catalogue({p: {"es": p, "en": p} for p in PROMPTS})
 
@@ -230,3 +230,62 @@ async def test_hangup_at_an_operation_mid_flow() -> None:
     assert isinstance(callbacks, FakeCallbacks)
     [req] = callbacks.requests
     assert req.queue == "billing" and req.context is not None and req.context.path == ("a", "b", "c")
+
+
+# --------------------------------------------------------------------------- time in the IVR
+class FakeClock:
+    """Each reading is ``step`` seconds after the one before (or the next of ``steps``)."""
+
+    def __init__(self, step: float = 1.0, steps: list[float] | None = None) -> None:
+        self.now = 0.0
+        self.step = step
+        self.steps = list(steps or [])
+
+    def __call__(self) -> float:
+        self.now += self.steps.pop(0) if self.steps else self.step
+        return self.now
+
+
+SILENT_LOOP = {  # a menu and a play that send a silent caller round each other (the validator refuses it)
+    "menu": {"kind": "menu", "prompts": ["menu"], "options": {"1": {"next": "bye"}}, "agent": "q", "fallback": "again"},
+    "again": {"kind": "play", "prompts": ["x"], "next": "menu"},
+    "q": {"kind": "queue", "queue": "general"},
+    "bye": {"kind": "hangup", "prompts": ["bye"]},
+}
+
+
+async def test_a_silent_caller_is_said_goodbye_at_the_flow_time_limit() -> None:
+    engine = engine_for(flow_of(SILENT_LOOP, max_ivr_seconds=60), clock=FakeClock(step=5.0))
+    disposition, channel = await run(engine, *[Silence()] * 200)
+    assert disposition is Disposition.TIME_LIMIT
+    assert channel.played[-1] == "es/goodbye" and channel.hung_up_by_us
+    rec = recorder(engine)
+    assert rec.ended == {channel.info.call_id: Disposition.TIME_LIMIT}
+    limit = [e for e in rec.of_kind(CallEventKind.ERROR) if e.data.get("error") == "ivr_time_limit"]
+    assert len(limit) == 1 and limit[0].data["seconds"] >= 60
+    # 5 s per node: 12 nodes, far below the 500-step guard
+    assert len(rec.nodes()) == 12
+
+
+async def test_the_time_limit_defaults_to_the_setting() -> None:
+    settings = Settings()
+    settings.flows.max_ivr_seconds = 30
+    engine = FlowEngine(StaticFlowProvider(FlowSet([flow_of(SILENT_LOOP)])), fake_services(), CATALOGUE,
+                        FakeSchedules(), settings=settings, clock=FakeClock(step=10.0))
+    disposition, _ = await run(engine, *[Silence()] * 200)
+    assert disposition is Disposition.TIME_LIMIT and len(recorder(engine).nodes()) == 3
+
+
+async def test_time_in_a_queue_does_not_count_towards_the_limit() -> None:
+    # 1000 s in the queue, then 1 s in the menu: under the 30 s limit, since queue time is not IVR time
+    nodes = {"q": {"kind": "queue", "queue": "general", "overflow": "menu"},
+             "menu": {"kind": "menu", "prompts": ["menu"], "options": {"1": {"next": "bye"}}, "agent": "q",
+                      "fallback": "bye"},
+             "bye": {"kind": "hangup", "prompts": ["bye"]}}
+    services = fake_services()
+    assert isinstance(services.queues, FakeQueues)
+    services.queues.default = QueueOutcomeKind.OVERFLOW
+    clock = FakeClock(steps=[1.0, 1000.0, 1.0, 1.0])  # queue: read at 1, 1001; menu: 1002, 1003
+    engine = engine_for(flow_of(nodes, max_ivr_seconds=30), services=services, clock=clock)
+    disposition, channel = await run(engine, Silence(), Silence())
+    assert disposition is Disposition.COMPLETED and channel.played[-1] == "es/bye"

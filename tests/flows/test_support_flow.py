@@ -167,6 +167,18 @@ async def test_after_hours_link(harness: Harness) -> None:
     assert harness.queues.requests == []
 
 
+async def test_link_sent_on_a_holiday_carries_the_holiday(harness: Harness) -> None:
+    """The landing page says why the caller got the link: the schedule's state and reason (a
+    holiday's name) travel in the link's context."""
+    harness.schedules.states["support"] = ScheduleState.HOLIDAY
+    disposition, _ = await harness.call(SPANISH, Press("1"), Say("sí", 0.9), Press("2"))
+    assert disposition is Disposition.DEFLECTED
+    [sent] = harness.deflection.sent
+    assert sent.reason == "after_hours"
+    assert sent.context.variables["schedule_state"] == "holiday"
+    assert sent.context.variables["schedule_reason"] == "fake holiday"
+
+
 async def test_after_hours_callback_next_business_day(harness: Harness) -> None:
     opens = datetime.now(UTC) + timedelta(hours=15)
     harness.schedules.states["support"] = ScheduleState.CLOSED

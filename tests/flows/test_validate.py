@@ -10,7 +10,8 @@ import yaml
 from click.testing import CliRunner
 
 from ivr.cli import main
-from ivr.flows.validate import References, check_paths, check_text
+from ivr.flows.checking import FlowChecker, check_paths
+from ivr.flows.validate import References, check_text
 from ivr.settings import PROJECT_ROOT
 from tests.support.fakes import make_catalogue
 
@@ -183,18 +184,23 @@ def test_agent_route_must_reach_a_human() -> None:
     assert problems_of(text) == ["f.yaml:menu: agent route 'bye' does not lead to a queue or a transfer"]
 
 
-def test_two_default_flows_clash(tmp_path: Path) -> None:
+async def test_two_default_flows_clash(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(GOOD)
     (tmp_path / "b.yaml").write_text(GOOD.replace("name: tiny", "name: other"))
-    found = [str(p) for p in check_paths([tmp_path], REFS)]
-    assert len(found) == 1 and "two default flows: 'tiny' and 'other'" in found[0]
+    checker = FlowChecker(REFS)
+    try:
+        found = [str(p) for p in await check_paths([tmp_path], checker)]
+    finally:
+        await checker.aclose()
+    assert len(found) == 1 and "2 default flows ('other', 'tiny')" in found[0]
 
 
 # --------------------------------------------------------------------------- the CLI
 def test_cli_passes_on_the_shipped_flows() -> None:
-    result = CliRunner().invoke(main, ["flows", "check", str(PROJECT_ROOT / "dialplan" / "flows")])
+    flows_dir = PROJECT_ROOT / "dialplan" / "flows"
+    result = CliRunner().invoke(main, ["flows", "check", str(flows_dir)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == ""
+    assert result.stdout == f"ok: {flows_dir}\n"  # the verdict on stdout, newline-terminated
 
 
 def test_cli_reports_one_line_per_problem(tmp_path: Path) -> None:
@@ -206,7 +212,9 @@ def test_cli_reports_one_line_per_problem(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         f"{bad}:billing: unknown queue 'nope'",
         f"{bad}:bye: unknown prompt 'nope'",
+        "2 problem(s)",
     ]
+    assert result.stdout.endswith("\n")
 
 
 @pytest.mark.parametrize("option", ["--queues", "--schedules"])
@@ -229,3 +237,41 @@ def test_cli_show_json() -> None:
 def test_cli_show_unknown_flow() -> None:
     result = CliRunner().invoke(main, ["flows", "show", "nope"])
     assert result.exit_code != 0 and "no flow named 'nope'" in result.output
+
+
+# --------------------------------------------------------------------------- silent callers
+def _offer_loop(refused: str, fallback: str = "offer") -> str:
+    return mutate(
+        menu={"kind": "menu", "prompts": ["menu"], "options": {"1": {"next": "billing"}, "2": {"next": "offer"}},
+              "agent": "general", "fallback": fallback},
+        offer={"kind": "offer_callback", "queue": "general", "accepted": "bye", "refused": refused},
+    )
+
+
+def loops_of(text: str) -> list[str]:
+    return [p for p in problems_of(text) if "loop" in p]
+
+
+def test_a_loop_a_silent_caller_goes_round_for_ever_is_rejected() -> None:
+    # the shipped after-hours menu and callback offer once did this: 496 menu plays to dead air
+    assert loops_of(_offer_loop(refused="menu")) == [
+        "f.yaml:menu: silent-caller loop: a caller who says nothing goes round menu -> offer -> menu without end; "
+        "send one of these no-input exits (fallback / refused / declined) to a human, a goodbye or another way out"
+    ]
+
+
+def test_a_loop_with_a_bounded_way_out_on_silence_is_accepted() -> None:
+    # the offer leads back to the menu when refused, but silence in the menu ends with a human
+    assert loops_of(_offer_loop(refused="menu", fallback="general")) == []
+    # or silence at the offer leaves the loop
+    assert loops_of(_offer_loop(refused="bye")) == []
+
+
+def test_a_loop_through_a_queue_that_overflows_back_is_rejected() -> None:
+    text = mutate(general={"kind": "queue", "queue": "general", "overflow": "menu"})
+    assert any("silent-caller loop" in p and "general -> menu -> general" in p for p in loops_of(text))
+
+
+def test_the_shipped_flow_has_no_silent_loop() -> None:
+    text = (PROJECT_ROOT / "dialplan" / "flows" / "support.yaml").read_text(encoding="utf-8")
+    assert loops_of(text) == []

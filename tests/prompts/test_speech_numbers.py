@@ -7,6 +7,7 @@ import pytest
 from ivr.channel import PromptFile
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.prompts.speech_numbers import (
+    NICE_MINUTES,
     WaitBand,
     WaitBandKind,
     digits_words,
@@ -20,6 +21,7 @@ from ivr.prompts.speech_numbers import (
     say_wait_band,
     wait_band,
     wait_band_words,
+    wait_quantiles,
 )
 from ivr.settings import PROJECT_ROOT
 
@@ -110,48 +112,80 @@ def test_positions_and_digits(catalogue: PromptCatalogue) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "band"),
+    ("seconds", "spread", "band"),
     [
-        (0, WaitBand(WaitBandKind.LESS_THAN, 1)),
-        (59.9, WaitBand(WaitBandKind.LESS_THAN, 1)),
-        (60, WaitBand(WaitBandKind.LESS_THAN, 2)),
-        (119, WaitBand(WaitBandKind.LESS_THAN, 2)),
-        (120, WaitBand(WaitBandKind.LESS_THAN, 5)),
-        (299, WaitBand(WaitBandKind.LESS_THAN, 5)),
-        (300, WaitBand(WaitBandKind.ABOUT, 5)),
-        (449, WaitBand(WaitBandKind.ABOUT, 5)),
-        (450, WaitBand(WaitBandKind.ABOUT, 10)),  # 7.5 min rounds half up
-        (749, WaitBand(WaitBandKind.ABOUT, 10)),
-        (750, WaitBand(WaitBandKind.ABOUT, 15)),
-        (1620, WaitBand(WaitBandKind.ABOUT, 25)),
-        (1800, WaitBand(WaitBandKind.ABOUT, 30)),
-        (1801, WaitBand(WaitBandKind.MORE_THAN, 30)),
-        (7200, WaitBand(WaitBandKind.MORE_THAN, 30)),
+        (0, None, WaitBand(WaitBandKind.LESS_THAN, 1)),
+        (20, None, WaitBand(WaitBandKind.LESS_THAN, 1)),  # exponential-like: 90% within 46 s
+        (50, 10, WaitBand(WaitBandKind.LESS_THAN, 2)),
+        (100, None, WaitBand(WaitBandKind.LESS_THAN, 4)),
+        (300, 60, WaitBand(WaitBandKind.ABOUT, 5)),
+        (600, 100, WaitBand(WaitBandKind.ABOUT, 10)),
+        (600, 200, WaitBand(WaitBandKind.BETWEEN, 15, 6)),
+        (1500, 600, WaitBand(WaitBandKind.BETWEEN, 40, 12)),
+        (1500, 250, WaitBand(WaitBandKind.ABOUT, 25)),
+        (3000, 500, WaitBand(WaitBandKind.MORE_THAN, 30)),
+        (5000, 800, WaitBand(WaitBandKind.MORE_THAN, 60)),
+        (19316, 3000, WaitBand(WaitBandKind.ABOUT, 300)),  # "321 minutes 56 seconds" is "about 5 hours"
+        (7200, None, WaitBand(WaitBandKind.LESS_THAN, 300)),
+        (400_000, 10_000, WaitBand(WaitBandKind.MORE_THAN, 720)),
     ],
 )
-def test_wait_band(seconds: float, band: WaitBand) -> None:
-    assert wait_band(seconds) == band
+def test_wait_band(seconds: float, spread: float | None, band: WaitBand) -> None:
+    chosen = wait_band(seconds, spread)
+    assert chosen == band
+    low, high = wait_quantiles(seconds, seconds if spread is None else spread)
+    assert chosen.contains(low) and chosen.contains(high)  # the band holds the likely waits
+
+
+def test_wait_band_is_the_narrowest_that_holds_the_likely_waits() -> None:
+    for seconds in (45.0, 130.0, 400.0, 900.0, 2000.0, 2700.0):
+        for spread in (seconds * 0.1, seconds * 0.3, seconds):
+            band = wait_band(seconds, spread)
+            low, high = wait_quantiles(seconds, spread)
+            assert band.contains(low) and band.contains(high)
+            assert band.minutes <= 720
+            less_than = min(m for m in NICE_MINUTES if m * 60 >= high)
+            assert band.width() <= less_than * 60 or band.kind is WaitBandKind.MORE_THAN
 
 
 def test_wait_band_rejects_nonsense() -> None:
     for bad in (-1.0, float("nan")):
         with pytest.raises(ValueError):
             wait_band(bad)
+    with pytest.raises(ValueError):
+        wait_band(60.0, -1.0)
 
 
 @pytest.mark.parametrize(
-    ("seconds", "es", "en"),
+    ("seconds", "spread", "es", "en"),
     [
-        (30, "El tiempo de espera estimado es de menos de un minuto.", "Your estimated wait is less than a minute."),
-        (90, "El tiempo de espera estimado es de menos de dos minutos", "Your estimated wait is less than two minutes"),
-        (600, "El tiempo de espera estimado es de unos diez minutos", "Your estimated wait is about ten minutes"),
-        (3000, "El tiempo de espera estimado es de más de treinta minutos",
+        (20, None, "El tiempo de espera estimado es de menos de un minuto.",
+         "Your estimated wait is less than a minute."),
+        (50, 10, "El tiempo de espera estimado es de menos de dos minutos",
+         "Your estimated wait is less than two minutes"),
+        (600, 100, "El tiempo de espera estimado es de unos diez minutos", "Your estimated wait is about ten minutes"),
+        (1500, 600, "El tiempo de espera estimado es de doce a cuarenta minutos",
+         "Your estimated wait is twelve to forty minutes"),
+        (3000, 500, "El tiempo de espera estimado es de más de treinta minutos",
          "Your estimated wait is more than thirty minutes"),
+        (5000, 800, "El tiempo de espera estimado es de más de una hora.",
+         "Your estimated wait is more than an hour."),
+        (3300, 300, "El tiempo de espera estimado es de alrededor de una hora.",
+         "Your estimated wait is about an hour."),
+        (19316, 3000, "El tiempo de espera estimado es de unas cinco horas",
+         "Your estimated wait is about five hours"),
+        (7200, None, "El tiempo de espera estimado es de menos de cinco horas",
+         "Your estimated wait is less than five hours"),
+        (30000, 12000, "El tiempo de espera estimado es de más de cuatro horas",
+         "Your estimated wait is more than four hours"),
     ],
 )
-def test_wait_band_wording(catalogue: PromptCatalogue, seconds: float, es: str, en: str) -> None:
-    assert spoken(catalogue, wait_band_words(wait_band(seconds), "es"), "es") == es
-    assert spoken(catalogue, wait_band_words(wait_band(seconds), "en"), "en") == en
+def test_wait_band_wording(catalogue: PromptCatalogue, seconds: float, spread: float | None, es: str,
+                           en: str) -> None:
+    band = wait_band(seconds, spread)
+    assert spoken(catalogue, wait_band_words(band, "es"), "es") == es
+    assert spoken(catalogue, wait_band_words(band, "en"), "en") == en
+    assert "minutos" not in es or band.minutes < 60  # never "321 minutos"
 
 
 def test_say_functions_return_prompt_files(catalogue: PromptCatalogue) -> None:
@@ -160,5 +194,5 @@ def test_say_functions_return_prompt_files(catalogue: PromptCatalogue) -> None:
     assert say_digits(catalogue, "12", "en") == [PromptFile("en/num/1"), PromptFile("en/num/2")]
     assert say_duration(catalogue, 60, "es") == [PromptFile("es/num/1_short"), PromptFile("es/word/minute")]
     assert say_position(catalogue, 2, "en")[1] == PromptFile("en/num/2")
-    assert say_wait_band(catalogue, 600, "es") == [PromptFile("es/queue/wait_about"), PromptFile("es/num/10"),
+    assert say_wait_band(catalogue, 600, "es", 100) == [PromptFile("es/queue/wait_about"), PromptFile("es/num/10"),
                                                     PromptFile("es/word/minutes")]

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from ivr.channels.sip.channel import SipChannel
 from ivr.channels.sip.message import SipRequest, SipResponse, parse_message, tag_of
 from tests.sip.conftest import UdpPeer, digest_authorization, open_peer
@@ -224,3 +226,31 @@ async def test_a_register_storm_keeps_the_tables_bounded(start_endpoint: Callabl
             assert again.headers.get("WWW-Authenticate") == first.headers.get("WWW-Authenticate")
             fresh.send(request("OPTIONS", fresh.port, branch="z9hG4bKstormok"), harness.port)
             assert (await fresh.expect_status(200)).branch == "z9hG4bKstormok"
+
+
+async def test_a_call_that_cannot_open_its_media_fails_alone(
+    start_endpoint: Callable[..., Any], peer: UdpPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivr.channels.sip import endpoint as endpoint_module
+
+    real = endpoint_module.open_inbound_leg
+    failing = {"call-2"}
+
+    async def open_leg(settings: Any, pacer: Any, request: SipRequest, *args: Any) -> Any:
+        if request.call_id in failing:
+            raise RuntimeError("a fault of this call alone")
+        return await real(settings, pacer, request, *args)
+
+    monkeypatch.setattr(endpoint_module, "open_inbound_leg", open_leg)
+    async with start_endpoint() as harness:
+        peer.send(request("INVITE", peer.port, body=SDP.format(port=40010)), harness.port)
+        live: SipChannel = await asyncio.wait_for(harness.channels.get(), 3)
+        second = request("INVITE", peer.port, branch="z9hG4bKfail", call_id="call-2", body=SDP.format(port=40012))
+        peer.send(second, harness.port)
+        refused = await peer.expect_status(503)
+        assert refused.call_id == "call-2" and harness.endpoint.stats.call_faults == 1
+        third = request("INVITE", peer.port, branch="z9hG4bKok", call_id="call-3", body=SDP.format(port=40014))
+        peer.send(third, harness.port)
+        later: SipChannel = await asyncio.wait_for(harness.channels.get(), 3)
+        assert later.info.call_id != live.info.call_id
+        assert not live.hung_up  # the live call went on

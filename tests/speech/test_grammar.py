@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from ivr.channel import Grammar
 from ivr.speech.digits import ESCAPE_KEY, spoken_digits
 from ivr.speech.grammar import compile_grammar, match_transcript, normalise
@@ -79,3 +81,25 @@ def test_spoken_digits_for_regional_language_tags() -> None:
 
 def test_match_transcript_is_pure() -> None:
     assert match_transcript({"결제": "1"}, "결제").key == "1"
+
+
+def test_each_language_gets_only_its_own_escape_words() -> None:
+    from ivr.flows.inputs import agent_words
+
+    assert "asesor" not in agent_words("en") and "agent" in agent_words("en")
+    assert "asesor" in agent_words("es") and "agent" not in agent_words("es")
+    assert "asesor" not in compile_grammar(MENU_EN).phrases
+
+
+def test_vocabulary_gaps_are_told_once_per_word(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from ivr.speech.gaps import VocabularyGaps
+
+    gaps = VocabularyGaps(logging.getLogger("ivr.test.gaps"), "PocketSphinx", "en")
+    with caplog.at_level(logging.WARNING, logger="ivr.test.gaps"):
+        for _turn in range(3):  # every menu turn compiles the same grammar
+            gaps.report(["asesor"], ["asesor"])
+        gaps.report(["asesor", "facturación"], ["asesor", "facturación"])
+    told = [r for r in caplog.records if r.name == "ivr.test.gaps"]
+    assert [r.__dict__["words"] for r in told] == [["asesor"], ["facturación"]]

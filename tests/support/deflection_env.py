@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,20 +30,56 @@ FIXED_LINE = "+34911234567"
 
 
 @dataclass
+class FakeBooking:
+    id: str
+    due_at: datetime
+    timezone: str | None
+    state: str = "pending"
+
+
+@dataclass
 class FakeCallbacks:
-    """Implements ivr.ports.CallbackPort; refuses numbers in ``refuse``."""
+    """The page's view of the callbacks service (deflection.booking.PageCallbacks); refuses numbers
+    in ``refuse`` and instants in ``unavailable``."""
 
     requests: list[CallbackRequest] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    unavailable: set[datetime] = field(default_factory=set)
+    bookings: dict[str, FakeBooking] = field(default_factory=dict)
 
     async def request(self, req: CallbackRequest) -> CallbackTicket:
         if req.number in self.refuse:
             raise CallbackRefused("opted_out")
         self.requests.append(req)
-        return CallbackTicket(callback_id=f"cb{len(self.requests)}", scheduled_for=req.not_before or datetime.now(UTC))
+        cb_id = f"cb{len(self.requests)}"
+        due = req.not_before or datetime.now(UTC)
+        self.bookings[cb_id] = FakeBooking(cb_id, due, req.timezone)
+        return CallbackTicket(callback_id=cb_id, scheduled_for=due)
 
     async def reached_agent(self, number: str, queue: str) -> None:
         return None
+
+    async def bookable(self, number: str, queue: str, candidates: Sequence[datetime],
+                       timezone: str | None = None) -> list[datetime]:
+        return [c for c in candidates if c not in self.unavailable]
+
+    async def rebook(self, callback_id: str, *, at: datetime, timezone: str | None = None) -> FakeBooking:
+        booking = self.bookings[callback_id]
+        if booking.state not in ("pending", "scheduled") or at in self.unavailable:
+            raise CallbackRefused("not available")
+        booking.due_at, booking.state = at, "scheduled"
+        booking.timezone = timezone or booking.timezone
+        return booking
+
+    async def withdraw(self, callback_id: str, *, reason: str) -> FakeBooking:
+        booking = self.bookings.get(callback_id)
+        if booking is None or booking.state not in ("pending", "scheduled"):
+            raise CallbackRefused("gone")
+        booking.state = "cancelled"
+        return booking
+
+    async def booking(self, callback_id: str) -> FakeBooking | None:
+        return self.bookings.get(callback_id)
 
     async def find(self, *, number: str | None = None, limit: int = 100) -> list[_Callback]:
         """Like callbacks.service's ``find``: what the customer history lists."""
@@ -77,13 +114,31 @@ def settings(**deflection: Any) -> Settings:
     return s
 
 
+@dataclass(frozen=True)
+class _CallRow:
+    call_id: str
+    agent_id: str | None
+
+
+@dataclass
+class CallsSeen:
+    """The call records as the page reads them: ``served`` lists the calls an agent answered."""
+
+    served: set[str] = field(default_factory=set)
+
+    async def get_call(self, call_id: str) -> _CallRow:
+        return _CallRow(call_id, "a1" if call_id in self.served else None)
+
+
 async def container(db: Database, s: Settings | None = None, *, callbacks: Any = None,
-                    schedules: Any = None) -> Container:
+                    schedules: Any = None, calls: Any = None) -> Container:
     from deflection.plugin import wire
 
     c = Container(settings=s or settings(), db=db, bus=EventBus())
     if schedules is not None:
         c.services["schedules"] = schedules
+    if calls is not None:
+        c.services["call_store"] = calls
     await wire(c)
     if callbacks is not None:
         c.services["callbacks"] = callbacks

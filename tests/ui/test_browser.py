@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from api.app import create_app
 from api.security import Role
 from ivr.acd.runtime import AcdRuntime
+from ivr.acd.store import AnnouncedBand
 from ivr.acd.types import AgentState, EntryKind
 from ivr.channels.scripted import ScriptedChannel, scripted_info
 from ivr.composition import Container, build_container
@@ -95,6 +97,20 @@ async def call(container: Container, dialled: str, call_id: str) -> list[str]:
     channel = ScriptedChannel(call_info=scripted_info(dialled=dialled, call_id=call_id))
     await container.services["engine"].run(channel)
     return channel.played
+
+
+async def test_the_editor_lists_a_refused_document_like_any_problem(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await page.goto(f"{ui.base}/ui/flows/mini")
+    await expect(page.locator("#main")).to_have_attribute("data-ready", "yes")
+    bomb = "a: &a [lol, lol]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    await page.fill("#yaml", bomb)
+    await expect(page.locator("#problems")).to_contain_text("line 2: YAML aliases (*a) are not allowed in flows")
+    await expect(page.locator("#yaml")).to_have_attribute("aria-invalid", "true")
+    await page.click("#save-draft")  # refused (422): said in the notice, nothing saved
+    await expect(page.locator("#notice")).to_contain_text("the flow cannot be checked")
+    await expect(page.locator("#problems")).to_contain_text("YAML aliases (*a) are not allowed in flows")
+    await expect(page.locator("#versions tr")).to_have_count(0)
 
 
 async def test_edit_a_flow_publish_and_a_new_call_follows_it(ui: Ui) -> None:
@@ -221,3 +237,13 @@ async def test_wallboard_updates_when_a_caller_joins(ui: Ui) -> None:
     acd.join("support", arrival=utcnow(), priority=0, kind=EntryKind.CALL, call_id="wall-2")
     await AcdRuntime(acd, acd.store).flush()  # what the runtime does every second in `ivr serve`
     await expect(waiting).to_have_text("2")
+
+    # beside the EWT: how true today's announced waits were (one caller heard "less than 2 min", waited 90 s)
+    row = page.locator('#queues tr[data-queue="support"]')
+    await expect(row).not_to_contain_text("in band")
+    now = utcnow()
+    await acd.store.add_prediction(entry_id="heard-1", call_id=None, queue="support", at=now - timedelta(seconds=90),
+                                   predicted_seconds=70.0, method="qlm", ahead=1, servers=1,
+                                   band=AnnouncedBand("less than 2 min", 0.0, 120.0))
+    await acd.store.resolve_predictions("heard-1", left_at=now, outcome="connected")
+    await expect(row).to_contain_text("100% in band · 100% ±25% · MAE 20 s (1)")

@@ -127,8 +127,18 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
+  // A refused document (too large, too deep, YAML aliases: 422) or version (409) lists its reasons
+  // with the other problems, so the editor shows them the same way.
+  function showRefusal(e) {
+    const d = e.data && e.data.detail;
+    if ((e.status === 422 || e.status === 409) && d && Array.isArray(d.problems)) {
+      showProblems(d.problems.map((m) => ({ node: null, message: m })));
+    }
+  }
   async function saveDraft() {
-    const r = await P.api("POST", base + "/versions", { document: yaml.value, comment: ($("comment") || {}).value || "" });
+    let r;
+    try { r = await P.api("POST", base + "/versions", { document: yaml.value, comment: ($("comment") || {}).value || "" }); }
+    catch (e) { showRefusal(e); throw e; }
     showProblems(r.problems);
     await loadVersions();
     return r;
@@ -138,7 +148,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const v = await P.api("POST", base + "/versions/" + version + "/publish");
       P.notice("Published v" + v.version + ": new calls follow it");
       $("in-service").textContent = "v" + v.version;
-    } catch (e) { P.notice("Not published: " + e.message, true); }
+    } catch (e) { showRefusal(e); P.notice("Not published: " + e.message, true); }
     await loadVersions();
   }
 

@@ -7,12 +7,19 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function pct(v) { return v === null || v === undefined ? "–" : v + "%"; }
 
+  // what callers heard today and how true it was: share inside the band, within ±25%, mean error
+  function accuracy(a) {
+    if (!a || !a.announced) return "–";
+    return pct(a.within_band_percent) + " in band · " + pct(a.within_25_percent) + " ±25% · MAE " +
+      P.seconds(a.mae_seconds) + " (" + a.announced + ")";
+  }
+
   async function refreshQueues() {
     try {
       const data = await P.api("GET", "/api/v1/queues/status");
       P.fill($("queues"), Object.entries(data).map(([name, q]) => {
         const agents = Object.entries(q.agents || {}).filter(([, n]) => n).map(([s, n]) => s + " " + n).join(", ") || "none";
-        const tr = P.row(name, String(q.waiting), P.seconds(q.longest_wait_seconds), P.seconds(q.ewt_seconds),
+        const tr = P.row(name, String(q.waiting), P.seconds(q.longest_wait_seconds), P.seconds(q.ewt_seconds), accuracy(q.ewt_accuracy),
           pct(q.service_level.achieved_percent) + " (target " + q.service_level.target_percent + "% in " + q.service_level.target_seconds + " s)",
           q.abandon_rate === null ? "–" : Math.round(q.abandon_rate * 1000) / 10 + "%", P.seconds(q.asa_seconds), agents);
         tr.dataset.queue = name;

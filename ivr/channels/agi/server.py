@@ -32,6 +32,7 @@ from ivr.channels.agi.errors import (
 from ivr.channels.agi.protocol import AgiEnvironment
 from ivr.channels.agi.protocol import set_variable as set_variable_command
 from ivr.channels.agi.stats import AgiErrorKind, AgiStats
+from ivr.errors import listen_error
 from ivr.events import EventBus
 from ivr.events.types import ProtocolError
 from ivr.logs import current_call_id, mask_number
@@ -119,9 +120,12 @@ class AgiServer:
             loop=loop,
             **shared,
         )
-        self._server = await loop.create_server(
-            new_connection, self._settings.host, self._settings.port, backlog=4096
-        )
+        try:
+            self._server = await loop.create_server(
+                new_connection, self._settings.host, self._settings.port, backlog=4096
+            )
+        except OSError as exc:
+            raise listen_error("FastAGI", self._settings.host, self._settings.port, "IVR_AGI__PORT", exc) from exc
         log.info("FastAGI listening", extra={"host": self._settings.host, "port": self.port})
 
     async def shutdown(self, grace: float | None = None) -> None:
@@ -191,8 +195,22 @@ class AgiServer:
             channel = AgiChannel(connection, env, self._settings, speech=self._speech, hooks=self.hooks)
             current_call_id.set(channel.info.call_id)
             await self._run_call(channel, env)
+        except Exception:
+            # A fault outside the flow's own handling (building the call, reporting its result)
+            # ends this call only, failing open like a failed flow; the other calls go on.
+            self.stats.error(AgiErrorKind.CALL_FAILED)
+            log.exception("AGI call failed outside its flow; handing the caller back to the dialplan")
+            await self._fail_open(connection)
         finally:
             await connection.close()
+
+    async def _fail_open(self, connection: AgiConnection) -> None:
+        if connection.hung_up or connection.failure is not None:
+            return
+        try:
+            await connection.command(set_variable_command(RESULT_VARIABLE, RESULT_FAILED))
+        except AgiError as exc:
+            log.warning("could not set %s=%s: %s", RESULT_VARIABLE, RESULT_FAILED, exc)
 
     async def _run_call(self, channel: AgiChannel, env: AgiEnvironment) -> None:
         script = env.route.script

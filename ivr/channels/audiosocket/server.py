@@ -26,6 +26,7 @@ from ivr.channels.audiosocket.protocol import (
     parse_dtmf,
     parse_uuid,
 )
+from ivr.errors import listen_error
 from ivr.speech.base import FRAME_BYTES, FRAME_MS
 
 log = logging.getLogger(__name__)
@@ -232,6 +233,7 @@ class AudioSocketServer:
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._sessions: set[AudioSocketSession] = set()
+        self.failed_connections = 0  # connections ended by an unexpected fault (logged)
 
     @property
     def bound_port(self) -> int:
@@ -250,7 +252,10 @@ class AudioSocketServer:
         self._pending.pop(call_uuid, None)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            raise listen_error("AudioSocket", self.host, self.port, "IVR_AUDIOSOCKET__PORT", exc) from exc
         log.info("audiosocket listening", extra={"host": self.host, "port": self.bound_port})
 
     async def stop(self) -> None:
@@ -280,6 +285,12 @@ class AudioSocketServer:
         self._handlers.add(task)
         try:
             await self._serve(reader, writer)
+        except Exception:
+            # An unexpected fault on one connection ends that connection only (its AGI call's wait
+            # for it times out and the call goes on without speech); the server keeps serving.
+            self.failed_connections += 1
+            log.exception("audiosocket connection failed")
+            writer.close()
         finally:
             self._handlers.discard(task)
 

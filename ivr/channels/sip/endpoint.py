@@ -30,6 +30,7 @@ from ivr.channels.sip.registrar import Registrar, Registrations, resolve_target
 from ivr.channels.sip.sdp import Codec, Negotiated, ip_version_of, negotiate, parse_sdp
 from ivr.channels.sip.stats import EndpointStats, PacingStats
 from ivr.channels.sip.transactions import Address, Retransmitter, ServerTransactions, Timers
+from ivr.errors import listen_error
 from ivr.settings import SipSettings
 
 if TYPE_CHECKING:
@@ -97,9 +98,12 @@ class SipEndpoint:
     # ------------------------------------------------------------------ lifecycle
     async def run(self, started: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Protocol(self), local_addr=(self.settings.host, self.settings.port)
-        )
+        try:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Protocol(self), local_addr=(self.settings.host, self.settings.port)
+            )
+        except OSError as exc:
+            raise listen_error("SIP (UDP)", self.settings.host, self.settings.port, "IVR_SIP__PORT", exc) from exc
         self._transport = transport
         self.address = transport.get_extra_info("sockname")[:2]
         try:

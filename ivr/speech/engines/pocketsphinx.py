@@ -23,6 +23,7 @@ import numpy as np
 from ivr.channel import Grammar
 from ivr.speech.audio import add_noise_floor, as_samples, upsample_2x
 from ivr.speech.base import EmptyGrammar, EndpointConfig, ModelMissing
+from ivr.speech.gaps import VocabularyGaps
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.session import EngineSession
 from ivr.speech.verify import segments, verification
@@ -71,6 +72,7 @@ class PocketSphinxEngine:
         self._denoise = denoise
         self._verify = verify
         self._lock = threading.Lock()
+        self._gaps = VocabularyGaps(log, "PocketSphinx", self.language)
         self._words: frozenset[str] | None = None
         self._idle: list[_Decoder] = []
         self.decoders_created = 0
@@ -127,16 +129,24 @@ class PocketSphinxEngine:
                                    min_match_score=self._min_match_score, noise_floor=self._noise_floor,
                                    denoise=self._denoise)
 
+    def check_vocabulary(self, grammar: Grammar) -> None:
+        """Report (once per word) the grammar's words this model lacks; see ivr.speech.vocabulary."""
+        self.load()
+        self._known_phrases(compile_grammar(grammar))
+
     def _known_phrases(self, compiled: CompiledGrammar) -> dict[str, str]:
         assert self._words is not None
         known: dict[str, str] = {}
+        missing: list[str] = []
+        dropped: list[str] = []
         for phrase, key in compiled.phrases.items():
-            missing = [w for w in phrase.split() if w not in self._words]
-            if missing:
-                log.warning("speech phrase dropped: words not in the PocketSphinx dictionary",
-                            extra={"phrase": phrase, "missing": missing, "language": self.language})
+            unknown = [w for w in phrase.split() if w not in self._words]
+            if unknown:
+                missing += unknown
+                dropped.append(phrase)
                 continue
             known[phrase] = key
+        self._gaps.report(missing, dropped)
         return known
 
     def _acquire(self) -> _Decoder:

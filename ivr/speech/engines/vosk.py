@@ -14,6 +14,7 @@ from typing import Any
 
 from ivr.channel import Grammar
 from ivr.speech.base import SAMPLE_RATE, EmptyGrammar, EndpointConfig, ModelMissing, SpeechError
+from ivr.speech.gaps import VocabularyGaps
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.session import EngineSession
 
@@ -41,6 +42,7 @@ class VoskEngine:
         self._denoise = denoise
         self._model: Any = None
         self._lock = threading.Lock()
+        self._gaps = VocabularyGaps(log, "Vosk", language)
 
     def load(self) -> None:
         """Load the model now (otherwise the first session does); safe from several threads."""
@@ -76,15 +78,23 @@ class VoskEngine:
         return VoskSession(recognizer, restricted, self._endpoint, min_match_score=self._min_match_score,
                            denoise=self._denoise)
 
+    def check_vocabulary(self, grammar: Grammar) -> None:
+        """Report (once per word) the grammar's words this model lacks; see ivr.speech.vocabulary."""
+        self.load()
+        self._known_phrases(compile_grammar(grammar))
+
     def _known_phrases(self, compiled: CompiledGrammar) -> dict[str, str]:
         known: dict[str, str] = {}
+        missing: list[str] = []
+        dropped: list[str] = []
         for phrase, key in compiled.phrases.items():
-            missing = [w for w in phrase.split() if self._model.vosk_model_find_word(w) < 0]
-            if missing:
-                log.warning("speech phrase dropped: words not in the Vosk model", extra={"phrase": phrase,
-                            "missing": missing, "language": self.language})
+            unknown = [w for w in phrase.split() if self._model.vosk_model_find_word(w) < 0]
+            if unknown:
+                missing += unknown
+                dropped.append(phrase)
                 continue
             known[phrase] = key
+        self._gaps.report(missing, dropped)
         return known
 
 

@@ -1,8 +1,8 @@
 """acd: the shared line (entries, agent states and offers with their owner node and lease), for one
 contact centre on several nodes (PostgreSQL)
 
-Revision ID: acd_0003
-Revises: acd_0002
+Revision ID: acd_0004_line
+Revises: acd_0003_ewt
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from ivr.db.base import UtcDateTime
 
-revision = "acd_0003"
-down_revision = "acd_0002"
+revision = "acd_0004_line"
+down_revision = "acd_0003_ewt"
 branch_labels = None
 depends_on = None
 

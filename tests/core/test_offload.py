@@ -1,0 +1,98 @@
+"""The offload runners: results and errors come back typed, the deadline kills, the queue is bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from ivr.offload import ProcessRunner, RunnerBusy, RunnerFailed, RunnerTimeout, ThreadRunner
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def spin_forever() -> None:
+    while True:
+        pass
+
+
+def hog_memory(megabytes: int) -> int:
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+def die() -> None:
+    os._exit(3)
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@pytest.fixture
+async def process_runner() -> AsyncIterator[ProcessRunner]:
+    runner = ProcessRunner(workers=1, memory_limit_bytes=64 * 1024 * 1024)
+    yield runner
+    await runner.aclose()
+
+
+async def test_a_process_job_returns_its_value_and_raises_its_error(process_runner: ProcessRunner) -> None:
+    assert await process_runner.run(add, 2, 3, timeout=30) == 5
+    with pytest.raises(ValueError, match="bad input"):
+        await process_runner.run(fail, "bad input", timeout=30)
+    # the worker stays for the next job (an error in a job is not an error of the worker)
+    first = await process_runner.run(pid, timeout=30)
+    assert first != os.getpid() and await process_runner.run(pid, timeout=30) == first
+
+
+async def test_a_process_job_past_its_deadline_is_killed(process_runner: ProcessRunner) -> None:
+    before = await process_runner.run(pid, timeout=30)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(RunnerTimeout, match=r"within 0\.5 s"):
+        await process_runner.run(spin_forever, timeout=0.5)
+    assert loop.time() - started < 20  # generous: the kill is immediate
+    with pytest.raises(ProcessLookupError):
+        os.kill(before, 0)  # the worker that ran it is gone (and reaped)
+    # the slot is free again and the next job runs in a new worker
+    assert await process_runner.run(pid, timeout=30) not in (before, os.getpid())
+
+
+async def test_a_process_job_that_dies_or_allocates_too_much_fails_alone(process_runner: ProcessRunner) -> None:
+    with pytest.raises(RunnerFailed, match="exit code 3"):
+        await process_runner.run(die, timeout=30)
+    with pytest.raises(MemoryError):
+        await process_runner.run(hog_memory, 512, timeout=30)
+    assert await process_runner.run(hog_memory, 8, timeout=30) == 8 * 1024 * 1024
+
+
+async def test_more_jobs_than_workers_and_queue_are_refused_at_once() -> None:
+    runner = ThreadRunner(workers=1, max_waiting=1)
+    first = asyncio.create_task(runner.run(nap, 0.3, timeout=30))
+    second = asyncio.create_task(runner.run(nap, 0.0, timeout=30))
+    await asyncio.sleep(0)  # both entered
+    with pytest.raises(RunnerBusy, match="limit 2"):
+        await runner.run(nap, 0.0, timeout=30)
+    assert await first == 0.3 and await second == 0.0
+    assert await runner.run(add, 1, 1, timeout=30) == 2
+    runner.close()
+
+
+async def test_a_thread_job_past_its_deadline_stops_the_wait() -> None:
+    runner = ThreadRunner(workers=1, max_waiting=0)
+    with pytest.raises(RunnerTimeout):
+        await runner.run(nap, 2.0, timeout=0.05)
+    runner.close()
