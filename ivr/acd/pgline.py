@@ -13,8 +13,7 @@ Coordination (why this and not another way, see docs/architecture.md "Several no
 - **Offers have an owner and a lease.** An offer belongs to the node that owns the entry (its hold
   loop dials the agent); the node renews the leases of its entries and offers every
   ``lease/3``. When a node dies (SIGKILL) its leases run out and any node's reaper takes its
-  entries out of line and frees its agents; a node restarting under the same node id reaps its
-  previous incarnation's rows at once.
+  entries out of line and frees its agents (at once for owners the caller knows are dead).
 - **LISTEN/NOTIFY wakes nodes**: each offer is one ``pg_notify`` carrying the assignment and the
   owner node (delivered at commit), agent state changes one more, so every node sees a change
   within the notification delay (milliseconds), not a poll period.
@@ -353,20 +352,22 @@ class PgLine:
             await conn.execute("UPDATE acd_line_agents SET lease_until = now() + make_interval(secs => $2)"
                                " WHERE offer_owner = $1", self.owner, self.lease_seconds)
 
-    async def reap(self, *, at: datetime) -> Reaped:
-        """Take out of line the entries whose node stopped renewing them (or is a previous
-        incarnation of this node), and free the agents whose offer/contact went with it."""
+    async def reap(self, *, at: datetime, dead_owners: Sequence[str] = ()) -> Reaped:
+        """Take out of line the entries whose node stopped renewing them (or whose owner is among
+        ``dead_owners``, known dead without waiting for the lease), and free the agents whose
+        offer/contact went with it. A previous incarnation of this node is not assumed dead: one
+        node id may wrongly run twice, and the lease decides then."""
         counts = {"entries": 0, "agents": 0}
         stale: dict[str, set[str]] = {}
 
         async def find(conn: asyncpg.Connection) -> Sequence[str]:
-            prefix = f"{self.node}:"
+            dead = [o for o in dead_owners if o != self.owner]
             stale["entries"] = {r["entry_id"] for r in await conn.fetch(
                 "SELECT entry_id FROM acd_line_entries WHERE lease_until < now()"
-                " OR (left(owner, length($1)) = $1 AND owner <> $2)", prefix, self.owner)}
+                " OR owner = ANY($1::varchar[])", dead)}
             stale["agents"] = {r["agent_id"] for r in await conn.fetch(
                 "SELECT agent_id FROM acd_line_agents WHERE contact IS NOT NULL AND (lease_until < now()"
-                " OR (left(offer_owner, length($1)) = $1 AND offer_owner <> $2))", prefix, self.owner)}
+                " OR offer_owner = ANY($1::varchar[]))", dead)}
             # the entries to load, and (harmless as entry ids) the agents, so that the count of
             # names bounds how many agents the reap can free (see _load)
             return [*sorted(stale["entries"]), *sorted(stale["agents"])]

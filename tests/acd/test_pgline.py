@@ -187,7 +187,7 @@ async def test_a_sigkilled_node_loses_nothing_else_and_its_agent_is_freed_within
     assert await survivor.offer_for("s0") is not None
 
 
-async def test_a_restarted_node_takes_over_from_its_previous_incarnation_at_once(pg_url: str) -> None:
+async def test_a_node_known_dead_is_reaped_at_once_and_a_live_one_never(pg_url: str) -> None:
     old = await PgLine.connect(pg_url, owner="n1:old", lease_seconds=60.0)
     new = await PgLine.connect(pg_url, owner="n1:new", lease_seconds=60.0)
     other = await PgLine.connect(pg_url, owner="n2:live", lease_seconds=60.0)
@@ -196,7 +196,10 @@ async def test_a_restarted_node_takes_over_from_its_previous_incarnation_at_once
         await old.join(NewEntry("old1", "support", T0, old.owner), at=T0)
         await other.join(NewEntry("live1", "support", T0 + timedelta(seconds=1), other.owner), at=T0)
         await old.set_state("a1", AgentState.AVAILABLE, at=T0)  # offered to old1, old's offer
-        reaped = await new.reap(at=T0)  # the leases run a minute more, but this node is n1 again
+        # The same node id again is not taken for dead (the lease runs a minute more)...
+        assert (await new.reap(at=T0)).entries == 0
+        # ...but an owner the nodes table says is dead is reaped at once.
+        reaped = await new.reap(at=T0, dead_owners=["n1:old"])
         assert (reaped.entries, [o.assignment.entry_id for o in reaped.result.offers]) == (1, ["live1"])
         assert [(e.entry_id, e.agent_id) for e in (await new.snapshot()).entries] == [("live1", "a1")]
         assert (await other.reap(at=T0)).entries == 0  # another live node's rows are never touched
