@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
@@ -244,6 +245,9 @@ class Settings(BaseSettings):
 
     config_file: Path | None = None
     site: str = "default"
+    # The contact centre's own zone: every time a person reads in the web UI (and the wallboard's
+    # hours) is shown in it, with its name. An IANA name; checked at start-up.
+    timezone: str = "Europe/Madrid"
     var_dir: Path = Path("var")
     database_url: str = ""  # default: sqlite under var_dir
     flows_dir: Path = PROJECT_ROOT / "dialplan" / "flows"
@@ -267,6 +271,18 @@ class Settings(BaseSettings):
     deflection: DeflectionSettings = Field(default_factory=DeflectionSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> Settings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA zone name (e.g. Europe/Madrid)") from None
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @classmethod
     def settings_customise_sources(

@@ -10,7 +10,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const pages = {
     schedules: async () => {
       const list = await P.api("GET", "/api/v1/schedules");
-      P.fill(rows, list.map((s) => P.row(s.schedule, s.state || "–", s.override ? s.override.state + (s.override.until ? " until " + s.override.until : "") : "none", s.next_change || "–")));
+      P.fill(rows, list.map((s) => P.row(s.schedule, s.state || "–", s.override ? s.override.state + (s.override.until ? " until " + P.when(s.override.until) : " — no end set") : "none", P.when(s.next_change))));
     },
     queues: async () => {
       const qs = await P.api("GET", "/api/v1/queues");
@@ -31,7 +31,7 @@ document.addEventListener("DOMContentLoaded", () => {
     },
     outbox: async () => {
       const msgs = await P.api("GET", "/api/v1/deflections/outbox");
-      P.fill(rows, msgs.map((m) => P.row(m.created_at || m.at || "", m.channel || "", m.number || m.to || "", m.status || "", m.body || "")));
+      P.fill(rows, msgs.map((m) => P.row(P.when(m.created_at || m.at), m.channel || "", m.number || m.to || "", m.status || "", m.body || "")));
     },
   };
   const load = safe(async () => { if (pages[section]) await pages[section](); });

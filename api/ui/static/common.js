@@ -43,6 +43,21 @@ window.Puente = (function () {
     if (v < 60) return Math.round(v) + " s";
     return Math.floor(v / 60) + " min " + Math.round(v % 60) + " s";
   }
+  // Times: always in the site's zone (the page's <meta name="puente-timezone">), always with the zone's
+  // short name, so "Respond by 04:35 CET" means the same to the agent and to the caller who heard it.
+  const zoneMeta = document.querySelector('meta[name="puente-timezone"]');
+  const zone = (zoneMeta && zoneMeta.content) || "UTC";
+  const fmt = (opts) => new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: zone, hourCycle: "h23", timeZoneName: "short" }, opts));
+  const fmtDateTime = fmt({ year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  const fmtTime = fmt({ hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const fmtHour = new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", hourCycle: "h23" });
+  function toDate(v) { if (v === null || v === undefined || v === "") return null; const d = v instanceof Date ? v : new Date(v); return isNaN(d) ? null : d; }
+  function when(v) { const d = toDate(v); return d ? fmtDateTime.format(d).replace(",", "") : "–"; }
+  function clock(v) { const d = toDate(v); return d ? fmtTime.format(d) : "–"; }
+  function hourOf(v) { const d = toDate(v); return d ? Number(fmtHour.format(d)) % 24 : null; }
+  // The zone's name as it reads now (CET / CEST): for headings such as "per hour (Europe/Madrid, CET)".
+  function zoneLabel() { const part = fmtTime.formatToParts(new Date()).find((p) => p.type === "timeZoneName"); return zone + (part ? ", " + part.value : ""); }
+  function since(v, now) { const d = toDate(v); return d ? Math.max(0, ((now || Date.now()) - d.getTime()) / 1000) : null; }
   function fill(tbody, rows) { tbody.replaceChildren(...rows); }
   function row(...cells) { return el("tr", {}, ...cells.map((c) => el("td", {}, c === null || c === undefined ? "–" : c))); }
   document.addEventListener("DOMContentLoaded", () => {
@@ -51,5 +66,5 @@ window.Puente = (function () {
       try { await api("POST", "/api/v1/auth/logout"); } finally { location.href = "/ui/login"; }
     });
   });
-  return { api, el, notice, seconds, fill, row };
+  return { api, el, notice, seconds, fill, row, zone, when, clock, hourOf, zoneLabel, since };
 })();

@@ -29,7 +29,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }));
     if (!(c.inputs || []).length) $("pop-inputs").replaceChildren(P.el("li", { class: "muted" }, "nothing recorded"));
     const hist = pop.history || [];
-    $("pop-history").replaceChildren(...hist.map((h) => P.el("li", {}, (h.at || "").slice(0, 16).replace("T", " ") + " · " + h.kind + " · " + (h.disposition || h.state || h.status || h.stage || h.description || h.score || ""))));
+    $("pop-history").replaceChildren(...hist.map((h) => P.el("li", {}, P.when(h.at) + " · " + h.kind + " · " + (h.disposition || h.state || h.status || h.stage || h.description || h.score || ""))));
     if (!hist.length) $("pop-history").replaceChildren(P.el("li", { class: "muted" }, pop.history_available ? "no earlier contacts" : "history unavailable"));
     $("wrap-call").value = pop.call_id;
     $("wrap-queue").value = pop.queue || "";
@@ -52,9 +52,9 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       const w = await P.api("GET", "/api/v1/desk/work" + q());
       if (w.agent) { setState(w.agent.state); $("agent-name").textContent = w.agent.name + " (" + w.agent.agent_id + ")"; }
-      P.fill($("callbacks"), (w.callbacks || []).map((cb) => P.row(cb.number, cb.queue, cb.state, (cb.due_at || "").slice(0, 16).replace("T", " "))));
-      P.fill($("cases"), (w.cases || []).map((cs) => P.row(String(cs.id), cs.number, cs.description, (cs.respond_by || "").slice(0, 16).replace("T", " "))));
-      $("wrapups").replaceChildren(...(w.wrapups || []).map((x) => P.el("li", {}, x.at.slice(0, 16).replace("T", " ") + " " + x.call_id + ": " + x.disposition + (x.notes ? " — " + x.notes : ""))));
+      P.fill($("callbacks"), (w.callbacks || []).map((cb) => P.row(cb.number, cb.queue, cb.state, P.when(cb.due_at))));
+      P.fill($("cases"), (w.cases || []).map((cs) => P.row(String(cs.id), cs.number, cs.description, P.when(cs.respond_by))));
+      $("wrapups").replaceChildren(...(w.wrapups || []).map((x) => P.el("li", {}, P.when(x.at) + " " + x.call_id + ": " + x.disposition + (x.notes ? " — " + x.notes : ""))));
     } catch (e) { P.notice(e.message, true); }
   }
 
