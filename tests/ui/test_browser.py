@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +37,10 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 10_000
+SCREEN = {"width": 1440, "height": 900}
+# Screenshots at 1440×900: into a temporary folder, or into docs/screenshots with PUENTE_SCREENSHOTS=1
+# (how the README's pictures are made: `PUENTE_SCREENSHOTS=1 pytest tests/ui/test_browser.py`).
+SHOTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 USERS = {"ana": ("admin-pass-1", Role.ADMIN, None), "sam": ("super-pass-1", Role.SUPERVISOR, None),
          "alex": ("agent-pass-1", Role.AGENT, "agent1")}
 
@@ -89,6 +96,13 @@ async def ui(sqlite_db: Database) -> AsyncIterator[Ui]:
                 await browser.close()  # closes the event streams before the server stops
     finally:
         await container.aclose()
+
+
+def screenshot_path(name: str) -> Path:
+    if os.environ.get("PUENTE_SCREENSHOTS") == "1":
+        SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+        return SHOTS_DIR / name
+    return Path(tempfile.gettempdir()) / f"puente-test-{os.getpid()}-{name}"
 
 
 async def call(container: Container, dialled: str, call_id: str) -> list[str]:
@@ -211,13 +225,52 @@ async def test_agent_screen_pop_appears_on_connect(ui: Ui) -> None:
 
 async def test_wallboard_updates_when_a_caller_joins(ui: Ui) -> None:
     page = await ui.page_as("sam")
+    await page.set_viewport_size(SCREEN)
     await page.goto(f"{ui.base}/ui/wallboard")
-    waiting = page.locator('#queues tr[data-queue="support"] td.waiting')
+    support = page.locator('#queues [data-queue="support"]')
+    waiting = support.locator(".tile.waiting .value")
     await expect(waiting).to_have_text("0")
-    await expect(page.locator('#charts figure[data-chart="Calls"]')).to_be_visible()
+    await expect(support.locator(".tile.waiting")).to_have_attribute("data-level", "ok")
+    # the service level says what it counts, and abandons stand beside it
+    await expect(support.locator(".tile.sl")).to_contain_text("answered + abandoned after 5 s")
+    await expect(page.locator("#sl-definition")).to_contain_text("left out and counted apart")
+    await expect(support.locator(".tile.abandons")).to_contain_text("short (under 5 s), not counted")
+    await expect(support.locator(".tile.ewt")).to_contain_text("method:")
+    await expect(page.locator("#chart-zone")).to_contain_text("Europe/Madrid")
+    calls_chart = page.locator('#charts figure[data-chart="Calls"]')
+    await expect(calls_chart.locator("canvas")).to_be_visible()  # drawn by uPlot, served by us
+    await expect(calls_chart).to_have_attribute("data-total", "0")
+    await expect(calls_chart).to_have_attribute("data-x-axis", _contains("hour (Europe/Madrid"))  # the axis title
 
     acd = ui.container.services["acd"]
-    acd.join("support", arrival=utcnow(), priority=0, kind=EntryKind.CALL, call_id="wall-1")
-    acd.join("support", arrival=utcnow(), priority=0, kind=EntryKind.CALL, call_id="wall-2")
+    acd.set_agent_state("agent1", AgentState.AVAILABLE)
+    agent_row = page.locator('#agents tr[data-agent="agent1"]')
+    await expect(agent_row).to_have_attribute("data-state", "available")
+    await expect(agent_row.locator("td.in-state")).to_have_text(_seconds_at_least(2))  # time in state ticks
+
+    for i in range(4):  # four callers: over the support queue's warn threshold (3)
+        acd.join("support", arrival=utcnow(), priority=0, kind=EntryKind.CALL, call_id=f"wall-{i}")
     await AcdRuntime(acd, acd.store).flush()  # what the runtime does every second in `ivr serve`
-    await expect(waiting).to_have_text("2")
+    await expect(waiting).to_have_text("4")
+    await expect(support.locator(".tile.waiting")).to_have_attribute("data-level", "warn")
+
+    await record_call(ui.container.db, "wall-call-1", agent_id=None)  # a call today: the chart follows
+    await expect(calls_chart).to_have_attribute("data-total", "1")
+    await page.screenshot(path=str(screenshot_path("wallboard.png")))
+    await page.locator("#a-h").scroll_into_view_if_needed()
+    await page.evaluate("window.scrollTo(0, document.getElementById('a-h').offsetTop - 8)")
+    await page.screenshot(path=str(screenshot_path("wallboard-agents-charts.png")))
+    await page.evaluate("window.scrollTo(0, 0)")
+
+    await page.click("#tv")  # TV mode: the board alone (headless Chromium may refuse full screen)
+    await expect(page.locator("body")).to_have_class(_contains("tv"))
+    await expect(page.locator("header.top")).to_be_hidden()
+    await page.screenshot(path=str(screenshot_path("wallboard-tv.png")))
+    await page.click("#tv")
+    await expect(page.locator("header.top")).to_be_visible()
+
+
+def _seconds_at_least(n: int) -> Any:
+    import re
+
+    return re.compile(rf"([{n}-9]|[1-5]\d) s|\d+ min \d+ s")
