@@ -7,25 +7,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from api.app import create_app
 from api.security import Role
 from ivr.acd.runtime import AcdRuntime
 from ivr.acd.types import AgentState, EntryKind
+from ivr.channel import ConnectResult, DialStatus, InputMode, PromptFile
 from ivr.channels.scripted import ScriptedChannel, scripted_info
 from ivr.composition import Container, build_container
+from ivr.context import CallContext, InputRecord
 from ivr.db import Database, utcnow
 from ivr.events.types import AgentConnected
+from ivr.ports import CallbackRequest, CallbackSource, QueueRequest
 from ivr.settings import Settings
 from tests.support.calls_rows import record_call
 from tests.support.ui_server import serving
@@ -37,7 +42,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 10_000
-SCREEN = {"width": 1440, "height": 900}
+SCREEN: ViewportSize = {"width": 1440, "height": 900}
 # Screenshots at 1440×900: into a temporary folder, or into docs/screenshots with PUENTE_SCREENSHOTS=1
 # (how the README's pictures are made: `PUENTE_SCREENSHOTS=1 pytest tests/ui/test_browser.py`).
 SHOTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -185,42 +190,126 @@ def _contains(text: str) -> Any:
     return re.compile(".*" + re.escape(text) + ".*", re.DOTALL)
 
 
-async def test_agent_screen_pop_appears_on_connect(ui: Ui) -> None:
+class GatedAgentChannel(ScriptedChannel):
+    """A caller whose agent leg the test steps through: ringing until ``pick_up`` is set, then the
+    answer is reported the way both backends report it (``on_answer``: AGI's Dial answer hook, the
+    built-in endpoint's 200 OK), then talking until ``end_call`` is set."""
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(call_info=scripted_info(dialled="900100200", call_id=call_id))
+        self.pick_up = asyncio.Event()
+        self.end_call = asyncio.Event()
+
+    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None,
+                      on_answer: Callable[[], None] | None = None,
+                      announce: Sequence[PromptFile] = ()) -> ConnectResult:
+        await self.pick_up.wait()
+        if on_answer is not None:
+            on_answer()
+        await self.end_call.wait()
+        return ConnectResult(status=DialStatus.ANSWER, ring_seconds=1.0, talk_seconds=5.0, peer=endpoint)
+
+
+async def test_desk_follows_the_contact_from_offer_to_done(ui: Ui) -> None:
     page = await ui.page_as("alex")
+    await page.set_viewport_size(SCREEN)
     await expect(page.locator("#feed")).to_have_text("(live)")  # subscribed: events now reach the page
     acd = ui.container.services["acd"]
-    await page.click('button[data-state="away"]')  # sign in to work: the state comes back over the stream
-    await expect(page.locator("#agent-state")).to_have_text("away")
-    assert acd.agent("agent1").state is AgentState.AWAY
-    acd.set_agent_state("agent1", AgentState.WRAP_UP)
-    await expect(page.locator("#agent-state")).to_have_text("wrap_up")
+    await page.click('button[data-state="available"]')  # the state comes back over the stream
+    await expect(page.locator("#agent-state")).to_have_text("available")
+    assert acd.agent("agent1").state is AgentState.AVAILABLE
 
     await record_call(ui.container.db, "call-77", agent_id="agent1")  # what the call store writes on connect
-    ui.container.bus.publish(AgentConnected(agent_id="agent1", call_id="call-77", queue="support", context={
-        "call_id": "call-77", "caller": "+34600111222", "dialled": "900100200", "language": "es",
-        "flow": "support", "path": ["choose_language", "greeting", "main_menu"],
-        "inputs": [{"node": "main_menu", "mode": "speech", "digits": "", "transcript": "factura",
-                    "confidence": 0.82, "engine": "vosk", "at": None}],
-        "variables": {}, "queue": "support", "waited_seconds": 42.0, "ewt_seconds": 60.0, "reason": None,
-        "started_at": None}))
-    # another agent's pop never shows here
-    ui.container.bus.publish(AgentConnected(agent_id="agent2", call_id="call-78", queue="support",
-                                            context={"caller": "+34699999999"}))
+    channel = GatedAgentChannel("call-77")
+    ctx = CallContext(info=channel.info, flow="support", language="es")
+    ctx.path.extend(["choose_language", "returning", "greeting", "main_menu"])
+    ctx.inputs.append(InputRecord(node="choose_language", mode=InputMode.DTMF, digits="2"))
+    ctx.inputs.append(InputRecord(node="main_menu", mode=InputMode.SPEECH, digits="1", transcript="factura",
+                                  confidence=0.82))
+    caller = asyncio.create_task(acd.wait_in_queue(channel, QueueRequest(queue="support", context=ctx)))
+    try:
+        status = page.locator("#contact-status")
+        await expect(status).to_have_text(_contains("ringing"))  # offered: the pop shows while it rings
+        await expect(page.locator("#pop")).to_have_attribute("data-contact", "offered")
+        await expect(page.locator("#pop-path")).to_have_text("Choose language → Returning → Greeting → Main menu")
+        await expect(page.locator("#pop-inputs")).to_contain_text("Choose language: chose “Spanish” (key 2)")
+        await expect(page.locator("#pop-inputs")).to_contain_text(
+            "said “factura” (confidence 82%), chose “billing” (key 1)")
+        await expect(page.locator("#pop-reason")).to_have_text("billing")
+        await expect(page.locator("#wrap-call")).to_have_value("call-77")
 
-    await expect(page.locator("#pop-caller")).to_have_text("+34600111222")
-    await expect(page.locator("#pop-path")).to_have_text("choose_language → greeting → main_menu")
-    await expect(page.locator("#pop-inputs")).to_contain_text("said “factura” (confidence 82%)")
-    await expect(page.locator("#pop-wait")).to_have_text("42 s")
-    await expect(page.locator("#pop-language")).to_have_text("es")
-    await expect(page.locator("#wrap-call")).to_have_value("call-77")
+        channel.pick_up.set()  # the agent answers: on call, with a talk timer
+        await expect(page.locator("#pop")).to_have_attribute("data-contact", "on_call")
+        await expect(status).to_have_text("On call")
+        await expect(page.locator("#talk-time")).to_have_text(_contains(" s"))
+        await expect(page.locator("#agent-state")).to_have_text("busy")
+        await page.screenshot(path=str(screenshot_path("desk-on-call.png")))
+
+        channel.end_call.set()  # the call ends: wrap-up with a countdown (support: 20 s)
+        await expect(page.locator("#pop")).to_have_attribute("data-contact", "wrap_up")
+        await expect(page.locator("#wrap-time")).to_have_text(_contains(" s (at "))
+        before = acd.wrap_up_until("agent1")
+        assert before is not None
+        await page.click("#more-time")
+        await expect(page.locator("#notice")).to_contain_text("Wrap-up now ends at")
+        after = acd.wrap_up_until("agent1")
+        assert after is not None and (after - before).total_seconds() >= 29
+        await page.screenshot(path=str(screenshot_path("desk-wrap-up.png")))
+        await caller
+    finally:
+        channel.pick_up.set()
+        channel.end_call.set()
+        await asyncio.wait_for(caller, 10)
 
     await page.select_option("#wrap-disposition", "resolved")
     await page.fill("#wrap-notes", "billing question answered")
     await page.click("#wrapup-form button[type=submit]")
     await expect(page.locator("#notice")).to_contain_text("Wrap-up saved (resolved); state available")
     await expect(page.locator("#wrapups")).to_contain_text("call-77: resolved — billing question answered")
+    # done: the finished contact clears and the form no longer names its call
+    await expect(page.locator("#pop")).to_have_attribute("data-contact", "none")
+    await expect(page.locator("#wrap-call")).to_have_value("")
     assert acd.agent("agent1").state is AgentState.AVAILABLE
     assert (await ui.container.services["audit"].recent())[0]["action"] == "desk.wrapup"
+
+
+async def test_desk_clears_a_wrap_up_that_ends_by_itself(ui: Ui) -> None:
+    page = await ui.page_as("alex")
+    await expect(page.locator("#feed")).to_have_text("(live)")
+    acd = ui.container.services["acd"]
+    ui.container.bus.publish(AgentConnected(agent_id="agent1", call_id="call-88", queue="support",
+                                            context={"caller": "+34600111222", "flow": "support"}))
+    # another agent's pop never shows here
+    ui.container.bus.publish(AgentConnected(agent_id="agent2", call_id="call-89", queue="support",
+                                            context={"caller": "+34699999999"}))
+    await expect(page.locator("#pop")).to_have_attribute("data-contact", "on_call")
+    await expect(page.locator("#pop-caller")).to_have_text("+34600111222")
+    acd.set_agent_state("agent1", AgentState.WRAP_UP)  # a wrap-up without an end: said, no countdown
+    await expect(page.locator("#wrap-time")).to_have_text(_contains("no set end"))
+    await expect(page.locator("#more-time")).to_be_disabled()
+    acd.set_agent_state("agent1", AgentState.AVAILABLE)
+    await expect(page.locator("#pop")).to_have_attribute("data-contact", "none")
+    await expect(page.locator("#wrap-for")).to_contain_text("call-88 has ended")
+
+
+async def test_desk_callback_actions(ui: Ui) -> None:
+    callbacks = ui.container.services["callbacks"]
+    await record_call(ui.container.db, "call-99", agent_id="agent1")  # agent1 handled the call it was asked on
+    asked_on = CallContext(info=scripted_info(call_id="call-99"), flow="support", language="es").snapshot("queue")
+    ticket = await callbacks.request(CallbackRequest(
+        number="+34600111333", queue="support", source=CallbackSource.QUEUE_KEY, context=asked_on,
+        not_before=utcnow() + timedelta(hours=2)))
+    page = await ui.page_as("alex")
+    row = page.locator(f'#callbacks tr[data-callback="{ticket.callback_id}"]')
+    await expect(row).to_be_visible()
+    await row.locator("input[type=datetime-local]").fill("2099-12-24T18:00")
+    await row.locator('button[data-act="reschedule"]').click()
+    await expect(page.locator("#notice")).to_contain_text("rescheduled for 2099-12-24 18:00 CET")
+    found = await callbacks.get(ticket.callback_id)
+    assert found.due_at == datetime(2099, 12, 24, 17, 0, tzinfo=UTC)  # 18:00 in Madrid
+    await row.locator('button[data-act="close"]').click()
+    await expect(page.locator("#notice")).to_contain_text("closed")
+    await expect(row).to_have_count(0)
 
 
 async def test_wallboard_updates_when_a_caller_joins(ui: Ui) -> None:

@@ -161,6 +161,26 @@ async def test_wrap_up_is_stored_audited_and_ends_the_wrap_up(store_env: Env) ->
     assert r.status_code == 422
 
 
+async def test_more_time_moves_a_timed_wrap_up_and_is_audited(env: Env) -> None:
+    acd = env.container.services["acd"]
+    agent = env.auth[Role.AGENT]
+    r = await env.client.post("/api/v1/desk/wrapup/more-time", json={"seconds": 30}, headers=agent)
+    assert r.status_code == 409  # not in wrap-up: nothing to move
+    acd.set_agent_state("agent1", AgentState.AVAILABLE)
+    acd.router.agents["agent1"].contact = "entry-1"  # an answered contact that now ends (as the hold loop does)
+    acd.contact_ended("agent1", "support", talk_seconds=10.0)
+    before = acd.wrap_up_until("agent1")
+    assert before is not None
+    work = (await env.client.get("/api/v1/desk/work", headers=agent)).json()
+    assert work["agent"]["state"] == "wrap_up" and work["agent"]["wrap_up_until"] == before.isoformat()
+    r = await env.client.post("/api/v1/desk/wrapup/more-time", json={"seconds": 30}, headers=agent)
+    assert r.status_code == 200 and acd.wrap_up_until("agent1") == before + timedelta(seconds=30)
+    assert r.json()["wrap_up_until"] == (before + timedelta(seconds=30)).isoformat()
+    assert (await env.container.services["audit"].recent())[0]["action"] == "desk.wrapup_more_time"
+    r = await env.client.post("/api/v1/desk/wrapup/more-time", json={"seconds": 3600}, headers=agent)
+    assert r.status_code == 422  # one click asks for at most 5 minutes
+
+
 class _History:
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
