@@ -112,7 +112,12 @@ async def list_users(_: AdminUser, users: Users) -> list[UserOut]:
 
 
 @users_router.post("", response_model=UserOut, status_code=201)
-async def add_user(body: UserIn, admin: AdminUser, users: Users, audit: Audit) -> UserOut:
+async def add_user(body: UserIn, admin: AdminUser, users: Users, audit: Audit, request: Request) -> UserOut:
+    acd = request.app.state.container.services.get("acd")
+    if body.agent_id and acd is not None and body.agent_id not in acd.router.agents:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"there is no agent {body.agent_id!r}: add it under Admin → Agents first, or leave it "
+                            "empty")
     try:
         user = await users.add_user(body.username, body.password, body.role, agent_id=body.agent_id)
     except UserExists as exc:

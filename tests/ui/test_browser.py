@@ -363,3 +363,82 @@ def _seconds_at_least(n: int) -> Any:
     import re
 
     return re.compile(rf"([{n}-9]|[1-5]\d) s|\d+ min \d+ s")
+
+
+async def test_admin_edits_reach_the_next_call(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await page.set_viewport_size(SCREEN)
+    acd = ui.container.services["acd"]
+    schedules = ui.container.services["schedules"]
+
+    # queues: a form per queue; the change is what the next caller's queue uses
+    await page.goto(f"{ui.base}/ui/admin/queues")
+    form = page.locator('form.queue-form[data-queue="support"]')
+    await form.locator('input[name="wrap_up_seconds"]').fill("45")
+    await form.locator('input[name="skills"]').fill("support:2")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#notice")).to_contain_text("Queue support saved")
+    assert acd.queue_config("support").wrap_up_seconds == 45 and acd.queue_config("support").skills == {"support": 2}
+    assert acd.queue_config("support").extra["wallboard"]["waiting"] == {"warn": 3, "alarm": 6}  # the rest is kept
+    await form.locator('input[name="skills"]').fill("support=2")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#notice")).to_contain_text("Skills: write skills as name:level")
+    await form.locator('input[name="skills"]').fill("support:2")
+    await form.locator('input[name="overflow"]').fill("queue:nowhere")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#notice")).to_contain_text("overflow to unknown queue 'nowhere'")
+    assert str(acd.queue_config("support").overflow) == "callback"  # a refused change changes nothing
+
+    # agents: name, endpoint and skills; the router rings the new endpoint on the next offer
+    await page.goto(f"{ui.base}/ui/admin/agents")
+    await page.locator('#rows tr[data-agent="agent2"] button', has_text="Edit").click()
+    await expect(page.locator("#ag-id")).to_have_value("agent2")
+    await page.fill("#ag-endpoint", "PJSIP/2002")
+    await page.fill("#ag-skills", "support:1, billing:2")
+    await page.click("#agent-form button[type=submit]")
+    await expect(page.locator("#notice")).to_contain_text("Agent agent2 saved")
+    await page.screenshot(path=str(screenshot_path("admin-agents.png")))
+    assert acd.agent("agent2").endpoint == "PJSIP/2002" and acd.agent("agent2").skills == {"support": 1, "billing": 2}
+    await expect(page.locator('#rows tr[data-agent="agent2"]')).to_contain_text("PJSIP/2002")
+
+    # users: an agent id that does not exist is refused, in words
+    await page.goto(f"{ui.base}/ui/admin/users")
+    await page.fill("#u-name", "ghost")
+    await page.fill("#u-pass", "ghost-pass-1")
+    await page.fill("#u-agent", "agent9")
+    await page.click("#user-form button[type=submit]")
+    await expect(page.locator("#notice")).to_contain_text("there is no agent 'agent9'")
+
+    # schedules: a week view with named holidays; an override until a local time
+    await page.goto(f"{ui.base}/ui/admin/schedules")
+    card = page.locator('#schedules article[data-schedule="support"]')
+    await expect(card.locator('td[data-day="mon"]')).to_have_text("08:00-20:00")
+    await expect(card.locator('td[data-day="sun"]')).to_have_text("closed")
+    await expect(card.locator("ul.holidays")).to_contain_text("2026-12-25: Natividad del Señor")
+    await page.select_option("#ov-name", "support")
+    await page.fill("#ov-until", "2020-01-01T10:00")
+    await page.click("#override-form button[type=submit]")
+    await expect(page.locator("#notice")).to_contain_text("Until: choose a time in the future")
+    await page.fill("#ov-until", "2099-12-24T18:00")
+    await page.fill("#ov-reason", "storm")
+    await page.click("#override-form button[type=submit]")
+    await expect(page.locator("#notice")).to_contain_text("until 2099-12-24 18:00 CET")
+    override = await schedules.get_override("support")
+    assert override is not None and override.until == datetime(2099, 12, 24, 17, tzinfo=UTC)
+    assert (await schedules.status("support")).state.value == "closed"  # what the next call's branch sees
+    await expect(card).to_contain_text("Override: closed (storm) until 2099-12-24 18:00 CET")
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=str(screenshot_path("admin-schedules.png")))
+
+    # the hours document: a mistake is refused with the checker's words; a good one is live at once
+    document = await page.locator("#definition").input_value()
+    await page.fill("#definition", document.replace("mon-fri:", "mon-fry:", 1))
+    await page.click("#definition-form button[type=submit]")
+    await expect(page.locator("#notice")).to_have_class(_contains("bad"))
+    await expect(page.locator("#notice")).to_contain_text("unknown day 'fry' (use mon, tue")
+    await page.fill("#definition", document.replace('sat: ["09:00-14:00"]', 'sat: ["10:00-13:00"]', 1))
+    await page.click("#definition-form button[type=submit]")
+    await expect(page.locator("#notice")).to_contain_text("published; new calls follow it")
+    await expect(card.locator('td[data-day="sat"]')).to_have_text("10:00-13:00")
+    audit = [e["action"] for e in await ui.container.services["audit"].recent()]
+    assert {"queue.put", "agent.put", "schedule.override", "schedules.publish"} <= set(audit)

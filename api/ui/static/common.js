@@ -18,7 +18,8 @@ window.Puente = (function () {
     if (!data || typeof data !== "object") return String(data || "");
     const d = data.detail;
     if (typeof d === "string") return d;
-    if (Array.isArray(d)) return d.map((e) => (e.loc || []).join(".") + ": " + e.msg).join("; ");
+    // Validation errors read as "Until: Input should be a valid datetime", not "body.until: …"
+    if (Array.isArray(d)) return d.map((e) => { const f = String((e.loc || []).filter((x) => x !== "body").slice(-1)[0] || "input").replace(/_/g, " "); return f[0].toUpperCase() + f.slice(1) + ": " + e.msg; }).join("; ");
     if (d && d.message) return d.message + (d.problems ? ": " + d.problems.join("; ") : "");
     return JSON.stringify(d);
   }
