@@ -97,9 +97,8 @@ document.addEventListener("DOMContentLoaded", () => {
         wrap_up_seconds: num("wrap_up_seconds", "Wrap-up"), ring_timeout: num("ring_timeout", "Ring an agent"),
       });
       if (body.service_level.percent > 100) throw new Error("Service level target: enter a percentage from 0 to 100");
-      await P.api("PUT", "/api/v1/queues/" + encodeURIComponent(name), body);
+      cfg = await P.api("PUT", "/api/v1/queues/" + encodeURIComponent(name), body);  // the form stays as typed
       P.notice("Queue " + name + " saved; the next caller gets it");
-      load();
     }));
     return form;
   }
