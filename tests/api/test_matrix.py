@@ -57,6 +57,8 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/auth/me"): AGENT,
     ("GET", "/api/v1/users"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
+    ("PATCH", "/api/v1/users/{username}"): ADMIN,
+    ("POST", "/api/v1/users/{username}/password"): ADMIN,
     # calls
     ("GET", "/api/v1/calls"): SUPERVISOR,
     ("GET", "/api/v1/calls/by-number/{number}"): AGENT,
@@ -119,7 +121,7 @@ API: dict[tuple[str, str], frozenset[Role]] = {
 PATH_VALUES = {
     "name": "support", "version": "1", "number": "+34600000001", "call_id": "no-such-call",
     "link_id": "no-such-link", "callback_id": "no-such-callback", "agent_id": "agent1", "token": "no-such-token",
-    "section": "users",
+    "section": "users", "username": "nobody",
 }
 STATIC_NAME = "common.js"
 # The desk needs to know which agent; supervisors and admins name one.

@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from api.app import create_app
-from api.security import Role
+from api.security import AuthError, Role
 from ivr.acd.runtime import AcdRuntime
 from ivr.acd.types import AgentState, EntryKind
 from ivr.channel import ConnectResult, DialStatus, InputMode, PromptFile
@@ -408,6 +408,25 @@ async def test_admin_edits_reach_the_next_call(ui: Ui) -> None:
     await page.fill("#u-agent", "agent9")
     await page.click("#user-form button[type=submit]")
     await expect(page.locator("#notice")).to_contain_text("there is no agent 'agent9'")
+    users = ui.container.services["users"]
+    sam_token = (await users.login("sam", USERS["sam"][0]))[1]
+    sam_row = page.locator('#rows tr[data-user="sam"]')
+    await sam_row.locator('button[data-act="disable"]').click()
+    await expect(page.locator("#notice")).to_contain_text("sam disabled; their sessions ended")
+    await expect(sam_row).to_contain_text("disabled")
+    with pytest.raises(AuthError):
+        await users.user_for_token(sam_token)  # the disabled supervisor is signed out at once
+    await sam_row.locator('button[data-act="enable"]').click()
+    await expect(sam_row.locator('button[data-act="disable"]')).to_be_visible()
+    await sam_row.locator('select[data-field="role"]').select_option("agent")
+    await expect(page.locator("#notice")).to_contain_text("sam is now agent")
+    await sam_row.locator('input[type="password"]').fill("sam-new-pass-1")
+    await sam_row.locator('button[data-act="password"]').click()
+    await expect(page.locator("#notice")).to_contain_text("New password set for sam")
+    user, _ = await users.login("sam", "sam-new-pass-1")
+    assert user.role is Role.AGENT
+    await page.locator('#rows tr[data-user="ana"] button[data-act="disable"]').click()
+    await expect(page.locator("#notice")).to_contain_text("you cannot disable or demote your own account")
 
     # schedules: a week view with named holidays; an override until a local time
     await page.goto(f"{ui.base}/ui/admin/schedules")

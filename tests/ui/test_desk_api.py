@@ -290,3 +290,26 @@ async def test_flow_editor_helpers(env: Env) -> None:
     assert any(p["node"] == "greeting" and "nowhere" in p["message"] for p in problems)
     r = await c.post("/api/v1/ui/flows/edit-node", headers=admin, json={"document": doc, "node": "nope", "next": "x"})
     assert r.status_code == 404
+
+
+async def test_admins_change_users_with_clear_refusals(env: Env) -> None:
+    c, admin = env.client, env.auth[Role.ADMIN]
+    r = await c.patch("/api/v1/users/alex", json={"agent_id": "agent9"}, headers=admin)
+    assert r.status_code == 422 and "there is no agent 'agent9'" in r.json()["detail"]
+    assert (await c.patch("/api/v1/users/nobody", json={"active": False}, headers=admin)).status_code == 404
+    assert (await c.patch("/api/v1/users/ana", json={"active": False}, headers=admin)).status_code == 409
+    assert (await c.patch("/api/v1/users/ana", json={"role": "agent"}, headers=admin)).status_code == 409
+    r = await c.patch("/api/v1/users/alex", json={"agent_id": "agent2"}, headers=admin)
+    assert r.status_code == 200 and r.json()["agent_id"] == "agent2" and r.json()["role"] == "agent"
+    r = await c.patch("/api/v1/users/alex", json={"active": False}, headers=admin)
+    assert r.json()["active"] is False
+    assert (await c.get("/api/v1/auth/me", headers=env.auth[Role.AGENT])).status_code == 401  # signed out
+    listed = {u["username"]: u["active"] for u in (await c.get("/api/v1/users", headers=admin)).json()}
+    assert listed["alex"] is False and listed["ana"] is True
+    r = await c.post("/api/v1/users/sam/password", json={"password": "short"}, headers=admin)
+    assert r.status_code == 422
+    r = await c.post("/api/v1/users/sam/password", json={"password": "sam-new-pass"}, headers=admin)
+    assert r.status_code == 204
+    assert (await c.get("/api/v1/auth/me", headers=env.auth[Role.SUPERVISOR])).status_code == 401
+    actions = [e["action"] for e in await env.container.services["audit"].recent()]
+    assert actions[0] == "user.password_reset" and "user.change" in actions

@@ -134,7 +134,26 @@ document.addEventListener("DOMContentLoaded", () => {
     },
     users: async () => {
       const users = await P.api("GET", "/api/v1/users");
-      P.fill(rows, users.map((u) => P.row(u.username, u.role, u.agent_id)));
+      const base = (u) => "/api/v1/users/" + encodeURIComponent(u.username);
+      P.fill(rows, users.map((u) => {
+        const role = P.el("select", { "aria-label": "Role of " + u.username, "data-field": "role" });
+        ["agent", "supervisor", "admin"].forEach((r) => role.append(P.el("option", { value: r, selected: r === u.role }, r)));
+        role.addEventListener("change", safe(async () => { await P.api("PATCH", base(u), { role: role.value }); u.role = role.value; P.notice(u.username + " is now " + role.value); }));
+        const agent = P.el("input", { value: u.agent_id || "", size: 10, maxlength: 64, "aria-label": "Agent id of " + u.username, "data-field": "agent" });
+        agent.addEventListener("change", safe(async () => { await P.api("PATCH", base(u), { agent_id: agent.value.trim() || null }); P.notice(u.username + ": agent id saved"); }));
+        const toggle = P.el("button", { type: "button", class: "secondary", "data-act": u.active ? "disable" : "enable" }, u.active ? "Disable" : "Enable");
+        toggle.addEventListener("click", safe(async () => { await P.api("PATCH", base(u), { active: !u.active }); P.notice(u.username + (u.active ? " disabled; their sessions ended" : " enabled")); load(); }));
+        const pass = P.el("input", { type: "password", minlength: 8, maxlength: 256, autocomplete: "new-password", "aria-label": "New password for " + u.username });
+        const set = P.el("button", { type: "button", "data-act": "password" }, "Set");
+        set.addEventListener("click", safe(async () => {
+          if (pass.value.length < 8) throw new Error("New password: at least 8 characters");
+          await P.api("POST", base(u) + "/password", { password: pass.value }); pass.value = ""; P.notice("New password set for " + u.username + "; their sessions ended");
+        }));
+        const tr = P.row(u.username, role, agent, P.el("span", {}, (u.active ? "active " : "disabled "), toggle), P.el("span", { class: "inline" }, pass, set));
+        tr.dataset.user = u.username;
+        if (!u.active) tr.classList.add("disabled");
+        return tr;
+      }));
     },
     outbox: async () => {
       const msgs = await P.api("GET", "/api/v1/deflections/outbox");
