@@ -59,7 +59,8 @@ NAV = (
     NavItem("admin", "/ui/admin", "Admin", ADMINS),
 )
 ADMIN_SECTIONS = {
-    "schedules": "Schedules", "queues": "Queues", "agents": "Agents", "users": "Users", "outbox": "Outbox",
+    "schedules": "Schedules", "queues": "Queues", "agents": "Agents", "users": "Users",
+    "templates": "Message templates", "outbox": "Outbox",
 }
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),

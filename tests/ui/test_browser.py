@@ -459,5 +459,22 @@ async def test_admin_edits_reach_the_next_call(ui: Ui) -> None:
     await page.click("#definition-form button[type=submit]")
     await expect(page.locator("#notice")).to_contain_text("published; new calls follow it")
     await expect(card.locator('td[data-day="sat"]')).to_have_text("10:00-13:00")
+    # message templates: a text without its link is refused in words; a good one is what the next message uses
+    await page.goto(f"{ui.base}/ui/admin/templates")
+    form = page.locator("#templates form").first
+    await expect(form).to_be_visible()
+    target = await form.get_attribute("data-template")
+    assert target is not None
+    language, key = target.split("/")
+    area = form.locator("textarea")
+    original = await area.input_value()
+    await area.fill("Hola, sin enlace")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#notice")).to_contain_text("must contain {url}")
+    await area.fill(original.replace("{url}", "{url} ") + " (nuevo)")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#notice")).to_contain_text(f"Template {key} ({language}) saved")
+    book = ui.container.services["deflection"].templates
+    assert book.render(language, key, url="https://x/c/t", ref="R1").endswith(" (nuevo)")  # what is sent next
     audit = [e["action"] for e in await ui.container.services["audit"].recent()]
-    assert {"queue.put", "agent.put", "schedule.override", "schedules.publish"} <= set(audit)
+    assert {"queue.put", "agent.put", "schedule.override", "schedules.publish", "deflection.template"} <= set(audit)

@@ -155,6 +155,28 @@ document.addEventListener("DOMContentLoaded", () => {
         return tr;
       }));
     },
+    templates: async () => {
+      const list = await P.api("GET", "/api/v1/deflections/templates");
+      $("templates").replaceChildren(...list.map((t) => {
+        const id = "t-" + t.language + "-" + t.key;
+        const text = P.el("textarea", { id, rows: 3, cols: 90, maxlength: 2000 }); text.value = t.text;
+        const save = P.el("button", { type: "submit" }, "Save");
+        const reset = P.el("button", { type: "button", class: "secondary", disabled: !t.overridden }, "Reset to the shipped text");
+        const form = P.el("form", { class: "card", "data-template": t.language + "/" + t.key },
+          P.el("h2", {}, P.el("label", { for: id }, t.key + " (" + t.language + ")"), t.overridden ? P.el("span", { class: "muted" }, " — changed") : ""),
+          text, P.el("p", {}, save, " ", reset));
+        form.addEventListener("submit", safe(async (ev) => {
+          ev.preventDefault();
+          await P.api("PUT", "/api/v1/deflections/templates/" + encodeURIComponent(t.language) + "/" + encodeURIComponent(t.key), { text: text.value });
+          P.notice("Template " + t.key + " (" + t.language + ") saved; the next message uses it"); load();
+        }));
+        reset.addEventListener("click", safe(async () => {
+          await P.api("DELETE", "/api/v1/deflections/templates/" + encodeURIComponent(t.language) + "/" + encodeURIComponent(t.key));
+          P.notice("Template " + t.key + " (" + t.language + ") is the shipped text again"); load();
+        }));
+        return form;
+      }));
+    },
     outbox: async () => {
       const msgs = await P.api("GET", "/api/v1/deflections/outbox");
       P.fill(rows, msgs.map((m) => P.row(P.when(m.created_at || m.at), m.channel || "", m.number || m.to || "", m.status || "", m.body || "")));
