@@ -68,7 +68,12 @@ class UserOut(BaseModel):
     username: str
     role: Role
     agent_id: str | None = None
-    active: bool = True
+
+
+class AccountOut(UserOut):
+    """A user as admins manage it: with whether the account is active."""
+
+    active: bool
 
 
 class UserIn(BaseModel):
@@ -108,10 +113,10 @@ async def me(user: CurrentUser) -> UserOut:
     return UserOut(id=user.id, username=user.username, role=user.role, agent_id=user.agent_id)
 
 
-@users_router.get("", response_model=list[UserOut])
-async def list_users(_: AdminUser, users: Users) -> list[UserOut]:
+@users_router.get("", response_model=list[AccountOut])
+async def list_users(_: AdminUser, users: Users) -> list[AccountOut]:
     """Every user, disabled ones included (``active`` says which)."""
-    return [UserOut(id=u.id, username=u.username, role=u.role, agent_id=u.agent_id, active=active)
+    return [AccountOut(id=u.id, username=u.username, role=u.role, agent_id=u.agent_id, active=active)
             for u, active in await users.accounts()]
 
 
@@ -132,9 +137,9 @@ def _check_agent(request: Request, agent_id: str | None) -> None:
                             f"there is no agent {agent_id!r}: add it under Admin → Agents first, or leave it empty")
 
 
-@users_router.patch("/{username}", response_model=UserOut, responses={404: {"description": "no such user"}})
+@users_router.patch("/{username}", response_model=AccountOut, responses={404: {"description": "no such user"}})
 async def change_user(username: str, body: UserPatch, *, admin: AdminUser, users: Users, audit: Audit,
-                      request: Request) -> UserOut:
+                      request: Request) -> AccountOut:
     """Role, agent id, enable/disable (disabling ends the user's sessions). Admins cannot lock
     themselves out: their own role and active flag stay."""
     if username == admin.username and (body.active is False or (body.role not in (None, Role.ADMIN))):
@@ -148,7 +153,7 @@ async def change_user(username: str, body: UserPatch, *, admin: AdminUser, users
     except UnknownUser:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}") from None
     await audit.record(admin, "user.change", username, body.model_dump(mode="json", exclude_unset=True))
-    return UserOut(id=user.id, username=user.username, role=user.role, agent_id=user.agent_id, active=active)
+    return AccountOut(id=user.id, username=user.username, role=user.role, agent_id=user.agent_id, active=active)
 
 
 @users_router.post("/{username}/password", status_code=204, responses={404: {"description": "no such user"}})
