@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
@@ -306,6 +307,9 @@ class Settings(BaseSettings):
     # Where data lives and relative paths resolve (IVR_HOME); see default_home().
     home: Path = Field(default_factory=default_home)
     site: str = "default"
+    # The contact centre's own zone: every time a person reads in the web UI (and the wallboard's
+    # hours) is shown in it, with its name. An IANA name; checked at start-up.
+    timezone: str = "Europe/Madrid"
     var_dir: Path = Path("var")
     database_url: str = ""  # default: sqlite under var_dir
     flows_dir: Path = PROJECT_ROOT / "dialplan" / "flows"
@@ -357,6 +361,18 @@ class Settings(BaseSettings):
     def _under_home(self, path: Path) -> Path:
         path = path.expanduser()
         return path if path.is_absolute() else self.home / path
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> Settings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA zone name (e.g. Europe/Madrid)") from None
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @classmethod
     def settings_customise_sources(

@@ -199,6 +199,14 @@ class AcdService:
         self.router.set_state(agent_id, state, at=self.clock(), reason=reason)
         self.dispatch()
 
+    def wrap_up_until(self, agent_id: str) -> datetime | None:
+        """When this agent's wrap-up ends by itself (None: not in wrap-up, or one without an end)."""
+        return self._router_agent(agent_id).wrap_up_until
+
+    def extend_wrap_up(self, agent_id: str, seconds: float) -> datetime:
+        self._router_agent(agent_id)
+        return self.router.extend_wrap_up(agent_id, seconds, at=self.clock())
+
     def device_state(self, device: str, state: str) -> None:
         """An AMI DeviceStateChange for ``device`` (e.g. PJSIP/agent1)."""
         wanted = device.strip().lower()

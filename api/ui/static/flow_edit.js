@@ -109,7 +109,7 @@ document.addEventListener("DOMContentLoaded", () => {
         pub.addEventListener("click", () => publish(v.version));
         actions.append(pub);
       }
-      const tr = P.row("v" + v.version, v.status, v.created_by, v.created_at.slice(0, 19).replace("T", " "), v.comment || "", actions);
+      const tr = P.row("v" + v.version, v.status, v.created_by, P.when(v.created_at), v.comment || "", actions);
       tr.dataset.version = v.version;
       return tr;
     }));
