@@ -1,12 +1,13 @@
 #!/bin/sh
 # Debian packages Puente needs, installed only when missing (idempotent).
 #   run:  espeak-ng + sox render the prompt audio (`ivr prompts build`)
-#   test: also sip-tester (SIPp, end-to-end calls) and chromium (browser tests)
+#   test: also sip-tester (SIPp, end-to-end calls), chromium (browser tests) and Asterisk's
+#         recorded human voices (en, es) that the speech tests and bench/speech.py listen to
 set -eu
 profile="${1:-test}"
 case "$profile" in
     run) PACKAGES="espeak-ng sox" ;;
-    test) PACKAGES="espeak-ng sox sip-tester chromium" ;;
+    test) PACKAGES="espeak-ng sox sip-tester chromium asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav" ;;
     *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
 esac
 missing=""
