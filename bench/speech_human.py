@@ -115,7 +115,7 @@ def run(engine: SpeechEngine, language: str) -> dict[str, object]:
             if got is None or confidence < CONFIDENCE_THRESHOLD:
                 rejected += 1
             else:
-                false_agent += got == ESCAPE_KEY or got == "0"
+                false_agent += got in {ESCAPE_KEY, "0"}
                 accepted.append(f"{text}/{condition}->{got}@{confidence:.2f}")
     return {"tallies": tallies, "oog": rejected / total, "oog_n": total, "false_agent": false_agent / total,
             "accepted": accepted}

@@ -89,8 +89,8 @@ class RecognizerSession(Protocol):
         """True once speech was followed by enough silence, or the utterance ran too long."""
         ...
 
-    def take_audio(self) -> bytes:
-        """The utterance for the decoder (raw 8 kHz slin); the session then holds nothing."""
+    def take_audio(self) -> tuple[bytes, tuple[int, int] | None]:
+        """The utterance for the decoder (raw 8 kHz slin) and the byte span of its speech."""
         ...
 
     def conclude(self, decoded: Decoded, *, latency_ms: float) -> SpeechResult:
@@ -132,6 +132,6 @@ class SpeechEngine(Protocol):
 
     def new_session(self, grammar: Grammar) -> RecognizerSession: ...
 
-    def decode(self, grammar: CompiledGrammar, pcm: bytes) -> Decoded:
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
         """One utterance -> :class:`~ivr.speech.session.Decoded` (runs in the pool)."""
         ...

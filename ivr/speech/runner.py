@@ -104,11 +104,11 @@ class SpeechRunner:
             session.close()
             self.stats.shed_late += 1
             raise SpeechShed(f"speech pool saturated ({self.pending} utterances waiting): keys only")
-        audio = session.take_audio()
+        audio, span = session.take_audio()
         deadline = time.monotonic() + self.deadline
         self.pending += 1
         try:
-            decoded = await self._run(engine, session, audio, deadline)
+            decoded = await self._run(engine, session, audio, span, deadline)
         finally:
             self.pending -= 1
         if isinstance(decoded, worker.Late):
@@ -120,13 +120,13 @@ class SpeechRunner:
         return session.conclude(decoded, latency_ms=round(latency * 1000, 2))
 
     async def _run(self, engine: SpeechEngine, session: RecognizerSession, audio: bytes,
-                   deadline: float) -> Decoded | worker.Late:
+                   span: tuple[int, int] | None, deadline: float) -> Decoded | worker.Late:
         loop = asyncio.get_running_loop()
         try:
             if engine.isolated and self._use_processes:
-                job = worker.DecodeJob(engine.spec, session.grammar, audio, deadline)
+                job = worker.DecodeJob(engine.spec, session.grammar, audio, span, deadline)
                 return await loop.run_in_executor(self._pool(), worker.decode, job)
-            return await self.call(_decode_here, engine, session, audio, deadline)
+            return await self.call(_decode_here, engine, session, audio, span, deadline)
         except BrokenProcessPool as exc:
             # A worker died (killed, out of memory): start a new pool, this turn gets keys.
             self.stats.failed += 1
@@ -158,12 +158,12 @@ class SpeechRunner:
             self._processes.shutdown(wait=True, cancel_futures=True)
 
 
-def _decode_here(engine: SpeechEngine, session: RecognizerSession, audio: bytes,
+def _decode_here(engine: SpeechEngine, session: RecognizerSession, audio: bytes, span: tuple[int, int] | None,
                  deadline: float) -> Decoded | worker.Late:
     now = time.monotonic()
     if now > deadline:
         return worker.Late(now - deadline)
-    return engine.decode(session.grammar, audio)
+    return engine.decode(session.grammar, audio, span)
 
 
 class AsyncRecognizer:

@@ -24,6 +24,11 @@ from ivr.speech.grammar import NO_MATCH, CompiledGrammar
 LEAD_BYTES = SAMPLE_RATE * SAMPLE_WIDTH  # 1 s
 # A hard bound on the buffer whatever the endpointer says (12 s at 8 kHz: 192 KB).
 MAX_BYTES = 12 * SAMPLE_RATE * SAMPLE_WIDTH
+# The decoders hear the speech with this much of the line around it (the denoiser hears it all):
+# decoding costs in proportion to the audio (the phone loop about 0.15 s per second of it).
+DECODE_BEFORE_MS = 300
+DECODE_AFTER_MS = 400
+_BYTES_PER_MS = SAMPLE_RATE * SAMPLE_WIDTH // 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,17 @@ def denoised(pcm: bytes) -> bytes:
     return denoiser.process(pcm) + denoiser.flush()
 
 
+def prepared(pcm: bytes, span: tuple[int, int] | None, *, denoise: bool) -> bytes:
+    """What the decoder hears: the line cleaned over all of it (noise estimate), then cut to the speech."""
+    audio = denoised(pcm) if denoise else pcm
+    if span is not None:
+        # The denoiser delays by a hop (128 samples): the speech sits that much later in its output.
+        shift = 256 if denoise else 0
+        start, end = span
+        audio = audio[start + shift:end + shift]
+    return audio
+
+
 class EngineSession(abc.ABC):
     """One utterance: listens cheaply, decodes once at the end (``finish``)."""
 
@@ -54,6 +70,7 @@ class EngineSession(abc.ABC):
         self._reject_below = reject_below
         self._chunks: deque[bytes] = deque()
         self._bytes = 0
+        self._dropped = 0  # bytes of lead-in let go: the buffer starts this far into the audio fed
         self._done = False
 
     @property
@@ -79,25 +96,34 @@ class EngineSession(abc.ABC):
             self._bytes += len(pcm)
         if not self._endpointer.speech_started:
             while self._bytes - len(self._chunks[0]) >= LEAD_BYTES:
-                self._bytes -= len(self._chunks.popleft())
+                gone = len(self._chunks.popleft())
+                self._bytes -= gone
+                self._dropped += gone
         elif not was_started:
             return PartialResult(text="", speech_started=True)
         return None
 
-    def take_audio(self) -> bytes:
-        """The utterance (raw 8 kHz slin) for the decoder; the session then holds nothing."""
+    def take_audio(self) -> tuple[bytes, tuple[int, int] | None]:
+        """The utterance (raw 8 kHz slin) and the byte span of its speech (None: no speech heard);
+        the session then holds nothing."""
         if self._done:
             raise RuntimeError("the session is finished")
         self._done = True
         audio = b"".join(self._chunks)
         self._chunks.clear()
         self._bytes = 0
-        return audio
+        start_ms = self._endpointer.speech_start_ms
+        if start_ms is None:
+            return audio, None
+        start = max(0, (start_ms - DECODE_BEFORE_MS) * _BYTES_PER_MS - self._dropped)
+        end = min(len(audio), (self._endpointer.speech_end_ms + DECODE_AFTER_MS) * _BYTES_PER_MS - self._dropped)
+        return audio, (start, max(start, end))
 
     def finish(self) -> SpeechResult:
         """Decode here, in this thread (tests, benchmarks): the server goes through the runner."""
         started = time.perf_counter()
-        decoded = self._decode(self.take_audio())
+        audio, span = self.take_audio()
+        decoded = self._decode(audio, span)
         return self.conclude(decoded, latency_ms=(time.perf_counter() - started) * 1000)
 
     def conclude(self, decoded: Decoded, *, latency_ms: float) -> SpeechResult:
@@ -116,5 +142,5 @@ class EngineSession(abc.ABC):
         self._bytes = 0
 
     @abc.abstractmethod
-    def _decode(self, pcm: bytes) -> Decoded:
-        """Decode the whole utterance (raw 8 kHz slin) with the engine."""
+    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
+        """Decode the utterance (raw 8 kHz slin; ``span``: the bytes that hold speech) with the engine."""

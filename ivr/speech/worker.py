@@ -22,6 +22,7 @@ class DecodeJob:
     spec: PocketSphinxSpec
     grammar: CompiledGrammar
     pcm: bytes
+    span: tuple[int, int] | None  # the bytes that hold speech
     deadline: float  # time.monotonic() (system-wide on Linux): past it, the job is not worth decoding
 
 
@@ -44,7 +45,7 @@ def decode(job: DecodeJob) -> Decoded | Late:
     now = time.monotonic()
     if now > job.deadline:
         return Late(now - job.deadline)
-    return _engine(job.spec).decode(job.grammar, job.pcm)
+    return _engine(job.spec).decode(job.grammar, job.pcm, job.span)
 
 
 def _engine(spec: PocketSphinxSpec) -> PocketSphinxEngine:

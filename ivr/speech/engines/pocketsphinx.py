@@ -37,7 +37,7 @@ from ivr.speech.audio import add_noise_floor, as_samples, upsample_2x
 from ivr.speech.base import EmptyGrammar, EndpointConfig, ModelMissing
 from ivr.speech.digits import base_language
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
-from ivr.speech.session import Decoded, EngineSession, denoised
+from ivr.speech.session import Decoded, EngineSession, prepared
 from ivr.speech.spanish import phones as spanish_phones
 from ivr.speech.verify import segments, verification
 
@@ -244,10 +244,10 @@ class PocketSphinxEngine:
                 pooled.decoder.remove_search(oldest)
         pooled.decoder.activate_search(name)
 
-    def decode(self, grammar: CompiledGrammar, pcm: bytes) -> Decoded:
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
         """One utterance (raw 8 kHz slin), start to end, on a leased decoder pair."""
         self.load()
-        audio = denoised(pcm) if self._denoise else pcm
+        audio = prepared(pcm, span, denoise=self._denoise)
         rng = np.random.default_rng(0)  # fixed: the same audio decodes the same way
         wide, _ = upsample_2x(add_noise_floor(as_samples(audio), self._noise_floor, rng))
         raw = wide.tobytes()
@@ -291,8 +291,8 @@ class PocketSphinxSession(EngineSession):
         super().__init__(grammar, endpoint, min_match_score=min_match_score, reject_below=reject_below)
         self._engine = engine
 
-    def _decode(self, pcm: bytes) -> Decoded:
-        return self._engine.decode(self.grammar, pcm)
+    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
+        return self._engine.decode(self.grammar, pcm, span)
 
 
 def _jsgf(grammar: CompiledGrammar) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 from ivr.channel import Grammar
 from ivr.speech.base import SAMPLE_RATE, EmptyGrammar, EndpointConfig, ModelMissing, SpeechError
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
-from ivr.speech.session import Decoded, EngineSession, denoised
+from ivr.speech.session import Decoded, EngineSession, prepared
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class VoskEngine:
         restricted = CompiledGrammar(compiled.language, phrases)
         return VoskSession(self, restricted, self._endpoint, min_match_score=self._min_match_score)
 
-    def decode(self, grammar: CompiledGrammar, pcm: bytes) -> Decoded:
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
         """One utterance (raw 8 kHz slin) through a recognizer built for it from the shared model."""
         self.load()
         words = list(grammar.phrases)
@@ -91,7 +91,7 @@ class VoskEngine:
 
         recognizer = vosk.KaldiRecognizer(self._model, SAMPLE_RATE, json.dumps(words, ensure_ascii=False))
         recognizer.SetWords(True)
-        audio = denoised(pcm) if self._denoise else pcm
+        audio = prepared(pcm, span, denoise=self._denoise)
         segment: tuple[str, float] | None = None  # the first utterance Kaldi closed itself
         step = 8000  # 0.5 s: Kaldi's own endpointing may close the answer before trailing noise
         for at in range(0, len(audio), step):
@@ -126,8 +126,8 @@ class VoskSession(EngineSession):
         super().__init__(grammar, endpoint, min_match_score=min_match_score)
         self._engine = engine
 
-    def _decode(self, pcm: bytes) -> Decoded:
-        return self._engine.decode(self.grammar, pcm)
+    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
+        return self._engine.decode(self.grammar, pcm, span)
 
 
 def _parse(raw: str) -> tuple[str, float]:
