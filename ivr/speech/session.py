@@ -26,8 +26,8 @@ LEAD_BYTES = SAMPLE_RATE * SAMPLE_WIDTH  # 1 s
 MAX_BYTES = 12 * SAMPLE_RATE * SAMPLE_WIDTH
 # The decoders hear the speech with this much of the line around it (the denoiser hears it all):
 # decoding costs in proportion to the audio (the phone loop about 0.15 s per second of it).
-DECODE_BEFORE_MS = 300
-DECODE_AFTER_MS = 400
+DECODE_BEFORE_MS = 500
+DECODE_AFTER_MS = 600
 _BYTES_PER_MS = SAMPLE_RATE * SAMPLE_WIDTH // 1000
 
 
