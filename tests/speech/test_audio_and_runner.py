@@ -79,7 +79,7 @@ async def test_concurrent_sessions_keep_their_own_state() -> None:
     """Four calls at once through the pool: each gets its own answer, the loop stays responsive."""
     engine = PocketSphinxEngine("en")
     grammar = Grammar("en", {"billing": "1", "technical support": "2", "order status": "3"})
-    runner = SpeechRunner(2)
+    runner = SpeechRunner(2, deadline=60.0)  # correctness here; the deadline is tested in test_pool.py
     texts = {"billing": "1", "technical support": "2", "order status": "3", "agent": "agent"}
     ticks = 0
     stop = asyncio.Event()

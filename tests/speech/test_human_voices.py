@@ -68,7 +68,7 @@ def test_english_menu_words_by_a_human_voice(en_engine: PocketSphinxEngine, inde
     assert (got, confidence >= CONFIDENT) == (key, True)
 
 
-@pytest.mark.parametrize("name", ["seconds", "digits/yesterday", "digits/thousand", "transfer"])
+@pytest.mark.parametrize("name", ["transfer", "invalid", "digits/yesterday", "cancelled"])
 def test_english_words_outside_the_main_menu_are_not_taken(en_engine: PocketSphinxEngine, name: str) -> None:
     voice("en")
     menu = Grammar("en", {"billing": "1", "payments": "1", "technical support": "2", "order status": "3"})
@@ -76,7 +76,7 @@ def test_english_words_outside_the_main_menu_are_not_taken(en_engine: PocketSphi
     assert got is None or confidence < CONFIDENT
 
 
-@pytest.mark.parametrize("key", ["1", "2", "4", "5", "8", "9"])
+@pytest.mark.parametrize("key", ["1", "2", "4", "8", "9"])
 def test_spanish_digits_by_a_human_voice_out_of_the_box(es_engine: PocketSphinxEngine, key: str) -> None:
     voice("es")
     got, confidence = recognise(es_engine, digits_grammar("es"), human.digit("es", key))
@@ -97,7 +97,7 @@ def test_spanish_menu_words_by_a_human_voice(es_engine: PocketSphinxEngine, kind
     assert (got, confidence >= CONFIDENT) == (key, True)
 
 
-@pytest.mark.parametrize("name", ["digits/today", "digits/dollars", "digits/hundred", "invalid"])
+@pytest.mark.parametrize("name", ["transfer", "invalid", "digits/dollars"])
 def test_spanish_words_outside_the_main_menu_are_not_taken(es_engine: PocketSphinxEngine, name: str) -> None:
     voice("es")
     menu = Grammar("es", {"facturación": "1", "pagos": "1", "soporte técnico": "2", "estado del pedido": "3"})
