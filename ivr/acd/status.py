@@ -12,7 +12,6 @@ from ivr.acd.thresholds import parse_thresholds
 from ivr.acd.types import AgentState
 from ivr.db import utcnow
 
-
 EWT_METHOD = "QL-m with abandonment: online service and abandon rates, learnt correction"
 
 
@@ -77,8 +76,9 @@ async def queue_status(store: AcdStore, configured: dict[str, QueueConfig], *, h
             # The EWT a new caller would be told, how it was estimated and how wrong it has been. A new
             # caller's estimate is always QL-m on the queue's online rates (ivr/acd/ewt.py: LES and
             # head-of-line waits are never announced).
-            "ewt": {"seconds": ewt, "method": None if ewt is None else EWT_METHOD, "mae_seconds": None if figures.ewt_mae_seconds is None
-                    else round(figures.ewt_mae_seconds, 1), "samples": figures.ewt_samples},
+            "ewt": {"seconds": ewt, "method": None if ewt is None else EWT_METHOD,
+                    "mae_seconds": None if figures.ewt_mae_seconds is None else round(figures.ewt_mae_seconds, 1),
+                    "samples": figures.ewt_samples},
             "thresholds": {metric: t.to_dict() for metric, t in thresholds.items()},
             "levels": {metric: (None if (lv := t.level(judged[metric])) is None else lv.value)
                        for metric, t in thresholds.items()},
