@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from ivr.flows.changes import Changes, compare
 from ivr.flows.errors import FlowRefused, InvalidYaml
 from ivr.flows.loader import flow_set_problems, parse_flow_data
 from ivr.flows.schema import Flow
@@ -96,6 +97,14 @@ class FlowChecker:
         text: str = await self._run(_diff_job, old, new, old_label, new_label)
         return text
 
+    async def changes(self, old: str, new: str) -> Changes:
+        """What ``new`` changes from ``old`` (nodes, menu keys); either may be malformed (then it
+        counts as empty): the summary is for a confirmation, the checks are elsewhere."""
+        check_size(old, self.limits)
+        check_size(new, self.limits)
+        result: Changes = await self._run(_changes_job, old, new, self.limits)
+        return result
+
     async def _run(self, job: Any, *args: Any) -> Any:
         seconds = self.limits.validate_seconds
         try:
@@ -138,6 +147,17 @@ def _parse_job(text: str, source: str, limits: FlowLimits) -> tuple[Flow | None,
 
 def _load_job(text: str, limits: FlowLimits) -> Any:
     return load_flow_yaml(text, limits)[1]
+
+
+def _changes_job(old: str, new: str, limits: FlowLimits) -> Changes:
+    return compare(_value_or_none(old, limits), _value_or_none(new, limits))
+
+
+def _value_or_none(text: str, limits: FlowLimits) -> Any:
+    try:
+        return load_flow_yaml(text, limits)[1]
+    except InvalidYaml:
+        return None
 
 
 def _diff_job(old: str, new: str, old_label: str, new_label: str) -> str:

@@ -1,0 +1,108 @@
+"""The flow editor's API: roll back to any version (0: the shipped file), diff and summarise any two."""
+
+from __future__ import annotations
+
+from ivr.flows.changes import compare
+from ivr.flows.yamlload import DEFAULT_LIMITS, load_flow_yaml
+from tests.flowadmin.test_flow_versions import MINI_V1, MINI_V2, Env, call, env, support_v2
+
+__all__ = ["env"]  # the fixture, shared with test_flow_versions
+
+KEY_4 = """\
+      4:
+        next: need_agent
+        say: {es: [cuatro], en: [four]}
+"""
+
+
+def with_key_4(text: str) -> str:
+    return text.replace("    agent: need_agent\n", KEY_4 + "    agent: need_agent\n", 1)
+
+
+async def test_roll_back_from_the_first_published_version_to_the_shipped_file(env: Env) -> None:
+    c = env.client
+    provider = env.container.services["flows"]
+    shipped = provider.by_name("support")
+    assert (await c.post("/api/v1/flows/support/versions", json={"document": support_v2()},
+                         headers=env.admin)).status_code == 201
+    assert (await c.post("/api/v1/flows/support/versions/1/publish", headers=env.admin)).status_code == 200
+    assert provider.by_name("support").description == "Customer support line (v2)"
+
+    r = await c.post("/api/v1/flows/support/rollback", headers=env.admin)  # no earlier version: the file
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 0 and r.json()["status"] == "shipped"
+    assert provider.by_name("support") == shipped and "support" not in provider.published_versions
+    doc = (await c.get("/api/v1/flows/support", headers=env.admin)).json()
+    assert doc["version"] is None and "Customer support line (default flow)" in doc["document"]
+    versions = (await c.get("/api/v1/flows/support/versions", headers=env.admin)).json()
+    assert [(v["version"], v["status"]) for v in versions] == [(1, "retired"), (0, "shipped")]
+    # nothing earlier than the file
+    r = await c.post("/api/v1/flows/support/rollback", headers=env.admin)
+    assert r.status_code == 200 and r.json()["version"] == 1  # the default goes back to the last one retired
+
+
+async def test_roll_back_to_a_named_version(env: Env) -> None:
+    c = env.client
+    for doc in (MINI_V1, MINI_V2, MINI_V1.replace("greeting", "goodbye")):
+        await c.post("/api/v1/flows/mini/versions", json={"document": doc}, headers=env.admin)
+    for v in (1, 2, 3):
+        assert (await c.post(f"/api/v1/flows/mini/versions/{v}/publish", headers=env.admin)).status_code == 200
+    r = await c.post("/api/v1/flows/mini/rollback", params={"to": 1}, headers=env.admin)
+    assert r.status_code == 200 and r.json()["version"] == 1
+    assert any("greeting" in p for p in await call(env.container, "700"))
+    # mini has no shipped file: version 0 does not exist
+    r = await c.post("/api/v1/flows/mini/rollback", params={"to": 0}, headers=env.admin)
+    assert r.status_code == 404 and "no shipped file" in r.json()["detail"]
+    assert (await c.post("/api/v1/flows/mini/rollback", params={"to": 0}, headers=env.agent)).status_code == 403
+
+
+async def test_a_single_version_without_a_file_still_cannot_roll_back(env: Env) -> None:
+    c = env.client
+    await c.post("/api/v1/flows/mini/versions", json={"document": MINI_V1}, headers=env.admin)
+    await c.post("/api/v1/flows/mini/versions/1/publish", headers=env.admin)
+    r = await c.post("/api/v1/flows/mini/rollback", headers=env.admin)
+    assert r.status_code == 409 and "no earlier version" in r.json()["detail"]
+
+
+async def test_diff_any_two_versions_and_the_default_draft_against_service(env: Env) -> None:
+    c = env.client
+    typo = support_v2()
+    await c.post("/api/v1/flows/support/versions", json={"document": typo}, headers=env.admin)
+    await c.post("/api/v1/flows/support/versions", json={"document": with_key_4(typo)}, headers=env.admin)
+
+    # by default: the newest draft (v2) against what is in service (the shipped file)
+    r = await c.get("/api/v1/flows/support/diff", headers=env.agent)
+    assert r.status_code == 200
+    assert "--- support@shipped" in r.text and "+++ support@v2" in r.text
+    assert "+      4:" in r.text and "+description: Customer support line (v2)" in r.text
+    # two chosen versions: v1 against v2 shows only the new key
+    r = await c.get("/api/v1/flows/support/diff", params={"from": 1, "to": 2}, headers=env.agent)
+    assert "+      4:" in r.text and "description" not in r.text
+    # the shipped file against v1 shows only the description
+    r = await c.get("/api/v1/flows/support/diff", params={"from": 0, "to": 1}, headers=env.agent)
+    assert "+description: Customer support line (v2)" in r.text and "4:" not in r.text
+    assert (await c.get("/api/v1/flows/support/diff", params={"to": 9}, headers=env.agent)).status_code == 404
+
+
+async def test_changes_name_what_a_publish_would_change(env: Env) -> None:
+    c = env.client
+    await c.post("/api/v1/flows/support/versions", json={"document": with_key_4(support_v2())}, headers=env.admin)
+    r = await c.get("/api/v1/flows/support/changes", params={"to": 1}, headers=env.admin)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["from_label"] == "support@shipped" and body["to_label"] == "support@v1"
+    assert body["keys_added"] == ["main_menu 4"] and body["nodes_changed"] == ["main_menu"]
+    assert body["summary"] == "1 node changed, key 4 added, flow settings changed"
+    # a new flow: everything is added
+    await c.post("/api/v1/flows/mini/versions", json={"document": MINI_V1}, headers=env.admin)
+    body = (await c.get("/api/v1/flows/mini/changes", headers=env.admin)).json()
+    assert body["summary"] == "2 nodes added, flow settings changed" and body["from_label"].startswith("mini@none")
+
+
+def test_compare_counts_nodes_and_keys() -> None:
+    old = load_flow_yaml(MINI_V1, DEFAULT_LIMITS)[1]
+    new = load_flow_yaml(MINI_V2.replace("  bye: {kind: hangup}\n", "  end: {kind: hangup}\n"), DEFAULT_LIMITS)[1]
+    found = compare(old, new)
+    assert found.nodes_changed == ("hello",) and found.nodes_added == ("end",) and found.nodes_removed == ("bye",)
+    assert found.summary == "1 node changed, 1 node added, 1 node removed"
+    assert compare(old, old).summary == "no change"

@@ -1,0 +1,109 @@
+"""The flow editor in headless Chromium: rollback to the shipped file, diff of any two versions,
+confirmations that name the change, errors beside the action, a mistyped flow name."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page, expect
+
+from tests.ui.test_browser import Ui, confirm, ui
+
+__all__ = ["ui"]  # the fixture (Chromium against the app), shared with test_browser
+
+SUPPORT_MARK = "description: Customer support line (default flow)"
+
+
+async def open_support(ui: Ui, page: Page) -> None:
+    await page.goto(f"{ui.base}/ui/flows/support")
+    await expect(page.locator("#main")).to_have_attribute("data-ready", "yes")
+
+
+async def edit_yaml(page: Page, old: str, new: str) -> None:
+    text = await page.input_value("#yaml")
+    assert old in text
+    await page.fill("#yaml", text.replace(old, new, 1))
+
+
+async def test_a_mistyped_flow_name_asks_before_creating(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await page.goto(f"{ui.base}/ui/flows/suport")
+    await expect(page.locator("#main")).to_have_attribute("data-ready", "missing")
+    await expect(page.locator("#missing")).to_contain_text("No flow named “suport”")
+    await expect(page.locator("#editor-area")).to_be_hidden()
+    await page.click("#create-flow")
+    await expect(page.locator("#yaml")).to_have_value(_starts("name: suport\n"))
+
+
+async def test_publish_asks_naming_the_change_and_rolls_back_to_the_shipped_file(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await open_support(ui, page)
+    await expect(page.locator("#in-service")).to_have_text("the shipped file")
+    await expect(page.locator('#versions tr[data-version="0"]')).to_contain_text("shipped (in service)")
+    await edit_yaml(page, SUPPORT_MARK, "description: Customer support line (v2)")
+    await expect(page.locator("#problem-count")).to_have_text("(none)")
+
+    await page.click("#save-publish")  # cancelled: nothing reaches callers
+    await expect(page.locator("#confirm-text")).to_have_text("Publish v1 of support: flow settings changed?")
+    await page.click("#confirm-cancel")
+    await expect(page.locator("#action-msg")).to_have_text("Not published: cancelled")
+    assert ui.container.services["flows"].published_versions == {}
+
+    await page.locator('#versions tr[data-version="1"] button', has_text="Publish").click()
+    await confirm(page, "Publish v1 of support: flow settings changed?")
+    await expect(page.locator("#versions-msg")).to_contain_text("Published v1")
+    await expect(page.locator("#versions-msg")).to_be_in_viewport()
+    assert ui.container.services["flows"].by_name("support").description == "Customer support line (v2)"
+
+    await page.click("#rollback")  # the first published version: back to the shipped file
+    await confirm(page, "Roll back support from v1 to shipped")
+    await expect(page.locator("#action-msg")).to_contain_text("Rolled back: the shipped file is in service")
+    await expect(page.locator("#in-service")).to_have_text("the shipped file")
+    await expect(page.locator("#yaml")).to_have_value(_contains(SUPPORT_MARK))
+    assert ui.container.services["flows"].published_versions == {}
+    assert ui.container.services["flows"].by_name("support").description == "Customer support line (default flow)"
+
+
+async def test_diff_any_two_versions_defaults_to_the_newest_against_service(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await open_support(ui, page)
+    await edit_yaml(page, SUPPORT_MARK, "description: Customer support line (typo fixed)")
+    await page.click("#save-draft")
+    await expect(page.locator("#action-msg")).to_contain_text("Saved draft v1")
+    await edit_yaml(page, "    agent: need_agent\n", "      4: {next: need_agent}\n    agent: need_agent\n")
+    await page.click("#save-draft")
+    await expect(page.locator("#action-msg")).to_contain_text("Saved draft v2")
+
+    await page.click("#diff-form button[type=submit]")  # default: the newest version against service
+    await expect(page.locator("#diff")).to_contain_text("--- support@shipped")
+    await expect(page.locator("#diff")).to_contain_text("+++ support@v2")
+    await expect(page.locator("#diff")).to_contain_text("+      4: {next: need_agent}")
+    await expect(page.locator("#diff")).to_contain_text("+description: Customer support line (typo fixed)")
+
+    await page.select_option("#diff-from", "0")
+    await page.select_option("#diff-to", "1")
+    await page.click("#diff-form button[type=submit]")
+    await expect(page.locator("#diff")).to_contain_text("+description: Customer support line (typo fixed)")
+    await expect(page.locator("#diff")).not_to_contain_text("4: {next: need_agent}")
+
+
+async def test_a_refused_publish_is_said_beside_its_button(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await open_support(ui, page)
+    await edit_yaml(page, "name: support", "name: other")  # the document names another flow
+    await page.click("#save-draft")
+    await expect(page.locator("#action-msg")).to_contain_text("Saved draft v1 with 1 problem(s)")
+    await page.locator('#versions tr[data-version="1"] button', has_text="Publish").click()
+    await confirm(page, "Publish v1 of support")
+    await expect(page.locator("#versions-msg")).to_contain_text("Not published: the version has problems")
+    await expect(page.locator("#versions-msg")).to_be_in_viewport()
+
+
+def _contains(text: str) -> object:
+    import re
+
+    return re.compile(".*" + re.escape(text) + ".*", re.DOTALL)
+
+
+def _starts(text: str) -> object:
+    import re
+
+    return re.compile("^" + re.escape(text), re.DOTALL)
