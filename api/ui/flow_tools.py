@@ -2,10 +2,11 @@
 document, and a structured edit of one node (prompts / next / menu options) that returns new YAML.
 
 The editor keeps the YAML as the source of truth; the form round-trips through here so the browser
-needs no YAML parser. A form edit rewrites the document with ``yaml.safe_dump`` (comments are lost;
-the page says so). Reading, checking and writing YAML happen in the flow checker's worker processes
-under its limits and deadline (:mod:`ivr.flows.checking`), never on the event loop; a document past
-a limit comes back as an ordinary problem, so the editor lists it like any other.
+needs no YAML parser. A form edit changes only the node's values, in place: comments, order and
+layout are kept (:mod:`ivr.flows.roundtrip`, ruamel.yaml's round-trip mode). Reading, checking
+and writing YAML happen in the flow checker's worker processes under its limits and deadline
+(:mod:`ivr.flows.checking`), never on the event loop; a document past a limit comes back as an
+ordinary problem, so the editor lists it like any other.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field
 from api.security import AdminUser, SupervisorUser
 from ivr.flowadmin.service import FlowAdminService, flow_graph
 from ivr.flows.errors import FlowRefused, InvalidYaml
+from ivr.flows.roundtrip import NodeEdit, UnknownNode
 from ivr.offload import RunnerBusy
 
 router = APIRouter(prefix="/api/v1/ui/flows", tags=["flow editor"])
@@ -92,43 +94,15 @@ async def inspect(body: DocumentIn, _: SupervisorUser, admin: Admin) -> dict[str
 
 @router.post("/edit-node")
 async def edit_node(body: NodeEditIn, _: AdminUser, admin: Admin) -> dict[str, str]:
-    """Apply the form's fields to one node and return the rewritten YAML."""
+    """Apply the form's fields to one node and return the YAML with only those values changed
+    (comments, order and layout kept: :mod:`ivr.flows.roundtrip`)."""
+    edit = NodeEdit(node=body.node, prompts=tuple(body.prompts) if body.prompts is not None else None,
+                    next=body.next, options=tuple((body.options or {}).items()))
     try:
-        data = await admin.checker.load(body.document)
+        return {"document": await admin.checker.edit_node(body.document, edit)}
     except (InvalidYaml, FlowRefused) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except UnknownNode as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except RunnerBusy as exc:
         raise _busy(exc) from None
-    nodes = data.get("nodes") if isinstance(data, dict) else None
-    node = nodes.get(body.node) if isinstance(nodes, dict) else None
-    if not isinstance(node, dict):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no node {body.node!r} in the document")
-    if body.prompts is not None:
-        node["prompts"] = list(body.prompts)
-    if body.next is not None:
-        if body.next:
-            node["next"] = body.next
-        else:
-            node.pop("next", None)
-    if body.options is not None:
-        found = node.get("options")
-        options: dict[Any, Any] = found if isinstance(found, dict) else {}
-        for key, target in body.options.items():
-            existing = options.get(_key(key, options))
-            if isinstance(existing, dict):
-                existing["next"] = target
-            else:
-                options[_key(key, options)] = {"next": target}
-        node["options"] = options
-    try:
-        return {"document": await admin.checker.dump(data)}
-    except (FlowRefused, RunnerBusy) as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
-
-
-def _key(key: str, options: dict[Any, Any]) -> Any:
-    """Menu keys are written as numbers in YAML (``1:``) — keep the document's own key type."""
-    for existing in options:
-        if str(existing) == key:
-            return existing
-    return int(key) if key.isdigit() else key

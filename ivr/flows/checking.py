@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ivr.flows.changes import Changes, compare
 from ivr.flows.errors import FlowRefused, InvalidYaml
 from ivr.flows.loader import flow_set_problems, parse_flow_data
+from ivr.flows.roundtrip import NodeEdit, edit_node
 from ivr.flows.schema import Flow
 from ivr.flows.validate import Problem, References, check_loaded
 from ivr.flows.yamlload import DEFAULT_LIMITS, FlowLimits, check_size, load_flow_yaml
@@ -58,7 +57,7 @@ def default_runner() -> ProcessRunner:
 
 class FlowChecker:
     """``check`` (everything ``ivr flows check`` checks), ``parse`` (the schema only, for the
-    flows in service), ``load`` / ``dump`` (YAML for the editor), each in a worker under a deadline.
+    flows in service), ``load`` / ``edit_node`` (YAML for the editor), each in a worker under a deadline.
 
     Raises :class:`FlowRefused` for a document past a limit or the deadline, and
     :class:`~ivr.offload.RunnerBusy` when too many checks are already waiting."""
@@ -88,9 +87,13 @@ class FlowChecker:
         check_size(text, self.limits)
         return await self._run(_load_job, text, self.limits)
 
-    async def dump(self, data: Any) -> str:
-        text: str = await self._run(_dump_job, data)
-        return text
+    async def edit_node(self, text: str, edit: NodeEdit) -> str:
+        """The document with one node edited in place, comments and layout kept
+        (:mod:`ivr.flows.roundtrip`); raises :class:`~ivr.flows.roundtrip.UnknownNode`,
+        :class:`InvalidYaml` and :class:`FlowRefused`."""
+        check_size(text, self.limits)
+        result: str = await self._run(_edit_node_job, text, edit, self.limits)
+        return result
 
     async def diff(self, old: str, new: str, old_label: str, new_label: str) -> str:
         """A unified diff (difflib can be slow on large, repetitive documents)."""
@@ -165,8 +168,13 @@ def _diff_job(old: str, new: str, old_label: str, new_label: str) -> str:
                                         fromfile=old_label, tofile=new_label))
 
 
-def _dump_job(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+def _edit_node_job(text: str, edit: NodeEdit, limits: FlowLimits) -> str:
+    try:
+        return edit_node(text, edit, limits)
+    except MemoryError:
+        raise _guarded("the checker's memory limit was reached") from None
+    except RecursionError:
+        raise _guarded("nested too deeply") from None
 
 
 # --------------------------------------------------------------------------- files (the CLI)

@@ -107,3 +107,20 @@ def _starts(text: str) -> object:
     import re
 
     return re.compile("^" + re.escape(text), re.DOTALL)
+
+
+async def test_apply_to_yaml_keeps_every_comment(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await open_support(ui, page)
+    before = await page.input_value("#yaml")
+    comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
+    assert len(comments) > 5
+    await page.click('#graph g[data-node="main_menu"]')
+    await expect(page.locator("#node-select")).to_have_value("main_menu")
+    await page.fill("#opt-new-key", "4")
+    await page.select_option("#opt-new-next", "need_agent")
+    await page.click("#node-form button[type=submit]")
+    await expect(page.locator("#node-msg")).to_contain_text("Node main_menu applied to the YAML")
+    after = await page.input_value("#yaml")
+    assert [line for line in after.splitlines() if line.lstrip().startswith("#")] == comments
+    assert after == before.replace("    agent: need_agent\n", "      4: {next: need_agent}\n    agent: need_agent\n", 1)
