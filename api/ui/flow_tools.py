@@ -20,6 +20,7 @@ from api.security import AdminUser, SupervisorUser
 from ivr.flowadmin.service import FlowAdminService, flow_graph
 from ivr.flows.errors import FlowRefused, InvalidYaml
 from ivr.flows.roundtrip import NodeEdit, UnknownNode
+from ivr.flows.validate import Problem
 from ivr.offload import RunnerBusy
 
 router = APIRouter(prefix="/api/v1/ui/flows", tags=["flow editor"])
@@ -72,13 +73,18 @@ def node_fields(data: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _problem(p: Problem) -> dict[str, str | None]:
+    return {"file": p.file, "node": p.node, "message": p.message}
+
+
 def _busy(exc: RunnerBusy) -> HTTPException:
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "2"})
 
 
 @router.post("/inspect")
 async def inspect(body: DocumentIn, _: SupervisorUser, admin: Admin) -> dict[str, Any]:
-    """Problems (the CLI's checker), node fields and the graph of an unsaved document. Supervisors
+    """Problems (the CLI's checker), warnings (prompt coverage: they never block publishing), node
+    fields and the graph of an unsaved document. Supervisors
     too: the editor page is open to them (read-only) and draws the flow in service through this."""
     try:
         checked = await admin.inspect(body.document)
@@ -88,7 +94,7 @@ async def inspect(body: DocumentIn, _: SupervisorUser, admin: Admin) -> dict[str
     if checked.flow is not None:
         drawn = flow_graph(checked.flow)
         graph = {"nodes": drawn.nodes, "edges": drawn.edges}
-    return {"problems": [{"file": p.file, "node": p.node, "message": p.message} for p in checked.problems],
+    return {"problems": [_problem(p) for p in checked.problems], "warnings": [_problem(p) for p in checked.warnings],
             "nodes": node_fields(checked.data), "graph": graph}
 
 

@@ -102,7 +102,8 @@ class DraftIn(BaseModel):
 
 class DraftOut(BaseModel):
     version: VersionOut
-    problems: list[ProblemOut]
+    problems: list[ProblemOut]  # block publishing
+    warnings: list[ProblemOut] = []  # do not (a menu's prompt that does not announce an option)
 
 
 class ValidateIn(BaseModel):
@@ -192,13 +193,15 @@ async def validate(body: ValidateIn, _: AdminUser, admin: Admin) -> list[Problem
 @router.post("/{name}/versions", response_model=DraftOut, status_code=201)
 async def save_draft(name: str, body: DraftIn, user: AdminUser, admin: Admin, audit: Audit) -> DraftOut:
     try:
-        version, problems = await admin.save_draft(name, body.document, user=user.username, comment=body.comment)
+        version, problems, warnings = await admin.save_draft(name, body.document, user=user.username,
+                                                             comment=body.comment)
     except FlowRefused as exc:
         raise _refused(exc) from None
     except RunnerBusy as exc:
         raise _busy(exc) from None
     await audit.record(user, "flow.draft", f"{name}@v{version.version}", {"problems": len(problems)})
-    return DraftOut(version=VersionOut.of(version), problems=[ProblemOut.of(p) for p in problems])
+    return DraftOut(version=VersionOut.of(version), problems=[ProblemOut.of(p) for p in problems],
+                    warnings=[ProblemOut.of(p) for p in warnings])
 
 
 @router.post("/{name}/versions/{version}/publish", response_model=VersionOut)

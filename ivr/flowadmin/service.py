@@ -82,14 +82,15 @@ class FlowAdminService:
 
     async def save_draft(
         self, name: str, document: str, *, user: str, comment: str = ""
-    ) -> tuple[FlowVersion, list[Problem]]:
+    ) -> tuple[FlowVersion, list[Problem], list[Problem]]:
+        """The stored draft, its problems (they block publishing) and its warnings (they do not)."""
         checked = await self.checker.check(document, source=f"{name}@draft")  # FlowRefused: not stored
         problems = list(checked.problems)
         declared = _declared_name(checked.data)
         if declared is not None and declared != name:
             problems.append(Problem(f"{name}@draft", None, f"the document names flow {declared!r}, not {name!r}"))
         version = await self.store.add(name, document, user=user, comment=comment)
-        return version, problems
+        return version, problems, checked.warnings
 
     async def publish(self, name: str, version: int, *, user: str) -> FlowVersion:
         """Publish after checking the version and the whole set it would serve in (one default

@@ -18,11 +18,12 @@ import asyncio
 import difflib
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ivr.flows.changes import Changes, compare
+from ivr.flows.coverage import coverage_warnings
 from ivr.flows.errors import FlowRefused, InvalidYaml
 from ivr.flows.loader import flow_set_problems, parse_flow_data
 from ivr.flows.roundtrip import NodeEdit, edit_node
@@ -43,6 +44,7 @@ class Checked:
     flow: Flow | None
     problems: list[Problem]
     data: Any  # the document's value (the editor's node form reads it)
+    warnings: list[Problem] = field(default_factory=list)  # shown, never blocking (ivr/flows/coverage.py)
 
 
 def limits_of(settings: Settings) -> FlowLimits:
@@ -127,13 +129,14 @@ def _check_job(text: str, source: str, refs: References, limits: FlowLimits) -> 
     try:
         tree, data = load_flow_yaml(text, limits)
         flow, problems = check_loaded(tree, data, source=source, refs=refs)
+        warnings = coverage_warnings(flow, refs.prompts, source=source) if flow is not None else []
     except InvalidYaml as exc:
         return Checked(None, [Problem(source, None, str(exc))], None)
     except MemoryError:
         raise _guarded("the checker's memory limit was reached") from None
     except RecursionError:
         raise _guarded("nested too deeply") from None
-    return Checked(flow, problems, data)
+    return Checked(flow, problems, data, warnings)
 
 
 def _parse_job(text: str, source: str, limits: FlowLimits) -> tuple[Flow | None, list[Problem]]:

@@ -106,3 +106,15 @@ def test_compare_counts_nodes_and_keys() -> None:
     assert found.nodes_changed == ("hello",) and found.nodes_added == ("end",) and found.nodes_removed == ("bye",)
     assert found.summary == "1 node changed, 1 node added, 1 node removed"
     assert compare(old, old).summary == "no change"
+
+
+async def test_coverage_warnings_are_shown_but_do_not_block_publishing(env: Env) -> None:
+    c = env.client
+    r = await c.post("/api/v1/flows/support/versions", json={"document": with_key_4(support_v2())}, headers=env.admin)
+    assert r.status_code == 201 and r.json()["problems"] == []
+    warnings = [(w["node"], w["message"]) for w in r.json()["warnings"]]
+    assert ("main_menu", "key 4 is not announced in en (prompt main_menu)") in warnings
+    inspected = (await c.post("/api/v1/ui/flows/inspect", json={"document": with_key_4(support_v2())},
+                              headers=env.admin)).json()
+    assert inspected["problems"] == [] and [w["message"] for w in inspected["warnings"]] == [w[1] for w in warnings]
+    assert (await c.post("/api/v1/flows/support/versions/1/publish", headers=env.admin)).status_code == 200

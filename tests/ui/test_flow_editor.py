@@ -124,3 +124,14 @@ async def test_apply_to_yaml_keeps_every_comment(ui: Ui) -> None:
     after = await page.input_value("#yaml")
     assert [line for line in after.splitlines() if line.lstrip().startswith("#")] == comments
     assert after == before.replace("    agent: need_agent\n", "      4: {next: need_agent}\n    agent: need_agent\n", 1)
+
+
+async def test_a_key_the_menu_prompt_never_announces_is_a_warning(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await open_support(ui, page)
+    await expect(page.locator("#warning-count")).to_have_text("(1)")  # the shipped after-hours menu
+    await edit_yaml(page, "    agent: need_agent\n", "      4: {next: need_agent}\n    agent: need_agent\n")
+    for lang in ("es", "en"):
+        await expect(page.locator("#warnings")).to_contain_text(
+            f"main_menu: key 4 is not announced in {lang} (prompt main_menu)")
+    await expect(page.locator("#problem-count")).to_have_text("(none)")  # a warning, not a problem

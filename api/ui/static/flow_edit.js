@@ -223,7 +223,7 @@ document.addEventListener("DOMContentLoaded", () => {
     let r;
     try { r = await P.api("POST", base + "/versions", { document: yaml.value, comment: ($("comment") || {}).value || "" }); }
     catch (e) { showRefusal(e); throw e; }
-    showProblems(r.problems);
+    showProblems(r.problems, r.warnings || []);
     await loadVersions();
     return r;
   }
