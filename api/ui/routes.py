@@ -29,6 +29,9 @@ HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 # A fixed list read once: the static route serves exactly these files, nothing from a request path.
 STATIC_FILES: dict[str, Path] = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
+# Browser libraries taken from the npm registry (static/vendor/README.md): the same fixed list.
+VENDOR_FILES: dict[str, Path] = {p.name: p for p in (STATIC_DIR / "vendor").iterdir()
+                                 if p.is_file() and p.suffix == ".js"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -98,9 +101,17 @@ async def guarded(request: Request, roles: frozenset[Role], name: str, active: s
     return render(name, user=user, active=active, status_code=status_code, **context)
 
 
+@router.get("/static/vendor/{name}")
+async def vendor_file(name: str) -> Response:
+    return _static(VENDOR_FILES.get(name), name)
+
+
 @router.get("/static/{name}")
 async def static_file(name: str) -> Response:
-    path = STATIC_FILES.get(name)
+    return _static(STATIC_FILES.get(name), name)
+
+
+def _static(path: Path | None, name: str) -> Response:
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file")
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -14,7 +14,7 @@ from ivr.flowadmin.store import FlowVersion, FlowVersionStore, VersionNotFound
 from ivr.flows.changes import Changes
 from ivr.flows.checking import Checked, FlowChecker
 from ivr.flows.errors import FlowRefused
-from ivr.flows.schema import Flow
+from ivr.flows.schema import Flow, MenuNode
 from ivr.flows.validate import Problem, References
 
 
@@ -176,9 +176,19 @@ def flow_graph(flow: Flow) -> Graph:
     """Nodes and labelled edges, for drawing (the editor and ``/graph``)."""
     nodes: list[dict[str, Any]] = [{"id": nid, "kind": node.kind, "start": nid == flow.start}
                                    for nid, node in flow.nodes.items()]
-    edges = [{"from": nid, "to": target, "label": label}
+    edges = [{"from": nid, "to": target, "label": _edge_label(flow, node, label)}
              for nid, node in flow.nodes.items() for label, target in node.successors()]
     return Graph(nodes, edges)
+
+
+def _edge_label(flow: Flow, node: object, label: str) -> str:
+    """A menu option's edge says its key and first word ("1 · billing"); others their branch."""
+    if isinstance(node, MenuNode) and label.startswith("option "):
+        key = label.removeprefix("option ")
+        option = node.options.get(key)
+        words = option.say.get(flow.languages[0], []) if option is not None and flow.languages else []
+        return f"{key} · {words[0]}" if words else key
+    return label
 
 
 def _declared_name(data: Any) -> str | None:

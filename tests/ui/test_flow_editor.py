@@ -135,3 +135,49 @@ async def test_a_key_the_menu_prompt_never_announces_is_a_warning(ui: Ui) -> Non
         await expect(page.locator("#warnings")).to_contain_text(
             f"main_menu: key 4 is not announced in {lang} (prompt main_menu)")
     await expect(page.locator("#problem-count")).to_have_text("(none)")  # a warning, not a problem
+
+
+async def test_the_graph_is_laid_out_with_labelled_edges_full_names_and_fits(ui: Ui) -> None:
+    page = await ui.page_as("sam")  # supervisors see the graph too (read-only)
+    await page.set_viewport_size({"width": 1440, "height": 900})
+    await open_support(ui, page)
+    graph = page.locator("#graph")
+    await expect(graph.locator("svg[data-layout=dagre]")).to_be_visible()
+    assert len(ui.container.services["flows"].by_name("support").nodes) > 20
+    api_edges = (await page.evaluate("fetch('/api/v1/flows/support/graph').then(r => r.json())"))["edges"]
+    await expect(graph.locator("text.edge-label")).to_have_count(len(api_edges))
+    await expect(graph.locator('text.edge-label[data-from="main_menu"][data-to="need_billing"]')).to_have_text(
+        "1 · facturación")
+    await expect(graph.locator('text.edge-label[data-from="check_hours"]', has_text="closed")).to_have_count(1)
+    await expect(graph.locator('g[data-node="after_hours_callback"] text.name')).to_have_text("after_hours_callback")
+    # the start node is in view when the page opens, and "Fit to view" brings every node inside the box
+    box = await graph.bounding_box()
+    assert box is not None
+    start = await graph.locator("g.node.start").bounding_box()
+    assert start is not None and _inside(start, box)
+    await page.click("#graph-zoom-in")
+    await page.click("#graph-zoom-in")
+    await page.click("#graph-fit")
+    for node in await graph.locator("g.node").all():
+        where = await node.bounding_box()
+        assert where is not None and _inside(where, box), await node.get_attribute("data-node")
+
+
+async def test_a_click_on_a_node_opens_its_form_with_node_dropdowns(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await open_support(ui, page)
+    await page.click("#graph-fit")
+    await page.click('#graph g[data-node="holiday_notice"]')
+    await expect(page.locator("#node-select")).to_have_value("holiday_notice")
+    await expect(page.locator("#node-kind")).to_have_text("play")
+    await expect(page.locator("#node-next")).to_have_value("after_hours_menu")
+    await expect(page.locator("#form-h")).to_be_in_viewport()
+    options = await page.locator("#node-next option").all_text_contents()
+    assert "after_hours_menu" in options and "main_menu" in options  # every node of the flow, to pick from
+    await expect(page.locator('#graph g[data-node="holiday_notice"]')).to_have_class("node   selected")
+
+
+def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+    return (inner["x"] >= outer["x"] - 1 and inner["y"] >= outer["y"] - 1
+            and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 1
+            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 1)

@@ -86,7 +86,10 @@ document.addEventListener("DOMContentLoaded", () => {
     sel.replaceChildren(...ids.map((id) => P.el("option", { value: id, selected: id === selected }, id)));
     showNode();
   }
-  function selectNode(id) { selected = id; $("node-select").value = id; showNode(); drawGraph(); }
+  function selectNode(id) {
+    selected = id; $("node-select").value = id; showNode(); drawGraph();
+    $("form-h").scrollIntoView({ block: "nearest" });
+  }
   function showNode() {
     const n = nodes[selected];
     $("node-kind").textContent = n ? n.kind : "";
@@ -107,6 +110,9 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   $("node-select").addEventListener("change", (ev) => selectNode(ev.target.value));
+  $("graph-fit").addEventListener("click", () => PuenteGraph.fit($("graph")));
+  $("graph-zoom-in").addEventListener("click", () => PuenteGraph.zoom($("graph"), 1.25));
+  $("graph-zoom-out").addEventListener("click", () => PuenteGraph.zoom($("graph"), 0.8));
   $("node-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (!canEdit || !selected) return;
