@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.security import AdminUser, SupervisorUser
 from ivr.flowadmin.service import FlowAdminService, flow_graph
+from ivr.flowadmin.simulate import MAX_INPUTS, SimInput, Simulator, SimulatorBusy
 from ivr.flows.errors import FlowRefused, InvalidYaml
 from ivr.flows.roundtrip import NodeEdit, UnknownNode
 from ivr.flows.validate import Problem
@@ -41,6 +42,18 @@ Admin = Annotated[FlowAdminService, Depends(_flow_admin)]
 
 class DocumentIn(BaseModel):
     document: str = Field(min_length=1, max_length=MAX_DOCUMENT)
+
+
+class SimInputIn(BaseModel):
+    press: str | None = Field(default=None, min_length=1, max_length=20, pattern=r"^[0-9*#]+$")
+    say: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class SimulateIn(BaseModel):
+    document: str = Field(min_length=1, max_length=MAX_DOCUMENT)
+    inputs: list[SimInputIn] = Field(default_factory=list, max_length=MAX_INPUTS)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    at: AwareDatetime | None = Field(default=None, description="the moment the schedules are asked about")
 
 
 class NodeEditIn(BaseModel):
@@ -112,3 +125,40 @@ async def edit_node(body: NodeEditIn, _: AdminUser, admin: Admin) -> dict[str, s
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except RunnerBusy as exc:
         raise _busy(exc) from None
+
+
+def _simulator(request: Request) -> Simulator:
+    found = request.app.state.container.services.get("flow_simulator")
+    if found is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the call simulator is not wired (no prompts)")
+    simulator: Simulator = found
+    return simulator
+
+
+@router.post("/simulate")
+async def simulate(body: SimulateIn, _: SupervisorUser, admin: Admin,
+                   simulator: Annotated[Simulator, Depends(_simulator)]) -> dict[str, Any]:
+    """Run an unsaved (draft) document with the real engine against a scripted caller who does
+    ``inputs`` in turn; the call stops where it next waits for the caller (see
+    :mod:`ivr.flowadmin.simulate`). Nothing is published, queued, booked or sent."""
+    try:
+        checked = await admin.checker.check(body.document, source="simulation")
+    except FlowRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except RunnerBusy as exc:
+        raise _busy(exc) from None
+    if checked.flow is None or checked.problems:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            {"message": "fix the problems before simulating",
+                             "problems": [str(p) for p in checked.problems]})
+    inputs = [SimInput(press=i.press, say=i.say) for i in body.inputs]
+    try:
+        result = await simulator.run(checked.flow, inputs, language=body.language, at=body.at)
+    except SimulatorBusy as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "1"}) from None
+    waiting = result.waiting
+    return {
+        "steps": [{"kind": s.kind, "node": s.node, "text": s.text} for s in result.steps],
+        "waiting": None if waiting is None else {"node": waiting.node, "keys": waiting.keys, "speech": waiting.speech},
+        "disposition": result.disposition, "variables": result.variables, "language": result.language,
+    }

@@ -36,6 +36,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/webhooks/twilio/status"), ("POST", "/webhooks/twilio/inbound"),
     ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
     ("GET", "/ui/login"), ("POST", "/ui/login"), ("GET", "/ui"), ("GET", "/ui/static/{name}"),
+    ("GET", "/ui/static/vendor/{name}"),
 })
 
 # Web pages: without a session they redirect to /ui/login; a wrong role gets 403.
@@ -104,6 +105,7 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/flows/{name}/versions"): ADMIN,
     ("POST", "/api/v1/flows/{name}/versions/{version}/publish"): ADMIN,
     ("POST", "/api/v1/flows/{name}/rollback"): ADMIN,
+    ("GET", "/api/v1/flows/{name}/changes"): AGENT,
     # the web UI's own API
     ("GET", "/api/v1/desk/events"): AGENT,
     ("GET", "/api/v1/desk/work"): AGENT,
@@ -111,6 +113,7 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/stats/today"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/inspect"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/edit-node"): ADMIN,  # the role that edits flows
+    ("POST", "/api/v1/ui/flows/simulate"): SUPERVISOR,  # read-only: supervisors try flows too
 }
 
 # Concrete values for path parameters (existing objects where that matters for the check).
@@ -158,6 +161,8 @@ def routes_of(app: FastAPI) -> set[tuple[str, str]]:
 def concrete(path: str) -> str:
     if path == "/ui/static/{name}":
         return f"/ui/static/{STATIC_NAME}"
+    if path == "/ui/static/vendor/{name}":
+        return "/ui/static/vendor/dagre.min.js"
     filled = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES.get(m.group(1), "x"), path)
     return filled + QUERY.get(path, "")
 

@@ -118,3 +118,54 @@ async def test_coverage_warnings_are_shown_but_do_not_block_publishing(env: Env)
                               headers=env.admin)).json()
     assert inspected["problems"] == [] and [w["message"] for w in inspected["warnings"]] == [w[1] for w in warnings]
     assert (await c.post("/api/v1/flows/support/versions/1/publish", headers=env.admin)).status_code == 200
+
+
+OPEN = "2026-12-07T10:00:00+01:00"  # a Monday morning in Madrid: the support schedule is open
+CLOSED = "2026-12-06T23:00:00+01:00"  # Sunday night
+
+
+async def simulate(env: Env, document: str, *inputs: dict[str, str], at: str = OPEN) -> dict[str, object]:
+    r = await env.client.post("/api/v1/ui/flows/simulate",
+                              json={"document": document, "inputs": list(inputs), "at": at}, headers=env.admin)
+    assert r.status_code == 200, r.text
+    body: dict[str, object] = r.json()
+    return body
+
+
+def texts(body: dict[str, object], kind: str) -> list[str]:
+    steps = body["steps"]
+    assert isinstance(steps, list)
+    return [s["text"] for s in steps if s["kind"] == kind]
+
+
+async def test_the_simulator_steps_through_a_draft_menu_with_the_real_engine(env: Env) -> None:
+    draft = with_key_4(support_v2())
+    first = await simulate(env, draft)  # no input yet: it waits at the language choice
+    assert first["waiting"] == {"node": "choose_language", "keys": True, "speech": True}
+    assert first["disposition"] is None
+    assert any(t.startswith("[es/language_choice]") for t in texts(first, "prompt"))
+
+    body = await simulate(env, draft, {"press": "2"})  # Spanish; open on a Monday morning
+    assert body["waiting"] == {"node": "main_menu", "keys": True, "speech": True}
+    assert body["language"] == "es" and body["variables"]["language"] == "es"  # type: ignore[index]
+    closed = await simulate(env, draft, {"press": "2"}, at=CLOSED)
+    assert closed["waiting"] == {"node": "after_hours_menu", "keys": True, "speech": True}
+    assert "[es/main_menu] Para facturación, pulse 1 o diga facturación." in " ".join(texts(body, "prompt"))
+    said = await simulate(env, draft, {"press": "2"}, {"say": "facturación"})
+    nodes = texts(said, "node")
+    assert "need_billing (mark_need)" in nodes
+    assert any("would wait in queue 'billing'" in t for t in texts(said, "would"))
+    assert said["waiting"] is None and said["disposition"] == "connected"
+    key4 = await simulate(env, draft, {"press": "2"}, {"press": "4"})  # the draft's new key
+    assert "need_agent (mark_need)" in texts(key4, "node")
+
+
+async def test_the_simulator_refuses_a_broken_draft_and_agents(env: Env) -> None:
+    c = env.client
+    r = await c.post("/api/v1/ui/flows/simulate", json={"document": MINI_V1.replace("next: bye", "next: nowhere")},
+                     headers=env.admin)
+    assert r.status_code == 422 and "nowhere" in " ".join(r.json()["detail"]["problems"])
+    r = await c.post("/api/v1/ui/flows/simulate", json={"document": MINI_V1}, headers=env.agent)
+    assert r.status_code == 403
+    body = await simulate(env, MINI_V1)  # no question in this flow: it plays and ends
+    assert texts(body, "prompt")[0].startswith("[es/greeting]") and body["disposition"] == "completed"

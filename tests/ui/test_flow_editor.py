@@ -181,3 +181,37 @@ def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
     return (inner["x"] >= outer["x"] - 1 and inner["y"] >= outer["y"] - 1
             and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 1
             and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 1)
+
+
+async def test_the_simulator_steps_through_the_draft_menu(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await open_support(ui, page)
+    # the draft (not saved, not published) has a key 4 that goes to an agent
+    await edit_yaml(page, "    agent: need_agent\n", "      4: {next: need_agent}\n    agent: need_agent\n")
+    await expect(page.locator("#problem-count")).to_have_text("(none)")
+    await page.fill("#sim-at", "2026-12-07T10:00")  # a Monday morning: open
+    await page.click("#sim-start")
+    await expect(page.locator("#sim-state")).to_have_text("Waiting at choose_language for keys or words")
+    await expect(page.locator("#sim-steps")).to_contain_text("[es/language_choice]")
+    await page.fill("#sim-keys", "2")
+    await page.click("#sim-press")
+    await expect(page.locator("#sim-state")).to_have_text("Waiting at main_menu for keys or words")
+    await expect(page.locator("#sim-steps")).to_contain_text(
+        "[es/main_menu] Para facturación, pulse 1 o diga facturación.")
+    await expect(page.locator("#sim-steps")).to_contain_text("dtmf: '2'")
+    await expect(page.locator("#sim-vars")).to_contain_text("language=es")
+    await page.fill("#sim-words", "facturación")
+    await page.click("#sim-say")
+    await expect(page.locator("#sim-state")).to_have_text("The call has ended: connected")
+    await expect(page.locator("#sim-steps")).to_contain_text("speech: 'facturación' → option 1")
+    await expect(page.locator("#sim-steps")).to_contain_text("would wait in queue 'billing'")
+    await expect(page.locator("#sim-vars")).to_contain_text("need=billing")
+    # again, with the draft's new key
+    await page.click("#sim-start")
+    await page.fill("#sim-keys", "2")
+    await page.click("#sim-press")
+    await expect(page.locator("#sim-state")).to_have_text("Waiting at main_menu for keys or words")
+    await page.fill("#sim-keys", "4")
+    await page.click("#sim-press")
+    await expect(page.locator('#sim-steps li[data-kind="node"]', has_text="need_agent")).to_have_count(1)
+    assert ui.container.services["flows"].published_versions == {}  # nothing was published or saved

@@ -284,6 +284,43 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   yaml.addEventListener("input", schedule);
 
+  // ---------------------------------------------------------------- the call simulator (the draft in the editor)
+  let simInputs = [];
+  async function simulate() {
+    const body = { document: yaml.value, inputs: simInputs };
+    if ($("sim-at").value) body.at = new Date($("sim-at").value).toISOString();
+    try {
+      const r = await P.api("POST", "/api/v1/ui/flows/simulate", body);
+      $("sim-steps").replaceChildren(...r.steps.map((st) => P.el("li", { class: st.kind, "data-kind": st.kind }, st.text)));
+      $("sim-steps").scrollTop = $("sim-steps").scrollHeight;
+      const w = r.waiting;
+      $("sim-state").textContent = w ? "Waiting at " + w.node + " for " + [w.keys ? "keys" : "", w.speech ? "words" : ""].filter(Boolean).join(" or ")
+        : "The call has ended: " + r.disposition;
+      $("sim-state").dataset.waiting = w ? w.node : "";
+      simEnded = !w;
+      $("sim-vars").textContent = "Variables: " + Object.entries(r.variables).map(([k, v]) => k + "=" + v).join(", ");
+      say("sim-msg", "");
+      return w;
+    } catch (e) {
+      showRefusal(e);
+      say("sim-msg", "Cannot simulate: " + e.message, true);
+      return null;
+    }
+  }
+  let simEnded = false;
+  async function simStep(input) {
+    if (simEnded) { say("sim-msg", "The call has ended: start a new call", true); return; }
+    simInputs.push(input);
+    await simulate();
+  }
+  $("sim-start").addEventListener("click", () => { simInputs = []; simEnded = false; simulate(); });
+  $("sim-press").addEventListener("click", () => { const k = $("sim-keys").value.trim(); if (k) { $("sim-keys").value = ""; simStep({ press: k }); } });
+  $("sim-say").addEventListener("click", () => { const w = $("sim-words").value.trim(); if (w) { $("sim-words").value = ""; simStep({ say: w }); } });
+  $("sim-silence").addEventListener("click", () => simStep({}));
+  $("sim-input").addEventListener("submit", (ev) => ev.preventDefault());
+  $("sim-keys").addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); $("sim-press").click(); } });
+  $("sim-words").addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); $("sim-say").click(); } });
+
   function newFlowDocument() {
     return "name: " + name + "\nlanguages: [es, en]\nstart: hello\nnodes:\n  hello: {kind: play, prompts: [greeting], next: bye}\n  bye: {kind: hangup}\n";
   }
