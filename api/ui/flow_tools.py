@@ -11,9 +11,12 @@ ordinary problem, so the editor lists it like any other.
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.security import AdminUser, SupervisorUser
@@ -23,6 +26,8 @@ from ivr.flows.errors import FlowRefused, InvalidYaml
 from ivr.flows.roundtrip import NodeEdit, UnknownNode
 from ivr.flows.validate import Problem
 from ivr.offload import RunnerBusy
+from ivr.prompts.catalogue import PromptCatalogue
+from ivr.prompts.errors import PromptError
 
 router = APIRouter(prefix="/api/v1/ui/flows", tags=["flow editor"])
 
@@ -108,7 +113,8 @@ async def inspect(body: DocumentIn, _: SupervisorUser, admin: Admin) -> dict[str
         drawn = flow_graph(checked.flow)
         graph = {"nodes": drawn.nodes, "edges": drawn.edges}
     return {"problems": [_problem(p) for p in checked.problems], "warnings": [_problem(p) for p in checked.warnings],
-            "nodes": node_fields(checked.data), "graph": graph}
+            "nodes": node_fields(checked.data), "graph": graph,
+            "languages": list(checked.flow.languages) if checked.flow is not None else []}
 
 
 @router.post("/edit-node")
@@ -162,3 +168,57 @@ async def simulate(body: SimulateIn, _: SupervisorUser, admin: Admin,
         "waiting": None if waiting is None else {"node": waiting.node, "keys": waiting.keys, "speech": waiting.speech},
         "disposition": result.disposition, "variables": result.variables, "language": result.language,
     }
+
+
+# --------------------------------------------------------------------------- prompt playback
+PromptKey = Annotated[str, Field(min_length=4, max_length=140, pattern=r"^[a-z]{2}/[a-z0-9][a-z0-9_/-]*$")]
+
+
+class PromptsIn(BaseModel):
+    keys: list[PromptKey] = Field(max_length=100)
+
+
+def _catalogue(request: Request) -> PromptCatalogue:
+    found = request.app.state.container.services.get("prompts")
+    if found is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the prompt catalogue is not loaded")
+    catalogue: PromptCatalogue = found
+    return catalogue
+
+
+Catalogue = Annotated[PromptCatalogue, Depends(_catalogue)]
+
+
+def _audio_file(catalogue: PromptCatalogue, key: str) -> Path | None:
+    """The prompt's WAV, only for a catalogued prompt and only inside the audio folder."""
+    try:
+        path = catalogue.path(key)  # UnknownPrompt for anything not in the catalogue
+    except PromptError:
+        return None
+    root = catalogue.audio_dir.resolve()
+    resolved = path.resolve()
+    return resolved if resolved.is_relative_to(root) and resolved.is_file() else None
+
+
+@router.post("/prompts")
+async def prompts(body: PromptsIn, _: SupervisorUser, catalogue: Catalogue) -> list[dict[str, Any]]:
+    """Each prompt key's text (None: not in the catalogue) and whether its recording exists."""
+    out: list[dict[str, Any]] = []
+    for key in body.keys:
+        lang, prompt_id = key.split("/", 1)
+        known = catalogue.has(prompt_id, lang)
+        audio = await asyncio.to_thread(_audio_file, catalogue, key) if known else None
+        out.append({"key": key, "text": catalogue.text(prompt_id, lang) if known else None,
+                    "audio": f"/api/v1/ui/flows/prompt-audio?key={key}" if audio is not None else None})
+    return out
+
+
+@router.get("/prompt-audio")
+async def prompt_audio(key: Annotated[str, Query(min_length=4, max_length=140,
+                                                 pattern=r"^[a-z]{2}/[a-z0-9][a-z0-9_/-]*$")],
+                       _: SupervisorUser, catalogue: Catalogue) -> FileResponse:
+    """A prompt's rendered WAV (``ivr prompts build``), for playing it in the editor."""
+    path = await asyncio.to_thread(_audio_file, catalogue, key)
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recording of prompt {key!r}")
+    return FileResponse(path, media_type="audio/wav", headers={"Cache-Control": "private, max-age=60"})

@@ -114,6 +114,8 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/ui/flows/inspect"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/edit-node"): ADMIN,  # the role that edits flows
     ("POST", "/api/v1/ui/flows/simulate"): SUPERVISOR,  # read-only: supervisors try flows too
+    ("POST", "/api/v1/ui/flows/prompts"): SUPERVISOR,
+    ("GET", "/api/v1/ui/flows/prompt-audio"): SUPERVISOR,
 }
 
 # Concrete values for path parameters (existing objects where that matters for the check).
@@ -125,7 +127,8 @@ PATH_VALUES = {
 STATIC_NAME = "common.js"
 # The desk needs to know which agent; supervisors and admins name one.
 QUERY = {"/api/v1/desk/events": "?agent_id=agent1", "/api/v1/desk/work": "?agent_id=agent1",
-         "/api/v1/desk/wrapup": "?agent_id=agent1", "/api/v1/flows/{name}/diff": "?to=1"}
+         "/api/v1/desk/wrapup": "?agent_id=agent1", "/api/v1/flows/{name}/diff": "?to=1",
+         "/api/v1/ui/flows/prompt-audio": "?key=es/greeting"}
 USERS = {Role.ADMIN: ("ana", "admin-pass-1"), Role.SUPERVISOR: ("sam", "super-pass-1"),
          Role.AGENT: ("alex", "agent-pass-1")}
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import wave
+from pathlib import Path
+
 from ivr.flows.changes import compare
 from ivr.flows.yamlload import DEFAULT_LIMITS, load_flow_yaml
+from ivr.prompts.catalogue import PromptCatalogue
 from tests.flowadmin.test_flow_versions import MINI_V1, MINI_V2, Env, call, env, support_v2
 
 __all__ = ["env"]  # the fixture, shared with test_flow_versions
@@ -169,3 +173,48 @@ async def test_the_simulator_refuses_a_broken_draft_and_agents(env: Env) -> None
     assert r.status_code == 403
     body = await simulate(env, MINI_V1)  # no question in this flow: it plays and ends
     assert texts(body, "prompt")[0].startswith("[es/greeting]") and body["disposition"] == "completed"
+
+
+def tiny_wav(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 80)
+    return path.read_bytes()
+
+
+async def test_prompt_texts_and_recordings_for_playback(env: Env, tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    (prompts / "catalogue").mkdir(parents=True)
+    (prompts / "catalogue" / "core.yaml").write_text(
+        'version: "1"\nprompts:\n  greeting: {es: "Hola", en: "Hello"}\n  bye: {es: "Adiós", en: "Bye"}\n',
+        encoding="utf-8")
+    audio = tiny_wav(prompts / "audio" / "es" / "greeting.wav")
+    outside = tmp_path / "outside.wav"
+    tiny_wav(outside)
+    (prompts / "audio" / "en").mkdir(parents=True)
+    (prompts / "audio" / "en" / "bye.wav").symlink_to(outside)  # leads out of the audio folder
+    env.container.services["prompts"] = PromptCatalogue.load(prompts)
+    c = env.client
+
+    r = await c.post("/api/v1/ui/flows/prompts", json={"keys": ["es/greeting", "en/greeting", "en/bye", "es/nope"]},
+                     headers=env.admin)
+    assert r.status_code == 200
+    assert r.json() == [
+        {"key": "es/greeting", "text": "Hola", "audio": "/api/v1/ui/flows/prompt-audio?key=es/greeting"},
+        {"key": "en/greeting", "text": "Hello", "audio": None},  # not rendered yet
+        {"key": "en/bye", "text": "Bye", "audio": None},  # its file is outside the audio folder
+        {"key": "es/nope", "text": None, "audio": None},
+    ]
+    r = await c.get("/api/v1/ui/flows/prompt-audio", params={"key": "es/greeting"}, headers=env.admin)
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/wav" and r.content == audio
+    for key in ("en/bye", "es/nope", "en/greeting"):
+        r = await c.get("/api/v1/ui/flows/prompt-audio", params={"key": key}, headers=env.admin)
+        assert r.status_code == 404, key
+    for key in ("es/../../outside", "es/greeting.wav", "../outside", "es//etc/passwd", "es/%2e%2e/x"):
+        r = await c.get("/api/v1/ui/flows/prompt-audio", params={"key": key}, headers=env.admin)
+        assert r.status_code in (404, 422) and r.content != audio, key
+    r = await c.get("/api/v1/ui/flows/prompt-audio", params={"key": "es/greeting"}, headers=env.agent)
+    assert r.status_code == 403

@@ -3,6 +3,9 @@ confirmations that name the change, errors beside the action, a mistyped flow na
 
 from __future__ import annotations
 
+import wave
+from pathlib import Path
+
 from playwright.async_api import Page, expect
 
 from tests.ui.test_browser import Ui, confirm, ui
@@ -215,3 +218,28 @@ async def test_the_simulator_steps_through_the_draft_menu(ui: Ui) -> None:
     await page.click("#sim-press")
     await expect(page.locator('#sim-steps li[data-kind="node"]', has_text="need_agent")).to_have_count(1)
     assert ui.container.services["flows"].published_versions == {}  # nothing was published or saved
+
+
+async def test_the_node_form_plays_its_prompts(ui: Ui, tmp_path: Path) -> None:
+    # the shipped catalogue's texts, with one recording made here (the repository has none built)
+    catalogue = ui.container.services["prompts"]
+    audio = tmp_path / "audio" / "es" / "hours.wav"
+    audio.parent.mkdir(parents=True)
+    with wave.open(str(audio), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 800)
+    catalogue.audio_dir = tmp_path / "audio"
+    page = await ui.page_as("sam")
+    await open_support(ui, page)
+    await page.select_option("#node-select", "hours")
+    row = page.locator('#node-play .prompt-play[data-key="es/hours"]')
+    await expect(row).to_contain_text("Nuestro horario")
+    player = row.locator("audio")
+    await expect(player).to_have_attribute("src", "/api/v1/ui/flows/prompt-audio?key=es/hours")
+    duration = await player.evaluate(
+        "a => new Promise((ok, bad) => { a.onloadedmetadata = () => ok(a.duration); a.onerror = () => bad('error');"
+        " a.load(); })")
+    assert abs(duration - 0.1) < 0.02  # 800 frames at 8 kHz: the file itself was served
+    await expect(page.locator('#node-play .prompt-play[data-key="en/hours"]')).to_contain_text("no recording yet")

@@ -10,6 +10,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const canEdit = main.dataset.canEdit === "yes";
   const base = "/api/v1/flows/" + encodeURIComponent(name);
   const yaml = $("yaml");
+  let languages = [];
   let nodes = {}, graph = { nodes: [], edges: [] }, bad = new Set(), selected = null, timer = null, seq = 0;
   let inService = null; // the version in service (0: the shipped file), null: none (a new flow)
 
@@ -65,6 +66,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const r = await P.api("POST", "/api/v1/ui/flows/inspect", { document: yaml.value });
       if (mine !== seq) return; // a newer edit is being checked
       nodes = r.nodes;
+      if (r.languages.length) languages = r.languages;
       showProblems(r.problems, r.warnings || []);
       if (r.graph.nodes.length) graph = r.graph;
       drawGraph();
@@ -106,7 +108,28 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     for (const input of document.querySelectorAll("#node-form input")) input.readOnly = !canEdit;
     for (const s of document.querySelectorAll("#node-form select:not(#node-select)")) s.disabled = !canEdit;
-    if (window.PuentePlayback) window.PuentePlayback.show($("node-play"), n ? n.prompts : [], yaml.value);
+    showPlayback(n ? n.prompts : []);
+  }
+
+  // Each prompt of the node in each language: its text and, when rendered, an <audio> player.
+  let playSeq = 0;
+  async function showPlayback(prompts) {
+    const mine = ++playSeq;
+    const box = $("node-play");
+    const keys = prompts.flatMap((p) => languages.map((l) => l + "/" + p)).slice(0, 100);
+    if (!keys.length) { box.replaceChildren(); return; }
+    let found = [];
+    try { found = await P.api("POST", "/api/v1/ui/flows/prompts", { keys }); }
+    catch (e) { box.replaceChildren(P.el("p", { class: "muted" }, "Prompts: " + e.message)); return; }
+    if (mine !== playSeq) return; // another node was chosen meanwhile
+    box.replaceChildren(...found.map((f) => {
+      const row = P.el("div", { class: "prompt-play", "data-key": f.key }, P.el("span", { class: "prompt-key" }, f.key + " "));
+      if (f.text === null) { row.append(P.el("span", { class: "bad-text" }, "not in the prompt catalogue")); return row; }
+      row.append(P.el("span", { class: "prompt-text" }, f.text));
+      if (f.audio) row.append(P.el("audio", { controls: true, preload: "none", src: f.audio, "aria-label": "Play " + f.key }));
+      else row.append(P.el("span", { class: "muted" }, " (no recording yet: ivr prompts build)"));
+      return row;
+    }));
   }
 
   $("node-select").addEventListener("change", (ev) => selectNode(ev.target.value));
