@@ -118,6 +118,7 @@ async def test_apply_to_yaml_keeps_every_comment(ui: Ui) -> None:
     before = await page.input_value("#yaml")
     comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     assert len(comments) > 5
+    await page.click("#graph-fit")  # the page opens on the start node; main_menu is further down
     await page.click('#graph g[data-node="main_menu"]')
     await expect(page.locator("#node-select")).to_have_value("main_menu")
     await page.fill("#opt-new-key", "4")
@@ -243,3 +244,13 @@ async def test_the_node_form_plays_its_prompts(ui: Ui, tmp_path: Path) -> None:
         " a.load(); })")
     assert abs(duration - 0.1) < 0.02  # 800 frames at 8 kHz: the file itself was served
     await expect(page.locator('#node-play .prompt-play[data-key="en/hours"]')).to_contain_text("no recording yet")
+
+
+async def test_new_flow_from_the_list_opens_without_asking(ui: Ui) -> None:
+    page = await ui.page_as("ana")
+    await page.goto(f"{ui.base}/ui/flows")
+    await page.fill("#new-name", "sales")
+    await page.click("#new-flow button[type=submit]")
+    await expect(page.locator("#main")).to_have_attribute("data-ready", "yes")
+    await expect(page.locator("#missing")).to_be_hidden()
+    await expect(page.locator("#yaml")).to_have_value(_starts("name: sales\n"))

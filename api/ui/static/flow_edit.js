@@ -365,6 +365,8 @@ document.addEventListener("DOMContentLoaded", () => {
       try { drafts = await P.api("GET", base + "/versions"); } catch (e2) { P.notice(e2.message, true); return; }
       $("in-service").textContent = "nothing (new flow)";
       if (drafts.length) { await open((await P.api("GET", base + "/versions/" + drafts[0].version)).document); return; }
+      // asked for from "New flow" on the list: no question; a typed or followed address: ask first
+      if (canEdit && new URLSearchParams(location.search).get("new") === "1") { await open(newFlowDocument()); return; }
       $("missing").hidden = false;
       main.dataset.ready = "missing";
       const create = $("create-flow");
