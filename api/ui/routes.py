@@ -31,7 +31,7 @@ STATIC_DIR = HERE / "static"
 STATIC_FILES: dict[str, Path] = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
 # Built files of npm packages (see static/vendor/README.md), likewise a fixed list.
 VENDOR_FILES: dict[str, Path] = {p.name: p for p in (STATIC_DIR / "vendor").iterdir()
-                                 if p.suffix in {".js", ".css"}}
+                                 if p.is_file() and p.suffix in {".js", ".css"}}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -116,12 +116,9 @@ async def favicon() -> Response:
     return Response(FAVICON.read_bytes(), media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
-def _static(path: Path | None, name: str) -> Response:
-    if path is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file")
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return Response(path.read_bytes(), media_type=media_type,
-                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+@router.get("/static/vendor/{name}")
+async def vendor_file(name: str) -> Response:
+    return _static(VENDOR_FILES.get(name), name)
 
 
 @router.get("/static/{name}")
@@ -129,9 +126,12 @@ async def static_file(name: str) -> Response:
     return _static(STATIC_FILES.get(name), name)
 
 
-@router.get("/static/vendor/{name}")
-async def vendor_file(name: str) -> Response:
-    return _static(VENDOR_FILES.get(name), name)
+def _static(path: Path | None, name: str) -> Response:
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file")
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Response(path.read_bytes(), media_type=media_type,
+                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
 
 # Only our own pages: a ``next`` that leaves /ui would be an open redirect.

@@ -107,6 +107,7 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/flows/{name}/versions"): ADMIN,
     ("POST", "/api/v1/flows/{name}/versions/{version}/publish"): ADMIN,
     ("POST", "/api/v1/flows/{name}/rollback"): ADMIN,
+    ("GET", "/api/v1/flows/{name}/changes"): AGENT,
     # the web UI's own API
     ("GET", "/api/v1/desk/events"): AGENT,
     ("GET", "/api/v1/desk/work"): AGENT,
@@ -115,6 +116,9 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/stats/today"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/inspect"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/edit-node"): ADMIN,  # the role that edits flows
+    ("POST", "/api/v1/ui/flows/simulate"): SUPERVISOR,  # read-only: supervisors try flows too
+    ("POST", "/api/v1/ui/flows/prompts"): SUPERVISOR,
+    ("GET", "/api/v1/ui/flows/prompt-audio"): SUPERVISOR,
 }
 
 # Concrete values for path parameters (existing objects where that matters for the check).
@@ -127,7 +131,8 @@ STATIC_NAME = "common.js"
 # The desk needs to know which agent; supervisors and admins name one.
 QUERY = {"/api/v1/desk/events": "?agent_id=agent1", "/api/v1/desk/work": "?agent_id=agent1",
          "/api/v1/desk/wrapup": "?agent_id=agent1", "/api/v1/desk/wrapup/more-time": "?agent_id=agent1",
-         "/api/v1/flows/{name}/diff": "?to=1"}
+         "/api/v1/flows/{name}/diff": "?to=1",
+         "/api/v1/ui/flows/prompt-audio": "?key=es/greeting"}
 USERS = {Role.ADMIN: ("ana", "admin-pass-1"), Role.SUPERVISOR: ("sam", "super-pass-1"),
          Role.AGENT: ("alex", "agent-pass-1")}
 

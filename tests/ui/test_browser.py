@@ -117,24 +117,37 @@ async def call(container: Container, dialled: str, call_id: str) -> list[str]:
     return channel.played
 
 
+async def open_new_flow(ui: Ui, page: Page, name: str) -> None:
+    """Open the editor on a flow that does not exist yet: the page asks before starting one."""
+    await page.goto(f"{ui.base}/ui/flows/{name}")
+    await expect(page.locator("#missing")).to_contain_text(f"No flow named “{name}”")
+    await page.click("#create-flow")
+    await expect(page.locator("#main")).to_have_attribute("data-ready", "yes")
+
+
+async def confirm(page: Page, says: str) -> None:
+    await expect(page.locator("#confirm")).to_be_visible()
+    await expect(page.locator("#confirm-text")).to_contain_text(says)
+    await page.click("#confirm-ok")
+
+
 async def test_the_editor_lists_a_refused_document_like_any_problem(ui: Ui) -> None:
     page = await ui.page_as("ana")
-    await page.goto(f"{ui.base}/ui/flows/mini")
-    await expect(page.locator("#main")).to_have_attribute("data-ready", "yes")
+    await open_new_flow(ui, page, "mini")
     bomb = "a: &a [lol, lol]\nb: &b [*a, *a]\nc: [*b, *b]\n"
     await page.fill("#yaml", bomb)
     await expect(page.locator("#problems")).to_contain_text("line 2: YAML aliases (*a) are not allowed in flows")
     await expect(page.locator("#yaml")).to_have_attribute("aria-invalid", "true")
-    await page.click("#save-draft")  # refused (422): said in the notice, nothing saved
-    await expect(page.locator("#notice")).to_contain_text("the flow cannot be checked")
+    await page.click("#save-draft")  # refused (422): said beside the button, nothing saved
+    await expect(page.locator("#action-msg")).to_contain_text("the flow cannot be checked")
+    await expect(page.locator("#action-msg")).to_be_in_viewport()
     await expect(page.locator("#problems")).to_contain_text("YAML aliases (*a) are not allowed in flows")
     await expect(page.locator("#versions tr")).to_have_count(0)
 
 
 async def test_edit_a_flow_publish_and_a_new_call_follows_it(ui: Ui) -> None:
     page = await ui.page_as("ana")
-    await page.goto(f"{ui.base}/ui/flows/mini")
-    await expect(page.locator("#main")).to_have_attribute("data-ready", "yes")
+    await open_new_flow(ui, page, "mini")
 
     # YAML with validation as you type: a dangling `next` is reported against its node
     await page.fill("#yaml", MINI.replace("next: bye", "next: nowhere"))
@@ -147,7 +160,8 @@ async def test_edit_a_flow_publish_and_a_new_call_follows_it(ui: Ui) -> None:
     await expect(page.locator('#graph g[data-node="hello"]')).to_be_visible()
     await expect(page.locator('#graph g[data-node="bye"]')).to_be_visible()
     await page.click("#save-publish")
-    await expect(page.locator("#notice")).to_contain_text("Published v1")
+    await confirm(page, "Publish v1 of mini: 2 nodes added")
+    await expect(page.locator("#action-msg")).to_contain_text("Published v1")
     assert any("greeting" in p for p in await call(ui.container, "700", "ui-call-1"))
 
     # the structured form: change the node's prompt, which rewrites the YAML; publish again
@@ -157,13 +171,16 @@ async def test_edit_a_flow_publish_and_a_new_call_follows_it(ui: Ui) -> None:
     await page.click("#node-form button[type=submit]")
     await expect(page.locator("#yaml")).to_have_value(_contains("goodbye"))
     await page.click("#save-publish")
-    await expect(page.locator("#notice")).to_contain_text("Published v2")
+    await confirm(page, "Publish v2 of mini: 1 node changed")
+    await expect(page.locator("#action-msg")).to_contain_text("Published v2")
     played = await call(ui.container, "700", "ui-call-2")
     assert any("goodbye" in p for p in played) and not any("greeting" in p for p in played)
 
-    await page.locator('#versions tr[data-version="2"] button', has_text="Diff").click()
+    await page.select_option("#diff-from", "1")
+    await page.select_option("#diff-to", "2")
+    await page.click("#diff-form button[type=submit]")
     await expect(page.locator("#diff")).to_contain_text("-  hello: {kind: play, prompts: [greeting], next: bye}")
-    await expect(page.locator("#diff")).to_contain_text("+    - goodbye")  # the form rewrote the YAML
+    await expect(page.locator("#diff")).to_contain_text("+  hello: {kind: play, prompts: [goodbye], next: bye}")
 
     # an admin page (its writes go through the JSON API with the cookie and the CSRF header), then sign out
     await page.goto(f"{ui.base}/ui/admin/users")
