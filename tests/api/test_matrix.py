@@ -33,6 +33,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
     ("POST", "/api/v1/auth/login"),
     ("GET", "/c/{token}"), ("POST", "/c/{token}/case"), ("POST", "/c/{token}/rate"), ("POST", "/c/{token}/callback"),
+    ("POST", "/c/{token}/callback/change"), ("POST", "/c/{token}/callback/cancel"),
     ("POST", "/webhooks/twilio/status"), ("POST", "/webhooks/twilio/inbound"),
     ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
     ("GET", "/ui/login"), ("POST", "/ui/login"), ("GET", "/ui"), ("GET", "/ui/static/{name}"),
