@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test system-deps run-deps lint typecheck pytest clean
+.PHONY: run test install install-test system-deps run-deps lint typecheck pytest clean vendor-ui
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ pytest: install-test system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The wallboard's charting library (uPlot's dist/ build from npm, see api/ui/static/vendor/README.md):
+# fetched with `npm pack`, checked against the registry's integrity, copied with its licence.
+UPLOT_VERSION := 1.6.32
+vendor-ui:
+	sh scripts/vendor-ui.sh $(UPLOT_VERSION) api/ui/static/vendor
 
 clean:
 	rm -rf $(VENV) var

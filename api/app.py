@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api.ui.errors import install as install_error_pages
 from ivr.composition import Container
 
 API_PREFIX = "/api/v1"
@@ -23,4 +24,5 @@ def create_app(container: Container) -> FastAPI:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     for router in container.routers:
         app.include_router(router)
+    install_error_pages(app)  # HTML 403/404/500 under /ui, JSON elsewhere
     return app

@@ -17,6 +17,7 @@ from api.security import (
     AuthError,
     CurrentUser,
     Role,
+    UnknownUser,
     UserExists,
     UserService,
     users_service,
@@ -69,6 +70,12 @@ class UserOut(BaseModel):
     agent_id: str | None = None
 
 
+class AccountOut(UserOut):
+    """A user as admins manage it: with whether the account is active."""
+
+    active: bool
+
+
 class UserIn(BaseModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=256)
@@ -106,13 +113,64 @@ async def me(user: CurrentUser) -> UserOut:
     return UserOut(id=user.id, username=user.username, role=user.role, agent_id=user.agent_id)
 
 
-@users_router.get("", response_model=list[UserOut])
-async def list_users(_: AdminUser, users: Users) -> list[UserOut]:
-    return [UserOut(id=u.id, username=u.username, role=u.role, agent_id=u.agent_id) for u in await users.list_users()]
+@users_router.get("", response_model=list[AccountOut])
+async def list_users(_: AdminUser, users: Users) -> list[AccountOut]:
+    """Every user, disabled ones included (``active`` says which)."""
+    return [AccountOut(id=u.id, username=u.username, role=u.role, agent_id=u.agent_id, active=active)
+            for u, active in await users.accounts()]
+
+
+class UserPatch(BaseModel):
+    role: Role | None = None
+    agent_id: str | None = Field(default=None, max_length=64)  # given as null: no agent
+    active: bool | None = None
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=8, max_length=256)
+
+
+def _check_agent(request: Request, agent_id: str | None) -> None:
+    acd = request.app.state.container.services.get("acd")
+    if agent_id and acd is not None and agent_id not in acd.router.agents:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"there is no agent {agent_id!r}: add it under Admin → Agents first, or leave it empty")
+
+
+@users_router.patch("/{username}", response_model=AccountOut, responses={404: {"description": "no such user"}})
+async def change_user(username: str, body: UserPatch, *, admin: AdminUser, users: Users, audit: Audit,
+                      request: Request) -> AccountOut:
+    """Role, agent id, enable/disable (disabling ends the user's sessions). Admins cannot lock
+    themselves out: their own role and active flag stay."""
+    if username == admin.username and (body.active is False or (body.role not in (None, Role.ADMIN))):
+        raise HTTPException(status.HTTP_409_CONFLICT, "you cannot disable or demote your own account")
+    set_agent = "agent_id" in body.model_fields_set
+    if set_agent:
+        _check_agent(request, body.agent_id)
+    try:
+        user, active = await users.update_user(username, role=body.role, agent_id=body.agent_id or None,
+                                               set_agent=set_agent, active=body.active)
+    except UnknownUser:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}") from None
+    await audit.record(admin, "user.change", username, body.model_dump(mode="json", exclude_unset=True))
+    return AccountOut(id=user.id, username=user.username, role=user.role, agent_id=user.agent_id, active=active)
+
+
+@users_router.post("/{username}/password", status_code=204, responses={404: {"description": "no such user"}})
+async def reset_password(username: str, body: PasswordIn, admin: AdminUser, users: Users, audit: Audit) -> None:
+    """A new password set by an admin; the user's sessions end."""
+    try:
+        await users.set_password(username, body.password)
+    except UnknownUser:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}") from None
+    except HashingBusy:
+        raise busy() from None
+    await audit.record(admin, "user.password_reset", username)
 
 
 @users_router.post("", response_model=UserOut, status_code=201)
-async def add_user(body: UserIn, admin: AdminUser, users: Users, audit: Audit) -> UserOut:
+async def add_user(body: UserIn, admin: AdminUser, users: Users, audit: Audit, request: Request) -> UserOut:
+    _check_agent(request, body.agent_id)
     try:
         user = await users.add_user(body.username, body.password, body.role, agent_id=body.agent_id)
     except UserExists as exc:

@@ -24,11 +24,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.models import WrapUpRow
+from api.readable import FlowSource, readable
 from api.security import Audit, Role, StaffUser, User
 from callbacks.models import CallbackState
 from deflection.cases import CaseStatus
 from deflection.tokens import scrub_tokens
-from ivr.acd.types import AgentState, StateReason
+from ivr.acd.types import AgentState, InvalidTransition, StateReason
 from ivr.composition import Container
 from ivr.db import Database
 from ivr.events.types import AgentConnected, AgentOffered, AgentStateChanged, Event
@@ -43,6 +44,7 @@ HEARTBEAT_SECONDS = 15.0
 # server shutdown by more than this, and a forgotten tab costs nothing forever.
 STREAM_SECONDS = 300.0
 HISTORY_ITEMS = 10
+MAX_MORE_TIME_SECONDS = 300.0  # one "more time" asks for at most this much
 
 
 class WrapUpDisposition(enum.StrEnum):
@@ -131,9 +133,11 @@ AgentId = Annotated[str, Depends(desk_agent_id)]
 # --------------------------------------------------------------------------- screen pop
 
 
-async def screen_pop(event: AgentConnected | AgentOffered, history: HistorySource | None) -> dict[str, Any]:
-    """What the desk shows: the caller's context plus earlier contacts (empty when unavailable)."""
-    context = dict(event.context)
+async def screen_pop(event: AgentConnected | AgentOffered, history: HistorySource | None,
+                     flows: FlowSource | None = None) -> dict[str, Any]:
+    """What the desk shows: the caller's context in words (:mod:`api.readable`) plus earlier contacts
+    (empty when unavailable). ``at`` of an ``agent/connected`` pop is when the agent answered."""
+    context = readable(dict(event.context), flows)
     caller = str(context.get("caller") or "")
     earlier: list[dict[str, Any]] = []
     history_available = history is not None
@@ -184,7 +188,8 @@ async def _stream(request: Request, container: Container, agent_id: str,
                 yield _sse("state", {"agent_id": agent_id, "state": event.state, "previous": event.previous,
                                      "reason": event.reason, "at": event.at.isoformat()})
             elif isinstance(event, AgentConnected | AgentOffered):
-                yield _sse("pop", await screen_pop(event, container.services.get("customer_history")))
+                yield _sse("pop", await screen_pop(event, container.services.get("customer_history"),
+                                                   container.services.get("flows")))
     finally:
         sub.close()
 
@@ -215,8 +220,10 @@ async def open_work(agent_id: AgentId, container: AppContainer) -> dict[str, Any
     acd = container.services.get("acd")
     if acd is not None and agent_id in acd.router.agents:
         view = acd.agent(agent_id)
+        until = acd.wrap_up_until(agent_id)
         out["agent"] = {"agent_id": view.agent_id, "name": view.name, "state": view.state.value,
-                        "since": view.state_since.isoformat(), "skills": dict(view.skills)}
+                        "since": view.state_since.isoformat(), "skills": dict(view.skills),
+                        "wrap_up_until": until.isoformat() if until is not None else None}
     callbacks = container.services.get("callbacks")
     if callbacks is not None and hasattr(callbacks, "find"):
         found: list[Any] = []
@@ -250,6 +257,25 @@ async def _check_handled(container: Container, agent_id: str, call_id: str) -> N
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}: a wrap-up needs a recorded call")
     if record.agent_id != agent_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"call {call_id} was not handled by agent {agent_id}")
+
+
+class MoreTimeIn(BaseModel):
+    seconds: float = Field(default=30.0, gt=0, le=MAX_MORE_TIME_SECONDS)
+
+
+@router.post("/wrapup/more-time", responses={409: {"description": "not in a timed wrap-up"}})
+async def more_time(body: MoreTimeIn, agent_id: AgentId, user: StaffUser, container: AppContainer,
+                    audit: Audit) -> dict[str, Any]:
+    """More time for the notes: the wrap-up ends ``seconds`` later (the agent is not offered a call)."""
+    acd = container.services.get("acd")
+    if acd is None or agent_id not in acd.router.agents:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id}")
+    try:
+        until = acd.extend_wrap_up(agent_id, body.seconds)
+    except InvalidTransition:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the wrap-up has already ended (or has no end to move)") from None
+    await audit.record(user, "desk.wrapup_more_time", agent_id, {"seconds": body.seconds})
+    return {"agent_id": agent_id, "wrap_up_until": until.isoformat()}
 
 
 @router.post("/wrapup", response_model=WrapUpOut, status_code=status.HTTP_201_CREATED,

@@ -49,6 +49,10 @@ class UserExists(Exception):
     pass
 
 
+class UnknownUser(LookupError):
+    pass
+
+
 class UserService:
     def __init__(self, db: Database, hashing: PasswordHashing, *, token_ttl: timedelta) -> None:
         self._db = db
@@ -69,6 +73,45 @@ class UserService:
             s.add(row)
             await s.flush()
             return _user(row)
+
+    async def accounts(self) -> list[tuple[User, bool]]:
+        """Every user with whether the account is active (disabled ones included, for admins)."""
+        async with self._db.session() as s:
+            rows = (await s.scalars(select(UserRow).order_by(UserRow.username))).all()
+            return [(_user(r), r.active) for r in rows]
+
+    async def update_user(self, username: str, *, role: Role | None = None, agent_id: str | None = None,
+                          set_agent: bool = False, active: bool | None = None) -> tuple[User, bool]:
+        """Change a user's role, agent id or active flag. Disabling ends their sessions at once."""
+        async with self._db.session() as s:
+            row = await s.scalar(select(UserRow).where(UserRow.username == username))
+            if row is None:
+                raise UnknownUser(f"no user {username!r}")
+            if role is not None:
+                row.role = role.value
+            if set_agent:
+                row.agent_id = agent_id
+            if active is not None:
+                row.active = active
+                if not active:
+                    await s.execute(delete(TokenRow).where(TokenRow.user_id == row.id))
+            await s.flush()
+            return _user(row), row.active
+
+    async def set_password(self, username: str, password: str) -> None:
+        """A new password (hashed in the pool); every session of that user ends."""
+        if len(password) < 8:
+            raise ValueError("password must have at least 8 characters")
+        async with self._db.session() as s:
+            if await s.scalar(select(UserRow.id).where(UserRow.username == username)) is None:
+                raise UnknownUser(f"no user {username!r}")
+        password_hash = await self.hashing.hash(password)
+        async with self._db.session() as s:
+            row = await s.scalar(select(UserRow).where(UserRow.username == username))
+            if row is None:
+                raise UnknownUser(f"no user {username!r}")
+            row.password_hash = password_hash
+            await s.execute(delete(TokenRow).where(TokenRow.user_id == row.id))
 
     async def list_users(self) -> list[User]:
         async with self._db.session() as s:

@@ -1,12 +1,13 @@
 """Speech benchmark: accuracy, latency, real-time factor and memory per engine on espeak-ng audio.
 
-    .venv/bin/python bench/speech.py [--engines pocketsphinx,vosk-ko] [--concurrency 8] [--quick]
+    .venv/bin/python bench/speech.py [--engines pocketsphinx,vosk-ko] [--concurrency 8] [--quick] [--no-human]
 
 Utterances: every menu phrase x several espeak-ng voices x speeds x noise (clean, 20 dB, 10 dB SNR),
 at 8 kHz, padded with silence; each is streamed in 20 ms chunks until the endpoint. "right" = the
 mapped key is the option's key. Latency = end of audio (last chunk accepted) to the mapped result,
 i.e. the decoder's own finishing time (the endpoint's trailing silence comes on top in a live call).
 RTF = decoding time / audio time. Memory = RSS growth per open recognizer with N open at once.
+Then the human set (bench/speech_human.py): Asterisk's recorded voices, English and Spanish.
 """
 
 from __future__ import annotations
@@ -186,6 +187,7 @@ def main() -> None:
     parser.add_argument("--engines", default=",".join(CASES))
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="two voices per language")
+    parser.add_argument("--no-human", action="store_true", help="skip the human set (bench/speech_human.py)")
     args = parser.parse_args()
     rows = [bench(CASES[name], args.concurrency, args.quick) for name in args.engines.split(",")]
     print(f"{'engine':<16} {'utts':>5} {'right':>7} {'clean':>7} {'20 dB':>7} {'10 dB':>7} {'p50 ms':>7} "
@@ -208,6 +210,11 @@ def main() -> None:
     print(f"\nvoices x speeds {SPEEDS} x noise (clean, 20 dB, 10 dB SNR); {args.concurrency} concurrent recognizers "
           "for MB/rec; OOG rej = out-of-grammar phrases (2 voices, clean + 10 dB) given no key or a confidence "
           f"below {CONFIDENCE_THRESHOLD}; goal: right >= 95%, p95 < 150 ms")
+    if not args.no_human:
+        from speech_human import report
+
+        print("\n## human voices (asterisk-core-sounds-{en,es}-wav)\n")
+        report(["en", "es"])
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
@@ -158,15 +159,20 @@ class SpeechSettings(BaseModel):
     # Trailing silence that ends an utterance, and the longest utterance we listen to.
     endpoint_silence_ms: int = 700
     max_utterance_seconds: float = 10.0
-    # Threads running recognizers (the decoders are CPU-bound C code that releases the GIL).
-    workers: int = 4
+    # Decoding workers (processes for PocketSphinx, which holds the GIL; threads for Vosk); each
+    # holds one decoder pair per language (~50 MB). Unset: half the cores, 1 to 4.
+    workers: int | None = None
+    # Utterances waiting or decoding at most (unset: 8 per worker); past it a menu turn is keys only.
+    max_pending: int | None = None
+    # An utterance not taken by a worker within this many seconds is not decoded (keys this turn).
+    decode_deadline_seconds: float = 1.0
     # Below this match score a transcript maps to no option.
     min_match_score: float = 0.6
     # Spectral noise subtraction in front of the recognizers (big gain on noisy lines).
     denoise: bool = True
     # PocketSphinx misreads digital silence: a fixed noise floor (sample std-dev) is added first.
     pocketsphinx_noise_floor: float = 200.0
-    # A phone-loop decoder beside each grammar decoder rejects out-of-grammar speech (~25 MB more each).
+    # A phone-loop decoder beside each grammar decoder rejects out-of-grammar speech (~25 MB more per worker).
     pocketsphinx_verify: bool = True
     # ``ivr models fetch``: official Vosk models and where they go (``var_dir/models`` when unset).
     vosk_models_url: str = "https://alphacephei.com/vosk/models"
@@ -174,7 +180,8 @@ class SpeechSettings(BaseModel):
     languages: dict[str, SpeechLanguageSettings] = Field(
         default_factory=lambda: {
             "en": SpeechLanguageSettings(engine="pocketsphinx"),
-            "es": SpeechLanguageSettings(engine="none"),
+            # The English acoustic model with Spanish words spelled in its phones (no download).
+            "es": SpeechLanguageSettings(engine="pocketsphinx"),
         }
     )
 
@@ -316,6 +323,9 @@ class Settings(BaseSettings):
     # Where data lives and relative paths resolve (IVR_HOME); see default_home().
     home: Path = Field(default_factory=default_home)
     site: str = "default"
+    # The contact centre's own zone: every time a person reads in the web UI (and the wallboard's
+    # hours) is shown in it, with its name. An IANA name; checked at start-up.
+    timezone: str = "Europe/Madrid"
     var_dir: Path = Path("var")
     database_url: str = ""  # default: sqlite under var_dir
     flows_dir: Path = PROJECT_ROOT / "dialplan" / "flows"
@@ -368,6 +378,18 @@ class Settings(BaseSettings):
     def _under_home(self, path: Path) -> Path:
         path = path.expanduser()
         return path if path.is_absolute() else self.home / path
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> Settings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA zone name (e.g. Europe/Madrid)") from None
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @classmethod
     def settings_customise_sources(

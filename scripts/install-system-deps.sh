@@ -2,12 +2,13 @@
 # Debian packages Puente needs, installed only when missing (idempotent).
 #   run:  espeak-ng + sox render the prompt audio (`ivr prompts build`); sip-tester (SIPp) places
 #         the README's first calls
-#   test: also chromium (browser tests)
+#   test: also chromium (browser tests) and Asterisk's recorded human voices (en, es) that the
+#         speech tests and bench/speech.py listen to
 set -eu
 profile="${1:-test}"
 case "$profile" in
     run) PACKAGES="espeak-ng sox sip-tester" ;;
-    test) PACKAGES="espeak-ng sox sip-tester chromium" ;;
+    test) PACKAGES="espeak-ng sox sip-tester chromium asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav" ;;
     *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
 esac
 missing=""

@@ -29,6 +29,9 @@ HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 # A fixed list read once: the static route serves exactly these files, nothing from a request path.
 STATIC_FILES: dict[str, Path] = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
+# Built files of npm packages (see static/vendor/README.md), likewise a fixed list.
+VENDOR_FILES: dict[str, Path] = {p.name: p for p in (STATIC_DIR / "vendor").iterdir()
+                                 if p.is_file() and p.suffix in {".js", ".css"}}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -56,7 +59,8 @@ NAV = (
     NavItem("admin", "/ui/admin", "Admin", ADMINS),
 )
 ADMIN_SECTIONS = {
-    "schedules": "Schedules", "queues": "Queues", "agents": "Agents", "users": "Users", "outbox": "Outbox",
+    "schedules": "Schedules", "queues": "Queues", "agents": "Agents", "users": "Users",
+    "templates": "Message templates", "outbox": "Outbox",
 }
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
@@ -81,9 +85,13 @@ async def page_user(request: Request) -> User | None:
         return None
 
 
-def render(name: str, *, user: User | None, active: str = "", status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, *, user: User | None, active: str = "", status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    """A page; its ``<meta name="puente-timezone">`` tells the scripts which zone people read times in."""
     nav = [item for item in NAV if user is not None and user.role in item.roles]
-    html = templates.get_template(name).render(user=user, nav=nav, active=active, **context)
+    zone = request.app.state.container.settings.timezone
+    html = templates.get_template(name).render(user=user, nav=nav, active=active, status_code=status_code,
+                                               timezone=zone, **context)
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
 
@@ -93,14 +101,32 @@ async def guarded(request: Request, roles: frozenset[Role], name: str, active: s
     if user is None:
         return RedirectResponse(f"/ui/login?next={quote(request.url.path)}", status.HTTP_303_SEE_OTHER)
     if user.role not in roles:
-        return render("error.html", user=user, status_code=status.HTTP_403_FORBIDDEN, title="Not allowed",
+        return render(request, "error.html", user=user, status_code=status.HTTP_403_FORBIDDEN, title="Not allowed",
                       message=f"This page needs the role {' or '.join(sorted(r.value for r in roles))}.")
-    return render(name, user=user, active=active, status_code=status_code, **context)
+    return render(request, name, user=user, active=active, status_code=status_code, **context)
+
+
+FAVICON = STATIC_DIR / "favicon.svg"
+favicon_router = APIRouter(include_in_schema=False)
+
+
+@favicon_router.get("/favicon.ico")
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico on every page; the SVG answers it (Chromium and Firefox take SVG)."""
+    return Response(FAVICON.read_bytes(), media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/static/vendor/{name}")
+async def vendor_file(name: str) -> Response:
+    return _static(VENDOR_FILES.get(name), name)
 
 
 @router.get("/static/{name}")
 async def static_file(name: str) -> Response:
-    path = STATIC_FILES.get(name)
+    return _static(STATIC_FILES.get(name), name)
+
+
+def _static(path: Path | None, name: str) -> Response:
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file")
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -121,7 +147,7 @@ async def login_page(request: Request) -> Response:
     user = await page_user(request)
     if user is not None:
         return RedirectResponse(home_for(user), status.HTTP_303_SEE_OTHER)
-    return render("login.html", user=None, title="Sign in", next=safe_next(request.query_params.get("next")))
+    return render(request, "login.html", user=None, title="Sign in", next=safe_next(request.query_params.get("next")))
 
 
 def _foreign_origin(request: Request) -> bool:
@@ -141,7 +167,7 @@ async def login_submit(request: Request) -> Response:
     next_page = safe_next(str(form.get("next") or ""))
 
     def again(error: str, code: int, headers: dict[str, str] | None = None) -> HTMLResponse:
-        page = render("login.html", user=None, title="Sign in", status_code=code, next=next_page,
+        page = render(request, "login.html", user=None, title="Sign in", status_code=code, next=next_page,
                       username=username[:64], error=error)
         page.headers.update(headers or {})
         return page

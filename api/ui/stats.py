@@ -1,4 +1,5 @@
-"""``GET /api/v1/stats/today``: today's figures for the wallboard charts (UTC day, per hour).
+"""``GET /api/v1/stats/today``: today's figures for the wallboard charts, per local hour of the site's day
+(``timezone`` setting): a supervisor in Madrid reads 09h as nine o'clock in Madrid.
 
 Each series comes from the domain that owns it (calls store, callbacks, deflection links, ratings);
 a domain that is not wired gives ``null`` for its series instead of failing the whole answer.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 
@@ -30,19 +33,36 @@ def _container(request: Request) -> Container:
     return container
 
 
-def hourly(times: Iterable[datetime], day_start: datetime) -> list[int]:
-    """Counts per UTC hour of the day starting at ``day_start`` (times outside it are ignored)."""
+@dataclass(frozen=True, slots=True)
+class LocalDay:
+    """The site's calendar day around an instant: its bounds in UTC and its zone."""
+
+    zone: ZoneInfo
+    start: datetime  # local midnight, as an aware UTC instant
+    end: datetime
+
+    @classmethod
+    def around(cls, now: datetime, zone: ZoneInfo) -> LocalDay:
+        local = now.astimezone(zone).date()
+        start = datetime.combine(local, time(0), tzinfo=zone).astimezone(UTC)
+        end = datetime.combine(local + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+        return cls(zone, start, end)
+
+
+def hourly(times: Iterable[datetime], day: LocalDay) -> list[int]:
+    """Counts per local clock hour (0-23) of ``day``; times outside the day are ignored. On the day
+    clocks go back, the repeated hour's two real hours share one bucket."""
     counts = [0] * 24
     for t in times:
-        hour = int((t - day_start).total_seconds() // 3600)
-        if 0 <= hour < 24:
-            counts[hour] += 1
+        if day.start <= t < day.end:
+            counts[t.astimezone(day.zone).hour] += 1
     return counts
 
 
 async def today_stats(container: Container, now: datetime | None = None) -> dict[str, Any]:
     now = now or utcnow()
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = LocalDay.around(now, container.settings.zone)
+    start = day.start
     series: dict[str, list[int] | None] = {"calls": None, "abandons": None, "callbacks": None, "deflections": None}
     truncated: list[str] = []
     services = container.services
@@ -52,21 +72,21 @@ async def today_stats(container: Container, now: datetime | None = None) -> dict
         calls = await store.list_calls(limit=MAX_ROWS, since=start)
         if len(calls) >= MAX_ROWS:
             truncated.append("calls")
-        series["calls"] = hourly((c.started_at for c in calls), start)
+        series["calls"] = hourly((c.started_at for c in calls), day)
         series["abandons"] = hourly((c.started_at for c in calls if c.disposition == Disposition.ABANDONED.value),
-                                    start)
+                                    day)
 
     callbacks = services.get("callbacks")
     if callbacks is not None and hasattr(callbacks, "find"):
         found = await callbacks.find(limit=MAX_ROWS)
-        series["callbacks"] = hourly((cb.created_at for cb in found), start)
+        series["callbacks"] = hourly((cb.created_at for cb in found), day)
 
     deflection = services.get("deflection")
     ratings_out: dict[str, Any] | None = None
     stages: dict[str, int] | None = None
     if deflection is not None and hasattr(deflection, "links"):
         links = await deflection.links.list(limit=MAX_ROWS)
-        series["deflections"] = hourly((link.created_at for link in links), start)
+        series["deflections"] = hourly((link.created_at for link in links), day)
         stages = await deflection.stats()
         ratings = [r for r in await RatingStore(container.db).list(limit=MAX_ROWS) if r.at >= start]
         by_score = Counter(r.score for r in ratings)
@@ -77,12 +97,12 @@ async def today_stats(container: Container, now: datetime | None = None) -> dict
         }
 
     totals = {name: (sum(values) if values is not None else None) for name, values in series.items()}
-    return {"date": start.date().isoformat(), "day_start": start.isoformat(),
-            "until": (start + timedelta(days=1)).isoformat(), "series": series, "totals": totals,
+    return {"date": now.astimezone(day.zone).date().isoformat(), "timezone": day.zone.key,
+            "day_start": start.isoformat(), "until": day.end.isoformat(), "series": series, "totals": totals,
             "ratings": ratings_out, "deflection_stages": stages, "truncated": truncated}
 
 
 @router.get("/today")
 async def stats_today(_: SupervisorUser, container: Annotated[Container, Depends(_container)]) -> dict[str, Any]:
-    """Per UTC hour today: calls, abandons, callbacks, deflections; ratings by score."""
+    """Per local hour of the site's day (``timezone``): calls, abandons, callbacks, deflections; ratings."""
     return await today_stats(container)

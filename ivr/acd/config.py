@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ivr.acd.thresholds import parse_thresholds
 from ivr.acd.types import AcdError
 
 
@@ -48,8 +49,13 @@ class Overflow:
 
 @dataclass(frozen=True, slots=True)
 class ServiceLevel:
+    """``percent`` of calls answered within ``seconds``. As contact centres count it: answered within
+    the target ÷ (answered + abandoned after ``short_abandon_seconds``); callers who hang up sooner
+    (misdials, changed minds) are left out and counted apart."""
+
     percent: float = 80.0
     seconds: float = 20.0
+    short_abandon_seconds: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,8 @@ class QueueConfig:
     def to_dict(self) -> dict[str, Any]:
         return {
             "skills": dict(self.skills),
-            "service_level": {"percent": self.service_level.percent, "seconds": self.service_level.seconds},
+            "service_level": {"percent": self.service_level.percent, "seconds": self.service_level.seconds,
+                              "short_abandon_seconds": self.service_level.short_abandon_seconds},
             "max_wait_seconds": self.max_wait_seconds,
             "overflow": str(self.overflow),
             "announcements": {
@@ -119,7 +126,7 @@ _QUEUE_KEYS = {
     "offer_link_ewt_above", "wrap_up_seconds", "expected_handle_seconds", "expected_patience_seconds",
     "ring_timeout", "music_class", "priority",
 }
-EXTRA_SECTIONS = ("callback", "deflection")
+EXTRA_SECTIONS = ("callback", "deflection", "wallboard")  # wallboard: ivr.acd.thresholds
 
 
 def _skills(raw: Any, where: str) -> dict[str, int]:
@@ -170,10 +177,11 @@ def parse_queue(name: str, raw: dict[str, Any] | None) -> QueueConfig:
         if value is not None:
             extra[section] = dict(value)
     try:
-        return QueueConfig(
+        cfg = QueueConfig(
             name=name,
             skills=_skills(raw.get("skills"), f"queue {name}"),
-            service_level=ServiceLevel(float(sl.get("percent", 80)), float(sl.get("seconds", 20))),
+            service_level=ServiceLevel(float(sl.get("percent", 80)), float(sl.get("seconds", 20)),
+                                       float(sl.get("short_abandon_seconds", 5))),
             max_wait_seconds=float(raw.get("max_wait_seconds", default.max_wait_seconds)),
             overflow=Overflow.parse(str(raw.get("overflow", "flow"))),
             announcements=Announcements(
@@ -192,6 +200,9 @@ def parse_queue(name: str, raw: dict[str, Any] | None) -> QueueConfig:
             priority=int(raw.get("priority", 0)),
             extra=extra,
         )
+        parse_thresholds(extra.get("wallboard"), sl_percent=cfg.service_level.percent,
+                         sl_seconds=cfg.service_level.seconds)
+        return cfg
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"queue {name}: {exc}") from exc
 

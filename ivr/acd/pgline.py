@@ -306,6 +306,9 @@ class PgLine:
                            at: datetime) -> LineResult:
         return await self._txn(lambda s: s.router.drop_contact(agent_id, state, reason, at=at), at)
 
+    async def extend_wrap_up(self, agent_id: str, seconds: float, *, at: datetime) -> LineResult:
+        return await self._txn(lambda s: s.router.extend_wrap_up(agent_id, seconds, at=at), at)
+
     async def mark_talking(self, agent_id: str, *, at: datetime) -> LineResult:
         return await self._txn(lambda s: s.router.mark_talking(agent_id, at=at), at)
 

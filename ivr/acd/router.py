@@ -130,6 +130,15 @@ class Router:
             if agent.state is AgentState.WRAP_UP and agent.wrap_up_until is not None and agent.wrap_up_until <= at:
                 self._move(agent, AgentState.AVAILABLE, StateReason.WRAP_UP_DONE, at)
 
+    def extend_wrap_up(self, agent_id: str, seconds: float, *, at: datetime) -> datetime:
+        """More time for the notes of a timed wrap-up: its end moves ``seconds`` later (from now if
+        it had already passed). Only a wrap-up that ends by itself can be extended."""
+        agent = self._agent(agent_id)
+        if agent.state is not AgentState.WRAP_UP or agent.wrap_up_until is None:
+            raise InvalidTransition(f"agent {agent_id} is not in a timed wrap-up")
+        agent.wrap_up_until = max(agent.wrap_up_until, at) + timedelta(seconds=seconds)
+        return agent.wrap_up_until
+
     def next_wrap_up_end(self) -> datetime | None:
         ends = [a.wrap_up_until for a in self.agents.values() if a.wrap_up_until is not None]
         return min(ends) if ends else None

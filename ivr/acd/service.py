@@ -47,6 +47,7 @@ async def _configured(done: Awaitable[None]) -> LineResult:
     return LineResult()
 
 
+
 def _priors(cfg: QueueConfig) -> Priors:
     return Priors(handle_seconds=cfg.expected_handle_seconds, patience_seconds=cfg.expected_patience_seconds)
 
@@ -228,6 +229,17 @@ class AcdService:
     def _share_talking(self, agent_id: str) -> None:
         if self.link is not None:
             self.link.submit("talking", lambda line, at: line.mark_talking(agent_id, at=at))
+
+    def wrap_up_until(self, agent_id: str) -> datetime | None:
+        """When this agent's wrap-up ends by itself (None: not in wrap-up, or one without an end)."""
+        return self._router_agent(agent_id).wrap_up_until
+
+    def extend_wrap_up(self, agent_id: str, seconds: float) -> datetime:
+        self._router_agent(agent_id)
+        until = self.router.extend_wrap_up(agent_id, seconds, at=self.clock())
+        if self.link is not None:
+            self.link.submit("extend_wrap_up", lambda line, at: line.extend_wrap_up(agent_id, seconds, at=at))
+        return until
 
     def device_state(self, device: str, state: str) -> None:
         """An AMI DeviceStateChange for ``device`` (e.g. PJSIP/agent1)."""

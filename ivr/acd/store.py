@@ -112,15 +112,18 @@ class QueueFigures:
 
     offered: int  # stays that ended (any outcome)
     answered: int
-    abandoned: int
+    abandoned: int  # all abandons, short ones included
     answered_within_sl: int
     mean_answer_seconds: float | None  # ASA
     ewt_mae_seconds: float | None
     ewt_samples: int
+    short_abandoned: int = 0  # hung up sooner than the short-abandon threshold: left out of the service level
 
     @property
     def service_level(self) -> float | None:
-        return self.answered_within_sl / self.answered if self.answered else None
+        """Answered within the target ÷ (answered + abandoned after the short-abandon threshold)."""
+        counted = self.answered + self.abandoned - self.short_abandoned
+        return self.answered_within_sl / counted if counted else None
 
     @property
     def abandon_rate(self) -> float | None:
@@ -305,7 +308,8 @@ class AcdStore:
                 row.outcome = outcome
             return len(rows)
 
-    async def figures(self, queue: str, *, since: datetime, service_level_seconds: float) -> QueueFigures:
+    async def figures(self, queue: str, *, since: datetime, service_level_seconds: float,
+                      short_abandon_seconds: float = 0.0) -> QueueFigures:
         async with self._db.session() as s:
             rows = (await s.execute(select(ContactRow.outcome, ContactRow.waited_seconds)
                                     .where(ContactRow.queue == queue, ContactRow.left_at >= since))).all()
@@ -319,6 +323,7 @@ class AcdStore:
             answered=len(answered),
             abandoned=sum(1 for o, _ in rows if o == "abandoned"),
             answered_within_sl=sum(1 for w in answered if w <= service_level_seconds),
+            short_abandoned=sum(1 for o, w in rows if o == "abandoned" and w < short_abandon_seconds),
             mean_answer_seconds=sum(answered) / len(answered) if answered else None,
             ewt_mae_seconds=sum(errors) / len(errors) if errors else None,
             ewt_samples=len(errors),

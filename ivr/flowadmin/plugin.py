@@ -6,6 +6,7 @@ from ivr.composition import Container
 from ivr.flowadmin.provider import PublishedFlowProvider
 from ivr.flowadmin.routes import router
 from ivr.flowadmin.service import FlowAdminService
+from ivr.flowadmin.simulate import Simulator
 from ivr.flowadmin.store import FlowVersionStore
 from ivr.flows.checking import FlowChecker, limits_of
 from ivr.flows.loader import FileFlowProvider
@@ -43,5 +44,9 @@ async def wire(container: Container) -> None:
     engine.provider = provider  # new calls now see published versions
     container.services["flows"] = provider
     container.services["flow_admin"] = FlowAdminService(store, provider, checker)
+    prompts = container.services.get("prompts")
+    if prompts is not None:  # the simulator reads the prompts' texts
+        container.services["flow_simulator"] = Simulator(prompts, container.services.get("schedules"),
+                                                         container.settings)
     container.components.append(provider)
     container.routers.append(router)

@@ -54,6 +54,13 @@ class PublishedFlowProvider:
     def by_name(self, name: str) -> Flow:
         return self._set.by_name(name)
 
+    def has_file(self, name: str) -> bool:
+        return name in self._files.flow_set.sources
+
+    def file_flow(self, name: str) -> Flow:
+        """The flow of the shipped file (what a rollback to version 0 restores)."""
+        return self._files.flow_set.by_name(name)
+
     def file_document(self, name: str) -> str | None:
         source = self._files.flow_set.sources.get(name)
         if source is None:

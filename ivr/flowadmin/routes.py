@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from api.security import AdminUser, Audit, StaffUser
-from ivr.flowadmin.service import FlowAdminService, FlowInvalid, NothingToRollBack
+from ivr.flowadmin.service import SHIPPED, FlowAdminService, FlowInvalid, NothingToRollBack
 from ivr.flowadmin.store import FlowVersion, VersionNotFound
 from ivr.flows.errors import FlowRefused
 from ivr.flows.loader import UnknownFlow
@@ -29,6 +29,8 @@ Admin = Annotated[FlowAdminService, Depends(flow_admin)]
 # Bounded so an absurd number is a 422, not a database integer overflow (a 500).
 MAX_VERSION = 2**31 - 1
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_VERSION)]
+# Where an earlier version is named (rollback, diff), 0 is the shipped file in dialplan/flows/.
+AnyVersion = Annotated[int | None, Query(ge=SHIPPED, le=MAX_VERSION)]
 
 
 class ProblemOut(BaseModel):
@@ -60,7 +62,7 @@ class VersionOut(BaseModel):
     status: str
     comment: str
     created_by: str
-    created_at: datetime
+    created_at: datetime | None
     published_at: datetime | None
     published_by: str | None
     document: str | None = None
@@ -70,6 +72,23 @@ class VersionOut(BaseModel):
         return cls(flow_name=v.flow_name, version=v.version, status=v.status.value, comment=v.comment,
                    created_by=v.created_by, created_at=v.created_at, published_at=v.published_at,
                    published_by=v.published_by, document=v.document if with_document else None)
+
+    @classmethod
+    def shipped(cls, name: str, document: str | None = None) -> VersionOut:
+        """Version 0: the flow's file under dialplan/flows/, what a rollback can always return to."""
+        return cls(flow_name=name, version=SHIPPED, status="shipped", comment="the shipped file",
+                   created_by="", created_at=None, published_at=None, published_by=None, document=document)
+
+
+class ChangesOut(BaseModel):
+    from_label: str
+    to_label: str
+    summary: str
+    nodes_added: list[str]
+    nodes_removed: list[str]
+    nodes_changed: list[str]
+    keys_added: list[str]
+    keys_removed: list[str]
 
 
 # The request bound; the flow limits (settings `flows.max_bytes`, 256 KiB) give the clear message.
@@ -83,7 +102,8 @@ class DraftIn(BaseModel):
 
 class DraftOut(BaseModel):
     version: VersionOut
-    problems: list[ProblemOut]
+    problems: list[ProblemOut]  # block publishing
+    warnings: list[ProblemOut] = []  # do not (a menu's prompt that does not announce an option)
 
 
 class ValidateIn(BaseModel):
@@ -140,12 +160,19 @@ async def flow_graph(name: str, _: StaffUser, admin: Admin) -> GraphOut:
 
 @router.get("/{name}/versions", response_model=list[VersionOut])
 async def list_versions(name: str, _: StaffUser, admin: Admin) -> list[VersionOut]:
-    return [VersionOut.of(v) for v in await admin.store.versions(name)]
+    """Newest first; a flow with a shipped file ends with it, as version 0."""
+    versions = [VersionOut.of(v) for v in await admin.store.versions(name)]
+    if admin.provider.has_file(name):
+        versions.append(VersionOut.shipped(name))
+    return versions
 
 
 @router.get("/{name}/versions/{version}", response_model=VersionOut)
-async def get_version(name: str, version: VersionNumber, _: StaffUser, admin: Admin) -> VersionOut:
+async def get_version(name: str, version: Annotated[int, Path(ge=SHIPPED, le=MAX_VERSION)], _: StaffUser,
+                      admin: Admin) -> VersionOut:
     try:
+        if version == SHIPPED:
+            return VersionOut.shipped(name, await admin.document_of(name, SHIPPED))
         return VersionOut.of(await admin.store.get(name, version), with_document=True)
     except VersionNotFound as exc:
         raise _not_found(exc) from None
@@ -166,13 +193,15 @@ async def validate(body: ValidateIn, _: AdminUser, admin: Admin) -> list[Problem
 @router.post("/{name}/versions", response_model=DraftOut, status_code=201)
 async def save_draft(name: str, body: DraftIn, user: AdminUser, admin: Admin, audit: Audit) -> DraftOut:
     try:
-        version, problems = await admin.save_draft(name, body.document, user=user.username, comment=body.comment)
+        version, problems, warnings = await admin.save_draft(name, body.document, user=user.username,
+                                                             comment=body.comment)
     except FlowRefused as exc:
         raise _refused(exc) from None
     except RunnerBusy as exc:
         raise _busy(exc) from None
     await audit.record(user, "flow.draft", f"{name}@v{version.version}", {"problems": len(problems)})
-    return DraftOut(version=VersionOut.of(version), problems=[ProblemOut.of(p) for p in problems])
+    return DraftOut(version=VersionOut.of(version), problems=[ProblemOut.of(p) for p in problems],
+                    warnings=[ProblemOut.of(p) for p in warnings])
 
 
 @router.post("/{name}/versions/{version}/publish", response_model=VersionOut)
@@ -190,22 +219,31 @@ async def publish(name: str, version: VersionNumber, user: AdminUser, admin: Adm
 
 
 @router.post("/{name}/rollback", response_model=VersionOut)
-async def rollback(name: str, user: AdminUser, admin: Admin, audit: Audit) -> VersionOut:
+async def rollback(name: str, user: AdminUser, admin: Admin, audit: Audit, to: AnyVersion = None) -> VersionOut:
+    """Back to version ``to`` (0: the shipped file), by default the one in service before."""
     try:
-        published = await admin.rollback(name, user=user.username)
+        in_service = await admin.rollback(name, user=user.username, to=to)
     except NothingToRollBack as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except VersionNotFound as exc:
+        raise _not_found(exc) from None
     except FlowInvalid as exc:
         raise _invalid(exc, "the earlier version cannot be published again") from None
     except RunnerBusy as exc:
         raise _busy(exc) from None
-    await audit.record(user, "flow.rollback", f"{name}@v{published.version}")
-    return VersionOut.of(published)
+    if in_service == SHIPPED:
+        await audit.record(user, "flow.rollback", f"{name}@shipped")
+        return VersionOut.shipped(name)
+    await audit.record(user, "flow.rollback", f"{name}@v{in_service}")
+    return VersionOut.of(await admin.store.get(name, in_service))
+
+
+FromVersion = Annotated[int | None, Query(alias="from", ge=SHIPPED, le=MAX_VERSION)]
 
 
 @router.get("/{name}/diff", response_class=PlainTextResponse)
-async def diff(name: str, _: StaffUser, admin: Admin, to: Annotated[int, Query(ge=1, le=MAX_VERSION)],
-               from_: Annotated[int | None, Query(alias="from", ge=1, le=MAX_VERSION)] = None) -> str:
+async def diff(name: str, _: StaffUser, admin: Admin, to: AnyVersion = None, from_: FromVersion = None) -> str:
+    """Any two versions (0: the shipped file); by default the newest version against the one in service."""
     try:
         return await admin.diff(name, from_, to)
     except (VersionNotFound, UnknownFlow) as exc:
@@ -214,3 +252,22 @@ async def diff(name: str, _: StaffUser, admin: Admin, to: Annotated[int, Query(g
         raise _refused(exc) from None
     except RunnerBusy as exc:
         raise _busy(exc) from None
+
+
+@router.get("/{name}/changes", response_model=ChangesOut)
+async def changes(name: str, _: StaffUser, admin: Admin, to: AnyVersion = None,
+                  from_: FromVersion = None) -> ChangesOut:
+    """What publishing (or rolling back to) ``to`` would change from ``from`` (default: in service),
+    in words for a confirmation: "2 nodes changed, key 4 added"."""
+    try:
+        old_label, new_label, found = await admin.changes(name, from_, to)
+    except (VersionNotFound, UnknownFlow) as exc:
+        raise _not_found(exc) from None
+    except FlowRefused as exc:
+        raise _refused(exc) from None
+    except RunnerBusy as exc:
+        raise _busy(exc) from None
+    return ChangesOut(from_label=old_label, to_label=new_label, summary=found.summary,
+                      nodes_added=list(found.nodes_added), nodes_removed=list(found.nodes_removed),
+                      nodes_changed=list(found.nodes_changed), keys_added=list(found.keys_added),
+                      keys_removed=list(found.keys_removed))

@@ -99,6 +99,22 @@ class FlowVersionStore:
             await s.flush()
             return _version(row)
 
+    async def retire_published(self, flow_name: str) -> int:
+        """Retire the flow's published version, so its shipped file serves again; how many rows."""
+        async with self._db.session() as s:
+            result = await s.execute(update(FlowVersionRow).where(
+                FlowVersionRow.flow_name == flow_name,
+                FlowVersionRow.status == VersionStatus.PUBLISHED.value,
+            ).values(status=VersionStatus.RETIRED.value))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def latest(self, flow_name: str) -> FlowVersion | None:
+        """The newest version (draft or not): what the editor compares with the flow in service."""
+        async with self._db.session() as s:
+            row = await s.scalar(select(FlowVersionRow).where(FlowVersionRow.flow_name == flow_name)
+                                 .order_by(FlowVersionRow.version.desc()).limit(1))
+            return _version(row) if row is not None else None
+
     async def previous_published(self, flow_name: str) -> FlowVersion | None:
         """The most recently retired version (what a rollback returns to)."""
         async with self._db.session() as s:

@@ -18,14 +18,15 @@ import asyncio
 import difflib
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ivr.flows.changes import Changes, compare
+from ivr.flows.coverage import coverage_warnings
 from ivr.flows.errors import FlowRefused, InvalidYaml
 from ivr.flows.loader import flow_set_problems, parse_flow_data
+from ivr.flows.roundtrip import NodeEdit, edit_node
 from ivr.flows.schema import Flow
 from ivr.flows.validate import Problem, References, check_loaded
 from ivr.flows.yamlload import DEFAULT_LIMITS, FlowLimits, check_size, load_flow_yaml
@@ -43,6 +44,7 @@ class Checked:
     flow: Flow | None
     problems: list[Problem]
     data: Any  # the document's value (the editor's node form reads it)
+    warnings: list[Problem] = field(default_factory=list)  # shown, never blocking (ivr/flows/coverage.py)
 
 
 def limits_of(settings: Settings) -> FlowLimits:
@@ -57,7 +59,7 @@ def default_runner() -> ProcessRunner:
 
 class FlowChecker:
     """``check`` (everything ``ivr flows check`` checks), ``parse`` (the schema only, for the
-    flows in service), ``load`` / ``dump`` (YAML for the editor), each in a worker under a deadline.
+    flows in service), ``load`` / ``edit_node`` (YAML for the editor), each in a worker under a deadline.
 
     Raises :class:`FlowRefused` for a document past a limit or the deadline, and
     :class:`~ivr.offload.RunnerBusy` when too many checks are already waiting."""
@@ -87,14 +89,26 @@ class FlowChecker:
         check_size(text, self.limits)
         return await self._run(_load_job, text, self.limits)
 
-    async def dump(self, data: Any) -> str:
-        text: str = await self._run(_dump_job, data)
-        return text
+    async def edit_node(self, text: str, edit: NodeEdit) -> str:
+        """The document with one node edited in place, comments and layout kept
+        (:mod:`ivr.flows.roundtrip`); raises :class:`~ivr.flows.roundtrip.UnknownNode`,
+        :class:`InvalidYaml` and :class:`FlowRefused`."""
+        check_size(text, self.limits)
+        result: str = await self._run(_edit_node_job, text, edit, self.limits)
+        return result
 
     async def diff(self, old: str, new: str, old_label: str, new_label: str) -> str:
         """A unified diff (difflib can be slow on large, repetitive documents)."""
         text: str = await self._run(_diff_job, old, new, old_label, new_label)
         return text
+
+    async def changes(self, old: str, new: str) -> Changes:
+        """What ``new`` changes from ``old`` (nodes, menu keys); either may be malformed (then it
+        counts as empty): the summary is for a confirmation, the checks are elsewhere."""
+        check_size(old, self.limits)
+        check_size(new, self.limits)
+        result: Changes = await self._run(_changes_job, old, new, self.limits)
+        return result
 
     async def _run(self, job: Any, *args: Any) -> Any:
         seconds = self.limits.validate_seconds
@@ -115,13 +129,14 @@ def _check_job(text: str, source: str, refs: References, limits: FlowLimits) -> 
     try:
         tree, data = load_flow_yaml(text, limits)
         flow, problems = check_loaded(tree, data, source=source, refs=refs)
+        warnings = coverage_warnings(flow, refs.prompts, source=source) if flow is not None else []
     except InvalidYaml as exc:
         return Checked(None, [Problem(source, None, str(exc))], None)
     except MemoryError:
         raise _guarded("the checker's memory limit was reached") from None
     except RecursionError:
         raise _guarded("nested too deeply") from None
-    return Checked(flow, problems, data)
+    return Checked(flow, problems, data, warnings)
 
 
 def _parse_job(text: str, source: str, limits: FlowLimits) -> tuple[Flow | None, list[Problem]]:
@@ -140,13 +155,29 @@ def _load_job(text: str, limits: FlowLimits) -> Any:
     return load_flow_yaml(text, limits)[1]
 
 
+def _changes_job(old: str, new: str, limits: FlowLimits) -> Changes:
+    return compare(_value_or_none(old, limits), _value_or_none(new, limits))
+
+
+def _value_or_none(text: str, limits: FlowLimits) -> Any:
+    try:
+        return load_flow_yaml(text, limits)[1]
+    except InvalidYaml:
+        return None
+
+
 def _diff_job(old: str, new: str, old_label: str, new_label: str) -> str:
     return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                         fromfile=old_label, tofile=new_label))
 
 
-def _dump_job(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+def _edit_node_job(text: str, edit: NodeEdit, limits: FlowLimits) -> str:
+    try:
+        return edit_node(text, edit, limits)
+    except MemoryError:
+        raise _guarded("the checker's memory limit was reached") from None
+    except RecursionError:
+        raise _guarded("nested too deeply") from None
 
 
 # --------------------------------------------------------------------------- files (the CLI)

@@ -65,6 +65,10 @@ class Endpointer:
         self.speech_started = False
         self.is_endpoint = False
         self.speech_ms = 0
+        # Where the speech lies in the audio fed so far (ms from the first byte): its first voiced
+        # frame and the end of its last one, so the decoder need not chew the silence around it.
+        self.speech_start_ms: int | None = None
+        self.speech_end_ms = 0
 
     def feed(self, pcm: bytes) -> None:
         self._buffer += pcm
@@ -87,10 +91,12 @@ class Endpointer:
         if voiced:
             self._run += 1
             self._silence_ms = 0
-            if self._run >= self._config.start_frames:
+            if self._run >= self._config.start_frames and not self.speech_started:
                 self.speech_started = True
+                self.speech_start_ms = self._total_ms - self._run * FRAME_MS
             if self.speech_started:
                 self.speech_ms += FRAME_MS
+                self.speech_end_ms = self._total_ms
         else:
             self._run = 0
             self._silence_ms += FRAME_MS

@@ -7,9 +7,13 @@ that need another rate convert inside their session.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ivr.channel import Grammar, InputMode, InputResult
+
+if TYPE_CHECKING:
+    from ivr.speech.grammar import CompiledGrammar
+    from ivr.speech.session import Decoded
 
 SAMPLE_RATE = 8000
 SAMPLE_WIDTH = 2
@@ -65,12 +69,16 @@ class SpeechResult:
         )
 
 
+class SpeechShed(SpeechError):
+    """The decoding pool is saturated (or the utterance waited past its deadline): keys this turn."""
+
+
 @runtime_checkable
 class RecognizerSession(Protocol):
-    """One utterance. Not thread-safe: callers serialise their calls (see :mod:`ivr.speech.runner`)."""
+    """One utterance: cheap listening (``accept``), one decode at the end. Not thread-safe."""
 
     def accept(self, pcm: bytes) -> PartialResult | None:
-        """Feed 8 kHz slin; return a partial result when something changed."""
+        """Feed 8 kHz slin (endpointing and buffering only); a partial result when speech starts."""
         ...
 
     @property
@@ -81,18 +89,49 @@ class RecognizerSession(Protocol):
         """True once speech was followed by enough silence, or the utterance ran too long."""
         ...
 
+    def take_audio(self) -> tuple[bytes, tuple[int, int] | None]:
+        """The utterance for the decoder (raw 8 kHz slin) and the byte span of its speech."""
+        ...
+
+    def conclude(self, decoded: Decoded, *, latency_ms: float) -> SpeechResult:
+        """The engine's :class:`~ivr.speech.session.Decoded` mapped to the menu's key."""
+        ...
+
     def finish(self) -> SpeechResult:
-        """End the utterance and return the mapped result; the session is then spent."""
+        """Decode in this thread and return the mapped result; the session is then spent."""
         ...
 
     def close(self) -> None:
-        """Release engine resources (idempotent; ``finish`` implies it)."""
+        """Drop the buffered audio (idempotent)."""
         ...
+
+    @property
+    def grammar(self) -> CompiledGrammar: ...
 
 
 @runtime_checkable
 class SpeechEngine(Protocol):
     name: str
     language: str
+    # True when decoding holds the GIL (PocketSphinx): the runner then decodes in worker processes.
+    isolated: bool
+
+    @property
+    def ready(self) -> bool:
+        """The model is loaded: ``new_session`` is then cheap enough for the event loop."""
+        ...
+
+    @property
+    def spec(self) -> Any:
+        """A picklable description a worker process builds the same engine from."""
+        ...
+
+    def load(self) -> None:
+        """Load the model now (blocking: run it in a pool)."""
+        ...
 
     def new_session(self, grammar: Grammar) -> RecognizerSession: ...
+
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
+        """One utterance -> :class:`~ivr.speech.session.Decoded` (runs in the pool)."""
+        ...

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
 from ivr.settings import Settings, SpeechLanguageSettings
-from ivr.speech.base import EndpointConfig, SpeechEngine
+from ivr.speech.base import EndpointConfig, SpeechEngine, SpeechError
 from ivr.speech.digits import base_language
 from ivr.speech.runner import SpeechRunner
 
@@ -19,6 +20,18 @@ def endpoint_config(settings: Settings) -> EndpointConfig:
         silence_ms=settings.speech.endpoint_silence_ms,
         max_utterance_ms=int(settings.speech.max_utterance_seconds * 1000),
     )
+
+
+def worker_count(settings: Settings) -> int:
+    """Decoding workers: as configured, else half the cores (the event loop keeps one), 1 to 4."""
+    if settings.speech.workers is not None:
+        return max(1, settings.speech.workers)
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+def runner_for(settings: Settings) -> SpeechRunner:
+    return SpeechRunner(worker_count(settings), max_pending=settings.speech.max_pending,
+                        deadline=settings.speech.decode_deadline_seconds)
 
 
 def resolve_model_path(settings: Settings, raw: str) -> Path:
@@ -36,7 +49,7 @@ class SpeechEngines:
 
     def __init__(self, settings: Settings, runner: SpeechRunner | None = None) -> None:
         self._settings = settings
-        self.runner = runner or SpeechRunner(settings.speech.workers)
+        self.runner = runner or runner_for(settings)
         self._engines: dict[str, SpeechEngine | None] = {}
         self._lock = threading.Lock()
 
@@ -65,7 +78,8 @@ class SpeechEngines:
             return PocketSphinxEngine(language, model_dir, endpoint=endpoint, min_match_score=min_score,
                                       noise_floor=self._settings.speech.pocketsphinx_noise_floor,
                                       denoise=self._settings.speech.denoise,
-                                      verify=self._settings.speech.pocketsphinx_verify)
+                                      verify=self._settings.speech.pocketsphinx_verify,
+                                      pool_size=self.runner.workers)
         if not config.model_path:
             log.error("vosk configured without model_path: speech off", extra={"language": language})
             return None
@@ -77,6 +91,17 @@ class SpeechEngines:
 
         return VoskEngine(language, path, endpoint=endpoint, min_match_score=min_score,
                           denoise=self._settings.speech.denoise)
+
+    async def warm(self) -> None:
+        """Load every configured engine (and its worker processes' decoders) before calls need them."""
+        for language in self._settings.speech.languages:
+            engine = self.engine_for(language)
+            if engine is None:
+                continue
+            try:
+                await self.runner.warm(engine)
+            except (SpeechError, OSError, RuntimeError) as exc:  # that language loses speech, not the server
+                log.error("speech engine could not load: keys only for %s: %s", language, exc)
 
     async def aclose(self) -> None:
         self.runner.shutdown()

@@ -1,49 +1,177 @@
-"""Running recognizers off the event loop: a bounded thread pool and an async view of a session.
+"""Decoding off the event loop: a bounded pool, a queue with a deadline, and shedding when saturated.
 
-Decoders are C code that holds no Python state between calls, so each session's calls run in the
-pool one after another (awaited in order), while different calls' sessions run side by side.
+A recognizer listens on the loop (endpointing and buffering cost microseconds a frame) and decodes
+once, at the endpoint, in the pool. Engines that hold the GIL while decoding (PocketSphinx) decode
+in worker processes, so the loop that paces RTP never waits for them; the others (Vosk: cffi
+releases the GIL) in threads beside their one shared model. At most ``max_pending`` utterances
+wait or decode at once: past that a new menu turn is keys only, and an utterance that waited past
+``deadline`` is not decoded (the turn falls back to keys). Both are counted as shed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import multiprocessing
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ivr.channel import Grammar
-from ivr.speech.base import PartialResult, RecognizerSession, SpeechEngine, SpeechResult
+from ivr.speech import worker
+from ivr.speech.base import PartialResult, RecognizerSession, SpeechEngine, SpeechError, SpeechResult, SpeechShed
+from ivr.speech.session import Decoded
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+LATENCY_WINDOW = 2048
+
+
+@dataclass
+class SpeechStats:
+    """Counters for /metrics (``puente_speech_*``) and the benchmarks."""
+
+    decoded: int = 0
+    shed_open: int = 0  # menu turns that started keys only: the pool was saturated
+    shed_late: int = 0  # utterances not decoded: saturated at the endpoint, or past the deadline
+    failed: int = 0
+    # End of the caller's audio -> result, seconds (recent window).
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+
+    @property
+    def shed(self) -> int:
+        return self.shed_open + self.shed_late
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 class SpeechRunner:
-    """``workers=None`` borrows the event loop's default (bounded) executor instead of owning one."""
+    """``workers=None`` borrows the event loop's default (bounded) executor and decodes in threads."""
 
-    def __init__(self, workers: int | None = 4) -> None:
-        self._executor: ThreadPoolExecutor | None = None
+    def __init__(self, workers: int | None = 2, *, max_pending: int | None = None, deadline: float = 2.0,
+                 processes: bool = True) -> None:
+        self.workers = max(1, workers or 1)
+        self._threads: ThreadPoolExecutor | None = None
         if workers is not None:
-            self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="speech")
+            self._threads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="speech")
+        self._use_processes = processes and workers is not None
+        self._processes: ProcessPoolExecutor | None = None
+        self.max_pending = max_pending if max_pending is not None else self.workers * 8
+        self.deadline = deadline
+        self.pending = 0  # utterances queued or decoding
+        self.live = 0  # recognizers open (each: an endpointer and a bounded buffer)
+        self.stats = SpeechStats()
+
+    @property
+    def saturated(self) -> bool:
+        return self.pending >= self.max_pending
 
     async def call(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
 
     async def open(self, engine: SpeechEngine, grammar: Grammar) -> AsyncRecognizer:
-        session = await self.call(engine.new_session, grammar)
-        return AsyncRecognizer(self, session)
+        """A recognizer for one menu turn; :class:`SpeechShed` when the pool is saturated."""
+        if self.saturated:
+            self.stats.shed_open += 1
+            raise SpeechShed(f"speech pool saturated ({self.pending} utterances waiting): keys only")
+        # A loaded engine opens in microseconds (no decoder is taken); the first one loads in the pool.
+        session = engine.new_session(grammar) if engine.ready else await self.call(engine.new_session, grammar)
+        self.live += 1
+        return AsyncRecognizer(self, engine, session)
+
+    async def warm(self, engine: SpeechEngine) -> None:
+        """Load the model (and, for worker processes, each worker's decoders) before the first call."""
+        if not engine.ready:
+            await self.call(engine.load)
+        if engine.isolated and self._use_processes:
+            loop = asyncio.get_running_loop()
+            pool = self._pool()
+            await asyncio.gather(*(loop.run_in_executor(pool, worker.warm, engine.spec)
+                                   for _ in range(self.workers)))
+
+    async def decode(self, engine: SpeechEngine, session: RecognizerSession, ended: float) -> SpeechResult:
+        """The utterance decoded in the pool; ``ended`` = when its last audio arrived (perf_counter)."""
+        if self.saturated:
+            session.close()
+            self.stats.shed_late += 1
+            raise SpeechShed(f"speech pool saturated ({self.pending} utterances waiting): keys only")
+        audio, span = session.take_audio()
+        deadline = time.monotonic() + self.deadline
+        self.pending += 1
+        try:
+            decoded = await self._run(engine, session, audio, span, deadline)
+        finally:
+            self.pending -= 1
+        if isinstance(decoded, worker.Late):
+            self.stats.shed_late += 1
+            raise SpeechShed(f"utterance waited {self.deadline + decoded.waited:.2f} s for a decoder: keys only")
+        latency = time.perf_counter() - ended
+        self.stats.decoded += 1
+        self.stats.latencies.append(latency)
+        return session.conclude(decoded, latency_ms=round(latency * 1000, 2))
+
+    async def _run(self, engine: SpeechEngine, session: RecognizerSession, audio: bytes,
+                   span: tuple[int, int] | None, deadline: float) -> Decoded | worker.Late:
+        loop = asyncio.get_running_loop()
+        try:
+            if engine.isolated and self._use_processes:
+                job = worker.DecodeJob(engine.spec, session.grammar, audio, span, deadline)
+                return await loop.run_in_executor(self._pool(), worker.decode, job)
+            return await self.call(_decode_here, engine, session, audio, span, deadline)
+        except BrokenProcessPool as exc:
+            # A worker died (killed, out of memory): start a new pool, this turn gets keys.
+            self.stats.failed += 1
+            self._reset_pool()
+            raise SpeechError("a speech worker process died; it is restarted") from exc
+        except SpeechError:
+            self.stats.failed += 1
+            raise
+        except Exception as exc:  # a decoder fault is this turn's problem only
+            self.stats.failed += 1
+            raise SpeechError(f"decoding failed: {exc}") from exc
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._processes is None:
+            # spawn, not fork: the server process has threads and an event loop running.
+            self._processes = ProcessPoolExecutor(max_workers=self.workers, initializer=worker.lower_priority,
+                                                  mp_context=multiprocessing.get_context("spawn"))
+        return self._processes
+
+    def _reset_pool(self) -> None:
+        pool, self._processes = self._processes, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._threads is not None:
+            self._threads.shutdown(wait=True, cancel_futures=True)
+        if self._processes is not None:
+            self._processes.shutdown(wait=True, cancel_futures=True)
+
+
+def _decode_here(engine: SpeechEngine, session: RecognizerSession, audio: bytes, span: tuple[int, int] | None,
+                 deadline: float) -> Decoded | worker.Late:
+    now = time.monotonic()
+    if now > deadline:
+        return worker.Late(now - deadline)
+    return engine.decode(session.grammar, audio, span)
 
 
 class AsyncRecognizer:
     """One utterance, awaited from the event loop. Always ``finish()`` or ``close()`` it."""
 
-    def __init__(self, runner: SpeechRunner, session: RecognizerSession) -> None:
+    def __init__(self, runner: SpeechRunner, engine: SpeechEngine, session: RecognizerSession) -> None:
         self._runner = runner
+        self._engine = engine
         self._session = session
         self._last_audio_at: float | None = None
         self._closed = False
@@ -57,17 +185,21 @@ class AsyncRecognizer:
         return self._session.is_endpoint
 
     async def accept(self, pcm: bytes) -> PartialResult | None:
+        """Endpointing and buffering, on the loop (microseconds): no pool hop per frame."""
         self._last_audio_at = time.perf_counter()
-        return await self._runner.call(self._session.accept, pcm)
+        return self._session.accept(pcm)
 
     async def finish(self) -> SpeechResult:
+        """Decode in the pool; :class:`SpeechShed` / :class:`SpeechError` mean keys for this turn."""
+        if self._closed:
+            raise RuntimeError("the recognizer is closed")
         self._closed = True
+        self._runner.live -= 1
         ended = self._last_audio_at or time.perf_counter()
-        result = await self._runner.call(self._session.finish)
-        # From the moment the last audio arrived, including any backlog in the pool.
-        return replace(result, latency_ms=round((time.perf_counter() - ended) * 1000, 2))
+        return await self._runner.decode(self._engine, self._session, ended)
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
-            await self._runner.call(self._session.close)
+            self._runner.live -= 1
+            self._session.close()

@@ -60,6 +60,7 @@ async def test_live_snapshot_and_status_figures(database: Database) -> None:
                                              1, 1, "a1", 130.0))
     await store.record_contact(ContactRecord("e2", "c9", "support", "call", now, now, now, "connected", 50.0))
     await store.record_contact(ContactRecord("e3", "c8", "support", "call", now, now, now, "abandoned", 70.0))
+    await store.record_contact(ContactRecord("e4", "c7", "support", "call", now, now, now, "abandoned", 3.0))
     await store.add_prediction(entry_id="e1", call_id="c0", queue="support", at=now - timedelta(seconds=10),
                                predicted_seconds=30.0, method="qlm", ahead=0, servers=1)
     assert await store.resolve_predictions("e1", left_at=now, outcome="connected") == 1
@@ -67,11 +68,17 @@ async def test_live_snapshot_and_status_figures(database: Database) -> None:
     s = status["support"]
     assert s["waiting"] == 2 and 39 <= s["longest_wait_seconds"] <= 45
     assert s["ewt_seconds"] is not None and s["agents"]["busy"] == 1
-    assert s["service_level"]["achieved_percent"] == 50.0  # 10 s yes, 50 s no (target 20 s)
-    assert s["abandon_rate"] == round(1 / 3, 3) and s["asa_seconds"] == 30.0
+    # SL = answered within 20 s ÷ (answered + abandoned after 5 s): 10 s yes, 50 s no, the 70 s
+    # abandon counts against it; the 3 s abandon is left out and counted apart
+    assert s["service_level"]["achieved_percent"] == 33.3 and s["service_level"]["counted"] == 3
+    assert s["short_abandoned"] == 1 and s["abandoned"] == 2 and s["abandon_percent"] == 33.3
+    assert "left out" in s["service_level"]["definition"]
+    assert s["abandon_rate"] == 0.5 and s["asa_seconds"] == 30.0
+    assert s["levels"]["service_level_percent"] == "alarm" and s["levels"]["waiting"] == "ok"
+    assert s["ewt"]["mae_seconds"] == 20.0 and s["ewt"]["seconds"] == s["ewt_seconds"]
     assert s["ewt_mae_seconds"] == 20.0 and s["ewt_samples"] == 1
     recent = await store.recent_contacts("support")
-    assert [c.entry_id for c in recent][-1] == "e3"
+    assert [c.entry_id for c in recent][-1] == "e4"
 
 
 async def test_announced_accuracy_per_queue_and_day(database: Database) -> None:

@@ -33,9 +33,11 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
     ("POST", "/api/v1/auth/login"),
     ("GET", "/c/{token}"), ("POST", "/c/{token}/case"), ("POST", "/c/{token}/rate"), ("POST", "/c/{token}/callback"),
+    ("POST", "/c/{token}/callback/change"), ("POST", "/c/{token}/callback/cancel"),
     ("POST", "/webhooks/twilio/status"), ("POST", "/webhooks/twilio/inbound"),
     ("GET", "/webhooks/meta"), ("POST", "/webhooks/meta"),
     ("GET", "/ui/login"), ("POST", "/ui/login"), ("GET", "/ui"), ("GET", "/ui/static/{name}"),
+    ("GET", "/ui/static/vendor/{name}"), ("GET", "/favicon.ico"),
 })
 
 # Web pages: without a session they redirect to /ui/login; a wrong role gets 403.
@@ -56,6 +58,8 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/auth/me"): AGENT,
     ("GET", "/api/v1/users"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
+    ("PATCH", "/api/v1/users/{username}"): ADMIN,
+    ("POST", "/api/v1/users/{username}/password"): ADMIN,
     # calls
     ("GET", "/api/v1/calls"): SUPERVISOR,
     ("GET", "/api/v1/calls/by-number/{number}"): AGENT,
@@ -104,25 +108,32 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/flows/{name}/versions"): ADMIN,
     ("POST", "/api/v1/flows/{name}/versions/{version}/publish"): ADMIN,
     ("POST", "/api/v1/flows/{name}/rollback"): ADMIN,
+    ("GET", "/api/v1/flows/{name}/changes"): AGENT,
     # the web UI's own API
     ("GET", "/api/v1/desk/events"): AGENT,
     ("GET", "/api/v1/desk/work"): AGENT,
     ("POST", "/api/v1/desk/wrapup"): AGENT,
+    ("POST", "/api/v1/desk/wrapup/more-time"): AGENT,
     ("GET", "/api/v1/stats/today"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/inspect"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/edit-node"): ADMIN,  # the role that edits flows
+    ("POST", "/api/v1/ui/flows/simulate"): SUPERVISOR,  # read-only: supervisors try flows too
+    ("POST", "/api/v1/ui/flows/prompts"): SUPERVISOR,
+    ("GET", "/api/v1/ui/flows/prompt-audio"): SUPERVISOR,
 }
 
 # Concrete values for path parameters (existing objects where that matters for the check).
 PATH_VALUES = {
     "name": "support", "version": "1", "number": "+34600000001", "call_id": "no-such-call",
     "link_id": "no-such-link", "callback_id": "no-such-callback", "agent_id": "agent1", "token": "no-such-token",
-    "section": "users",
+    "section": "users", "username": "nobody",
 }
 STATIC_NAME = "common.js"
 # The desk needs to know which agent; supervisors and admins name one.
 QUERY = {"/api/v1/desk/events": "?agent_id=agent1", "/api/v1/desk/work": "?agent_id=agent1",
-         "/api/v1/desk/wrapup": "?agent_id=agent1", "/api/v1/flows/{name}/diff": "?to=1"}
+         "/api/v1/desk/wrapup": "?agent_id=agent1", "/api/v1/desk/wrapup/more-time": "?agent_id=agent1",
+         "/api/v1/flows/{name}/diff": "?to=1",
+         "/api/v1/ui/flows/prompt-audio": "?key=es/greeting"}
 USERS = {Role.ADMIN: ("ana", "admin-pass-1"), Role.SUPERVISOR: ("sam", "super-pass-1"),
          Role.AGENT: ("alex", "agent-pass-1")}
 
@@ -158,6 +169,8 @@ def routes_of(app: FastAPI) -> set[tuple[str, str]]:
 def concrete(path: str) -> str:
     if path == "/ui/static/{name}":
         return f"/ui/static/{STATIC_NAME}"
+    if path == "/ui/static/vendor/{name}":
+        return "/ui/static/vendor/uPlot.min.css"
     filled = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES.get(m.group(1), "x"), path)
     return filled + QUERY.get(path, "")
 

@@ -206,6 +206,8 @@ class SlowEngine:
 
     name = "slow"
     language = "en"
+    ready = False  # not loaded yet: the runner builds the session in its pool
+    isolated = False
 
     def __init__(self) -> None:
         self.release = threading.Event()

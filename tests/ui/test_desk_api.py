@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from api.app import create_app
 from api.desk import screen_pop
 from api.security import Role
-from api.ui.stats import hourly
+from api.ui.stats import LocalDay, hourly
 from ivr.acd.types import AgentState
 from ivr.channels.scripted import scripted_info
 from ivr.composition import Container, build_container
@@ -82,6 +83,55 @@ async def test_pages_need_a_session_and_the_right_role(env: Env) -> None:
     assert login.status_code == 200 and 'for="username"' in login.text
 
 
+async def test_ui_errors_are_pages_and_the_api_keeps_json(env: Env) -> None:
+    c = env.client
+    r = await c.get("/ui/no-such-page", headers=env.auth[Role.SUPERVISOR])
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "Page not found" in r.text and 'href="/ui/wallboard"' in r.text  # the signed-in user's navigation
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    r = await c.get("/ui/no-such-page")
+    assert r.status_code == 404 and "Page not found" in r.text and 'href="/ui/login"' in r.text
+    r = await c.get("/ui/wallboard", headers=env.auth[Role.AGENT])
+    assert r.status_code == 403 and "Not allowed" in r.text and "<html" in r.text
+    r = await c.get("/api/v1/no-such-thing", headers=env.auth[Role.SUPERVISOR])
+    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+
+
+async def test_server_errors_are_a_page_under_ui_and_json_elsewhere(sqlite_db: Database) -> None:
+    container = await build_container(Settings(), db=sqlite_db)
+    app = create_app(container)
+
+    async def boom() -> None:
+        raise RuntimeError("a fault in a page")
+
+    app.add_api_route("/ui/boom", boom)
+    app.add_api_route("/api/v1/boom", boom)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.get("/ui/boom")
+            assert r.status_code == 500 and r.headers["content-type"].startswith("text/html")
+            assert "Server error" in r.text and "a fault in a page" not in r.text  # no internals shown
+            r = await c.get("/api/v1/boom")
+            assert r.status_code == 500 and r.json() == {"detail": "internal server error"}
+    finally:
+        await container.aclose()
+
+
+async def test_favicon_and_site_timezone_on_every_page(env: Env) -> None:
+    r = await env.client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml" and b"<svg" in r.content
+    page = await env.client.get("/ui/login")
+    assert '<meta name="puente-timezone" content="Europe/Madrid">' in page.text
+    assert 'rel="icon" href="/ui/static/favicon.svg"' in page.text
+    assert (await env.client.get("/ui/static/favicon.svg")).status_code == 200
+
+
+def test_an_unknown_timezone_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match="not an IANA zone name"):
+        Settings(timezone="Mars/Olympus")
+
+
 async def test_static_files_are_a_fixed_list(env: Env) -> None:
     r = await env.client.get("/ui/static/desk.js")
     assert r.status_code == 200 and r.headers["content-type"].startswith(("text/javascript", "application/javascript"))
@@ -109,6 +159,26 @@ async def test_wrap_up_is_stored_audited_and_ends_the_wrap_up(store_env: Env) ->
     r = await env.client.post("/api/v1/desk/wrapup", json={**body, "disposition": "maybe"},
                               headers=env.auth[Role.AGENT])
     assert r.status_code == 422
+
+
+async def test_more_time_moves_a_timed_wrap_up_and_is_audited(env: Env) -> None:
+    acd = env.container.services["acd"]
+    agent = env.auth[Role.AGENT]
+    r = await env.client.post("/api/v1/desk/wrapup/more-time", json={"seconds": 30}, headers=agent)
+    assert r.status_code == 409  # not in wrap-up: nothing to move
+    acd.set_agent_state("agent1", AgentState.AVAILABLE)
+    acd.router.agents["agent1"].contact = "entry-1"  # an answered contact that now ends (as the hold loop does)
+    acd.contact_ended("agent1", "support", talk_seconds=10.0)
+    before = acd.wrap_up_until("agent1")
+    assert before is not None
+    work = (await env.client.get("/api/v1/desk/work", headers=agent)).json()
+    assert work["agent"]["state"] == "wrap_up" and work["agent"]["wrap_up_until"] == before.isoformat()
+    r = await env.client.post("/api/v1/desk/wrapup/more-time", json={"seconds": 30}, headers=agent)
+    assert r.status_code == 200 and acd.wrap_up_until("agent1") == before + timedelta(seconds=30)
+    assert r.json()["wrap_up_until"] == (before + timedelta(seconds=30)).isoformat()
+    assert (await env.container.services["audit"].recent())[0]["action"] == "desk.wrapup_more_time"
+    r = await env.client.post("/api/v1/desk/wrapup/more-time", json={"seconds": 3600}, headers=agent)
+    assert r.status_code == 422  # one click asks for at most 5 minutes
 
 
 class _History:
@@ -183,12 +253,24 @@ async def test_stats_today_counts_calls_and_abandons_per_hour(store_env: Env) ->
     assert stats["totals"]["callbacks"] == 0 and stats["ratings"]["count"] == 0
 
 
-def test_hourly_buckets() -> None:
-    start = datetime(2026, 11, 23, tzinfo=UTC)
-    times = [datetime(2026, 11, 23, 0, 5, tzinfo=UTC), datetime(2026, 11, 23, 23, 59, tzinfo=UTC),
-             datetime(2026, 11, 24, 0, 0, tzinfo=UTC), datetime(2026, 11, 22, 23, 0, tzinfo=UTC)]
-    counts = hourly(times, start)
-    assert counts[0] == 1 and counts[23] == 1 and sum(counts) == 2
+def test_hourly_buckets_follow_the_site_day() -> None:
+    day = LocalDay.around(datetime(2026, 11, 23, 12, tzinfo=UTC), ZoneInfo("Europe/Madrid"))
+    assert day.start == datetime(2026, 11, 22, 23, tzinfo=UTC) and day.end == datetime(2026, 11, 23, 23, tzinfo=UTC)
+    times = [datetime(2026, 11, 22, 23, 5, tzinfo=UTC),  # 00:05 in Madrid: hour 0
+             datetime(2026, 11, 23, 8, 30, tzinfo=UTC),  # 09:30 in Madrid
+             datetime(2026, 11, 23, 22, 59, tzinfo=UTC),  # 23:59 in Madrid
+             datetime(2026, 11, 23, 23, 0, tzinfo=UTC),  # the next Madrid day
+             datetime(2026, 11, 22, 22, 59, tzinfo=UTC)]  # the Madrid day before
+    counts = hourly(times, day)
+    assert counts[0] == 1 and counts[9] == 1 and counts[23] == 1 and sum(counts) == 3
+
+
+def test_hourly_buckets_on_the_day_clocks_go_back() -> None:
+    day = LocalDay.around(datetime(2026, 10, 25, 12, tzinfo=UTC), ZoneInfo("Europe/Madrid"))
+    assert (day.end - day.start).total_seconds() == 25 * 3600
+    # 02:30 CEST (00:30Z) and 02:30 CET (01:30Z) are both the local hour 02
+    counts = hourly([datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)], day)
+    assert counts[2] == 2 and sum(counts) == 2
 
 
 async def test_flow_editor_helpers(env: Env) -> None:
@@ -208,3 +290,26 @@ async def test_flow_editor_helpers(env: Env) -> None:
     assert any(p["node"] == "greeting" and "nowhere" in p["message"] for p in problems)
     r = await c.post("/api/v1/ui/flows/edit-node", headers=admin, json={"document": doc, "node": "nope", "next": "x"})
     assert r.status_code == 404
+
+
+async def test_admins_change_users_with_clear_refusals(env: Env) -> None:
+    c, admin = env.client, env.auth[Role.ADMIN]
+    r = await c.patch("/api/v1/users/alex", json={"agent_id": "agent9"}, headers=admin)
+    assert r.status_code == 422 and "there is no agent 'agent9'" in r.json()["detail"]
+    assert (await c.patch("/api/v1/users/nobody", json={"active": False}, headers=admin)).status_code == 404
+    assert (await c.patch("/api/v1/users/ana", json={"active": False}, headers=admin)).status_code == 409
+    assert (await c.patch("/api/v1/users/ana", json={"role": "agent"}, headers=admin)).status_code == 409
+    r = await c.patch("/api/v1/users/alex", json={"agent_id": "agent2"}, headers=admin)
+    assert r.status_code == 200 and r.json()["agent_id"] == "agent2" and r.json()["role"] == "agent"
+    r = await c.patch("/api/v1/users/alex", json={"active": False}, headers=admin)
+    assert r.json()["active"] is False
+    assert (await c.get("/api/v1/auth/me", headers=env.auth[Role.AGENT])).status_code == 401  # signed out
+    listed = {u["username"]: u["active"] for u in (await c.get("/api/v1/users", headers=admin)).json()}
+    assert listed["alex"] is False and listed["ana"] is True
+    r = await c.post("/api/v1/users/sam/password", json={"password": "short"}, headers=admin)
+    assert r.status_code == 422
+    r = await c.post("/api/v1/users/sam/password", json={"password": "sam-new-pass"}, headers=admin)
+    assert r.status_code == 204
+    assert (await c.get("/api/v1/auth/me", headers=env.auth[Role.SUPERVISOR])).status_code == 401
+    actions = [e["action"] for e in await env.container.services["audit"].recent()]
+    assert actions[0] == "user.password_reset" and "user.change" in actions

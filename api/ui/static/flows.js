@@ -9,5 +9,5 @@ document.addEventListener("DOMContentLoaded", async () => {
     }));
   } catch (e) { P.notice(e.message, true); }
   const form = document.getElementById("new-flow");
-  if (form) form.addEventListener("submit", (ev) => { ev.preventDefault(); location.href = "/ui/flows/" + encodeURIComponent(document.getElementById("new-name").value); });
+  if (form) form.addEventListener("submit", (ev) => { ev.preventDefault(); location.href = "/ui/flows/" + encodeURIComponent(document.getElementById("new-name").value) + "?new=1"; });
 });

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ivr.channel import InputMode, InputResult, InputSpec
+from ivr.speech.base import SpeechError
 from ivr.speech.runner import AsyncRecognizer
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,13 @@ class Turn:
     async def _finish_speech(self) -> TurnOutcome:
         assert self._recognizer is not None
         recognizer, self._recognizer = self._recognizer, None
-        return TurnOutcome((await recognizer.finish()).as_input())
+        try:
+            return TurnOutcome((await recognizer.finish()).as_input())
+        except SpeechError as exc:
+            # Shed (pool saturated) or a decoder fault: not understood, the flow asks again and keys
+            # work as always; counted in puente_speech_shed / puente_speech_failed.
+            log.warning("speech not decoded, keys only: %s", exc)
+            return TurnOutcome(InputResult(InputMode.SPEECH, transcript="", key=None, confidence=0.0))
 
     async def close(self) -> None:
         self._early = None

@@ -1,9 +1,10 @@
 """Speech input on the built-in endpoint: inbound RTP decoded to 8 kHz PCM feeds a recognizer.
 
 Keys keep working alongside speech; whichever the caller uses first wins, and speech starting
-stops the prompt (barge-in) just as a key does. Recognition runs in the speech domain's thread
-pool (``AsyncRecognizer``); audio reaches it through a bounded queue so the RTP callback never
-blocks.
+stops the prompt (barge-in) just as a key does. Listening (endpointing, buffering) costs
+microseconds a frame; the utterance is decoded once at its end in the speech pool
+(``AsyncRecognizer``), off the loop that paces RTP. Audio reaches the recognizer through a bounded
+queue so the RTP callback never blocks.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivr.sip.speech")
 
 MAX_UTTERANCE_SECONDS = 12.0
+# What a turn whose speech could not be decoded answers: spoken, matching nothing.
+NOT_UNDERSTOOD = InputResult(InputMode.SPEECH, transcript="", key=None, confidence=0.0)
 _QUEUE_FRAMES = 500  # 10 s of 20 ms frames: beyond that the recognizer is hopelessly behind
 
 
@@ -70,7 +73,14 @@ async def _outcome(
         return keyed
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(feeder.done.wait(), MAX_UTTERANCE_SECONDS)
-    return (await recognizer.finish()).as_input()
+    try:
+        return (await recognizer.finish()).as_input()
+    except SpeechError as exc:
+        # Shed (pool saturated) or a decoder fault: this answer is not understood, the flow asks
+        # again and keys work as always; counted in puente_speech_shed / puente_speech_failed.
+        log.warning("speech not decoded, keys only: %s", exc, extra={"language": spec.grammar.language
+                                                                     if spec.grammar else None})
+        return NOT_UNDERSTOOD
 
 
 class _Feeder:

@@ -1,20 +1,32 @@
-"""PocketSphinx 5 engine: the US English model shipped inside the wheel (zero setup).
+"""PocketSphinx 5 engine: the US English acoustic model shipped inside the wheel (zero setup).
+
+English uses the wheel's dictionary; Spanish uses the same acoustic model with each grammar word
+spelled in its phone set (:mod:`ivr.speech.spanish`), so a Spanish caller has speech out of the box.
 
 PocketSphinx refuses 8 kHz input with that model, so telephone audio is upsampled to 16 kHz. Its
 noise estimation misreads digital silence (exact zeros between words, common in synthesised or
-gated audio), so a fixed low noise floor is added first. Each session runs a JSGF grammar of the
-phrases whose words are all in the pronunciation dictionary; the others are dropped with a warning.
-The grammar pass runs once per utterance, on all of it, at the endpoint (cepstral mean from the
-utterance itself: far better on noisy lines). A phone-loop decoder listens alongside, streaming,
-and its verdict (:mod:`ivr.speech.verify`) rejects or marks down out-of-grammar speech.
-Decoder pairs (about 50 MB each) are pooled and reused across sessions; each remembers its grammars.
+gated audio), so a fixed low noise floor is added first. The grammar pass runs once per utterance,
+on all of it, at the endpoint (cepstral mean from the utterance itself: far better on noisy lines).
+A phone-loop decoder checks the answer (:mod:`ivr.speech.verify`) and rejects or marks down
+out-of-grammar speech.
+
+Decoders are not per call: a session is only its endpointer and buffer. The model is loaded by a
+small pool of decoder pairs (about 50 MB each) that switch grammars (``activate_search``; each
+remembers its most recent grammars), leased for the few tens of ms an utterance's decoding takes.
+PocketSphinx holds the GIL while it decodes (a 3 s utterance blocked another thread for 130 ms),
+so the server decodes in worker processes (``isolated``), never in the event loop's process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +35,11 @@ import numpy as np
 from ivr.channel import Grammar
 from ivr.speech.audio import add_noise_floor, as_samples, upsample_2x
 from ivr.speech.base import EmptyGrammar, EndpointConfig, ModelMissing
+from ivr.speech.digits import base_language
 from ivr.speech.gaps import VocabularyGaps
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
-from ivr.speech.session import EngineSession
+from ivr.speech.session import Decoded, EngineSession, prepared
+from ivr.speech.spanish import phones as spanish_phones
 from ivr.speech.verify import segments, verification
 
 log = logging.getLogger(__name__)
@@ -39,19 +53,67 @@ FILLER_WORDS = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>"})
 # caller's line, so the same audio decoded differently depending on history (a fresh decoder's
 # default "40,3,-1" got a 10 dB line a quarter right).
 INITIAL_CMN = "59.6,-6.12,-10.66,7.25,-4.61,-0.42,-9.07,-1.66,-7.91,0.18,-2.32,2.52,-5.29"
+# Languages whose words are spelled by rules into the English model's phones.
+SPELLED = {"es": spanish_phones}
+
+
+@dataclass(frozen=True, slots=True)
+class PocketSphinxSpec:
+    """Everything needed to build the same engine in a worker process (picklable)."""
+
+    language: str
+    model_dir: Path | None
+    min_match_score: float
+    noise_floor: float
+    denoise: bool
+    verify: bool
 
 
 class _Decoder:
-    """A pooled decoder and the grammar searches already added to it."""
+    """A pooled decoder pair and the grammar searches already added to it (most recent last)."""
 
     def __init__(self, decoder: Any, phones: Any | None = None) -> None:
         self.decoder = decoder
         self.phones = phones  # the phone-loop decoder that checks the grammar's answer
-        self.searches: set[str] = set()
+        self.searches: OrderedDict[str, None] = OrderedDict()
+
+
+class DecoderPool:
+    """At most ``size`` decoder pairs, built on demand and kept for reuse (the only big memory)."""
+
+    def __init__(self, size: int, build: Any) -> None:
+        self.size = max(1, size)
+        self._build = build
+        self._slots = threading.BoundedSemaphore(self.size)
+        self._lock = threading.Lock()
+        self._idle: list[_Decoder] = []
+        self.created = 0
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[_Decoder]:
+        with self._slots:
+            with self._lock:
+                pooled = self._idle.pop() if self._idle else None
+            if pooled is None:
+                pooled = self._build()
+                with self._lock:
+                    self.created += 1
+            try:
+                yield pooled
+            except Exception:
+                log.warning("pocketsphinx decoder discarded after an error")
+                raise
+            with self._lock:
+                self._idle.append(pooled)
 
 
 class PocketSphinxEngine:
     name = "pocketsphinx"
+    isolated = True  # holds the GIL while decoding: the server runs it in worker processes
 
     def __init__(
         self,
@@ -63,8 +125,10 @@ class PocketSphinxEngine:
         noise_floor: float = 200.0,
         denoise: bool = True,
         verify: bool = True,
+        pool_size: int = 2,
     ) -> None:
         self.language = language
+        self._base = base_language(language)
         self._model_dir = model_dir
         self._endpoint = endpoint or EndpointConfig()
         self._min_match_score = min_match_score
@@ -74,8 +138,26 @@ class PocketSphinxEngine:
         self._lock = threading.Lock()
         self._gaps = VocabularyGaps(log, "PocketSphinx", self.language)
         self._words: frozenset[str] | None = None
-        self._idle: list[_Decoder] = []
-        self.decoders_created = 0
+        self._spell = SPELLED.get(self._base)
+        self.pool = DecoderPool(pool_size, self._build)
+
+    @classmethod
+    def from_spec(cls, spec: PocketSphinxSpec, *, pool_size: int = 1) -> PocketSphinxEngine:
+        return cls(spec.language, spec.model_dir, min_match_score=spec.min_match_score,
+                   noise_floor=spec.noise_floor, denoise=spec.denoise, verify=spec.verify, pool_size=pool_size)
+
+    @property
+    def spec(self) -> PocketSphinxSpec:
+        return PocketSphinxSpec(self.language, self._model_dir, self._min_match_score, self._noise_floor,
+                                self._denoise, self._verify)
+
+    @property
+    def decoders_created(self) -> int:
+        return self.pool.created
+
+    @property
+    def ready(self) -> bool:
+        return self._words is not None
 
     @property
     def model_dir(self) -> Path:
@@ -97,37 +179,23 @@ class PocketSphinxEngine:
             if not (self.model_dir / "en-us").is_dir() or not self._dict_path.exists():
                 raise ModelMissing(f"no PocketSphinx en-us model under {self.model_dir}")
             words = set()
-            with self._dict_path.open(encoding="utf-8") as fh:
-                for line in fh:
-                    head = line.split(" ", 1)[0]
-                    words.add(head.split("(", 1)[0])  # "read(2)" is an alternative pronunciation
+            if self._spell is None:
+                with self._dict_path.open(encoding="utf-8") as fh:
+                    for line in fh:
+                        head = line.split(" ", 1)[0]
+                        words.add(head.split("(", 1)[0])  # "read(2)" is an alternative pronunciation
             self._words = frozenset(words)
 
     def new_session(self, grammar: Grammar) -> PocketSphinxSession:
+        """Cheap once loaded (no decoder is taken): the grammar checked against the dictionary."""
         self.load()
         compiled = compile_grammar(grammar)
         phrases = self._known_phrases(compiled)
         if not phrases:
             raise EmptyGrammar(f"no phrase of the {grammar.language} grammar is in the PocketSphinx dictionary")
         restricted = CompiledGrammar(compiled.language, phrases)
-        name, jsgf = _jsgf(restricted)
-        pooled = self._acquire()
-        try:
-            if name not in pooled.searches:
-                pooled.decoder.add_jsgf_string(name, jsgf)
-                pooled.searches.add(name)
-            pooled.decoder.activate_search(name)
-            pooled.decoder.set_cmn(INITIAL_CMN)
-            pooled.decoder.start_utt()
-            if pooled.phones is not None:
-                pooled.phones.set_cmn(INITIAL_CMN)
-                pooled.phones.start_utt()
-        except Exception:
-            self._discard(pooled)
-            raise
-        return PocketSphinxSession(self, pooled, restricted, self._endpoint,
-                                   min_match_score=self._min_match_score, noise_floor=self._noise_floor,
-                                   denoise=self._denoise)
+        return PocketSphinxSession(self, restricted, self._endpoint, min_match_score=self._min_match_score,
+                                   reject_below=REJECT_BELOW if self._verify else 0.0)
 
     def check_vocabulary(self, grammar: Grammar) -> None:
         """Report (once per word) the grammar's words this model lacks; see ivr.speech.vocabulary."""
@@ -140,7 +208,10 @@ class PocketSphinxEngine:
         missing: list[str] = []
         dropped: list[str] = []
         for phrase, key in compiled.phrases.items():
-            unknown = [w for w in phrase.split() if w not in self._words]
+            if self._spell is not None:
+                unknown = [w for w in phrase.split() if not self._spell(w)]
+            else:
+                unknown = [w for w in phrase.split() if w not in self._words]
             if unknown:
                 missing += unknown
                 dropped.append(phrase)
@@ -149,97 +220,85 @@ class PocketSphinxEngine:
         self._gaps.report(missing, dropped)
         return known
 
-    def _acquire(self) -> _Decoder:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
+    def _build(self) -> _Decoder:
         from pocketsphinx import Decoder
 
-        decoder = Decoder(hmm=str(self.model_dir / "en-us"), dict=str(self._dict_path), lm=None,
-                          samprate=16000, loglevel="FATAL")
+        hmm = str(self.model_dir / "en-us")
+        # Spelled languages start from an empty dictionary; their words are added as grammars come.
+        dictionary = os.devnull if self._spell is not None else str(self._dict_path)
+        decoder = Decoder(hmm=hmm, dict=dictionary, lm=None, samprate=16000, loglevel="FATAL")
         phones = None
         if self._verify:
             # Wide beams are enough for a score to compare against, and keep the second pass cheap.
-            phones = Decoder(hmm=str(self.model_dir / "en-us"), allphone=str(self.model_dir / "en-us-phone.lm.bin"),
+            phones = Decoder(hmm=hmm, allphone=str(self.model_dir / "en-us-phone.lm.bin"),
                              lm=None, samprate=16000, lw=2.0, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
-        with self._lock:
-            self.decoders_created += 1
         return _Decoder(decoder, phones)
 
-    def release(self, pooled: _Decoder) -> None:
-        if len(pooled.searches) > MAX_SEARCHES_PER_DECODER:
-            return  # let it go rather than grow without bound
-        with self._lock:
-            self._idle.append(pooled)
+    def _prepare(self, pooled: _Decoder, grammar: CompiledGrammar) -> None:
+        name, jsgf = _jsgf(grammar)
+        if name in pooled.searches:
+            pooled.searches.move_to_end(name)
+        else:
+            if self._spell is not None:
+                for word in sorted({w for p in grammar.phrases for w in p.split()}):
+                    if pooled.decoder.lookup_word(word) is None:
+                        pooled.decoder.add_word(word, " ".join(self._spell(word)), True)
+            pooled.decoder.add_jsgf_string(name, jsgf)
+            pooled.searches[name] = None
+            if len(pooled.searches) > MAX_SEARCHES_PER_DECODER:
+                oldest, _ = pooled.searches.popitem(last=False)
+                pooled.decoder.remove_search(oldest)
+        pooled.decoder.activate_search(name)
 
-    def _discard(self, pooled: _Decoder) -> None:
-        log.warning("pocketsphinx decoder discarded after an error")
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
+        """One utterance (raw 8 kHz slin), start to end, on a leased decoder pair."""
+        self.load()
+        audio = prepared(pcm, span, denoise=self._denoise)
+        rng = np.random.default_rng(0)  # fixed: the same audio decodes the same way
+        wide, _ = upsample_2x(add_noise_floor(as_samples(audio), self._noise_floor, rng))
+        raw = wide.tobytes()
+        with self.pool.lease() as pooled:
+            self._prepare(pooled, grammar)
+            return _decode(pooled, raw)
+
+
+def _decode(pooled: _Decoder, raw: bytes) -> Decoded:
+    decoder, phones = pooled.decoder, pooled.phones
+    if phones is not None:
+        phones.set_cmn(INITIAL_CMN)
+        phones.start_utt()
+        phones.process_raw(raw, False, False)
+        phones.end_utt()
+    # The grammar pass decodes the whole utterance at once (``full_utt``), so the cepstrum is
+    # normalised over the utterance itself rather than by a running mean that starts from a
+    # guess: on a 10 dB line that is right far more often (bench/speech.py: 10 dB 78% -> 88%).
+    decoder.set_cmn(INITIAL_CMN)
+    decoder.start_utt()
+    decoder.process_raw(raw, False, True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    text = " ".join((hyp.hypstr if hyp is not None else "").split())
+    if not text:
+        return Decoded("", 0.0)
+    # Word posteriors from the lattice: the least certain word bounds the utterance. In grammar
+    # mode they sit near 1.0 whatever was said, so the phone loop's verdict bounds them too.
+    probs = [float(s.prob) for s in decoder.seg() if s.word not in FILLER_WORDS]
+    confidence = min(probs) if probs else 1.0
+    if phones is not None:
+        confidence = min(confidence, verification(segments(decoder.seg()), segments(phones.seg())))
+    return Decoded(text, confidence)
 
 
 class PocketSphinxSession(EngineSession):
     engine_name = "pocketsphinx"
 
-    def __init__(self, engine: PocketSphinxEngine, pooled: _Decoder, grammar: CompiledGrammar,
-                 endpoint: EndpointConfig, *, min_match_score: float, noise_floor: float,
-                 denoise: bool = True) -> None:
-        super().__init__(grammar, endpoint, min_match_score=min_match_score, denoise=denoise,
-                         reject_below=REJECT_BELOW if pooled.phones is not None else 0.0)
+    def __init__(self, engine: PocketSphinxEngine, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
+                 min_match_score: float, reject_below: float) -> None:
+        super().__init__(grammar, endpoint, min_match_score=min_match_score, reject_below=reject_below)
         self._engine = engine
-        self._pooled: _Decoder | None = pooled
-        self._noise_floor = noise_floor
-        self._rng = np.random.default_rng(0)  # fixed: the same audio decodes the same way
-        self._tail: np.ndarray | None = None
-        self._audio: list[bytes] = []  # the utterance at 16 kHz, decoded again as a whole at the end
-        self._in_utt = True
 
-    def _feed(self, pcm: bytes) -> str | None:
-        if self._pooled is None:
-            raise RuntimeError("the session is closed")
-        samples = add_noise_floor(as_samples(pcm), self._noise_floor, self._rng)
-        wide, self._tail = upsample_2x(samples, self._tail)
-        raw = wide.tobytes()
-        self._audio.append(raw)
-        if self._pooled.phones is not None:
-            self._pooled.phones.process_raw(raw, False, False)
-        return None  # no partial text: the grammar pass runs once, on the whole utterance
-
-    def _final(self) -> tuple[str, float]:
-        if self._pooled is None:
-            raise RuntimeError("the session is closed")
-        decoder, phones = self._pooled.decoder, self._pooled.phones
-        if phones is not None:
-            phones.end_utt()
-        # The grammar pass decodes the whole utterance at once (``full_utt``), so the cepstrum is
-        # normalised over the utterance itself rather than by a running mean that starts from a
-        # guess: on a 10 dB line that is right far more often (bench/speech.py: 10 dB 78% -> 88%),
-        # and a streaming pass on the same decoder spoils it (its noise tracking carries over).
-        # Grammar decoding runs at a few hundredths of real time: tens of ms after the endpoint.
-        decoder.process_raw(b"".join(self._audio), False, True)
-        decoder.end_utt()
-        self._audio.clear()
-        self._in_utt = False
-        hyp = decoder.hyp()
-        text = " ".join((hyp.hypstr if hyp is not None else "").split())
-        if not text:
-            return "", 0.0
-        # Word posteriors from the lattice: the least certain word bounds the utterance. In grammar
-        # mode they sit near 1.0 whatever was said, so the phone loop's verdict bounds them too.
-        probs = [float(s.prob) for s in decoder.seg() if s.word not in FILLER_WORDS]
-        confidence = min(probs) if probs else 1.0
-        if phones is not None:
-            confidence = min(confidence, verification(segments(decoder.seg()), segments(phones.seg())))
-        return text, confidence
-
-    def _release(self) -> None:
-        pooled, self._pooled = self._pooled, None
-        if pooled is None:
-            return
-        if self._in_utt:
-            pooled.decoder.end_utt()
-            if pooled.phones is not None:
-                pooled.phones.end_utt()
-            self._in_utt = False
-        self._engine.release(pooled)
+    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
+        return self._engine.decode(self.grammar, pcm, span)
 
 
 def _jsgf(grammar: CompiledGrammar) -> tuple[str, str]:

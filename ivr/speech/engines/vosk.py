@@ -1,7 +1,9 @@
 """Vosk (Kaldi) engine: a model directory per language, grammar-restricted streaming recognition.
 
-The model is loaded once (seconds, hundreds of MB) and shared by every session; a session is one
-``KaldiRecognizer`` restricted to the grammar's phrases. Vosk accepts 8 kHz directly.
+The model is loaded once (seconds, hundreds of MB) and shared by every session; a session is only
+its endpointer and buffer, and each utterance is decoded by a ``KaldiRecognizer`` restricted to the
+grammar's phrases, built for it and dropped after. Vosk's bindings (cffi) release the GIL while
+Kaldi works, so it decodes in the runner's threads beside the one model. Vosk accepts 8 kHz directly.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from ivr.channel import Grammar
 from ivr.speech.base import SAMPLE_RATE, EmptyGrammar, EndpointConfig, ModelMissing, SpeechError
 from ivr.speech.gaps import VocabularyGaps
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
-from ivr.speech.session import EngineSession
+from ivr.speech.session import Decoded, EngineSession, prepared
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ EXTRA_WORD_PENALTY = 0.5
 
 class VoskEngine:
     name = "vosk"
+    isolated = False  # cffi releases the GIL: threads share the one model
 
     def __init__(
         self, language: str, model_path: Path, *, endpoint: EndpointConfig | None = None, min_match_score: float = 0.6,
@@ -43,6 +46,14 @@ class VoskEngine:
         self._model: Any = None
         self._lock = threading.Lock()
         self._gaps = VocabularyGaps(log, "Vosk", language)
+
+    @property
+    def ready(self) -> bool:
+        return self._model is not None
+
+    @property
+    def spec(self) -> tuple[str, str]:
+        return (self.language, str(self.model_path))  # never sent to a process (not ``isolated``)
 
     def load(self) -> None:
         """Load the model now (otherwise the first session does); safe from several threads."""
@@ -62,21 +73,37 @@ class VoskEngine:
             log.info("vosk model loaded", extra={"language": self.language, "model_path": str(self.model_path)})
 
     def new_session(self, grammar: Grammar) -> VoskSession:
+        """Cheap once loaded: the grammar checked against the model's words (no recognizer yet)."""
         self.load()
         compiled = compile_grammar(grammar)
         phrases = self._known_phrases(compiled)
         if not phrases:
             raise EmptyGrammar(f"no phrase of the {grammar.language} grammar is in the Vosk vocabulary")
-        words = list(phrases)
+        restricted = CompiledGrammar(compiled.language, phrases)
+        return VoskSession(self, restricted, self._endpoint, min_match_score=self._min_match_score)
+
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
+        """One utterance (raw 8 kHz slin) through a recognizer built for it from the shared model."""
+        self.load()
+        words = list(grammar.phrases)
         if self._model.vosk_model_find_word(UNKNOWN_WORD) >= 0:
             words.append(UNKNOWN_WORD)  # lets out-of-grammar speech come out as [unk], not a guess
         import vosk
 
         recognizer = vosk.KaldiRecognizer(self._model, SAMPLE_RATE, json.dumps(words, ensure_ascii=False))
         recognizer.SetWords(True)
-        restricted = CompiledGrammar(compiled.language, phrases)
-        return VoskSession(recognizer, restricted, self._endpoint, min_match_score=self._min_match_score,
-                           denoise=self._denoise)
+        audio = prepared(pcm, span, denoise=self._denoise)
+        segment: tuple[str, float] | None = None  # the first utterance Kaldi closed itself
+        step = 8000  # 0.5 s: Kaldi's own endpointing may close the answer before trailing noise
+        for at in range(0, len(audio), step):
+            if recognizer.AcceptWaveform(audio[at:at + step]):
+                closed = _parse(recognizer.Result())
+                if closed[0] and segment is None:
+                    segment = closed
+        text, confidence = segment or _parse(recognizer.FinalResult())
+        match = grammar.match(text, min_score=self._min_match_score)
+        extra = len(text.split()) - (len(match.phrase.split()) if match.phrase else 0)
+        return Decoded(text, confidence * EXTRA_WORD_PENALTY ** max(extra, 0))
 
     def check_vocabulary(self, grammar: Grammar) -> None:
         """Report (once per word) the grammar's words this model lacks; see ivr.speech.vocabulary."""
@@ -101,38 +128,13 @@ class VoskEngine:
 class VoskSession(EngineSession):
     engine_name = "vosk"
 
-    def __init__(self, recognizer: Any, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
-                 min_match_score: float, denoise: bool = True) -> None:
-        super().__init__(grammar, endpoint, min_match_score=min_match_score, denoise=denoise)
-        self._recognizer = recognizer
-        self._segment: tuple[str, float] | None = None  # the first utterance Kaldi closed itself
+    def __init__(self, engine: VoskEngine, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
+                 min_match_score: float) -> None:
+        super().__init__(grammar, endpoint, min_match_score=min_match_score)
+        self._engine = engine
 
-    def _feed(self, pcm: bytes) -> str | None:
-        if self._recognizer is None:
-            raise RuntimeError("the session is closed")
-        if self._recognizer.AcceptWaveform(pcm):
-            segment = _parse(self._recognizer.Result())
-            if segment[0] and self._segment is None:
-                self._segment = segment
-            return segment[0] if self._segment is not None else ""
-        if self._segment is not None:
-            return self._segment[0]
-        partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
-        return str(partial)
-
-    def _engine_endpoint(self) -> bool:
-        return self._segment is not None and self.speech_started
-
-    def _final(self) -> tuple[str, float]:
-        if self._recognizer is None:
-            raise RuntimeError("the session is closed")
-        text, confidence = self._segment or _parse(self._recognizer.FinalResult())
-        match = self._grammar.match(text, min_score=self._min_match_score)
-        extra = len(text.split()) - (len(match.phrase.split()) if match.phrase else 0)
-        return text, confidence * EXTRA_WORD_PENALTY ** max(extra, 0)
-
-    def _release(self) -> None:
-        self._recognizer = None
+    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
+        return self._engine.decode(self.grammar, pcm, span)
 
 
 def _parse(raw: str) -> tuple[str, float]:

@@ -1,0 +1,167 @@
+"""Human voices: Asterisk's recorded prompts (Debian asterisk-core-sounds-{en,es}-wav) through the engines.
+
+    .venv/bin/python bench/speech_human.py [--languages en,es]
+
+Sets per language: the ten digits (English also "oh") on a digits grammar; two six-option menus
+(months, days) on menus of those words; out-of-menu words (hello, sorry, months, days, ...) on the
+shipped main menu's grammar, which must give no key or a confidence below 0.5. Conditions: clean,
+G.711 µ-law, white noise at 20 dB and 10 dB SNR. "false agent" = out-of-menu utterances accepted as
+the human escape (an agent's time spent on nothing). Imported by bench/speech.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ivr.channel import Grammar  # noqa: E402
+from ivr.speech.base import SpeechEngine  # noqa: E402
+from ivr.speech.digits import ESCAPE_KEY  # noqa: E402
+from tests.support import human_audio as human  # noqa: E402
+from tests.support.speech_audio import chunks, padded, with_noise  # noqa: E402
+
+CONFIDENCE_THRESHOLD = 0.5
+CONDITIONS: dict[str, Callable[[bytes, int], bytes]] = {
+    "clean": lambda pcm, seed: pcm,
+    "µ-law": lambda pcm, seed: human.mulaw(pcm),
+    "20 dB": lambda pcm, seed: with_noise(pcm, 20, seed),
+    "10 dB": lambda pcm, seed: with_noise(pcm, 10, seed),
+}
+# The shipped main menu (dialplan/flows/support.yaml), per language.
+MAIN_MENU = {
+    "en": {"billing": "1", "bill": "1", "invoice": "1", "payments": "1", "technical support": "2", "support": "2",
+           "tech support": "2", "technical problem": "2", "order status": "3", "order": "3", "my order": "3"},
+    "es": {"facturación": "1", "factura": "1", "facturas": "1", "pagos": "1", "cobros": "1", "soporte técnico": "2",
+           "soporte": "2", "avería": "2", "asistencia técnica": "2", "estado del pedido": "3", "pedido": "3",
+           "mi pedido": "3"},
+}
+
+
+@dataclass
+class Tally:
+    right: dict[str, list[bool]] = field(default_factory=dict)
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, condition: str, ok: bool, note: str) -> None:
+        self.right.setdefault(condition, []).append(ok)
+        if not ok:
+            self.misses.append(note)
+
+    def rate(self, condition: str) -> float:
+        oks = self.right.get(condition, [])
+        return sum(oks) / len(oks) if oks else 0.0
+
+    def n(self, condition: str) -> int:
+        return len(self.right.get(condition, []))
+
+
+def recognise(engine: SpeechEngine, grammar: Grammar, pcm: bytes) -> tuple[str | None, float]:
+    session = engine.new_session(grammar)
+    for chunk in chunks(padded(pcm)):
+        session.accept(chunk)
+        if session.is_endpoint:
+            break
+    result = session.finish()
+    return result.key, result.confidence
+
+
+def in_menu_sets(language: str) -> list[tuple[str, Grammar, list[tuple[str, bytes, str]]]]:
+    digits = human.DIGIT_WORDS[language]
+    digit_items = [(digits[i], human.digit(language, str(i)), str(i)) for i in range(10)]
+    if language == "en":
+        digit_items.append(("oh", human.load("en", "digits/oh"), "0"))
+    months = human.MONTHS[language][:6]
+    days = human.DAYS[language][1:7]
+    return [
+        ("digits", Grammar(language, {w: str(i) for i, w in enumerate(digits)}), digit_items),
+        ("menu words", Grammar(language, {w: str(i + 1) for i, w in enumerate(months)}),
+         [(w, human.month(language, i), str(i + 1)) for i, w in enumerate(months)]),
+        ("menu words", Grammar(language, {w: str(i + 1) for i, w in enumerate(days)}),
+         [(w, human.day(language, i + 1), str(i + 1)) for i, w in enumerate(days)]),
+    ]
+
+
+def out_of_menu(language: str) -> list[tuple[str, bytes]]:
+    words = [(text, human.load(language, name)) for text, name in human.OUT_OF_MENU[language].items()]
+    words += [(w, human.month(language, i)) for i, w in enumerate(human.MONTHS[language])]
+    words += [(w, human.day(language, i)) for i, w in enumerate(human.DAYS[language])]
+    return words
+
+
+def run(engine: SpeechEngine, language: str) -> dict[str, object]:
+    tallies: dict[str, Tally] = {"digits": Tally(), "menu words": Tally()}
+    seed = 0
+    for name, grammar, items in in_menu_sets(language):
+        for text, pcm, key in items:
+            for condition, make in CONDITIONS.items():
+                seed += 1
+                got, confidence = recognise(engine, grammar, make(pcm, seed))
+                ok = got == key and confidence >= CONFIDENCE_THRESHOLD
+                tallies[name].add(condition, ok, f"{text}/{condition}->{got}@{confidence:.2f}")
+    rejected = total = false_agent = 0
+    accepted: list[str] = []
+    menu = Grammar(language, MAIN_MENU[language])
+    for text, pcm in out_of_menu(language):
+        for condition in ("clean", "10 dB"):
+            seed += 1
+            got, confidence = recognise(engine, menu, CONDITIONS[condition](pcm, seed))
+            total += 1
+            if got is None or confidence < CONFIDENCE_THRESHOLD:
+                rejected += 1
+            else:
+                false_agent += got in {ESCAPE_KEY, "0"}
+                accepted.append(f"{text}/{condition}->{got}@{confidence:.2f}")
+    return {"tallies": tallies, "oog": rejected / total, "oog_n": total, "false_agent": false_agent / total,
+            "accepted": accepted}
+
+
+def engine_for(language: str) -> SpeechEngine:
+    from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+
+    engine = PocketSphinxEngine(language)
+    engine.load()
+    return engine
+
+
+def report(languages: list[str]) -> None:
+    print(f"{'human set':<22} {'n':>3} " + " ".join(f"{c:>7}" for c in CONDITIONS))
+    extra: list[str] = []
+    for language in languages:
+        if human.voice_dir(language) is None:
+            print(f"{language}: {human.PACKAGES[language]} is not installed (scripts/install-system-deps.sh test)")
+            continue
+        result = run(engine_for(language), language)
+        tallies = result["tallies"]
+        assert isinstance(tallies, dict)
+        for name, tally in tallies.items():
+            print(f"{'pocketsphinx-' + language + ' ' + name:<22} {tally.n('clean'):>3} "
+                  + " ".join(f"{tally.rate(c):>7.1%}" for c in CONDITIONS))
+            if tally.misses:
+                extra.append(f"{language} {name} misses: " + ", ".join(tally.misses))
+        print(f"{'pocketsphinx-' + language + ' out-of-menu':<22} {result['oog_n']:>3} rejected "
+              f"{result['oog']:.1%}, false agent {result['false_agent']:.1%}")
+        accepted = result["accepted"]
+        assert isinstance(accepted, list)
+        if accepted:
+            extra.append(f"{language} out-of-menu accepted: " + ", ".join(accepted))
+    for line in extra:
+        print("\n" + line)
+    print("\nright = the option's key at confidence >= 0.5; out-of-menu on the shipped main menu (clean + 10 dB); "
+          "goals: >= 95% clean/µ-law, >= 85% at 10 dB, rejection >= 85% (es: 90% right, 80% rejected), "
+          "false agent <= 2%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--languages", default="en,es")
+    report(parser.parse_args().languages.split(","))
+
+
+if __name__ == "__main__":
+    main()

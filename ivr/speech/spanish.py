@@ -1,0 +1,86 @@
+"""Spanish words spelled in the CMU phone set of PocketSphinx's English acoustic model.
+
+Spanish spelling is close to phonemic, so a few rules give a pronunciation for any menu word; the
+English model's nearest phones stand in for the Spanish ones (a grammar of a dozen words leaves
+the decoder few look-alikes to confuse). Latin American Spanish: "c"/"z" before e/i are /s/.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_VOWELS = {"a": "AA", "e": "EH", "i": "IY", "o": "OW", "u": "UW"}
+# Falling diphthongs: a vowel then unstressed i/y or u inside the syllable.
+_DIPHTHONGS = {"ai": "AY", "ay": "AY", "ei": "EY", "ey": "EY", "oi": "OY", "oy": "OY", "au": "AW"}
+_SIMPLE = {"b": "B", "v": "B", "d": "D", "f": "F", "j": "HH", "k": "K", "l": "L", "m": "M", "n": "N",
+           "p": "P", "r": "R", "s": "S", "t": "T", "w": "W", "z": "S"}
+
+
+def _fold(word: str) -> str:
+    """Accents off (á -> a), but keep ñ and ü apart."""
+    out = []
+    for ch in unicodedata.normalize("NFC", word.lower()):
+        if ch in "ñü":
+            out.append(ch)
+            continue
+        out.append(unicodedata.normalize("NFD", ch)[0])
+    return "".join(out)
+
+
+def phones(word: str) -> list[str]:
+    """CMU phones for a Spanish word ("nueve" -> N W EH B EH); letters outside Spanish are skipped."""
+    w = _fold(word)
+    out: list[str] = []
+    i = 0
+    while i < len(w):
+        ch, nxt = w[i], w[i + 1] if i + 1 < len(w) else ""
+        after = w[i + 2] if i + 2 < len(w) else ""
+        pair = ch + nxt
+        if pair in _DIPHTHONGS and not (after and after in "aeiou"):
+            out.append(_DIPHTHONGS[pair])
+            i += 2
+        elif ch in "iu" and nxt in _VOWELS:
+            # A rising diphthong: i/u before another vowel is a glide (siete, cuatro, nueve).
+            out.append("Y" if ch == "i" else "W")
+            i += 1
+        elif ch in _VOWELS:
+            out.append(_VOWELS[ch])
+            i += 1
+        elif ch == "ü":
+            out.append("W")
+            i += 1
+        elif pair == "ch":
+            out.append("CH")
+            i += 2
+        elif pair == "ll":
+            out.append("Y")
+            i += 2
+        elif pair == "rr":
+            out.append("R")
+            i += 2
+        elif pair == "qu" or (pair == "gu" and after in ("e", "i")):
+            out.append("K" if ch == "q" else "G")
+            i += 2
+        elif ch == "c":
+            out.append("S" if nxt in ("e", "i") else "K")
+            i += 1
+        elif ch == "g":
+            out.append("HH" if nxt in ("e", "i") else "G")
+            i += 1
+        elif ch == "h":
+            i += 1  # silent
+        elif ch == "ñ":
+            out.extend(["N", "Y"])
+            i += 1
+        elif ch == "x":
+            out.extend(["K", "S"])
+            i += 1
+        elif ch == "y":
+            out.append("IY" if not nxt or nxt not in _VOWELS else "Y")
+            i += 1
+        elif ch in _SIMPLE:
+            out.append(_SIMPLE[ch])
+            i += 1
+        else:
+            i += 1
+    return out
