@@ -27,6 +27,10 @@ async def run_server(settings: Settings, *, stop: asyncio.Event | None = None) -
     container = await build_container(settings)
     loop = asyncio.get_running_loop()
     log.info("event loop", extra={"loop": f"{type(loop).__module__}.{type(loop).__name__}"})
+    for old in settings.deprecated_keys:
+        key = old.split(".", 1)[1]
+        log.warning("deprecated setting name: still read, rename it",
+                    extra={"setting": old, "use": f"contact.{key} (IVR_CONTACT__{key.upper()})"})
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not in the main thread
             loop.add_signal_handler(sig, stop.set)

@@ -190,7 +190,7 @@ async def test_a_callback_keeps_its_place_and_is_not_dialled_in_quiet_hours(sqli
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from callbacks.policy import QuietHours
+    from ivr.contact import QuietHours
 
     # Quiet from 3 h before to 3 h after now in Madrid (covers the Canaries' hour too): whatever the
     # time of the run, the customer's local time is inside quiet hours.
