@@ -350,7 +350,10 @@ class Settings(BaseSettings):
     # The event loop of `ivr serve`: auto = uvloop when installed, else the standard asyncio loop.
     event_loop: EventLoopChoice = EventLoopChoice.AUTO
     returning_caller_window_minutes: float = 120.0
-    order_lookup_url: str | None = None  # None: the built-in demo table
+    # The support flow's order status: GET {url}/{order} (see ivr/flows/lookup.py). Unset: no lookup
+    # (the caller hears it cannot be checked and is offered an agent), unless the demo table is on.
+    order_lookup_url: str | None = None
+    order_lookup_demo: bool = False  # answer from a fixed table of ten made-up orders (demos only)
 
     http: HttpSettings = Field(default_factory=HttpSettings)
     agi: AgiSettings = Field(default_factory=AgiSettings)

@@ -9,11 +9,11 @@ from datetime import timedelta
 from ivr.acd.config import Overflow, QueueConfig
 from ivr.acd.types import AgentState, EntryKind
 from ivr.channel import DialStatus
-from ivr.channels.scripted import AgentAnswers, AgentFails, HangUp, Press, ScriptedChannel, Silence, scripted_info
 from ivr.context import CallContext
 from ivr.events.types import AgentConnected, AgentOffered, AgentStateChanged, QueueJoined, QueueLeft
 from ivr.ports import CallbackSource, QueueOutcomeKind, QueueRequest
 from tests.support.acd_fakes import RecordingCallbacks, RecordingDeflection, make_service, support_queue
+from tests.support.scripted import AgentAnswers, AgentFails, HangUp, Press, ScriptedChannel, Silence, scripted_info
 
 WAIT = 20.0  # generous: a loaded CI machine may be slow, a healthy run never waits this long
 

@@ -15,13 +15,11 @@ from callbacks.dispatcher import CallbackDispatcher
 from callbacks.ivr_handler import ScriptDeps
 from callbacks.models import AttemptOutcome, CallbackState
 from callbacks.origination.base import Leg, OriginateRequest
-from callbacks.origination.fake import FakeOriginator
 from callbacks.policy import CallbackMode, QueuePolicy
 from callbacks.service import CallbackService
 from callbacks.sessions import SessionRegistry
 from callbacks.values import Callback
 from ivr.channel import Channel, ChannelError, ConnectResult, DialStatus
-from ivr.channels.scripted import AgentFails, ScriptedChannel, scripted_info
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
 from ivr.events.types import AgentConnected, CallbackLifecycle
@@ -29,6 +27,8 @@ from ivr.ports import CallbackRequest, CallbackSource
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.settings import PROJECT_ROOT, CallbackSettings
 from tests.support.callbacks_fakes import FakeOptOuts, InstantAcd, make_callbacks
+from tests.support.fake_origination import FakeOriginator
+from tests.support.scripted import AgentFails, ScriptedChannel, scripted_info
 
 pytestmark = pytest.mark.timeout(60)
 SETTINGS = CallbackSettings(poll_interval=0.02, lease_seconds=5.0, wait_slice_seconds=0.2)
@@ -273,10 +273,10 @@ async def test_callback_calls_are_recorded_like_inbound_calls() -> None:
     from callbacks.ivr_handler import ScriptDeps, run_call
     from callbacks.policy import CallbackMode
     from callbacks.sessions import CallbackCall
-    from ivr.channels.scripted import AgentAnswers, ScriptedChannel, scripted_info
     from ivr.events import EventBus
     from ivr.ports import Disposition, QueueOutcome, QueueOutcomeKind
     from tests.support.fakes import FakeRecorder
+    from tests.support.scripted import AgentAnswers, ScriptedChannel, scripted_info
 
     recorder = FakeRecorder()
 

@@ -8,7 +8,6 @@ import pytest
 
 from api import plugin as api_plugin
 from api.security import Role
-from ivr.channels.scripted import ScriptedChannel, scripted_info
 from ivr.composition import Container
 from ivr.config import plugin as config_plugin
 from ivr.db import Database
@@ -18,6 +17,7 @@ from ivr.observability import plugin as obs_plugin
 from ivr.settings import PROJECT_ROOT
 from tests.flows.test_yamlload import BOMB, SELF_ALIAS, chain_flow
 from tests.support.app import app_for, make_container
+from tests.support.scripted import ScriptedChannel, scripted_info
 
 MINI_V1 = """\
 name: mini

@@ -19,12 +19,12 @@ from api.app import create_app
 from api.security import Role
 from ivr.acd.runtime import AcdRuntime
 from ivr.acd.types import AgentState, EntryKind
-from ivr.channels.scripted import ScriptedChannel, scripted_info
 from ivr.composition import Container, build_container
 from ivr.db import Database, utcnow
 from ivr.events.types import AgentConnected
 from ivr.settings import Settings
 from tests.support.calls_rows import record_call
+from tests.support.scripted import ScriptedChannel, scripted_info
 from tests.support.ui_server import serving
 from tests.support.ui_users import add_users
 

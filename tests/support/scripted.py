@@ -14,12 +14,12 @@ Everything played and done is kept in :attr:`ScriptedChannel.log` (and ``played`
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ivr.channel import (
-    Backend,
     CallerHungUp,
     CallInfo,
     ConnectResult,
@@ -84,6 +84,12 @@ class LogEntry:
     detail: tuple[str, ...] = ()
 
 
+class ScriptedBackend(enum.StrEnum):
+    """This double's channel kind (recorded with the call as ``scripted``): not a shipped backend."""
+
+    SCRIPTED = "scripted"
+
+
 def scripted_info(
     *,
     caller: str = "+34600111222",
@@ -95,7 +101,7 @@ def scripted_info(
         call_id=call_id,
         caller=caller,
         dialled=dialled,
-        backend=Backend.SCRIPTED,
+        backend=ScriptedBackend.SCRIPTED,
         started_at=datetime.now(UTC),
         flow_hint=flow_hint,
     )
