@@ -6,6 +6,7 @@ The union of what callbacks and deflection tested separately, and the cases wher
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +25,7 @@ from ivr.contact import (
     to_e164,
 )
 from ivr.ports import CallbackRefused, DeflectionRefused
+from ivr.serve import warn_deprecated_settings
 from ivr.settings import Settings, SettingsError, load_settings
 
 MADRID, CANARY = ZoneInfo("Europe/Madrid"), ZoneInfo("Atlantic/Canary")
@@ -212,3 +214,20 @@ def test_bad_contact_settings_name_the_fix(section: dict[str, str], message: str
         monkeypatch.setenv(f"IVR_CONTACT__{key.upper()}", value)
     with pytest.raises(SettingsError, match=message):
         load_settings()
+
+
+def test_old_names_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "puente.yaml"
+    config.write_text("deflection:\n  default_region: PT\n  link_ttl_hours: 12\n", encoding="utf-8")
+    s = load_settings(config)
+    assert s.contact.default_region == "PT" and s.deprecated_keys == ["deflection.default_region"]
+    assert s.deflection.link_ttl_hours == 12  # the rest of the section is kept
+
+
+def test_serve_warns_once_per_old_name(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="ivr.serve"):
+        warn_deprecated_settings(Settings(callbacks={"default_region": "PT"}))
+        warn_deprecated_settings(Settings())
+    assert [(r.getMessage(), getattr(r, "setting", None), getattr(r, "use", None)) for r in caplog.records] == [
+        ("deprecated setting name: still read, rename it", "callbacks.default_region",
+         "contact.default_region (IVR_CONTACT__DEFAULT_REGION)")]
