@@ -264,7 +264,8 @@ async def test_the_agent_rings_at_once_and_is_busy_from_the_answer_to_the_end() 
     outcome = await service.wait_in_queue(channel, request(channel))
     assert outcome.kind is QueueOutcomeKind.CONNECTED
     seen = channel.seen
-    assert "play" not in seen["before_ring"]  # no prompt while the agent is reserved and idle
+    before_ring = seen["before_ring"]
+    assert isinstance(before_ring, list) and "play" not in before_ring  # no prompt while the agent is reserved and idle
     assert seen["announce"] == ["es/queue/connecting"]  # played while it rings, where the backend can
     assert seen["state_ringing"] is AgentState.RINGING
     assert seen["state_talking"] is AgentState.BUSY and seen["connected_at_answer"] is True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from callbacks.policy import CallbackMode, QueuePolicy
 from callbacks.service import CallbackService
 from callbacks.sessions import SessionRegistry
 from callbacks.values import Callback
-from ivr.channel import Channel, ChannelError, ConnectResult, DialStatus
+from ivr.channel import Channel, ChannelError, ConnectResult, DialStatus, PromptFile
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
 from ivr.events.types import AgentConnected, CallbackLifecycle
@@ -245,7 +245,9 @@ async def test_cancelled_while_waiting_for_an_agent_leaves_the_line(sqlite_db: D
 
 @dataclass
 class BrokenTrunk(ScriptedChannel):
-    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None) -> ConnectResult:
+    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None,
+                      on_answer: Callable[[], None] | None = None,
+                      announce: Sequence[PromptFile] = ()) -> ConnectResult:
         raise ChannelError("no route to the trunk")
 
 
