@@ -5,6 +5,7 @@ The union of what callbacks and deflection tested separately, and the cases wher
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -231,3 +232,17 @@ def test_serve_warns_once_per_old_name(caplog: pytest.LogCaptureFixture) -> None
     assert [(r.getMessage(), getattr(r, "setting", None), getattr(r, "use", None)) for r in caplog.records] == [
         ("deprecated setting name: still read, rename it", "callbacks.default_region",
          "contact.default_region (IVR_CONTACT__DEFAULT_REGION)")]
+
+
+def test_the_contact_module_is_core_and_imports_no_domain() -> None:
+    """Callbacks and deflection depend on it, never the other way round."""
+    package = Path(__file__).resolve().parents[2] / "ivr" / "contact"
+    imported: set[str] = set()
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+    assert "ivr" in imported and "phonenumbers" in imported
+    assert not imported & {"callbacks", "deflection", "api"}
