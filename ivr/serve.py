@@ -22,6 +22,14 @@ from ivr.supervision import Backoff, SupervisionHooks, Supervisor
 log = logging.getLogger("ivr.serve")
 
 
+def warn_deprecated_settings(settings: Settings) -> None:
+    """One warning per old setting name still in use (settings load before logging is set up)."""
+    for old in settings.deprecated_keys:
+        key = old.split(".", 1)[1]
+        log.warning("deprecated setting name: still read, rename it",
+                    extra={"setting": old, "use": f"contact.{key} (IVR_CONTACT__{key.upper()})"})
+
+
 async def run_server(settings: Settings, *, stop: asyncio.Event | None = None,
                      on_up: Callable[[], None] | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down gracefully; ``on_up`` is called
@@ -30,6 +38,7 @@ async def run_server(settings: Settings, *, stop: asyncio.Event | None = None,
     container = await build_container(settings)
     loop = asyncio.get_running_loop()
     log.info("event loop", extra={"loop": f"{type(loop).__module__}.{type(loop).__name__}"})
+    warn_deprecated_settings(settings)
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not in the main thread
             loop.add_signal_handler(sig, stop.set)
