@@ -247,7 +247,8 @@ def start_ivr_serve(loop: str) -> tuple[subprocess.Popen[str], int]:
     """The real thing: ``ivr serve`` on a fresh SQLite database (SIP, AudioSocket, speech off)."""
     var = Path(tempfile.mkdtemp(prefix="agi-load-"))
     env = dict(os.environ, IVR_VAR_DIR=str(var), IVR_HTTP__PORT="0", IVR_AGI__PORT="0", IVR_SIP__ENABLED="false",
-               IVR_AUDIOSOCKET__ENABLED="false", IVR_SPEECH__ENABLED="false", IVR_CONFIG="", IVR_EVENT_LOOP=loop)
+               IVR_AUDIOSOCKET__ENABLED="false", IVR_SPEECH__ENABLED="false", IVR_CONFIG="", IVR_EVENT_LOOP=loop,
+               IVR_ORDER_LOOKUP_DEMO="true")  # the order-status path answers from the demo table
     ivr = str(Path(sys.executable).with_name("ivr"))
     subprocess.run([ivr, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     log_path = var / "serve.log"

@@ -42,8 +42,6 @@ from callbacks.dispatcher import CallbackDispatcher
 from callbacks.ivr_handler import ScriptDeps
 from callbacks.models import CallbackAttemptRow, CallbackRow, CallbackState
 from callbacks.origination.base import OriginateRequest, OriginateResult
-from callbacks.origination.fake import FakeOriginator
-from callbacks.origination.fake_pbx import FakePbx, PbxOriginator
 from callbacks.policy import CallbackMode, QueuePolicy
 from callbacks.service import CallbackService, PolicyBook
 from callbacks.sessions import SessionRegistry
@@ -55,6 +53,8 @@ from ivr.db.migrate import upgrade
 from ivr.events import EventBus
 from ivr.ports import QueueOutcome, QueueOutcomeKind, QueueRequest
 from ivr.settings import CallbackSettings
+from tests.support.fake_origination import FakeOriginator
+from tests.support.fake_pbx import FakePbx, PbxOriginator
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -19,7 +19,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ivr.channels.scripted import Action, AgentAnswers, Press, Say, ScriptedChannel, scripted_info  # noqa: E402
 from ivr.flows.engine import FlowEngine  # noqa: E402
 from ivr.flows.loader import FileFlowProvider  # noqa: E402
 from ivr.flows.lookup import DemoOrderLookup  # noqa: E402
@@ -28,6 +27,7 @@ from ivr.prompts.catalogue import PromptCatalogue  # noqa: E402
 from ivr.schedules.model import ScheduleState  # noqa: E402
 from ivr.settings import Settings  # noqa: E402
 from tests.support.fakes import FakeRecorder, FakeSchedules, fake_services  # noqa: E402
+from tests.support.scripted import Action, AgentAnswers, Press, Say, ScriptedChannel, scripted_info  # noqa: E402
 
 PATHS: dict[str, tuple[list[Action], bool]] = {  # name -> (script, closed?)
     "billing_key": ([Press("2"), Press("1"), AgentAnswers()], False),

@@ -549,13 +549,34 @@ async def measure(caller: Caller, server: Server, name: str, seconds: float,
                pct(phase.jitter_ms, 99), None if lag is None else lag * 1000, phase.packets, "")
 
 
-async def hostile_process(server: Server, seconds: float, bomb_levels: int) -> tuple[asyncio.subprocess.Process, Path]:
-    out = server.log_path.parent / "hostile.json"
+async def hostile_process(server: Server, seconds: float, bomb_levels: int,
+                          niceness: int = 0) -> tuple[asyncio.subprocess.Process, Path]:
+    """The attacker in a process of its own. ``niceness`` > 0 runs it below the server: on a 2-core
+    machine an attacker on the same host otherwise takes the server's CPU, which one on the
+    network cannot; the bench shows both."""
+    out = server.log_path.parent / f"hostile-{niceness}.json"
     process = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--hostile-worker", server.url, str(server.sip_port), str(seconds), str(out),
-        str(bomb_levels), cwd=ROOT,
+        str(bomb_levels), cwd=ROOT, preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
     )
     return process, out
+
+
+ATTACKER_NICENESS = 10
+
+
+async def hostile_phase(caller: Caller, server: Server, name: str, seconds: float, *, bomb_levels: int,
+                        niceness: int) -> Row:
+    process, out = await hostile_process(server, seconds + 1.0, bomb_levels, niceness)
+    try:
+        await asyncio.sleep(1.0)  # the mix under way before measuring
+        row = await measure(caller, server, name, seconds, load=process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    counts = json.loads(out.read_text()) if out.exists() else {}
+    return Row(**{**row.__dict__, "load": ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))})
 
 
 async def bench(server: Server, calls: int, seconds: float, bomb_levels: int) -> list[Row]:
@@ -568,16 +589,8 @@ async def bench(server: Server, calls: int, seconds: float, bomb_levels: int) ->
             print(f"{len(failed)} of {calls} calls were not answered: {failed[0]!r}", file=sys.stderr)
         await asyncio.sleep(2.0)  # every caller in the queue, music playing
         rows = [await measure(caller, server, "baseline", seconds)]
-        process, out = await hostile_process(server, seconds + 1.0, bomb_levels)
-        try:
-            await asyncio.sleep(1.0)  # the mix under way before measuring
-            row = await measure(caller, server, "hostile mix", seconds, load=process)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        counts = json.loads(out.read_text()) if out.exists() else {}
-        rows.append(Row(**{**row.__dict__, "load": ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))}))
+        for name, niceness in (("hostile mix", 0), ("mix, nice 10", ATTACKER_NICENESS)):
+            rows.append(await hostile_phase(caller, server, name, seconds, bomb_levels=bomb_levels, niceness=niceness))
         for call in caller.calls.values():
             caller.hang_up(call)
         await asyncio.sleep(0.5)
@@ -606,10 +619,14 @@ def report(rows: list[Row], calls: int, seconds: float, event_loop: str) -> None
     for row in rows:
         if row.load:
             print(f"{row.name} load: {row.load}")
-    mix = rows[-1]
+    for mix in rows[1:]:
+        verdict(mix)
+
+
+def verdict(mix: Row) -> None:
     met = (mix.jitter_p99 is not None and mix.jitter_p99 < GOAL_JITTER_MS and mix.rtt_p99 is not None
            and mix.rtt_p99 < GOAL_RTT_MS and mix.lost == 0)
-    print(f"goal with the hostile mix (RTP jitter p99 < {GOAL_JITTER_MS:g} ms, SIP RTT p99 < {GOAL_RTT_MS:g} ms, "
+    print(f"goal with the {mix.name} (RTP jitter p99 < {GOAL_JITTER_MS:g} ms, SIP RTT p99 < {GOAL_RTT_MS:g} ms, "
           f"no OPTIONS lost): {'MET' if met else 'NOT MET'} "
           f"(jitter p99 {fmt(mix.jitter_p99)} ms, RTT p99 {fmt(mix.rtt_p99)} ms, lost {mix.lost})")
 

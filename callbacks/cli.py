@@ -31,7 +31,8 @@ def _run(settings: Settings, job: Callable[[CallbackService], Awaitable[T]]) -> 
         db: Database = await open_database(settings)
         try:
             return await job(CallbackService(CallbackStore(db), EventBus(), settings.callbacks,
-                                             languages=settings.languages, default_language=settings.default_language))
+                                             languages=settings.languages, default_language=settings.default_language,
+                                             contact=settings.contact))
         finally:
             await db.dispose()
 

@@ -3,15 +3,15 @@ contract other domains catch); the rest are for the CLI and the API."""
 
 from __future__ import annotations
 
-from ivr.ports import CallbackRefused
+from ivr import contact
 
 
 class CallbackError(Exception):
     """Base of the callbacks domain's own errors."""
 
 
-class InvalidNumber(CallbackRefused):
-    """The number is not a valid E.164 number (after applying the default region)."""
+# The one invalid-number error (ivr/contact), named here too for this domain's callers.
+InvalidNumber = contact.InvalidNumber
 
 
 class CallbackNotFound(CallbackError):

@@ -66,8 +66,8 @@ class CallbackRow(Base):
     leased_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    # The zone the customer chose (the landing page): quiet hours and the calling window are judged
-    # in it alone. NULL: every zone the number's country spans (see callbacks.numbers).
+    # The zone the customer chose (the landing page): quiet hours are judged in it when it is one of
+    # the number's zones. NULL: the country's main zone (see ivr.contact.zones).
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 

@@ -46,7 +46,7 @@ async def wire(container: Container) -> None:
         optouts=lambda: service_named("optouts"),
         schedules=lambda: service_named("schedules"),
         history=lambda: service_named("call_store"),
-        languages=settings.languages, default_language=settings.default_language,
+        languages=settings.languages, default_language=settings.default_language, contact=settings.contact,
     )
     services["callbacks"] = service
     sessions = SessionRegistry()

@@ -1,4 +1,5 @@
-"""Per-queue callback policy: parsed from the queue's ``callback:`` mapping, applied by pure functions.
+"""Per-queue callback policy: parsed from the queue's ``callback:`` mapping, applied by pure functions
+(quiet hours themselves, and the customer's zone, are :mod:`ivr.contact`'s).
 
 ```yaml
 queues:
@@ -26,38 +27,19 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from callbacks.errors import PolicyConfigError
 from callbacks.models import AttemptOutcome, CallbackState
 from callbacks.values import AttemptEnd
+from ivr.contact import QuietHours
 from ivr.ports import CallbackSource
 
 
 class CallbackMode(enum.StrEnum):
     AGENT_FIRST = "agent_first"
     CUSTOMER_FIRST = "customer_first"
-
-
-@dataclass(frozen=True, slots=True)
-class QuietHours:
-    start: time
-    end: time
-
-    def is_quiet(self, local: time) -> bool:
-        if self.start == self.end:
-            return False
-        if self.start < self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end  # across midnight
-
-    def end_after(self, at: datetime, zone: ZoneInfo) -> datetime:
-        """The first end of quiet hours after ``at`` (an aware instant), in UTC terms."""
-        local = at.astimezone(zone)
-        day = local.date() if local.time() < self.end else local.date() + timedelta(days=1)
-        return datetime.combine(day, self.end, tzinfo=zone).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,18 +139,6 @@ def refusal(policy: QueuePolicy, source: CallbackSource, *, waited_seconds: floa
     if source is CallbackSource.ABANDON and waited_seconds < policy.min_wait_seconds:
         return f"abandoned after {waited_seconds:.0f}s, below the {policy.min_wait_seconds:.0f}s minimum wait"
     return None
-
-
-def polite_time(at: datetime, zones: tuple[ZoneInfo, ...], quiet: QuietHours | None) -> datetime:
-    """The earliest instant at or after ``at`` outside quiet hours in every one of ``zones``."""
-    if quiet is None or not zones:
-        return at
-    for _ in range(8):  # zones are at most a few hours apart (see numbers.customer_zones)
-        ends = [quiet.end_after(at, z) for z in zones if quiet.is_quiet(at.astimezone(z).time())]
-        if not ends:
-            return at
-        at = max(ends)
-    return at
 
 
 def retry_due(policy: QueuePolicy, *, attempts_done: int, last_ended: datetime) -> datetime | None:

@@ -15,22 +15,18 @@ from callbacks.errors import CallbackNotFound, InvalidTransition, PolicyConfigEr
 from callbacks.events import publish_state
 from callbacks.language import callback_language
 from callbacks.models import CallbackState
-from callbacks.numbers import customer_zones, to_e164
-from callbacks.policy import QueuePolicy, parse_policy, polite_time, refusal
+from callbacks.policy import QueuePolicy, parse_policy, refusal
 from callbacks.store import CallbackStore
 from callbacks.values import Callback, NewCallback
 from ivr.acd.types import UnknownQueue
+from ivr.contact import ConsentLookup, customer_zone, polite_time, to_e164
 from ivr.db import utcnow
 from ivr.events import EventBus
 from ivr.logs import mask_number
 from ivr.ports import CallbackRefused, CallbackRequest, CallbackSource, CallbackTicket
-from ivr.settings import CallbackSettings
+from ivr.settings import CallbackSettings, ContactSettings
 
 log = logging.getLogger(__name__)
-
-
-class OptOuts(Protocol):
-    async def is_opted_out(self, number: str) -> bool: ...
 
 
 class CallHistory(Protocol):
@@ -89,12 +85,13 @@ class PolicyBook:
 
 class CallbackService:
     def __init__(self, store: CallbackStore, bus: EventBus, settings: CallbackSettings, *,
-                 policies: PolicyBook | None = None, optouts: Callable[[], OptOuts | None] = lambda: None,
+                 policies: PolicyBook | None = None, optouts: Callable[[], ConsentLookup | None] = lambda: None,
                  schedules: Callable[[], Schedules | None] = lambda: None,
                  history: Callable[[], CallHistory | None] = lambda: None,
                  languages: Sequence[str] = ("es", "en"), default_language: str = "es",
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 contact: ContactSettings | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
+        self.contact = contact or ContactSettings()
         self._history = history
         self.languages = tuple(languages)
         self.default_language = default_language
@@ -178,7 +175,7 @@ class CallbackService:
         return None
 
     def normalise(self, number: str) -> str:
-        return to_e164(number, self.settings.default_region)
+        return to_e164(number, self.contact.default_region)
 
     async def opted_out(self, number: str) -> bool:
         registry = self._optouts()
@@ -204,8 +201,8 @@ class CallbackService:
         queue's calling window (``timezone``: the customer's chosen zone, else the number's)."""
         schedules = self._schedules() if policy.schedule else None
         for _ in range(16):
-            zones = customer_zones(number, self.settings.default_timezone, at, timezone)
-            polite = polite_time(at, zones, policy.quiet_hours)
+            zone = customer_zone(number, self.contact.default_timezone, timezone)
+            polite = polite_time(at, zone, policy.quiet_hours)
             if schedules is None or policy.schedule is None:
                 return polite
             status = await schedules.status(policy.schedule, polite)

@@ -16,10 +16,9 @@ from typing import Any, Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from deflection.errors import DeflectionError
-from deflection.numbers import timezone_for
-from deflection.quiet import parse_hhmm, quiet_until
 from deflection.service import DeflectionService
 from ivr.acd.types import AcdError
+from ivr.contact import QuietHours, customer_zone
 from ivr.db import utcnow
 from ivr.events import EventBus
 from ivr.events.types import AgentConnected, CallEnded, Event
@@ -110,8 +109,8 @@ class PostCallRating:
             log.info("rating: no consent", extra={"call_id": call_id, "number": mask_number(number)})
             return
         s = self._settings
-        tz = timezone_for(number, s.default_timezone)
-        defer = quiet_until(self._clock(), tz, parse_hhmm(s.quiet_hours_start), parse_hhmm(s.quiet_hours_end))
+        zone = customer_zone(number, self._service.contact.default_timezone)
+        defer = QuietHours.parse(s.quiet_hours_start, s.quiet_hours_end).until(self._clock(), zone)
         await self._service.send_rating(number=number, call_id=call_id, queue=queue, language=language or "es",
                                         context={**context, "call_id": call_id, "queue": queue},
                                         not_before=defer)

@@ -10,12 +10,11 @@ from typing import Any, TypeVar
 import click
 
 from deflection.cases import CaseStore
-from deflection.errors import InvalidNumber
 from deflection.links import LinkStore
 from deflection.messages import MessageStore
-from deflection.numbers import normalise
 from deflection.optout import OptOutRegistry
 from deflection.ratings import RatingStore
+from ivr.contact import InvalidNumber, to_e164
 from ivr.db import Database
 from ivr.db.readiness import open_database
 from ivr.logs import mask_number
@@ -107,12 +106,12 @@ def optouts() -> None:
 
 
 def _registry(settings: Settings, db: Database) -> OptOutRegistry:
-    return OptOutRegistry(db, region=settings.deflection.default_region)
+    return OptOutRegistry(db, region=settings.contact.default_region)
 
 
 def _e164(settings: Settings, number: str) -> str:
     try:
-        return normalise(number, settings.deflection.default_region)
+        return to_e164(number, settings.contact.default_region)
     except InvalidNumber as exc:
         raise click.ClickException(str(exc)) from None
 

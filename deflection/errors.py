@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ivr import contact
 from ivr.ports import DeflectionRefused
 
 
@@ -9,8 +10,8 @@ class DeflectionError(Exception):
     """Base of this domain's own errors."""
 
 
-class InvalidNumber(DeflectionError, ValueError):
-    """Not a phone number we can message."""
+# The one invalid-number error (ivr/contact), named here too for this domain's callers.
+InvalidNumber = contact.InvalidNumber
 
 
 class ProviderError(DeflectionError):

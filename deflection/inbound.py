@@ -8,14 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from deflection.errors import InvalidNumber
 from deflection.links import Stage
 from deflection.messages import Direction
-from deflection.numbers import normalise
 from deflection.optout import is_start, is_stop
 from deflection.providers.base import MessageStatus
 from deflection.service import DeflectionService
 from deflection.tokens import find_reference
+from ivr.contact import InvalidNumber, to_e164
 from ivr.db import utcnow
 from ivr.logs import mask_number
 from ivr.ports import MessageChannel
@@ -55,7 +54,7 @@ class InboundHandler:
 
     async def handle(self, msg: InboundMessage) -> InboundResult:
         try:
-            number = normalise(msg.sender if msg.sender.startswith("+") else "+" + msg.sender, self._region)
+            number = to_e164(msg.sender if msg.sender.startswith("+") else "+" + msg.sender, self._region)
         except InvalidNumber:
             number = msg.sender.strip()[:32]
         link = None

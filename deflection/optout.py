@@ -10,9 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from deflection.errors import InvalidNumber
 from deflection.models import OptOutRow
-from deflection.numbers import normalise
+from ivr.contact import InvalidNumber, to_e164
 from ivr.db import Database, utcnow
 from ivr.logs import mask_number
 
@@ -53,7 +52,8 @@ class OptOut:
 
 
 class OptOutRegistry:
-    """``container.services["optouts"]``: callbacks and links both ask it before contacting anyone."""
+    """``container.services["optouts"]``: callbacks and links both ask it before contacting anyone
+    (it is the :class:`ivr.contact.ConsentLookup` callbacks are given)."""
 
     def __init__(self, db: Database, *, region: str = "ES", clock: Callable[[], datetime] = utcnow) -> None:
         self._db = db
@@ -62,7 +62,7 @@ class OptOutRegistry:
 
     def _key(self, number: str) -> str:
         try:
-            return normalise(number, self._region)
+            return to_e164(number, self._region)
         except InvalidNumber:
             return number.strip()
 

@@ -43,7 +43,8 @@ from deflection.slots import ScheduleLookup, callback_slots
 from deflection.texts import LANGUAGES, PAGE, lang
 from deflection.tokens import csrf_token, csrf_valid
 from deflection.view import PageView, called, chose, local_datetime, said, whatsapp_href, why
-from deflection.zones import group_by_day, number_zones, pick_zone, zone_label
+from deflection.zones import group_by_day, zone_label
+from ivr.contact import number_zones, pick_zone
 from ivr.context import ContextSnapshot
 from ivr.db import utcnow
 from ivr.logs import mask_number
@@ -277,7 +278,7 @@ def queue_of(deps: PageDeps, link: LinkRecord) -> str:
 def link_zone(deps: PageDeps, link: LinkRecord, *asked: str | None) -> str:
     """The zone the page shows this link in: one the caller asked for among the number's country's
     zones, else the country's main zone."""
-    return pick_zone(number_zones(link.number, deps.settings.default_timezone), *asked)
+    return pick_zone(number_zones(link.number, deps.service.contact.default_timezone), *asked)
 
 
 async def booking_of(deps: PageDeps, link: LinkRecord) -> Any | None:
@@ -339,7 +340,7 @@ async def build_view(deps: PageDeps, link: LinkRecord, token: str, language: str
     code = lang(language)
     t = PAGE[code]
     booking = await booking_of(deps, link)
-    zones = number_zones(link.number, deps.settings.default_timezone)
+    zones = number_zones(link.number, deps.service.contact.default_timezone)
     zone = pick_zone(zones, asked_zone, getattr(booking, "timezone", None))
     tz = ZoneInfo(zone)
     now = deps.clock()

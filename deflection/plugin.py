@@ -56,12 +56,12 @@ async def wire(container: Container) -> None:
     client = httpx.AsyncClient(timeout=PROVIDER_TIMEOUT, follow_redirects=False)
     container.closers.append(client.aclose)
     metrics = DeflectionMetrics(services.get("metrics_registry"))
-    optouts = OptOutRegistry(container.db, region=ds.default_region)
+    optouts = OptOutRegistry(container.db, region=settings.contact.default_region)
     templates = TemplateBook(container.db)
     service = DeflectionService(
         links=LinkStore(container.db), messages=MessageStore(container.db), optouts=optouts,
         providers=build_providers(ds, client), settings=ds, public_base_url=settings.http.public_base_url,
-        bus=container.bus, metrics=metrics, templates=templates,
+        bus=container.bus, metrics=metrics, templates=templates, contact=settings.contact,
     )
     cases, ratings = CaseStore(container.db), RatingStore(container.db)
     history = CustomerHistory(links=service.links, messages=service.messages, cases=cases, ratings=ratings,
@@ -70,7 +70,7 @@ async def wire(container: Container) -> None:
     services["optouts"] = optouts
     services["deflection_cases"] = cases
     services["customer_history"] = history
-    inbound = InboundHandler(service, region=ds.default_region)
+    inbound = InboundHandler(service, region=settings.contact.default_region)
     # Callbacks and the ACD are wired after this domain: look them up when needed.
     deps = PageDeps(service=service, cases=cases, ratings=ratings, settings=ds,
                     views=SlidingWindowLimiter(ds.open_rate_limit_per_minute),
@@ -81,7 +81,7 @@ async def wire(container: Container) -> None:
         admin_router(templates, ds),  # before api_router: /deflections/{link_id} would shadow it
         page_router(deps),
         webhook_router(service, inbound, ds, settings.http.public_base_url),
-        api_router(service, cases, ratings, history, ds.default_region),
+        api_router(service, cases, ratings, history, settings.contact.default_region),
     ])
     rating = PostCallRating(service, container.bus, ds, queues=lambda: services.get("acd"),
                             calls=lambda: services.get("call_store"))

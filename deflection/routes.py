@@ -15,12 +15,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from api.scope import scope_of
 from api.security import Audit, Role, StaffUser, SupervisorUser, require_roles
 from deflection.cases import CaseStatus, CaseStore
-from deflection.errors import InvalidNumber
 from deflection.history import CustomerHistory
-from deflection.numbers import normalise
 from deflection.ratings import RatingStore
 from deflection.service import DeflectionService
 from deflection.tokens import scrub_tokens
+from ivr.contact import InvalidNumber, to_e164
 
 STAFF = [Depends(require_roles(Role.SUPERVISOR, Role.AGENT))]
 
@@ -79,6 +78,6 @@ def api_router(service: DeflectionService, cases: CaseStore, ratings: RatingStor
 
 def _number(raw: str, region: str) -> str:
     try:
-        return normalise(raw, region)
-    except InvalidNumber:
-        raise HTTPException(422, "not a valid phone number") from None
+        return to_e164(raw, region)
+    except InvalidNumber as exc:
+        raise HTTPException(422, str(exc)) from None

@@ -18,18 +18,18 @@ from deflection.errors import InvalidNumber, ProviderError
 from deflection.links import LinkPurpose, LinkRecord, LinkStore, Stage
 from deflection.messages import Direction, MessageRecord, MessageStore
 from deflection.metrics import DeflectionMetrics
-from deflection.numbers import is_mobile, normalise
 from deflection.optout import OptOutRegistry
 from deflection.providers.base import MessageProvider, MessageStatus, OutboundMessage, TemplateMessage
 from deflection.templates import TemplateBook
 from deflection.texts import WHATSAPP_LANGUAGE, lang, message
 from deflection.tokens import new_token
+from ivr.contact import is_mobile, to_e164
 from ivr.db import utcnow
 from ivr.events import EventBus
 from ivr.events.types import DeflectionLifecycle
 from ivr.logs import mask_number
 from ivr.ports import Consent, DeflectionRefused, DeflectionRequest, LinkTicket, MessageChannel
-from ivr.settings import DeflectionSettings
+from ivr.settings import ContactSettings, DeflectionSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,10 @@ class DeflectionService:
     def __init__(self, *, links: LinkStore, messages: MessageStore, optouts: OptOutRegistry,
                  providers: dict[MessageChannel, MessageProvider], settings: DeflectionSettings,
                  public_base_url: str, bus: EventBus, metrics: DeflectionMetrics,
-                 clock: Callable[[], datetime] = utcnow, templates: TemplateBook | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, templates: TemplateBook | None = None,
+                 contact: ContactSettings | None = None) -> None:
         self.links = links
+        self.contact = contact or ContactSettings()
         self.messages = messages
         self.optouts = optouts
         self._providers = providers
@@ -62,7 +64,7 @@ class DeflectionService:
 
     async def channels_for(self, number: str) -> list[MessageChannel]:
         try:
-            e164 = normalise(number, self._settings.default_region)
+            e164 = to_e164(number, self.contact.default_region)
         except InvalidNumber:
             return []
         out: list[MessageChannel] = []
@@ -191,7 +193,7 @@ class DeflectionService:
     def normalised(self, number: str) -> str:
         """E.164, or raise DeflectionRefused("invalid_number")."""
         try:
-            return normalise(number, self._settings.default_region)
+            return to_e164(number, self.contact.default_region)
         except InvalidNumber:
             raise DeflectionRefused("invalid_number") from None
 
@@ -202,7 +204,7 @@ class DeflectionService:
 
     async def _contactable(self, raw: str) -> str:
         try:
-            number = normalise(raw, self._settings.default_region)
+            number = to_e164(raw, self.contact.default_region)
         except InvalidNumber:
             self._refused("invalid_number")
             raise DeflectionRefused("invalid_number") from None

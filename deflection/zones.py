@@ -1,8 +1,7 @@
 """The caller's time zone on the landing page, and local times that say which zone they are in.
 
-The rule: a number whose country spans several zones (Spain: Madrid and the Canaries) is shown in
-the country's main zone (``deflection.default_timezone`` when the country has it, else the
-country's first zone) unless the caller picks another of the country's zones on the page. The zone
+Which zone: :mod:`ivr.contact.zones` (the caller's choice among the number's zones, else the
+country's main zone). The page offers the number's zones and says which one it shows; the zone
 the page shows is the zone the booking carries to the callbacks domain (``CallbackRequest.timezone``),
 so display and storage never judge one instant in two zones.
 
@@ -15,10 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import phonenumbers
-from phonenumbers import timezone as pn_timezone
+from zoneinfo import ZoneInfo
 
 from deflection.texts import lang
 
@@ -37,26 +33,6 @@ MONTHS = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"),
 }
-
-
-def number_zones(e164: str, main: str) -> tuple[str, ...]:
-    """The zones of the number's country, the main one first (``main`` when the country has it)."""
-    try:
-        names = [z for z in pn_timezone.time_zones_for_number(phonenumbers.parse(e164, None)) if z != "Etc/Unknown"]
-    except phonenumbers.NumberParseException:
-        names = []
-    names = [n for n in names if _valid(n)]
-    if not names:
-        return (main,)
-    if main in names:
-        names.remove(main)
-        names.insert(0, main)
-    return tuple(names)
-
-
-def pick_zone(candidates: tuple[str, ...], *asked: str | None) -> str:
-    """The first of ``asked`` that is one of the number's zones, else the main zone."""
-    return next((a for a in asked if a and a in candidates), candidates[0])
 
 
 def zone_label(zone: ZoneInfo, language: str, *at: datetime) -> str:
@@ -111,12 +87,3 @@ def group_by_day(instants: list[datetime], zone: ZoneInfo, language: str) -> lis
     code = lang(language)
     return [DaySlots(day_label(d, code), f"{WEEKDAYS[code][d.weekday()][:3]} {d.day}", tuple(s))
             for d, s in days.items()]
-
-
-def _valid(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-

@@ -32,9 +32,10 @@ class CallerHungUp(ChannelError):
 
 
 class Backend(enum.StrEnum):
+    """The shipped channel kinds (a test double brings its own kind: :attr:`CallInfo.backend`)."""
+
     AGI = "agi"
     SIP = "sip"
-    SCRIPTED = "scripted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,9 @@ class CallInfo:
     call_id: str  # Asterisk uniqueid, SIP Call-ID, or generated
     caller: str  # as received (E.164 where possible); never logged unmasked
     dialled: str  # the number dialled (DNID / extension / request URI user)
-    backend: Backend
+    # The channel's kind, recorded with the call: a Backend for the shipped channels; any StrEnum
+    # so that test doubles (tests/support/scripted.py) need no value in the production enum.
+    backend: enum.StrEnum
     started_at: datetime
     linked_id: str | None = None
     caller_name: str | None = None

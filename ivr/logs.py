@@ -100,11 +100,41 @@ class TextFormatter(logging.Formatter):
         return f"{mask_text(super().format(record))} call_id={getattr(record, 'call_id', None)}"
 
 
-def configure_logging(settings: Settings, stream: Any = None) -> None:
+class StartupLogs(logging.Handler):
+    """Holds the records of a server's start until it is up (then writes them all, in order) or has
+    failed to start (then writes only its warnings and errors): a start-up error stays the one line
+    that names the fix, not the last line under a page of "component started". Past ``capacity``
+    records (a start that takes long and says much) it stops holding and writes as it goes."""
+
+    def __init__(self, target: logging.Handler, capacity: int = 2000) -> None:
+        super().__init__()
+        self.target = target
+        self.capacity = capacity
+        self._held: list[logging.LogRecord] | None = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._held is not None and len(self._held) < self.capacity:
+            self._held.append(record)
+            return
+        self.write_held(failed=False)
+        self.target.handle(record)
+
+    def write_held(self, *, failed: bool) -> None:
+        held, self._held = self._held, None
+        for record in held or ():
+            if not failed or record.levelno >= logging.WARNING:
+                self.target.handle(record)
+
+
+def configure_logging(settings: Settings, stream: Any = None, *, hold_startup: bool = False) -> StartupLogs | None:
+    """Log to ``stream`` (stderr) as JSON lines or text. With ``hold_startup`` the records wait in the
+    returned :class:`StartupLogs` until the caller writes them (``ivr serve``: once it is up)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(CallIdFilter())
     text = TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     handler.setFormatter(JsonFormatter() if settings.log_json else text)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    held = StartupLogs(handler) if hold_startup else None
+    root.handlers[:] = [held or handler]
     root.setLevel(settings.log_level.upper())
+    return held

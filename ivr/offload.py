@@ -208,7 +208,12 @@ class _Worker:
 
 
 # --------------------------------------------------------------------------- in the worker process
+WORKER_NICENESS = 10  # below the server: on a small machine the calls' event loop runs first
+
+
 def _worker_main(preload: str, memory: int) -> None:
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
     replies = os.fdopen(os.dup(1), "wb")  # the pipe to the server, kept for replies only
     os.dup2(2, 1)  # whatever a job prints goes to stderr, never into the replies
     sys.stdout = sys.stderr

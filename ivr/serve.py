@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Callable
 
 import click
 
@@ -21,22 +22,34 @@ from ivr.supervision import Backoff, SupervisionHooks, Supervisor
 log = logging.getLogger("ivr.serve")
 
 
-async def run_server(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down gracefully."""
+def warn_deprecated_settings(settings: Settings) -> None:
+    """One warning per old setting name still in use (settings load before logging is set up)."""
+    for old in settings.deprecated_keys:
+        key = old.split(".", 1)[1]
+        log.warning("deprecated setting name: still read, rename it",
+                    extra={"setting": old, "use": f"contact.{key} (IVR_CONTACT__{key.upper()})"})
+
+
+async def run_server(settings: Settings, *, stop: asyncio.Event | None = None,
+                     on_up: Callable[[], None] | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down gracefully; ``on_up`` is called
+    once every component has started."""
     stop = stop or asyncio.Event()
     container = await build_container(settings)
     loop = asyncio.get_running_loop()
     log.info("event loop", extra={"loop": f"{type(loop).__module__}.{type(loop).__name__}"})
+    warn_deprecated_settings(settings)
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not in the main thread
             loop.add_signal_handler(sig, stop.set)
     try:
-        await _run_components(container, stop)
+        await _run_components(container, stop, on_up=on_up)
     finally:
         await container.aclose()
 
 
-async def _run_components(container: Container, stop: asyncio.Event, *, hooks: SupervisionHooks | None = None) -> None:
+async def _run_components(container: Container, stop: asyncio.Event, *, hooks: SupervisionHooks | None = None,
+                          on_up: Callable[[], None] | None = None) -> None:
     hooks = hooks or _hooks(container)
     container.services["component_states"] = hooks.states
     backoff = Backoff(base=container.settings.supervision.restart_base_delay,
@@ -60,6 +73,8 @@ async def _run_components(container: Container, stop: asyncio.Event, *, hooks: S
         # instead of the whole heap (a pause every live caller's next command would wait behind).
         gc.freeze()
         log.info("puente is up", extra={"components": [c.name for c in container.components]})
+        if on_up is not None:
+            on_up()
         await stop.wait()
         log.info("shutting down")
         # Reverse start order: HTTP and telephony stop first and drain their live calls while the
@@ -81,8 +96,13 @@ def _hooks(container: Container) -> SupervisionHooks:
 def serve_command(settings: Settings) -> None:
     """Run the server: HTTP API and pages, FastAGI, AudioSocket, built-in SIP, dispatchers."""
     require_ready(settings)  # a missing or unmigrated database: one line naming `ivr db upgrade`
-    configure_logging(settings)
+    startup = configure_logging(settings, hold_startup=True)
+    assert startup is not None
     try:
-        loops.run(run_server(settings), settings.event_loop)
+        loops.run(run_server(settings, on_up=lambda: startup.write_held(failed=False)), settings.event_loop)
     except (EventLoopUnavailable, ConfigurationError) as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        # A start that failed (the CLI prints the error as one line) shows only its warnings and
+        # errors; once the server was up everything has been written already.
+        startup.write_held(failed=True)

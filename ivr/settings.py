@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 import yaml
 from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -212,8 +213,6 @@ class DeflectionSettings(BaseModel):
     callback_slot_minutes: int = 30
     callback_slot_days: int = 3
     callback_default_queue: str = "general"  # when the call never reached a queue
-    default_region: str = "ES"  # for numbers given without a country code
-    default_timezone: str = "Europe/Madrid"  # the customer's, when the number spans several
     # No message is sent in the customer's local night: deferred until quiet hours end.
     quiet_hours_start: str = "21:00"
     quiet_hours_end: str = "09:00"
@@ -222,14 +221,47 @@ class DeflectionSettings(BaseModel):
     rating_after_call: bool = False
 
 
+class ContactSettings(BaseModel):
+    """How customers' numbers are read and which zone they live in (ivr/contact), for callbacks and
+    deflection alike."""
+
+    default_region: str = "ES"  # numbers given without a country code are read in this country
+    # The main zone of a country that spans several (Spain: Madrid, not the Canaries), unless the
+    # caller chose another; also the zone of a number whose country is unknown.
+    default_timezone: str = "Europe/Madrid"
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, region: str) -> str:
+        region = region.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {region!r}: use a two-letter country code such as ES")
+        return region
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Madrid") from None
+        return name
+
+
+# The names these settings had before contact policy was one module: still read, with a warning.
+DEPRECATED_CONTACT_KEYS = {
+    ("deflection", "default_region"): "default_region",
+    ("callbacks", "default_region"): "default_region",
+    ("deflection", "default_timezone"): "default_timezone",
+    ("callbacks", "default_timezone"): "default_timezone",
+}
+
+
 class CallbackSettings(BaseModel):
     enabled: bool = True
     caller_id: str = "+34910000000"
     poll_interval: float = 1.0
     lease_seconds: float = 120.0
-    default_region: str = "ES"
-    # Quiet hours use this zone when a number's country says nothing (e.g. an invalid region).
-    default_timezone: str = "Europe/Madrid"
     dispatch: bool = True  # run a dispatcher in this process (false: API/CLI only; another node dials)
     batch_size: int = 50  # callbacks claimed per poll
     max_active: int = 200  # callbacks worked at once per dispatcher (each waits in its queue's line)
@@ -337,7 +369,10 @@ class Settings(BaseSettings):
     # The event loop of `ivr serve`: auto = uvloop when installed, else the standard asyncio loop.
     event_loop: EventLoopChoice = EventLoopChoice.AUTO
     returning_caller_window_minutes: float = 120.0
-    order_lookup_url: str | None = None  # None: the built-in demo table
+    # The support flow's order status: GET {url}/{order} (see ivr/flows/lookup.py). Unset: no lookup
+    # (the caller hears it cannot be checked and is offered an agent), unless the demo table is on.
+    order_lookup_url: str | None = None
+    order_lookup_demo: bool = False  # answer from a fixed table of ten made-up orders (demos only)
 
     http: HttpSettings = Field(default_factory=HttpSettings)
     agi: AgiSettings = Field(default_factory=AgiSettings)
@@ -348,6 +383,7 @@ class Settings(BaseSettings):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     deflection: DeflectionSettings = Field(default_factory=DeflectionSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
+    contact: ContactSettings = Field(default_factory=ContactSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     node: NodeSettings = Field(default_factory=NodeSettings)
     acd: AcdSettings = Field(default_factory=AcdSettings)
@@ -363,6 +399,28 @@ class Settings(BaseSettings):
             scheme = url.split("://", 1)[0] if "://" in url else url
             raise ValueError(f"unsupported database {scheme!r}: use {' or '.join(DATABASE_SCHEMES)}")
         return url
+
+    # Old names noticed while loading, for `ivr serve` to warn about (settings load before logging).
+    deprecated_keys: list[str] = Field(default_factory=list, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated_contact_keys(cls, data: Any) -> Any:
+        """``deflection.default_region`` and friends become ``contact.*`` (the new name wins)."""
+        if not isinstance(data, dict):
+            return data
+        contact = dict(data.get("contact") or {})
+        seen: list[str] = []
+        for (section, key), new in DEPRECATED_CONTACT_KEYS.items():
+            old = data.get(section)
+            if isinstance(old, dict) and key in old:
+                old = dict(old)
+                contact.setdefault(new, old.pop(key))
+                data = {**data, section: old}
+                seen.append(f"{section}.{key}")
+        if seen:
+            data = {**data, "contact": contact, "deprecated_keys": seen}
+        return data
 
     @model_validator(mode="after")
     def _resolve_against_home(self) -> Settings:

@@ -20,9 +20,15 @@ TOP_LEVEL_ROWS: dict[str, tuple[str, str]] = {
 }
 
 
+# Not settings: what loading noticed (deprecated names), for `ivr serve` to warn about.
+NOT_SETTINGS = frozenset({"deprecated_keys"})
+
+
 def reference_rows(model: type[BaseModel] = Settings, env: str = "IVR_") -> Iterator[tuple[str, str]]:
     """(environment variable, default) for every setting, nested sections flattened with ``__``."""
     for name, field in model.model_fields.items():
+        if model is Settings and name in NOT_SETTINGS:
+            continue
         if model is Settings and name in TOP_LEVEL_ROWS:
             yield TOP_LEVEL_ROWS[name]
             continue

@@ -1,2 +1,2 @@
-"""Channel backends: ``agi`` (Asterisk FastAGI + AudioSocket), ``sip`` (built-in endpoint) and
-``scripted`` (a caller driven by a script, for tests)."""
+"""Channel backends: ``agi`` (Asterisk FastAGI + AudioSocket) and ``sip`` (built-in endpoint).
+A caller driven by a script, for tests and benchmarks, is ``tests/support/scripted.py``."""

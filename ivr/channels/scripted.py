@@ -1,5 +1,6 @@
-"""A :class:`~ivr.channel.Channel` whose caller follows a script: for tests of the engine, the hold
-loop, offers and anything else that talks to a caller.
+"""A :class:`~ivr.channel.Channel` whose caller follows a script: the flow editor's call simulator
+runs the real engine against it (``ivr/flowadmin/simulate.py``), and the tests of the engine, the
+hold loop, offers and anything else that talks to a caller use it too.
 
 The script is a list of caller actions consumed in order by the operations that wait for the
 caller: ``collect`` takes the next :class:`Press`, :class:`Say`, :class:`Silence` or
@@ -14,12 +15,12 @@ Everything played and done is kept in :attr:`ScriptedChannel.log` (and ``played`
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ivr.channel import (
-    Backend,
     CallerHungUp,
     CallInfo,
     ConnectResult,
@@ -84,6 +85,12 @@ class LogEntry:
     detail: tuple[str, ...] = ()
 
 
+class ScriptedBackend(enum.StrEnum):
+    """This double's channel kind (recorded with the call as ``scripted``): not a shipped backend."""
+
+    SCRIPTED = "scripted"
+
+
 def scripted_info(
     *,
     caller: str = "+34600111222",
@@ -95,7 +102,7 @@ def scripted_info(
         call_id=call_id,
         caller=caller,
         dialled=dialled,
-        backend=Backend.SCRIPTED,
+        backend=ScriptedBackend.SCRIPTED,
         started_at=datetime.now(UTC),
         flow_hint=flow_hint,
     )

@@ -78,7 +78,8 @@ class FlowEngine:
         self.nodes = NodeRunner(
             services=dataclasses.replace(services, history=self.history) if self.history else services,
             schedules=schedules,
-            lookup=lookup if lookup is not None else build_lookup(settings.order_lookup_url),
+            lookup=lookup if lookup is not None else build_lookup(settings.order_lookup_url,
+                                                                  demo=settings.order_lookup_demo),
             confidence_threshold=settings.speech.confidence_threshold,
             speech=settings.speech.enabled,
             returning_window_minutes=settings.returning_caller_window_minutes,

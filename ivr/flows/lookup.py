@@ -1,4 +1,6 @@
-"""Order status lookup for the support flow: a built-in demo table, or an HTTP service.
+"""Order status lookup for the support flow: an HTTP service (``order_lookup_url``), a demo table
+(``order_lookup_demo``, made-up orders for demonstrations), or none (the default: the flow's error
+branch, "we cannot check it now", and an agent).
 
 ``HttpOrderLookup`` asks ``GET {url}/{order}`` and expects ``{"status": "shipped"}`` (404: no such
 order). Anything else (timeout, refused connection, 5xx, bad JSON) raises :class:`LookupFailed`,
@@ -54,7 +56,7 @@ DEMO_ORDERS: dict[str, OrderStatus] = {
 
 
 class DemoOrderLookup:
-    """A fixed table of demo orders (the default when no lookup URL is configured)."""
+    """A fixed table of made-up orders: only when ``order_lookup_demo`` is on (never by default)."""
 
     def __init__(self, orders: dict[str, OrderStatus] | None = None) -> None:
         self._orders = dict(DEMO_ORDERS if orders is None else orders)
@@ -101,5 +103,19 @@ def parse_status(body: bytes) -> str:
     return status.strip().lower()
 
 
-def build_lookup(url: str | None) -> OrderLookup:
-    return HttpOrderLookup(url) if url else DemoOrderLookup()
+class LookupKind(enum.StrEnum):
+    HTTP = "http"
+    DEMO = "demo"
+    OFF = "off"
+
+
+def lookup_kind(url: str | None, demo: bool) -> LookupKind:
+    """A configured URL wins over the demo table; neither: no lookup."""
+    return LookupKind.HTTP if url else LookupKind.DEMO if demo else LookupKind.OFF
+
+
+def build_lookup(url: str | None, *, demo: bool = False) -> OrderLookup | None:
+    kind = lookup_kind(url, demo)
+    if kind is LookupKind.HTTP and url:
+        return HttpOrderLookup(url)
+    return DemoOrderLookup() if kind is LookupKind.DEMO else None

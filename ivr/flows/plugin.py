@@ -15,7 +15,7 @@ from ivr.flows.checking import limits_of
 from ivr.flows.engine import FlowEngine
 from ivr.flows.inputs import menu_phrases
 from ivr.flows.loader import FileFlowProvider, FlowSet
-from ivr.flows.lookup import build_lookup
+from ivr.flows.lookup import LookupKind, build_lookup, lookup_kind
 from ivr.flows.schema import MenuNode
 from ivr.ports import CallEventKind, Disposition, Services
 from ivr.prompts.catalogue import PromptCatalogue
@@ -63,7 +63,7 @@ async def wire(container: Container) -> None:
         prompts,
         found.get("schedules"),
         settings=settings,
-        lookup=build_lookup(settings.order_lookup_url),
+        lookup=build_lookup(settings.order_lookup_url, demo=settings.order_lookup_demo),
     )
     found["flows"] = provider
     found["engine"] = engine
@@ -73,6 +73,15 @@ async def wire(container: Container) -> None:
         "callbacks": services.callbacks is not None,
         "deflection": services.deflection is not None,
     })
+    kind = lookup_kind(settings.order_lookup_url, settings.order_lookup_demo)
+    if kind is LookupKind.OFF:
+        log.info("order lookup off: callers asking for an order's status are offered an agent "
+                 "(set IVR_ORDER_LOOKUP_URL, or IVR_ORDER_LOOKUP_DEMO=true for the demo table)")
+    elif kind is LookupKind.DEMO:
+        log.warning("order lookup answers from the DEMO table of made-up orders (IVR_ORDER_LOOKUP_DEMO); "
+                    "set IVR_ORDER_LOOKUP_URL for real orders")
+    else:
+        log.info("order lookup over HTTP (IVR_ORDER_LOOKUP_URL)")
     speech = found.get("speech")
     if speech is not None and container.settings.speech.enabled:
         container.components.append(VocabularyCheck(speech, menu_grammars(provider.flow_set)))

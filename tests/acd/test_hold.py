@@ -11,11 +11,11 @@ import pytest
 from ivr.acd.config import Announcements, Overflow, QueueConfig
 from ivr.acd.types import AgentState, EntryKind
 from ivr.channel import DialStatus
-from ivr.channels.scripted import AgentAnswers, AgentFails, HangUp, Press, ScriptedChannel, Silence, scripted_info
 from ivr.context import CallContext
 from ivr.events.types import AgentConnected, AgentOffered, AgentStateChanged, QueueJoined, QueueLeft
 from ivr.ports import CallbackSource, QueueOutcomeKind, QueueRequest
 from tests.support.acd_fakes import RecordingCallbacks, RecordingDeflection, make_service, support_queue
+from tests.support.scripted import AgentAnswers, AgentFails, HangUp, Press, ScriptedChannel, Silence, scripted_info
 
 WAIT = 20.0  # generous: a loaded CI machine may be slow, a healthy run never waits this long
 
@@ -319,7 +319,8 @@ async def test_the_agent_rings_at_once_and_is_busy_from_the_answer_to_the_end() 
     outcome = await service.wait_in_queue(channel, request(channel))
     assert outcome.kind is QueueOutcomeKind.CONNECTED
     seen = channel.seen
-    assert "play" not in seen["before_ring"]  # no prompt while the agent is reserved and idle
+    before_ring = seen["before_ring"]
+    assert isinstance(before_ring, list) and "play" not in before_ring  # no prompt while the agent is reserved and idle
     assert seen["announce"] == ["es/queue/connecting"]  # played while it rings, where the backend can
     assert seen["state_ringing"] is AgentState.RINGING
     assert seen["state_talking"] is AgentState.BUSY and seen["connected_at_answer"] is True

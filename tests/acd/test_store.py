@@ -13,12 +13,12 @@ from ivr.acd.runtime import AcdRuntime
 from ivr.acd.status import queue_status
 from ivr.acd.store import AcdStore, AnnouncedBand, ContactRecord
 from ivr.acd.types import AgentState, EntryKind
-from ivr.channels.scripted import AgentAnswers, HangUp, ScriptedChannel, Silence, scripted_info
 from ivr.context import CallContext
 from ivr.db import Database, utcnow
 from ivr.ports import QueueOutcomeKind, QueueRequest
 from ivr.settings import Settings
 from tests.support.acd_fakes import make_service, support_queue
+from tests.support.scripted import AgentAnswers, HangUp, ScriptedChannel, Silence, scripted_info
 
 
 async def test_agent_states_survive_and_commands_reach_the_server(database: Database) -> None:

@@ -165,11 +165,11 @@ async def test_each_command_gets_its_own_timeout() -> None:
         return "no timeout", asyncio.get_running_loop().time() - started
 
     class Slow(CallerModel):
-        async def _stream(self, command: str) -> list[str]:  # type: ignore[override]
+        async def _stream(self, command: str) -> list[str]:
             await asyncio.sleep(0.4)
             return ["200 result=0 endpos=3404"]
 
-        async def _noop(self, command: str) -> list[str]:  # type: ignore[override]
+        async def _noop(self, command: str) -> list[str]:
             await asyncio.sleep(1.3)
             return ["200 result=0"]
 

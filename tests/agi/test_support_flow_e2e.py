@@ -21,7 +21,7 @@ from ivr.settings import PROJECT_ROOT, Settings
 from tests.agi.conftest import running_server
 from tests.agi.helpers import drive
 from tests.support.agi_driver import R_USAGE, CallerModel, DriverResult, env_block
-from tests.support.fakes import FakeQueues, FakeRecorder, FakeSchedules, fake_services
+from tests.support.fakes import FakeCallbacks, FakeQueues, FakeRecorder, FakeSchedules, fake_services
 
 FLOWS_DIR = PROJECT_ROOT / "dialplan" / "flows"
 
@@ -164,7 +164,8 @@ async def test_after_hours_callback(line: Line) -> None:
     model = CallerModel("121")  # English, 2 = call me back, 1 = yes
     disposition, result = await line.call(model)
     assert disposition is Disposition.CALLBACK
-    [request] = line.services.callbacks.requests  # type: ignore[attr-defined]
+    assert isinstance(line.services.callbacks, FakeCallbacks)
+    [request] = line.services.callbacks.requests
     assert request.source is CallbackSource.AFTER_HOURS
     assert request.number == "+34600111222"
     assert "puente/en/after_hours/menu" in streamed(result)

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -50,7 +50,7 @@ class RecordingHasher(PasswordHasher):
         self.niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return super().hash(password, salt=salt)
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         self.threads.append(threading.current_thread().name)
         self.verified.append(str(hash))
         if self.gate is not None:
@@ -88,7 +88,7 @@ def settings(**auth: Any) -> Settings:
     http = auth.pop("http", {})
     base = {"password_time_cost": 1, "password_memory_kib": 1024, "login_max_failures_account": 5,
             "login_max_failures_address": 50, "login_free_failures_address": 5}
-    return Settings(auth={**base, **auth}, http=http)  # type: ignore[arg-type]
+    return Settings(auth={**base, **auth}, http=http)
 
 
 async def _env(db: Database, s: Settings, hasher: RecordingHasher) -> Env:
@@ -372,7 +372,7 @@ async def test_forwarded_for_counts_only_from_trusted_proxies_for_links(sqlite_d
     from deflection import plugin as deflection_plugin
 
     http = {"trusted_proxies": ["127.0.0.0/8"]} if trusted else {}
-    s = Settings(http=http, deflection={"miss_rate_limit_per_minute": 3})  # type: ignore[arg-type]
+    s = Settings(http=http, deflection={"miss_rate_limit_per_minute": 3})
     container = await make_container(sqlite_db, s, wires=[obs_plugin.wire, deflection_plugin.wire])
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for(container)),

@@ -85,6 +85,7 @@ async def test_spoken_option_barges_in_and_maps_to_its_key(server: AudioSocketSe
 
     result, log, asterisk = await run_turn(server, caller, engine=engine, runner=runner,
                                            spec=InputSpec(grammar=MENU, first_timeout=3.0))
+    assert result is not None
     assert result.mode is InputMode.SPEECH
     assert (result.key, result.transcript, result.engine) == ("2", "technical support", "pocketsphinx")
     assert result.latency_ms is not None and result.latency_ms >= 0
@@ -102,6 +103,7 @@ async def test_keys_while_the_prompt_plays(server: AudioSocketServer, runner: Sp
 
     result, _, asterisk = await run_turn(server, caller, engine=engine, runner=runner,
                                          spec=InputSpec(max_digits=2, grammar=MENU))
+    assert result is not None
     assert (result.mode, result.digits) == (InputMode.DTMF, "12")
     assert asterisk.kinds().count(0x10) < 250
 
@@ -112,6 +114,7 @@ async def test_terminator_and_inter_digit_timeout(server: AudioSocketServer, run
         return False
 
     result, _, _ = await run_turn(server, caller, engine=None, runner=runner, spec=InputSpec(max_digits=3))
+    assert result is not None
     assert (result.mode, result.digits) == (InputMode.DTMF, "4")
 
     async def slow(asterisk: FakeAsterisk) -> bool:
@@ -120,6 +123,7 @@ async def test_terminator_and_inter_digit_timeout(server: AudioSocketServer, run
 
     result, _, _ = await run_turn(server, slow, engine=None, runner=runner,
                                   spec=InputSpec(max_digits=3, inter_digit_timeout=0.1))
+    assert result is not None
     assert (result.mode, result.digits) == (InputMode.DTMF, "9")
 
 
@@ -131,6 +135,7 @@ async def test_no_input_after_the_prompt(server: AudioSocketServer, runner: Spee
 
     result, _, asterisk = await run_turn(server, caller, engine=engine, runner=runner, prompt=bytes(320 * 5),
                                          spec=InputSpec(grammar=MENU, first_timeout=0.2))
+    assert result is not None
     assert result.mode is InputMode.NONE
     kinds = asterisk.kinds()
     # the whole prompt (then keep-alive silence, if the turn outlived 0.5 s on a loaded machine),
@@ -198,6 +203,7 @@ async def test_keys_typed_before_the_socket_closed_stand(server: AudioSocketServ
                                          spec=InputSpec(max_digits=4, inter_digit_timeout=5.0), inactivity=0.3,
                                          keepalive=30.0)
     assert asterisk.timed_out
+    assert result is not None
     assert result is not None and (result.mode, result.digits) == (InputMode.DTMF, "12")
 
 
@@ -237,6 +243,7 @@ async def test_a_slow_recognizer_never_lets_asterisk_time_out(server: AudioSocke
     finally:
         slow.release.set()
     assert not asterisk.timed_out
+    assert result is not None
     assert result is not None and (result.mode, result.digits) == (InputMode.DTMF, "1")
     assert 0x10 in asterisk.kinds()  # silence frames went out
 
@@ -258,6 +265,7 @@ async def test_the_prompt_starts_before_the_recognizer_is_ready(server: AudioSoc
                                       spec=InputSpec(grammar=MENU, first_timeout=5.0))
     finally:
         slow.release.set()
+    assert result is not None
     assert result is not None and result.digits == "2"
 
 
@@ -284,4 +292,5 @@ async def test_speech_unavailable_falls_back_to_keys(server: AudioSocketServer, 
         return False
 
     result, _, _ = await run_turn(server, caller, engine=engine, runner=runner, spec=InputSpec(grammar=unusable))
+    assert result is not None
     assert (result.mode, result.digits) == (InputMode.DTMF, "1")

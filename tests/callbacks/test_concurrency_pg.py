@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 
 from callbacks.models import AttemptOutcome
-from callbacks.origination.fake_pbx import FakePbx
 from callbacks.store import CallbackStore
 from callbacks.values import NewCallback
 from ivr.db import Database, utcnow
 from ivr.ports import CallbackSource
 from ivr.settings import PROJECT_ROOT
+from tests.support.fake_pbx import FakePbx
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
 

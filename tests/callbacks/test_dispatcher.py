@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,11 @@ from callbacks.dispatcher import CallbackDispatcher
 from callbacks.ivr_handler import ScriptDeps
 from callbacks.models import AttemptOutcome, CallbackState
 from callbacks.origination.base import Leg, OriginateRequest
-from callbacks.origination.fake import FakeOriginator
 from callbacks.policy import CallbackMode, QueuePolicy
 from callbacks.service import CallbackService
 from callbacks.sessions import SessionRegistry
 from callbacks.values import Callback
-from ivr.channel import Channel, ChannelError, ConnectResult, DialStatus
-from ivr.channels.scripted import AgentFails, ScriptedChannel, scripted_info
+from ivr.channel import Channel, ChannelError, ConnectResult, DialStatus, PromptFile
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
 from ivr.events.types import AgentConnected, CallbackLifecycle
@@ -29,6 +27,8 @@ from ivr.ports import CallbackRequest, CallbackSource
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.settings import PROJECT_ROOT, CallbackSettings
 from tests.support.callbacks_fakes import FakeOptOuts, InstantAcd, make_callbacks
+from tests.support.fake_origination import FakeOriginator
+from tests.support.scripted import AgentFails, ScriptedChannel, scripted_info
 
 pytestmark = pytest.mark.timeout(60)
 SETTINGS = CallbackSettings(poll_interval=0.02, lease_seconds=5.0, wait_slice_seconds=0.2)
@@ -190,7 +190,7 @@ async def test_a_callback_keeps_its_place_and_is_not_dialled_in_quiet_hours(sqli
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from callbacks.policy import QuietHours
+    from ivr.contact import QuietHours
 
     # Quiet from 3 h before to 3 h after now in Madrid (covers the Canaries' hour too): whatever the
     # time of the run, the customer's local time is inside quiet hours.
@@ -245,7 +245,9 @@ async def test_cancelled_while_waiting_for_an_agent_leaves_the_line(sqlite_db: D
 
 @dataclass
 class BrokenTrunk(ScriptedChannel):
-    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None) -> ConnectResult:
+    async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None,
+                      on_answer: Callable[[], None] | None = None,
+                      announce: Sequence[PromptFile] = ()) -> ConnectResult:
         raise ChannelError("no route to the trunk")
 
 
@@ -273,10 +275,10 @@ async def test_callback_calls_are_recorded_like_inbound_calls() -> None:
     from callbacks.ivr_handler import ScriptDeps, run_call
     from callbacks.policy import CallbackMode
     from callbacks.sessions import CallbackCall
-    from ivr.channels.scripted import AgentAnswers, ScriptedChannel, scripted_info
     from ivr.events import EventBus
     from ivr.ports import Disposition, QueueOutcome, QueueOutcomeKind
     from tests.support.fakes import FakeRecorder
+    from tests.support.scripted import AgentAnswers, ScriptedChannel, scripted_info
 
     recorder = FakeRecorder()
 

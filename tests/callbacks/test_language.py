@@ -16,12 +16,12 @@ from callbacks.service import CallbackService
 from callbacks.sessions import CallbackCall
 from callbacks.store import CallbackStore
 from callbacks.values import Callback
-from ivr.channels.scripted import ScriptedChannel, scripted_info
 from ivr.db import Database
 from ivr.events import EventBus
 from ivr.ports import CallbackRequest, CallbackSource
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.settings import PROJECT_ROOT, CallbackSettings
+from tests.support.scripted import ScriptedChannel, scripted_info
 
 JAPAN = "+81312345678"
 SPAIN = "+34600111222"

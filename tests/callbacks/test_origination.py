@@ -10,12 +10,12 @@ import pytest
 from callbacks.ivr_handler import ScriptDeps, agi_script
 from callbacks.models import AttemptOutcome
 from callbacks.origination.base import Leg, OriginateRequest
-from callbacks.origination.fake import FakeOriginator
 from callbacks.origination.sip import SipOriginator
 from callbacks.sessions import SessionRegistry
-from ivr.channels.scripted import ScriptedChannel, scripted_info
 from ivr.channels.sip.errors import OriginateFailed, OriginateReason
 from ivr.events import EventBus
+from tests.support.fake_origination import FakeOriginator
+from tests.support.scripted import ScriptedChannel, scripted_info
 
 
 @dataclass

@@ -1,31 +1,33 @@
-"""Policy decisions, pure: parsing, sources, quiet hours across time zones, retries, merges."""
+"""Policy decisions, pure: parsing, sources, retries, merges (numbers, zones and quiet hours:
+tests/contact)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from callbacks.errors import InvalidNumber, PolicyConfigError
+from callbacks.errors import PolicyConfigError
 from callbacks.models import AttemptOutcome, CallbackState
-from callbacks.numbers import customer_zones, to_e164
 from callbacks.policy import (
     CallbackMode,
     QueuePolicy,
-    QuietHours,
     after_attempt,
     context_richness,
     is_expired,
     parse_policy,
-    polite_time,
     refusal,
     retry_due,
     richer_context,
 )
+from ivr.contact import QuietHours
 from ivr.ports import CallbackSource
 
 QUIET = QuietHours(time(21), time(9))
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_defaults_when_the_queue_has_no_callback_section() -> None:
@@ -72,65 +74,6 @@ def test_parse_errors_are_clear(raw: dict[str, object], message: str) -> None:
 def test_refusal_table(policy: QueuePolicy, source: CallbackSource, waited: float, refused: str | None) -> None:
     why = refusal(policy, source, waited_seconds=waited)
     assert (why is None) if refused is None else (why is not None and refused in why)
-
-
-@pytest.mark.parametrize("raw, e164", [
-    ("+34 600 111 222", "+34600111222"),
-    ("600111222", "+34600111222"),  # national, default region ES
-    ("0034600111222", "+34600111222"),
-    ("+1 212-555-1234", "+12125551234"),
-])
-def test_e164(raw: str, e164: str) -> None:
-    assert to_e164(raw, "ES") == e164
-
-
-@pytest.mark.parametrize("raw", ["", "12", "+34 123", "hello", "+1555123"])
-def test_invalid_numbers_say_why(raw: str) -> None:
-    with pytest.raises(InvalidNumber, match="invalid number"):
-        to_e164(raw, "ES")
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-@pytest.mark.parametrize("number, at, expected", [
-    # Madrid in winter is UTC+1: 22:30 local is quiet until 09:00 local = 08:00 UTC next day
-    ("+34911234567", utc(2026, 1, 15, 21, 30), utc(2026, 1, 16, 8, 0)),
-    # 12:00 UTC = 13:00 Madrid: allowed at once
-    ("+34911234567", utc(2026, 1, 15, 12, 0), utc(2026, 1, 15, 12, 0)),
-    # New York (UTC-5): 12:00 UTC is 07:00 local, quiet until 09:00 local = 14:00 UTC
-    ("+12125551234", utc(2026, 1, 15, 12, 0), utc(2026, 1, 15, 14, 0)),
-    # Sydney (UTC+11 in January): 23:00 UTC = 10:00 local next day: allowed
-    ("+61212345678", utc(2026, 1, 15, 23, 0), utc(2026, 1, 15, 23, 0)),
-    # Sydney: 11:00 UTC = 22:00 local: wait until 09:00 local = 22:00 UTC
-    ("+61212345678", utc(2026, 1, 15, 11, 0), utc(2026, 1, 15, 22, 0)),
-    # Spanish mobile: Madrid and the Canaries (one hour behind): polite in both, so 09:00 Canaries
-    ("+34600111222", utc(2026, 1, 15, 7, 30), utc(2026, 1, 15, 9, 0)),
-    # Madrid in summer (UTC+2): 19:30 UTC = 21:30 local: quiet until 07:00 UTC next day
-    ("+34911234567", utc(2026, 7, 15, 19, 30), utc(2026, 7, 16, 7, 0)),
-])
-def test_quiet_hours_in_the_customers_time_zone(number: str, at: datetime, expected: datetime) -> None:
-    zones = customer_zones(number, "Europe/Madrid", at)
-    polite = polite_time(at, zones, QUIET)
-    assert polite == expected and polite.tzinfo is UTC  # stored and compared in UTC
-
-
-def test_zone_choice() -> None:
-    at = utc(2026, 1, 15, 12)
-    assert [z.key for z in customer_zones("+34600111222", "UTC", at)] == ["Atlantic/Canary", "Europe/Madrid"]
-    wide = customer_zones("+79161234567", "UTC", at)  # Russia spans 11 hours: one middle zone
-    assert len(wide) == 1
-    assert customer_zones("+15551234", "Europe/Madrid", at) == (ZoneInfo("Europe/Madrid"),)
-
-
-def test_quiet_hours_within_a_day_and_none() -> None:
-    lunch = QuietHours(time(14), time(16))
-    assert lunch.is_quiet(time(15)) and not lunch.is_quiet(time(16)) and not lunch.is_quiet(time(13, 59))
-    zones = (ZoneInfo("UTC"),)
-    assert polite_time(utc(2026, 1, 1, 15), zones, lunch) == utc(2026, 1, 1, 16)
-    assert polite_time(utc(2026, 1, 1, 23), zones, None) == utc(2026, 1, 1, 23)
-    assert not QuietHours(time(9), time(9)).is_quiet(time(9))
 
 
 def test_retries_count_from_the_last_attempt() -> None:

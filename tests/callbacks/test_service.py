@@ -7,9 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from callbacks.models import CallbackState
-from callbacks.policy import QueuePolicy, QuietHours
+from callbacks.policy import QueuePolicy
 from callbacks.service import CallbackService
 from ivr.channel import InputMode
+from ivr.contact import QuietHours
 from ivr.context import ContextSnapshot, InputRecord
 from ivr.db import Database
 from ivr.events import EventBus
@@ -95,13 +96,13 @@ async def test_quiet_hours_and_not_before(sqlite_db: Database) -> None:
 
 
 async def test_exact_page_booking_in_the_chosen_zone(database: Database) -> None:
-    """A +34 mobile spans Madrid and the Canaries. Judged in both, 09:30 Madrid (08:30 Canaries) on
-    a winter morning is quiet and would move to 09:00 Canaries (10:00 Madrid); judged in the zone
-    the caller chose, it is booked as chosen. An exact request is never moved: it is refused."""
+    """A +34 mobile spans Madrid and the Canaries. 09:30 Madrid (08:30 Canaries) on a winter morning
+    is allowed in Madrid, the main zone (no zone chosen) and when Madrid is chosen; in the Canaries
+    it is quiet. An exact request is never moved: it is refused."""
     svc = service(database, policies={"support": QueuePolicy(quiet_hours=QuietHours(time(21), time(9)))})
     svc.clock = lambda: datetime(2026, 12, 6, 20, 0, tzinfo=UTC)
     mobile, chosen = "+34612345678", datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
-    assert await svc.bookable(mobile, "support", [chosen]) == []  # no zone: both zones' quiet hours
+    assert await svc.bookable(mobile, "support", [chosen]) == [chosen]  # no zone: the main zone, Madrid
     assert await svc.bookable(mobile, "support", [chosen], "Europe/Madrid") == [chosen]
     assert await svc.bookable(mobile, "support", [chosen], "Atlantic/Canary") == []
     with pytest.raises(CallbackRefused, match="not available"):

@@ -18,7 +18,6 @@ from callbacks.dispatcher import CallbackDispatcher
 from callbacks.ivr_handler import ScriptDeps
 from callbacks.models import AttemptOutcome, CallbackAttemptRow, CallbackRow, CallbackState
 from callbacks.origination.ami import AmiOriginator, probe_of_status
-from callbacks.origination.fake import FakeOriginator
 from callbacks.origination.sip import SipOriginator
 from callbacks.policy import CallbackMode, QueuePolicy
 from callbacks.service import CallbackService
@@ -34,6 +33,7 @@ from ivr.ports import CallbackSource
 from ivr.settings import AmiSettings, CallbackSettings
 from tests.support.ami_server import Block, FakeAmiServer, load_capture, responses_to
 from tests.support.callbacks_fakes import InstantAcd, make_callbacks
+from tests.support.fake_origination import FakeOriginator
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from ivr.calls import plugin as calls_plugin
 from ivr.calls.store import CallStore
-from ivr.channel import Backend, CallInfo
+from ivr.channel import CallInfo
 from ivr.composition import Container
 from ivr.config import plugin as config_plugin
 from ivr.db import Database
@@ -15,6 +15,7 @@ from ivr.prompts.catalogue import PromptCatalogue
 from ivr.schedules.model import ScheduleState
 from ivr.schedules.service import ScheduleService
 from ivr.settings import Settings
+from tests.support.scripted import ScriptedBackend
 
 
 async def test_wiring_registers_services_and_the_writer_component(sqlite_db: Database) -> None:
@@ -41,7 +42,7 @@ async def test_wiring_registers_services_and_the_writer_component(sqlite_db: Dat
     async with asyncio.TaskGroup() as tg:
         task = tg.create_task(store.run(started), name=store.name)
         await started.wait()
-        info = CallInfo(call_id="w1", caller="+34600000001", dialled="900", backend=Backend.SCRIPTED,
+        info = CallInfo(call_id="w1", caller="+34600000001", dialled="900", backend=ScriptedBackend.SCRIPTED,
                         started_at=datetime.now(UTC))
         await store.call_started(info, flow="support", language="es")
         await store.call_ended("w1", Disposition.COMPLETED)

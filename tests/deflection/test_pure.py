@@ -1,17 +1,15 @@
-"""Pure pieces: signatures (documented vectors), tokens, opt-out words, quiet hours, slots, numbers."""
+"""Pure pieces: signatures (documented vectors), tokens, opt-out words, slots
+(numbers and quiet hours: tests/contact)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from deflection.errors import InvalidNumber
-from deflection.numbers import is_mobile, normalise, timezone_for
 from deflection.optout import is_start, is_stop
-from deflection.quiet import quiet_until
 from deflection.ratelimit import SlidingWindowLimiter
 from deflection.signatures import meta_signature, twilio_signature, verify_meta, verify_twilio
 from deflection.slots import callback_slots
@@ -100,29 +98,6 @@ def test_not_stop_words(text: str) -> None:
 
 def test_start_words() -> None:
     assert is_start("ALTA") and is_start("start") and not is_start("si")
-
-
-def test_quiet_hours_wrap_midnight() -> None:
-    madrid = ZoneInfo("Europe/Madrid")
-    start, end = time(21), time(9)
-    # 22:30 Madrid (21:30 UTC in winter): quiet until 09:00 next day.
-    until = quiet_until(datetime(2026, 11, 23, 21, 30, tzinfo=UTC), madrid, start, end)
-    assert until == datetime(2026, 11, 24, 9, 0, tzinfo=madrid)
-    # 03:00 Madrid: quiet until 09:00 the same day.
-    until = quiet_until(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), madrid, start, end)
-    assert until == datetime(2026, 11, 24, 9, 0, tzinfo=madrid)
-    assert quiet_until(datetime(2026, 11, 24, 11, 0, tzinfo=UTC), madrid, start, end) is None
-
-
-def test_numbers() -> None:
-    assert normalise("612 345 678") == "+34612345678"
-    assert normalise("0034612345678") == "+34612345678"
-    assert is_mobile("+34612345678") and not is_mobile("+34911234567")
-    assert timezone_for("+34612345678").key == "Europe/Madrid"
-    with pytest.raises(InvalidNumber):
-        normalise("12")
-    with pytest.raises(InvalidNumber):
-        normalise("not a number")
 
 
 def test_rate_limiter() -> None:

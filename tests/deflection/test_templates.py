@@ -47,7 +47,7 @@ async def env(database: Database) -> AsyncIterator[tuple[httpx.AsyncClient, dict
         yield client, auth, container
 
 
-async def test_admin_edits_the_sms_text_and_the_next_link_uses_it(env: tuple) -> None:  # type: ignore[type-arg]
+async def test_admin_edits_the_sms_text_and_the_next_link_uses_it(env: tuple) -> None:
     client, auth, container = env
     text = "Su consulta sigue aquí: {url} (ref {ref}). BAJA para no recibir más."
     denied = await client.put("/api/v1/deflections/templates/es/link_sms", json={"text": text}, headers=auth["alex"])
@@ -74,7 +74,7 @@ async def test_admin_edits_the_sms_text_and_the_next_link_uses_it(env: tuple) ->
     assert not next(t for t in listed if t["language"] == "es" and t["key"] == "link_sms")["overridden"]
 
 
-async def test_provider_settings_are_shown_to_admins_with_secrets_masked(env: tuple) -> None:  # type: ignore[type-arg]
+async def test_provider_settings_are_shown_to_admins_with_secrets_masked(env: tuple) -> None:
     client, auth, _ = env
     assert (await client.get("/api/v1/deflections/providers", headers=auth["alex"])).status_code == 403
     r = await client.get("/api/v1/deflections/providers", headers=auth["ana"])

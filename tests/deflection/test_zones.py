@@ -1,34 +1,14 @@
-"""Time zones on the landing page (pure): the zone rule for +34, labels, DST days, grouping by day."""
+"""Time zones on the landing page (pure): labels, DST days, grouping by day (the zone rule: tests/contact)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from callbacks.numbers import customer_zones
-from deflection.zones import clock_label, group_by_day, is_ambiguous, number_zones, pick_zone, when_label, zone_label
+from deflection.zones import clock_label, group_by_day, is_ambiguous, when_label, zone_label
 
 MADRID, CANARY = ZoneInfo("Europe/Madrid"), ZoneInfo("Atlantic/Canary")
 MOBILE, CANARY_LINE = "+34612345678", "+34922123456"
-
-
-def test_spanish_mobiles_default_to_madrid_and_may_choose_the_canaries() -> None:
-    # phonenumbers gives both zones for a +34 mobile, the Canaries first: the main zone leads.
-    assert number_zones(MOBILE, "Europe/Madrid") == ("Europe/Madrid", "Atlantic/Canary")
-    assert number_zones(CANARY_LINE, "Europe/Madrid") == ("Atlantic/Canary",)
-    zones = number_zones(MOBILE, "Europe/Madrid")
-    assert pick_zone(zones, None) == "Europe/Madrid"
-    assert pick_zone(zones, "Atlantic/Canary") == "Atlantic/Canary"
-    assert pick_zone(zones, "America/New_York", None) == "Europe/Madrid"  # not the number's country: ignored
-    assert pick_zone(zones, None, "Atlantic/Canary") == "Atlantic/Canary"  # the booking's stored zone
-    assert number_zones("not a number", "Europe/Madrid") == ("Europe/Madrid",)
-
-
-def test_the_callbacks_domain_judges_a_chosen_zone_alone() -> None:
-    at = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
-    assert {z.key for z in customer_zones(MOBILE, "Europe/Madrid", at)} == {"Europe/Madrid", "Atlantic/Canary"}
-    assert customer_zones(MOBILE, "Europe/Madrid", at, "Europe/Madrid") == (MADRID,)
-    assert customer_zones(MOBILE, "Europe/Madrid", at, "Atlantic/Canary") == (CANARY,)
 
 
 def test_labels_name_the_weekday_the_date_and_the_zone() -> None:

@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from ivr.channels.scripted import Action, ScriptedChannel, scripted_info
 from ivr.flows.engine import FlowEngine
 from ivr.flows.loader import FileFlowProvider
 from ivr.flows.lookup import DemoOrderLookup, OrderLookup
@@ -21,6 +20,7 @@ from tests.support.fakes import (
     FakeSchedules,
     fake_services,
 )
+from tests.support.scripted import Action, ScriptedChannel, scripted_info
 
 FLOWS_DIR = PROJECT_ROOT / "dialplan" / "flows"
 
@@ -38,7 +38,7 @@ class Harness:
     services: Services
     schedules: FakeSchedules
     settings: Settings
-    lookup: OrderLookup
+    lookup: OrderLookup | None  # None: the engine builds its own from the settings
 
     @property
     def recorder(self) -> FakeRecorder:

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from ivr.channel import DialStatus
-from ivr.channels.scripted import AgentAnswers, AgentFails, Press, ScriptedChannel, Silence, scripted_info
 from ivr.flows.engine import FlowEngine
 from ivr.flows.loader import FileFlowProvider, FlowError, FlowSet, StaticFlowProvider
 from ivr.flows.lookup import DemoOrderLookup
@@ -24,6 +23,7 @@ from tests.support.fakes import (
     fake_services,
     make_catalogue,
 )
+from tests.support.scripted import AgentAnswers, AgentFails, Press, ScriptedChannel, Silence, scripted_info
 
 PROMPTS = ["hi", "menu", "bye", "x", "goodbye", "num/0", "num/1", "num/2", "num/3", "num/4", "num/5", "num/6", "num/7",
            "num/8", "num/9", "num/20", "num/40", "word/and", "confirm/did_you_say", "confirm/yes_no", "option/agent"]

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ivr.channel import InputResult, InputSpec, PromptFile
-from ivr.channels.scripted import AgentAnswers, HangUp, Press, ScriptedChannel, scripted_info
 from ivr.flows.runtime import HistoryPrefetch
 from ivr.ports import Disposition, RecentContact
 from tests.flows.conftest import Harness
+from tests.support.scripted import AgentAnswers, HangUp, Press, ScriptedChannel, scripted_info
 
 CALLER = "+34600999888"
 SPANISH = Press("2")

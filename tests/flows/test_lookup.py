@@ -20,9 +20,11 @@ async def test_demo_table() -> None:
     assert {await lookup.status(o) for o in ("100001", "100002", "100003", "100004")} == {s.value for s in OrderStatus}
 
 
-def test_build_lookup_picks_http_when_configured() -> None:
-    assert isinstance(build_lookup(None), DemoOrderLookup)
+def test_build_lookup_is_off_unless_configured() -> None:
+    assert build_lookup(None) is None  # production default: no made-up orders
+    assert isinstance(build_lookup(None, demo=True), DemoOrderLookup)
     assert isinstance(build_lookup("http://127.0.0.1:1/orders"), HttpOrderLookup)
+    assert isinstance(build_lookup("http://127.0.0.1:1/orders", demo=True), HttpOrderLookup)  # the URL wins
 
 
 Reply = Callable[[str], Awaitable[tuple[int, bytes]]]

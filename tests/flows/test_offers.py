@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ivr.channel import CallerHungUp, DialStatus, Grammar, InputMode, InputSpec, PromptFile
-from ivr.channels.scripted import (
+from ivr.context import CallContext
+from ivr.offers import offer_callback, offer_deflection
+from ivr.ports import CallbackSource, CallEventKind, ConsentMethod, MessageChannel
+from ivr.prompts.catalogue import PromptCatalogue
+from ivr.settings import PROJECT_ROOT
+from tests.support.fakes import FakeCallbacks, FakeDeflection, FakeRecorder
+from tests.support.scripted import (
     AgentAnswers,
     AgentFails,
     HangUp,
@@ -19,12 +25,6 @@ from ivr.channels.scripted import (
     match_grammar,
     scripted_info,
 )
-from ivr.context import CallContext
-from ivr.offers import offer_callback, offer_deflection
-from ivr.ports import CallbackSource, CallEventKind, ConsentMethod, MessageChannel
-from ivr.prompts.catalogue import PromptCatalogue
-from ivr.settings import PROJECT_ROOT
-from tests.support.fakes import FakeCallbacks, FakeDeflection, FakeRecorder
 
 
 @pytest.fixture(scope="module")

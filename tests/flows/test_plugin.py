@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivr.channels.scripted import AgentAnswers, Press, ScriptedChannel
 from ivr.composition import Container
 from ivr.db import Database
 from ivr.events import EventBus
@@ -14,6 +13,7 @@ from ivr.flows.plugin import wire
 from ivr.ports import Disposition
 from ivr.settings import Settings
 from tests.support.fakes import FakeCallbacks, FakeQueues, FakeRecorder, FakeSchedules
+from tests.support.scripted import AgentAnswers, Press, ScriptedChannel
 
 
 async def test_wire_registers_engine_and_provider(tmp_path: Path) -> None:

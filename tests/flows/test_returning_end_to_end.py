@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from ivr.acd.service import AcdService
 from ivr.acd.types import AgentState
 from ivr.calls.store import CallStore
-from ivr.channels.scripted import HangUp, Press, Say, ScriptedChannel, scripted_info
 from ivr.cli import main
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
@@ -24,6 +23,7 @@ from ivr.settings import Settings
 from tests.flows.conftest import FLOWS_DIR
 from tests.support.acd_fakes import prompts, support_queue, two_agents
 from tests.support.fakes import FakeCallbacks, FakeDeflection, FakeSchedules, fake_services
+from tests.support.scripted import HangUp, Press, Say, ScriptedChannel, scripted_info
 
 CALLER = "+34600555444"
 

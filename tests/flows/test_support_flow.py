@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ivr.channel import InputMode
-from ivr.channels.scripted import AgentAnswers, HangUp, Press, Say, Silence, scripted_info
 from ivr.ports import (
     CallbackSource,
     CallEventKind,
@@ -18,6 +17,7 @@ from ivr.ports import (
 from ivr.schedules.model import ScheduleState
 from tests.flows.conftest import Harness
 from tests.support.fakes import FailingOrderLookup
+from tests.support.scripted import AgentAnswers, HangUp, Press, Say, Silence, scripted_info
 
 SPANISH = Press("2")
 ENGLISH = Press("1")
@@ -106,6 +106,15 @@ async def test_order_lookup_down_offers_an_agent(harness: Harness) -> None:
     assert "es/order/lookup_failed" in channel.played
     assert harness.queues.queues == ["general"]
     assert "error" in harness.recorder.of_kind(CallEventKind.LOOKUP)[0].data
+
+
+async def test_no_order_lookup_by_default_offers_an_agent(harness: Harness) -> None:
+    """Production settings answer from no made-up table: the caller is told and offered an agent."""
+    harness.lookup = None  # the engine builds its lookup from Settings(): off
+    disposition, channel = await harness.call(SPANISH, Press("3"), Press("123456"), Say("asesor"), AgentAnswers())
+    assert disposition is Disposition.CONNECTED
+    assert "es/order/lookup_failed" in channel.played and "es/order/shipped" not in channel.played
+    assert harness.recorder.of_kind(CallEventKind.LOOKUP)[0].data == {"error": "no lookup configured"}
 
 
 async def test_order_number_invalid_twice_goes_to_general(harness: Harness) -> None:

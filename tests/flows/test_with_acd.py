@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ivr.acd.types import AgentState
-from ivr.channels.scripted import AgentAnswers, Press, ScriptedChannel
 from ivr.flows.engine import FlowEngine
 from ivr.flows.loader import FileFlowProvider
 from ivr.ports import Disposition
@@ -11,6 +10,7 @@ from ivr.settings import Settings
 from tests.flows.conftest import FLOWS_DIR
 from tests.support.acd_fakes import make_service, prompts
 from tests.support.fakes import FakeCallbacks, FakeSchedules, fake_services
+from tests.support.scripted import AgentAnswers, Press, ScriptedChannel
 
 
 async def test_support_call_reaches_a_free_agent_through_the_acd() -> None:

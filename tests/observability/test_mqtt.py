@@ -43,7 +43,7 @@ async def collect(host: str, port: int, topic: str, count: int, *, subscribed: a
         subscribed.set()
         async with asyncio.timeout(timeout):
             async for message in sub.messages:
-                got.append(json.loads(bytes(message.payload)))  # type: ignore[arg-type]
+                got.append(json.loads(bytes(message.payload)))
                 if len(got) >= count:
                     break
     return got

@@ -2,7 +2,7 @@
 
 ``python -m tests.support.callbacks_worker URL OWNER [--pbx PORT] [--lease S]`` prints ``dial <id>``
 for every dial (flushed at once) and exits when no callback is left to work (pending, scheduled or
-dialing). ``--pbx PORT``: dial through a :class:`~callbacks.origination.fake_pbx.FakePbx` on
+dialing). ``--pbx PORT``: dial through a :class:`~tests.support.fake_pbx.FakePbx` on
 127.0.0.1:PORT (the test's process: it records what it received, and can hold calls ringing so the
 worker can be killed mid-dial).
 """
@@ -18,14 +18,14 @@ from dataclasses import replace
 from callbacks.dispatcher import CallbackDispatcher
 from callbacks.ivr_handler import ScriptDeps
 from callbacks.origination.base import OriginateRequest, OriginateResult
-from callbacks.origination.fake import FakeOriginator
-from callbacks.origination.fake_pbx import PbxOriginator
 from callbacks.policy import CallbackMode, QueuePolicy
 from callbacks.sessions import SessionRegistry
 from ivr.db import Database
 from ivr.events import EventBus
 from ivr.settings import CallbackSettings
 from tests.support.callbacks_fakes import InstantAcd, make_callbacks
+from tests.support.fake_origination import FakeOriginator
+from tests.support.fake_pbx import PbxOriginator
 
 ANY_TIME = QueuePolicy(quiet_hours=None, retry_delays=(0.0,))
 

@@ -26,7 +26,6 @@ from ivr.acd.runtime import AcdRuntime
 from ivr.acd.store import AnnouncedBand
 from ivr.acd.types import AgentState, EntryKind
 from ivr.channel import ConnectResult, DialStatus, InputMode, PromptFile
-from ivr.channels.scripted import ScriptedChannel, scripted_info
 from ivr.composition import Container, build_container
 from ivr.context import CallContext, InputRecord
 from ivr.db import Database, utcnow
@@ -34,6 +33,7 @@ from ivr.events.types import AgentConnected
 from ivr.ports import CallbackRequest, CallbackSource, QueueRequest
 from ivr.settings import Settings
 from tests.support.calls_rows import record_call
+from tests.support.scripted import ScriptedChannel, scripted_info
 from tests.support.ui_server import serving
 from tests.support.ui_users import add_users
 

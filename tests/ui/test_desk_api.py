@@ -20,13 +20,13 @@ from api.desk import screen_pop
 from api.security import Role
 from api.ui.stats import LocalDay, hourly
 from ivr.acd.types import AgentState
-from ivr.channels.scripted import scripted_info
 from ivr.composition import Container, build_container
 from ivr.db import Database
 from ivr.events.types import AgentConnected
 from ivr.ports import Disposition
 from ivr.settings import Settings
 from tests.support.calls_rows import record_call
+from tests.support.scripted import scripted_info
 from tests.support.ui_server import serving
 from tests.support.ui_users import add_users
 

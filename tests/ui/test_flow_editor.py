@@ -3,10 +3,11 @@ confirmations that name the change, errors beside the action, a mistyped flow na
 
 from __future__ import annotations
 
+import re
 import wave
 from pathlib import Path
 
-from playwright.async_api import Page, expect
+from playwright.async_api import FloatRect, Page, expect
 
 from tests.ui.test_browser import Ui, confirm, ui
 
@@ -100,15 +101,11 @@ async def test_a_refused_publish_is_said_beside_its_button(ui: Ui) -> None:
     await expect(page.locator("#versions-msg")).to_be_in_viewport()
 
 
-def _contains(text: str) -> object:
-    import re
-
+def _contains(text: str) -> re.Pattern[str]:
     return re.compile(".*" + re.escape(text) + ".*", re.DOTALL)
 
 
-def _starts(text: str) -> object:
-    import re
-
+def _starts(text: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(text), re.DOTALL)
 
 
@@ -181,7 +178,7 @@ async def test_a_click_on_a_node_opens_its_form_with_node_dropdowns(ui: Ui) -> N
     await expect(page.locator('#graph g[data-node="holiday_notice"]')).to_have_class("node   selected")
 
 
-def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+def _inside(inner: FloatRect, outer: FloatRect) -> bool:
     return (inner["x"] >= outer["x"] - 1 and inner["y"] >= outer["y"] - 1
             and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 1
             and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 1)

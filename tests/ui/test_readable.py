@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from api.readable import readable, words
 from ivr.flows.loader import FileFlowProvider
@@ -12,7 +13,8 @@ FLOWS = Path(__file__).resolve().parents[2] / "dialplan" / "flows"
 
 def test_steps_and_choices_read_as_words() -> None:
     flows = FileFlowProvider(FLOWS).flow_set
-    context = {"flow": "support", "language": "es", "path": ["choose_language", "main_menu"], "inputs": [
+    context: dict[str, Any] = {
+        "flow": "support", "language": "es", "path": ["choose_language", "main_menu"], "inputs": [
         {"node": "choose_language", "mode": "dtmf", "digits": "1"},
         {"node": "main_menu", "mode": "dtmf", "digits": "2"},
         {"node": "main_menu", "mode": "dtmf", "digits": "0"},

@@ -22,8 +22,8 @@ from typing import Any
 
 from callbacks.models import AttemptOutcome
 from callbacks.origination.base import OriginateRequest, OriginateResult
-from callbacks.origination.fake import answering_channel
 from callbacks.takeover import Probe, ProbeState
+from tests.support.fake_origination import answering_channel
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from callbacks.models import AttemptOutcome
 from callbacks.origination.base import OriginateRequest, OriginateResult
 from callbacks.takeover import Probe, ProbeState
 from ivr.channel import Channel
-from ivr.channels.scripted import ScriptedChannel, scripted_info
+from tests.support.scripted import ScriptedChannel, scripted_info
 
 
 def answering_channel(request: OriginateRequest) -> Channel:
