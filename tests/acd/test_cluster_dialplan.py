@@ -13,7 +13,9 @@ DIALPLAN = Path(__file__).resolve().parents[2] / "dialplan" / "asterisk"
 
 def test_the_cluster_context_falls_through_every_node_then_to_queue() -> None:
     conf = load(DIALPLAN / "extensions_cluster.conf")
-    support = [u for u in applications(conf) if u.entry.line < conf.first("puente-agent-answered-1").line]
+    hooks = conf.first("puente-agent-answered-1")
+    assert hooks is not None
+    support = [u for u in applications(conf) if u.entry.line < hooks.line]
     agi = [u.args for u in support if u.name == "AGI"]
     assert agi == [f"agi://10.0.0.1{n}:4573/support" for n in (1, 2, 3)]
     names = [u.name for u in support]

@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,9 +94,13 @@ async def test_one_global_order_across_nodes_and_never_two_offers_for_one_agent(
 async def test_an_agent_state_change_on_one_node_reaches_the_others_within_a_second(
         nodes: list[PgLine], pg_url: str) -> None:
     seen: dict[str, asyncio.Event] = {"n1": asyncio.Event(), "n3": asyncio.Event()}
-    listeners = [LineListener(pg_url, on_offer=lambda _o: None,
-                              on_agents=lambda ids, key=key: seen[key].set() if ids and "a2" in ids else None)
-                 for key in seen]
+    def watcher(key: str) -> Callable[[list[str] | None], None]:
+        def changed(ids: list[str] | None) -> None:
+            if ids and "a2" in ids:
+                seen[key].set()
+        return changed
+
+    listeners = [LineListener(pg_url, on_offer=lambda _o: None, on_agents=watcher(key)) for key in seen]
     for listener in listeners:
         await listener.start()
     try:
