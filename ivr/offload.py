@@ -187,9 +187,9 @@ class _Worker:
         return outcome
 
     async def kill(self) -> None:
-        if self._proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.kill()
+        # os.kill, not Popen.kill: Popen polls first, and a poll that reaps a worker which has just
+        # died steals its exit status from asyncio's child watcher (it then reports 255).
+        self.kill_now()
         await self._proc.wait()
 
     def kill_now(self) -> None:

@@ -4,42 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from ivr.offload import ProcessRunner, RunnerBusy, RunnerFailed, RunnerTimeout, ThreadRunner
-
-
-def add(a: int, b: int) -> int:
-    return a + b
-
-
-def fail(message: str) -> None:
-    raise ValueError(message)
-
-
-def spin_forever() -> None:
-    while True:
-        pass
-
-
-def hog_memory(megabytes: int) -> int:
-    return len(bytearray(megabytes * 1024 * 1024))
-
-
-def die() -> None:
-    os._exit(3)
-
-
-def pid() -> int:
-    return os.getpid()
-
-
-def nap(seconds: float) -> float:
-    time.sleep(seconds)
-    return seconds
+from tests.support.offload_jobs import add, die, fail, hog_memory, nap, niceness, pid, spin_forever
 
 
 @pytest.fixture
@@ -96,10 +66,6 @@ async def test_a_thread_job_past_its_deadline_stops_the_wait() -> None:
     with pytest.raises(RunnerTimeout):
         await runner.run(nap, 2.0, timeout=0.05)
     runner.close()
-
-
-def niceness() -> int:
-    return os.nice(0)
 
 
 async def test_process_workers_run_below_the_server(process_runner: ProcessRunner) -> None:
