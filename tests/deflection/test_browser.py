@@ -109,8 +109,10 @@ async def test_every_action_in_chromium_phone(sqlite_db: Database, javascript: b
             later = await page.locator("#callback-change-slot option").nth(3).get_attribute("value")
             assert later is not None and later != chosen
             await page.select_option("#callback-change-slot", later)
-            await page.click("#callback form[action$='/callback/change'] button[type=submit]")
-            await page.wait_for_function(f"document.querySelector('#cb-booked').innerText !== {booked!r}")
+            # The page has no script: each form is a full navigation, so wait for it, not for the old DOM.
+            async with page.expect_navigation():
+                await page.click("#callback form[action$='/callback/change'] button[type=submit]")
+            await page.wait_for_selector("#cb-booked")
             changed = await page.inner_text("#cb-booked")
             assert changed != booked
             async with sqlite_db.session() as s:
