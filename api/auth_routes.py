@@ -14,10 +14,13 @@ from api.security import (
     SESSION_COOKIE,
     AdminUser,
     Audit,
+    AuditLog,
     AuthError,
+    CannotDelete,
     CurrentUser,
     Role,
     UnknownUser,
+    User,
     UserExists,
     UserService,
     users_service,
@@ -166,6 +169,27 @@ async def reset_password(username: str, body: PasswordIn, admin: AdminUser, user
     except HashingBusy:
         raise busy() from None
     await audit.record(admin, "user.password_reset", username)
+
+
+@users_router.delete("/{username}", status_code=204,
+                     responses={404: {"description": "no such user"},
+                                409: {"description": "your own account, or the last active admin"}})
+async def delete_user(username: str, admin: AdminUser, users: Users, audit: Audit) -> None:
+    """Delete a user and end their sessions. Audit entries keep the name (the log stores names).
+    Refused (409, with the reason) for your own account and for the last active admin."""
+    await remove_user(username, admin, users, audit)
+
+
+async def remove_user(username: str, admin: User, users: UserService, audit: AuditLog) -> User:
+    """Shared by the API and the no-script confirmation page: delete, then audit what was deleted."""
+    try:
+        gone = await users.delete_user(username, by=admin.username)
+    except UnknownUser:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}") from None
+    except CannotDelete as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    await audit.record(admin, "user.delete", username, {"role": gone.role.value, "agent_id": gone.agent_id})
+    return gone
 
 
 @users_router.post("", response_model=UserOut, status_code=201)

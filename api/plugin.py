@@ -22,6 +22,7 @@ from api.ui.flow_tools import router as flow_tools_router
 from api.ui.routes import favicon_router
 from api.ui.routes import router as ui_router
 from api.ui.stats import router as stats_router
+from api.ui.user_pages import router as user_pages_router
 from ivr.composition import Container
 from ivr.errors import listen_error
 from ivr.settings import HttpSettings
@@ -95,7 +96,8 @@ async def wire(container: Container) -> None:
     container.services["login"] = LoginGate.create(users, audit, LoginPolicies.from_settings(settings.auth))
     container.routers.extend([auth_router, users_router])
     container.services["desk_wrapups"] = WrapUpStore(container.db)
-    container.routers.extend([desk_router, stats_router, flow_tools_router, ui_router, favicon_router])
+    container.routers.extend([desk_router, stats_router, flow_tools_router, user_pages_router, ui_router,
+                              favicon_router])
     server = HttpServer(container)
     container.services["http_server"] = server
     container.components.append(server)

@@ -53,6 +53,10 @@ class UnknownUser(LookupError):
     pass
 
 
+class CannotDelete(Exception):
+    """A deletion refused for a reason an admin can act on (the message says which)."""
+
+
 class UserService:
     def __init__(self, db: Database, hashing: PasswordHashing, *, token_ttl: timedelta) -> None:
         self._db = db
@@ -97,6 +101,27 @@ class UserService:
                     await s.execute(delete(TokenRow).where(TokenRow.user_id == row.id))
             await s.flush()
             return _user(row), row.active
+
+    async def delete_user(self, username: str, *, by: str) -> User:
+        """Delete ``username`` and end their sessions; the audit log keeps their name (it stores
+        names, not ids). Refused for the admin's own account and for the last active admin: the
+        admin rows are locked first (PostgreSQL), so two admins deleting each other at once cannot
+        both succeed."""
+        if username == by:
+            raise CannotDelete("you cannot delete your own account: ask another admin to do it")
+        async with self._db.session() as s:
+            admins = (await s.scalars(select(UserRow).where(UserRow.role == Role.ADMIN.value)
+                                      .order_by(UserRow.id).with_for_update())).all()
+            row = await s.scalar(select(UserRow).where(UserRow.username == username))
+            if row is None:
+                raise UnknownUser(f"no user {username!r}")
+            others = [a for a in admins if a.active and a.id != row.id]
+            if row.role == Role.ADMIN.value and not others:
+                raise CannotDelete(f"{username} is the last active admin: make another user admin first")
+            user = _user(row)
+            await s.execute(delete(TokenRow).where(TokenRow.user_id == row.id))
+            await s.execute(delete(UserRow).where(UserRow.id == row.id))
+            return user
 
     async def set_password(self, username: str, password: str) -> None:
         """A new password (hashed in the pool); every session of that user ends."""

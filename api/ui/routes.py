@@ -150,7 +150,7 @@ async def login_page(request: Request) -> Response:
     return render(request, "login.html", user=None, title="Sign in", next=safe_next(request.query_params.get("next")))
 
 
-def _foreign_origin(request: Request) -> bool:
+def foreign_origin(request: Request) -> bool:
     """A sign-in posted from another site's page (login CSRF). Browsers send Origin on every POST."""
     origin = request.headers.get("origin")
     if not origin:
@@ -172,7 +172,7 @@ async def login_submit(request: Request) -> Response:
         page.headers.update(headers or {})
         return page
 
-    if _foreign_origin(request):
+    if foreign_origin(request):
         return again("Sign in from this site's own page.", status.HTTP_403_FORBIDDEN)
     if not 1 <= len(username) <= 64 or not 1 <= len(password) <= 256:
         return again("Enter your username and password.", status.HTTP_422_UNPROCESSABLE_CONTENT)
@@ -228,5 +228,15 @@ async def admin_section(request: Request, section: str) -> Response:
     if section not in ADMIN_SECTIONS:
         return await guarded(request, ADMINS, "error.html", "admin", status_code=status.HTTP_404_NOT_FOUND,
                              title="Not found", message="There is no such admin page.")
+    extra: dict[str, Any] = {}
+    if section == "users":  # rows in the page itself: listing and deleting work without scripts
+        user = await page_user(request)
+        if user is not None and user.role is Role.ADMIN:
+            users: UserService = request.app.state.container.services["users"]
+            extra["accounts"] = await users.accounts()
+        deleted = request.query_params.get("deleted", "")[:64]
+        # said only when true: a link cannot make the page announce a deletion that did not happen
+        if deleted and "accounts" in extra and all(u.username != deleted for u, _ in extra["accounts"]):
+            extra["notice"] = f"User {deleted} deleted; the audit log keeps the name."
     return await guarded(request, ADMINS, "admin.html", "admin", title=f"Admin: {ADMIN_SECTIONS[section]}",
-                         sections=ADMIN_SECTIONS, section=section)
+                         sections=ADMIN_SECTIONS, section=section, **extra)

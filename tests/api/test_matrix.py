@@ -48,6 +48,8 @@ UI_PAGES: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/ui/flows/{name}"): SUPERVISOR,
     ("GET", "/ui/admin"): ADMIN,
     ("GET", "/ui/admin/{section}"): ADMIN,
+    ("GET", "/ui/admin/users/{username}/delete"): ADMIN,
+    ("POST", "/ui/admin/users/{username}/delete"): ADMIN,
 }
 
 # API routes and the roles allowed (admins pass every check). Writes are listed with care: the
@@ -60,6 +62,7 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/users"): ADMIN,
     ("PATCH", "/api/v1/users/{username}"): ADMIN,
     ("POST", "/api/v1/users/{username}/password"): ADMIN,
+    ("DELETE", "/api/v1/users/{username}"): ADMIN,
     # calls
     ("GET", "/api/v1/calls"): SUPERVISOR,
     ("GET", "/api/v1/calls/by-number/{number}"): AGENT,

@@ -1,5 +1,5 @@
 // Admin pages: schedules (week view, override, the hours document), queues (edit), agents (edit,
-// state), users (add), outbox. Every write goes through the JSON API, which validates and audits it.
+// state), users (add, role, disable, password; delete asks on its own page), outbox. Every write goes through the JSON API, which validates and audits it.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const P = window.Puente;
@@ -149,7 +149,9 @@ document.addEventListener("DOMContentLoaded", () => {
           if (pass.value.length < 8) throw new Error("New password: at least 8 characters");
           await P.api("POST", base(u) + "/password", { password: pass.value }); pass.value = ""; P.notice("New password set for " + u.username + "; their sessions ended");
         }));
-        const tr = P.row(u.username, role, agent, P.el("span", {}, (u.active ? "active " : "disabled "), toggle), P.el("span", { class: "inline" }, pass, set));
+        // Deleting asks on a page of its own (the same one works without scripts)
+        const del = P.el("a", { class: "danger", "data-act": "delete", href: "/ui/admin/users/" + encodeURIComponent(u.username) + "/delete" }, "Delete…");
+        const tr = P.row(u.username, role, agent, P.el("span", {}, (u.active ? "active " : "disabled "), toggle), P.el("span", { class: "inline" }, pass, set), del);
         tr.dataset.user = u.username;
         if (!u.active) tr.classList.add("disabled");
         return tr;
