@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.models import WrapUpRow
-from api.readable import FlowSource, readable
+from api.readable import DEFAULT_DESK_LANGUAGE, FlowSource, desk_language, readable
 from api.security import Audit, Role, StaffUser, User
 from callbacks.models import CallbackState
 from deflection.cases import CaseStatus
@@ -134,10 +134,11 @@ AgentId = Annotated[str, Depends(desk_agent_id)]
 
 
 async def screen_pop(event: AgentConnected | AgentOffered, history: HistorySource | None,
-                     flows: FlowSource | None = None) -> dict[str, Any]:
-    """What the desk shows: the caller's context in words (:mod:`api.readable`) plus earlier contacts
-    (empty when unavailable). ``at`` of an ``agent/connected`` pop is when the agent answered."""
-    context = readable(dict(event.context), flows)
+                     flows: FlowSource | None = None, language: str = DEFAULT_DESK_LANGUAGE) -> dict[str, Any]:
+    """What the desk shows: the caller's context in words (:mod:`api.readable`, in the desk's
+    ``language``) plus earlier contacts (empty when unavailable). ``at`` of an ``agent/connected``
+    pop is when the agent answered."""
+    context = readable(dict(event.context), flows, language)
     caller = str(context.get("caller") or "")
     earlier: list[dict[str, Any]] = []
     history_available = history is not None
@@ -166,7 +167,7 @@ def _sse(name: str, data: dict[str, Any]) -> str:
 
 
 async def _stream(request: Request, container: Container, agent_id: str,
-                  initial: dict[str, Any]) -> AsyncIterator[str]:
+                  initial: dict[str, Any], language: str) -> AsyncIterator[str]:
     # Subscribed here, not in the endpoint: a stream that never starts then leaves no subscription
     # behind. ``hello`` is sent once subscribed, so a client seeing it will get every later event.
     sub = container.bus.subscribe(maxsize=100, accept=_accept_for(agent_id))
@@ -189,7 +190,7 @@ async def _stream(request: Request, container: Container, agent_id: str,
                                      "reason": event.reason, "at": event.at.isoformat()})
             elif isinstance(event, AgentConnected | AgentOffered):
                 yield _sse("pop", await screen_pop(event, container.services.get("customer_history"),
-                                                   container.services.get("flows")))
+                                                   container.services.get("flows"), language))
     finally:
         sub.close()
 
@@ -197,10 +198,14 @@ async def _stream(request: Request, container: Container, agent_id: str,
 @router.get("/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
 async def desk_events(request: Request, agent_id: AgentId, container: AppContainer) -> StreamingResponse:
-    """The agent's live feed: ``pop`` (offered/connected call with context and history), ``state``."""
+    """The agent's live feed: ``pop`` (offered/connected call with context and history), ``state``.
+    Steps and options are named in the desk's language: ``lang`` (es, en), else the agent's choice
+    (the ``puente_lang`` cookie), else the browser's ``Accept-Language``."""
     acd = container.services.get("acd")
     state = acd.agent(agent_id).state.value if acd is not None and agent_id in acd.router.agents else None
-    return StreamingResponse(_stream(request, container, agent_id, {"agent_id": agent_id, "state": state}),
+    language = desk_language(request)
+    hello = {"agent_id": agent_id, "state": state, "language": language}
+    return StreamingResponse(_stream(request, container, agent_id, hello, language),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

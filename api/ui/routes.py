@@ -23,6 +23,7 @@ from api.auth_routes import set_session
 from api.clientip import client_ip
 from api.hashing import HashingBusy
 from api.login import LoginGate, LoginThrottled
+from api.readable import DESK_LANGUAGES, LANGUAGE_COOKIE, desk_language
 from api.security import SESSION_COOKIE, AuthError, Role, User, UserService
 
 HERE = Path(__file__).resolve().parent
@@ -197,9 +198,30 @@ async def ui_home(request: Request) -> Response:
     return RedirectResponse(home_for(user) if user else "/ui/login", status.HTTP_303_SEE_OTHER)
 
 
+DESK_LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
 @router.get("/desk", response_class=HTMLResponse)
 async def desk_page(request: Request) -> Response:
-    return await guarded(request, ALL_ROLES, "desk.html", "desk", title="Agent desk")
+    return await guarded(request, ALL_ROLES, "desk.html", "desk", title="Agent desk",
+                         desk_language=desk_language(request), desk_languages=DESK_LANGUAGE_NAMES)
+
+
+@router.post("/language", response_class=HTMLResponse)
+async def choose_language(request: Request) -> Response:
+    """The agent's language for the desk's step and option names: a cookie, set by a plain form."""
+    user = await page_user(request)
+    if user is None:
+        return RedirectResponse("/ui/login?next=/ui/desk", status.HTTP_303_SEE_OTHER)
+    form = await request.form(max_files=0, max_fields=4, max_part_size=256)
+    chosen = str(form.get("lang") or "")
+    if foreign_origin(request) or chosen not in DESK_LANGUAGES:
+        return render(request, "error.html", user=user, status_code=status.HTTP_400_BAD_REQUEST,
+                      title="Language not changed", message="Choose English or Español on the desk's own page.")
+    response = RedirectResponse(safe_next(str(form.get("next") or "")) or "/ui/desk", status.HTTP_303_SEE_OTHER)
+    response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 86400, samesite="strict", httponly=True,
+                        secure=request.url.scheme == "https", path="/")
+    return response
 
 
 @router.get("/wallboard", response_class=HTMLResponse)

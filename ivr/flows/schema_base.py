@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 DIGITS = frozenset("0123456789*#")
 AGENT_DIGIT = "0"
@@ -16,6 +17,27 @@ AGENT_WORDS: dict[str, tuple[str, ...]] = {
     "en": ("agent", "operator", "representative", "a person"),
 }
 NODE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2,3}$")
+MAX_LABEL_CHARS = 80
+
+
+def _checked_labels(value: dict[str, str]) -> dict[str, str]:
+    """``{language: text}``: what agents read for a step or an option, in their own language."""
+    out = {}
+    for language, text in value.items():
+        if not LANGUAGE_CODE_RE.match(language):
+            raise ValueError(f"label language {language!r} is not a language code (es, en, ...)")
+        clean = " ".join(text.split())
+        if not clean:
+            raise ValueError(f"label {language}: the text is empty")
+        if len(clean) > MAX_LABEL_CHARS:
+            raise ValueError(f"label {language}: at most {MAX_LABEL_CHARS} characters (it has {len(clean)})")
+        out[language] = clean
+    return out
+
+
+# Language -> the name agents read on the desk (one line, at most MAX_LABEL_CHARS).
+Labels = Annotated[dict[str, str], AfterValidator(_checked_labels)]
 
 
 class FlowModel(BaseModel):
@@ -24,6 +46,7 @@ class FlowModel(BaseModel):
 
 class NodeBase(FlowModel):
     description: str = ""
+    label: Labels = Field(default_factory=dict)  # the step's name on the agent desk, per language: {es: ..., en: ...}
 
     def successors(self) -> Iterator[tuple[str, str]]:
         """(role, node id) for every node this one may continue to."""

@@ -8,13 +8,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ivr.flows.schema_base import FlowModel, NodeBase, edges
+from ivr.flows.schema_base import FlowModel, Labels, NodeBase, edges
 
 
 class MenuOption(FlowModel):
     next: str
     say: dict[str, list[str]] = Field(default_factory=dict)  # language -> phrases (synonyms)
     confirm: str | None = None  # prompt naming this option, played before a speech confirmation
+    label: Labels = Field(default_factory=dict)  # the option's name on the agent desk, per language
 
 
 class HumanRoute(FlowModel):
@@ -109,6 +110,7 @@ class LanguageOption(FlowModel):
     language: str
     prompt: str | None = None  # played in this option's own language ("For English, press 1")
     say: list[str] = Field(default_factory=list)
+    label: Labels = Field(default_factory=dict)  # the option's name on the agent desk, per language
 
 
 class LanguageNode(NodeBase):

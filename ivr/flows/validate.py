@@ -21,6 +21,7 @@ import yaml
 
 from ivr.flows import inputs
 from ivr.flows.errors import InvalidYaml
+from ivr.flows.labels import check_labels
 from ivr.flows.loader import LoadProblem, parse_flow_data
 from ivr.flows.schema import (
     AGENT_DIGIT,
@@ -103,6 +104,8 @@ def check_flow(flow: Flow, *, source: str, refs: References) -> list[Problem]:
             _check_menu(checker, node_id, node)
         elif isinstance(node, LanguageNode):
             _check_language(checker, node_id, node)
+    for node_id, problem in check_labels(flow):
+        checker.add(node_id, problem)
     return checker.problems
 
 

@@ -43,6 +43,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset({
 # Web pages: without a session they redirect to /ui/login; a wrong role gets 403.
 UI_PAGES: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/ui/desk"): AGENT,
+    ("POST", "/ui/language"): AGENT,
     ("GET", "/ui/wallboard"): SUPERVISOR,
     ("GET", "/ui/flows"): SUPERVISOR,
     ("GET", "/ui/flows/{name}"): SUPERVISOR,

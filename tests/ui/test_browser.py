@@ -263,11 +263,12 @@ async def test_desk_follows_the_contact_from_offer_to_done(ui: Ui) -> None:
         status = page.locator("#contact-status")
         await expect(status).to_have_text(_contains("ringing"))  # offered: the pop shows while it rings
         await expect(page.locator("#pop")).to_have_attribute("data-contact", "offered")
-        await expect(page.locator("#pop-path")).to_have_text("Choose language → Returning → Greeting → Main menu")
-        await expect(page.locator("#pop-inputs")).to_contain_text("Choose language: chose “Spanish” (key 2)")
+        await expect(page.locator("#pop-path")).to_have_text(
+            "Language choice → Back in the queue? → Greeting → Main menu")  # the flow's labels (English browser)
+        await expect(page.locator("#pop-inputs")).to_contain_text("Language choice: chose “Spanish” (key 2)")
         await expect(page.locator("#pop-inputs")).to_contain_text(
-            "said “factura” (confidence 82%), chose “billing” (key 1)")
-        await expect(page.locator("#pop-reason")).to_have_text("billing")
+            "said “factura” (confidence 82%), chose “Billing” (key 1)")
+        await expect(page.locator("#pop-reason")).to_have_text("Billing")
         await expect(page.locator("#wrap-call")).to_have_value("call-77")
 
         channel.pick_up.set()  # the agent answers: on call, with a talk timer

@@ -207,21 +207,24 @@ async def test_event_stream_delivers_state_and_pop_for_this_agent_only(env: Env)
     async with (
         serving(create_app(container)) as base,
         httpx.AsyncClient(base_url=base, timeout=10) as client,
-        client.stream("GET", "/api/v1/desk/events", headers=env.auth[Role.AGENT]) as response,
+        client.stream("GET", "/api/v1/desk/events",
+                      headers={**env.auth[Role.AGENT], "Accept-Language": "es-ES,es;q=0.9,en;q=0.8"}) as response,
     ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         events = _events(response.aiter_lines())
         hello = await asyncio.wait_for(anext(events), 10)
-        assert hello == ("hello", {"agent_id": "agent1", "state": "offline"})
+        assert hello == ("hello", {"agent_id": "agent1", "state": "offline", "language": "es"})  # the browser's
         container.bus.publish(AgentConnected(agent_id="agent2", call_id="other", queue="support", context={}))
         container.services["acd"].set_agent_state("agent1", AgentState.AVAILABLE)
         container.bus.publish(AgentConnected(agent_id="agent1", call_id="c1", queue="support",
-                                             context={"caller": "+34600111222", "path": ["main_menu"]}))
+                                             context={"caller": "+34600111222", "path": ["main_menu"],
+                                                      "flow": "support"}))
         name, state = await asyncio.wait_for(anext(events), 10)
         assert name == "state" and state["state"] == "available"
         name, pop = await asyncio.wait_for(anext(events), 10)
         assert name == "pop" and pop["call_id"] == "c1" and pop["context"]["path"] == ["main_menu"]
+        assert pop["context"]["steps"] == ["Menú principal"]  # the flow's label in the agent's language
         await events.aclose()
 
 

@@ -70,7 +70,7 @@ document.addEventListener("DOMContentLoaded", () => {
     // why they called: the need the flow marked, else the last option they chose in a menu
     const chosen = (c.inputs || []).filter((i) => i.choice).map((i) => i.choice);
     $("pop-reason").textContent = (c.variables && c.variables.need) || chosen[chosen.length - 1] || "not said (no menu choice recorded)";
-    $("pop-language").textContent = c.language || "–";
+    $("pop-language").textContent = c.language_name || c.language || "–";
     $("pop-queue").textContent = pop.queue || c.queue || "–";
     $("pop-wait").textContent = P.seconds(c.waited_seconds);
     $("pop-path").textContent = (c.steps || c.path || []).join(" → ") || "–";
