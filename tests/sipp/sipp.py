@@ -168,10 +168,10 @@ class SippAgent:
 @contextlib.asynccontextmanager
 async def sipp_agent(
     scenario: str, *, workdir: Path, user: str = "agent1", calls: int = 1, timeout: float = 30.0,
-    port: int | None = None,
+    port: int | None = None, extra: Sequence[str] = (),
 ) -> AsyncIterator[SippAgent]:
     port = port or free_port()
-    command = sipp_command(scenario, workdir=workdir, calls=calls, timeout=timeout, port=port)
+    command = sipp_command(scenario, workdir=workdir, calls=calls, timeout=timeout, port=port, extra=extra)
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=SCENARIOS
     )

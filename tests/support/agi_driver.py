@@ -115,6 +115,11 @@ class DialOutcome:
     # the bridge lasts ``talk_seconds``. DIALEDTIME/ANSWEREDTIME above are the caller channel's.
     ring_seconds: float = 0.0
     talk_seconds: float = 0.0
+    # Or the test steps the agent leg itself: it rings until ``answer_gate`` is set and talks
+    # until ``hangup_gate`` is set (``ringing`` is set when the Dial arrives).
+    ringing: asyncio.Event | None = None
+    answer_gate: asyncio.Event | None = None
+    hangup_gate: asyncio.Event | None = None
 
 
 # The agent-side block of round3/dial-answer-hook-1b-cmds.txt (conn 4), with our context's name.
@@ -313,12 +318,18 @@ class CallerModel:
 
     async def _exec_dial(self, command: str) -> Sequence[str]:
         dial = self.dial
-        if dial.ring_seconds:
+        if dial.ringing is not None:
+            dial.ringing.set()
+        if dial.answer_gate is not None:
+            await dial.answer_gate.wait()  # the agent's phone rings until the test picks it up
+        elif dial.ring_seconds:
             await asyncio.sleep(dial.ring_seconds)  # the agent's phone rings
         hook = _HOOK_RE.search(command)
         if dial.status == "ANSWER" and hook is not None and self.hook_port is not None:
             self.hooks.append(await run_answer_hook(self.hook_port, hook.group(2)))
-        if dial.status == "ANSWER" and dial.talk_seconds:
+        if dial.status == "ANSWER" and dial.hangup_gate is not None:
+            await dial.hangup_gate.wait()  # the bridge lasts until the test ends it
+        elif dial.status == "ANSWER" and dial.talk_seconds:
             await asyncio.sleep(dial.talk_seconds)  # the bridge
         self.variables.update(
             DIALSTATUS=dial.status,
