@@ -18,6 +18,7 @@ from ivr.flows.schema import (
     AGENT_DIGIT,
     Flow,
     LanguageNode,
+    MarkNeedNode,
     MenuNode,
     OfferCallbackNode,
     OfferDeflectionNode,
@@ -110,6 +111,22 @@ def option_label(flow: Flow | None, node_id: str, digits: str, call_language: st
     return None
 
 
+def reason_label(flow: Flow | None, need: str, language: str = DEFAULT_DESK_LANGUAGE) -> str | None:
+    """The reason the caller gave (the flow's ``mark_need``), named like the menu choice that leads
+    to it ("Billing"), else like that step; None when the flow does not mark it."""
+    if flow is None or not need:
+        return None
+    marks = [node_id for node_id, node in flow.nodes.items() if isinstance(node, MarkNeedNode) and node.need == need]
+    for node_id, node in flow.nodes.items():
+        if isinstance(node, MenuNode):
+            for key, option in node.options.items():
+                if option.next in marks:
+                    return option_label(flow, node_id, key, None, language)
+            if node.agent in marks:
+                return AN_AGENT.get(language, AN_AGENT[DEFAULT_DESK_LANGUAGE])
+    return step_label(flow, marks[0], language) if marks else None
+
+
 def readable(context: dict[str, Any], flows: FlowSource | None,
              language: str = DEFAULT_DESK_LANGUAGE) -> dict[str, Any]:
     """``steps`` (labels of ``path``) and each input's ``step`` and ``choice`` added to a copy of the
@@ -127,6 +144,9 @@ def readable(context: dict[str, Any], flows: FlowSource | None,
     out["language_name"] = LANGUAGE_NAMES[language].get(call_language, call_language) \
         if isinstance(call_language, str) and language in LANGUAGE_NAMES else call_language
     out["steps"] = [step_label(flow, str(n), language) for n in context.get("path") or []]
+    variables = context.get("variables")
+    need = variables.get("need") if isinstance(variables, dict) else None
+    out["reason"] = reason_label(flow, need, language) if isinstance(need, str) else None
     inputs = []
     for item in context.get("inputs") or []:
         entry = dict(item)

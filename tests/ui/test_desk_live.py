@@ -120,7 +120,7 @@ async def see_offered_with_route_in_spanish(page: Page) -> None:
     inputs = page.locator("#pop-inputs")
     await expect(inputs).to_contain_text("Elección de idioma: chose “inglés” (key 1)")
     await expect(inputs).to_contain_text("Menú principal: chose “Facturación” (key 1)")
-    await expect(page.locator("#pop-reason")).to_have_text("billing")  # the need the flow marked
+    await expect(page.locator("#pop-reason")).to_have_text("Facturación")  # the need, named like its choice
     await expect(page.locator("#pop-language")).to_have_text("inglés")
 
 

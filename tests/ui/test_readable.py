@@ -38,6 +38,15 @@ def test_steps_and_choices_read_in_spanish() -> None:
     assert out["language_name"] == "español"
 
 
+@pytest.mark.parametrize(("need", "language", "expected"), [
+    ("billing", "en", "Billing"), ("billing", "es", "Facturación"), ("agent", "es", "un agente"),
+    ("order_status", "en", "Order status"), ("unknown", "en", None),
+])
+def test_the_reason_is_named_like_the_choice_that_marked_it(need: str, language: str, expected: str | None) -> None:
+    out = readable({**CONTEXT, "variables": {"need": need}}, FileFlowProvider(FLOWS).flow_set, language)
+    assert out["reason"] == expected
+
+
 def test_every_step_and_option_of_the_shipped_flows_has_a_label_in_both_languages() -> None:
     for flow in FileFlowProvider(FLOWS).flow_set.flows():
         for node_id, node in flow.nodes.items():

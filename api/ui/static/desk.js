@@ -67,9 +67,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!contact || contact.callId !== pop.call_id) contact = { callId: pop.call_id, queue: pop.queue, phase: "offered", answeredAt: null, known: false };
     if (connected) { contact.phase = "on_call"; contact.answeredAt = pop.at; contact.known = true; }
     $("pop-caller").textContent = c.caller || "unknown";
-    // why they called: the need the flow marked, else the last option they chose in a menu
+    // why they called: the need the flow marked (named like the choice that led to it), else the last option chosen
     const chosen = (c.inputs || []).filter((i) => i.choice).map((i) => i.choice);
-    $("pop-reason").textContent = (c.variables && c.variables.need) || chosen[chosen.length - 1] || "not said (no menu choice recorded)";
+    $("pop-reason").textContent = c.reason || (c.variables && c.variables.need) || chosen[chosen.length - 1] || "not said (no menu choice recorded)";
     $("pop-language").textContent = c.language_name || c.language || "–";
     $("pop-queue").textContent = pop.queue || c.queue || "–";
     $("pop-wait").textContent = P.seconds(c.waited_seconds);
