@@ -85,6 +85,9 @@ class AgiSettings(BaseModel):
     # The dialplan context Dial's answer hook runs on the agent's channel (U() option; shipped in
     # dialplan/asterisk/extensions.conf). Empty: no hook (ring/talk times then come from Dial's span).
     answer_hook_context: str = "puente-agent-answered"
+    # Where the desk parks an agent's channel while their caller is on hold (AMI Redirect; shipped
+    # in dialplan/asterisk/extensions.conf). Empty: no hold from the desk on Asterisk.
+    agent_hold_context: str = "puente-agent-hold"
 
 
 class AudioSocketSettings(BaseModel):

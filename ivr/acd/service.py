@@ -29,6 +29,7 @@ from ivr.acd.types import (
     UnknownAgent,
     UnknownQueue,
 )
+from ivr.callcontrol import CallControls
 from ivr.channel import Channel, ConnectResult, DialStatus
 from ivr.db import utcnow
 from ivr.events import EventBus
@@ -101,6 +102,7 @@ class AcdService:
         self.last_command_id = 0
         # Shared mode (IVR_ACD__SHARED): the router is a mirror; the shared line decides (ivr/acd/cluster.py).
         self.link: ClusterLink | None = None
+        self.controls = CallControls()  # the bridges the desk may hold or transfer (ivr.callcontrol)
         now = clock()
         for q in queues.values():
             self.router.set_queue(q.name, q.skills)
@@ -159,7 +161,8 @@ class AcdService:
         """The hold loop (see :mod:`ivr.acd.hold`), until the caller is connected or leaves."""
         from ivr.acd.hold import HoldDeps, HoldSession  # hold imports this module
 
-        deps = HoldDeps(self, self.store, self.recorder, self.prompts, self.callbacks, self.deflection)
+        deps = HoldDeps(self, self.store, self.recorder, self.prompts, self.callbacks, self.deflection,
+                        controls=self.controls)
         return await HoldSession(deps, channel, request).run()
 
     # ------------------------------------------------------------------ configuration

@@ -114,6 +114,10 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/desk/work"): AGENT,
     ("POST", "/api/v1/desk/wrapup"): AGENT,
     ("POST", "/api/v1/desk/wrapup/more-time"): AGENT,
+    ("GET", "/api/v1/desk/call"): AGENT,
+    ("POST", "/api/v1/desk/calls/{call_id}/hold"): AGENT,
+    ("POST", "/api/v1/desk/calls/{call_id}/resume"): AGENT,
+    ("POST", "/api/v1/desk/calls/{call_id}/transfer"): AGENT,
     ("GET", "/api/v1/stats/today"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/inspect"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/edit-node"): ADMIN,  # the role that edits flows
@@ -131,7 +135,8 @@ PATH_VALUES = {
 STATIC_NAME = "common.js"
 # The desk needs to know which agent; supervisors and admins name one.
 QUERY = {"/api/v1/desk/events": "?agent_id=agent1", "/api/v1/desk/work": "?agent_id=agent1",
-         "/api/v1/desk/wrapup": "?agent_id=agent1", "/api/v1/desk/wrapup/more-time": "?agent_id=agent1",
+         "/api/v1/desk/wrapup": "?agent_id=agent1", "/api/v1/desk/call": "?agent_id=agent1",
+         "/api/v1/desk/wrapup/more-time": "?agent_id=agent1",
          "/api/v1/flows/{name}/diff": "?to=1",
          "/api/v1/ui/flows/prompt-audio": "?key=es/greeting"}
 USERS = {Role.ADMIN: ("ana", "admin-pass-1"), Role.SUPERVISOR: ("sam", "super-pass-1"),

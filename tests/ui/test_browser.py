@@ -25,6 +25,7 @@ from api.security import AuthError, Role
 from ivr.acd.runtime import AcdRuntime
 from ivr.acd.store import AnnouncedBand
 from ivr.acd.types import AgentState, EntryKind
+from ivr.callcontrol import LiveBridge
 from ivr.channel import ConnectResult, DialStatus, InputMode, PromptFile
 from ivr.composition import Container, build_container
 from ivr.context import CallContext, InputRecord
@@ -234,7 +235,7 @@ class GatedAgentChannel(ScriptedChannel):
 
     async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None,
                       on_answer: Callable[[], None] | None = None,
-                      announce: Sequence[PromptFile] = ()) -> ConnectResult:
+                      announce: Sequence[PromptFile] = (), bridge: LiveBridge | None = None) -> ConnectResult:
         await self.pick_up.wait()
         if on_answer is not None:
             on_answer()

@@ -108,8 +108,8 @@ document.addEventListener("DOMContentLoaded", () => {
     $("feed").textContent = "(connecting)";
     source = new EventSource("/api/v1/desk/events" + q());
     source.addEventListener("hello", (ev) => { const d = JSON.parse(ev.data); setState(d.state); $("agent-name").textContent = d.agent_id; $("feed").textContent = "(live)"; });
-    source.addEventListener("state", (ev) => { const d = JSON.parse(ev.data); setState(d.state); followState(d.state); loadWork(); });
-    source.addEventListener("pop", (ev) => renderPop(JSON.parse(ev.data)));
+    source.addEventListener("state", (ev) => { const d = JSON.parse(ev.data); setState(d.state); followState(d.state); loadWork(); loadCall(); });
+    source.addEventListener("pop", (ev) => { renderPop(JSON.parse(ev.data)); loadCall(); });
     source.onerror = () => { $("feed").textContent = "(reconnecting: the contact shown may be out of date)"; };
   }
 
@@ -136,6 +136,39 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   const safe = (f) => async (...a) => { try { await f(...a); } catch (e) { P.notice(e.message, true); } };
+
+  // Hold / resume / transfer of the live call: what the server says is possible, and why not.
+  let liveCall = null;
+  function renderControls(r) {
+    liveCall = r && r.call;
+    const sel = $("transfer-queue");
+    const queues = (r && r.queues) || [];
+    if (sel.options.length !== queues.length) sel.replaceChildren(...queues.map((name) => P.el("option", { value: name }, name)));
+    const why = liveCall ? liveCall.unavailable : null;
+    $("hold-btn").hidden = !!(liveCall && liveCall.held);
+    $("resume-btn").hidden = !(liveCall && liveCall.held);
+    $("hold-btn").disabled = !liveCall || !!why.hold;
+    $("resume-btn").disabled = !liveCall || !!why.resume;
+    $("transfer-btn").disabled = !liveCall || !!why.transfer;
+    let text = "Hold and transfer become available once the call is answered.";
+    if (liveCall && liveCall.transferring_to) text = "Transferring the caller to " + liveCall.transferring_to + ".";
+    else if (liveCall && liveCall.held) text = "The caller is on hold (music) since " + P.clock(new Date(liveCall.held_since)) + ".";
+    else if (liveCall && why.hold && why.transfer) text = "Not available on this call: " + why.transfer + ".";
+    else if (liveCall) text = "On call through " + (liveCall.backend === "sip" ? "Puente's own SIP endpoint" : "Asterisk") + ": hold or transfer to a queue." + (why.hold ? " Hold: " + why.hold + "." : "");
+    $("control-status").textContent = text;
+  }
+  async function loadCall() {
+    if (!agentId) return;
+    try { renderControls(await P.api("GET", "/api/v1/desk/call" + q())); } catch (e) { renderControls(null); }
+  }
+  const callUrl = (what) => "/api/v1/desk/calls/" + encodeURIComponent(liveCall.call_id) + "/" + what;
+  $("hold-btn").addEventListener("click", safe(async () => { renderControls({ call: await P.api("POST", callUrl("hold")), queues: [...$("transfer-queue").options].map((o) => o.value) }); P.notice("Caller on hold"); }));
+  $("resume-btn").addEventListener("click", safe(async () => { renderControls({ call: await P.api("POST", callUrl("resume")), queues: [...$("transfer-queue").options].map((o) => o.value) }); P.notice("Caller back on the line"); }));
+  $("transfer-btn").addEventListener("click", safe(async () => {
+    const queue = $("transfer-queue").value;
+    await P.api("POST", callUrl("transfer"), { queue });
+    P.notice("Caller transferred to " + queue); loadCall();
+  }));
 
   async function loadWork() {
     if (!agentId) return;
@@ -181,8 +214,10 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 
   const form = $("agent-form");
-  if (form) form.addEventListener("submit", (ev) => { ev.preventDefault(); agentId = $("agent-id").value.trim(); connect(); loadWork(); });
+  if (form) form.addEventListener("submit", (ev) => { ev.preventDefault(); agentId = $("agent-id").value.trim(); connect(); loadWork(); loadCall(); });
   setInterval(tick, 1000);
+  setInterval(() => { if (contact && contact.phase === "on_call") loadCall(); }, 3000);
   connect();
   loadWork();
+  loadCall();
 });
