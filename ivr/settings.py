@@ -204,6 +204,8 @@ class DeflectionSettings(BaseModel):
     meta_verify_token: str = ""  # the webhook subscription handshake's hub.verify_token
     meta_base_url: str = "https://graph.facebook.com/v20.0"
     meta_template: str = "puente_link"
+    # The approved WhatsApp template a reply to a case goes out with (parameters: reference, text).
+    meta_reply_template: str = "puente_case_reply"
     whatsapp_business_number: str = ""
     case_response_target_hours: float = 24.0
     open_rate_limit_per_minute: int = 30  # views of one link (per token)

@@ -118,6 +118,9 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/desk/calls/{call_id}/hold"): AGENT,
     ("POST", "/api/v1/desk/calls/{call_id}/resume"): AGENT,
     ("POST", "/api/v1/desk/calls/{call_id}/transfer"): AGENT,
+    ("GET", "/api/v1/deflections/cases/{case_id}"): AGENT,
+    ("POST", "/api/v1/deflections/cases/{case_id}/reply"): AGENT,
+    ("POST", "/api/v1/deflections/cases/{case_id}/close"): AGENT,
     ("GET", "/api/v1/stats/today"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/inspect"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/edit-node"): ADMIN,  # the role that edits flows
@@ -130,7 +133,7 @@ API: dict[tuple[str, str], frozenset[Role]] = {
 PATH_VALUES = {
     "name": "support", "version": "1", "number": "+34600000001", "call_id": "no-such-call",
     "link_id": "no-such-link", "callback_id": "no-such-callback", "agent_id": "agent1", "token": "no-such-token",
-    "section": "users", "username": "nobody",
+    "section": "users", "username": "nobody", "case_id": "1",
 }
 STATIC_NAME = "common.js"
 # The desk needs to know which agent; supervisors and admins name one.
