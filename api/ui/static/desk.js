@@ -137,8 +137,31 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const safe = (f) => async (...a) => { try { await f(...a); } catch (e) { P.notice(e.message, true); } };
 
+  const REPLY_STATE = { queued: "sent", sent: "sent", delivered: "delivered", read: "read", failed: "failed", deferred: "waiting for the end of the customer's quiet hours" };
+  function caseRow(cs) {
+    const history = P.el("ul", { class: "replies" }, ...(cs.replies || []).map((r) => P.el("li", {},
+      P.when(r.at) + " " + r.username + " (" + (r.channel || "?") + ", " + (REPLY_STATE[r.status] || r.status || "not sent") +
+      (r.status === "deferred" && r.not_before ? " until " + P.when(r.not_before) : "") + "): " + r.text)));
+    if (!(cs.replies || []).length) history.append(P.el("li", { class: "muted" }, "no reply yet"));
+    const text = P.el("textarea", { rows: "2", cols: "36", maxlength: "480", "aria-label": "Reply to case " + cs.id });
+    const send = P.el("button", { type: "button", "data-act": "reply" }, "Send reply");
+    const close = P.el("button", { type: "button", "data-act": "close-case", class: "secondary" }, "Close case");
+    const base = "/api/v1/deflections/cases/" + encodeURIComponent(cs.id);
+    send.addEventListener("click", safe(async () => {
+      if (!text.value.trim()) { P.notice("Write the reply first", true); text.focus(); return; }
+      const r = await P.api("POST", base + "/reply", { text: text.value });
+      P.notice(r.outcome === "deferred" ? "Reply to case " + cs.id + " will go at " + P.when(r.not_before) + " (the customer's quiet hours)" : "Reply to case " + cs.id + " sent by " + r.channel);
+      text.value = ""; loadWork();
+    }));
+    close.addEventListener("click", safe(async () => { await P.api("POST", base + "/close"); P.notice("Case " + cs.id + " closed"); loadWork(); }));
+    const tr = P.row(String(cs.id), cs.number, cs.description, P.when(cs.respond_by), P.el("div", {}, history, text, P.el("div", { class: "buttons" }, send, close)));
+    tr.dataset.case = cs.id;
+    return tr;
+  }
+
   // Hold / resume / transfer of the live call: what the server says is possible, and why not.
   let liveCall = null;
+  const BACKENDS = { asterisk: "Asterisk", sip: "Puente's own SIP endpoint" };
   function renderControls(r) {
     liveCall = r && r.call;
     const sel = $("transfer-queue");
@@ -154,7 +177,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (liveCall && liveCall.transferring_to) text = "Transferring the caller to " + liveCall.transferring_to + ".";
     else if (liveCall && liveCall.held) text = "The caller is on hold (music) since " + P.clock(new Date(liveCall.held_since)) + ".";
     else if (liveCall && why.hold && why.transfer) text = "Not available on this call: " + why.transfer + ".";
-    else if (liveCall) text = "On call through " + (liveCall.backend === "sip" ? "Puente's own SIP endpoint" : "Asterisk") + ": hold or transfer to a queue." + (why.hold ? " Hold: " + why.hold + "." : "");
+    else if (liveCall) text = "On call" + (BACKENDS[liveCall.backend] ? " through " + BACKENDS[liveCall.backend] : "") + ": hold or transfer to a queue." + (why.hold ? " Hold: " + why.hold + "." : "");
     $("control-status").textContent = text;
   }
   async function loadCall() {
@@ -181,7 +204,10 @@ document.addEventListener("DOMContentLoaded", () => {
         tick();
       }
       P.fill($("callbacks"), (w.callbacks || []).map(callbackRow));
-      P.fill($("cases"), (w.cases || []).map((cs) => P.row(String(cs.id), cs.number, cs.description, P.when(cs.respond_by))));
+      // a refresh must not lose a reply being written
+      const drafts = new Map([...$("cases").querySelectorAll("tr[data-case]")].map((tr) => [tr.dataset.case, tr.querySelector("textarea").value]));
+      P.fill($("cases"), (w.cases || []).map(caseRow));
+      $("cases").querySelectorAll("tr[data-case]").forEach((tr) => { if (drafts.get(tr.dataset.case)) tr.querySelector("textarea").value = drafts.get(tr.dataset.case); });
       $("wrapups").replaceChildren(...(w.wrapups || []).map((x) => P.el("li", {}, P.when(x.at) + " " + x.call_id + ": " + x.disposition + (x.notes ? " — " + x.notes : ""))));
     } catch (e) { P.notice(e.message, true); }
   }
