@@ -8,9 +8,10 @@ bridge of a call or of an agent for the desk API. The caller stays with Puente t
   ``[puente-agent-hold]``, after which the caller's ``Dial`` returns and the caller's own AGI plays
   music; built-in SIP: the relay stops and the caller's leg gets music), resume bridges them again
   (Asterisk: the caller's AGI runs ``Bridge(<agent channel>,x)``; SIP: the relay again);
-- transfer to a queue: the agent leg is released (AMI ``Hangup`` of the agent's channel; SIP
-  ``BYE``), the connect returns, and the hold loop puts the caller in the target queue with the
-  call's context (its earlier wait, inputs and language) as one call, not a new one.
+- transfer to a queue or to a named agent: the agent leg is released (AMI ``Hangup`` of the agent's
+  channel; SIP ``BYE``), the connect returns, and the hold loop puts the caller in the target queue
+  (or in line for that agent alone, who is rung at once at their endpoint) with the call's context
+  (its earlier wait, inputs and language) as one call, not a new one.
 
 Where a backend cannot do an action, ``ops`` says why (``unavailable``), and the desk shows it.
 The registry is per process: a desk request must reach the node whose hold loop carries the call.
@@ -59,8 +60,15 @@ class BridgeOps(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class TransferTarget:
+    """Where the caller goes: ``queue``, offered only to ``agent_id`` when one is named (if that
+    agent misses it, to the queue like any caller)."""
+
     queue: str
     by: str  # who asked (username), for the call's events
+    agent_id: str | None = None
+
+    def describe(self) -> str:
+        return f"agent {self.agent_id}" if self.agent_id else self.queue
 
 
 @dataclass(eq=False)
@@ -83,7 +91,7 @@ class LiveBridge:
         if self.ops is None:
             return "the agent has not answered yet"
         if self.transfer is not None:
-            return f"the call is being transferred to {self.transfer.queue}"
+            return f"the call is being transferred to {self.transfer.describe()}"
         if action is ControlAction.HOLD and self.held:
             return "the caller is already on hold"
         if action is ControlAction.RESUME and not self.held:
@@ -95,7 +103,7 @@ class LiveBridge:
             "call_id": self.call_id, "agent_id": self.agent_id, "queue": self.queue,
             "backend": self.ops.backend if self.ops is not None else None,
             "held": self.held, "held_since": self.held_since.isoformat() if self.held_since else None,
-            "transferring_to": self.transfer.queue if self.transfer else None,
+            "transferring_to": self.transfer.describe() if self.transfer else None,
             "unavailable": {a.value: self.why_not(a) for a in ControlAction},
         }
 

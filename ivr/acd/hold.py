@@ -383,7 +383,7 @@ class HoldSession:
         previous = self.waiter.queue
         self.cfg = cfg
         self.waiter = service.join(cfg.name, arrival=self.waiter.arrival, priority=self.request.priority,
-                                   kind=EntryKind.CALL, call_id=self.call_id)
+                                   kind=EntryKind.CALL, call_id=self.call_id, for_agent=target.agent_id)
         self.ctx.queue = cfg.name
         self.first_heard, self.announced_seconds = None, None
         prediction = service.estimate_for(self.waiter)
@@ -393,7 +393,8 @@ class HoldSession:
                                         ewt_seconds=self.ewt_at_join))
         await self._event(CallEventKind.QUEUE_JOINED, {
             "queue": cfg.name, "position": self.waiter.position_at_join, "ewt_seconds": self.ewt_at_join,
-            "transferred_from": previous, "transferred_by": target.by, "agent_id": bridge.agent_id})
+            "transferred_from": previous, "transferred_by": target.by, "agent_id": bridge.agent_id,
+            "to_agent": target.agent_id})
         await self._store_prediction()
         return True
 

@@ -25,6 +25,7 @@ from ivr.acd.types import (
     AgentView,
     CallbackEntry,
     EntryKind,
+    InvalidTransition,
     StateReason,
     UnknownAgent,
     UnknownQueue,
@@ -271,10 +272,14 @@ class AcdService:
 
     # ------------------------------------------------------------------ the line
     def join(self, queue: str, *, arrival: datetime, priority: int, kind: EntryKind, call_id: str | None,
-             entry_id: str | None = None) -> Waiter:
+             entry_id: str | None = None, for_agent: str | None = None) -> Waiter:
+        """``for_agent``: a transfer to that agent (one node only: the shared line routes by queue)."""
         cfg = self.queue_config(queue)
+        if for_agent is not None and self.link is not None:
+            raise InvalidTransition("a transfer to a named agent needs one node (IVR_ACD__SHARED=false)")
         entry_id = entry_id or uuid.uuid4().hex
-        self.router.join(entry_id, queue, arrival=arrival, priority=priority + cfg.priority, kind=kind)
+        self.router.join(entry_id, queue, arrival=arrival, priority=priority + cfg.priority, kind=kind,
+                         for_agent=for_agent)
         if self.link is not None:
             entry = NewEntry(entry_id, queue, arrival, self.link.owner, priority + cfg.priority, kind, call_id)
             self.link.submit("join", lambda line, at: line.join(entry, at=at))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ivr.acd.config import AgentConfig
+from ivr.acd.router import Router
 from ivr.acd.types import AgentState
 from ivr.callcontrol import ControlAction, LiveBridge, TransferTarget
 from ivr.channel import ConnectResult, DialStatus, InputMode, PromptFile
@@ -112,3 +113,39 @@ async def test_transfer_to_a_queue_keeps_the_call_and_reaches_that_queue_s_agent
     assert service.agent("a1").state is AgentState.WRAP_UP  # the first agent's contact ended
     assert service.controls.get(channel.info.call_id) is None  # no bridge left behind
     assert not service.router.entries
+
+
+async def test_transfer_to_a_named_agent_rings_only_them_and_a_miss_falls_back_to_the_queue() -> None:
+    agents = {"a1": AgentConfig("a1", "Agent One", "PJSIP/agent1", {"support": 1}),
+              "a2": AgentConfig("a2", "Agent Two", "PJSIP/agent2", {"support": 1}),
+              "x9": AgentConfig("x9", "Expert", "PJSIP/expert", {"billing": 1})}  # no support skill
+    service = make_service([support_queue()], agents=agents)
+    for agent_id in ("a1", "a2", "x9"):
+        service.set_agent_state(agent_id, AgentState.AVAILABLE)
+    channel = DeskBridgedChannel()
+    ctx = CallContext(info=channel.info, flow="support", language="es")
+    waiting = asyncio.create_task(service.wait_in_queue(channel, QueueRequest(queue="support", context=ctx)))
+    await asyncio.wait_for(channel.opened.wait(), 10)
+    first = channel.endpoints[0]
+    bridge = service.controls.get(channel.info.call_id)
+    assert bridge is not None
+    # a2 is free and qualified, but the desk named x9 (who lacks the skill: a person chose them)
+    await service.controls.transfer(bridge, TransferTarget(queue="support", by="sam", agent_id="x9"))
+    outcome = await asyncio.wait_for(waiting, 10)
+    assert channel.endpoints == [first, "PJSIP/expert"]
+    assert outcome.kind is QueueOutcomeKind.CONNECTED and outcome.agent_id == "x9"
+
+
+def test_a_named_agent_who_misses_the_transfer_leaves_it_to_the_queue() -> None:
+    now = datetime.now(UTC)
+    router = Router()
+    router.set_queue("support", {"support": 1})
+    for agent_id in ("a1", "a2"):
+        router.upsert_agent(agent_id, f"PJSIP/{agent_id}", {"support": 1}, at=now)
+    router.set_state("a1", AgentState.AVAILABLE, at=now)
+    router.join("e1", "support", arrival=now, for_agent="a2")  # a2 is offline: a1 is not offered it
+    assert router.dispatch(now) == []
+    router.set_state("a2", AgentState.AVAILABLE, at=now)
+    assert [(o.entry_id, o.agent_id) for o in router.dispatch(now)] == [("e1", "a2")]
+    router.no_answer("e1", at=now)  # a2 missed it: any qualified agent may take it now
+    assert [(o.entry_id, o.agent_id) for o in router.dispatch(now)] == [("e1", "a1")]

@@ -281,7 +281,7 @@ async def test_desk_follows_the_contact_from_offer_to_done(ui: Ui) -> None:
         await expect(status).to_have_text("On call")
         await expect(page.locator("#talk-time")).to_have_text(_contains(" s"))
         await expect(page.locator("#agent-state")).to_have_text("busy")
-        await expect(page.locator("#control-status")).to_contain_text("hold or transfer to a queue")
+        await expect(page.locator("#control-status")).to_contain_text("hold, or transfer to a queue or an agent")
         await page.click("#hold-btn")  # hold and resume, as the backend allows
         await expect(page.locator("#control-status")).to_contain_text("The caller is on hold (music) since")
         await expect(page.locator("#hold-btn")).to_be_hidden()

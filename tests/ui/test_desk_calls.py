@@ -10,6 +10,7 @@ import pytest
 
 from api.security import Role
 from ivr.acd.service import AcdService
+from ivr.acd.types import AgentState
 from ivr.callcontrol import ControlAction, ControlFailed
 from ivr.db import Database
 from tests.acd.test_transfer import RecordingOps
@@ -95,3 +96,26 @@ async def test_a_refusal_by_the_phone_system_and_a_backend_without_hold_are_said
     assert r.status_code == 409 and "need AMI (set IVR_AMI__ENABLED=true)" in r.json()["detail"]
     seen = (await c.get("/api/v1/desk/call", headers=env.auth[Role.AGENT])).json()["call"]
     assert seen["unavailable"]["transfer"].startswith("on Asterisk hold and transfer need AMI")
+
+
+async def test_transfer_to_a_named_agent_needs_one_who_is_available(desk: Env) -> None:
+    env = desk
+    c, acd = env.client, _acd(env)
+    mine = acd.controls.open("call-a", "agent1", "support", datetime.now(UTC))
+    ops = RecordingOps()
+    mine.attach(ops)
+    url = "/api/v1/desk/calls/call-a/transfer"
+    listed = (await c.get("/api/v1/desk/call", headers=env.auth[Role.AGENT])).json()["agents"]
+    assert "agent1" not in [a["agent_id"] for a in listed] and "agent2" in [a["agent_id"] for a in listed]
+    r = await c.post(url, json={"agent_id": "agent2"}, headers=env.auth[Role.AGENT])
+    assert r.status_code == 409 and r.json()["detail"].startswith("agent agent2 is offline, not available")
+    r = await c.post(url, json={"agent_id": "agent1"}, headers=env.auth[Role.AGENT])
+    assert r.status_code == 422 and r.json()["detail"] == "that is the agent already on the call"
+    r = await c.post(url, json={"agent_id": "agent2", "queue": "billing"}, headers=env.auth[Role.AGENT])
+    assert r.status_code == 422 and r.json()["detail"] == "choose a queue or an agent to transfer to"
+    acd.set_agent_state("agent2", AgentState.AVAILABLE)
+    r = await c.post(url, json={"agent_id": "agent2"}, headers=env.auth[Role.AGENT])
+    assert r.status_code == 200 and r.json()["transferring_to"] == "agent agent2"
+    assert ops.calls == ["release"] and mine.transfer is not None and mine.transfer.agent_id == "agent2"
+    entry = (await env.container.services["audit"].recent())[0]
+    assert entry["action"] == "desk.call_transfer" and entry["detail"]["to_agent"] == "agent2"

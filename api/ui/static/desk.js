@@ -167,17 +167,24 @@ document.addEventListener("DOMContentLoaded", () => {
     const sel = $("transfer-queue");
     const queues = (r && r.queues) || [];
     if (sel.options.length !== queues.length) sel.replaceChildren(...queues.map((name) => P.el("option", { value: name }, name)));
+    const agents = (r && r.agents) || [];
+    const chosen = $("transfer-agent").value;
+    const free = agents.some((a) => a.state === "available");
+    $("transfer-agent").replaceChildren(...(free ? [] : [P.el("option", { value: "" }, "nobody else is available")]),
+      ...agents.map((a) => P.el("option", { value: a.agent_id, disabled: a.state !== "available" }, a.name + " (" + a.state.replace("_", " ") + ")")));
+    if (chosen && agents.some((a) => a.agent_id === chosen && a.state === "available")) $("transfer-agent").value = chosen;
     const why = liveCall ? liveCall.unavailable : null;
     $("hold-btn").hidden = !!(liveCall && liveCall.held);
     $("resume-btn").hidden = !(liveCall && liveCall.held);
     $("hold-btn").disabled = !liveCall || !!why.hold;
     $("resume-btn").disabled = !liveCall || !!why.resume;
     $("transfer-btn").disabled = !liveCall || !!why.transfer;
+    $("transfer-agent-btn").disabled = !liveCall || !!why.transfer || !free;
     let text = "Hold and transfer become available once the call is answered.";
     if (liveCall && liveCall.transferring_to) text = "Transferring the caller to " + liveCall.transferring_to + ".";
     else if (liveCall && liveCall.held) text = "The caller is on hold (music) since " + P.clock(new Date(liveCall.held_since)) + ".";
     else if (liveCall && why.hold && why.transfer) text = "Not available on this call: " + why.transfer + ".";
-    else if (liveCall) text = "On call" + (BACKENDS[liveCall.backend] ? " through " + BACKENDS[liveCall.backend] : "") + ": hold or transfer to a queue." + (why.hold ? " Hold: " + why.hold + "." : "");
+    else if (liveCall) text = "On call" + (BACKENDS[liveCall.backend] ? " through " + BACKENDS[liveCall.backend] : "") + ": hold, or transfer to a queue or an agent." + (why.hold ? " Hold: " + why.hold + "." : "");
     $("control-status").textContent = text;
   }
   async function loadCall() {
@@ -185,8 +192,13 @@ document.addEventListener("DOMContentLoaded", () => {
     try { renderControls(await P.api("GET", "/api/v1/desk/call" + q())); } catch (e) { renderControls(null); }
   }
   const callUrl = (what) => "/api/v1/desk/calls/" + encodeURIComponent(liveCall.call_id) + "/" + what;
-  $("hold-btn").addEventListener("click", safe(async () => { renderControls({ call: await P.api("POST", callUrl("hold")), queues: [...$("transfer-queue").options].map((o) => o.value) }); P.notice("Caller on hold"); }));
-  $("resume-btn").addEventListener("click", safe(async () => { renderControls({ call: await P.api("POST", callUrl("resume")), queues: [...$("transfer-queue").options].map((o) => o.value) }); P.notice("Caller back on the line"); }));
+  $("hold-btn").addEventListener("click", safe(async () => { await P.api("POST", callUrl("hold")); await loadCall(); P.notice("Caller on hold"); }));
+  $("resume-btn").addEventListener("click", safe(async () => { await P.api("POST", callUrl("resume")); await loadCall(); P.notice("Caller back on the line"); }));
+  $("transfer-agent-btn").addEventListener("click", safe(async () => {
+    const agent = $("transfer-agent").value;
+    await P.api("POST", callUrl("transfer"), { agent_id: agent });
+    P.notice("Caller transferred to agent " + agent); loadCall();
+  }));
   $("transfer-btn").addEventListener("click", safe(async () => {
     const queue = $("transfer-queue").value;
     await P.api("POST", callUrl("transfer"), { queue });
