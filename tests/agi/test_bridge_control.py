@@ -179,3 +179,18 @@ async def _done(outcome: Outcome):  # type: ignore[no-untyped-def]
     if outcome.error is not None:
         raise outcome.error
     return outcome.value
+
+
+def test_what_asterisk_cannot_do_is_said_and_resume_never_needs_ami() -> None:
+    from ivr.channels.agi.bridge import AmiBridgeOps
+
+    down = AmiClient(AmiSettings(enabled=True, host="127.0.0.1", port=1))  # never started: not connected
+    ops = AmiBridgeOps(down, AGENT_CHANNEL, "puente-agent-hold")
+    assert ops.unavailable(ControlAction.HOLD) == "the AMI connection to Asterisk is down"
+    assert ops.unavailable(ControlAction.TRANSFER) == "the AMI connection to Asterisk is down"
+    assert ops.unavailable(ControlAction.RESUME) is None  # a held caller is never stranded by AMI
+    no_ami = AmiBridgeOps(None, AGENT_CHANNEL, "puente-agent-hold")
+    assert no_ami.unavailable(ControlAction.HOLD) == \
+        "on Asterisk hold and transfer need AMI (set IVR_AMI__ENABLED=true)"
+    no_hook = AmiBridgeOps(down, None, "puente-agent-hold")
+    assert "did not report the agent's channel" in (no_hook.unavailable(ControlAction.TRANSFER) or "")

@@ -49,6 +49,8 @@ class AmiBridgeOps:
             return "Asterisk did not report the agent's channel (is the answer hook context in extensions.conf?)"
         if action is ControlAction.HOLD and not self._hold_context:
             return "hold needs IVR_AGI__AGENT_HOLD_CONTEXT (shipped as [puente-agent-hold])"
+        if action is ControlAction.RESUME:
+            return None  # the caller's own AGI bridges back: no AMI needed, so a caller is never stranded
         if not self._ami.connected:
             return "the AMI connection to Asterisk is down"
         return None
