@@ -239,7 +239,9 @@ async def open_work(agent_id: AgentId, container: AppContainer) -> dict[str, Any
     cases = container.services.get("deflection_cases")
     if cases is not None:
         mine = await cases.list(status=CaseStatus.OPEN, limit=20, handled_by=agent_id)
-        out["cases"] = [scrub_tokens(c.to_dict()) for c in mine]
+        replies = await cases.replies([c.id for c in mine])
+        out["cases"] = [scrub_tokens({**c.to_dict(), "replies": [r.to_dict() for r in replies[c.id]]})
+                        for c in mine]
     out["wrapups"] = [w.model_dump(mode="json") for w in await _store(container).recent(agent_id, limit=10)]
     return out
 

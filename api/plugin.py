@@ -15,6 +15,7 @@ from api.auth_routes import router as auth_router
 from api.auth_routes import users_router
 from api.desk import WrapUpStore
 from api.desk import router as desk_router
+from api.desk_calls import router as desk_calls_router
 from api.hashing import PasswordHashing
 from api.login import LoginGate, LoginPolicies
 from api.security import AuditLog, UserService
@@ -96,7 +97,8 @@ async def wire(container: Container) -> None:
     container.services["login"] = LoginGate.create(users, audit, LoginPolicies.from_settings(settings.auth))
     container.routers.extend([auth_router, users_router])
     container.services["desk_wrapups"] = WrapUpStore(container.db)
-    container.routers.extend([desk_router, stats_router, flow_tools_router, user_pages_router, ui_router,
+    container.routers.extend([desk_router, desk_calls_router, stats_router, flow_tools_router, user_pages_router,
+                              ui_router,
                               favicon_router])
     server = HttpServer(container)
     container.services["http_server"] = server

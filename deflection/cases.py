@@ -1,20 +1,23 @@
 """Cases opened from the landing page: the description plus the call's full context.
 
 Each case carries a response-time target (``respond_by``) that agents see. A replayed form (same
-submission id) returns the case already created.
+submission id) returns the case already created. Staff reply to a case (the text goes to the
+customer through :mod:`deflection.replies`; each reply is kept with its message) and close it.
 """
 
 from __future__ import annotations
 
+import builtins
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from deflection.models import CaseRow
+from deflection.models import CaseReplyRow, CaseRow, MessageRow
 from ivr.calls.scope import handled_calls
 from ivr.db import Database
 
@@ -37,6 +40,8 @@ class CaseRecord:
     created_at: datetime
     respond_by: datetime
     target_hours: float
+    closed_at: datetime | None = None
+    closed_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,13 +49,35 @@ class CaseRecord:
             "queue": self.queue, "description": self.description, "context": self.context,
             "status": self.status.value, "created_at": self.created_at.isoformat(),
             "respond_by": self.respond_by.isoformat(), "target_hours": self.target_hours,
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None, "closed_by": self.closed_by,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CaseReply:
+    id: int
+    case_id: int
+    at: datetime
+    username: str
+    text: str
+    message_id: int | None
+    # From the message: queued / sent / delivered / read / failed / deferred (None: never sent)
+    status: str | None = None
+    channel: str | None = None
+    not_before: datetime | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "case_id": self.case_id, "at": self.at.isoformat(), "username": self.username,
+                "text": self.text, "status": self.status, "channel": self.channel,
+                "not_before": self.not_before.isoformat() if self.not_before else None, "error": self.error}
 
 
 def _record(r: CaseRow) -> CaseRecord:
     return CaseRecord(id=r.id, link_id=r.link_id, number=r.number, call_id=r.call_id, queue=r.queue,
                       description=r.description, context=dict(r.context), status=CaseStatus(r.status),
-                      created_at=r.created_at, respond_by=r.respond_by, target_hours=r.target_hours)
+                      created_at=r.created_at, respond_by=r.respond_by, target_hours=r.target_hours,
+                      closed_at=r.closed_at, closed_by=r.closed_by)
 
 
 class CaseStore:
@@ -85,9 +112,13 @@ class CaseStore:
             row = await s.scalar(select(CaseRow).where(CaseRow.link_id == link_id, CaseRow.submission == submission))
             return _record(row) if row else None
 
-    async def get(self, case_id: int) -> CaseRecord | None:
+    async def get(self, case_id: int, *, handled_by: str | None = None) -> CaseRecord | None:
+        """``handled_by``: None unless the case comes from a call that agent handled."""
         async with self._db.session() as s:
-            row = await s.get(CaseRow, case_id)
+            q = select(CaseRow).where(CaseRow.id == case_id)
+            if handled_by is not None:
+                q = q.where(CaseRow.call_id.in_(handled_calls(handled_by)))
+            row = await s.scalar(q)
             return _record(row) if row else None
 
     async def list(self, *, limit: int = 50, number: str | None = None, link_id: str | None = None,
@@ -104,3 +135,35 @@ class CaseStore:
             if status is not None:
                 q = q.where(CaseRow.status == status.value)
             return [_record(r) for r in (await s.scalars(q)).all()]
+
+    async def close(self, case_id: int, *, by: str, now: datetime) -> bool:
+        """False when the case is not open (already closed, or no such case)."""
+        async with self._db.session() as s:
+            done = await s.execute(update(CaseRow).where(CaseRow.id == case_id, CaseRow.status == CaseStatus.OPEN.value)
+                                   .values(status=CaseStatus.CLOSED.value, closed_at=now, closed_by=by))
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    async def add_reply(self, case_id: int, *, username: str, text: str, at: datetime,
+                        message_id: int | None) -> int:
+        async with self._db.session() as s:
+            row = CaseReplyRow(case_id=case_id, username=username, text=text, at=at, message_id=message_id)
+            s.add(row)
+            await s.flush()
+            return row.id
+
+    async def replies(self, case_ids: Sequence[int]) -> dict[int, builtins.list[CaseReply]]:
+        """The replies of these cases, oldest first, with their messages' state."""
+        if not case_ids:
+            return {}
+        async with self._db.session() as s:
+            rows = (await s.execute(
+                select(CaseReplyRow, MessageRow).outerjoin(MessageRow, MessageRow.id == CaseReplyRow.message_id)
+                .where(CaseReplyRow.case_id.in_(case_ids)).order_by(CaseReplyRow.id))).all()
+        out: dict[int, builtins.list[CaseReply]] = {i: [] for i in case_ids}
+        for reply, message in rows:
+            out[reply.case_id].append(CaseReply(
+                id=reply.id, case_id=reply.case_id, at=reply.at, username=reply.username, text=reply.text,
+                message_id=reply.message_id, status=message.status if message else None,
+                channel=message.channel if message else None, not_before=message.not_before if message else None,
+                error=message.error if message else None))
+        return out

@@ -103,6 +103,21 @@ class CaseRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, index=True)
     respond_by: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     target_hours: Mapped[float] = mapped_column(Float, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class CaseReplyRow(Base):
+    """A reply staff wrote to a case; what was sent (or deferred) is its message row."""
+
+    __tablename__ = "deflection_case_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class RatingRow(Base):

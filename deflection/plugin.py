@@ -7,6 +7,7 @@ import httpx
 
 from deflection.admin_routes import admin_router
 from deflection.aftercall import PostCallRating
+from deflection.case_routes import case_router
 from deflection.cases import CaseStore
 from deflection.history import CustomerHistory
 from deflection.inbound import InboundHandler
@@ -21,6 +22,7 @@ from deflection.providers.outbox import OutboxProvider
 from deflection.providers.twilio import TwilioSms
 from deflection.ratelimit import SlidingWindowLimiter
 from deflection.ratings import RatingStore
+from deflection.replies import CaseReplies
 from deflection.routes import api_router
 from deflection.service import DeflectionService
 from deflection.templates import TemplateBook
@@ -81,6 +83,7 @@ async def wire(container: Container) -> None:
         admin_router(templates, ds),  # before api_router: /deflections/{link_id} would shadow it
         page_router(deps),
         webhook_router(service, inbound, ds, settings.http.public_base_url),
+        case_router(cases, CaseReplies(service, cases, ds)),  # before api_router, likewise
         api_router(service, cases, ratings, history, settings.contact.default_region),
     ])
     rating = PostCallRating(service, container.bus, ds, queues=lambda: services.get("acd"),

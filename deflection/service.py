@@ -149,7 +149,13 @@ class DeflectionService:
             if provider is None:
                 await self.messages.failed(msg.id, f"no {msg.channel.value} provider", self._clock())
                 continue
-            link = await self.links.get(msg.link_id) if msg.link_id else None
+            if msg.link_id is None:  # a complete text (a reply to a case): it goes out as written
+                out = OutboundMessage(to=msg.number, body=msg.body, template=_template_of(msg.template),
+                                      status_callback=self._status_callback(msg.channel))
+                if await self._send_one(provider, out, msg.id, None, msg.channel):
+                    sent += 1
+                continue
+            link = await self.links.get(msg.link_id)
             if link is None:
                 await self.messages.failed(msg.id, "link gone", self._clock())
                 continue
@@ -199,6 +205,26 @@ class DeflectionService:
 
     def url_for(self, token: str) -> str:
         return f"{self._base}/c/{token}"
+
+    # ------------------------------------------------------------------ free texts (case replies)
+
+    async def contactable(self, raw: str) -> str:
+        """E.164 of a number we may message; ``DeflectionRefused`` (invalid_number, opted_out) if not."""
+        return await self._contactable(raw)
+
+    def provider_for(self, channel: MessageChannel) -> MessageProvider | None:
+        return self._providers.get(channel)
+
+    def text(self, language: str, key: str, **values: str) -> str:
+        return self._text(language, key, **values)
+
+    def status_callback(self, channel: MessageChannel) -> str | None:
+        return self._status_callback(channel)
+
+    async def send_stored(self, provider: MessageProvider, out: OutboundMessage, message_id: int,
+                          channel: MessageChannel) -> bool:
+        """Send a message already stored (no link); False when the provider failed (recorded)."""
+        return await self._send_one(provider, out, message_id, None, channel)
 
     # ------------------------------------------------------------------ internals
 
@@ -281,6 +307,13 @@ class DeflectionService:
 def _redact(text: str, token: str) -> str:
     """Message records keep no live token (the outbox is the delivery itself, so it keeps it)."""
     return text.replace(token, "[token]")
+
+
+def _template_of(stored: dict[str, Any] | None) -> TemplateMessage | None:
+    if not stored:
+        return None
+    return TemplateMessage(str(stored["name"]), str(stored["language"]),
+                           tuple(str(p) for p in stored.get("parameters", ())))
 
 
 def _redact_template(template: TemplateMessage | None, token: str) -> TemplateMessage | None:

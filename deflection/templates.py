@@ -13,6 +13,8 @@ from deflection.texts import LANGUAGES, MESSAGES, lang
 from ivr.db import Database, utcnow
 
 ALLOWED_FIELDS = frozenset({"url", "ref"})
+# A reply to a case carries what staff wrote instead of a link.
+REPLY_FIELDS = frozenset({"reply", "ref"})
 MAX_LENGTH = 640  # four SMS segments
 
 
@@ -43,12 +45,15 @@ def check_text(key: str, text: str) -> None:
         fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
         raise InvalidTemplate(f"bad placeholder syntax: {exc}") from None
-    unknown = fields - ALLOWED_FIELDS
+    reply = key.startswith("case_reply")
+    allowed, needed = (REPLY_FIELDS, "reply") if reply else (ALLOWED_FIELDS, "url")
+    unknown = fields - allowed
     if unknown:
-        raise InvalidTemplate(f"unknown placeholders {sorted(unknown)}; use {{url}} and {{ref}}")
-    if "url" not in fields:
-        raise InvalidTemplate("the text must contain {url}")
-    if key.startswith("link") and key.endswith("_sms") and "STOP" not in text.upper() and "BAJA" not in text.upper():
+        raise InvalidTemplate(f"unknown placeholders {sorted(unknown)}; use {{{needed}}} and {{ref}}")
+    if needed not in fields:
+        raise InvalidTemplate(f"the text must contain {{{needed}}}")
+    if (key.startswith("link") or reply) and key.endswith("_sms") and "STOP" not in text.upper() \
+            and "BAJA" not in text.upper():
         raise InvalidTemplate("SMS texts must tell how to opt out (STOP / BAJA)")
 
 

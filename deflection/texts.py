@@ -10,12 +10,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "rating_sms": "Puente: gracias por su llamada. ¿Nos valora? {url} Responda BAJA para no recibir más mensajes.",
         "link_whatsapp": "Puente: continúe su consulta (ref. {ref}) aquí {url}",
         "rating_whatsapp": "Puente: gracias por su llamada. Valórenos (ref. {ref}) aquí {url}",
+        "case_reply_sms": "Puente (ref. {ref}): {reply} Responda BAJA para no recibir más mensajes.",
+        "case_reply_whatsapp": "Puente (ref. {ref}): {reply}",
     },
     "en": {
         "link_sms": "Puente: continue your request here {url} (ref {ref}). Reply STOP to opt out.",
         "rating_sms": "Puente: thanks for calling. How did we do? {url} Reply STOP to opt out.",
         "link_whatsapp": "Puente: continue your request (ref {ref}) here {url}",
         "rating_whatsapp": "Puente: thanks for calling. Rate us (ref {ref}) here {url}",
+        "case_reply_sms": "Puente (ref {ref}): {reply} Reply STOP to opt out.",
+        "case_reply_whatsapp": "Puente (ref {ref}): {reply}",
     },
 }
 

@@ -20,7 +20,10 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ivr.callcontrol import LiveBridge
 
 
 class ChannelError(Exception):
@@ -165,13 +168,16 @@ class Channel(Protocol):
         caller_id: str | None = None,
         on_answer: Callable[[], None] | None = None,
         announce: Sequence[PromptFile] = (),
+        bridge: LiveBridge | None = None,
     ) -> ConnectResult:
         """Ring ``endpoint`` at once and bridge the caller to it; return when the bridge ends or the
         dial fails. With ANSWER the caller may still be on the line afterwards (check ``hung_up``).
 
         ``on_answer`` is called (from the event loop, must not block) the moment the agent leg
         answers, before the bridge ends; ``announce`` is played to the caller while the agent rings
-        where the backend can (never delaying the ring). Ring and talk times are the agent leg's."""
+        where the backend can (never delaying the ring). Ring and talk times are the agent leg's.
+        ``bridge`` (:mod:`ivr.callcontrol`): the backend attaches its hold/transfer operations to it
+        when the agent answers, and follows its hold until the contact ends."""
         ...
 
     async def set_variable(self, name: str, value: str) -> None:

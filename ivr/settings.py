@@ -85,6 +85,9 @@ class AgiSettings(BaseModel):
     # The dialplan context Dial's answer hook runs on the agent's channel (U() option; shipped in
     # dialplan/asterisk/extensions.conf). Empty: no hook (ring/talk times then come from Dial's span).
     answer_hook_context: str = "puente-agent-answered"
+    # Where the desk parks an agent's channel while their caller is on hold (AMI Redirect; shipped
+    # in dialplan/asterisk/extensions.conf). Empty: no hold from the desk on Asterisk.
+    agent_hold_context: str = "puente-agent-hold"
 
 
 class AudioSocketSettings(BaseModel):
@@ -201,6 +204,8 @@ class DeflectionSettings(BaseModel):
     meta_verify_token: str = ""  # the webhook subscription handshake's hub.verify_token
     meta_base_url: str = "https://graph.facebook.com/v20.0"
     meta_template: str = "puente_link"
+    # The approved WhatsApp template a reply to a case goes out with (parameters: reference, text).
+    meta_reply_template: str = "puente_case_reply"
     whatsapp_business_number: str = ""
     case_response_target_hours: float = 24.0
     open_rate_limit_per_minute: int = 30  # views of one link (per token)

@@ -20,6 +20,7 @@ from ivr.acd.ewt import Prediction
 from ivr.acd.service import AcdService
 from ivr.acd.store import AcdStore, AnnouncedBand, ContactRecord
 from ivr.acd.types import AgentAssignment, EntryKind, UnknownQueue
+from ivr.callcontrol import CallControls, LiveBridge
 from ivr.channel import CallerHungUp, Channel, ConnectResult, DialStatus, InputSpec, PromptFile
 from ivr.events.types import AgentConnected, AgentOffered, QueueJoined, QueueLeft
 from ivr.offers import offer_callback, offer_deflection
@@ -71,6 +72,7 @@ class HoldDeps:
     prompts: PromptCatalogue | None = None
     callbacks: CallbackPort | None = None
     deflection: DeflectionPort | None = None
+    controls: CallControls | None = None
 
 
 async def _fail_open(what: str, awaitable: Awaitable[object]) -> None:
@@ -102,6 +104,7 @@ class HoldSession:
         self.first_heard: tuple[float, AnnouncedBand, float] | None = None
         self.unstaffed_from: set[str] = set()  # queues this caller already left because nobody staffed them
         self.elapsed = 0.0  # seconds on hold (real time, or the hold slices a virtual channel reports)
+        self.transferred = False  # the desk just moved the caller to another queue
 
     # ------------------------------------------------------------------ entry point
     async def run(self) -> QueueOutcome:
@@ -148,6 +151,10 @@ class HoldSession:
                 outcome = await self._connect()
                 if outcome is not None:
                     return outcome
+                if self.transferred:  # in another queue now: its own max wait, and tell the caller
+                    self.transferred = False
+                    deadline = self.elapsed + self.cfg.max_wait_seconds
+                    next_announcement = self.elapsed
                 continue
             self.elapsed = max(self.elapsed, loop.time() - started)
             if self.waiter.wake.is_set():
@@ -313,10 +320,13 @@ class HoldSession:
         # Recorded beside the ring, not before it: a database write must not delay the agent's phone.
         offered = asyncio.ensure_future(self._event(CallEventKind.AGENT_OFFERED, {
             "queue": self.waiter.queue, "agent_id": assignment.agent_id}))
+        controls = self.d.controls
+        bridge = controls.open(self.call_id, assignment.agent_id, self.waiter.queue, service.clock()) \
+            if controls is not None else None
         try:
             result = await self.channel.connect(assignment.endpoint, timeout=self.cfg.ring_timeout,
                                                 on_answer=lambda: self._answered(assignment, answer),
-                                                announce=self._files([P_CONNECTING]))
+                                                announce=self._files([P_CONNECTING]), bridge=bridge)
         except CallerHungUp:
             if answer.at is None:
                 raise
@@ -331,6 +341,8 @@ class HoldSession:
             raise
         finally:
             await offered  # _event never raises (fail open)
+            if controls is not None and bridge is not None:
+                controls.close(bridge)
         if answer.at is None:
             if result.status is DialStatus.CANCEL:
                 raise CallerHungUp("the caller left while the agent rang")
@@ -351,8 +363,40 @@ class HoldSession:
         if self.d.callbacks is not None:
             await _fail_open("reached_agent", self.d.callbacks.reached_agent(self.channel.info.caller,
                                                                              self.waiter.queue))
-        return await self._record_exit(QueueOutcomeKind.CONNECTED, answer.waited, 1, left_at=answer.at,
-                                       agent_id=assignment.agent_id, handle=handle)
+        outcome = await self._record_exit(QueueOutcomeKind.CONNECTED, answer.waited, 1, left_at=answer.at,
+                                          agent_id=assignment.agent_id, handle=handle)
+        transfer = bridge is not None and bridge.transfer is not None and not self.channel.hung_up
+        if transfer and bridge is not None and await self._transfer(bridge):
+            return None
+        return outcome
+
+    async def _transfer(self, bridge: LiveBridge) -> bool:
+        """The desk transferred the caller: into the target queue as the same call (its context,
+        and its first arrival for its place in line). False when that queue is gone meanwhile."""
+        assert bridge.transfer is not None
+        service, target = self.d.service, bridge.transfer
+        try:
+            cfg = service.queue_config(target.queue)
+        except UnknownQueue:
+            log.error("transfer to an unknown queue", extra={"queue": target.queue})
+            return False
+        previous = self.waiter.queue
+        self.cfg = cfg
+        self.waiter = service.join(cfg.name, arrival=self.waiter.arrival, priority=self.request.priority,
+                                   kind=EntryKind.CALL, call_id=self.call_id, for_agent=target.agent_id)
+        self.ctx.queue = cfg.name
+        self.first_heard, self.announced_seconds = None, None
+        prediction = service.estimate_for(self.waiter)
+        self.ewt_at_join = prediction.seconds if prediction else None
+        self.transferred = True
+        service.bus.publish(QueueJoined(call_id=self.call_id, queue=cfg.name, position=self.waiter.position_at_join,
+                                        ewt_seconds=self.ewt_at_join))
+        await self._event(CallEventKind.QUEUE_JOINED, {
+            "queue": cfg.name, "position": self.waiter.position_at_join, "ewt_seconds": self.ewt_at_join,
+            "transferred_from": previous, "transferred_by": target.by, "agent_id": bridge.agent_id,
+            "to_agent": target.agent_id})
+        await self._store_prediction()
+        return True
 
     def _answered(self, assignment: AgentAssignment, answer: _Answer) -> None:
         """The agent leg answered (called from the event loop, by the channel): the caller is

@@ -44,6 +44,7 @@ class RouterEntry:
     priority: int
     seq: int
     agent_id: str | None = None  # set while an agent is being offered this entry
+    for_agent: str | None = None  # a transfer to that agent: offered only to them (until they miss it)
 
     @property
     def key(self) -> tuple[int, datetime, int]:
@@ -145,12 +146,12 @@ class Router:
 
     # ------------------------------------------------------------------ entries
     def join(self, entry_id: str, queue: str, *, arrival: datetime, priority: int = 0,
-             kind: EntryKind = EntryKind.CALL) -> RouterEntry:
+             kind: EntryKind = EntryKind.CALL, for_agent: str | None = None) -> RouterEntry:
         if queue not in self.queues:
             raise UnknownQueue(queue)
         if entry_id in self.entries:
             raise ValueError(f"entry {entry_id} is already queued")
-        entry = RouterEntry(entry_id, queue, kind, arrival, priority, next(self._seq))
+        entry = RouterEntry(entry_id, queue, kind, arrival, priority, next(self._seq), for_agent=for_agent)
         self.entries[entry_id] = entry
         return entry
 
@@ -179,7 +180,7 @@ class Router:
         for entry in sorted(self.entries.values(), key=lambda e: e.key):
             if entry.agent_id is not None:
                 continue
-            agent = self._best_agent(entry.queue)
+            agent = self._pinned(entry.for_agent) if entry.for_agent else self._best_agent(entry.queue)
             if agent is None:
                 continue
             entry.agent_id = agent.agent_id
@@ -237,6 +238,7 @@ class Router:
             raise InvalidTransition(f"entry {entry_id} was not offered")
         agent = self.agents[entry.agent_id]
         entry.agent_id = None
+        entry.for_agent = None  # a transfer the named agent missed goes to the queue like any caller
         agent.pending = None  # the agent plainly is not there: that beats a queued change
         if unreachable:
             self._release(agent, AgentState.OFFLINE, StateReason.UNREACHABLE, at)
@@ -280,6 +282,12 @@ class Router:
         if required is None:
             return False
         return all(agent.skills.get(skill, -1) >= level for skill, level in required.items())
+
+    def _pinned(self, agent_id: str) -> RouterAgent | None:
+        """The named agent of a transfer, when free (skills do not matter: a person chose them)."""
+        agent = self.agents.get(agent_id)
+        free = agent is not None and agent.state is AgentState.AVAILABLE and agent.contact is None
+        return agent if free else None
 
     def _best_agent(self, queue: str) -> RouterAgent | None:
         free = [a for a in self.agents.values()

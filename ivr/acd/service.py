@@ -25,10 +25,12 @@ from ivr.acd.types import (
     AgentView,
     CallbackEntry,
     EntryKind,
+    InvalidTransition,
     StateReason,
     UnknownAgent,
     UnknownQueue,
 )
+from ivr.callcontrol import CallControls
 from ivr.channel import Channel, ConnectResult, DialStatus
 from ivr.db import utcnow
 from ivr.events import EventBus
@@ -101,6 +103,7 @@ class AcdService:
         self.last_command_id = 0
         # Shared mode (IVR_ACD__SHARED): the router is a mirror; the shared line decides (ivr/acd/cluster.py).
         self.link: ClusterLink | None = None
+        self.controls = CallControls()  # the bridges the desk may hold or transfer (ivr.callcontrol)
         now = clock()
         for q in queues.values():
             self.router.set_queue(q.name, q.skills)
@@ -159,7 +162,8 @@ class AcdService:
         """The hold loop (see :mod:`ivr.acd.hold`), until the caller is connected or leaves."""
         from ivr.acd.hold import HoldDeps, HoldSession  # hold imports this module
 
-        deps = HoldDeps(self, self.store, self.recorder, self.prompts, self.callbacks, self.deflection)
+        deps = HoldDeps(self, self.store, self.recorder, self.prompts, self.callbacks, self.deflection,
+                        controls=self.controls)
         return await HoldSession(deps, channel, request).run()
 
     # ------------------------------------------------------------------ configuration
@@ -268,10 +272,14 @@ class AcdService:
 
     # ------------------------------------------------------------------ the line
     def join(self, queue: str, *, arrival: datetime, priority: int, kind: EntryKind, call_id: str | None,
-             entry_id: str | None = None) -> Waiter:
+             entry_id: str | None = None, for_agent: str | None = None) -> Waiter:
+        """``for_agent``: a transfer to that agent (one node only: the shared line routes by queue)."""
         cfg = self.queue_config(queue)
+        if for_agent is not None and self.link is not None:
+            raise InvalidTransition("a transfer to a named agent needs one node (IVR_ACD__SHARED=false)")
         entry_id = entry_id or uuid.uuid4().hex
-        self.router.join(entry_id, queue, arrival=arrival, priority=priority + cfg.priority, kind=kind)
+        self.router.join(entry_id, queue, arrival=arrival, priority=priority + cfg.priority, kind=kind,
+                         for_agent=for_agent)
         if self.link is not None:
             entry = NewEntry(entry_id, queue, arrival, self.link.owner, priority + cfg.priority, kind, call_id)
             self.link.submit("join", lambda line, at: line.join(entry, at=at))

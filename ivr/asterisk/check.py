@@ -217,8 +217,8 @@ def _reachable(bind_host: str) -> str:
 
 
 def check_originate(inp: Inputs) -> list[Finding]:
-    """What Puente dials into must exist: Dial's answer-hook context, the callbacks' AGI context, the
-    Local/ dial-out context, and the trunk endpoint the customer is dialled through."""
+    """What Puente dials into must exist: Dial's answer-hook context, the desk's hold context, the
+    callbacks' AGI context, the Local/ dial-out context, and the trunk endpoint customers are dialled through."""
     cb = inp.settings.callbacks
     contexts = {s.name for s in inp.file("extensions.conf").sections}
     extensions = inp.path("extensions.conf")
@@ -227,6 +227,9 @@ def check_originate(inp: Inputs) -> list[Finding]:
     if inp.settings.agi.answer_hook_context:
         # Dial's U() names it on every bridge; Puente learns that the agent answered from it.
         wanted[inp.settings.agi.answer_hook_context] = "IVR_AGI__ANSWER_HOOK_CONTEXT"
+    if inp.settings.agi.agent_hold_context:
+        # The desk's hold redirects the agent's channel there (AMI Redirect).
+        wanted[inp.settings.agi.agent_hold_context] = "IVR_AGI__AGENT_HOLD_CONTEXT"
     local = re.fullmatch(r"Local/[^@]+@([^/,]+)", cb.customer_originate)
     if local:
         wanted[local.group(1)] = "IVR_CALLBACKS__CUSTOMER_ORIGINATE"

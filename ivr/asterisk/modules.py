@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Dialplan applications -> module (lower-case application names). Answer, Hangup, Goto, GotoIf,
-# NoOp, Set, Wait, Progress, Ringing... are core builtins (main/pbx_builtins.c, main/pbx_variables.c).
+# NoOp, Set, Wait, Progress, Ringing... are core builtins (main/pbx_builtins.c, main/pbx_variables.c);
+# Bridge() is in main/features.c (the desk's resume after a hold runs EXEC Bridge).
 BUILTIN_APPS = frozenset({
+    "bridge",
     "answer", "hangup", "goto", "gotoif", "gotoiftime", "noop", "set", "wait", "waitexten",
     "progress", "ringing", "busy", "congestion", "background", "execiftime", "incomplete", "importvar",
     "raiseexception", "resetcdr", "saydigits", "saynumber", "sayalpha", "sayphonetic", "setamaflags",

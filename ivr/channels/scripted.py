@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ivr.callcontrol import LiveBridge
 from ivr.channel import (
     CallerHungUp,
     CallInfo,
@@ -229,6 +230,7 @@ class ScriptedChannel:
         caller_id: str | None = None,
         on_answer: Callable[[], None] | None = None,
         announce: Sequence[PromptFile] = (),
+        bridge: LiveBridge | None = None,
     ) -> ConnectResult:
         self._check()
         self.log.append(LogEntry("connect", (endpoint,)))

@@ -298,7 +298,7 @@ class AgentLeg(ScriptedChannel):
         self.seen: dict[str, object] = {}
 
     async def connect(self, endpoint, *, timeout, caller_id=None, on_answer=None,  # type: ignore[no-untyped-def]
-                      announce=()):
+                      announce=(), bridge=None):
         from ivr.channel import ConnectResult
 
         self.seen["before_ring"] = [e.op for e in self.log]
@@ -341,7 +341,7 @@ async def test_a_caller_gone_during_the_bridge_still_ends_the_contact() -> None:
 
     class Gone(ScriptedChannel):
         async def connect(self, endpoint, *, timeout, caller_id=None, on_answer=None,  # type: ignore[no-untyped-def]
-                          announce=()):
+                          announce=(), bridge=None):
             assert on_answer is not None
             on_answer()
             raise CallerHungUp("the AGI connection closed during the bridge")
@@ -363,7 +363,7 @@ async def test_a_channel_failing_after_the_answer_never_leaves_the_agent_busy() 
 
     class Broken(ScriptedChannel):
         async def connect(self, endpoint, *, timeout, caller_id=None, on_answer=None,  # type: ignore[no-untyped-def]
-                          announce=()):
+                          announce=(), bridge=None):
             assert on_answer is not None
             on_answer()
             raise ChannelError("the AGI connection broke during the bridge")

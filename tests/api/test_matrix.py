@@ -118,6 +118,13 @@ API: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/desk/work"): AGENT,
     ("POST", "/api/v1/desk/wrapup"): AGENT,
     ("POST", "/api/v1/desk/wrapup/more-time"): AGENT,
+    ("GET", "/api/v1/desk/call"): AGENT,
+    ("POST", "/api/v1/desk/calls/{call_id}/hold"): AGENT,
+    ("POST", "/api/v1/desk/calls/{call_id}/resume"): AGENT,
+    ("POST", "/api/v1/desk/calls/{call_id}/transfer"): AGENT,
+    ("GET", "/api/v1/deflections/cases/{case_id}"): AGENT,
+    ("POST", "/api/v1/deflections/cases/{case_id}/reply"): AGENT,
+    ("POST", "/api/v1/deflections/cases/{case_id}/close"): AGENT,
     ("GET", "/api/v1/stats/today"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/inspect"): SUPERVISOR,
     ("POST", "/api/v1/ui/flows/edit-node"): ADMIN,  # the role that edits flows
@@ -130,12 +137,13 @@ API: dict[tuple[str, str], frozenset[Role]] = {
 PATH_VALUES = {
     "name": "support", "version": "1", "number": "+34600000001", "call_id": "no-such-call",
     "link_id": "no-such-link", "callback_id": "no-such-callback", "agent_id": "agent1", "token": "no-such-token",
-    "section": "users", "username": "nobody",
+    "section": "users", "username": "nobody", "case_id": "1",
 }
 STATIC_NAME = "common.js"
 # The desk needs to know which agent; supervisors and admins name one.
 QUERY = {"/api/v1/desk/events": "?agent_id=agent1", "/api/v1/desk/work": "?agent_id=agent1",
-         "/api/v1/desk/wrapup": "?agent_id=agent1", "/api/v1/desk/wrapup/more-time": "?agent_id=agent1",
+         "/api/v1/desk/wrapup": "?agent_id=agent1", "/api/v1/desk/call": "?agent_id=agent1",
+         "/api/v1/desk/wrapup/more-time": "?agent_id=agent1",
          "/api/v1/flows/{name}/diff": "?to=1",
          "/api/v1/ui/flows/prompt-audio": "?key=es/greeting"}
 USERS = {Role.ADMIN: ("ana", "admin-pass-1"), Role.SUPERVISOR: ("sam", "super-pass-1"),

@@ -19,6 +19,7 @@ from callbacks.policy import CallbackMode, QueuePolicy
 from callbacks.service import CallbackService
 from callbacks.sessions import SessionRegistry
 from callbacks.values import Callback
+from ivr.callcontrol import LiveBridge
 from ivr.channel import Channel, ChannelError, ConnectResult, DialStatus, PromptFile
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
@@ -247,7 +248,7 @@ async def test_cancelled_while_waiting_for_an_agent_leaves_the_line(sqlite_db: D
 class BrokenTrunk(ScriptedChannel):
     async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None,
                       on_answer: Callable[[], None] | None = None,
-                      announce: Sequence[PromptFile] = ()) -> ConnectResult:
+                      announce: Sequence[PromptFile] = (), bridge: LiveBridge | None = None) -> ConnectResult:
         raise ChannelError("no route to the trunk")
 
 

@@ -25,13 +25,15 @@ from api.security import AuthError, Role
 from ivr.acd.runtime import AcdRuntime
 from ivr.acd.store import AnnouncedBand
 from ivr.acd.types import AgentState, EntryKind
+from ivr.callcontrol import LiveBridge
 from ivr.channel import ConnectResult, DialStatus, InputMode, PromptFile
 from ivr.composition import Container, build_container
 from ivr.context import CallContext, InputRecord
 from ivr.db import Database, utcnow
-from ivr.events.types import AgentConnected
-from ivr.ports import CallbackRequest, CallbackSource, QueueRequest
+from ivr.events.types import AgentConnected, QueueJoined
+from ivr.ports import CallbackRequest, CallbackSource, Consent, ConsentMethod, DeflectionRequest, QueueRequest
 from ivr.settings import Settings
+from tests.acd.test_transfer import RecordingOps
 from tests.support.calls_rows import record_call
 from tests.support.scripted import ScriptedChannel, scripted_info
 from tests.support.ui_server import serving
@@ -231,11 +233,15 @@ class GatedAgentChannel(ScriptedChannel):
         super().__init__(call_info=scripted_info(dialled="900100200", call_id=call_id))
         self.pick_up = asyncio.Event()
         self.end_call = asyncio.Event()
+        self.ops = RecordingOps()  # the backend's hold/transfer (tests/acd/test_transfer.py)
+        self.ops.released = self.end_call  # a transfer ends this agent's leg
 
     async def connect(self, endpoint: str, *, timeout: float, caller_id: str | None = None,
                       on_answer: Callable[[], None] | None = None,
-                      announce: Sequence[PromptFile] = ()) -> ConnectResult:
+                      announce: Sequence[PromptFile] = (), bridge: LiveBridge | None = None) -> ConnectResult:
         await self.pick_up.wait()
+        if bridge is not None:
+            bridge.attach(self.ops)
         if on_answer is not None:
             on_answer()
         await self.end_call.wait()
@@ -276,6 +282,14 @@ async def test_desk_follows_the_contact_from_offer_to_done(ui: Ui) -> None:
         await expect(status).to_have_text("On call")
         await expect(page.locator("#talk-time")).to_have_text(_contains(" s"))
         await expect(page.locator("#agent-state")).to_have_text("busy")
+        await expect(page.locator("#control-status")).to_contain_text("hold, or transfer to a queue or an agent")
+        await page.click("#hold-btn")  # hold and resume, as the backend allows
+        await expect(page.locator("#control-status")).to_contain_text("The caller is on hold (music) since")
+        await expect(page.locator("#hold-btn")).to_be_hidden()
+        await page.click("#resume-btn")
+        await expect(page.locator("#notice")).to_contain_text("Caller back on the line")
+        await expect(page.locator("#hold-btn")).to_be_enabled()
+        assert channel.ops.calls == ["hold", "resume"]
         await page.screenshot(path=str(screenshot_path("desk-on-call.png")))
 
         channel.end_call.set()  # the call ends: wrap-up with a countdown (support: 20 s)
@@ -304,6 +318,63 @@ async def test_desk_follows_the_contact_from_offer_to_done(ui: Ui) -> None:
     await expect(page.locator("#wrap-call")).to_have_value("")
     assert acd.agent("agent1").state is AgentState.AVAILABLE
     assert (await ui.container.services["audit"].recent())[0]["action"] == "desk.wrapup"
+
+
+async def test_desk_transfers_a_caller_to_another_queue(ui: Ui) -> None:
+    page = await ui.page_as("alex")
+    await expect(page.locator("#feed")).to_have_text("(live)")
+    acd = ui.container.services["acd"]
+    acd.set_agent_state("agent1", AgentState.AVAILABLE)
+    await record_call(ui.container.db, "call-55", agent_id="agent1")
+    channel = GatedAgentChannel("call-55")
+    channel.pick_up.set()
+    sub = ui.container.bus.subscribe()
+    ctx = CallContext(info=channel.info, flow="support", language="es")
+    caller = asyncio.create_task(acd.wait_in_queue(channel, QueueRequest(queue="support", context=ctx)))
+    try:
+        await expect(page.locator("#pop")).to_have_attribute("data-contact", "on_call")
+        await expect(page.locator("#transfer-btn")).to_be_enabled()
+        await page.select_option("#transfer-queue", "billing")
+        await page.click("#transfer-btn")
+        await expect(page.locator("#notice")).to_contain_text("Caller transferred to billing")
+        await expect(page.locator("#pop")).to_have_attribute("data-contact", "wrap_up")  # this agent is done
+        await asyncio.wait_for(caller, 10)
+    finally:
+        channel.end_call.set()
+        await asyncio.wait_for(caller, 10)
+    joined = [e.queue for e in iter(sub.get_nowait, None) if isinstance(e, QueueJoined)]
+    assert joined == ["support", "billing"]  # the same call, into billing
+    assert channel.ops.calls == ["release"]
+    assert (await ui.container.services["audit"].recent())[0]["action"] == "desk.call_transfer"
+
+
+async def test_desk_replies_to_a_case_and_closes_it(ui: Ui) -> None:
+    ui.container.settings.deflection.quiet_hours_start = "00:00"  # never quiet: the reply goes at once
+    ui.container.settings.deflection.quiet_hours_end = "00:00"
+    await record_call(ui.container.db, "call-66", agent_id="agent1", caller="+34612345678")
+    asked_on = CallContext(info=scripted_info(call_id="call-66", caller="+34612345678"), flow="support",
+                           language="es").snapshot("queue")
+    consent = Consent(method=ConsentMethod.KEY, at=utcnow(), prompt_id="deflection/offer", prompt_version="1")
+    ticket = await ui.container.services["deflection"].send_link(DeflectionRequest(
+        number="+34612345678", context=asked_on, reason="queue_wait", consent=consent))
+    case, _ = await ui.container.services["deflection_cases"].create(
+        link_id=ticket.link_id, submission="s1", number="+34612345678", call_id="call-66", queue="billing",
+        description="Cobro duplicado", context={}, now=utcnow(), target_hours=24.0)
+    page = await ui.page_as("alex")
+    await page.set_viewport_size(SCREEN)
+    row = page.locator(f'#cases tr[data-case="{case.id}"]')
+    await expect(row).to_contain_text("no reply yet")
+    await row.locator("textarea").fill("Le hemos devuelto el cargo.")
+    await row.locator('button[data-act="reply"]').click()
+    await expect(page.locator("#notice")).to_contain_text(f"Reply to case {case.id} sent by sms")
+    await expect(row.locator(".replies")).to_contain_text("alex (sms, sent): Le hemos devuelto el cargo.")
+    await row.scroll_into_view_if_needed()
+    await page.screenshot(path=str(screenshot_path("desk-case-reply.png")))
+    await row.locator('button[data-act="close-case"]').click()
+    await expect(page.locator("#notice")).to_contain_text(f"Case {case.id} closed")
+    await expect(row).to_have_count(0)
+    actions = [e["action"] for e in await ui.container.services["audit"].recent()]
+    assert actions[:2] == ["case.close", "case.reply"]
 
 
 async def test_desk_clears_a_wrap_up_that_ends_by_itself(ui: Ui) -> None:

@@ -108,8 +108,8 @@ document.addEventListener("DOMContentLoaded", () => {
     $("feed").textContent = "(connecting)";
     source = new EventSource("/api/v1/desk/events" + q());
     source.addEventListener("hello", (ev) => { const d = JSON.parse(ev.data); setState(d.state); $("agent-name").textContent = d.agent_id; $("feed").textContent = "(live)"; });
-    source.addEventListener("state", (ev) => { const d = JSON.parse(ev.data); setState(d.state); followState(d.state); loadWork(); });
-    source.addEventListener("pop", (ev) => renderPop(JSON.parse(ev.data)));
+    source.addEventListener("state", (ev) => { const d = JSON.parse(ev.data); setState(d.state); followState(d.state); loadWork(); loadCall(); });
+    source.addEventListener("pop", (ev) => { renderPop(JSON.parse(ev.data)); loadCall(); });
     source.onerror = () => { $("feed").textContent = "(reconnecting: the contact shown may be out of date)"; };
   }
 
@@ -137,6 +137,74 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const safe = (f) => async (...a) => { try { await f(...a); } catch (e) { P.notice(e.message, true); } };
 
+  const REPLY_STATE = { queued: "sent", sent: "sent", delivered: "delivered", read: "read", failed: "failed", deferred: "waiting for the end of the customer's quiet hours" };
+  function caseRow(cs) {
+    const history = P.el("ul", { class: "replies" }, ...(cs.replies || []).map((r) => P.el("li", {},
+      P.when(r.at) + " " + r.username + " (" + (r.channel || "?") + ", " + (REPLY_STATE[r.status] || r.status || "not sent") +
+      (r.status === "deferred" && r.not_before ? " until " + P.when(r.not_before) : "") + "): " + r.text)));
+    if (!(cs.replies || []).length) history.append(P.el("li", { class: "muted" }, "no reply yet"));
+    const text = P.el("textarea", { rows: "2", cols: "36", maxlength: "480", "aria-label": "Reply to case " + cs.id });
+    const send = P.el("button", { type: "button", "data-act": "reply" }, "Send reply");
+    const close = P.el("button", { type: "button", "data-act": "close-case", class: "secondary" }, "Close case");
+    const base = "/api/v1/deflections/cases/" + encodeURIComponent(cs.id);
+    send.addEventListener("click", safe(async () => {
+      if (!text.value.trim()) { P.notice("Write the reply first", true); text.focus(); return; }
+      const r = await P.api("POST", base + "/reply", { text: text.value });
+      P.notice(r.outcome === "deferred" ? "Reply to case " + cs.id + " will go at " + P.when(r.not_before) + " (the customer's quiet hours)" : "Reply to case " + cs.id + " sent by " + r.channel);
+      text.value = ""; loadWork();
+    }));
+    close.addEventListener("click", safe(async () => { await P.api("POST", base + "/close"); P.notice("Case " + cs.id + " closed"); loadWork(); }));
+    const tr = P.row(String(cs.id), cs.number, cs.description, P.when(cs.respond_by), P.el("div", {}, history, text, P.el("div", { class: "buttons" }, send, close)));
+    tr.dataset.case = cs.id;
+    return tr;
+  }
+
+  // Hold / resume / transfer of the live call: what the server says is possible, and why not.
+  let liveCall = null;
+  const BACKENDS = { asterisk: "Asterisk", sip: "Puente's own SIP endpoint" };
+  function renderControls(r) {
+    liveCall = r && r.call;
+    const sel = $("transfer-queue");
+    const queues = (r && r.queues) || [];
+    if (sel.options.length !== queues.length) sel.replaceChildren(...queues.map((name) => P.el("option", { value: name }, name)));
+    const agents = (r && r.agents) || [];
+    const chosen = $("transfer-agent").value;
+    const free = agents.some((a) => a.state === "available");
+    $("transfer-agent").replaceChildren(...(free ? [] : [P.el("option", { value: "" }, "nobody else is available")]),
+      ...agents.map((a) => P.el("option", { value: a.agent_id, disabled: a.state !== "available" }, a.name + " (" + a.state.replace("_", " ") + ")")));
+    if (chosen && agents.some((a) => a.agent_id === chosen && a.state === "available")) $("transfer-agent").value = chosen;
+    const why = liveCall ? liveCall.unavailable : null;
+    $("hold-btn").hidden = !!(liveCall && liveCall.held);
+    $("resume-btn").hidden = !(liveCall && liveCall.held);
+    $("hold-btn").disabled = !liveCall || !!why.hold;
+    $("resume-btn").disabled = !liveCall || !!why.resume;
+    $("transfer-btn").disabled = !liveCall || !!why.transfer;
+    $("transfer-agent-btn").disabled = !liveCall || !!why.transfer || !free;
+    let text = "Hold and transfer become available once the call is answered.";
+    if (liveCall && liveCall.transferring_to) text = "Transferring the caller to " + liveCall.transferring_to + ".";
+    else if (liveCall && liveCall.held) text = "The caller is on hold (music) since " + P.clock(new Date(liveCall.held_since)) + ".";
+    else if (liveCall && why.hold && why.transfer) text = "Not available on this call: " + why.transfer + ".";
+    else if (liveCall) text = "On call" + (BACKENDS[liveCall.backend] ? " through " + BACKENDS[liveCall.backend] : "") + ": hold, or transfer to a queue or an agent." + (why.hold ? " Hold: " + why.hold + "." : "");
+    $("control-status").textContent = text;
+  }
+  async function loadCall() {
+    if (!agentId) return;
+    try { renderControls(await P.api("GET", "/api/v1/desk/call" + q())); } catch (e) { renderControls(null); }
+  }
+  const callUrl = (what) => "/api/v1/desk/calls/" + encodeURIComponent(liveCall.call_id) + "/" + what;
+  $("hold-btn").addEventListener("click", safe(async () => { await P.api("POST", callUrl("hold")); await loadCall(); P.notice("Caller on hold"); }));
+  $("resume-btn").addEventListener("click", safe(async () => { await P.api("POST", callUrl("resume")); await loadCall(); P.notice("Caller back on the line"); }));
+  $("transfer-agent-btn").addEventListener("click", safe(async () => {
+    const agent = $("transfer-agent").value;
+    await P.api("POST", callUrl("transfer"), { agent_id: agent });
+    P.notice("Caller transferred to agent " + agent); loadCall();
+  }));
+  $("transfer-btn").addEventListener("click", safe(async () => {
+    const queue = $("transfer-queue").value;
+    await P.api("POST", callUrl("transfer"), { queue });
+    P.notice("Caller transferred to " + queue); loadCall();
+  }));
+
   async function loadWork() {
     if (!agentId) return;
     try {
@@ -148,7 +216,10 @@ document.addEventListener("DOMContentLoaded", () => {
         tick();
       }
       P.fill($("callbacks"), (w.callbacks || []).map(callbackRow));
-      P.fill($("cases"), (w.cases || []).map((cs) => P.row(String(cs.id), cs.number, cs.description, P.when(cs.respond_by))));
+      // a refresh must not lose a reply being written
+      const drafts = new Map([...$("cases").querySelectorAll("tr[data-case]")].map((tr) => [tr.dataset.case, tr.querySelector("textarea").value]));
+      P.fill($("cases"), (w.cases || []).map(caseRow));
+      $("cases").querySelectorAll("tr[data-case]").forEach((tr) => { if (drafts.get(tr.dataset.case)) tr.querySelector("textarea").value = drafts.get(tr.dataset.case); });
       $("wrapups").replaceChildren(...(w.wrapups || []).map((x) => P.el("li", {}, P.when(x.at) + " " + x.call_id + ": " + x.disposition + (x.notes ? " — " + x.notes : ""))));
     } catch (e) { P.notice(e.message, true); }
   }
@@ -181,8 +252,10 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 
   const form = $("agent-form");
-  if (form) form.addEventListener("submit", (ev) => { ev.preventDefault(); agentId = $("agent-id").value.trim(); connect(); loadWork(); });
+  if (form) form.addEventListener("submit", (ev) => { ev.preventDefault(); agentId = $("agent-id").value.trim(); connect(); loadWork(); loadCall(); });
   setInterval(tick, 1000);
+  setInterval(() => { if (contact && contact.phase === "on_call") loadCall(); }, 3000);
   connect();
   loadWork();
+  loadCall();
 });

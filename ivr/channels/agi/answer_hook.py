@@ -36,12 +36,14 @@ class AnswerWatch:
         self.token = token
         self._on_answer = on_answer
         self.answered_at: float | None = None  # loop time of the answer
+        self.agent_channel: str | None = None  # the agent's channel name (the hook runs on it)
         self.answered = asyncio.Event()
 
-    def fire(self, at: float) -> None:
+    def fire(self, at: float, agent_channel: str | None = None) -> None:
         if self.answered_at is not None:
             return
         self.answered_at = at
+        self.agent_channel = agent_channel
         self.answered.set()
         if self._on_answer is not None:
             try:
@@ -76,14 +78,15 @@ class AnswerHooks:
     def forget(self, token: str) -> None:
         self._watches.pop(token, None)
 
-    def fire(self, token: str, at: float) -> bool:
-        """The hook ran for ``token`` (at loop time ``at``); False when nobody waits for it."""
+    def fire(self, token: str, at: float, agent_channel: str | None = None) -> bool:
+        """The hook ran for ``token`` (at loop time ``at``, on ``agent_channel``); False when nobody
+        waits for it."""
         watch = self._watches.get(token)
         if watch is None:
             self.unknown += 1
             log.warning("agent answer hook for an unknown or finished dial", extra={"token": token[:24]})
             return False
-        watch.fire(at)
+        watch.fire(at, agent_channel)
         return True
 
     @property

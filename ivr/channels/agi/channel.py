@@ -37,6 +37,7 @@ from ivr.channel import (
     PromptFile,
 )
 from ivr.channels.agi.answer_hook import AnswerHooks, dial_options
+from ivr.channels.agi.bridge import AmiBridgeOps, follow_hold
 from ivr.channels.agi.connection import AgiConnection
 from ivr.channels.agi.errors import AgiDeadChannel
 from ivr.channels.agi.protocol import (
@@ -68,6 +69,8 @@ from ivr.channels.agi.stats import AgiErrorKind
 from ivr.settings import AgiSettings
 
 if TYPE_CHECKING:
+    from ivr.ami.client import AmiClient
+    from ivr.callcontrol import LiveBridge
     from ivr.channels.agi.speech import AgiSpeech
 
 log = logging.getLogger("ivr.agi")
@@ -113,10 +116,12 @@ class AgiChannel:
         info: CallInfo | None = None,
         speech: AgiSpeech | None = None,
         hooks: AnswerHooks | None = None,
+        ami: AmiClient | None = None,
     ) -> None:
         self._conn = connection
         self._speech = speech
         self._hooks = hooks
+        self._ami = ami  # for the desk's hold/transfer of a bridge (ivr.channels.agi.bridge)
         self.env = env
         self._settings = settings
         self._info = info or call_info_from(env)
@@ -297,6 +302,7 @@ class AgiChannel:
         caller_id: str | None = None,
         on_answer: Callable[[], None] | None = None,
         announce: Sequence[PromptFile] = (),
+        bridge: LiveBridge | None = None,
     ) -> ConnectResult:
         """``EXEC Dial <endpoint>,<ring>,gU(<hook context>^<token>)`` at once.
 
@@ -305,13 +311,25 @@ class AgiChannel:
         would keep the agent reserved and idle for its length. ``on_answer`` runs when the answer
         hook reports the agent's answer (see :mod:`ivr.channels.agi.answer_hook`); ring and talk
         times are measured on the agent leg from that moment, not from Asterisk's ``ANSWEREDTIME``
-        (which counts from the caller's channel, IVR included)."""
+        (which counts from the caller's channel, IVR included). With ``bridge`` the desk may hold and
+        transfer the caller once the agent answered (:mod:`ivr.channels.agi.bridge`)."""
         self._ensure_alive()
         if caller_id:
             await self.command(set_variable_command("CALLERID(num)", caller_id))
         ring = max(1, math.ceil(timeout))
         context = self._settings.answer_hook_context
-        watch = self._hooks.expect(on_answer) if self._hooks is not None and context else None
+        ops: AmiBridgeOps | None = None
+
+        def answered() -> None:
+            nonlocal ops
+            if bridge is not None:
+                ops = AmiBridgeOps(self._ami, watch.agent_channel if watch else None,
+                                   self._settings.agent_hold_context)
+                bridge.attach(ops)
+            if on_answer is not None:
+                on_answer()
+
+        watch = self._hooks.expect(answered) if self._hooks is not None and context else None
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -325,6 +343,13 @@ class AgiChannel:
         # With "g" a -1 means our caller is gone (or the channel was redirected away).
         if response.result == "-1" and not self._conn.hung_up and self._conn.failure is None:
             await self._probe()
+        if ops is not None and bridge is not None:
+            try:
+                if not self._conn.hung_up:
+                    await follow_hold(self, bridge, ops, self._settings.moh_class, HOLD_POLL_SECONDS)
+            finally:
+                ops.close()
+            ended = loop.time()
         status = dial_status_of(values["DIALSTATUS"])
         answered_at = watch.answered_at if watch is not None else None
         if answered_at is not None:
@@ -344,6 +369,10 @@ class AgiChannel:
             hangup_cause=int(cause) if cause and cause.isdigit() else None,
             peer=values["DIALEDPEERNAME"] or None,
         )
+
+    async def bridge_to(self, channel: str) -> None:
+        """``EXEC Bridge <channel>,x``: back to a parked agent; returns when that bridge ends."""
+        await self._media_command(f"EXEC Bridge {channel},x", self._settings.max_bridge_seconds)
 
     async def set_variable(self, name: str, value: str) -> None:
         self._ensure_alive()

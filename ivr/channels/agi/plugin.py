@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ivr.ami.wiring import ami_client
 from ivr.channels.agi.metrics import AgiCollector
 from ivr.channels.agi.server import AgiServer, FlowRunner, ScriptHandler
 from ivr.channels.agi.speech import AgiSpeech
@@ -32,7 +33,8 @@ async def wire(container: Container) -> None:
         registered: Mapping[str, ScriptHandler] = services.get("agi_scripts", {})
         return registered
 
-    server = AgiServer(settings, engine=engine, scripts=scripts, bus=container.bus, speech=_speech(container))
+    server = AgiServer(settings, engine=engine, scripts=scripts, bus=container.bus, speech=_speech(container),
+                       ami=ami_client(container))
     services["agi_server"] = server
     services["agi_stats"] = server.stats
     registry = services.get("metrics_registry")

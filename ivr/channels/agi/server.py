@@ -39,6 +39,7 @@ from ivr.logs import current_call_id, mask_number
 from ivr.settings import AgiSettings
 
 if TYPE_CHECKING:
+    from ivr.ami.client import AmiClient
     from ivr.channels.agi.speech import AgiSpeech
 
 log = logging.getLogger("ivr.agi")
@@ -78,8 +79,10 @@ class AgiServer:
         stats: AgiStats | None = None,
         speech: AgiSpeech | None = None,
         hooks: AnswerHooks | None = None,
+        ami: AmiClient | None = None,
     ) -> None:
         self._settings = settings
+        self._ami = ami
         self._speech = speech
         self._engine = engine
         self._scripts = scripts
@@ -175,7 +178,7 @@ class AgiServer:
         assert self._loop is not None  # connections exist only once start() has run
         if env.route.script == ANSWER_HOOK_SCRIPT:
             # The agent answered a Dial: note it and close at once (the bridge waits for us).
-            self.hooks.fire(env.arguments[0] if env.arguments else "", self._loop.time())
+            self.hooks.fire(env.arguments[0] if env.arguments else "", self._loop.time(), env.channel or None)
             connection.close_now()
             return
         task = self._loop.create_task(self._serve(connection, env), name="agi-call")
@@ -192,7 +195,8 @@ class AgiServer:
 
     async def _serve(self, connection: AgiConnection, env: AgiEnvironment) -> None:
         try:
-            channel = AgiChannel(connection, env, self._settings, speech=self._speech, hooks=self.hooks)
+            channel = AgiChannel(connection, env, self._settings, speech=self._speech, hooks=self.hooks,
+                                 ami=self._ami)
             current_call_id.set(channel.info.call_id)
             await self._run_call(channel, env)
         except Exception:

@@ -27,6 +27,7 @@ from ivr.channel import (
     PromptFile,
 )
 from ivr.channels.sip.audio import AudioError
+from ivr.channels.sip.bridge import SipBridgeOps, run_bridge
 from ivr.channels.sip.errors import OriginateCancelled, OriginateFailed, OriginateReason, SipParseError
 from ivr.channels.sip.leg import Direction, EndedBy, Leg, LegState
 from ivr.channels.sip.message import address_uri, parse_uri
@@ -34,6 +35,7 @@ from ivr.channels.sip.speech import listen
 from ivr.db import utcnow
 
 if TYPE_CHECKING:
+    from ivr.callcontrol import LiveBridge
     from ivr.channels.sip.endpoint import SipEndpoint
 
 log = logging.getLogger("ivr.sip.channel")
@@ -244,6 +246,7 @@ class SipChannel:
         caller_id: str | None = None,
         on_answer: Callable[[], None] | None = None,
         announce: Sequence[PromptFile] = (),
+        bridge: LiveBridge | None = None,
     ) -> ConnectResult:
         await self.answer()
         from ivr.channels.sip.dialer import dial
@@ -272,9 +275,11 @@ class SipChannel:
             if announcer is not None:
                 await announcer  # stops within one 20 ms frame
         answered = loop.time()
+        if bridge is not None:
+            bridge.attach(SipBridgeOps(self._endpoint, self._leg, agent))  # the desk may hold and transfer now
         if on_answer is not None:
             on_answer()
-        await self._bridge(agent)
+        await self._bridge(agent, bridge)
         return ConnectResult(
             DialStatus.ANSWER,
             ring_seconds=answered - started,
@@ -283,19 +288,12 @@ class SipChannel:
             peer=endpoint,
         )
 
-    async def _bridge(self, agent: Leg) -> None:
-        over = asyncio.Event()
-        self._leg.end_listeners.append(over.set)
-        agent.end_listeners.append(over.set)
-        self._leg.rtp.relay_to, agent.rtp.relay_to = agent.rtp, self._leg.rtp
+    async def _bridge(self, agent: Leg, bridge: LiveBridge | None = None) -> None:
         try:
-            if not self.hung_up and agent.state is not LegState.ENDED:
-                await over.wait()
+            await run_bridge(self._endpoint, self._leg, agent, bridge, lambda: self.hung_up)
         finally:
-            self._leg.rtp.relay_to = None
-            agent.rtp.relay_to = None
-            self._leg.end_listeners.remove(over.set)
             self._endpoint.hangup_leg(agent)  # no-op when the agent hung up first
+            self._pending.clear()  # no-op when the agent hung up first
             self._pending.clear()
 
     async def send_digits(self, digits: str) -> None:
