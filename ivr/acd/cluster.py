@@ -46,11 +46,13 @@ class ClusterLink:
 
     name = "acd-cluster"
 
-    def __init__(self, service: AcdService, url: str, *, owner: str, lease_seconds: float) -> None:
+    def __init__(self, service: AcdService, url: str, *, owner: str, lease_seconds: float,
+                 orphan_grace_seconds: float = 600.0) -> None:
         self.service = service
         self.url = url
         self.owner = owner
         self.lease_seconds = lease_seconds
+        self.orphan_grace_seconds = orphan_grace_seconds
         self.line: PgLine | None = None
         self._queue: asyncio.Queue[_Submitted | None] = asyncio.Queue()
         self.submitted = 0  # how many changes were ever submitted (a refresh started before one is stale)
@@ -65,7 +67,8 @@ class ClusterLink:
 
     # ------------------------------------------------------------------ the component
     async def run(self, started: asyncio.Event) -> None:
-        self.line = await PgLine.connect(self.url, owner=self.owner, lease_seconds=self.lease_seconds)
+        self.line = await PgLine.connect(self.url, owner=self.owner, lease_seconds=self.lease_seconds,
+                                         orphan_grace_seconds=self.orphan_grace_seconds)
         try:
             svc = self.service
             await self.line.configure({q: svc.queue_config(q).skills for q in svc.queue_names()},

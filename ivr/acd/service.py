@@ -8,9 +8,11 @@ import itertools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+import asyncpg
 
 from ivr.acd.config import AgentConfig, ConfigError, OverflowKind, QueueConfig, parse_queue
 from ivr.acd.devices import device_target
@@ -33,7 +35,7 @@ from ivr.channel import Channel, ConnectResult, DialStatus
 from ivr.db import utcnow
 from ivr.events import EventBus
 from ivr.events.types import AgentStateChanged
-from ivr.ports import CallbackPort, CallRecorder, DeflectionPort, QueueOutcome, QueueRequest
+from ivr.ports import CallbackPort, CallRecorder, DeflectionPort, HeldPlace, QueueOutcome, QueueRequest
 from ivr.prompts.catalogue import PromptCatalogue
 
 if TYPE_CHECKING:
@@ -482,6 +484,21 @@ class AcdService:
         self.dispatch()
 
     # ------------------------------------------------------------------ shared mode (ivr/acd/cluster.py)
+    async def held_place(self, call_id: str) -> HeldPlace | None:
+        """The place a caller sent on from a dead node still has in the shared line (one node: none,
+        its line died with the process). The priority returned is on top of the queue's own."""
+        line = self.link.line if self.link is not None else None
+        if line is None:
+            return None
+        try:
+            place = await line.held_place(call_id)
+        except (OSError, asyncpg.PostgresError):
+            log.exception("shared line: cannot look for a held place; the caller starts again")
+            return None
+        if place is None or place.queue not in self._queues:
+            return None
+        return replace(place, priority=place.priority - self.queue_config(place.queue).priority)
+
     def offer_arrived(self, offer: AgentAssignment) -> None:
         """The shared line offered an agent to one of this node's entries."""
         waiter = self._waiters.get(offer.entry_id)

@@ -78,6 +78,9 @@ _DIAL_VARIABLES = ("DIALSTATUS", "HANGUPCAUSE", "DIALEDPEERNAME")
 
 
 def call_info_from(env: AgiEnvironment, *, started_at: datetime | None = None) -> CallInfo:
+    # extensions_cluster.conf passes ${PUENTE_CALL_ID},${PUENTE_QUEUE}: empty on the call's first
+    # node, set by the node that carried it before (and died) on the next one
+    args = env.arguments
     return CallInfo(
         call_id=env.uniqueid or f"agi-{uuid.uuid4()}",
         caller=env.caller,
@@ -89,6 +92,8 @@ def call_info_from(env: AgiEnvironment, *, started_at: datetime | None = None) -
         arguments=env.arguments,
         params=dict(env.route.params),
         channel_name=env.channel or None,
+        resumed_from=(args[0].strip() or None) if args else None,
+        resumed_queue=(args[1].strip() or None) if len(args) > 1 else None,
     )
 
 
