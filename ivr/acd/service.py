@@ -20,6 +20,7 @@ from ivr.acd.ewt import Prediction, Priors, QueueRates, predict
 from ivr.acd.line import LineAgent, LineResult, LineSnapshot, NewEntry
 from ivr.acd.null import NullRecorder
 from ivr.acd.router import AgentChange, Router, RouterAgent, RouterEntry
+from ivr.acd.sharedrates import learn_contact
 from ivr.acd.store import AcdStore, ContactRecord, QueueLive, WaitingSnapshot
 from ivr.acd.types import (
     AgentAssignment,
@@ -69,6 +70,7 @@ class Waiter:
     assignment: AgentAssignment | None = None
     last_ewt: float | None = None
     model_at_join: tuple[int, int, float] | None = None  # (ahead, agents, model estimate) first given
+    priority: int = 0  # in line (the queue's own included)
 
 
 class AcdService:
@@ -140,6 +142,9 @@ class AcdService:
         if released:
             log.warning("agents released from offers/contacts of a previous process",
                         extra={"agents_released": released})
+        if self.link is not None:  # shared: the rates come from every node's contacts (sharedrates.py)
+            self.last_command_id = await self.store.last_command_id()
+            return
         for name, rates in self.rates.items():
             for c in await self.store.recent_contacts(name, limit=1000):
                 self._learn(rates, c)
@@ -149,12 +154,16 @@ class AcdService:
 
     @staticmethod
     def _learn(rates: QueueRates, c: ContactRecord) -> None:
-        if c.kind == EntryKind.CALL.value and c.outcome in ("connected", "abandoned"):
-            rates.record_exit(c.waited_seconds, abandoned=c.outcome == "abandoned", now=c.left_at.timestamp())
-        if c.outcome == "connected":
-            rates.record_entered_service(c.waited_seconds)
-            if c.handle_seconds is not None:
-                rates.record_service(c.handle_seconds, c.left_at.timestamp())
+        learn_contact(rates, c)
+
+    def shared_priors(self) -> dict[str, Priors]:
+        return {name: _priors(cfg) for name, cfg in self._queues.items()}
+
+    @property
+    def _learning(self) -> bool:
+        """One node learns the EWT's rates online; on several, every node learns them from the
+        shared contacts alone (ivr/acd/sharedrates.py), so that all nodes hold the same ones."""
+        return self.link is None
 
     # ------------------------------------------------------------------ QueueService
     async def wait_in_queue(self, channel: Channel, request: QueueRequest) -> QueueOutcome:
@@ -278,8 +287,9 @@ class AcdService:
             entry = NewEntry(entry_id, queue, arrival, self.link.owner, priority + cfg.priority, kind, call_id)
             self.link.submit("join", lambda line, at: line.join(entry, at=at))
         waiter = Waiter(entry_id, queue, kind, call_id, arrival, self.clock(), self.router.position(entry_id))
-        # overtaking: how often callers of each priority arrive (a callback overtakes like a call)
-        self.rates[queue].record_arrival(self.clock().timestamp(), priority + cfg.priority)
+        waiter.priority = priority + cfg.priority
+        if self._learning:  # overtaking: how often callers of each priority arrive (a callback overtakes like a call)
+            self.rates[queue].record_arrival(self.clock().timestamp(), priority + cfg.priority)
         self._waiters[entry_id] = waiter
         self.live_dirty = True
         self.dispatch()
@@ -364,8 +374,9 @@ class AcdService:
         self._waiters.pop(waiter.entry_id, None)
         waited = max((answered_at - waiter.joined_at).total_seconds(), 0.0)
         rates = self.rates[waiter.queue]
-        rates.record_entered_service(waited)
-        if waiter.kind is EntryKind.CALL:
+        if self._learning:
+            rates.record_entered_service(waited)
+        if waiter.kind is EntryKind.CALL and self._learning:
             rates.record_exit(waited, abandoned=False, now=self.clock().timestamp())
             if waiter.model_at_join is not None:  # what followed the model's first estimate
                 ahead, servers, model = waiter.model_at_join
@@ -392,14 +403,15 @@ class AcdService:
             wrap = cfg.wrap_up_seconds
             self.link.submit("end_contact", lambda line, at: line.end_contact(agent_id, at=at, wrap_up_seconds=wrap))
         handle = talk_seconds + cfg.wrap_up_seconds
-        self.rates[queue].record_service(handle, self.clock().timestamp())
+        if self._learning:
+            self.rates[queue].record_service(handle, self.clock().timestamp())
         self.dispatch()
         return handle
 
     def abandoned(self, waiter: Waiter) -> tuple[float, int | None]:
         position = self.leave(waiter)
         waited = max((self.clock() - waiter.joined_at).total_seconds(), 0.0)
-        if waiter.kind is EntryKind.CALL:
+        if waiter.kind is EntryKind.CALL and self._learning:
             self.rates[waiter.queue].record_exit(waited, abandoned=True, now=self.clock().timestamp())
         return waited, position
 
