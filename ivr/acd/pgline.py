@@ -268,14 +268,18 @@ class PgLine:
         orphaned: list[tuple[datetime, int]] = []
 
         async def find(conn: asyncpg.Connection) -> Sequence[str]:
-            if entry.call_id is not None:
-                previous.extend(r["entry_id"] for r in await conn.fetch(
-                    "SELECT entry_id FROM acd_line_entries WHERE call_id = $1 AND owner <> $2",
-                    entry.call_id, entry.owner))
-                orphaned.extend((r["arrival"], r["priority"]) for r in await conn.fetch(
-                    "DELETE FROM acd_line_orphans WHERE call_id = $1"
-                    " AND orphaned_at >= now() - make_interval(secs => $2) RETURNING arrival, priority",
-                    entry.call_id, self.orphan_grace_seconds))
+            if entry.call_id is not None:  # (one round trip: the lock is held meanwhile)
+                for r in await conn.fetch(
+                        "WITH o AS (DELETE FROM acd_line_orphans WHERE call_id = $1"
+                        "  AND orphaned_at >= now() - make_interval(secs => $3) RETURNING arrival, priority)"
+                        " SELECT entry_id, NULL::timestamptz AS arrival, NULL::integer AS priority"
+                        " FROM acd_line_entries WHERE call_id = $1 AND owner <> $2"
+                        " UNION ALL SELECT NULL, arrival, priority FROM o",
+                        entry.call_id, entry.owner, self.orphan_grace_seconds):
+                    if r["entry_id"] is not None:
+                        previous.append(r["entry_id"])
+                    else:
+                        orphaned.append((r["arrival"], r["priority"]))
             return previous
 
         def op(s: _Loaded) -> None:
