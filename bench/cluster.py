@@ -2,7 +2,7 @@
 in-memory router.
 
 Each node is a :class:`~ivr.acd.pgline.PgLine` with its own connection pool and its own LISTEN
-connection (:class:`~ivr.acd.pgline.LineListener`), in this process: every node's decisions go
+connection (:class:`~ivr.acd.pgwake.LineListener`), in this process: every node's decisions go
 through the database exactly as between processes (one advisory-locked transaction per change,
 offers delivered to the owning node by NOTIFY). ``--callers`` callers wait at all times, spread
 round-robin over the nodes (each one served is replaced by a new caller on its node); ``--agents``
@@ -40,7 +40,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from ivr.acd.line import LineAgent, LineResult, MemoryLine, NewEntry, Offer, SharedLine
-from ivr.acd.pgline import LineListener, PgLine
+from ivr.acd.pgline import PgLine
+from ivr.acd.pgwake import LineListener
 from ivr.acd.types import AgentState
 from ivr.db.migrate import upgrade_async
 

@@ -65,6 +65,11 @@ class CallInfo:
     arguments: tuple[str, ...] = ()
     params: dict[str, str] = field(default_factory=dict)  # agi://...?k=v and similar
     channel_name: str | None = None  # e.g. PJSIP/sipp-00000017
+    # Several nodes: the call was on another Puente node before (that node died and the dialplan
+    # sent the caller on with PUENTE_CALL_ID and PUENTE_QUEUE as AGI arguments): its call id and
+    # the queue it had chosen. None: the call's first leg.
+    resumed_from: str | None = None
+    resumed_queue: str | None = None
 
 
 class InputMode(enum.StrEnum):

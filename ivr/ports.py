@@ -10,10 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ivr.channel import CallInfo, Channel
-from ivr.context import CallContext, ContextSnapshot
+from ivr.context import CallContext, ContextSnapshot, InputRecord
 
 # --------------------------------------------------------------------------- call records
 
@@ -40,6 +40,7 @@ class CallEventKind(enum.StrEnum):
     RETURNING_CALLER = "returning_caller"
     ERROR = "error"
     HANGUP = "hangup"
+    RESUMED = "resumed"  # a later leg: another node took the call over (several nodes)
 
 
 class Disposition(enum.StrEnum):
@@ -64,6 +65,24 @@ class CallRecorder(Protocol):
     ) -> None: ...
 
     async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierLegs:
+    """What a call's earlier legs (on nodes that died) recorded: so the node carrying it now knows
+    what the caller already told us (the agent's screen pop shows it)."""
+
+    path: tuple[str, ...] = ()
+    inputs: tuple[InputRecord, ...] = ()
+    language: str | None = None
+    need: str | None = None
+
+
+@runtime_checkable
+class LegHistory(Protocol):
+    """A recorder that can tell a resumed call's earlier legs (the call store)."""
+
+    async def earlier_legs(self, call_id: str) -> EarlierLegs | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +130,25 @@ class QueueOutcome:
 
 class QueueService(Protocol):
     async def wait_in_queue(self, channel: Channel, request: QueueRequest) -> QueueOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPlace:
+    """A call's place in line kept while its node is gone (several nodes: the dialplan sent the
+    caller on to another node). ``priority`` is on top of the queue's own, as a queue node gives it;
+    ``live``: the entry is still in line (the dead node's lease has not run out), else orphaned."""
+
+    queue: str
+    arrival: datetime
+    priority: int
+    live: bool
+
+
+@runtime_checkable
+class PlaceKeeper(Protocol):
+    """A queue service that keeps a dead node's callers' places (the shared line)."""
+
+    async def held_place(self, call_id: str) -> HeldPlace | None: ...
 
 
 # --------------------------------------------------------------------------- callbacks

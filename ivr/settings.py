@@ -298,6 +298,11 @@ class AcdSettings(BaseModel):
     shared: bool = False
     # A node that stops renewing (killed) loses its callers' places and its agents' offers after this.
     lease_seconds: float = Field(default=6.0, ge=1.0, le=10.0)
+    # A dead node's callers are out of line after the lease but keep their place (arrival, priority)
+    # this long: the dialplan sends them to another node, which puts them back where they were.
+    orphan_grace_seconds: float = Field(default=600.0, ge=0.0, le=86_400.0)
+    # Shared mode: how often each node re-reads the EWT's rates from the shared contacts.
+    rates_refresh_seconds: float = Field(default=1.0, gt=0.0, le=60.0)
 
 
 class FlowSettings(BaseModel):

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from ivr.acd.line import LineAgent, LineResult, LineSnapshot
-from ivr.acd.pgline import LineLease, LineListener, Offer, PgLine
+from ivr.acd.pgline import Offer, PgLine
+from ivr.acd.pgwake import LineLease, LineListener
+from ivr.acd.sharedrates import SharedRates
 from ivr.acd.types import InvalidTransition, UnknownAgent, UnknownQueue
 
 if TYPE_CHECKING:
@@ -46,11 +48,14 @@ class ClusterLink:
 
     name = "acd-cluster"
 
-    def __init__(self, service: AcdService, url: str, *, owner: str, lease_seconds: float) -> None:
+    def __init__(self, service: AcdService, url: str, *, owner: str, lease_seconds: float,
+                 orphan_grace_seconds: float = 600.0, rates_refresh_seconds: float = 1.0) -> None:
         self.service = service
         self.url = url
         self.owner = owner
         self.lease_seconds = lease_seconds
+        self.orphan_grace_seconds = orphan_grace_seconds
+        self.rates_refresh_seconds = rates_refresh_seconds
         self.line: PgLine | None = None
         self._queue: asyncio.Queue[_Submitted | None] = asyncio.Queue()
         self.submitted = 0  # how many changes were ever submitted (a refresh started before one is stale)
@@ -65,7 +70,8 @@ class ClusterLink:
 
     # ------------------------------------------------------------------ the component
     async def run(self, started: asyncio.Event) -> None:
-        self.line = await PgLine.connect(self.url, owner=self.owner, lease_seconds=self.lease_seconds)
+        self.line = await PgLine.connect(self.url, owner=self.owner, lease_seconds=self.lease_seconds,
+                                         orphan_grace_seconds=self.orphan_grace_seconds)
         try:
             svc = self.service
             await self.line.configure({q: svc.queue_config(q).skills for q in svc.queue_names()},
@@ -75,8 +81,12 @@ class ClusterLink:
             listener = LineListener(self.url, on_offer=self._offer, on_agents=lambda _ids: self.refresh_soon(),
                                     on_line=self.refresh_soon)
             await self._refresh()
+            parts = [listener.run, lease.run]
+            if svc.store is not None:  # every node's EWT from every node's contacts
+                parts.append(SharedRates(svc.store, svc.rates, svc.shared_priors,
+                                         interval=self.rates_refresh_seconds).run)
             async with asyncio.TaskGroup() as tg:
-                for part in (listener.run, lease.run):
+                for part in parts:
                     ready = asyncio.Event()
                     tg.create_task(part(ready))
                     await ready.wait()

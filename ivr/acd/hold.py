@@ -505,7 +505,7 @@ class HoldSession:
                 kind=EntryKind.CALL.value, arrival=self.waiter.arrival, joined_at=self.waiter.joined_at,
                 left_at=left_at, outcome=kind.value, waited_seconds=waited,
                 position_at_join=self.waiter.position_at_join, position_at_exit=position, agent_id=agent_id,
-                handle_seconds=handle)))
+                handle_seconds=handle, priority=self.waiter.priority)))
         return QueueOutcome(kind, waited_seconds=total, agent_id=agent_id, position_at_exit=position)
 
     async def _event(self, kind: CallEventKind, data: dict[str, object]) -> None:

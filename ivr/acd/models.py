@@ -93,6 +93,7 @@ class ContactRow(Base):
     position_at_exit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     handle_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    priority: Mapped[int | None] = mapped_column(Integer, nullable=True)  # in line (acd_0005); NULL: older rows
 
 
 class PredictionRow(Base):
@@ -161,5 +162,22 @@ class LineEntryRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)  # join order, global
     owner: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
     agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # offered to
-    call_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    call_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     lease_until: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class LineOrphanRow(Base):
+    """A dead node's caller, out of line but keeping their place for a grace period: when the
+    dialplan sends the same call (``PUENTE_CALL_ID``) to another node, it rejoins with this arrival
+    and priority (acd_0005)."""
+
+    __tablename__ = "acd_line_orphans"
+
+    call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    queue: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    arrival: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False)
+    owner: Mapped[str] = mapped_column(String(128), nullable=False)
+    orphaned_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, index=True)

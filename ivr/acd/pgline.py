@@ -21,7 +21,6 @@ Coordination (why this and not another way, see docs/architecture.md "Several no
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -34,6 +33,7 @@ import asyncpg
 from ivr.acd.line import LineAgent, LineAgentState, LineEntry, LineResult, LineSnapshot, NewEntry, Offer, fresh_router
 from ivr.acd.router import Router, RouterAgent, RouterEntry
 from ivr.acd.types import AgentAssignment, AgentState, EntryKind, StateReason
+from ivr.ports import HeldPlace
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class _Loaded:
     agents_before: dict[str, tuple[object, ...]]
     entries_before: dict[str, tuple[object, ...]]
     new_entries: list[NewEntry] = field(default_factory=list)
+    orphans: list[tuple[object, ...]] = field(default_factory=list)  # rows for acd_line_orphans
 
 
 def _agent_tuple(a: RouterAgent) -> tuple[object, ...]:
@@ -132,6 +133,14 @@ async def _write(conn: asyncpg.Connection, s: _Loaded, lease_seconds: float) -> 
         await conn.executemany(
             "INSERT INTO acd_line_entries (entry_id, queue, kind, arrival, priority, seq, owner, agent_id, call_id,"
             " lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10))", new)
+    if s.orphans:  # a dead node's callers: out of line, their place kept (see PgLine.reap)
+        await conn.executemany(
+            "INSERT INTO acd_line_orphans (call_id, entry_id, queue, kind, arrival, priority, owner, orphaned_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, now()) ON CONFLICT (call_id) DO UPDATE SET"
+            " entry_id = EXCLUDED.entry_id, queue = EXCLUDED.queue, kind = EXCLUDED.kind,"
+            " arrival = LEAST(acd_line_orphans.arrival, EXCLUDED.arrival),"
+            " priority = GREATEST(acd_line_orphans.priority, EXCLUDED.priority), owner = EXCLUDED.owner,"
+            " orphaned_at = EXCLUDED.orphaned_at", s.orphans)
     agents = []
     for aid, a in r.agents.items():
         before = s.agents_before.get(aid)
@@ -182,16 +191,19 @@ class Reaped:
 class PgLine:
     """The :class:`~ivr.acd.line.SharedLine` on PostgreSQL, as seen by one node (``owner``)."""
 
-    def __init__(self, pool: asyncpg.Pool, *, owner: str, lease_seconds: float = 6.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, owner: str, lease_seconds: float = 6.0,
+                 orphan_grace_seconds: float = 600.0) -> None:
         self.pool = pool
         self.owner = owner
         self.node = owner.split(":", 1)[0]
         self.lease_seconds = lease_seconds
+        self.orphan_grace_seconds = orphan_grace_seconds
 
     @classmethod
-    async def connect(cls, url: str, *, owner: str, lease_seconds: float = 6.0, max_size: int = 4) -> PgLine:
+    async def connect(cls, url: str, *, owner: str, lease_seconds: float = 6.0, max_size: int = 4,
+                      orphan_grace_seconds: float = 600.0) -> PgLine:
         pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=max_size)
-        return cls(pool, owner=owner, lease_seconds=lease_seconds)
+        return cls(pool, owner=owner, lease_seconds=lease_seconds, orphan_grace_seconds=orphan_grace_seconds)
 
     async def aclose(self) -> None:
         await self.pool.close()
@@ -250,18 +262,31 @@ class PgLine:
     async def join(self, entry: NewEntry, *, at: datetime) -> LineResult:
         """Join the line. A call already in line on another node (the same Asterisk channel, sent
         on by the dialplan when that node died: same call id) takes over its entry's place: its
-        original arrival and priority; the old entry leaves (freeing an agent being offered it)."""
+        original arrival and priority; the old entry leaves (freeing an agent being offered it).
+        So does a call the reaper orphaned (its node's lease ran out) within the grace period."""
         previous: list[str] = []
+        orphaned: list[tuple[datetime, int]] = []
 
         async def find(conn: asyncpg.Connection) -> Sequence[str]:
-            if entry.call_id is not None:
-                previous.extend(r["entry_id"] for r in await conn.fetch(
-                    "SELECT entry_id FROM acd_line_entries WHERE call_id = $1 AND owner <> $2",
-                    entry.call_id, entry.owner))
+            if entry.call_id is not None:  # (one round trip: the lock is held meanwhile)
+                for r in await conn.fetch(
+                        "WITH o AS (DELETE FROM acd_line_orphans WHERE call_id = $1"
+                        "  AND orphaned_at >= now() - make_interval(secs => $3) RETURNING arrival, priority)"
+                        " SELECT entry_id, NULL::timestamptz AS arrival, NULL::integer AS priority"
+                        " FROM acd_line_entries WHERE call_id = $1 AND owner <> $2"
+                        " UNION ALL SELECT NULL, arrival, priority FROM o",
+                        entry.call_id, entry.owner, self.orphan_grace_seconds):
+                    if r["entry_id"] is not None:
+                        previous.append(r["entry_id"])
+                    else:
+                        orphaned.append((r["arrival"], r["priority"]))
             return previous
 
         def op(s: _Loaded) -> None:
             joining = entry
+            for arrival, priority in orphaned:
+                joining = replace(joining, arrival=min(joining.arrival, arrival),
+                                  priority=max(joining.priority, priority))
             for old_id in previous:
                 old = s.router.leave(old_id, at=at)
                 if old is not None:
@@ -346,6 +371,22 @@ class PgLine:
         return Offer(AgentAssignment(row["entry_id"], row["agent_id"], row["endpoint"], row["queue"], row["since"],
                                      row["arrival"]), row["owner"])
 
+    async def held_place(self, call_id: str) -> HeldPlace | None:
+        """The place a call arriving on this node already has: its entry still in line under
+        another owner (its node died, the lease has not run out), else its orphan within the grace
+        period. None: a new caller (or one whose place is gone)."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT queue, arrival, priority, true AS live FROM acd_line_entries"
+                " WHERE call_id = $1 AND owner <> $2 AND kind = $4"
+                " UNION ALL SELECT queue, arrival, priority, false FROM acd_line_orphans WHERE call_id = $1"
+                " AND kind = $4 AND orphaned_at >= now() - make_interval(secs => $3)"
+                " ORDER BY live DESC, arrival LIMIT 1", call_id, self.owner, self.orphan_grace_seconds,
+                EntryKind.CALL.value)
+        if row is None:
+            return None
+        return HeldPlace(row["queue"], row["arrival"], row["priority"], row["live"])  # (priority: in line)
+
     # ------------------------------------------------------------------ leases
     async def renew(self) -> None:
         """This node still carries its entries and offers (called every ``lease_seconds / 3``)."""
@@ -377,6 +418,12 @@ class PgLine:
 
         def op(s: _Loaded) -> None:
             for entry_id in stale["entries"]:
+                entry = s.router.entries.get(entry_id)
+                call_id = s.call_ids.get(entry_id)
+                if entry is not None and call_id is not None and entry.kind is EntryKind.CALL:
+                    # the caller may come back through the dialplan on another node: keep the place
+                    s.orphans.append((call_id, entry_id, entry.queue, entry.kind.value, entry.arrival,
+                                      entry.priority, s.owners.get(entry_id, "")))
                 if s.router.leave(entry_id, at=at) is not None:
                     counts["entries"] += 1
             for agent_id in stale["agents"]:
@@ -386,6 +433,8 @@ class PgLine:
                     counts["agents"] += 1
 
         async with self.pool.acquire() as conn:  # a cheap look first: most reaps find nothing
+            await conn.execute("DELETE FROM acd_line_orphans WHERE orphaned_at < now() - make_interval(secs => $1)",
+                               self.orphan_grace_seconds)
             await find(conn)
         if not stale["entries"] and not stale["agents"]:
             return Reaped(0, 0, LineResult())
@@ -394,93 +443,3 @@ class PgLine:
             log.warning("shared line: entries and offers of a dead node released",
                         extra={"entries_released": counts["entries"], "agents_released": counts["agents"]})
         return Reaped(counts["entries"], counts["agents"], result)
-
-
-class LineLease:
-    """A node's component: renews its leases every ``lease/3`` and reaps dead nodes' rows, so a
-    SIGKILLed node's agents are free again within one lease (plus one period)."""
-
-    name = "acd-line-lease"
-
-    def __init__(self, line: PgLine, clock: Callable[[], datetime], *,
-                 on_result: Callable[[LineResult], None] = lambda _r: None) -> None:
-        self.line = line
-        self.clock = clock
-        self.on_result = on_result
-
-    async def once(self) -> Reaped:
-        await self.line.renew()
-        reaped = await self.line.reap(at=self.clock())
-        self.on_result(reaped.result)
-        return reaped
-
-    async def run(self, started: asyncio.Event) -> None:
-        await self.once()
-        started.set()
-        while True:
-            await asyncio.sleep(self.line.lease_seconds / 3)
-            try:
-                await self.once()
-            except (OSError, asyncpg.PostgresError):  # the database is away: the next period retries
-                log.exception("shared line: lease renewal failed")
-
-
-OfferHandler = Callable[[Offer], None]
-AgentsHandler = Callable[["list[str] | None"], None]
-
-
-class LineListener:
-    """One LISTEN connection per node: hands each offer to ``on_offer`` (every node gets every
-    offer; the handler keeps its own node's), each batch of agent changes to ``on_agents`` and
-    each change of the line's entries (joins, leaves) to ``on_line``."""
-
-    name = "acd-line-listener"
-
-    def __init__(self, url: str, *, on_offer: OfferHandler, on_agents: AgentsHandler,
-                 on_line: Callable[[], None] = lambda: None) -> None:
-        self.dsn = asyncpg_dsn(url)
-        self.on_offer = on_offer
-        self.on_agents = on_agents
-        self.on_line = on_line
-        self._conn: asyncpg.Connection | None = None
-
-    def _received(self, conn: object, pid: int, channel: str, payload: str) -> None:
-        try:
-            data = json.loads(payload)
-            if "agents" in data:
-                self.on_agents(data["agents"])
-            elif "line" in data:
-                self.on_line()
-            else:
-                self.on_offer(parse_offer(data))
-        except (ValueError, KeyError, TypeError):
-            log.warning("shared line: unreadable notification", extra={"payload_chars": len(payload)})
-
-    async def start(self) -> None:
-        self._conn = await asyncpg.connect(self.dsn)
-        await self._conn.add_listener(CHANNEL, self._received)
-
-    async def aclose(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
-
-    async def _listen_once(self, started: asyncio.Event) -> None:
-        await self.start()
-        started.set()
-        lost = asyncio.Event()
-        if self._conn is not None:
-            self._conn.add_termination_listener(lambda _c: lost.set())
-        await lost.wait()
-
-    async def run(self, started: asyncio.Event) -> None:
-        """Listen, and listen again after the connection drops (waiters poll meanwhile)."""
-        while True:
-            try:
-                await self._listen_once(started)
-            except (OSError, asyncpg.PostgresError):
-                log.warning("shared line: LISTEN connection lost; reconnecting")
-            finally:
-                await self.aclose()
-            await asyncio.sleep(1.0)
-

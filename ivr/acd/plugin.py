@@ -21,7 +21,9 @@ def _cluster_link(container: Container, service: AcdService) -> ClusterLink:
         raise ConfigurationError("IVR_ACD__SHARED=true needs PostgreSQL: set IVR_DATABASE_URL=postgresql://... "
                                  "(or IVR_ACD__SHARED=false for one node)")
     link = ClusterLink(service, container.db.url, owner=container.services["node"].owner,
-                       lease_seconds=container.settings.acd.lease_seconds)
+                       lease_seconds=container.settings.acd.lease_seconds,
+                       orphan_grace_seconds=container.settings.acd.orphan_grace_seconds,
+                       rates_refresh_seconds=container.settings.acd.rates_refresh_seconds)
     service.link = link
     return link
 

@@ -8,9 +8,11 @@ import itertools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+import asyncpg
 
 from ivr.acd.config import AgentConfig, ConfigError, OverflowKind, QueueConfig, parse_queue
 from ivr.acd.devices import device_target
@@ -18,6 +20,7 @@ from ivr.acd.ewt import Prediction, Priors, QueueRates, predict
 from ivr.acd.line import LineAgent, LineResult, LineSnapshot, NewEntry
 from ivr.acd.null import NullRecorder
 from ivr.acd.router import AgentChange, Router, RouterAgent, RouterEntry
+from ivr.acd.sharedrates import learn_contact
 from ivr.acd.store import AcdStore, ContactRecord, QueueLive, WaitingSnapshot
 from ivr.acd.types import (
     AgentAssignment,
@@ -35,7 +38,7 @@ from ivr.channel import Channel, ConnectResult, DialStatus
 from ivr.db import utcnow
 from ivr.events import EventBus
 from ivr.events.types import AgentStateChanged
-from ivr.ports import CallbackPort, CallRecorder, DeflectionPort, QueueOutcome, QueueRequest
+from ivr.ports import CallbackPort, CallRecorder, DeflectionPort, HeldPlace, QueueOutcome, QueueRequest
 from ivr.prompts.catalogue import PromptCatalogue
 
 if TYPE_CHECKING:
@@ -69,6 +72,7 @@ class Waiter:
     assignment: AgentAssignment | None = None
     last_ewt: float | None = None
     model_at_join: tuple[int, int, float] | None = None  # (ahead, agents, model estimate) first given
+    priority: int = 0  # in line (the queue's own included)
 
 
 class AcdService:
@@ -141,6 +145,9 @@ class AcdService:
         if released:
             log.warning("agents released from offers/contacts of a previous process",
                         extra={"agents_released": released})
+        if self.link is not None:  # shared: the rates come from every node's contacts (sharedrates.py)
+            self.last_command_id = await self.store.last_command_id()
+            return
         for name, rates in self.rates.items():
             for c in await self.store.recent_contacts(name, limit=1000):
                 self._learn(rates, c)
@@ -150,12 +157,16 @@ class AcdService:
 
     @staticmethod
     def _learn(rates: QueueRates, c: ContactRecord) -> None:
-        if c.kind == EntryKind.CALL.value and c.outcome in ("connected", "abandoned"):
-            rates.record_exit(c.waited_seconds, abandoned=c.outcome == "abandoned", now=c.left_at.timestamp())
-        if c.outcome == "connected":
-            rates.record_entered_service(c.waited_seconds)
-            if c.handle_seconds is not None:
-                rates.record_service(c.handle_seconds, c.left_at.timestamp())
+        learn_contact(rates, c)
+
+    def shared_priors(self) -> dict[str, Priors]:
+        return {name: _priors(cfg) for name, cfg in self._queues.items()}
+
+    @property
+    def _learning(self) -> bool:
+        """One node learns the EWT's rates online; on several, every node learns them from the
+        shared contacts alone (ivr/acd/sharedrates.py), so that all nodes hold the same ones."""
+        return self.link is None
 
     # ------------------------------------------------------------------ QueueService
     async def wait_in_queue(self, channel: Channel, request: QueueRequest) -> QueueOutcome:
@@ -284,8 +295,9 @@ class AcdService:
             entry = NewEntry(entry_id, queue, arrival, self.link.owner, priority + cfg.priority, kind, call_id)
             self.link.submit("join", lambda line, at: line.join(entry, at=at))
         waiter = Waiter(entry_id, queue, kind, call_id, arrival, self.clock(), self.router.position(entry_id))
-        # overtaking: how often callers of each priority arrive (a callback overtakes like a call)
-        self.rates[queue].record_arrival(self.clock().timestamp(), priority + cfg.priority)
+        waiter.priority = priority + cfg.priority
+        if self._learning:  # overtaking: how often callers of each priority arrive (a callback overtakes like a call)
+            self.rates[queue].record_arrival(self.clock().timestamp(), priority + cfg.priority)
         self._waiters[entry_id] = waiter
         self.live_dirty = True
         self.dispatch()
@@ -370,8 +382,9 @@ class AcdService:
         self._waiters.pop(waiter.entry_id, None)
         waited = max((answered_at - waiter.joined_at).total_seconds(), 0.0)
         rates = self.rates[waiter.queue]
-        rates.record_entered_service(waited)
-        if waiter.kind is EntryKind.CALL:
+        if self._learning:
+            rates.record_entered_service(waited)
+        if waiter.kind is EntryKind.CALL and self._learning:
             rates.record_exit(waited, abandoned=False, now=self.clock().timestamp())
             if waiter.model_at_join is not None:  # what followed the model's first estimate
                 ahead, servers, model = waiter.model_at_join
@@ -398,14 +411,15 @@ class AcdService:
             wrap = cfg.wrap_up_seconds
             self.link.submit("end_contact", lambda line, at: line.end_contact(agent_id, at=at, wrap_up_seconds=wrap))
         handle = talk_seconds + cfg.wrap_up_seconds
-        self.rates[queue].record_service(handle, self.clock().timestamp())
+        if self._learning:
+            self.rates[queue].record_service(handle, self.clock().timestamp())
         self.dispatch()
         return handle
 
     def abandoned(self, waiter: Waiter) -> tuple[float, int | None]:
         position = self.leave(waiter)
         waited = max((self.clock() - waiter.joined_at).total_seconds(), 0.0)
-        if waiter.kind is EntryKind.CALL:
+        if waiter.kind is EntryKind.CALL and self._learning:
             self.rates[waiter.queue].record_exit(waited, abandoned=True, now=self.clock().timestamp())
         return waited, position
 
@@ -490,6 +504,21 @@ class AcdService:
         self.dispatch()
 
     # ------------------------------------------------------------------ shared mode (ivr/acd/cluster.py)
+    async def held_place(self, call_id: str) -> HeldPlace | None:
+        """The place a caller sent on from a dead node still has in the shared line (one node: none,
+        its line died with the process). The priority returned is on top of the queue's own."""
+        line = self.link.line if self.link is not None else None
+        if line is None:
+            return None
+        try:
+            place = await line.held_place(call_id)
+        except (OSError, asyncpg.PostgresError):
+            log.exception("shared line: cannot look for a held place; the caller starts again")
+            return None
+        if place is None or place.queue not in self._queues:
+            return None
+        return replace(place, priority=place.priority - self.queue_config(place.queue).priority)
+
     def offer_arrived(self, offer: AgentAssignment) -> None:
         """The shared line offered an agent to one of this node's entries."""
         waiter = self._waiters.get(offer.entry_id)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import aliased
 
 from ivr.acd.config import AgentConfig, QueueConfig
 from ivr.acd.models import (
@@ -68,6 +69,17 @@ class ContactRecord:
     position_at_exit: int | None = None
     agent_id: str | None = None
     handle_seconds: float | None = None
+    priority: int | None = None  # in line (the queue's own included); None in rows older than acd_0005
+
+
+@dataclass(frozen=True, slots=True)
+class SeenContact:
+    """A stored contact as the shared EWT learns it: its row id (every node applies them in id
+    order) and, for an answered call, its first prediction (ahead, agents, model, actual wait)."""
+
+    id: int
+    contact: ContactRecord
+    outcome: tuple[int, int, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +259,7 @@ class AcdStore:
                              joined_at=c.joined_at, left_at=c.left_at, outcome=c.outcome,
                              waited_seconds=c.waited_seconds, position_at_join=c.position_at_join,
                              position_at_exit=c.position_at_exit, agent_id=c.agent_id,
-                             handle_seconds=c.handle_seconds))
+                             handle_seconds=c.handle_seconds, priority=c.priority))
 
     async def recent_contacts(self, queue: str, *, limit: int = 200) -> list[ContactRecord]:
         """Newest last, for warming up the EWT estimates at start."""
@@ -259,6 +271,31 @@ class AcdStore:
                                  r.handle_seconds) for r in rows]
         out.reverse()
         return out
+
+    async def contacts_after(self, after_id: int, *, per_queue: int) -> list[SeenContact]:
+        """Contacts with an id above ``after_id``, at most the last ``per_queue`` of each queue, in id
+        order, each answered one with its first prediction (the shared EWT, ivr/acd/sharedrates.py)."""
+        ranked = (select(ContactRow, func.row_number().over(partition_by=ContactRow.queue,
+                                                            order_by=ContactRow.id.desc()).label("rn"))
+                  .where(ContactRow.id > after_id).subquery())
+        row = aliased(ContactRow, ranked)
+        async with self._db.session() as s:
+            rows = (await s.execute(select(row).where(ranked.c.rn <= per_queue).order_by(ranked.c.id))).scalars().all()
+            answered = [r.entry_id for r in rows if r.outcome == "connected"]
+            outcomes: dict[str, tuple[int, int, float, float]] = {}
+            if answered:
+                first = (select(func.min(PredictionRow.id)).where(PredictionRow.entry_id.in_(answered))
+                         .group_by(PredictionRow.entry_id))
+                for entry_id, ahead, servers, model, actual in (await s.execute(
+                        select(PredictionRow.entry_id, PredictionRow.ahead, PredictionRow.servers,
+                               PredictionRow.model_seconds, PredictionRow.actual_seconds)
+                        .where(PredictionRow.id.in_(first)))).all():
+                    if model is not None and actual is not None:
+                        outcomes[entry_id] = (ahead, servers, model, actual)
+        return [SeenContact(r.id, ContactRecord(r.entry_id, r.call_id, r.queue, r.kind, r.arrival, r.joined_at,
+                                                r.left_at, r.outcome, r.waited_seconds, r.position_at_join,
+                                                r.position_at_exit, r.agent_id, r.handle_seconds, r.priority),
+                            outcomes.get(r.entry_id)) for r in rows]
 
     async def add_prediction(self, *, entry_id: str, call_id: str | None, queue: str, at: datetime,
                              predicted_seconds: float, method: str, ahead: int, servers: int,

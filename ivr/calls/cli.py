@@ -52,6 +52,7 @@ def list_command(settings: Settings, as_json: bool, limit: int, caller: str | No
         click.echo(
             f"{r.started_at:%Y-%m-%d %H:%M:%S}  {r.call_id:<24} {mask_number(r.caller):<16} "
             f"{r.dialled:<10} {r.language:<3} {duration} {r.disposition or '-':<14} {r.queue or ''}"
+            + (f"  ({r.legs} legs: resumed on another node)" if r.legs > 1 else "")
         )
     click.echo(f"{len(records)} calls")
 
@@ -71,6 +72,8 @@ def show_command(settings: Settings, call_id: str, as_json: bool) -> None:
     for key, value in record.to_dict(mask=True).items():
         if key != "events":
             click.echo(f"{key:<17} {value if value is not None else '-'}")
+    if record.legs > 1:  # one call, carried by several nodes (the earlier ones died)
+        click.echo(f"{'resumed on':<17} {', '.join(record.resumed_on) or '-'}")
     click.echo("timeline:")
     for e in record.events:
         offset = (e.at - record.started_at).total_seconds()

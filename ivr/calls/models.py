@@ -31,6 +31,9 @@ class CallRow(Base):
     # The process carrying the call (ivr.nodes: "<node>:<incarnation>"): a call left open by a
     # process that died is closed by whoever sees that process dead, never another live one's.
     owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Nodes that carried the call (calls_0003): a dead node's caller sent on by the dialplan to
+    # another node is the same call (same id), resumed there: a second leg, a "resumed" event.
+    legs: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
 
 class CallEventRow(Base):

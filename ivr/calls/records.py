@@ -43,6 +43,12 @@ class CallRecord:
     waited_seconds: float | None = None
     agent_id: str | None = None
     events: tuple[CallEventRecord, ...] = ()
+    legs: int = 1  # nodes that carried it: >1 when a dead node's caller was resumed on another
+
+    @property
+    def resumed_on(self) -> tuple[str, ...]:
+        """The nodes a later leg ran on, in order (from the timeline's ``resumed`` events)."""
+        return tuple(str((e.data or {}).get("node") or "?") for e in self.events if e.kind == "resumed")
 
     @property
     def duration_seconds(self) -> float | None:
@@ -66,5 +72,6 @@ class CallRecord:
             "queue": self.queue,
             "waited_seconds": self.waited_seconds,
             "agent_id": self.agent_id,
+            "legs": self.legs,
             "events": [e.to_dict() for e in self.events],
         }

@@ -21,12 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr.calls.models import CallEventRow, CallRow
 from ivr.calls.records import CallEventRecord, CallRecord
 from ivr.calls.writer import CallWriter
-from ivr.channel import CallInfo
+from ivr.channel import CallInfo, InputMode
+from ivr.context import InputRecord
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
 from ivr.events.types import CallEnded, CallStarted, InputReceived, NodeEntered
 from ivr.logs import mask_number
-from ivr.ports import CallEventKind, Disposition, RecentContact
+from ivr.ports import CallEventKind, Disposition, EarlierLegs, RecentContact
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class CallStore:
         self._bus = bus
         self.writer = writer or CallWriter(db)
         self._live: dict[str, _Live] = {}
+        self._earlier: dict[str, EarlierLegs] = {}  # resumed calls, until the engine asks
         self._end_timeout = end_sync_timeout
         self.name = self.writer.name  # a Component: the batching writer runs in the server's TaskGroup
 
@@ -85,15 +87,59 @@ class CallStore:
         if info.call_id in self._live:
             log.warning("call_started twice for one call; ignoring the second", extra={"call_id": info.call_id})
             return
+        if info.resumed_from is not None and await self._resume(info, flow=flow):
+            return
         self._live[info.call_id] = _Live(flow=flow, started_at=info.started_at)
         self.writer.add_call(_clip({
             "call_id": info.call_id, "linked_id": info.linked_id, "caller": info.caller or "",
             "dialled": info.dialled or "", "backend": info.backend.value, "flow": flow, "language": language,
             "started_at": info.started_at, "ended_at": None, "disposition": None, "queue": None,
             "waited_seconds": None, "agent_id": None, "owner": self._owner,
+            "legs": 1 if info.resumed_from is None else 2,  # (a later leg whose first was never written)
         }))
         self._bus.publish(CallStarted(call_id=info.call_id, dialled=info.dialled, backend=info.backend.value,
                                       flow=flow))
+
+    async def _resume(self, info: CallInfo, *, flow: str) -> bool:
+        """A later leg of a call already recorded (its node died; the dialplan sent the caller on to
+        this one, same call id): the same record, reopened here (owner, no end yet, one leg more),
+        its timeline continued after the earlier legs' events with a ``resumed`` event. False when
+        there is no record to continue (the first leg's rows were never written)."""
+        call_id = info.call_id
+        try:
+            async with self._db.session() as s:
+                row = await s.get(CallRow, call_id)
+                if row is None:
+                    return False
+                events = (await s.execute(select(CallEventRow.seq, CallEventRow.kind, CallEventRow.node,
+                                                 CallEventRow.data, CallEventRow.at)
+                                          .where(CallEventRow.call_id == call_id)
+                                          .order_by(CallEventRow.seq).limit(5000))).all()
+                previous = {"owner": row.owner, "disposition": row.disposition}
+                legs = row.legs = (row.legs or 1) + 1
+                row.owner, row.ended_at, row.disposition = self._owner, None, None
+                started_at, queue, agent_id = row.started_at, row.queue, row.agent_id
+        except (SQLAlchemyError, OSError):
+            log.exception("cannot continue the call's record; its events go on under its id",
+                          extra={"call_id": call_id})
+            # (seq past any earlier leg's events, whose count could not be read)
+            self._live[call_id] = _Live(flow=flow, started_at=info.started_at, seq=10_000)
+            return True
+        # earlier legs' finished queue stays; the stay the dead node left open is counted by this
+        # leg's (it rejoins with its original arrival, as credit)
+        waits = [float(e.data["waited_seconds"]) for e in events if e.kind == CallEventKind.QUEUE_LEFT.value
+                 and isinstance(e.data, dict) and isinstance(e.data.get("waited_seconds"), int | float)]
+        self._live[call_id] = _Live(flow=flow, started_at=started_at, seq=max((e.seq for e in events), default=0),
+                                    queue=queue, waited=sum(waits) if waits else None, agent_id=agent_id)
+        self._earlier[call_id] = _earlier_legs(events)
+        await self.event(call_id, CallEventKind.RESUMED, data={
+            "leg": legs, "owner": self._owner, "node": (self._owner or "").split(":", 1)[0] or None,
+            "previous_owner": previous["owner"], "previous_disposition": previous["disposition"]})
+        return True
+
+    async def earlier_legs(self, call_id: str) -> EarlierLegs | None:
+        """What the earlier legs of a call resumed here recorded (once; None for a first leg)."""
+        return self._earlier.pop(call_id, None)
 
     async def event(
         self, call_id: str, kind: CallEventKind, *, node: str | None = None, data: dict[str, Any] | None = None
@@ -116,6 +162,7 @@ class CallStore:
 
     async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None:
         live = self._live.pop(call_id, None)
+        self._earlier.pop(call_id, None)
         ended = utcnow()
         fields: dict[str, Any] = {"ended_at": ended, "disposition": str(disposition)}
         if language:
@@ -231,8 +278,34 @@ def _record(row: CallRow, events: tuple[CallEventRecord, ...] = ()) -> CallRecor
         call_id=row.call_id, linked_id=row.linked_id, caller=row.caller, dialled=row.dialled,
         backend=row.backend, flow=row.flow, language=row.language, started_at=row.started_at,
         ended_at=row.ended_at, disposition=row.disposition, queue=row.queue,
-        waited_seconds=row.waited_seconds, agent_id=row.agent_id, events=events,
+        waited_seconds=row.waited_seconds, agent_id=row.agent_id, events=events, legs=row.legs or 1,
     )
+
+
+def _earlier_legs(events: Any) -> EarlierLegs:
+    """The path, the inputs, the language and the need from a call's recorded timeline."""
+    path: list[str] = []
+    inputs: list[InputRecord] = []
+    language = need = None
+    for e in events:
+        data = e.data if isinstance(e.data, dict) else {}
+        if e.kind == CallEventKind.NODE_ENTERED.value and e.node:
+            path.append(e.node)
+        elif e.kind == CallEventKind.INPUT.value and e.node:
+            try:
+                mode = InputMode(str(data.get("mode") or "dtmf"))
+            except ValueError:
+                mode = InputMode.DTMF
+            confidence = data.get("confidence")
+            inputs.append(InputRecord(node=e.node, mode=mode, digits=str(data.get("digits") or ""),
+                                      transcript=str(data.get("transcript") or ""),
+                                      confidence=float(confidence) if isinstance(confidence, int | float) else None,
+                                      engine=_text(data.get("engine")), at=e.at))
+        elif e.kind == CallEventKind.LANGUAGE_SET.value:
+            language = _text(data.get("language")) or language
+        elif e.kind == CallEventKind.VARIABLE_SET.value:
+            need = _text(data.get("need")) or need
+    return EarlierLegs(tuple(path), tuple(inputs), language, need)
 
 
 def _jsonable(data: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from ivr.flows.loader import FlowError, FlowProvider
 from ivr.flows.lookup import OrderLookup, build_lookup
 from ivr.flows.nodes import NodeRunner
 from ivr.flows.protocols import ScheduleLookup
+from ivr.flows.resume import resume_step
 from ivr.flows.runtime import (
     FALLBACK_QUEUE,
     VAR_CALL_ID,
@@ -147,7 +148,11 @@ class FlowEngine:
             await run.set_channel_variable(VAR_CALL_ID, run.call_id)
             await run.set_channel_variable(VAR_LANGUAGE, run.language)
             await run.set_channel_variable(VAR_QUEUE, FALLBACK_QUEUE)
-            end = await self._walk(run)
+            resumed = await resume_step(run, self.nodes, self.services.queues)
+            if isinstance(resumed, End):
+                end = resumed
+            else:
+                end = await self._walk(run, resumed)
         except CallerHungUp:
             end = End(Disposition.CALLER_HANGUP)
             await run.record(CallEventKind.HANGUP, node=run.ctx.path[-1] if run.ctx.path else None,
@@ -182,8 +187,8 @@ class FlowEngine:
         task = self.history.start(caller, window)
         return None if task is None else (caller, window, task)
 
-    async def _walk(self, run: CallRun) -> End:
-        node_id = run.flow.start
+    async def _walk(self, run: CallRun, start: str | None = None) -> End:
+        node_id = start or run.flow.start
         limit = run.flow.max_ivr_seconds or self.settings.flows.max_ivr_seconds
         in_menus = 0.0
         for _ in range(self.max_steps):

@@ -139,16 +139,21 @@ class NodeStore:
 
 async def _close(s: AsyncSession, call: CallRow, died_at: datetime) -> None:
     last_event = await s.scalar(select(func.max(CallEventRow.at)).where(CallEventRow.call_id == call.call_id))
-    call.ended_at = max(t for t in (died_at, last_event, call.started_at) if t is not None)
-    call.disposition = Disposition.LOST_ON_RESTART.value
+    ended_at = max(t for t in (died_at, last_event, call.started_at) if t is not None)
+    fields: dict[str, object] = {"ended_at": ended_at, "disposition": Disposition.LOST_ON_RESTART.value}
     if call.queue is None:  # the queue it was waiting in, from its timeline (a returning caller's credit)
         joined = (await s.execute(select(CallEventRow.data, CallEventRow.at).where(
             and_(CallEventRow.call_id == call.call_id, CallEventRow.kind == CallEventKind.QUEUE_JOINED.value))
             .order_by(CallEventRow.seq.desc()).limit(1))).first()
         queue = joined[0].get("queue") if joined is not None and isinstance(joined[0], dict) else None
         if queue and joined is not None:
-            call.queue = str(queue)[:64]
-            call.waited_seconds = max((call.ended_at - joined[1]).total_seconds(), 0.0)
+            fields["queue"] = str(queue)[:64]
+            fields["waited_seconds"] = max((ended_at - joined[1]).total_seconds(), 0.0)
+    # Only while the dead owner still has it: another node may have resumed the call meanwhile
+    # (several nodes: the dialplan sent the caller on), and that leg is live.
+    await s.execute(update(CallRow).where(CallRow.call_id == call.call_id, CallRow.owner == call.owner,
+                                          CallRow.ended_at.is_(None)).values(**fields)
+                    .execution_options(synchronize_session=False))
 
 
 class NodeHeartbeat:

@@ -5,7 +5,9 @@ Asserted: positions at join count every node's callers and the EWTs grow with th
 serves the callers in their global arrival order whatever node holds them, each caller is dialled
 once and the agent never twice at once; when a node is SIGKILLed while the agent rings for its
 caller, the dialplan's next node takes that caller back with their original place (same channel,
-same call id), the agent is offered again within the lease, and the other callers keep their order.
+same call id), the agent is offered again within the lease, and the other callers keep their order;
+a caller sent on only after the dead node's lease ran out (with PUENTE_CALL_ID and PUENTE_QUEUE, as
+extensions_cluster.conf passes them) skips the menu, gets their place back and stays one call record.
 """
 
 from __future__ import annotations
@@ -88,14 +90,14 @@ class Node:
 class Caller:
     """One caller on one node: Spanish, then 2 = support; every EXEC Dial is timed."""
 
-    def __init__(self, index: int, node: Node, dial: DialOutcome) -> None:
+    def __init__(self, index: int, node: Node, dial: DialOutcome, arguments: Sequence[str] = ()) -> None:
         self.number = f"+3460055{index:04d}"
         self.node = node
         self.model = CallerModel("22", media_delay=0.05, dial=dial)
         self.model.hook_port = node.agi_port
         self.dials: list[tuple[float, float, str]] = []  # start, end, command
         self.driver = AsteriskDriver(node.agi_port, self._respond, read_timeout=120, env=env_block(
-            script="support", callerid=self.number, uniqueid=f"1795425000.{index}"))
+            script="support", callerid=self.number, uniqueid=f"1795425000.{index}", arguments=arguments))
 
     async def _respond(self, command: str) -> Sequence[str]:
         started = time.monotonic()
@@ -211,6 +213,51 @@ async def test_a_sigkilled_node_frees_its_agent_and_loses_no_other_caller(cluste
         assert [len(c.dials) for c in (again, *others)] == [1, 1, 1]
         assert again.dials[0][0] < others[0].dials[0][0] < others[1].dials[0][0]
         assert await conn.fetchval("SELECT count(*) FROM acd_line_entries") == 0
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await conn.close()
+
+
+async def test_a_caller_sent_on_after_the_lease_skips_the_menu_and_keeps_their_place(
+        cluster: tuple[list[Node], str]) -> None:
+    nodes, url = cluster
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    tasks: list[asyncio.Task[object]] = []
+    try:
+        await asyncio.to_thread(nodes[0].ivr, "agents", "set-state", "agent1", "busy")
+        await _until(conn, "SELECT state FROM acd_line_agents WHERE agent_id = 'agent1'", "busy")
+        doomed = Caller(0, nodes[1], DialOutcome(talk_seconds=0.2))
+        others = [Caller(i, nodes[n], DialOutcome(talk_seconds=0.2)) for i, n in ((1, 0), (2, 2))]
+        for i, caller in enumerate([doomed, *others]):
+            tasks.append(asyncio.create_task(caller.driver.run()))
+            await _until(conn, "SELECT count(*) FROM acd_line_entries", i + 1)
+        nodes[1].stop(signal.SIGKILL)
+        # the lease runs out: the entry leaves the line, its place is kept as an orphan
+        await _until(conn, "SELECT count(*) FROM acd_line_orphans WHERE call_id = '1795425000.0'", 1, timeout=20)
+        assert await conn.fetchval("SELECT count(*) FROM acd_line_entries") == 2
+        # only now does the dialplan reach the next node, with the call id and queue node 2 had set
+        again = Caller(0, nodes[2], DialOutcome(talk_seconds=0.2), arguments=("1795425000.0", "support"))
+        tasks.append(asyncio.create_task(again.driver.run()))
+        await _until(conn, "SELECT call_id FROM acd_line_entries ORDER BY priority DESC, arrival, seq LIMIT 1",
+                     "1795425000.0")
+        await asyncio.to_thread(nodes[0].ivr, "agents", "set-state", "agent1", "available")
+        async with asyncio.timeout(60):
+            await asyncio.gather(*tasks[1:])
+        assert [len(c.dials) for c in (again, *others)] == [1, 1, 1]
+        assert again.dials[0][0] < others[0].dials[0][0] < others[1].dials[0][0]
+        # one call, two legs; after the resumption no menu node ran, only the way back into the queue
+        async with asyncio.timeout(20):
+            while await conn.fetchval("SELECT disposition FROM calls WHERE call_id = '1795425000.0'") is None:
+                await asyncio.sleep(0.05)
+        assert await conn.fetchval("SELECT count(*) FROM calls WHERE caller = $1", again.number) == 1
+        assert await conn.fetchval("SELECT legs FROM calls WHERE call_id = '1795425000.0'") == 2
+        after = await conn.fetch(
+            "SELECT kind, node FROM call_events WHERE call_id = '1795425000.0' AND seq > (SELECT seq FROM"
+            " call_events WHERE call_id = '1795425000.0' AND kind = 'resumed') AND kind = 'node_entered'"
+            " ORDER BY seq")
+        assert [r["node"] for r in after] == ["resume"], nodes[2].log()
     finally:
         for task in tasks:
             task.cancel()

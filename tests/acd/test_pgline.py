@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from ivr.acd.line import LineAgent, NewEntry
-from ivr.acd.pgline import LineLease, LineListener, Offer, PgLine
+from ivr.acd.pgline import Offer, PgLine
+from ivr.acd.pgwake import LineLease, LineListener
 from ivr.acd.types import AgentState, EntryKind
 from ivr.db import utcnow
 from tests.support.database import postgres_database

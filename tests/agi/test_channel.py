@@ -339,6 +339,23 @@ async def test_info_from_the_environment() -> None:
     assert info.arguments == ("first", "second arg", "third=3")
     assert info.channel_name == "PJSIP/sipp-0000000d"
     assert info.backend.value == "agi"
+    assert info.resumed_from is None  # arguments that are not this channel's call id mean nothing
+
+
+@pytest.mark.parametrize(("arguments", "resumed"), [
+    (["1795425193.13", "billing"], ("1795425193.13", "billing")),  # sent on from a dead node
+    (["1795425193.13", ""], ("1795425193.13", None)),
+    (["", ""], (None, None)),  # the call's first node (PUENTE_CALL_ID still empty)
+    (["cb-42"], (None, None)),  # another script's argument (a callback id)
+])
+async def test_a_later_leg_is_known_by_its_own_call_id(arguments: list[str],
+                                                       resumed: tuple[str | None, str | None]) -> None:
+    async def body(channel: AgiChannel):  # type: ignore[no-untyped-def]
+        return channel.info
+
+    env = env_block(script="support", arguments=arguments, uniqueid="1795425193.13")
+    outcome, _ = await run_script(body, CallerModel(), script="support", env=env)
+    assert (outcome.value.resumed_from, outcome.value.resumed_queue) == resumed
 
 
 async def test_wait_hangup_beside_a_hold_loop() -> None:

@@ -130,7 +130,7 @@ def test_a_database_missing_migrations_names_db_upgrade(tmp_path: Path) -> None:
         line = ivr(*args, home=home, environ=serve_ports()).one_line_error()
         assert "lacks migrations" in line and "run `ivr db upgrade`" in line, line
     upgraded = ivr("db", "upgrade", home=home)
-    assert upgraded.code == 0 and upgraded.stdout.startswith("upgraded ") and "from calls_0002 to" in upgraded.stdout
+    assert upgraded.code == 0 and upgraded.stdout.startswith("upgraded ") and "from calls_0003 to" in upgraded.stdout
     again = ivr("db", "upgrade", home=home)
     assert again.code == 0 and "is already up to date" in again.stdout, again
 

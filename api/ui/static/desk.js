@@ -78,7 +78,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("pop-inputs").replaceChildren(...(c.inputs || []).map((i) => P.el("li", {}, describeInput(i))));
     if (!(c.inputs || []).length) $("pop-inputs").replaceChildren(P.el("li", { class: "muted" }, "nothing recorded"));
     const hist = pop.history || [];
-    $("pop-history").replaceChildren(...hist.map((h) => P.el("li", {}, P.when(h.at) + " · " + h.kind + " · " + (h.disposition || h.state || h.status || h.stage || h.description || h.score || ""))));
+    $("pop-history").replaceChildren(...hist.map((h) => P.el("li", {}, P.when(h.at) + " · " + h.kind + " · " + (h.disposition || h.state || h.status || h.stage || h.description || h.score || "") + (h.legs > 1 ? " (" + h.legs + " legs: resumed on another node)" : ""))));
     if (!hist.length) $("pop-history").replaceChildren(P.el("li", { class: "muted" }, pop.history_available ? "no earlier contacts" : "history unavailable"));
     if ($("wrap-call").value !== pop.call_id) { $("wrap-call").value = pop.call_id; $("wrap-notes").value = ""; }
     $("wrap-queue").value = pop.queue || "";
