@@ -15,6 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from ivr.channel import PromptFile
+from ivr.channels.sip import udpsend
 from ivr.channels.sip.metrics import SipCollector
 from ivr.floodguard import FloodGuard, FloodLimit
 from tests.sip.conftest import open_peer
@@ -144,3 +145,18 @@ async def test_rtp_leaves_on_schedule_while_the_loop_is_held(start_endpoint: Sta
     # longer than two frames (a pacer held with the loop shows none, or one gap of ~100 ms).
     assert len(during) >= 4, f"only {len(during)} RTP packets left while the loop was held"
     assert max(gaps) < 40, f"RTP gaps while the loop was held: {[round(g, 1) for g in gaps]} ms"
+
+
+@pytest.mark.skipif(not udpsend.AVAILABLE, reason="udpsend is Linux only")
+def test_udpsend_puts_a_datagram_on_the_wire_and_refuses_a_bad_address() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sink.bind(("127.0.0.1", 0))
+        sink.settimeout(3)
+        assert udpsend.send(sender.fileno(), b"frame", udpsend.sockaddr("127.0.0.1", sink.getsockname()[1]))
+        assert sink.recvfrom(100)[0] == b"frame"
+        with pytest.raises(OSError):  # an IPv6 destination on an IPv4 socket: an error, never a hang
+            udpsend.send(sender.fileno(), b"x", udpsend.sockaddr("::1", 4000))
+    assert len(udpsend.sockaddr("::1", 5004)) == 28
+    with pytest.raises(ValueError):
+        udpsend.sockaddr("pbx.example.com", 5004)  # names are never resolved on the media thread

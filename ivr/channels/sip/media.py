@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, cast
 
-from ivr.channels.sip import g711
+from ivr.channels.sip import g711, udpsend
 from ivr.channels.sip.rtp import DtmfDetector, RtpPacket, RtpParseError, build_rtp, build_telephone_event, parse_rtp
 from ivr.channels.sip.sdp import Codec
 from ivr.channels.sip.stats import FRAME_SAMPLES, FRAME_SECONDS
@@ -47,6 +47,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self._family = socket.AF_INET
         self._remote: tuple[str, int] | None = None
         self._remote_error: str | None = None
+        self._sockaddr: bytes | None = None  # the remote, ready for udpsend
         self._loop: asyncio.AbstractEventLoop | None = None
         self.codec = Codec.PCMU
         self.dtmf_pt: int | None = None
@@ -82,7 +83,7 @@ class RtpSession(asyncio.DatagramProtocol):
     def remote(self, value: tuple[str, int] | None) -> None:
         """Where media goes: an IP literal of the socket's family (SDP is checked at the edge; this
         keeps the media thread from ever resolving a name or meeting another family)."""
-        self._remote, self._remote_error = value, None
+        self._remote, self._remote_error, self._sockaddr = value, None, None
         if value is None:
             return
         try:
@@ -92,6 +93,11 @@ class RtpSession(asyncio.DatagramProtocol):
             return
         if (version == 6) != (self._family == socket.AF_INET6):
             self._remote_error = f"{value[0]!r}: socket family mismatch"
+        elif udpsend.AVAILABLE:
+            try:
+                self._sockaddr = udpsend.sockaddr(value[0], value[1])
+            except (ValueError, OSError) as exc:
+                self._remote_error = str(exc)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # (In 3.11 the selector datagram transport is not a DatagramTransport subclass.)
@@ -151,6 +157,9 @@ class RtpSession(asyncio.DatagramProtocol):
                 return
             if self._remote_error is not None:
                 raise ValueError(self._remote_error)
+            if self._sockaddr is not None and isinstance(sock, socket.socket):
+                udpsend.send(sock.fileno(), data, self._sockaddr)  # keeps the GIL (see udpsend)
+                return  # (a full buffer loses this frame, as a congested link would)
             try:
                 sock.sendto(data, self._remote)
             except BlockingIOError:
