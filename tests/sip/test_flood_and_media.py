@@ -120,8 +120,13 @@ def arrivals(sock: socket.socket) -> list[float]:
 
 
 async def test_rtp_leaves_on_schedule_while_the_loop_is_held(start_endpoint: StartEndpoint) -> None:
-    """The loop is held for 100 ms by pure-Python work (which keeps the GIL): the media thread
-    must still send every 20 ms. A pacer on the loop sends nothing for those 100 ms, then bursts."""
+    """The loop is held for 300 ms by pure-Python work (which keeps the GIL but for switches): the
+    media thread must still send every 20 ms. A pacer on the loop sends nothing for those 300 ms.
+
+    Tolerances: the thread needs the GIL for each tick, and on a loaded machine the loop thread
+    can be preempted while it holds it (measured at load ~14 on 2 cores: one stall of 70-80 ms,
+    then the missed frames at once), so a single long gap is allowed, up to half the hold."""
+    hold = 0.3
     async with start_endpoint() as harness, open_peer() as peer:
         with timestamped_sink() as sink:
             channel, _ = await answered_call(harness, peer, call_id="timed", rtp_port=sink.getsockname()[1])
@@ -132,19 +137,20 @@ async def test_rtp_leaves_on_schedule_while_the_loop_is_held(start_endpoint: Sta
                 await asyncio.sleep(0.01)  # the stream under way
             arrivals(sink)  # drop what came before
             held_from = time.time()
-            spin_until = time.monotonic() + 0.1
-            while time.monotonic() < spin_until:  # holds the loop (and the GIL, but for switches)
+            spin_until = time.monotonic() + hold
+            while time.monotonic() < spin_until:  # holds the loop
                 pass
             held_to = time.time()
             during = [t for t in arrivals(sink) if held_from <= t <= held_to]
             await channel.hangup()
             with contextlib.suppress(Exception):
                 await playing
-    gaps = [(b - a) * 1000 for a, b in itertools.pairwise(during)]
-    # 5 frames are due in 100 ms; a loaded test machine may delay one, so: at least 4, no gap
-    # longer than two frames (a pacer held with the loop shows none, or one gap of ~100 ms).
-    assert len(during) >= 4, f"only {len(during)} RTP packets left while the loop was held"
-    assert max(gaps) < 40, f"RTP gaps while the loop was held: {[round(g, 1) for g in gaps]} ms"
+    due = int(hold / 0.02)
+    gaps = sorted((b - a) * 1000 for a, b in itertools.pairwise(during))
+    shown = [round(g, 1) for g in gaps]
+    assert len(during) >= 0.8 * due, f"only {len(during)} of {due} RTP packets left while the loop was held"
+    assert 15 <= gaps[len(gaps) // 2] <= 25, f"RTP gaps while the loop was held (ms, sorted): {shown}"
+    assert gaps[-1] < hold * 1000 / 2, f"RTP gaps while the loop was held (ms, sorted): {shown}"
 
 
 @pytest.mark.skipif(not udpsend.AVAILABLE, reason="udpsend is Linux only")
