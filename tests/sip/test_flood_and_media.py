@@ -120,13 +120,14 @@ def arrivals(sock: socket.socket) -> list[float]:
 
 
 async def test_rtp_leaves_on_schedule_while_the_loop_is_held(start_endpoint: StartEndpoint) -> None:
-    """The loop is held for 300 ms by pure-Python work (which keeps the GIL but for switches): the
-    media thread must still send every 20 ms. A pacer on the loop sends nothing for those 300 ms.
+    """The loop is held for 500 ms by pure-Python work (which keeps the GIL but for switches): the
+    media thread must still send every 20 ms. A pacer on the loop sends nothing for those 500 ms.
 
     Tolerances: the thread needs the GIL for each tick, and on a loaded machine the loop thread
-    can be preempted while it holds it (measured at load ~14 on 2 cores: one stall of 70-80 ms,
-    then the missed frames at once), so a single long gap is allowed, up to half the hold."""
-    hold = 0.3
+    can be preempted while it holds it (measured at load ~14 on 2 cores: stalls of 70-80 ms, then
+    the missed frames at once; at load 10 one run in ten missed the tighter bounds of a 300 ms
+    hold), so: most frames, a median gap of one frame, no gap as long as half the hold."""
+    hold = 0.5
     async with start_endpoint() as harness, open_peer() as peer:
         with timestamped_sink() as sink:
             channel, _ = await answered_call(harness, peer, call_id="timed", rtp_port=sink.getsockname()[1])
@@ -148,7 +149,7 @@ async def test_rtp_leaves_on_schedule_while_the_loop_is_held(start_endpoint: Sta
     due = int(hold / 0.02)
     gaps = sorted((b - a) * 1000 for a, b in itertools.pairwise(during))
     shown = [round(g, 1) for g in gaps]
-    assert len(during) >= 0.8 * due, f"only {len(during)} of {due} RTP packets left while the loop was held"
+    assert len(during) >= 0.6 * due, f"only {len(during)} of {due} RTP packets left while the loop was held"
     assert 15 <= gaps[len(gaps) // 2] <= 25, f"RTP gaps while the loop was held (ms, sorted): {shown}"
     assert gaps[-1] < hold * 1000 / 2, f"RTP gaps while the loop was held (ms, sorted): {shown}"
 
