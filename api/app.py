@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api.floodguard import HttpFloodMiddleware
 from api.ui.errors import install as install_error_pages
 from ivr.composition import Container
 
@@ -19,6 +20,10 @@ API_PREFIX = "/api/v1"
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Puente", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json")
     app.state.container = container
+    guard = container.services.get("http_flood")
+    if guard is not None:  # added before the proxy headers' middleware, so it runs inside it (real client)
+        app.add_middleware(HttpFloodMiddleware, guard=guard, counts=container.services["http_flood_counts"],
+                           login=lambda: container.services.get("login"))
     proxies = [str(net) for net in container.settings.http.trusted_proxies]
     if proxies:  # forwarded headers from these proxies only (api.clientip)
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)

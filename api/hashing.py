@@ -1,26 +1,24 @@
-"""Password hashing (argon2id) off the event loop, in a small bounded thread pool.
+"""Password hashing (argon2id) off the event loop, in the bounded thread runner of :mod:`ivr.offload`.
 
 One argon2 hash at the default cost takes ~0.1-0.3 s of CPU and 64 MiB of memory. The event loop
-that serves HTTP also paces RTP and answers SIP, so no hash may run on it: every hash and
-verification runs in a dedicated thread pool (argon2-cffi releases the GIL while it works). The pool
-has a fixed number of workers and a bounded number of jobs in flight; past that bound a request is
-refused at once (:class:`HashingBusy`, answered 503 with ``Retry-After``) instead of waiting in an
-unbounded queue.
+that serves HTTP also answers SIP, so no hash may run on it: every hash and verification runs in a
+:class:`~ivr.offload.ThreadRunner` of its own (argon2-cffi releases the GIL while it works), whose
+threads run at a lower priority than the loop. It has a fixed number of workers and a bounded
+number of jobs in flight (a job holds its place until its thread is done, even if the request went
+away); past that bound a request is refused at once (:class:`HashingBusy`, answered 503 with
+``Retry-After``) instead of waiting in an unbounded queue.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import secrets
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ivr.offload import RunnerBusy, RunnerTimeout, ThreadRunner
 from ivr.settings import AuthSettings
 
 T = TypeVar("T")
@@ -28,6 +26,9 @@ T = TypeVar("T")
 # argon2 accepts any length; a bound keeps one request's cost predictable.
 MAX_PASSWORD_CHARS = 256
 RETRY_AFTER_SECONDS = 1
+HASH_THREAD_NICENESS = 10
+# How long a request waits for its check (the thread itself cannot be stopped): far above one hash.
+_WAIT_SECONDS = 30.0
 
 
 class HashingBusy(Exception):
@@ -37,19 +38,17 @@ class HashingBusy(Exception):
 
 
 class PasswordHashing:
-    """argon2 hash/verify in a bounded pool. ``max_pending`` counts running and queued jobs."""
+    """argon2 hash/verify in a bounded runner. ``max_pending`` counts running and queued jobs."""
 
     def __init__(self, hasher: PasswordHasher, *, workers: int, max_pending: int,
-                 executor: ThreadPoolExecutor | None = None) -> None:
+                 runner: ThreadRunner | None = None) -> None:
         if workers < 1 or max_pending < workers:
             raise ValueError("hashing needs workers >= 1 and max_pending >= workers")
         self.hasher = hasher
         self._workers = workers
         self._max_pending = max_pending
-        self._executor = executor or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puente-hash",
-                                                        initializer=_lower_priority)
-        self._lock = threading.Lock()  # the count is released from worker threads
-        self._pending = 0
+        self._runner = runner or ThreadRunner(workers=workers, max_waiting=max_pending - workers,
+                                              name="puente-hash", niceness=HASH_THREAD_NICENESS)
         self._dummy: str | None = None
 
     @classmethod
@@ -59,12 +58,11 @@ class PasswordHashing:
 
     def with_hasher(self, hasher: PasswordHasher) -> PasswordHashing:
         """The same pool with other argon2 parameters (tests use cheap ones)."""
-        return PasswordHashing(hasher, workers=self._workers, max_pending=self._max_pending,
-                               executor=self._executor)
+        return PasswordHashing(hasher, workers=self._workers, max_pending=self._max_pending, runner=self._runner)
 
     @property
     def pending(self) -> int:
-        return self._pending
+        return self._runner.pending
 
     async def hash(self, password: str) -> str:
         _check_length(password)
@@ -88,38 +86,13 @@ class PasswordHashing:
             self._dummy = await self._run(self.hasher.hash, secrets.token_hex(16))
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._runner.close()
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        with self._lock:
-            if self._pending >= self._max_pending:
-                raise HashingBusy("password checks are busy")
-            self._pending += 1
         try:
-            job: Future[T] = self._executor.submit(fn, *args)
-        except RuntimeError:  # the pool was shut down
-            self._release(None)
-            raise
-        # Released when the thread finishes, not when the awaiting request goes away: a cancelled
-        # request's hash still occupies its worker until it is done.
-        job.add_done_callback(self._release)
-        return await asyncio.wrap_future(job)
-
-    def _release(self, _job: object) -> None:
-        with self._lock:
-            self._pending -= 1
-
-
-HASH_THREAD_NICENESS = 10
-
-
-def _lower_priority() -> None:
-    """On a busy machine the hashing threads compete with the event loop for the cores: give them a
-    lower scheduling priority (Linux sets niceness per thread), so the loop that paces RTP wins."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
-    except (AttributeError, OSError):  # not Linux, or not allowed: the pool still works
-        return
+            return await self._runner.run(fn, *args, timeout=_WAIT_SECONDS)
+        except (RunnerBusy, RunnerTimeout):
+            raise HashingBusy("password checks are busy") from None
 
 
 def _verify(hasher: PasswordHasher, stored_hash: str, password: str) -> bool:

@@ -21,12 +21,12 @@ class LoginThrottled(Exception):
     """Refused without a check: this account or address must wait (``block.retry_after`` seconds)."""
 
     def __init__(self, block: Block, scope: str) -> None:
-        super().__init__(_message(block, scope))
+        super().__init__(throttled_message(block, scope))
         self.block = block
         self.scope = scope  # "account" or "address"
 
 
-def _message(block: Block, scope: str) -> str:
+def throttled_message(block: Block, scope: str) -> str:
     minutes = max(1, round(block.retry_after / 60))
     if block.kind is BlockKind.LOCKED:
         who = "this account" if scope == "account" else "your network address"
@@ -65,6 +65,10 @@ class LoginGate:
     def create(cls, users: UserService, audit: AuditLog, policies: LoginPolicies) -> LoginGate:
         return cls(users, audit, accounts=FailureThrottle(policies.account),
                    addresses=FailureThrottle(policies.address))
+
+    def address_block(self, client_ip: str) -> Block | None:
+        """The address's current block, if any (the HTTP flood guard refuses it before routing)."""
+        return self._addresses.blocked(client_ip)
 
     async def sign_in(self, username: str, password: str, client_ip: str) -> tuple[User, str]:
         """Raises :class:`LoginThrottled`, :class:`AuthError` or ``HashingBusy``."""

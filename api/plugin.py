@@ -16,6 +16,7 @@ from api.auth_routes import users_router
 from api.desk import WrapUpStore
 from api.desk import router as desk_router
 from api.desk_calls import router as desk_calls_router
+from api.floodguard import HttpFloodCollector, HttpFloodCounts
 from api.hashing import PasswordHashing
 from api.login import LoginGate, LoginPolicies
 from api.security import AuditLog, UserService
@@ -26,6 +27,7 @@ from api.ui.stats import router as stats_router
 from api.ui.user_pages import router as user_pages_router
 from ivr.composition import Container
 from ivr.errors import listen_error
+from ivr.floodguard import FloodGuard, FloodLimit
 from ivr.settings import HttpSettings
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,13 @@ async def wire(container: Container) -> None:
     container.services["users"] = users
     container.services["audit"] = audit
     container.services["login"] = LoginGate.create(users, audit, LoginPolicies.from_settings(settings.auth))
+    counts = HttpFloodCounts()
+    container.services["http_flood"] = FloodGuard(FloodLimit(settings.http.flood_rate, settings.http.flood_burst),
+                                                  what="HTTP")
+    container.services["http_flood_counts"] = counts
+    registry = container.services.get("metrics_registry")
+    if registry is not None:
+        registry.register(HttpFloodCollector(counts))
     container.routers.extend([auth_router, users_router])
     container.services["desk_wrapups"] = WrapUpStore(container.db)
     container.routers.extend([desk_router, desk_calls_router, stats_router, flow_tools_router, user_pages_router,

@@ -30,8 +30,9 @@ import logging
 import os
 import pickle
 import sys
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
@@ -264,26 +265,59 @@ def _cap_memory(extra: int) -> None:
 
 
 class ThreadRunner:
-    """A bounded thread pool; the deadline stops the wait, not the thread (see the module doc)."""
+    """A bounded thread pool; the deadline stops the wait, not the thread (see the module doc).
 
-    def __init__(self, *, workers: int = 2, max_waiting: int = 8, name: str = "offload") -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-        self._gate = _Gate(workers, max_waiting)
+    A job holds its place until its thread is done with it, even when its waiter gave up (deadline,
+    cancelled request): the bound is on work the threads really have. ``niceness`` > 0 runs the
+    threads below the event loop (Linux sets it per thread), so on a busy machine the loop that
+    carries the calls wins the CPU.
+    """
+
+    def __init__(self, *, workers: int = 2, max_waiting: int = 8, name: str = "offload", niceness: int = 0) -> None:
+        if workers < 1 or max_waiting < 0:
+            raise ValueError("workers must be >= 1 and max_waiting >= 0")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name,
+                                        initializer=_thread_niceness, initargs=(niceness,))
+        self._limit = workers + max_waiting
+        self._lock = threading.Lock()  # the count is released from the worker threads
+        self._inside = 0
+
+    @property
+    def pending(self) -> int:
+        """Jobs running or waiting for a thread."""
+        return self._inside
 
     async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
-        self._gate.enter()
+        with self._lock:
+            if self._inside >= self._limit:
+                raise RunnerBusy(self._limit)
+            self._inside += 1
         try:
-            async with self._gate.slots:
-                future = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
-                try:
-                    return await asyncio.wait_for(future, timeout)
-                except TimeoutError:
-                    raise RunnerTimeout(timeout) from None
-        finally:
-            self._gate.leave()
+            job: Future[T] = self._pool.submit(fn, *args)
+        except RuntimeError:  # the pool was shut down
+            self._release(None)
+            raise
+        job.add_done_callback(self._release)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(job), timeout)
+        except TimeoutError:
+            raise RunnerTimeout(timeout) from None
+
+    def _release(self, _job: object) -> None:
+        with self._lock:
+            self._inside -= 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _thread_niceness(niceness: int) -> None:
+    if niceness == 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except OSError:  # not allowed: the pool still works, at the normal priority
+        return
 
 
 if __name__ == "__main__":

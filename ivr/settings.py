@@ -63,6 +63,11 @@ class HttpSettings(BaseModel):
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs, as a JSON
     # list in IVR_HTTP__TRUSTED_PROXIES). Empty: nobody's, every per-IP limit uses the peer address.
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    # Flood guard, before any routing or body parsing: requests per second one client address may
+    # send, and at once; past it the answer is 429 with Retry-After (0 turns it off). /health,
+    # /ready and /metrics have a bucket of their own, so a flood does not blind the monitoring.
+    flood_rate: float = Field(default=100.0, ge=0)
+    flood_burst: int = Field(default=300, ge=1)
 
 
 class AgiSettings(BaseModel):
@@ -142,6 +147,17 @@ class SipSettings(BaseModel):
     digest_algorithms: list[DigestName] = Field(default_factory=_default_digests, min_length=1)
     nonce_ttl: float = Field(default=300.0, gt=0)  # seconds; an older nonce gets stale=true
     max_bindings_per_aor: int = Field(default=5, ge=1)  # contacts per agent; the oldest gives way
+    # Flood guard, before any parsing: messages per second one source (address and port: a phone's
+    # or a scanner's socket) may send, and at once; past it they are dropped. All the ports of one
+    # address together get flood_address_rate. 0 turns a limit off. Sources in flood_trusted (IPs
+    # or CIDRs: a trunk, a proxy in front of Puente) are never limited.
+    flood_rate: float = Field(default=100.0, ge=0)
+    flood_burst: int = Field(default=200, ge=1)
+    flood_address_rate: float = Field(default=1000.0, ge=0)
+    flood_trusted: list[IPvAnyNetwork] = Field(default_factory=list)
+    # The media thread's niceness (below 0: ahead of everything else on a busy machine, as media
+    # servers run their timing threads). Lowering it needs CAP_SYS_NICE; without, it stays at 0.
+    media_niceness: int = Field(default=-10, ge=-20, le=19)
 
 
 class MqttSettings(BaseModel):

@@ -73,3 +73,26 @@ async def test_process_workers_run_below_the_server(process_runner: ProcessRunne
     from ivr.offload import WORKER_NICENESS
 
     assert await process_runner.run(niceness, timeout=30) >= min(os.nice(0) + WORKER_NICENESS, 19)
+
+
+async def test_a_thread_job_holds_its_place_until_its_thread_is_done() -> None:
+    """A waiter that gave up (deadline) does not free the place while its thread still works:
+    the bound is on the work the threads really have."""
+    runner = ThreadRunner(workers=1, max_waiting=0)
+    with pytest.raises(RunnerTimeout):
+        await runner.run(nap, 0.5, timeout=0.05)
+    assert runner.pending == 1
+    with pytest.raises(RunnerBusy):
+        await runner.run(add, 1, 1, timeout=30)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while runner.pending and loop.time() < end:
+        await asyncio.sleep(0.02)
+    assert await runner.run(add, 1, 1, timeout=30) == 2
+    runner.close()
+
+
+async def test_thread_workers_can_run_below_the_server() -> None:
+    runner = ThreadRunner(workers=1, max_waiting=0, niceness=10)
+    assert await runner.run(niceness, timeout=30) >= min(os.nice(0) + 10, 19)
+    runner.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -216,18 +217,17 @@ class SipChannel:
         self, seconds: float, *, interrupt_digits: str = "", wake: asyncio.Event | None = None
     ) -> str | None:
         await self.answer()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
+        deadline = time.monotonic() + seconds
         music = self._endpoint.audio.music(self._leg.rtp.codec)
         self._interrupt = interrupt_digits
         self._stop = any(digit in interrupt_digits for digit in self._pending)
 
-        def stop() -> bool:
-            return self._should_stop() or (wake is not None and wake.is_set()) or loop.time() >= deadline
+        def stop() -> bool:  # called on the media thread: reads only (and the thread-safe clock)
+            return self._should_stop() or (wake is not None and wake.is_set()) or time.monotonic() >= deadline
 
         try:
             while not stop():
-                frames_left = int((deadline - loop.time()) / 0.02) * 160
+                frames_left = int((deadline - time.monotonic()) / 0.02) * 160
                 await self._leg.rtp.stream(music[: max(160, frames_left)], stop)
         finally:
             self._interrupt = ""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ivr.channels.sip.audio import AudioLibrary
 from ivr.channels.sip.credentials import AgentSecrets, load_agent_secrets
 from ivr.channels.sip.errors import SdpError, SipParseError
+from ivr.channels.sip.flood import SipFloodGuard
 from ivr.channels.sip.inbound import bad_request_for, dtmf_relay_digit, open_inbound_leg
 from ivr.channels.sip.leg import Direction, EndedBy, Leg, LegState
 from ivr.channels.sip.message import (
@@ -77,7 +78,8 @@ class SipEndpoint:
         self.speech = speech
         self.stats = EndpointStats()
         self.pacing = PacingStats()
-        self.pacer = Pacer(self.pacing)
+        self.pacer = Pacer(self.pacing, niceness=settings.media_niceness)
+        self.flood = SipFloodGuard(settings)
         self.registrations = Registrations(settings, secrets if secrets is not None else load_agent_secrets(settings))
         self._handler = handler
         self._transport: asyncio.DatagramTransport | None = None
@@ -177,6 +179,8 @@ class SipEndpoint:
         self._send(message.to_bytes(), addr)
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
+        if not self.flood.admit(addr):
+            return  # past its source's rate: dropped unparsed (counted and noted by the guard)
         if not data.strip():
             return  # CRLF keep-alive (RFC 5626 §4.4.1)
         try:

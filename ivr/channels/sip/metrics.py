@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ivr.channels.sip.flood import SipFloodGuard
 from ivr.channels.sip.stats import EndpointStats, PacingStats
 
 
 class SipCollector(Collector):
-    def __init__(self, stats: EndpointStats, pacing: PacingStats | None) -> None:
+    def __init__(self, stats: EndpointStats, pacing: PacingStats | None, flood: SipFloodGuard | None = None) -> None:
         self._stats = stats
         self._pacing = pacing
+        self._flood = flood
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         s = self._stats
@@ -28,6 +30,12 @@ class SipCollector(Collector):
                                   value=s.call_faults)
         yield CounterMetricFamily("puente_sip_internal_errors", "SIP messages dropped after an unexpected error",
                                   value=s.internal_errors)
+        if self._flood is not None:
+            refused = CounterMetricFamily("puente_sip_flood_refused",
+                                          "SIP datagrams dropped unparsed by the flood guard", labels=["limit"])
+            refused.add_metric(["source"], self._flood.per_source.refused)
+            refused.add_metric(["address"], self._flood.per_address.refused)
+            yield refused
         if self._pacing is not None:
             yield CounterMetricFamily("puente_rtp_frames_sent", "RTP frames sent", value=self._pacing.frames_sent)
             yield CounterMetricFamily("puente_rtp_send_errors", "RTP streams that failed to send (their calls ended)",

@@ -47,5 +47,5 @@ async def wire(container: Container) -> None:
     services["sip"] = endpoint
     registry = services.get("metrics_registry")
     if registry is not None:
-        registry.register(SipCollector(endpoint.stats, endpoint.pacing))
+        registry.register(SipCollector(endpoint.stats, endpoint.pacing, endpoint.flood))
     container.components.append(endpoint)

@@ -23,6 +23,8 @@ DEFAULT_EXPIRES = 3600
 MIN_EXPIRES = 5
 MAX_EXPIRES = 7200
 _MAX_WARNED = 256
+_WARN_WINDOW_SECONDS = 60.0
+_WARN_LINES_PER_WINDOW = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,8 @@ class Registrations:
         )
         self._secrets = secrets
         self._warned: set[str] = set()  # agents already logged as having no secret (bounded)
+        # A REGISTER storm of made-up names would be a log line per packet: a few per minute.
+        self._warn_window = (float("-inf"), 0)  # (window start, lines in it)
 
     @property
     def unconfigured_remembered(self) -> int:
@@ -124,7 +128,7 @@ class Registrations:
             return RegisterReply(400, "Bad Request (no user in To)")
         secret = self._secrets.get(user)
         if secret is None:
-            self._warn_unconfigured(user)
+            self._warn_unconfigured(user, now)
             return RegisterReply(403, "Forbidden (no secret configured for this agent)")
         verdict = self.auth.verify(
             request.headers.get_all("Authorization"),
@@ -168,10 +172,16 @@ class Registrations:
         )
         return RegisterReply(200, "OK", listed)
 
-    def _warn_unconfigured(self, user: str) -> None:
+    def _warn_unconfigured(self, user: str, now: float) -> None:
         key = user.lower()
         if key in self._warned:
             return
+        start, lines = self._warn_window
+        if now - start >= _WARN_WINDOW_SECONDS:
+            start, lines = now, 0
+        if lines >= _WARN_LINES_PER_WINDOW:
+            return  # not remembered: logged in a later window if it comes back
+        self._warn_window = (start, lines + 1)
         if len(self._warned) >= _MAX_WARNED:
             self._warned.clear()
         self._warned.add(key)

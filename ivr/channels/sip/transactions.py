@@ -163,10 +163,16 @@ class ServerTransactions:
 
     def expire(self, now: float) -> None:
         # Long enough to absorb every retransmission of the request (64·T1), then forget it.
+        # The table is in creation order: stop at the first one still young (a storm fills it
+        # with thousands, and this runs every second on the loop that carries the calls).
         horizon = now - self._timers.b - 1.0
-        for key, tx in list(self._table.items()):
-            if tx.created_at < horizon:
-                del self._table[key]
+        expired = []
+        for key, tx in self._table.items():
+            if tx.created_at >= horizon:
+                break
+            expired.append(key)
+        for key in expired:
+            del self._table[key]
 
     def __len__(self) -> int:
         return len(self._table)
