@@ -30,6 +30,7 @@ class _Stream:
     audio: bytes
     stop: Callable[[], bool] | None
     done: asyncio.Future[bool]
+    since: float | None = None  # loop time the prompt was asked for (None: music, not a prompt)
     offset: int = 0
     frames: int = field(default=0)
 
@@ -44,9 +45,12 @@ class Pacer:
     def active(self) -> int:
         return len(self._streams)
 
-    async def play(self, session: RtpSession, audio: bytes, stop: Callable[[], bool] | None) -> bool:
-        """Send ``audio`` (encoded G.711) from the next tick on; True if it all went out."""
-        stream = _Stream(session, audio, stop, asyncio.get_running_loop().create_future())
+    async def play(self, session: RtpSession, audio: bytes, stop: Callable[[], bool] | None,
+                   since: float | None = None) -> bool:
+        """Send ``audio`` (encoded G.711) from the next tick on; True if it all went out.
+
+        ``since``: the loop time this prompt was asked for; its first frame's delay is recorded."""
+        stream = _Stream(session, audio, stop, asyncio.get_running_loop().create_future(), since)
         self._streams.append(stream)
         self._work.set()
         try:
@@ -91,6 +95,8 @@ class Pacer:
             stream.audio[stream.offset : stream.offset + FRAME_SAMPLES], now, first=stream.frames == 0
         )
         self.stats.record(now - deadline)
+        if stream.frames == 0 and stream.since is not None:
+            self.stats.prompt_starts.append(now - stream.since)
         stream.offset += FRAME_SAMPLES
         stream.frames += 1
         if stream.offset >= len(stream.audio):
