@@ -39,7 +39,7 @@ from ivr.speech.digits import base_language, escape_words
 from ivr.speech.gaps import VocabularyGaps
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.session import Decoded, EngineSession, prepared
-from ivr.speech.spanish import phones as spanish_phones
+from ivr.speech.spanish import variants as spanish_variants
 from ivr.speech.verify import segments, verification
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,9 @@ FILLER_WORDS = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>"})
 # caller's line, so the same audio decoded differently depending on history (a fresh decoder's
 # default "40,3,-1" got a 10 dB line a quarter right).
 INITIAL_CMN = "59.6,-6.12,-10.66,7.25,-4.61,-0.42,-9.07,-1.66,-7.91,0.18,-2.32,2.52,-5.29"
-# Languages whose words are spelled by rules into the English model's phones.
-SPELLED = {"es": spanish_phones}
+# Languages whose words are spelled by rules into the English model's phones (each word: its
+# pronunciations, the first the main one).
+SPELLED = {"es": spanish_variants}
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +246,9 @@ class PocketSphinxEngine:
             if self._spell is not None:
                 for word in sorted({w for p in grammar.phrases for w in p.split()}):
                     if pooled.decoder.lookup_word(word) is None:
-                        pooled.decoder.add_word(word, " ".join(self._spell(word)), True)
+                        for n, pronunciation in enumerate(self._spell(word), start=1):
+                            # "word(2)" is the dictionary's spelling of an alternative pronunciation.
+                            pooled.decoder.add_word(word if n == 1 else f"{word}({n})", " ".join(pronunciation), True)
             pooled.decoder.add_jsgf_string(name, jsgf)
             pooled.searches[name] = None
             if len(pooled.searches) > MAX_SEARCHES_PER_DECODER:
