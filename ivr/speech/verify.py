@@ -24,6 +24,12 @@ COVERAGE_HIGH = 0.75
 # out-of-grammar about -5.5.
 MARGIN_LOW = -6.2
 MARGIN_HIGH = -4.2
+# The human-escape words ("agent", "asesor") cost an agent's time when heard wrongly, so they need
+# a margin that ordinary options need not reach. On Asterisk's human recordings (bench/speech_human.py)
+# out-of-menu words forced onto an escape word scored -3.25 to -5.8 (one at -2.6), real options
+# mostly -1.8 to -3.3, espeak-ng's "agent" about -3.1: at -3.2 the escape is worth 0.5.
+STRICT_MARGIN_LOW = -3.7
+STRICT_MARGIN_HIGH = -2.7
 NON_SPEECH = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>", "SIL", "+NSN+", "+SPN+", "+BREATH+"})
 _TINY = 1e-300  # the bindings give linear probabilities; long noisy words underflow to zero
 
@@ -59,8 +65,9 @@ def _scale(value: float, low: float, high: float) -> float:
     return max(0.0, min(1.0, (value - low) / (high - low)))
 
 
-def verification(words: list[Segment], phones: list[Segment]) -> float:
-    """Confidence in [0, 1] that the grammar words are what was said (1.0 when there is nothing to compare)."""
+def verification(words: list[Segment], phones: list[Segment], *, strict: bool = False) -> float:
+    """Confidence in [0, 1] that the grammar words are what was said (1.0 when there is nothing to compare);
+    ``strict`` for the escape words (see STRICT_MARGIN_LOW)."""
     if not words or not phones:
         return 1.0 if words else 0.0
     lo, hi = min(w.start for w in words), max(w.end for w in words)
@@ -69,4 +76,5 @@ def verification(words: list[Segment], phones: list[Segment]) -> float:
     # The phones' score over the words' frames, pro rata for phones straddling an edge.
     free = sum(p.log_score * max(0, min(p.end, hi) - max(p.start, lo) + 1) / p.frames for p in phones)
     margin = (sum(w.log_score for w in words) - free) / (hi - lo + 1)
-    return min(_scale(coverage, COVERAGE_LOW, COVERAGE_HIGH), _scale(margin, MARGIN_LOW, MARGIN_HIGH))
+    low, high = (STRICT_MARGIN_LOW, STRICT_MARGIN_HIGH) if strict else (MARGIN_LOW, MARGIN_HIGH)
+    return min(_scale(coverage, COVERAGE_LOW, COVERAGE_HIGH), _scale(margin, low, high))

@@ -12,6 +12,8 @@ import pytest
 from ivr.channel import CallerHungUp, InputMode, InputSpec, PromptFile
 from ivr.channels.sip.channel import SipChannel
 from ivr.channels.sip.message import SipRequest, SipResponse, tag_of
+from ivr.channels.sip.metrics import SipCollector
+from ivr.channels.sip.stats import EndpointStats
 from tests.sip.conftest import UdpPeer
 from tests.sip.test_endpoint import SDP, request
 
@@ -87,6 +89,31 @@ async def test_collect_terminator_timeouts_and_barge_in(start_endpoint: Callable
         while not isinstance(message := await peer.next(3), SipRequest):
             assert isinstance(message, SipResponse) and message.cseq[1] == "INFO"
         assert message.method == "BYE"
+
+
+async def test_prompt_starts_are_timed_from_the_turn_or_the_key_before_them(
+    start_endpoint: Callable[..., Any], peer: UdpPeer
+) -> None:
+    """What bench/speech_load.py's "prompt p99" reads: each turn's first prompt, not hold music."""
+    async with start_endpoint() as harness:
+        channel, to_tag = await _call(peer, harness, 40106)
+        starts = harness.endpoint.pacing.prompt_starts
+        await channel.play([PromptFile("en/short"), PromptFile("en/short")])
+        assert len(starts) == 1  # the turn's first prompt only
+        task = asyncio.create_task(channel.collect([PromptFile("en/long")], InputSpec(max_digits=1)))
+        await asyncio.sleep(0)
+        peer.send(info_digit(peer, to_tag, "3", 1), harness.port)
+        assert (await asyncio.wait_for(task, 3)).digits == "3"
+        await asyncio.sleep(0.1)  # the flow working before its next prompt: counted in that prompt's start
+        await channel.play([PromptFile("en/short")])
+        await channel.hold(0.1)  # music is not a prompt
+        assert len(starts) == 3
+        assert 0.0 <= starts[1] < 0.5  # the collect's prompt, from its turn start
+        assert 0.1 <= starts[2] < 0.6  # from the key, so the 100 ms wait is in it
+        exported = {m.name: m for m in SipCollector(EndpointStats(), harness.endpoint.pacing).collect()}
+        p99 = next(s.value for s in exported["puente_prompt_start_seconds"].samples if s.labels["quantile"] == "0.99")
+        assert p99 == max(starts)
+        await channel.hangup()
 
 
 async def test_no_ack_ends_the_call_with_bye(start_endpoint: Callable[..., Any], peer: UdpPeer) -> None:

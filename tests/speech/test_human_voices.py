@@ -20,6 +20,14 @@ from tests.support.speech_audio import chunks, padded
 pytestmark = pytest.mark.speech
 
 CONFIDENT = 0.5  # SpeechSettings.confidence_threshold
+# The shipped main menu's phrases (dialplan/flows/support.yaml), as bench/speech_human.py uses them.
+MAIN_MENU = {
+    "en": {"billing": "1", "bill": "1", "invoice": "1", "payments": "1", "technical support": "2", "support": "2",
+           "tech support": "2", "technical problem": "2", "order status": "3", "order": "3", "my order": "3"},
+    "es": {"facturación": "1", "factura": "1", "facturas": "1", "pagos": "1", "cobros": "1", "soporte técnico": "2",
+           "soporte": "2", "avería": "2", "asistencia técnica": "2", "estado del pedido": "3", "pedido": "3",
+           "mi pedido": "3"},
+}
 
 
 def voice(language: str) -> None:
@@ -76,7 +84,19 @@ def test_english_words_outside_the_main_menu_are_not_taken(en_engine: PocketSphi
     assert got is None or confidence < CONFIDENT
 
 
-@pytest.mark.parametrize("key", ["1", "2", "4", "8", "9"])
+@pytest.mark.parametrize(("language", "name"), [("en", "hello"), ("en", "digits/today"), ("en", "digits/tomorrow"),
+                                                ("en", "digits/mon-3"), ("es", "digits/mon-8"), ("es", "digits/day-5")])
+def test_words_outside_the_menu_do_not_reach_an_agent(
+    en_engine: PocketSphinxEngine, es_engine: PocketSphinxEngine, language: str, name: str
+) -> None:
+    """These were taken as "agent"/"asesor" at >= 0.5 before escapes needed a stronger margin."""
+    voice(language)
+    engine = en_engine if language == "en" else es_engine
+    got, confidence = recognise(engine, Grammar(language, MAIN_MENU[language]), human.load(language, name))
+    assert got != "agent" or confidence < CONFIDENT, (got, confidence)
+
+
+@pytest.mark.parametrize("key", ["0", "1", "2", "4", "5", "8", "9"])  # 0, 5: since /s/ may be TH
 def test_spanish_digits_by_a_human_voice_out_of_the_box(es_engine: PocketSphinxEngine, key: str) -> None:
     voice("es")
     got, confidence = recognise(es_engine, digits_grammar("es"), human.digit("es", key))

@@ -44,6 +44,16 @@ def test_verification_rejects_a_poor_acoustic_fit() -> None:
     assert verification([], phones) == 0.0
 
 
+def test_escape_words_need_a_margin_an_option_need_not_reach() -> None:
+    """A margin of -4 per frame is a fine option but not an escape ("agent" costs an agent's time)."""
+    words = [Segment("agent", 30, 80, -4.0 * 51)]
+    phones = [Segment("EY", 30, 80, 0.0)]
+    assert verification(words, phones) == 1.0
+    assert verification(words, phones, strict=True) == 0.0
+    close = [Segment("agent", 30, 80, -2.5 * 51)]
+    assert verification(close, phones, strict=True) == 1.0
+
+
 @pytest.mark.speech
 @pytest.mark.usefixtures("espeak")
 @pytest.mark.parametrize(

@@ -68,6 +68,9 @@ class SipChannel:
         self._digit_arrived = asyncio.Event()
         self._interrupt = ""
         self._stop = False
+        # When the caller's last key or recognised answer came in: the next prompt's start is timed
+        # from it (the pacer's prompt-start statistics), else from the moment it is asked for.
+        self._input_at: float | None = None  # time.monotonic(): the media thread times the prompt against it
         leg.on_digit = self._on_digit
         leg.end_listeners.append(self._digit_arrived.set)
         self._info = self._call_info(leg)
@@ -146,6 +149,8 @@ class SipChannel:
         # A key typed ahead (during the last prompt, between nodes) interrupts at once.
         self._interrupt = interrupt_digits
         self._stop = any(digit in interrupt_digits for digit in self._pending)
+        since: float | None = self._input_at if self._input_at is not None else time.monotonic()
+        self._input_at = None
         try:
             for prompt in prompts:
                 try:
@@ -154,7 +159,8 @@ class SipChannel:
                     log.error("prompt audio missing", extra={"prompt": prompt.key, "error": str(exc)})
                     continue
                 stop = self._should_stop if extra_stop is None else (lambda: self._should_stop() or extra_stop())
-                if not await self._leg.rtp.stream(audio, stop):
+                started, since = since, None  # only a turn's first prompt is timed
+                if not await self._leg.rtp.stream(audio, stop, since=started):
                     break
         finally:
             self._interrupt = ""
@@ -189,8 +195,12 @@ class SipChannel:
     async def collect(self, prompts: Sequence[PromptFile], spec: InputSpec) -> InputResult:
         await self.answer()
         if spec.grammar is not None and self._endpoint.speech is not None:
-            return await listen(self, self._endpoint.speech, prompts, spec)
-        return await self.collect_digits(prompts, spec)
+            result = await listen(self, self._endpoint.speech, prompts, spec)
+        else:
+            result = await self.collect_digits(prompts, spec)
+        if result.mode is not InputMode.NONE:
+            self._input_at = time.monotonic()
+        return result
 
     async def collect_digits(
         self, prompts: Sequence[PromptFile], spec: InputSpec, extra_stop: Callable[[], bool] | None = None

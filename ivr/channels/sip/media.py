@@ -202,13 +202,13 @@ class RtpSession(asyncio.DatagramProtocol):
             gap = int(max(0.0, now - self._last_send - FRAME_SECONDS) * 8000)
             self._timestamp = (self._timestamp + gap) & 0xFFFFFFFF
 
-    async def stream(self, audio: bytes, stop: Callable[[], bool] | None = None) -> bool:
+    async def stream(self, audio: bytes, stop: Callable[[], bool] | None = None, *, since: float | None = None) -> bool:
         """Send encoded G.711 audio at 20 ms pacing; True when it all went out, False if stopped.
 
         ``stop`` is checked before every frame, so an interruption takes effect within 20 ms.
         """
         async with self._sending:
-            return await self._pacer.play(self, audio, stop)
+            return await self._pacer.play(self, audio, stop, since)
 
     def send_frame_at(self, payload: bytes, now: float, *, first: bool) -> None:
         """One audio frame, sent by the pacer's tick on the media thread (``first``: a new

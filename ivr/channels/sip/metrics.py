@@ -46,3 +46,9 @@ class SipCollector(Collector):
             for q in (50, 99):
                 lateness.add_metric([str(q / 100)], self._pacing.percentile(q))
             yield lateness
+            starts = GaugeMetricFamily("puente_prompt_start_seconds",
+                                       "From a prompt asked for (turn start, or the input before it) to its first "
+                                       "RTP frame, recent window", labels=["quantile"])
+            for q in (50, 99):
+                starts.add_metric([str(q / 100)], self._pacing.prompt_start_percentile(q))
+            yield starts

@@ -48,6 +48,7 @@ class _Stream:
     stop: Callable[[], bool] | None
     loop: asyncio.AbstractEventLoop
     done: asyncio.Future[bool]
+    since: float | None = None  # loop time the prompt was asked for (None: music, not a prompt)
     offset: int = 0
     frames: int = 0
     # Held while a frame is sent, and to cancel: after play() is left no frame of it goes out.
@@ -75,10 +76,13 @@ class Pacer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    async def play(self, session: RtpSession, audio: bytes, stop: Callable[[], bool] | None) -> bool:
-        """Send ``audio`` (encoded G.711) from the next tick on; True if it all went out."""
+    async def play(self, session: RtpSession, audio: bytes, stop: Callable[[], bool] | None,
+                   since: float | None = None) -> bool:
+        """Send ``audio`` (encoded G.711) from the next tick on; True if it all went out.
+
+        ``since``: the monotonic time this prompt was asked for; its first frame's delay is recorded."""
         loop = asyncio.get_running_loop()
-        stream = _Stream(session, audio, stop, loop, loop.create_future())
+        stream = _Stream(session, audio, stop, loop, loop.create_future(), since)
         with self._lock:
             self._streams.append(stream)
             self._work.set()
@@ -182,6 +186,8 @@ class Pacer:
             stream.audio[stream.offset : stream.offset + FRAME_SAMPLES], now, first=stream.frames == 0
         )
         self.stats.record(now - deadline)
+        if stream.frames == 0 and stream.since is not None:
+            self.stats.prompt_starts.append(now - stream.since)
         stream.offset += FRAME_SAMPLES
         stream.frames += 1
         if stream.offset >= len(stream.audio):

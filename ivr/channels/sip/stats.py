@@ -17,15 +17,26 @@ class PacingStats:
     frames_sent: int = 0
     send_errors: int = 0  # streams that failed to send (bad peer address, socket error): their calls end
 
+    # From the moment a prompt was asked for (a menu turn's start, or the caller's key or recognised
+    # answer just before it) to its first RTP frame: "a turn starts its prompt within 100 ms".
+    prompt_starts: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=20_000))
+
     def record(self, lateness: float) -> None:
         self.samples.append(lateness)
         self.frames_sent += 1
 
     def percentile(self, p: float) -> float:
-        if not self.samples:
-            return 0.0
-        ordered = sorted(self.samples)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+        return _percentile(self.samples, p)
+
+    def prompt_start_percentile(self, p: float) -> float:
+        return _percentile(self.prompt_starts, p)
+
+
+def _percentile(samples: collections.deque[float], p: float) -> float:
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 @dataclass

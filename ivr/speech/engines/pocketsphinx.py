@@ -35,11 +35,11 @@ import numpy as np
 from ivr.channel import Grammar
 from ivr.speech.audio import add_noise_floor, as_samples, upsample_2x
 from ivr.speech.base import EmptyGrammar, EndpointConfig, ModelMissing
-from ivr.speech.digits import base_language
+from ivr.speech.digits import base_language, escape_words
 from ivr.speech.gaps import VocabularyGaps
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.session import Decoded, EngineSession, prepared
-from ivr.speech.spanish import phones as spanish_phones
+from ivr.speech.spanish import variants as spanish_variants
 from ivr.speech.verify import segments, verification
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,9 @@ FILLER_WORDS = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>"})
 # caller's line, so the same audio decoded differently depending on history (a fresh decoder's
 # default "40,3,-1" got a 10 dB line a quarter right).
 INITIAL_CMN = "59.6,-6.12,-10.66,7.25,-4.61,-0.42,-9.07,-1.66,-7.91,0.18,-2.32,2.52,-5.29"
-# Languages whose words are spelled by rules into the English model's phones.
-SPELLED = {"es": spanish_phones}
+# Languages whose words are spelled by rules into the English model's phones (each word: its
+# pronunciations, the first the main one).
+SPELLED = {"es": spanish_variants}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ class PocketSphinxEngine:
         self._gaps = VocabularyGaps(log, "PocketSphinx", self.language)
         self._words: frozenset[str] | None = None
         self._spell = SPELLED.get(self._base)
+        self._escape = frozenset(escape_words(language))
         self.pool = DecoderPool(pool_size, self._build)
 
     @classmethod
@@ -229,9 +231,11 @@ class PocketSphinxEngine:
         decoder = Decoder(hmm=hmm, dict=dictionary, lm=None, samprate=16000, loglevel="FATAL")
         phones = None
         if self._verify:
-            # Wide beams are enough for a score to compare against, and keep the second pass cheap.
+            # Narrow beams and every other frame (ds=2) are enough for a score to compare against:
+            # the phone loop was ~80 % of a decode's CPU; ds=2 took a decode from 121 to 95 ms
+            # with the human set's figures unchanged within a word (bench/speech_human.py).
             phones = Decoder(hmm=hmm, allphone=str(self.model_dir / "en-us-phone.lm.bin"),
-                             lm=None, samprate=16000, lw=2.0, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+                             lm=None, samprate=16000, lw=2.0, beam=1e-20, pbeam=1e-20, ds=2, loglevel="FATAL")
         return _Decoder(decoder, phones)
 
     def _prepare(self, pooled: _Decoder, grammar: CompiledGrammar) -> None:
@@ -242,7 +246,9 @@ class PocketSphinxEngine:
             if self._spell is not None:
                 for word in sorted({w for p in grammar.phrases for w in p.split()}):
                     if pooled.decoder.lookup_word(word) is None:
-                        pooled.decoder.add_word(word, " ".join(self._spell(word)), True)
+                        for n, pronunciation in enumerate(self._spell(word), start=1):
+                            # "word(2)" is the dictionary's spelling of an alternative pronunciation.
+                            pooled.decoder.add_word(word if n == 1 else f"{word}({n})", " ".join(pronunciation), True)
             pooled.decoder.add_jsgf_string(name, jsgf)
             pooled.searches[name] = None
             if len(pooled.searches) > MAX_SEARCHES_PER_DECODER:
@@ -259,10 +265,10 @@ class PocketSphinxEngine:
         raw = wide.tobytes()
         with self.pool.lease() as pooled:
             self._prepare(pooled, grammar)
-            return _decode(pooled, raw)
+            return _decode(pooled, raw, self._escape)
 
 
-def _decode(pooled: _Decoder, raw: bytes) -> Decoded:
+def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset()) -> Decoded:
     decoder, phones = pooled.decoder, pooled.phones
     if phones is not None:
         phones.set_cmn(INITIAL_CMN)
@@ -285,7 +291,13 @@ def _decode(pooled: _Decoder, raw: bytes) -> Decoded:
     probs = [float(s.prob) for s in decoder.seg() if s.word not in FILLER_WORDS]
     confidence = min(probs) if probs else 1.0
     if phones is not None:
-        confidence = min(confidence, verification(segments(decoder.seg()), segments(phones.seg())))
+        words, free = segments(decoder.seg()), segments(phones.seg())
+        confidence = min(confidence, verification(words, free))
+        if any(word in escape for word in text.split()):
+            # An escape costs an agent's time: it needs stronger evidence than an option. Short of
+            # it, the answer keeps its key at a confidence the flow will not act on (it re-asks).
+            strict = verification(words, free, strict=True)
+            confidence = min(confidence, max(strict, REJECT_BELOW)) if confidence >= REJECT_BELOW else confidence
     return Decoded(text, confidence)
 
 
