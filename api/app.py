@@ -20,7 +20,7 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Puente", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json")
     app.state.container = container
     proxies = [str(net) for net in container.settings.http.trusted_proxies]
-    if proxies:  # forwarded headers from these proxies only (api.clientip)
+    if proxies:  # forwarded headers from these proxies only (ivr.web.clientip)
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     for router in container.routers:
         app.include_router(router)

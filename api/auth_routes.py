@@ -7,21 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
-from api.clientip import client_ip
 from api.hashing import HashingBusy
 from api.login import LoginGate, LoginThrottled
-from api.security import (
-    SESSION_COOKIE,
-    AdminUser,
-    Audit,
-    AuthError,
-    CurrentUser,
-    Role,
-    UnknownUser,
-    UserExists,
-    UserService,
-    users_service,
-)
+from api.security import UnknownUser, UserExists, UserService, users_service
+from ivr.web.auth import SESSION_COOKIE, AdminUser, Audit, AuthError, CurrentUser, Role
+from ivr.web.clientip import client_ip
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
