@@ -22,7 +22,7 @@ from ivr.acd.store import AcdStore, AnnouncedBand, ContactRecord
 from ivr.acd.types import AgentAssignment, EntryKind, UnknownQueue
 from ivr.channel import CallerHungUp, Channel, ConnectResult, DialStatus, InputSpec, PromptFile
 from ivr.events.types import AgentConnected, AgentOffered, QueueJoined, QueueLeft
-from ivr.offers import offer_callback, offer_deflection
+from ivr.dialogs.offers import offer_callback, offer_deflection
 from ivr.ports import (
     CallbackPort,
     CallbackRefused,

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ivr.channel import CallerHungUp, DialStatus
+from ivr.dialogs.offers import offer_callback, offer_deflection
+from ivr.dialogs.speaking import say_digits, say_number
+from ivr.dialogs.yesno import Answer, ask_yes_no
 from ivr.flows import inputs
 from ivr.flows.lookup import LookupFailed, OrderLookup
 from ivr.flows.protocols import ScheduleLookup
@@ -31,9 +34,6 @@ from ivr.flows.schema import (
     SetNode,
     TransferNode,
 )
-from ivr.flows.speaking import say_digits, say_number
-from ivr.flows.yesno import Answer, ask_yes_no
-from ivr.offers import offer_callback, offer_deflection
 from ivr.ports import CallEventKind, Disposition, QueueOutcomeKind, QueueRequest, Services
 from ivr.schedules.model import ScheduleState
 
