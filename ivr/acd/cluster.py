@@ -15,29 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import asyncpg
 
 from ivr.acd.line import LineAgent, LineResult, LineSnapshot
 from ivr.acd.pgline import LineLease, LineListener, Offer, PgLine
+from ivr.acd.service import AcdService, LineChange
 from ivr.acd.types import InvalidTransition, UnknownAgent, UnknownQueue
 
-if TYPE_CHECKING:
-    from ivr.acd.service import AcdService
-
 log = logging.getLogger(__name__)
-
-Change = Callable[[PgLine, datetime], Awaitable[LineResult]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Submitted:
     what: str
-    change: Change
+    change: LineChange
     at: datetime
 
 
@@ -56,7 +50,7 @@ class ClusterLink:
         self.submitted = 0  # how many changes were ever submitted (a refresh started before one is stale)
 
     # ------------------------------------------------------------------ from the service (sync)
-    def submit(self, what: str, change: Change) -> None:
+    def submit(self, what: str, change: LineChange) -> None:
         self.submitted += 1
         self._queue.put_nowait(_Submitted(what, change, self.service.clock()))
 

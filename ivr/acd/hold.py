@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from ivr.acd.config import OverflowKind
+from ivr.acd.config import OverflowKind, QueueConfig
 from ivr.acd.ewt import Prediction
-from ivr.acd.service import AcdService
 from ivr.acd.store import AcdStore, AnnouncedBand, ContactRecord
-from ivr.acd.types import AgentAssignment, EntryKind, UnknownQueue
+from ivr.acd.types import AgentAssignment, EntryKind, UnknownQueue, Waiter
 from ivr.channel import CallerHungUp, Channel, ConnectResult, DialStatus, InputSpec, PromptFile
-from ivr.events.types import AgentConnected, AgentOffered, QueueJoined, QueueLeft
 from ivr.dialogs.offers import offer_callback, offer_deflection
+from ivr.events import EventBus
+from ivr.events.types import AgentConnected, AgentOffered, QueueJoined, QueueLeft
 from ivr.ports import (
     CallbackPort,
     CallbackRefused,
@@ -63,9 +64,42 @@ class _Answer:
     waited: float = 0.0
 
 
+class WaitingLine(Protocol):
+    """What the hold loop needs from the ACD (:class:`ivr.acd.service.AcdService`, which runs the
+    loop for the flow engine: the service depends on this module, this module only on the port)."""
+
+    bus: EventBus
+    clock: Callable[[], datetime]
+
+    def queue_config(self, name: str) -> QueueConfig: ...
+
+    def staffed(self, queue: str) -> int: ...
+
+    def join(self, queue: str, *, arrival: datetime, priority: int, kind: EntryKind, call_id: str | None,
+             entry_id: str | None = None) -> Waiter: ...
+
+    def in_line(self, entry_id: str) -> bool: ...
+
+    def position_of(self, entry_id: str) -> int | None: ...
+
+    def estimate_for(self, waiter: Waiter) -> Prediction | None: ...
+
+    def move(self, waiter: Waiter, queue: str) -> None: ...
+
+    def leave(self, waiter: Waiter) -> int | None: ...
+
+    def answered(self, waiter: Waiter, *, answered_at: datetime) -> float: ...
+
+    def no_answer(self, waiter: Waiter, status: DialStatus) -> None: ...
+
+    def contact_ended(self, agent_id: str, queue: str, *, talk_seconds: float) -> float: ...
+
+    def abandoned(self, waiter: Waiter) -> tuple[float, int | None]: ...
+
+
 @dataclass
 class HoldDeps:
-    service: AcdService
+    service: WaitingLine
     store: AcdStore | None
     recorder: CallRecorder
     prompts: PromptCatalogue | None = None
@@ -132,7 +166,7 @@ class HoldSession:
         except CallerHungUp:
             return await self._caller_left()
         finally:
-            if self.waiter.entry_id in service.router.entries:  # cancelled, or an error: never leak
+            if service.in_line(self.waiter.entry_id):  # cancelled, or an error: never leak
                 position = service.leave(self.waiter)
                 service.bus.publish(QueueLeft(call_id=self.call_id, queue=self.waiter.queue, outcome="interrupted",
                                               waited_seconds=self._waited_this_call(), position=position))
@@ -408,7 +442,7 @@ class HoldSession:
 
     async def _caller_left(self) -> QueueOutcome:
         service = self.d.service
-        if self.waiter.entry_id not in service.router.entries:  # already out of line (served...)
+        if not service.in_line(self.waiter.entry_id):  # already out of line (served...)
             return QueueOutcome(QueueOutcomeKind.ABANDONED, self._waited())
         total = self._waited()
         waited, position = service.abandoned(self.waiter)
