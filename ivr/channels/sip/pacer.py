@@ -12,21 +12,26 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ivr.channels.sip.stats import FRAME_SAMPLES, FRAME_SECONDS, PacingStats
-
-if TYPE_CHECKING:
-    from ivr.channels.sip.media import RtpSession
 
 log = logging.getLogger("ivr.sip.pacer")
 
 _RESYNC_SECONDS = 0.2
 
 
+class PacedSession(Protocol):
+    """What the pacer sends to (:class:`ivr.channels.sip.media.RtpSession`, which owns a pacer)."""
+
+    def send_frame_at(self, payload: bytes, now: float, *, first: bool) -> None: ...
+
+    def fail(self, exc: Exception) -> None: ...
+
+
 @dataclass(eq=False)
 class _Stream:
-    session: RtpSession
+    session: PacedSession
     audio: bytes
     stop: Callable[[], bool] | None
     done: asyncio.Future[bool]
@@ -44,7 +49,7 @@ class Pacer:
     def active(self) -> int:
         return len(self._streams)
 
-    async def play(self, session: RtpSession, audio: bytes, stop: Callable[[], bool] | None) -> bool:
+    async def play(self, session: PacedSession, audio: bytes, stop: Callable[[], bool] | None) -> bool:
         """Send ``audio`` (encoded G.711) from the next tick on; True if it all went out."""
         stream = _Stream(session, audio, stop, asyncio.get_running_loop().create_future())
         self._streams.append(stream)
