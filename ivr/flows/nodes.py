@@ -177,8 +177,8 @@ class NodeRunner:
             # No ACD wired: leave the channel up; the dialplan's Queue(${PUENTE_QUEUE}) takes over.
             await run.record(CallEventKind.TRANSFER, node=node_id, data={"to": "dialplan_queue", "queue": name})
             return End(Disposition.TRANSFERRED, hang_up=False)
-        # The queue service records queue_joined / queue_left / agent_connected itself (the call
-        # store sums the waits of those events): recording them here too would count twice.
+        # The ACD publishes the queue's facts (joined, left, connected) and the call recorder writes
+        # them from the bus, summing the waits: recording them here too would count twice.
         try:
             outcome = await queues.wait_in_queue(run.channel, QueueRequest(name, run.ctx, priority, credit))
         except CallerHungUp:
