@@ -1,7 +1,8 @@
 # Puente: the two commands a fresh machine needs (Python >= 3.11, make):
 #   make run    create the virtualenv, install (with espeak-ng, sox and SIPp from Debian), migrate,
 #               build missing prompts, run `ivr serve`
-#   make test   install what tests need (Python extras, Debian packages), then lint, type-check, test
+#   make test   install what tests need (Python extras, Debian packages), then lint (ruff, import rules),
+#               type-check, test
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -38,6 +39,7 @@ run: install run-deps
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: install-test
 	$(BIN)/mypy

@@ -25,7 +25,7 @@ def create_app(container: Container) -> FastAPI:
         app.add_middleware(HttpFloodMiddleware, guard=guard, counts=container.services["http_flood_counts"],
                            login=lambda: container.services.get("login"))
     proxies = [str(net) for net in container.settings.http.trusted_proxies]
-    if proxies:  # forwarded headers from these proxies only (api.clientip)
+    if proxies:  # forwarded headers from these proxies only (ivr.web.clientip)
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     for router in container.routers:
         app.include_router(router)

@@ -7,24 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
-from api.clientip import client_ip
 from api.hashing import HashingBusy
 from api.login import LoginGate, LoginThrottled
-from api.security import (
-    SESSION_COOKIE,
-    AdminUser,
-    Audit,
-    AuditLog,
-    AuthError,
-    CannotDelete,
-    CurrentUser,
-    Role,
-    UnknownUser,
-    User,
-    UserExists,
-    UserService,
-    users_service,
-)
+from api.security import CannotDelete, UnknownUser, UserExists, UserService, users_service
+from ivr.web.auth import SESSION_COOKIE, AdminUser, Audit, AuditTrail, AuthError, CurrentUser, Role, User
+from ivr.web.clientip import client_ip
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -180,7 +167,7 @@ async def delete_user(username: str, admin: AdminUser, users: Users, audit: Audi
     await remove_user(username, admin, users, audit)
 
 
-async def remove_user(username: str, admin: User, users: UserService, audit: AuditLog) -> User:
+async def remove_user(username: str, admin: User, users: UserService, audit: AuditTrail) -> User:
     """Shared by the API and the no-script confirmation page: delete, then audit what was deleted."""
     try:
         gone = await users.delete_user(username, by=admin.username)

@@ -7,9 +7,10 @@ from datetime import timedelta
 import click
 
 from api.hashing import PasswordHashing
-from api.security import Role, UserExists, UserService
+from api.security import UserExists, UserService
 from ivr.db.readiness import open_database
 from ivr.settings import Settings
+from ivr.web.auth import Role
 
 
 @click.group()

@@ -5,7 +5,7 @@
 ``POST /api/v1/desk/wrapup`` stores the disposition and notes, audits them, and ends the agent's
 wrap-up through the ACD. Agents act for their own ``agent_id``; supervisors and admins may pass one.
 A wrap-up names a call that agent handled (the call record says who did); the open work lists only
-that agent's callbacks and cases (:mod:`api.scope`).
+that agent's callbacks and cases (:mod:`ivr.calls.scope`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from sqlalchemy import select
 
 from api.models import WrapUpRow
 from api.readable import DEFAULT_DESK_LANGUAGE, FlowSource, desk_language, readable
-from api.security import Audit, Role, StaffUser, User
-from callbacks.models import CallbackState
+from callbacks.values import CallbackState
 from deflection.cases import CaseStatus
 from deflection.tokens import scrub_tokens
 from ivr.acd.types import AgentState, InvalidTransition, StateReason
@@ -34,6 +33,7 @@ from ivr.composition import Container
 from ivr.db import Database
 from ivr.events.types import AgentConnected, AgentOffered, AgentStateChanged, Event
 from ivr.logs import mask_number
+from ivr.web.auth import Audit, Role, StaffUser, User
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 
-from api.security import Audit, Role, StaffUser, User
 from ivr.acd.service import AcdService
 from ivr.acd.types import AgentState
 from ivr.callcontrol import CallControls, ControlFailed, ControlUnavailable, LiveBridge, TransferTarget
+from ivr.web.auth import Audit, Role, StaffUser, User
 
 router = APIRouter(prefix="/api/v1/desk", tags=["desk"])
 

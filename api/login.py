@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from api.security import AuditLog, AuthError, User, UserService
+from api.security import AuditLog, UserService
 from api.throttle import Block, BlockKind, FailureThrottle, ThrottlePolicy
 from ivr.settings import AuthSettings
+from ivr.web.auth import AuthError, User
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ def uvicorn_config(app: FastAPI, http: HttpSettings) -> uvicorn.Config:
         # open agent-desk event streams must not hold a shutdown for long
         access_log=False, timeout_graceful_shutdown=5,
         # uvicorn would believe X-Forwarded-For from 127.0.0.1; only the configured proxies are
-        # believed, by the app's own middleware (api.clientip)
+        # believed, by the app's own middleware (ivr.web.clientip)
         proxy_headers=False, forwarded_allow_ips=[],
     )
 

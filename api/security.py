@@ -1,48 +1,25 @@
-"""Authentication and roles for the API and the web UI.
+"""The web layer's user store and audit log: the implementations of :mod:`ivr.web.auth`'s ports.
 
-Users have one role: admin, supervisor or agent. Passwords are argon2 hashes, computed and checked
-in a bounded thread pool off the event loop (:mod:`api.hashing`). A login issues an
-opaque random token (stored as its SHA-256, so a database leak reveals no live token) used as a
-bearer token by API clients and as an HttpOnly session cookie by the web UI. Every write needs a
-role; admins pass every role check.
+Passwords are argon2 hashes, computed and checked in a bounded thread pool off the event loop
+(:mod:`api.hashing`). A login issues an opaque random token (stored as its SHA-256, so a database
+leak reveals no live token) used as a bearer token by API clients and as an HttpOnly session cookie
+by the web UI. Roles and the route dependencies are in :mod:`ivr.web.auth`.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Request
 from sqlalchemy import delete, select
 
 from api.hashing import PasswordHashing
 from api.models import AuditRow, TokenRow, UserRow
 from ivr.db import Database, utcnow
-
-SESSION_COOKIE = "puente_session"
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    AGENT = "agent"
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    username: str
-    role: Role
-    agent_id: str | None = None
-
-
-class AuthError(Exception):
-    """Bad credentials or an unknown/expired token (the message never says which)."""
+from ivr.web.auth import AuthError, Role, User
 
 
 class UserExists(Exception):
@@ -209,69 +186,10 @@ def _user(row: UserRow) -> User:
 
 
 # --------------------------------------------------------------------------- FastAPI dependencies
-
-
-def _token_from(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return request.cookies.get(SESSION_COOKIE)
-
-
-CSRF_HEADER = "x-requested-with"
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def _cookie_write_without_csrf_header(request: Request) -> bool:
-    """A write authenticated only by the session cookie must carry ``X-Requested-With`` (a custom
-    header a cross-site form cannot send; the SameSite=strict cookie is the first line). Bearer
-    clients are not exposed to CSRF and are unaffected."""
-    if request.method in _SAFE_METHODS or request.headers.get("authorization", "").lower().startswith("bearer "):
-        return False
-    return not request.headers.get(CSRF_HEADER)
+# The dependencies the domains' routes share (the signed-in user, roles, the audit trail) are core:
+# ivr.web.auth. Only the web layer's own routes need the whole user service.
 
 
 def users_service(request: Request) -> UserService:
     service: UserService = request.app.state.container.services["users"]
     return service
-
-
-def audit_log(request: Request) -> AuditLog:
-    log: AuditLog = request.app.state.container.services["audit"]
-    return log
-
-
-async def current_user(request: Request, users: Annotated[UserService, Depends(users_service)]) -> User:
-    token = _token_from(request)
-    if token is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required",
-                            headers={"WWW-Authenticate": "Bearer"})
-    try:
-        user = await users.user_for_token(token)
-    except AuthError:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
-                            headers={"WWW-Authenticate": "Bearer"}) from None
-    if _cookie_write_without_csrf_header(request):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "cookie-authenticated writes need the X-Requested-With header")
-    return user
-
-
-CurrentUser = Annotated[User, Depends(current_user)]
-Audit = Annotated[AuditLog, Depends(audit_log)]
-
-
-def require_roles(*roles: Role) -> Callable[..., Awaitable[User]]:
-    """A dependency (use with ``Depends``) that lets through admins and the given roles."""
-    allowed = {Role.ADMIN, *roles}
-
-    async def check(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role {' or '.join(sorted(allowed))}")
-        return user
-
-    return check
-
-
-AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
-SupervisorUser = Annotated[User, Depends(require_roles(Role.SUPERVISOR))]
-StaffUser = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.AGENT))]

@@ -31,12 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 from api import plugin as api_plugin  # noqa: E402
 from api.hashing import PasswordHashing  # noqa: E402
-from api.security import Role, UserService  # noqa: E402
+from api.security import UserService  # noqa: E402
 from ivr.channels.sip.audio import AudioLibrary  # noqa: E402
 from ivr.channels.sip.channel import SipChannel  # noqa: E402
 from ivr.channels.sip.endpoint import SipEndpoint  # noqa: E402
 from ivr.observability import plugin as obs_plugin  # noqa: E402
 from ivr.settings import Settings, SipSettings  # noqa: E402
+from ivr.web.auth import Role  # noqa: E402
 from tests.support.app import app_for, make_container  # noqa: E402
 from tests.support.database import sqlite_database  # noqa: E402
 from tests.support.ui_server import serving  # noqa: E402

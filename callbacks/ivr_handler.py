@@ -28,7 +28,6 @@ from ivr.channel import CallerHungUp, CallInfo, Channel, ChannelError, ConnectRe
 from ivr.context import CallContext
 from ivr.events import EventBus
 from ivr.events.types import AgentConnected
-from ivr.logs import current_call_id
 from ivr.ports import CallRecorder, Disposition, QueueOutcomeKind, QueueRequest
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.prompts.speech_numbers import say_digits, say_duration
@@ -213,8 +212,7 @@ def agi_script(registry: SessionRegistry, deps: ScriptDeps) -> Callable[[AgiScri
         args = tuple(getattr(channel.env, "arguments", ()) or ())
         callback_id = args[0] if args and args[0] else await channel.get_variable("CALLBACK_ID")
         call = registry.get(callback_id or "")
-        token = current_call_id.set(channel.info.call_id)
-        try:
+        try:  # the AGI server tagged this task's log lines with the call's id when it accepted it
             if call is None:
                 log.error("callback AGI for a callback this process is not dialling",
                           extra={"callback_id": callback_id})
@@ -230,7 +228,6 @@ def agi_script(registry: SessionRegistry, deps: ScriptDeps) -> Callable[[AgiScri
             if call is not None:  # cancelled mid-script: the dispatcher must not wait for nothing
                 call.resolve(CallOutcome(AttemptOutcome.FAILED, ConnectResult(DialStatus.CANCEL),
                                          detail="the call script was interrupted"))
-            current_call_id.reset(token)
             await channel.hangup()
 
     return handler

@@ -1,7 +1,7 @@
 """``/api/v1/callbacks``: list, show, create, cancel, reschedule (staff roles only).
 
 Agents see and change only their own callbacks: ones they dialled, or asked for on a call they
-handled (:mod:`api.scope`); any other id answers 404 to them, as if it did not exist.
+handled (:mod:`ivr.calls.scope`); any other id answers 404 to them, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from api.scope import scope_of
-from api.security import Role, StaffUser, User, require_roles
 from callbacks.errors import CallbackNotFound, InvalidNumber, InvalidTransition
 from callbacks.models import CallbackState
 from callbacks.schemas import CallbackCreate, CallbackOut, CallbackReschedule, TicketOut
 from callbacks.service import CallbackService
+from ivr.calls.scope import scope_of
 from ivr.ports import CallbackRefused, CallbackSource
+from ivr.web.auth import Role, StaffUser, User, require_roles
 
 STAFF = Depends(require_roles(Role.SUPERVISOR, Role.AGENT))
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"], dependencies=[STAFF])

@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel, Field
 
-from api.security import AdminUser, Audit, StaffUser
 from deflection.templates import InvalidTemplate, Template, TemplateBook, UnknownTemplate
 from ivr.settings import DeflectionSettings
+from ivr.web.auth import AdminUser, Audit, StaffUser
 
 
 class TemplateOut(BaseModel):

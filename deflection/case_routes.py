@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.scope import scope_of
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.scope import scope_of
-from api.security import Audit, Role, StaffUser, require_roles
 from deflection.cases import CaseRecord, CaseStore
 from deflection.replies import MAX_REPLY_CHARS, CaseReplies, ReplyOutcome, ReplyRefused
 from deflection.tokens import scrub_tokens
+from ivr.web.auth import Audit, Role, StaffUser, require_roles
 
 STAFF = [Depends(require_roles(Role.SUPERVISOR, Role.AGENT))]
 

@@ -31,7 +31,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.clientip import client_ip
 from deflection.booking import SERVED_STATE, CallLookup, PageCallbacks, state_of
 from deflection.cases import CaseStore
 from deflection.errors import LinkUnavailable
@@ -50,6 +49,7 @@ from ivr.db import utcnow
 from ivr.logs import mask_number
 from ivr.ports import CallbackRefused, CallbackRequest, CallbackSource
 from ivr.settings import DeflectionSettings
+from ivr.web.clientip import client_ip
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -121,7 +121,7 @@ def page_router(deps: PageDeps) -> APIRouter:
             link = await deps.service.links.by_token(token, deps.clock())
         except LinkUnavailable as exc:
             log.info("link not available", extra={"why": str(exc)})
-            key = f"ip:{client_ip(request)}"  # forwarded headers only from trusted proxies (api.clientip)
+            key = f"ip:{client_ip(request)}"  # forwarded headers only from trusted proxies (ivr.web.clientip)
             if not deps.misses.allow(key):
                 return too_many(request, None, deps.misses.retry_after(key), "slow_text_client")
             return gone(request)

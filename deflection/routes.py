@@ -1,6 +1,6 @@
 """Staff API: links, the outbox, cases (with their response targets), stats, customer history.
 
-Least privilege: agents see only links and cases from calls they handled (:mod:`api.scope`); the
+Least privilege: agents see only links and cases from calls they handled (:mod:`ivr.calls.scope`); the
 outbox is for supervisors and admins. A full ``/c/<token>`` link is a credential: agents never get
 one, the outbox masks them unless a supervisor asks for ``full=true`` (audited), and the customer
 history masks them for everyone.
@@ -12,14 +12,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from api.scope import scope_of
-from api.security import Audit, Role, StaffUser, SupervisorUser, require_roles
 from deflection.cases import CaseStatus, CaseStore
 from deflection.history import CustomerHistory
 from deflection.ratings import RatingStore
 from deflection.service import DeflectionService
 from deflection.tokens import scrub_tokens
+from ivr.calls.scope import scope_of
 from ivr.contact import InvalidNumber, to_e164
+from ivr.web.auth import Audit, Role, StaffUser, SupervisorUser, require_roles
 
 STAFF = [Depends(require_roles(Role.SUPERVISOR, Role.AGENT))]
 

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.security import AdminUser, SupervisorUser
 from ivr.flowadmin.service import FlowAdminService, flow_graph
 from ivr.flowadmin.simulate import MAX_INPUTS, SimInput, Simulator, SimulatorBusy
 from ivr.flows.errors import FlowRefused, InvalidYaml
@@ -28,6 +27,7 @@ from ivr.flows.validate import Problem
 from ivr.offload import RunnerBusy
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.prompts.errors import PromptError
+from ivr.web.auth import AdminUser, SupervisorUser
 
 router = APIRouter(prefix="/api/v1/ui/flows", tags=["flow editor"])
 

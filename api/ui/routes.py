@@ -2,7 +2,7 @@
 
 Every page but the login page needs the session (cookie) and a role; without one the browser is
 sent to ``/ui/login``. Pages only render a shell: they read and write through the JSON API with
-the session cookie (writes carry ``X-Requested-With``, see :mod:`api.security`). A strict Content
+the session cookie (writes carry ``X-Requested-With``, see :mod:`ivr.web.auth`). A strict Content
 Security Policy allows only our own scripts and styles.
 """
 
@@ -20,11 +20,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth_routes import set_session
-from api.clientip import client_ip
 from api.hashing import HashingBusy
 from api.login import LoginGate, LoginThrottled
 from api.readable import DESK_LANGUAGES, LANGUAGE_COOKIE, desk_language
-from api.security import SESSION_COOKIE, AuthError, Role, User, UserService
+from api.security import UserService
+from ivr.web.auth import SESSION_COOKIE, AuthError, Role, User
+from ivr.web.clientip import client_ip
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"

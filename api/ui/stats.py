@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 
-from api.security import SupervisorUser
 from deflection.ratings import RatingStore
 from ivr.composition import Container
 from ivr.db import utcnow
 from ivr.ports import Disposition
+from ivr.web.auth import SupervisorUser
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 

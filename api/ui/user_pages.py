@@ -19,8 +19,9 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from api.auth_routes import remove_user
-from api.security import SESSION_COOKIE, AuditLog, Role, User, UserService
+from api.security import AuditLog, UserService
 from api.ui.routes import ADMINS, foreign_origin, guarded, page_user
+from ivr.web.auth import SESSION_COOKIE, Role, User
 
 router = APIRouter(prefix="/ui/admin/users", include_in_schema=False)
 TEMPLATE = "user_delete.html"

@@ -15,31 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import asyncpg
 
 from ivr.acd.line import LineAgent, LineResult, LineSnapshot
 from ivr.acd.pgline import Offer, PgLine
 from ivr.acd.pgwake import LineLease, LineListener
+from ivr.acd.service import AcdService, LineChange
 from ivr.acd.sharedrates import SharedRates
 from ivr.acd.types import InvalidTransition, UnknownAgent, UnknownQueue
-
-if TYPE_CHECKING:
-    from ivr.acd.service import AcdService
+from ivr.ports import HeldPlace
 
 log = logging.getLogger(__name__)
-
-Change = Callable[[PgLine, datetime], Awaitable[LineResult]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Submitted:
     what: str
-    change: Change
+    change: LineChange
     at: datetime
 
 
@@ -60,8 +55,12 @@ class ClusterLink:
         self._queue: asyncio.Queue[_Submitted | None] = asyncio.Queue()
         self.submitted = 0  # how many changes were ever submitted (a refresh started before one is stale)
 
-    # ------------------------------------------------------------------ from the service (sync)
-    def submit(self, what: str, change: Change) -> None:
+    # ------------------------------------------------------------------ from the service
+    async def held_place(self, call_id: str) -> HeldPlace | None:
+        """The shared line's place for a caller sent on from a dead node (None before it is connected)."""
+        return await self.line.held_place(call_id) if self.line is not None else None
+
+    def submit(self, what: str, change: LineChange) -> None:
         self.submitted += 1
         self._queue.put_nowait(_Submitted(what, change, self.service.clock()))
 

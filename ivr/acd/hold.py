@@ -11,25 +11,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from ivr.acd.config import OverflowKind
+from ivr.acd.config import OverflowKind, QueueConfig
 from ivr.acd.ewt import Prediction
-from ivr.acd.service import AcdService
 from ivr.acd.store import AcdStore, AnnouncedBand, ContactRecord
-from ivr.acd.types import AgentAssignment, EntryKind, UnknownQueue
+from ivr.acd.types import AgentAssignment, EntryKind, UnknownQueue, Waiter
 from ivr.callcontrol import CallControls, LiveBridge
 from ivr.channel import CallerHungUp, Channel, ConnectResult, DialStatus, InputSpec, PromptFile
-from ivr.events.types import AgentConnected, AgentOffered, QueueJoined, QueueLeft
-from ivr.offers import offer_callback, offer_deflection
+from ivr.dialogs.offers import offer_callback, offer_deflection
+from ivr.events import EventBus
+from ivr.events.types import (
+    AgentConnected,
+    AgentMissed,
+    AgentOffered,
+    QueueAnnounced,
+    QueueJoined,
+    QueueLeft,
+    QueueOverflowed,
+    QueueTransfer,
+    QueueUnstaffed,
+)
 from ivr.ports import (
     CallbackPort,
     CallbackRefused,
     CallbackRequest,
     CallbackSource,
-    CallEventKind,
     CallRecorder,
     DeflectionPort,
     QueueOutcome,
@@ -64,9 +74,42 @@ class _Answer:
     waited: float = 0.0
 
 
+class WaitingLine(Protocol):
+    """What the hold loop needs from the ACD (:class:`ivr.acd.service.AcdService`, which runs the
+    loop for the flow engine: the service depends on this module, this module only on the port)."""
+
+    bus: EventBus
+    clock: Callable[[], datetime]
+
+    def queue_config(self, name: str) -> QueueConfig: ...
+
+    def staffed(self, queue: str) -> int: ...
+
+    def join(self, queue: str, *, arrival: datetime, priority: int, kind: EntryKind, call_id: str | None,
+             entry_id: str | None = None, for_agent: str | None = None) -> Waiter: ...
+
+    def in_line(self, entry_id: str) -> bool: ...
+
+    def position_of(self, entry_id: str) -> int | None: ...
+
+    def estimate_for(self, waiter: Waiter) -> Prediction | None: ...
+
+    def move(self, waiter: Waiter, queue: str) -> None: ...
+
+    def leave(self, waiter: Waiter) -> int | None: ...
+
+    def answered(self, waiter: Waiter, *, answered_at: datetime) -> float: ...
+
+    def no_answer(self, waiter: Waiter, status: DialStatus) -> None: ...
+
+    def contact_ended(self, agent_id: str, queue: str, *, talk_seconds: float) -> float: ...
+
+    def abandoned(self, waiter: Waiter) -> tuple[float, int | None]: ...
+
+
 @dataclass
 class HoldDeps:
-    service: AcdService
+    service: WaitingLine
     store: AcdStore | None
     recorder: CallRecorder
     prompts: PromptCatalogue | None = None
@@ -115,7 +158,7 @@ class HoldSession:
             log.error("unknown queue", extra={"queue": self.request.queue})
             return QueueOutcome(QueueOutcomeKind.UNAVAILABLE)
         if service.staffed(self.cfg.name) == 0:
-            await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.cfg.name, "outcome": "unavailable"})
+            service.bus.publish(QueueUnstaffed(call_id=self.call_id, queue=self.cfg.name, joined=False))
             return QueueOutcome(QueueOutcomeKind.UNAVAILABLE)
         arrival = service.clock() - timedelta(seconds=max(self.request.credit_seconds, 0.0))
         self.waiter = service.join(self.cfg.name, arrival=arrival, priority=self.request.priority,
@@ -124,21 +167,20 @@ class HoldSession:
         prediction = service.estimate_for(self.waiter)
         ewt = prediction.seconds if prediction else (0.0 if self.waiter.assignment else None)
         self.ctx.ewt_seconds = self.ewt_at_join = ewt
-        self.d.service.bus.publish(QueueJoined(call_id=self.call_id, queue=self.cfg.name,
-                                               position=self.waiter.position_at_join, ewt_seconds=ewt))
-        await self._event(CallEventKind.QUEUE_JOINED, {
-            "queue": self.cfg.name, "position": self.waiter.position_at_join, "ewt_seconds": ewt,
-            "credit_seconds": self.request.credit_seconds, "priority": self.request.priority})
+        service.bus.publish(QueueJoined(call_id=self.call_id, queue=self.cfg.name,
+                                        position=self.waiter.position_at_join, ewt_seconds=ewt,
+                                        credit_seconds=self.request.credit_seconds, priority=self.request.priority))
         await self._store_prediction()
         try:
             return await self._loop()
         except CallerHungUp:
             return await self._caller_left()
         finally:
-            if self.waiter.entry_id in service.router.entries:  # cancelled, or an error: never leak
+            if service.in_line(self.waiter.entry_id):  # cancelled, or an error: never leak
                 position = service.leave(self.waiter)
                 service.bus.publish(QueueLeft(call_id=self.call_id, queue=self.waiter.queue, outcome="interrupted",
-                                              waited_seconds=self._waited_this_call(), position=position))
+                                              waited_seconds=self._waited_this_call(), position=position,
+                                              credit_seconds=max(self.request.credit_seconds, 0.0)))
 
     # ------------------------------------------------------------------ the loop
     async def _loop(self) -> QueueOutcome:
@@ -256,10 +298,9 @@ class HoldSession:
         heard = _heard(prediction) if prediction is not None and self.cfg.announcements.wait else None
         if heard is not None and self.first_heard is None and prediction is not None:
             self.first_heard = (prediction.seconds, heard, self._waited_this_call())
-        await self._event(CallEventKind.EWT_ANNOUNCED, {
-            "queue": self.cfg.name, "position": position, "ewt_seconds": ewt,
-            "band": heard.label if heard else None,
-            "method": prediction.method.value if prediction else None, "keys": keys})
+        self.d.service.bus.publish(QueueAnnounced(
+            call_id=self.call_id, queue=self.cfg.name, position=position, ewt_seconds=ewt,
+            band=heard.label if heard else None, method=prediction.method.value if prediction else None, keys=keys))
         if prediction is not None and position is not None:  # stored even if an agent came during the play
             await self._store_prediction(heard, prediction, position)
         return digit
@@ -317,9 +358,6 @@ class HoldSession:
         answer = _Answer()
         loop = asyncio.get_running_loop()
         dial_started = loop.time()
-        # Recorded beside the ring, not before it: a database write must not delay the agent's phone.
-        offered = asyncio.ensure_future(self._event(CallEventKind.AGENT_OFFERED, {
-            "queue": self.waiter.queue, "agent_id": assignment.agent_id}))
         controls = self.d.controls
         bridge = controls.open(self.call_id, assignment.agent_id, self.waiter.queue, service.clock()) \
             if controls is not None else None
@@ -340,7 +378,6 @@ class HoldSession:
                 service.contact_ended(assignment.agent_id, self.waiter.queue, talk_seconds=talk)
             raise
         finally:
-            await offered  # _event never raises (fail open)
             if controls is not None and bridge is not None:
                 controls.close(bridge)
         if answer.at is None:
@@ -348,23 +385,20 @@ class HoldSession:
                 raise CallerHungUp("the caller left while the agent rang")
             if result.status is not DialStatus.ANSWER:
                 service.no_answer(self.waiter, result.status)
-                await self._event(CallEventKind.AGENT_OFFERED, {
-                    "queue": self.waiter.queue, "agent_id": assignment.agent_id, "result": result.status.value})
+                service.bus.publish(AgentMissed(agent_id=assignment.agent_id, call_id=self.call_id,
+                                                queue=self.waiter.queue, result=result.status.value))
                 return None
             # The backend told the answer only with the dial's end: take it as of its ring time.
             answer.answered_at_hint = min(assignment.offered_at + timedelta(seconds=result.ring_seconds),
                                           service.clock())
             self._answered(assignment, answer)
         assert answer.at is not None
-        await self._event(CallEventKind.AGENT_CONNECTED, {
-            "queue": self.waiter.queue, "agent_id": assignment.agent_id, "waited_seconds": answer.waited,
-            "ring_seconds": round(result.ring_seconds, 3), "talk_seconds": round(result.talk_seconds, 3)})
         handle = service.contact_ended(assignment.agent_id, self.waiter.queue, talk_seconds=result.talk_seconds)
         if self.d.callbacks is not None:
             await _fail_open("reached_agent", self.d.callbacks.reached_agent(self.channel.info.caller,
                                                                              self.waiter.queue))
         outcome = await self._record_exit(QueueOutcomeKind.CONNECTED, answer.waited, 1, left_at=answer.at,
-                                          agent_id=assignment.agent_id, handle=handle)
+                                          agent_id=assignment.agent_id, handle=handle, talk=result.talk_seconds)
         transfer = bridge is not None and bridge.transfer is not None and not self.channel.hung_up
         if transfer and bridge is not None and await self._transfer(bridge):
             return None
@@ -389,12 +423,11 @@ class HoldSession:
         prediction = service.estimate_for(self.waiter)
         self.ewt_at_join = prediction.seconds if prediction else None
         self.transferred = True
-        service.bus.publish(QueueJoined(call_id=self.call_id, queue=cfg.name, position=self.waiter.position_at_join,
-                                        ewt_seconds=self.ewt_at_join))
-        await self._event(CallEventKind.QUEUE_JOINED, {
-            "queue": cfg.name, "position": self.waiter.position_at_join, "ewt_seconds": self.ewt_at_join,
-            "transferred_from": previous, "transferred_by": target.by, "agent_id": bridge.agent_id,
-            "to_agent": target.agent_id})
+        service.bus.publish(QueueJoined(
+            call_id=self.call_id, queue=cfg.name, position=self.waiter.position_at_join,
+            ewt_seconds=self.ewt_at_join, priority=self.request.priority,
+            transfer=QueueTransfer(from_queue=previous, from_agent=bridge.agent_id, by=target.by,
+                                   to_agent=target.agent_id)))
         await self._store_prediction()
         return True
 
@@ -410,14 +443,15 @@ class HoldSession:
         answer.waited = service.answered(self.waiter, answered_at=answer.at)
         self.ctx.waited_seconds = answer.waited + self.request.credit_seconds
         service.bus.publish(AgentConnected(agent_id=assignment.agent_id, call_id=self.call_id,
-                                           queue=self.waiter.queue, context=self.ctx.snapshot("queue").to_dict()))
+                                           queue=self.waiter.queue, context=self.ctx.snapshot("queue").to_dict(),
+                                           waited_seconds=answer.waited, ring_seconds=answer.ring_seconds))
 
     # ------------------------------------------------------------------ exits
     async def _no_agents(self) -> QueueOutcome | None:
         """The queue lost its last staffed agent (or closed) while the caller waits: say so now
         and offer the queue's overflow (callback keeping the place, another queue, the flow)."""
         self.unstaffed_from.add(self.cfg.name)
-        await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "reason": "no_agents"})
+        self.d.service.bus.publish(QueueUnstaffed(call_id=self.call_id, queue=self.waiter.queue, joined=True))
         notice = self._files([P_NO_AGENTS])
         if notice:
             await self.channel.play(notice)
@@ -428,7 +462,7 @@ class HoldSession:
 
     async def _overflow(self) -> QueueOutcome | None:
         overflow = self.cfg.overflow
-        await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "overflow": str(overflow)})
+        source = self.waiter.queue
         if overflow.kind is OverflowKind.QUEUE and overflow.target is not None:
             try:
                 target = self.d.service.queue_config(overflow.target)
@@ -438,8 +472,10 @@ class HoldSession:
                 self.d.service.move(self.waiter, target.name)
                 self.cfg = target
                 self.ctx.queue = target.name
-                await self._event(CallEventKind.QUEUE_JOINED, {"queue": target.name, "overflow_from": True})
+                self.d.service.bus.publish(QueueOverflowed(call_id=self.call_id, queue=source, overflow=str(overflow),
+                                                           target=target.name))
                 return None
+        self.d.service.bus.publish(QueueOverflowed(call_id=self.call_id, queue=source, overflow=str(overflow)))
         if overflow.kind is OverflowKind.CALLBACK and self.d.callbacks is not None and self.d.prompts is not None:
             outcome = await self._callback_key()
             if outcome is not None:
@@ -452,7 +488,7 @@ class HoldSession:
 
     async def _caller_left(self) -> QueueOutcome:
         service = self.d.service
-        if self.waiter.entry_id not in service.router.entries:  # already out of line (served...)
+        if not service.in_line(self.waiter.entry_id):  # already out of line (served...)
             return QueueOutcome(QueueOutcomeKind.ABANDONED, self._waited())
         total = self._waited()
         waited, position = service.abandoned(self.waiter)
@@ -477,7 +513,7 @@ class HoldSession:
 
     async def _record_exit(self, kind: QueueOutcomeKind, waited: float, position: int | None, *,
                            left_at: datetime | None = None, agent_id: str | None = None,
-                           handle: float | None = None) -> QueueOutcome:
+                           handle: float | None = None, talk: float | None = None) -> QueueOutcome:
         """``waited`` is this call's time in line (SL, ASA, abandons and the EWT error are about it);
         the outcome and the call's record carry the total with a returning caller's credit."""
         service, store = self.d.service, self.d.store
@@ -492,11 +528,8 @@ class HoldSession:
                                       ewt_announced=heard[0] if heard else None,
                                       ewt_band_low=heard[1].low_seconds if heard else None,
                                       ewt_band_high=heard[1].high_seconds if heard else None,
-                                      waited_after_announcement=max(waited - heard[2], 0.0) if heard else None))
-        await self._event(CallEventKind.QUEUE_LEFT, {"queue": self.waiter.queue, "outcome": kind.value,
-                                                     "waited_seconds": round(total, 3),
-                                                     "waited_this_call_seconds": round(waited, 3),
-                                                     "position": position, "agent_id": agent_id})
+                                      waited_after_announcement=max(waited - heard[2], 0.0) if heard else None,
+                                      credit_seconds=total - waited, agent_id=agent_id, talk_seconds=talk))
         if store is not None:
             await _fail_open("predictions", store.resolve_predictions(self.waiter.entry_id, left_at=left_at,
                                                                       outcome=kind.value))
@@ -508,6 +541,3 @@ class HoldSession:
                 handle_seconds=handle, priority=self.waiter.priority)))
         return QueueOutcome(kind, waited_seconds=total, agent_id=agent_id, position_at_exit=position)
 
-    async def _event(self, kind: CallEventKind, data: dict[str, object]) -> None:
-        await _fail_open(kind.value, self.d.recorder.event(self.call_id, kind, node=f"queue:{self.request.queue}",
-                                                           data=dict(data)))

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from api.security import AdminUser, Audit, Role, StaffUser
 from ivr.acd.config import ConfigError, parse_agent, parse_queue
 from ivr.acd.service import AcdService
 from ivr.acd.status import queue_status
 from ivr.acd.types import AgentState, AgentView, StateReason, UnknownAgent
+from ivr.web.auth import AdminUser, Audit, Role, StaffUser
 
 router = APIRouter(prefix="/api/v1", tags=["queues"])
 

@@ -8,17 +8,19 @@ import itertools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import asyncpg
 
 from ivr.acd.config import AgentConfig, ConfigError, OverflowKind, QueueConfig, parse_queue
 from ivr.acd.devices import device_target
 from ivr.acd.ewt import Prediction, Priors, QueueRates, predict
+from ivr.acd.hold import HoldDeps, HoldSession
 from ivr.acd.line import LineAgent, LineResult, LineSnapshot, NewEntry
 from ivr.acd.null import NullRecorder
+from ivr.acd.pgline import PgLine
 from ivr.acd.router import AgentChange, Router, RouterAgent, RouterEntry
 from ivr.acd.sharedrates import learn_contact
 from ivr.acd.store import AcdStore, ContactRecord, QueueLive, WaitingSnapshot
@@ -32,6 +34,7 @@ from ivr.acd.types import (
     StateReason,
     UnknownAgent,
     UnknownQueue,
+    Waiter,
 )
 from ivr.callcontrol import CallControls
 from ivr.channel import Channel, ConnectResult, DialStatus
@@ -41,10 +44,22 @@ from ivr.events.types import AgentStateChanged
 from ivr.ports import CallbackPort, CallRecorder, DeflectionPort, HeldPlace, QueueOutcome, QueueRequest
 from ivr.prompts.catalogue import PromptCatalogue
 
-if TYPE_CHECKING:
-    from ivr.acd.cluster import ClusterLink
-
 log = logging.getLogger(__name__)
+
+LineChange = Callable[[PgLine, datetime], Awaitable[LineResult]]
+
+
+class LineLink(Protocol):
+    """Where this node's changes go in shared mode (:class:`ivr.acd.cluster.ClusterLink`, which
+    depends on this service, not the other way round): applied in order by the node's one writer."""
+
+    owner: str
+
+    def submit(self, what: str, change: LineChange) -> None: ...
+
+    async def held_place(self, call_id: str) -> HeldPlace | None:
+        """The place a caller sent on from a dead node still has in the shared line."""
+        ...
 
 
 async def _configured(done: Awaitable[None]) -> LineResult:
@@ -55,24 +70,6 @@ async def _configured(done: Awaitable[None]) -> LineResult:
 
 def _priors(cfg: QueueConfig) -> Priors:
     return Priors(handle_seconds=cfg.expected_handle_seconds, patience_seconds=cfg.expected_patience_seconds)
-
-
-@dataclass(slots=True)
-class Waiter:
-    """One entry in line, as its owner (a hold loop or a callback) sees it."""
-
-    entry_id: str
-    queue: str
-    kind: EntryKind
-    call_id: str | None
-    arrival: datetime
-    joined_at: datetime
-    position_at_join: int
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    assignment: AgentAssignment | None = None
-    last_ewt: float | None = None
-    model_at_join: tuple[int, int, float] | None = None  # (ahead, agents, model estimate) first given
-    priority: int = 0  # in line (the queue's own included)
 
 
 class AcdService:
@@ -106,7 +103,7 @@ class AcdService:
         self.live_dirty = True
         self.last_command_id = 0
         # Shared mode (IVR_ACD__SHARED): the router is a mirror; the shared line decides (ivr/acd/cluster.py).
-        self.link: ClusterLink | None = None
+        self.link: LineLink | None = None
         self.controls = CallControls()  # the bridges the desk may hold or transfer (ivr.callcontrol)
         now = clock()
         for q in queues.values():
@@ -171,8 +168,6 @@ class AcdService:
     # ------------------------------------------------------------------ QueueService
     async def wait_in_queue(self, channel: Channel, request: QueueRequest) -> QueueOutcome:
         """The hold loop (see :mod:`ivr.acd.hold`), until the caller is connected or leaves."""
-        from ivr.acd.hold import HoldDeps, HoldSession  # hold imports this module
-
         deps = HoldDeps(self, self.store, self.recorder, self.prompts, self.callbacks, self.deflection,
                         controls=self.controls)
         return await HoldSession(deps, channel, request).run()
@@ -323,6 +318,10 @@ class AcdService:
         waiter.queue = queue
         self.live_dirty = True
         self.dispatch()
+
+    def in_line(self, entry_id: str) -> bool:
+        """Whether the entry is still in line (waiting, or offered an agent not yet answered)."""
+        return entry_id in self.router.entries
 
     def position_of(self, entry_id: str) -> int | None:
         return self.router.position(entry_id) if entry_id in self.router.entries else None
@@ -507,11 +506,10 @@ class AcdService:
     async def held_place(self, call_id: str) -> HeldPlace | None:
         """The place a caller sent on from a dead node still has in the shared line (one node: none,
         its line died with the process). The priority returned is on top of the queue's own."""
-        line = self.link.line if self.link is not None else None
-        if line is None:
+        if self.link is None:
             return None
         try:
-            place = await line.held_place(call_id)
+            place = await self.link.held_place(call_id)
         except (OSError, asyncpg.PostgresError):
             log.exception("shared line: cannot look for a held place; the caller starts again")
             return None

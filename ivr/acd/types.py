@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -80,3 +81,21 @@ class UnknownAgent(AcdError):
 
 class InvalidTransition(AcdError):
     """The requested agent state change is not allowed now (e.g. ringing/busy are Puente's)."""
+
+
+@dataclass(slots=True)
+class Waiter:
+    """One entry in line, as its owner (a hold loop or a callback) sees it."""
+
+    entry_id: str
+    queue: str
+    kind: EntryKind
+    call_id: str | None
+    arrival: datetime
+    joined_at: datetime
+    position_at_join: int
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    assignment: AgentAssignment | None = None
+    last_ewt: float | None = None
+    model_at_join: tuple[int, int, float] | None = None  # (ahead, agents, model estimate) first given
+    priority: int = 0  # in line (the queue's own included)

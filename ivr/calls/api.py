@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from api.security import StaffUser, SupervisorUser
 from ivr.calls.store import CallStore
+from ivr.web.auth import StaffUser, SupervisorUser
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
 

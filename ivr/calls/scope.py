@@ -5,8 +5,8 @@ agent who handled it (``calls.agent_id``). So an agent's work is what came from 
 handled, plus callbacks they dialled (``callback_attempts.agent_id``). Supervisors and admins see
 everything. The filters are SQL subqueries, so a list is filtered before its ``LIMIT``.
 
-The stores of the domains use this module; the web layer maps a signed-in user to a :class:`Scope`
-(``api/scope.py``), so no store depends on the web layer.
+The stores of the domains use this module, and the routes map the signed-in user to a :class:`Scope`
+with :func:`scope_of`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 
 from ivr.calls.models import CallRow
+from ivr.web.auth import Role, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +36,11 @@ EVERYTHING = Scope()
 def handled_calls(agent_id: str) -> Select[str]:
     """The ids of the calls the agent handled (a subquery for ``column.in_(...)``)."""
     return select(CallRow.call_id).where(CallRow.agent_id == agent_id)
+
+
+def scope_of(user: User) -> Scope:
+    """The signed-in user's scope: agents see only their own work."""
+    if user.role is not Role.AGENT:
+        return EVERYTHING
+    # An agent user without an agent_id handled no calls: it sees nothing, never everything.
+    return Scope(agent_id=user.agent_id or "")

@@ -2,7 +2,9 @@
 
 Writes go through a :class:`CallWriter` (batched, never raising into the call); ``call_ended``
 waits (bounded) until the call's rows are written, so a read after it returns sees the whole call.
-Each recording step also publishes the matching event on the bus (metrics, MQTT).
+The queue's facts come from the bus: the store listens to the ACD's typed events
+(:mod:`ivr.calls.timeline`) for the calls it is recording, and writes their rows and the call's
+queue, wait and agent from them. The call's start and end are published here, once.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.calls.models import CallEventRow, CallRow
 from ivr.calls.records import CallEventRecord, CallRecord
+from ivr.calls.timeline import timeline_rows
 from ivr.calls.writer import CallWriter
 from ivr.channel import CallInfo, InputMode
 from ivr.context import InputRecord
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
-from ivr.events.types import CallEnded, CallStarted, InputReceived, NodeEntered
+from ivr.events.types import AgentConnected, CallEnded, CallStarted, Event, InputReceived, NodeEntered, QueueLeft
 from ivr.logs import mask_number
 from ivr.ports import CallEventKind, Disposition, EarlierLegs, RecentContact
 
@@ -75,6 +78,8 @@ class CallStore:
         self._earlier: dict[str, EarlierLegs] = {}  # resumed calls, until the engine asks
         self._end_timeout = end_sync_timeout
         self.name = self.writer.name  # a Component: the batching writer runs in the server's TaskGroup
+        # Synchronous, so each row keeps its place in the call's sequence (the writer only buffers).
+        bus.add_listener(self._on_event)
 
     async def run(self, started: asyncio.Event) -> None:
         await self.writer.run(started)
@@ -148,16 +153,13 @@ class CallStore:
         if live is None:
             log.warning("event for a call that was not started", extra={"call_id": call_id, "kind": str(kind)})
             live = self._live[call_id] = _Live(flow="", started_at=utcnow())
-        live.seq += 1
-        clean = _jsonable(data)
-        self.writer.add_event(_clip({"call_id": call_id, "seq": live.seq, "at": utcnow(), "kind": str(kind)[:32],
-                                     "node": node, "data": clean}))
+        clean = self._add_event(call_id, live, str(kind), node, data)
         try:
             known = CallEventKind(kind)
         except ValueError:
             log.warning("unknown call event kind recorded as is", extra={"kind": str(kind)})
             return
-        self._track(call_id, live, known, clean or {})
+        self._track(call_id, known, clean or {})
         self._publish(call_id, live, known, node, clean or {})
 
     async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None:
@@ -175,19 +177,30 @@ class CallStore:
                                     duration_seconds=max(0.0, (ended - started).total_seconds())))
         await self.writer.sync(self._end_timeout)
 
-    def _track(self, call_id: str, live: _Live, kind: CallEventKind, data: dict[str, Any]) -> None:
-        queue = _text(data.get("queue"))
-        if kind is CallEventKind.QUEUE_LEFT:
-            live.queue = queue or live.queue
-            waited = data.get("waited_seconds")
-            if isinstance(waited, int | float) and not isinstance(waited, bool):
-                live.waited = (live.waited or 0.0) + float(waited)  # a caller may queue twice
-        elif kind is CallEventKind.QUEUE_JOINED:
-            live.queue = queue or live.queue
-        elif kind is CallEventKind.AGENT_CONNECTED:
-            live.agent_id = _text(data.get("agent_id")) or live.agent_id
-            live.queue = queue or live.queue
-        elif kind is CallEventKind.LANGUAGE_SET and (language := _text(data.get("language"))):
+    def _add_event(self, call_id: str, live: _Live, kind: str, node: str | None,
+                   data: dict[str, Any] | None) -> dict[str, Any] | None:
+        live.seq += 1
+        clean = _jsonable(data)
+        self.writer.add_event(_clip({"call_id": call_id, "seq": live.seq, "at": utcnow(), "kind": kind[:32],
+                                     "node": node, "data": clean}))
+        return clean
+
+    def _on_event(self, event: Event) -> None:
+        """The bus's listener: an ACD event of a call this store is recording becomes its rows."""
+        for row in timeline_rows(event):
+            live = self._live.get(row.call_id)
+            if live is None:  # not a call this store records (a callback's call, another recorder's)
+                return
+            self._add_event(row.call_id, live, row.kind.value, row.node, row.data)
+            live.queue = row.queue
+        if isinstance(event, QueueLeft) and (live := self._live.get(event.call_id)) is not None:
+            # a caller may queue twice; a returning caller's credit counts in their wait
+            live.waited = (live.waited or 0.0) + event.waited_seconds + event.credit_seconds
+        elif isinstance(event, AgentConnected) and (live := self._live.get(event.call_id)) is not None:
+            live.agent_id = event.agent_id
+
+    def _track(self, call_id: str, kind: CallEventKind, data: dict[str, Any]) -> None:
+        if kind is CallEventKind.LANGUAGE_SET and (language := _text(data.get("language"))):
             self.writer.update_call(call_id, _clip({"language": language}))
 
     def _publish(self, call_id: str, live: _Live, kind: CallEventKind, node: str | None,

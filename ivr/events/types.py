@@ -1,5 +1,8 @@
 """Event types. Each is a frozen dataclass with a ``kind`` (the MQTT topic suffix).
 
+The queue's facts travel once, typed: the hold loop publishes them and the call recorder
+(:class:`ivr.calls.store.CallStore`) subscribes to write the caller's timeline from them.
+
 Topic scheme: ``puente/<site>/<kind>`` where kind is e.g. ``call/started``, ``queue/joined``.
 """
 
@@ -85,6 +88,19 @@ class QueueJoined(Event):
     queue: str
     position: int
     ewt_seconds: float | None
+    credit_seconds: float = 0.0  # a returning caller's earlier wait, counted in their place
+    priority: int = 0  # as the flow asked (the queue's own priority is added in line)
+    transfer: QueueTransfer | None = None  # set when the desk moved the caller here
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueTransfer:
+    """Who moved a caller from an agent into a queue (or towards a named agent), from the desk."""
+
+    from_queue: str
+    from_agent: str
+    by: str
+    to_agent: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +119,46 @@ class QueueLeft(Event):
     ewt_band_low: float | None = None
     ewt_band_high: float | None = None
     waited_after_announcement: float | None = None
+    credit_seconds: float = 0.0  # the caller's total wait is waited_seconds + credit_seconds
+    agent_id: str | None = None  # connected: who answered
+    talk_seconds: float | None = None  # connected: how long the bridge lasted
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueAnnounced(Event):
+    """The caller heard their place and wait (and which keys they may press)."""
+
+    kind: ClassVar[str] = "queue/announced"
+    call_id: str
+    queue: str
+    position: int | None
+    ewt_seconds: float | None
+    band: str | None = None
+    method: str | None = None
+    keys: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueUnstaffed(Event):
+    """Nobody staffs the queue: before joining (``joined`` False: the caller never waited, no
+    QueueLeft follows) or while waiting (the overflow follows)."""
+
+    kind: ClassVar[str] = "queue/unstaffed"
+    call_id: str
+    queue: str
+    joined: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueOverflowed(Event):
+    """The queue's overflow applies to a waiting caller (max wait, or nobody staffs it); ``target``
+    names the queue they were moved to, when it was one (their place and wait go with them)."""
+
+    kind: ClassVar[str] = "queue/overflow"
+    call_id: str
+    queue: str
+    overflow: str
+    target: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,18 +177,31 @@ class AgentConnected(Event):
     call_id: str
     queue: str
     context: dict[str, Any] = field(default_factory=dict)
+    waited_seconds: float | None = None  # this call's time in line
+    ring_seconds: float | None = None  # from the offer to the answer
 
 
 @dataclass(frozen=True, kw_only=True)
 class AgentOffered(Event):
     """The ACD is ringing an agent for a queued caller: the screen pop can show up while it rings
-    (AgentConnected follows when the call was answered, once the bridge is over)."""
+    (AgentConnected follows the moment the agent answers, AgentMissed when they do not)."""
 
     kind: ClassVar[str] = "agent/offered"
     agent_id: str
     call_id: str
     queue: str
     context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentMissed(Event):
+    """The offered agent did not take the call (``result``: the dial status); the caller waits on."""
+
+    kind: ClassVar[str] = "agent/missed"
+    agent_id: str
+    call_id: str
+    queue: str
+    result: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from api.security import AdminUser, Audit, StaffUser
 from ivr.flowadmin.service import SHIPPED, FlowAdminService, FlowInvalid, NothingToRollBack
 from ivr.flowadmin.store import FlowVersion, VersionNotFound
 from ivr.flows.errors import FlowRefused
 from ivr.flows.loader import UnknownFlow
 from ivr.flows.validate import Problem
 from ivr.offload import RunnerBusy
+from ivr.web.auth import AdminUser, Audit, StaffUser
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 

@@ -25,6 +25,7 @@ from ivr.flows.lookup import DemoOrderLookup
 from ivr.flows.protocols import ScheduleLookup
 from ivr.flows.runtime import CallRun
 from ivr.flows.schema import Flow
+from ivr.logs import current_call_id
 from ivr.ports import (
     CallbackRequest,
     CallbackTicket,
@@ -279,12 +280,15 @@ class Simulator:
         caller = _Caller(script=[i.action() for i in inputs],
                          call_info=scripted_info(caller=SIM_CALLER, call_id="simulation", flow_hint=flow.name))
         caller.sim_log = log
+        token = current_call_id.set(caller.info.call_id)  # where a simulated call enters, as a backend does
         try:
             async with asyncio.timeout(DEADLINE_SECONDS):
                 disposition = await engine.run(caller)
         except TimeoutError:
             log.add("error", f"the simulation did not finish within {DEADLINE_SECONDS:g} s")
             disposition = Disposition.FAILED
+        finally:
+            current_call_id.reset(token)
         run = engine.last
         return SimResult(
             steps=log.steps, waiting=log.waiting,

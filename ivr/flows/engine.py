@@ -37,7 +37,7 @@ from ivr.flows.runtime import (
     HistoryPrefetch,
 )
 from ivr.flows.schema import Flow, QueueNode, ReturningCallerNode, TransferNode
-from ivr.logs import current_call_id, mask_number
+from ivr.logs import mask_number
 from ivr.ports import (
     CallbackRefused,
     CallbackRequest,
@@ -88,17 +88,16 @@ class FlowEngine:
 
     # ------------------------------------------------------------------ entry point
     async def run(self, channel: Channel) -> Disposition:
-        """Run one call to its end; never raises for anything a caller or a flow can cause."""
-        token = current_call_id.set(channel.info.call_id)
-        try:
-            flow = self._pick(channel)
-            if flow is None:
-                return await self._no_flow(channel)
-            ctx = CallContext(info=channel.info, flow=flow.name, language=self._initial_language(flow))
-            run = CallRun(channel=channel, ctx=ctx, flow=flow, prompts=self.prompts, recorder=self.services.recorder)
-            return await self._drive(run)
-        finally:
-            current_call_id.reset(token)
+        """Run one call to its end; never raises for anything a caller or a flow can cause.
+
+        The call's log lines carry its id from where it entered (the backend that accepted it sets
+        ``ivr.logs.current_call_id`` for the call's task), not from here."""
+        flow = self._pick(channel)
+        if flow is None:
+            return await self._no_flow(channel)
+        ctx = CallContext(info=channel.info, flow=flow.name, language=self._initial_language(flow))
+        run = CallRun(channel=channel, ctx=ctx, flow=flow, prompts=self.prompts, recorder=self.services.recorder)
+        return await self._drive(run)
 
     def _pick(self, channel: Channel) -> Flow | None:
         info = channel.info

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 
 from ivr.channel import Grammar, InputMode, InputResult, InputSpec
+from ivr.dialogs.yesno import Answer, ask_yes_no
 from ivr.flows.runtime import CallRun
 from ivr.flows.schema import AGENT_DIGIT, AGENT_KEY, AGENT_WORDS, CollectNode, Flow, LanguageNode, MenuNode
-from ivr.flows.yesno import Answer, ask_yes_no
 from ivr.ports import CallEventKind
 
 # "Did you say" <the option's label> "? If that is right, press 1. If not, press 2."

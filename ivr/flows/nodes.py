@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ivr.channel import CallerHungUp, DialStatus
+from ivr.dialogs.offers import offer_callback, offer_deflection
+from ivr.dialogs.speaking import say_digits, say_number
+from ivr.dialogs.yesno import Answer, ask_yes_no
 from ivr.flows import inputs
 from ivr.flows.lookup import LookupFailed, OrderLookup
 from ivr.flows.protocols import ScheduleLookup
@@ -31,9 +34,6 @@ from ivr.flows.schema import (
     SetNode,
     TransferNode,
 )
-from ivr.flows.speaking import say_digits, say_number
-from ivr.flows.yesno import Answer, ask_yes_no
-from ivr.offers import offer_callback, offer_deflection
 from ivr.ports import CallEventKind, Disposition, QueueOutcomeKind, QueueRequest, Services
 from ivr.schedules.model import ScheduleState
 
@@ -177,8 +177,8 @@ class NodeRunner:
             # No ACD wired: leave the channel up; the dialplan's Queue(${PUENTE_QUEUE}) takes over.
             await run.record(CallEventKind.TRANSFER, node=node_id, data={"to": "dialplan_queue", "queue": name})
             return End(Disposition.TRANSFERRED, hang_up=False)
-        # The queue service records queue_joined / queue_left / agent_connected itself (the call
-        # store sums the waits of those events): recording them here too would count twice.
+        # The ACD publishes the queue's facts (joined, left, connected) and the call recorder writes
+        # them from the bus, summing the waits: recording them here too would count twice.
         try:
             outcome = await queues.wait_in_queue(run.channel, QueueRequest(name, run.ctx, priority, credit))
         except CallerHungUp:

@@ -12,8 +12,8 @@ from typing import Any
 
 from ivr.channel import Channel, ChannelError, InputResult, PromptFile
 from ivr.context import CallContext
+from ivr.dialogs.yesno import prompt_files, record_event, record_input
 from ivr.flows.schema import Flow
-from ivr.flows.yesno import prompt_files, record_event, record_input
 from ivr.ports import CallEventKind, CallHistory, CallRecorder, Disposition, RecentContact
 from ivr.prompts.catalogue import PromptCatalogue
 

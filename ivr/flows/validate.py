@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ivr.dialogs.offers import OFFER_PROMPTS
 from ivr.flows import inputs
 from ivr.flows.errors import InvalidYaml
 from ivr.flows.labels import check_labels
@@ -45,7 +46,6 @@ from ivr.flows.schema import (
     TransferNode,
 )
 from ivr.flows.yamlload import DEFAULT_LIMITS, FlowLimits, load_flow_yaml
-from ivr.offers import OFFER_PROMPTS
 from ivr.prompts.catalogue import PromptCatalogue
 
 Problem = LoadProblem  # file, node, message

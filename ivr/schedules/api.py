@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 
-from api.security import AdminUser, Audit, StaffUser, SupervisorUser
 from ivr.schedules.errors import ScheduleError, UnknownSchedule
 from ivr.schedules.model import ScheduleState
 from ivr.schedules.parse import schedule_to_dict
 from ivr.schedules.service import ScheduleService
+from ivr.web.auth import AdminUser, Audit, StaffUser, SupervisorUser
 
 router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"])
 

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from ivr.schedules.errors import ScheduleError
+from ivr.schedules.localtime import local_to_utc
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
@@ -212,8 +213,6 @@ def _parse_holiday(item: Any, index: int, where: _Where) -> Holiday:
 
 
 def _parse_closure(item: Any, index: int, tz: ZoneInfo, where: _Where) -> Closure:
-    from ivr.schedules.timeline import local_to_utc
-
     if not isinstance(item, dict) or "start" not in item or "end" not in item:
         raise where.error(f"closure #{index + 1}: expected {{start: ..., end: ..., reason: ...}}")
     bounds: list[datetime] = []

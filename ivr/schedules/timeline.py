@@ -1,45 +1,22 @@
 """Turning a schedule's local-time rules into UTC intervals, and evaluating them.
 
-Every local boundary ("opens 08:00 on 2026-03-29") maps to exactly one instant:
-- a wall time that happens twice (DST fall-back overlap) means its first occurrence;
-- a wall time that never happens (spring-forward gap) means the instant the clocks jump past it.
-So the intervals are plain UTC intervals, evaluation is monotonic, and an 08:00-20:00 day is 11
-or 13 real hours long on DST days, as the wall clock says.
+Every local boundary ("opens 08:00 on 2026-03-29") maps to exactly one instant
+(:func:`ivr.schedules.localtime.local_to_utc`), so the intervals are plain UTC intervals, evaluation
+is monotonic, and an 08:00-20:00 day is 11 or 13 real hours long on DST days, as the wall clock says.
 """
 
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from ivr.schedules.localtime import local_to_utc
 from ivr.schedules.parse import Schedule
 
 OPEN_REASON = "within opening hours"
 CLOSED_REASON = "outside opening hours"
-
-
-def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
-    """A naive local wall time in ``tz`` -> the aware UTC instant it denotes (see module doc)."""
-    naive = local.replace(tzinfo=None)
-    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    if first.astimezone(tz).replace(tzinfo=None) == naive:
-        return first
-    # In a gap: find the earliest instant whose wall time is at or after ``naive``.
-    other = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    lo, hi = sorted((int(first.timestamp()), int(other.timestamp())))
-
-    def wall(ts: int) -> datetime:
-        return datetime.fromtimestamp(ts, UTC).astimezone(tz).replace(tzinfo=None)
-
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if wall(mid) >= naive:
-            hi = mid
-        else:
-            lo = mid
-    return datetime.fromtimestamp(hi, UTC)
 
 
 @dataclass(frozen=True, slots=True)

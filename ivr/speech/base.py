@@ -13,12 +13,19 @@ from ivr.channel import Grammar, InputMode, InputResult
 
 if TYPE_CHECKING:
     from ivr.speech.grammar import CompiledGrammar
-    from ivr.speech.session import Decoded
 
 SAMPLE_RATE = 8000
 SAMPLE_WIDTH = 2
 FRAME_MS = 20
 FRAME_BYTES = SAMPLE_RATE * SAMPLE_WIDTH * FRAME_MS // 1000  # 320
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """What an engine's decoder made of an utterance."""
+
+    transcript: str
+    confidence: float  # the engine's own, in [0, 1]
 
 
 class SpeechError(Exception):
@@ -94,7 +101,7 @@ class RecognizerSession(Protocol):
         ...
 
     def conclude(self, decoded: Decoded, *, latency_ms: float) -> SpeechResult:
-        """The engine's :class:`~ivr.speech.session.Decoded` mapped to the menu's key."""
+        """The engine's :class:`Decoded` mapped to the menu's key."""
         ...
 
     def finish(self) -> SpeechResult:
@@ -133,5 +140,5 @@ class SpeechEngine(Protocol):
     def new_session(self, grammar: Grammar) -> RecognizerSession: ...
 
     def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
-        """One utterance -> :class:`~ivr.speech.session.Decoded` (runs in the pool)."""
+        """One utterance -> :class:`Decoded` (runs in the pool)."""
         ...

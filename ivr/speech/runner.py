@@ -23,8 +23,15 @@ from typing import TypeVar
 
 from ivr.channel import Grammar
 from ivr.speech import worker
-from ivr.speech.base import PartialResult, RecognizerSession, SpeechEngine, SpeechError, SpeechResult, SpeechShed
-from ivr.speech.session import Decoded
+from ivr.speech.base import (
+    Decoded,
+    PartialResult,
+    RecognizerSession,
+    SpeechEngine,
+    SpeechError,
+    SpeechResult,
+    SpeechShed,
+)
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import abc
 import time
 from collections import deque
-from dataclasses import dataclass
 
 from ivr.speech.audio import Endpointer
-from ivr.speech.base import SAMPLE_RATE, SAMPLE_WIDTH, EndpointConfig, PartialResult, SpeechResult
+from ivr.speech.base import SAMPLE_RATE, SAMPLE_WIDTH, Decoded, EndpointConfig, PartialResult, SpeechResult
 from ivr.speech.denoise import Denoiser
 from ivr.speech.grammar import NO_MATCH, CompiledGrammar
 
@@ -29,14 +28,6 @@ MAX_BYTES = 12 * SAMPLE_RATE * SAMPLE_WIDTH
 DECODE_BEFORE_MS = 500
 DECODE_AFTER_MS = 600
 _BYTES_PER_MS = SAMPLE_RATE * SAMPLE_WIDTH // 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """What an engine's decoder made of an utterance."""
-
-    transcript: str
-    confidence: float  # the engine's own, in [0, 1]
 
 
 def denoised(pcm: bytes) -> bytes:

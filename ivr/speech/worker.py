@@ -11,9 +11,9 @@ import os
 import time
 from dataclasses import dataclass
 
+from ivr.speech.base import Decoded
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, PocketSphinxSpec
 from ivr.speech.grammar import CompiledGrammar
-from ivr.speech.session import Decoded
 
 _ENGINES: dict[PocketSphinxSpec, PocketSphinxEngine] = {}  # this worker process's models (see above)
 

@@ -7,13 +7,13 @@ import httpx
 import pytest
 
 from api import plugin as api_plugin
-from api.security import Role
 from ivr.acd import plugin as acd_plugin
 from ivr.acd.service import AcdService
 from ivr.acd.types import AgentState
 from ivr.config import plugin as config_plugin
 from ivr.db import Database
 from ivr.observability import plugin as obs_plugin
+from ivr.web.auth import Role
 from tests.support.app import app_for, make_container
 
 

@@ -6,9 +6,10 @@ import httpx
 import pytest
 
 from api import plugin as api_plugin
-from api.security import Role, UserService
+from api.security import UserService
 from ivr.db import Database
 from ivr.observability import plugin as obs_plugin
+from ivr.web.auth import Role
 from tests.support.app import app_for, make_container
 
 

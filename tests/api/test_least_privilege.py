@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.security import Role
 from deflection.cases import CaseStore
 from deflection.links import LinkPurpose, Stage
 from deflection.service import DeflectionService
@@ -21,6 +20,7 @@ from ivr.context import ContextSnapshot
 from ivr.db import Database, utcnow
 from ivr.ports import CallbackRequest, CallbackSource, MessageChannel
 from ivr.settings import Settings
+from ivr.web.auth import Role
 from tests.support.calls_rows import record_call
 from tests.support.ui_users import add_users
 

@@ -22,13 +22,14 @@ from api import plugin as api_plugin
 from api.hashing import PasswordHashing
 from api.login import LoginGate, LoginPolicies
 from api.plugin import uvicorn_config
-from api.security import AuditLog, Role, UserService
+from api.security import AuditLog, UserService
 from api.throttle import BlockKind, FailureThrottle, ThrottlePolicy
 from api.ui.routes import HERE as UI_DIR
 from ivr.composition import Container
 from ivr.db import Database
 from ivr.observability import plugin as obs_plugin
 from ivr.settings import HttpSettings, Settings
+from ivr.web.auth import Role
 from tests.support.app import app_for, make_container
 
 PASSWORD = "correct-horse"

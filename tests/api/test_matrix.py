@@ -19,10 +19,10 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from api.app import create_app
-from api.security import Role
 from ivr.composition import Container, build_container
 from ivr.db import Database
 from ivr.settings import Settings
+from ivr.web.auth import Role
 from tests.support.ui_users import add_users
 
 AGENT, SUPERVISOR, ADMIN = frozenset(Role), frozenset({Role.SUPERVISOR, Role.ADMIN}), frozenset({Role.ADMIN})

@@ -20,11 +20,11 @@ from schemathesis.core.result import Err
 from schemathesis.python import asgi as schemathesis_asgi
 
 from api.app import create_app
-from api.security import Role
 from ivr.composition import Container, build_container
 from ivr.db import Database
 from ivr.db.migrate import upgrade_async
 from ivr.settings import Settings
+from ivr.web.auth import Role
 from tests.support.ui_users import add_users
 
 # Routes left out, with the reason: logout revokes the very token the run uses; the desk's event

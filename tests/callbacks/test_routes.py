@@ -8,13 +8,13 @@ import httpx
 import pytest
 
 from api import plugin as api_plugin
-from api.security import current_user
 from callbacks import plugin as callbacks_plugin
 from callbacks.models import CallbackAttemptRow
 from ivr.composition import Container
 from ivr.context import ContextSnapshot
 from ivr.db import Database, utcnow
 from ivr.ports import CallbackRequest, CallbackSource
+from ivr.web.auth import current_user
 from tests.support.app import app_for, make_container
 from tests.support.calls_api import AUTH, _user_from_table
 from tests.support.calls_rows import record_call

@@ -14,7 +14,15 @@ from ivr.channel import Backend, CallInfo
 from ivr.db import Database
 from ivr.db.migrate import upgrade_async
 from ivr.events import EventBus
-from ivr.events.types import CallEnded, CallStarted, InputReceived, NodeEntered
+from ivr.events.types import (
+    AgentConnected,
+    CallEnded,
+    CallStarted,
+    InputReceived,
+    NodeEntered,
+    QueueJoined,
+    QueueLeft,
+)
 from ivr.ports import CallEventKind, Disposition
 
 
@@ -23,20 +31,23 @@ def info(call_id: str, caller: str = "+34600111222", started: datetime | None = 
                     started_at=started or datetime.now(UTC), linked_id=f"L-{call_id}")
 
 
-async def run_queued_call(store: CallStore, call_id: str, caller: str = "+34600111222") -> None:
+async def run_queued_call(store: CallStore, bus: EventBus, call_id: str, caller: str = "+34600111222") -> None:
+    """The engine records its steps; the ACD's facts arrive as typed events on the bus."""
     await store.call_started(info(call_id, caller), flow="support", language="es")
     await store.event(call_id, CallEventKind.NODE_ENTERED, node="main", data={"kind": "menu"})
     await store.event(call_id, CallEventKind.INPUT, node="main",
                       data={"mode": "speech", "transcript": "agente", "confidence": 0.82, "key": "0"})
-    await store.event(call_id, CallEventKind.QUEUE_JOINED, node="q", data={"queue": "general", "position": 3})
-    await store.event(call_id, CallEventKind.QUEUE_LEFT, node="q",
-                      data={"queue": "general", "waited_seconds": 42.5, "outcome": "connected", "position": 1})
-    await store.event(call_id, CallEventKind.AGENT_CONNECTED, node="q", data={"agent_id": "a7", "queue": "general"})
+    bus.publish(QueueJoined(call_id=call_id, queue="general", position=3, ewt_seconds=60.0))
+    bus.publish(AgentConnected(agent_id="a7", call_id=call_id, queue="general", waited_seconds=42.5,
+                               ring_seconds=2.0))
+    bus.publish(QueueLeft(call_id=call_id, queue="general", outcome="connected", waited_seconds=42.5, position=1,
+                          agent_id="a7", talk_seconds=30.0))
 
 
 async def test_call_with_timeline_is_recorded(database: Database) -> None:
-    store = CallStore(database, EventBus())
-    await run_queued_call(store, "1700000000.1")
+    bus = EventBus()
+    store = CallStore(database, bus)
+    await run_queued_call(store, bus, "1700000000.1")
     await store.call_ended("1700000000.1", Disposition.CONNECTED, language="en")
 
     record = await store.get_call("1700000000.1")
@@ -49,13 +60,16 @@ async def test_call_with_timeline_is_recorded(database: Database) -> None:
     assert (record.queue, record.waited_seconds, record.agent_id) == ("general", 42.5, "a7")
     assert record.ended_at is not None and record.ended_at >= record.started_at
     assert [e.kind for e in record.events] == [
-        "node_entered", "input", "queue_joined", "queue_left", "agent_connected"
+        "node_entered", "input", "queue_joined", "agent_connected", "queue_left"
     ]
     assert [e.seq for e in record.events] == [1, 2, 3, 4, 5]
     assert record.events[1].data == {"mode": "speech", "transcript": "agente", "confidence": 0.82, "key": "0"}
     assert record.events[0].node == "main"
+    assert record.events[2].node == "queue:general"
     as_dict = record.to_dict()
-    assert as_dict["events"][3]["data"]["waited_seconds"] == 42.5
+    assert as_dict["events"][4]["data"] == {"queue": "general", "outcome": "connected", "waited_seconds": 42.5,
+                                            "waited_this_call_seconds": 42.5, "position": 1, "agent_id": "a7",
+                                            "talk_seconds": 30.0}
     assert record.to_dict(mask=True)["caller"] != "+34600111222"
 
 
@@ -159,12 +173,27 @@ async def test_recent_unresolved_none_once_an_agent_was_reached(database: Databa
     assert await store.recent_unresolved(caller, within_minutes=120) is None
 
 
+async def test_acd_events_of_calls_it_does_not_record_are_not_written(database: Database) -> None:
+    """A callback's call (``callback:<id>``) or another recorder's call is not this store's: its
+    events leave no row behind (a row without its call would be refused by the database)."""
+    bus = EventBus()
+    store = CallStore(database, bus)
+    bus.publish(AgentConnected(agent_id="a1", call_id="callback:cb-1", queue="support"))
+    bus.publish(QueueJoined(call_id="nobody", queue="support", position=1, ewt_seconds=None))
+    await store.writer.flush()
+    assert store.writer.dropped_rows == 0 and store.writer.failed_flushes == 0
+    async with database.session() as s:
+        assert (await s.scalars(select(CallEventRow.call_id))).all() == []
+
+
 async def test_recorded_abandon_feeds_recent_unresolved(database: Database) -> None:
-    store = CallStore(database, EventBus())
+    bus = EventBus()
+    store = CallStore(database, bus)
     caller = "+34600555444"
     await store.call_started(info("live-1", caller), flow="support", language="es")
-    await store.event("live-1", CallEventKind.QUEUE_LEFT, data={"queue": "support", "waited_seconds": 70,
-                                                                 "outcome": "abandoned", "position": 2})
+    # a returning caller: 20 s of credit from the earlier call, 50 s in line this time
+    bus.publish(QueueLeft(call_id="live-1", queue="support", outcome="abandoned", waited_seconds=50.0,
+                          credit_seconds=20.0, position=2))
     await store.call_ended("live-1", Disposition.ABANDONED)
     contact = await store.recent_unresolved(caller, within_minutes=5)
     assert contact is not None and contact.queue == "support" and contact.waited_seconds == 70
@@ -205,9 +234,10 @@ async def test_database_outage_never_breaks_the_call_and_records_survive(
     url = f"sqlite+aiosqlite:///{tmp_path / 'not-migrated.db'}"
     db = Database(url)  # no tables: every write fails like a database outage would
     try:
-        store = CallStore(db, EventBus())
+        bus = EventBus()
+        store = CallStore(db, bus)
         with caplog.at_level(logging.ERROR, logger="ivr.calls"):
-            await run_queued_call(store, "outage-1")
+            await run_queued_call(store, bus, "outage-1")
             await store.call_ended("outage-1", Disposition.CONNECTED)  # must not raise
         assert any("cannot write call records" in r.getMessage() for r in caplog.records)
         assert store.writer.failed_flushes >= 1
@@ -259,7 +289,9 @@ async def test_odd_values_never_reach_the_database_as_errors(database: Database)
     await store.event("odd", CallEventKind.INPUT, node="m",
                       data={"confidence": float("nan"), "nested": {"inf": float("inf"), "t": (1, 2)}})
     await store.event("odd", "future_kind", node="m", data={"x": 1})  # type: ignore[arg-type]
-    await store.event("odd", CallEventKind.QUEUE_LEFT, data={"queue": 7, "waited_seconds": True})
+    # A queue fact written as a plain record is only a row: the call's queue and wait come from the
+    # ACD's typed events, never from parsing rows back.
+    await store.event("odd", CallEventKind.QUEUE_LEFT, data={"queue": "support", "waited_seconds": 12})
     await store.call_ended("odd", Disposition.COMPLETED)
     record = await store.get_call("odd")
     assert record is not None and store.writer.dropped_rows == 0

@@ -11,13 +11,14 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from api.plugin import wire as wire_api
-from api.security import Role, UserService
+from api.security import UserService
 from deflection.service import DeflectionService
 from ivr.calls.records import CallRecord
 from ivr.cli import main as ivr_main
 from ivr.db import Database
 from ivr.db.migrate import upgrade
 from ivr.ports import LinkTicket
+from ivr.web.auth import Role
 from tests.support.calls_rows import record_call
 from tests.support.deflection_env import NUMBER, AlwaysOpen, FakeCallbacks, client, container, request
 

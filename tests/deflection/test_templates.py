@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from api import plugin as api_plugin
-from api.security import Role
 from deflection import plugin as deflection_plugin
 from deflection.admin_routes import _mask
 from deflection.service import DeflectionService
@@ -16,6 +15,7 @@ from ivr.context import ContextSnapshot, InputRecord
 from ivr.db import Database, utcnow
 from ivr.observability import plugin as obs_plugin
 from ivr.ports import Consent, ConsentMethod, DeflectionRequest
+from ivr.web.auth import Role
 from tests.support.app import app_for, make_container
 
 

@@ -7,7 +7,6 @@ import httpx
 import pytest
 
 from api import plugin as api_plugin
-from api.security import Role
 from ivr.composition import Container
 from ivr.config import plugin as config_plugin
 from ivr.db import Database
@@ -15,6 +14,7 @@ from ivr.flowadmin import plugin as flowadmin_plugin
 from ivr.flows import plugin as flows_plugin
 from ivr.observability import plugin as obs_plugin
 from ivr.settings import PROJECT_ROOT
+from ivr.web.auth import Role
 from tests.flows.test_yamlload import BOMB, SELF_ALIAS, chain_flow
 from tests.support.app import app_for, make_container
 from tests.support.scripted import ScriptedChannel, scripted_info

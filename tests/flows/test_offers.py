@@ -9,7 +9,7 @@ import pytest
 
 from ivr.channel import CallerHungUp, DialStatus, Grammar, InputMode, InputSpec, PromptFile
 from ivr.context import CallContext
-from ivr.offers import offer_callback, offer_deflection
+from ivr.dialogs.offers import offer_callback, offer_deflection
 from ivr.ports import CallbackSource, CallEventKind, ConsentMethod, MessageChannel
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.settings import PROJECT_ROOT

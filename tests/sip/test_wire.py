@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ivr.channels.sip import g711
-from ivr.channels.sip.errors import SdpError, SipParseError
+from ivr.channels.sip.errors import SdpError
 from ivr.channels.sip.inbound import dtmf_relay_digit
 from ivr.channels.sip.message import (
+    SipParseError,
     SipRequest,
     SipResponse,
     parse_message,

@@ -13,11 +13,11 @@ import httpx
 from fastapi import HTTPException, Request, status
 
 from api import plugin as api_plugin
-from api.security import Role, User, current_user
 from ivr.calls import plugin as calls_plugin
 from ivr.composition import Container
 from ivr.config import plugin as config_plugin
 from ivr.db import Database
+from ivr.web.auth import Role, User, current_user
 from tests.support.app import app_for, make_container
 
 USERS = {

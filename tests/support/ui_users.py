@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 
-from api.security import Role, UserService
+from api.security import UserService
+from ivr.web.auth import Role
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

@@ -21,7 +21,6 @@ import pytest
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from api.app import create_app
-from api.security import AuthError, Role
 from ivr.acd.runtime import AcdRuntime
 from ivr.acd.store import AnnouncedBand
 from ivr.acd.types import AgentState, EntryKind
@@ -33,6 +32,7 @@ from ivr.db import Database, utcnow
 from ivr.events.types import AgentConnected, QueueJoined
 from ivr.ports import CallbackRequest, CallbackSource, Consent, ConsentMethod, DeflectionRequest, QueueRequest
 from ivr.settings import Settings
+from ivr.web.auth import AuthError, Role
 from tests.acd.test_transfer import RecordingOps
 from tests.support.calls_rows import record_call
 from tests.support.scripted import ScriptedChannel, scripted_info

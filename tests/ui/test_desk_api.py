@@ -17,7 +17,6 @@ import pytest
 
 from api.app import create_app
 from api.desk import screen_pop
-from api.security import Role
 from api.ui.stats import LocalDay, hourly
 from ivr.acd.types import AgentState
 from ivr.composition import Container, build_container
@@ -25,6 +24,7 @@ from ivr.db import Database
 from ivr.events.types import AgentConnected
 from ivr.ports import Disposition
 from ivr.settings import Settings
+from ivr.web.auth import Role
 from tests.support.calls_rows import record_call
 from tests.support.scripted import scripted_info
 from tests.support.ui_server import serving

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ivr.callcontrol import ControlAction, LiveBridge
 from ivr.channels.sip.leg import Leg, LegState
-
-if TYPE_CHECKING:
-    from ivr.channels.sip.endpoint import SipEndpoint
+from ivr.channels.sip.transport import SipTransport
 
 
 class SipBridgeOps:
     backend = "sip"
 
-    def __init__(self, endpoint: SipEndpoint, caller: Leg, agent: Leg) -> None:
+    def __init__(self, endpoint: SipTransport, caller: Leg, agent: Leg) -> None:
         self._endpoint = endpoint
         self._caller = caller
         self._agent = agent
@@ -43,7 +40,7 @@ class SipBridgeOps:
         self._endpoint.hangup_leg(self._agent)
 
 
-async def run_bridge(endpoint: SipEndpoint, caller: Leg, agent: Leg, bridge: LiveBridge | None,
+async def run_bridge(endpoint: SipTransport, caller: Leg, agent: Leg, bridge: LiveBridge | None,
                      hung_up: Callable[[], bool]) -> None:
     """Relay until either leg ends; while the desk holds the call, music to the caller instead."""
     signal = bridge.changed if bridge is not None else None

@@ -14,8 +14,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
+from ivr.callcontrol import LiveBridge
 from ivr.channel import (
     Backend,
     CallerHungUp,
@@ -29,15 +29,13 @@ from ivr.channel import (
 )
 from ivr.channels.sip.audio import AudioError
 from ivr.channels.sip.bridge import SipBridgeOps, run_bridge
-from ivr.channels.sip.errors import OriginateCancelled, OriginateFailed, OriginateReason, SipParseError
+from ivr.channels.sip.dialer import dial
+from ivr.channels.sip.errors import OriginateCancelled, OriginateFailed, OriginateReason
 from ivr.channels.sip.leg import Direction, EndedBy, Leg, LegState
-from ivr.channels.sip.message import address_uri, parse_uri
+from ivr.channels.sip.message import SipParseError, address_uri, parse_uri
 from ivr.channels.sip.speech import listen
+from ivr.channels.sip.transport import SipTransport
 from ivr.db import utcnow
-
-if TYPE_CHECKING:
-    from ivr.callcontrol import LiveBridge
-    from ivr.channels.sip.endpoint import SipEndpoint
 
 log = logging.getLogger("ivr.sip.channel")
 
@@ -61,7 +59,7 @@ def _user_of(header: str) -> tuple[str, str | None]:
 
 
 class SipChannel:
-    def __init__(self, endpoint: SipEndpoint, leg: Leg) -> None:
+    def __init__(self, endpoint: SipTransport, leg: Leg) -> None:
         self._endpoint = endpoint
         self._leg = leg
         self._pending: list[str] = []
@@ -259,8 +257,6 @@ class SipChannel:
         bridge: LiveBridge | None = None,
     ) -> ConnectResult:
         await self.answer()
-        from ivr.channels.sip.dialer import dial
-
         loop = asyncio.get_running_loop()
         started = loop.time()
         ringing = asyncio.Event()  # set once the dial is over: the announcement stops there

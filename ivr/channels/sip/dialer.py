@@ -14,17 +14,23 @@ import logging
 import secrets
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from ivr.channels.sip.errors import OriginateCancelled, OriginateFailed, OriginateReason, SdpError, SipParseError
+from ivr.channels.sip.errors import OriginateCancelled, OriginateFailed, OriginateReason, SdpError
 from ivr.channels.sip.leg import Direction, Leg, LegState
 from ivr.channels.sip.media import RtpSession, open_session
-from ivr.channels.sip.message import Headers, SipRequest, SipResponse, address_uri, new_branch, new_tag, parse_uri
+from ivr.channels.sip.message import (
+    Headers,
+    SipParseError,
+    SipRequest,
+    SipResponse,
+    address_uri,
+    new_branch,
+    new_tag,
+    parse_uri,
+)
 from ivr.channels.sip.sdp import DEFAULT_DTMF_PT, Codec, build_sdp, ip_version_of, negotiate, parse_sdp
 from ivr.channels.sip.transactions import Address
-
-if TYPE_CHECKING:
-    from ivr.channels.sip.endpoint import SipEndpoint
+from ivr.channels.sip.transport import SipTransport
 
 log = logging.getLogger("ivr.sip.dialer")
 
@@ -79,7 +85,7 @@ async def _resolve(host: str, port: int, ip_version: int) -> Address:
 
 
 async def dial(
-    endpoint: SipEndpoint,
+    endpoint: SipTransport,
     uri: str,
     *,
     caller_id: str,
@@ -106,7 +112,7 @@ async def dial(
 class _OutboundCall:
     def __init__(
         self,
-        endpoint: SipEndpoint,
+        endpoint: SipTransport,
         target: str,
         addr: Address,
         rtp: RtpSession,
@@ -326,7 +332,7 @@ class _OutboundCall:
         self.endpoint.retransmitter.stop(("invite", self.branch))
 
 
-def settings_host(endpoint: SipEndpoint) -> str:
+def settings_host(endpoint: SipTransport) -> str:
     return endpoint.settings.rtp_host
 
 

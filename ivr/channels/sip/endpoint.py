@@ -12,13 +12,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ivr.channels.sip.audio import AudioLibrary
+from ivr.channels.sip.channel import SipChannel
 from ivr.channels.sip.credentials import AgentSecrets, load_agent_secrets
-from ivr.channels.sip.errors import SdpError, SipParseError
+from ivr.channels.sip.dialer import dial
+from ivr.channels.sip.errors import SdpError
 from ivr.channels.sip.flood import SipFloodGuard
 from ivr.channels.sip.inbound import bad_request_for, dtmf_relay_digit, open_inbound_leg
 from ivr.channels.sip.leg import Direction, EndedBy, Leg, LegState
 from ivr.channels.sip.message import (
     SipMessage,
+    SipParseError,
     SipRequest,
     SipResponse,
     new_tag,
@@ -35,12 +38,11 @@ from ivr.errors import listen_error
 from ivr.settings import SipSettings
 
 if TYPE_CHECKING:
-    from ivr.channels.sip.channel import SipChannel
     from ivr.speech.factory import SpeechEngines
 
 log = logging.getLogger("ivr.sip")
 
-CallHandler = Callable[["SipChannel"], Awaitable[None]]
+CallHandler = Callable[[SipChannel], Awaitable[None]]
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
 SUPPORTED_CODECS = (Codec.PCMU, Codec.PCMA)
 _OTHER_METHODS = frozenset({"UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "MESSAGE", "REFER", "PUBLISH"})
@@ -457,8 +459,6 @@ class SipEndpoint:
             self.respond(request, addr, 503, "Service Unavailable", to_tag=new_tag())
 
     async def _run_call(self, leg: Leg) -> None:
-        from ivr.channels.sip.channel import SipChannel
-
         channel = SipChannel(self, leg)
         try:
             await self._handler(channel)
@@ -514,9 +514,6 @@ class SipEndpoint:
 
     async def originate(self, uri: str, *, caller_id: str, timeout: float) -> SipChannel:
         """Call ``uri`` and return the answered call as a channel (for callbacks)."""
-        from ivr.channels.sip.channel import SipChannel
-        from ivr.channels.sip.dialer import dial
-
         leg = await dial(self, uri, caller_id=caller_id, timeout=timeout, codecs=SUPPORTED_CODECS)
         return SipChannel(self, leg)
 

@@ -1,27 +1,15 @@
-"""Errors of the built-in SIP endpoint, mapped from what the wire says."""
+"""Errors of the built-in SIP endpoint, mapped from what the wire says (a datagram that is not SIP:
+:class:`ivr.channels.sip.message.SipParseError`, beside the parser)."""
 
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
 
 from ivr.channel import ChannelError
-
-if TYPE_CHECKING:
-    from ivr.channels.sip.message import SipRequest, SipResponse
 
 
 class SipError(Exception):
     """Base of the SIP endpoint's own errors."""
-
-
-class SipParseError(SipError):
-    """A datagram is not valid SIP; ``partial`` holds what could be read (enough to answer 400?)."""
-
-    def __init__(self, reason: str, *, partial: SipRequest | SipResponse | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.partial = partial
 
 
 class SdpError(SipError):

@@ -16,15 +16,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import Protocol, cast
 
 from ivr.channels.sip import g711, udpsend
+from ivr.channels.sip.pacer import Pacer
 from ivr.channels.sip.rtp import DtmfDetector, RtpPacket, RtpParseError, build_rtp, build_telephone_event, parse_rtp
 from ivr.channels.sip.sdp import Codec
 from ivr.channels.sip.stats import FRAME_SAMPLES, FRAME_SECONDS
-
-if TYPE_CHECKING:
-    from ivr.channels.sip.pacer import Pacer
 
 log = logging.getLogger("ivr.sip.media")
 

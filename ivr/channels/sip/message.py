@@ -10,7 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from ivr.channels.sip.errors import SipParseError
+from ivr.channels.sip.errors import SipError
 
 # RFC 3261 §7.3.3 compact header forms.
 _COMPACT = {
@@ -48,6 +48,15 @@ def canonical_name(name: str) -> str:
     lower = name.strip().lower()
     lower = _COMPACT.get(lower, lower)
     return _CANONICAL.get(lower, "-".join(p.capitalize() for p in lower.split("-")))
+
+
+class SipParseError(SipError):
+    """A datagram is not valid SIP; ``partial`` holds what could be read (enough to answer 400?)."""
+
+    def __init__(self, reason: str, *, partial: SipRequest | SipResponse | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.partial = partial
 
 
 @dataclass(slots=True)

@@ -28,12 +28,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ivr.channels.sip.stats import FRAME_SAMPLES, FRAME_SECONDS, PacingStats
-
-if TYPE_CHECKING:
-    from ivr.channels.sip.media import RtpSession
 
 log = logging.getLogger("ivr.sip.pacer")
 
@@ -41,14 +38,22 @@ _RESYNC_SECONDS = 0.2
 SWITCH_INTERVAL = 0.001  # seconds: the longest a busy thread keeps the GIL from the media thread
 
 
+class PacedSession(Protocol):
+    """What the pacer sends to (:class:`ivr.channels.sip.media.RtpSession`, which owns a pacer)."""
+
+    def send_frame_at(self, payload: bytes, now: float, *, first: bool) -> None: ...
+
+    def fail(self, exc: Exception) -> None: ...
+
+
 @dataclass(eq=False)
 class _Stream:
-    session: RtpSession
+    session: PacedSession
     audio: bytes
     stop: Callable[[], bool] | None
     loop: asyncio.AbstractEventLoop
     done: asyncio.Future[bool]
-    since: float | None = None  # loop time the prompt was asked for (None: music, not a prompt)
+    since: float | None = None  # time.monotonic() the prompt was asked for (None: music, not a prompt)
     offset: int = 0
     frames: int = 0
     # Held while a frame is sent, and to cancel: after play() is left no frame of it goes out.
@@ -76,7 +81,7 @@ class Pacer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    async def play(self, session: RtpSession, audio: bytes, stop: Callable[[], bool] | None,
+    async def play(self, session: PacedSession, audio: bytes, stop: Callable[[], bool] | None,
                    since: float | None = None) -> bool:
         """Send ``audio`` (encoded G.711) from the next tick on; True if it all went out.
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from ivr.channels.sip.credentials import AgentSecrets
 from ivr.channels.sip.digest import Algorithm, DigestAuthenticator, Verdict
-from ivr.channels.sip.errors import OriginateFailed, OriginateReason, SipParseError
-from ivr.channels.sip.message import SipRequest, address_uri, header_params, parse_uri
+from ivr.channels.sip.errors import OriginateFailed, OriginateReason
+from ivr.channels.sip.message import SipParseError, SipRequest, address_uri, header_params, parse_uri
 from ivr.settings import SipSettings
 
 log = logging.getLogger("ivr.sip.registrar")

@@ -12,18 +12,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
-from ivr.channel import InputMode, InputResult, InputSpec, PromptFile
+from ivr.channel import CallInfo, InputMode, InputResult, InputSpec, PromptFile
+from ivr.channels.sip.leg import Leg
 from ivr.speech.base import SpeechError
 
 if TYPE_CHECKING:
-    from ivr.channels.sip.channel import SipChannel
     from ivr.speech.factory import SpeechEngines
     from ivr.speech.runner import AsyncRecognizer
 
 log = logging.getLogger("ivr.sip.speech")
+
+
+class ListeningChannel(Protocol):
+    """What listening needs from the call (:class:`ivr.channels.sip.channel.SipChannel`, which
+    listens through this module): its leg's audio, keys alongside, and a wake-up on speech."""
+
+    @property
+    def info(self) -> CallInfo: ...
+
+    @property
+    def leg(self) -> Leg: ...
+
+    def wake(self) -> None: ...
+
+    async def collect_digits(self, prompts: Sequence[PromptFile], spec: InputSpec,
+                             extra_stop: Callable[[], bool] | None = None) -> InputResult: ...
 
 MAX_UTTERANCE_SECONDS = 12.0
 # What a turn whose speech could not be decoded answers: spoken, matching nothing.
@@ -32,7 +48,7 @@ _QUEUE_FRAMES = 500  # 10 s of 20 ms frames: beyond that the recognizer is hopel
 
 
 async def listen(
-    channel: SipChannel, engines: SpeechEngines, prompts: Sequence[PromptFile], spec: InputSpec
+    channel: ListeningChannel, engines: SpeechEngines, prompts: Sequence[PromptFile], spec: InputSpec
 ) -> InputResult:
     assert spec.grammar is not None
     engine = engines.engine_for(spec.grammar.language)
@@ -66,7 +82,8 @@ async def listen(
 
 
 async def _outcome(
-    channel: SipChannel, prompts: Sequence[PromptFile], spec: InputSpec, feeder: _Feeder, recognizer: AsyncRecognizer
+    channel: ListeningChannel, prompts: Sequence[PromptFile], spec: InputSpec, feeder: _Feeder,
+    recognizer: AsyncRecognizer,
 ) -> InputResult:
     keyed = await channel.collect_digits(prompts, spec, extra_stop=feeder.heard.is_set)
     if keyed.mode is InputMode.DTMF or not feeder.heard.is_set():
@@ -84,7 +101,7 @@ async def _outcome(
 
 
 class _Feeder:
-    def __init__(self, channel: SipChannel, recognizer: AsyncRecognizer) -> None:
+    def __init__(self, channel: ListeningChannel, recognizer: AsyncRecognizer) -> None:
         self._channel = channel
         self._recognizer = recognizer
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=_QUEUE_FRAMES)

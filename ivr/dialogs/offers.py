@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from ivr.channel import Channel, Grammar, InputMode, InputSpec, PromptFile
 from ivr.context import CallContext
-from ivr.flows.speaking import say_duration
-from ivr.flows.yesno import Answer, ask_yes_no, prompt_files, record_event, record_input
+from ivr.dialogs.speaking import say_duration
+from ivr.dialogs.yesno import Answer, ask_yes_no, prompt_files, record_event, record_input
 from ivr.ports import (
     CallbackPort,
     CallbackRefused,
