@@ -1,8 +1,8 @@
 """The FastAPI application: every domain's routers, /health, /ready, /metrics, OpenAPI at /docs.
 
-Domains contribute routers through ``container.routers`` (their ``plugin.wire``). Admin/agent routes
-live under the one versioned prefix ``/api/v1``; public pages (``/c/<token>``) and provider webhooks
-(``/webhooks/...``) sit outside it.
+Domains contribute routers through their handles (``container.routers``, gathered by
+``ivr.composition``). Admin/agent routes live under the one versioned prefix ``/api/v1``; public pages
+(``/c/<token>``) and provider webhooks (``/webhooks/...``) sit outside it.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from api.hashing import PasswordHashing
 from api.models import AuditRow, TokenRow, UserRow
 from ivr.db import Database, utcnow
+from ivr.deps import container_of
 
 SESSION_COOKIE = "puente_session"
 
@@ -207,13 +208,11 @@ def _cookie_write_without_csrf_header(request: Request) -> bool:
 
 
 def users_service(request: Request) -> UserService:
-    service: UserService = request.app.state.container.services["users"]
-    return service
+    return container_of(request).web.users
 
 
 def audit_log(request: Request) -> AuditLog:
-    log: AuditLog = request.app.state.container.services["audit"]
-    return log
+    return container_of(request).web.audit
 
 
 async def current_user(request: Request, users: Annotated[UserService, Depends(users_service)]) -> User:

@@ -1,4 +1,4 @@
-"""The built-in SIP endpoint: an outbound INVITE (``services["sip"].originate``), answered as a channel
+"""The built-in SIP endpoint: an outbound INVITE (``container.sip.endpoint.originate``), answered as a channel
 on which the dispatcher runs the call script itself."""
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
 from api.security import AdminUser, Audit, StaffUser, SupervisorUser
+from ivr.deps import Schedules
 from ivr.schedules.errors import ScheduleError, UnknownSchedule
 from ivr.schedules.model import ScheduleState
 from ivr.schedules.parse import schedule_to_dict
@@ -17,12 +18,6 @@ from ivr.schedules.service import ScheduleService
 router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"])
 
 
-def schedule_service(request: Request) -> ScheduleService:
-    service: ScheduleService = request.app.state.container.services["schedules"]
-    return service
-
-
-Schedules = Annotated[ScheduleService, Depends(schedule_service)]
 
 
 class OverrideIn(BaseModel):
