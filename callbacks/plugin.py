@@ -53,8 +53,7 @@ def build_service(settings: Settings, db: Database, bus: EventBus, *, queues: Qu
         return None
     return CallbackService(
         CallbackStore(db), bus, settings.callbacks,
-        policies=PolicyBook(lambda: queues),
-        optouts=lambda: optouts, schedules=lambda: schedules, history=lambda: history,
+        policies=PolicyBook(queues), optouts=optouts, schedules=schedules, history=history,
         languages=settings.languages, default_language=settings.default_language, contact=settings.contact,
     )
 
@@ -63,18 +62,18 @@ def build_originator(settings: Settings, ami: AmiClient | None, sip: SipEndpoint
     cb = settings.callbacks
     use_ami = cb.originator == "ami" or (cb.originator == "auto" and settings.ami.enabled)
     if use_ami:
-        return AmiOriginator(lambda: ami, context=cb.ami_context, customer_channel=cb.customer_originate,
+        return AmiOriginator(ami, context=cb.ami_context, customer_channel=cb.customer_originate,
                              customer_dial=cb.customer_dial)
-    return SipOriginator(lambda: sip, customer_uri=cb.customer_sip_uri)
+    return SipOriginator(sip, customer_uri=cb.customer_sip_uri)
 
 
 def build(settings: Settings, bus: EventBus, service: CallbackService, *, acd: AcdService,
           prompts: PromptCatalogue, recorder: CallStore, ami: AmiClient | None,
           sip: SipEndpoint | None) -> CallbacksDomain:
     sessions = SessionRegistry()
-    script = ScriptDeps(bus, prompts=lambda: prompts, acd=lambda: acd, default_language=settings.default_language,
-                        recorder=lambda: recorder, languages=tuple(settings.languages))
+    script = ScriptDeps(bus, prompts=prompts, acd=acd, default_language=settings.default_language, recorder=recorder,
+                        languages=tuple(settings.languages))
     originator = build_originator(settings, ami, sip)
-    dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: acd,
+    dispatcher = CallbackDispatcher(service, originator=originator, acd=acd,
                                     sessions=sessions, script=script, settings=settings.callbacks)
     return CallbacksDomain(service=service, dispatcher=dispatcher, script=agi_script(sessions, script))

@@ -63,7 +63,7 @@ async def test_the_agi_server_serves_calls_after_each_restart() -> None:
         async def run(self, channel: object) -> None:
             return None
 
-    server = AgiServer(agi_settings(), engine=Engine)
+    server = AgiServer(agi_settings(), engine=Engine())
     for _ in range(3):
         task = await run_until_started(server)
         model = CallerModel()

@@ -269,7 +269,7 @@ def test_http_and_agi_keep_serving_while_a_failed_component_restarts(choice: Eve
             tmp_path, http={"port": 0}, agi={"port": 0}, audiosocket={"enabled": False},
             supervision={"restart_base_delay": 0.01, "restart_max_delay": 0.05},
         )
-        agi = AgiServer(container.settings.agi, engine=lambda: None, scripts=lambda: {"answer": _answer_script},
+        agi = AgiServer(container.settings.agi, engine=None, scripts={"answer": _answer_script},
                         bus=container.bus)
         http = HttpServer(container)
         flaky = Flaky(failures=1)

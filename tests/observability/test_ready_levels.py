@@ -88,7 +88,7 @@ async def test_the_recorded_asterisk_check_is_a_readiness_detail(sqlite_db: Data
 async def test_the_fastagi_server_counts_as_the_telephony_listener(sqlite_db: Database) -> None:
     container = await make_container(sqlite_db, settings=cheap_settings(agi={"enabled": False},
                                                                         sip={"enabled": False}))
-    agi = AgiServer(AgiSettings(host="127.0.0.1", port=0), engine=lambda: None)
+    agi = AgiServer(AgiSettings(host="127.0.0.1", port=0), engine=None)
     container = replace(container, agi=AgiDomain(agi))
     assert (await _ready(container)).status_code == 503
     await agi.start()

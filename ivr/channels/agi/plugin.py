@@ -26,7 +26,7 @@ def build(settings: Settings, bus: EventBus, *, engine: FlowRunner, scripts: Map
     """The server, or None when FastAGI is off (``IVR_AGI__ENABLED=false``)."""
     if not settings.agi.enabled:
         return None
-    server = AgiServer(settings.agi, engine=lambda: engine, scripts=lambda: scripts, bus=bus,
+    server = AgiServer(settings.agi, engine=engine, scripts=scripts, bus=bus,
                        speech=_speech(settings, speech))
     registry.register(AgiCollector(server.stats))
     return AgiDomain(server=server)
