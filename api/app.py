@@ -1,8 +1,8 @@
 """The FastAPI application: every domain's routers, /health, /ready, /metrics, OpenAPI at /docs.
 
-Domains contribute routers through ``container.routers`` (their ``plugin.wire``). Admin/agent routes
-live under the one versioned prefix ``/api/v1``; public pages (``/c/<token>``) and provider webhooks
-(``/webhooks/...``) sit outside it.
+Domains contribute routers through their handles (``container.routers``, gathered by
+``ivr.composition``). Admin/agent routes live under the one versioned prefix ``/api/v1``; public pages
+(``/c/<token>``) and provider webhooks (``/webhooks/...``) sit outside it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ API_PREFIX = "/api/v1"
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Puente", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json")
     app.state.container = container
-    guard = container.services.get("http_flood")
-    if guard is not None:  # added before the proxy headers' middleware, so it runs inside it (real client)
-        app.add_middleware(HttpFloodMiddleware, guard=guard, counts=container.services["http_flood_counts"],
-                           login=lambda: container.services.get("login"))
+    # The core's route dependencies (ivr.web.auth) reach users and the audit log through these ports.
+    app.state.token_users = container.web.users
+    app.state.audit_trail = container.web.audit
+    web = container.web  # the guard is added before the proxy headers' middleware, so it runs inside it (real client)
+    app.add_middleware(HttpFloodMiddleware, guard=web.flood, counts=web.flood_counts, login=web.login)
     proxies = [str(net) for net in container.settings.http.trusted_proxies]
     if proxies:  # forwarded headers from these proxies only (ivr.web.clientip)
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from api.hashing import HashingBusy
 from api.login import LoginGate, LoginThrottled
 from api.security import CannotDelete, UnknownUser, UserExists, UserService, users_service
+from ivr.deps import container_of
 from ivr.web.auth import SESSION_COOKIE, AdminUser, Audit, AuditTrail, AuthError, CurrentUser, Role, User
 from ivr.web.clientip import client_ip
 
@@ -19,8 +20,7 @@ Users = Annotated[UserService, Depends(users_service)]
 
 
 def login_gate(request: Request) -> LoginGate:
-    gate: LoginGate = request.app.state.container.services["login"]
-    return gate
+    return container_of(request).web.login
 
 
 Gate = Annotated[LoginGate, Depends(login_gate)]
@@ -121,8 +121,8 @@ class PasswordIn(BaseModel):
 
 
 def _check_agent(request: Request, agent_id: str | None) -> None:
-    acd = request.app.state.container.services.get("acd")
-    if agent_id and acd is not None and agent_id not in acd.router.agents:
+    acd = container_of(request).acd.service
+    if agent_id and agent_id not in acd.router.agents:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"there is no agent {agent_id!r}: add it under Admin → Agents first, or leave it empty")
 

@@ -31,6 +31,7 @@ from deflection.tokens import scrub_tokens
 from ivr.acd.types import AgentState, InvalidTransition, StateReason
 from ivr.composition import Container
 from ivr.db import Database
+from ivr.deps import AppContainer
 from ivr.events.types import AgentConnected, AgentOffered, AgentStateChanged, Event
 from ivr.logs import mask_number
 from ivr.web.auth import Audit, Role, StaffUser, User
@@ -103,14 +104,6 @@ def _out(row: WrapUpRow) -> WrapUpOut:
 
 
 # --------------------------------------------------------------------------- dependencies
-
-
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
-AppContainer = Annotated[Container, Depends(_container)]
 
 
 def desk_agent_id(user: StaffUser, agent_id: Annotated[str | None, Query(max_length=64)] = None) -> str:
@@ -189,8 +182,8 @@ async def _stream(request: Request, container: Container, agent_id: str,
                 yield _sse("state", {"agent_id": agent_id, "state": event.state, "previous": event.previous,
                                      "reason": event.reason, "at": event.at.isoformat()})
             elif isinstance(event, AgentConnected | AgentOffered):
-                yield _sse("pop", await screen_pop(event, container.services.get("customer_history"),
-                                                   container.services.get("flows"), language))
+                yield _sse("pop", await screen_pop(event, container.deflection.history,
+                                                   container.flowadmin.provider, language))
     finally:
         sub.close()
 
@@ -201,8 +194,8 @@ async def desk_events(request: Request, agent_id: AgentId, container: AppContain
     """The agent's live feed: ``pop`` (offered/connected call with context and history), ``state``.
     Steps and options are named in the desk's language: ``lang`` (es, en), else the agent's choice
     (the ``puente_lang`` cookie), else the browser's ``Accept-Language``."""
-    acd = container.services.get("acd")
-    state = acd.agent(agent_id).state.value if acd is not None and agent_id in acd.router.agents else None
+    acd = container.acd.service
+    state = acd.agent(agent_id).state.value if agent_id in acd.router.agents else None
     language = desk_language(request)
     hello = {"agent_id": agent_id, "state": state, "language": language}
     return StreamingResponse(_stream(request, container, agent_id, hello, language),
@@ -213,36 +206,30 @@ async def desk_events(request: Request, agent_id: AgentId, container: AppContain
 # --------------------------------------------------------------------------- open work and wrap-up
 
 
-def _store(container: Container) -> WrapUpStore:
-    store: WrapUpStore = container.services["desk_wrapups"]  # api.plugin registers it
-    return store
-
-
 @router.get("/work")
 async def open_work(agent_id: AgentId, container: AppContainer) -> dict[str, Any]:
     """The agent's state, open callbacks and cases (empty lists where a domain is not wired)."""
     out: dict[str, Any] = {"agent_id": agent_id, "agent": None, "callbacks": None, "cases": None}
-    acd = container.services.get("acd")
-    if acd is not None and agent_id in acd.router.agents:
+    acd = container.acd.service
+    if agent_id in acd.router.agents:
         view = acd.agent(agent_id)
         until = acd.wrap_up_until(agent_id)
         out["agent"] = {"agent_id": view.agent_id, "name": view.name, "state": view.state.value,
                         "since": view.state_since.isoformat(), "skills": dict(view.skills),
                         "wrap_up_until": until.isoformat() if until is not None else None}
-    callbacks = container.services.get("callbacks")
-    if callbacks is not None and hasattr(callbacks, "find"):
+    callbacks = container.callback_service
+    if callbacks is not None:
         found: list[Any] = []
         for state in (CallbackState.NEEDS_REVIEW, CallbackState.PENDING, CallbackState.SCHEDULED,
                       CallbackState.DIALING):
             found.extend(await callbacks.find(state=state, limit=20, handled_by=agent_id))
         out["callbacks"] = [cb.to_dict() for cb in found][:50]
-    cases = container.services.get("deflection_cases")
-    if cases is not None:
-        mine = await cases.list(status=CaseStatus.OPEN, limit=20, handled_by=agent_id)
-        replies = await cases.replies([c.id for c in mine])
-        out["cases"] = [scrub_tokens({**c.to_dict(), "replies": [r.to_dict() for r in replies[c.id]]})
-                        for c in mine]
-    out["wrapups"] = [w.model_dump(mode="json") for w in await _store(container).recent(agent_id, limit=10)]
+    cases = container.deflection.cases
+    mine = await cases.list(status=CaseStatus.OPEN, limit=20, handled_by=agent_id)
+    replies = await cases.replies([c.id for c in mine])
+    out["cases"] = [scrub_tokens({**c.to_dict(), "replies": [r.to_dict() for r in replies[c.id]]})
+                    for c in mine]
+    out["wrapups"] = [w.model_dump(mode="json") for w in await container.web.wrapups.recent(agent_id, limit=10)]
     return out
 
 
@@ -252,14 +239,13 @@ CALLBACK_CALL_PREFIX = "callback:"  # the desk's call id for a callback call (ca
 async def _check_handled(container: Container, agent_id: str, call_id: str) -> None:
     """404 for a call nobody recorded, 403 for one another agent handled."""
     if call_id.startswith(CALLBACK_CALL_PREFIX):
-        callbacks = container.services.get("callbacks")
+        callbacks = container.callback_service
         callback_id = call_id.removeprefix(CALLBACK_CALL_PREFIX)
         if callbacks is None or not await callbacks.belongs_to(callback_id, agent_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND,
                                 f"agent {agent_id} has no callback {callback_id} to wrap up")
         return
-    calls = container.services.get("call_store")
-    record = await calls.get_call(call_id) if calls is not None else None
+    record = await container.calls.store.get_call(call_id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id}: a wrap-up needs a recorded call")
     if record.agent_id != agent_id:
@@ -274,8 +260,8 @@ class MoreTimeIn(BaseModel):
 async def more_time(body: MoreTimeIn, agent_id: AgentId, user: StaffUser, container: AppContainer,
                     audit: Audit) -> dict[str, Any]:
     """More time for the notes: the wrap-up ends ``seconds`` later (the agent is not offered a call)."""
-    acd = container.services.get("acd")
-    if acd is None or agent_id not in acd.router.agents:
+    acd = container.acd.service
+    if agent_id not in acd.router.agents:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id}")
     try:
         until = acd.extend_wrap_up(agent_id, body.seconds)
@@ -292,12 +278,12 @@ async def wrap_up(body: WrapUpIn, agent_id: AgentId, user: StaffUser, container:
                   audit: Audit) -> WrapUpOut:
     """Store the disposition and notes; an agent in wrap-up becomes available (the work is done)."""
     await _check_handled(container, agent_id, body.call_id)
-    saved = await _store(container).add(user, agent_id, body)
+    saved = await container.web.wrapups.add(user, agent_id, body)
     await audit.record(user, "desk.wrapup", body.call_id,
                        {"agent_id": agent_id, "disposition": body.disposition.value})
-    acd = container.services.get("acd")
+    acd = container.acd.service
     state: str | None = None
-    if acd is not None and agent_id in acd.router.agents:
+    if agent_id in acd.router.agents:
         if acd.agent(agent_id).state is AgentState.WRAP_UP:
             acd.set_agent_state(agent_id, AgentState.AVAILABLE, reason=StateReason.WRAP_UP_DONE)
         state = acd.agent(agent_id).state.value

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
 from ivr.acd.service import AcdService
 from ivr.acd.types import AgentState
 from ivr.callcontrol import CallControls, ControlFailed, ControlUnavailable, LiveBridge, TransferTarget
+from ivr.deps import Acd
 from ivr.web.auth import Audit, Role, StaffUser, User
 
 router = APIRouter(prefix="/api/v1/desk", tags=["desk"])
@@ -25,16 +26,6 @@ NOT_ANSWERED: dict[int | str, dict[str, Any]] = {404: {"description": "no live c
                 403: {"description": "an agent acting on another agent's call"},
                 409: {"description": "not possible now (the reason is in detail)"},
                 502: {"description": "the phone system refused or did not answer"}}
-
-
-def _acd(request: Request) -> AcdService:
-    acd = request.app.state.container.services.get("acd")
-    if not isinstance(acd, AcdService):
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the queues are not running on this server")
-    return acd
-
-
-Acd = Annotated[AcdService, Depends(_acd)]
 
 
 def _bridge(controls: CallControls, user: User, call_id: str) -> LiveBridge:

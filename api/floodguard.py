@@ -18,7 +18,7 @@ configured, runs outside this one (see :func:`api.app.create_app`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily
@@ -52,7 +52,7 @@ class HttpFloodCollector(Collector):
 
 
 class HttpFloodMiddleware:
-    def __init__(self, app: ASGIApp, *, guard: FloodGuard, login: Callable[[], LoginGate | None],
+    def __init__(self, app: ASGIApp, *, guard: FloodGuard, login: LoginGate,
                  counts: HttpFloodCounts) -> None:
         self.app = app
         self._guard = guard
@@ -71,8 +71,7 @@ class HttpFloodMiddleware:
             await _refuse(send, path, _RATE_MESSAGE, "1")
             return
         if scope["method"] == "POST" and path in LOGIN_PATHS:
-            gate = self._login()
-            block = gate.address_block(ip) if gate is not None else None
+            block = self._login.address_block(ip)
             if block is not None:
                 self._counts.login_locked += 1
                 await _refuse(send, path, throttled_message(block, "address"), block.retry_after_header)

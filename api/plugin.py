@@ -1,14 +1,17 @@
-"""Wires users, the audit log, auth routes and the HTTP server (uvicorn) component."""
+"""Builds users, the audit log, the login gate and the pages' routes; and the HTTP server (uvicorn)
+component, which serves the app made from the whole container."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
+from dataclasses import dataclass
 from datetime import timedelta
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
 
 from api.app import create_app
 from api.auth_routes import router as auth_router
@@ -26,9 +29,10 @@ from api.ui.routes import router as ui_router
 from api.ui.stats import router as stats_router
 from api.ui.user_pages import router as user_pages_router
 from ivr.composition import Container
+from ivr.db import Database
 from ivr.errors import listen_error
 from ivr.floodguard import FloodGuard, FloodLimit
-from ivr.settings import HttpSettings
+from ivr.settings import HttpSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,32 +87,30 @@ def _listen(host: str, port: int) -> socket.socket:
         raise listen_error("HTTP", host, port, "IVR_HTTP__PORT", exc) from exc
 
 
-async def wire(container: Container) -> None:
-    settings = container.settings
+@dataclass(frozen=True)
+class WebDomain:
+    users: UserService
+    audit: AuditLog
+    login: LoginGate
+    wrapups: WrapUpStore  # the agents' wrap-up notes (the desk)
+    hashing: PasswordHashing
+    flood: FloodGuard  # per client address, before routing (api.floodguard)
+    flood_counts: HttpFloodCounts
+    routers: tuple[APIRouter, ...] = (auth_router, users_router, desk_router, desk_calls_router, stats_router,
+                                      flow_tools_router, user_pages_router, ui_router, favicon_router)
+
+    async def aclose(self) -> None:
+        self.hashing.close()
+
+
+async def build(settings: Settings, db: Database, *, registry: CollectorRegistry) -> WebDomain:
     hashing = PasswordHashing.from_settings(settings.auth)
-
-    async def close_hashing() -> None:
-        hashing.close()
-
-    container.closers.append(close_hashing)
     await hashing.warm()
-    users = UserService(container.db, hashing, token_ttl=timedelta(hours=settings.auth.token_ttl_hours))
-    audit = AuditLog(container.db)
-    container.services["users"] = users
-    container.services["audit"] = audit
-    container.services["login"] = LoginGate.create(users, audit, LoginPolicies.from_settings(settings.auth))
-    counts = HttpFloodCounts()
-    container.services["http_flood"] = FloodGuard(FloodLimit(settings.http.flood_rate, settings.http.flood_burst),
-                                                  what="HTTP")
-    container.services["http_flood_counts"] = counts
-    registry = container.services.get("metrics_registry")
-    if registry is not None:
-        registry.register(HttpFloodCollector(counts))
-    container.routers.extend([auth_router, users_router])
-    container.services["desk_wrapups"] = WrapUpStore(container.db)
-    container.routers.extend([desk_router, desk_calls_router, stats_router, flow_tools_router, user_pages_router,
-                              ui_router,
-                              favicon_router])
-    server = HttpServer(container)
-    container.services["http_server"] = server
-    container.components.append(server)
+    users = UserService(db, hashing, token_ttl=timedelta(hours=settings.auth.token_ttl_hours))
+    audit = AuditLog(db)
+    login = LoginGate.create(users, audit, LoginPolicies.from_settings(settings.auth))
+    flood_counts = HttpFloodCounts()
+    registry.register(HttpFloodCollector(flood_counts))
+    flood = FloodGuard(FloodLimit(settings.http.flood_rate, settings.http.flood_burst), what="HTTP")
+    return WebDomain(users=users, audit=audit, login=login, wrapups=WrapUpStore(db), hashing=hashing,
+                     flood=flood, flood_counts=flood_counts)

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from api.hashing import PasswordHashing
 from api.models import AuditRow, TokenRow, UserRow
 from ivr.db import Database, utcnow
+from ivr.deps import container_of
 from ivr.web.auth import AuthError, Role, User
 
 
@@ -191,5 +192,4 @@ def _user(row: UserRow) -> User:
 
 
 def users_service(request: Request) -> UserService:
-    service: UserService = request.app.state.container.services["users"]
-    return service
+    return container_of(request).web.users

@@ -128,7 +128,7 @@ async def serve(kind: str, sequence: list[str]) -> None:
 
     engine = _fake_engine() if kind == "puente-flow" else None
     scripts = {"support": script} if kind == "puente-script" else {}
-    agi = AgiServer(AgiSettings(port=0, shutdown_grace=1), engine=lambda: engine, scripts=lambda: scripts)
+    agi = AgiServer(AgiSettings(port=0, shutdown_grace=1), engine=engine, scripts=scripts)
     started = asyncio.Event()
     component = asyncio.create_task(agi.run(started))  # the Component entry, as ivr serve runs it
     await started.wait()

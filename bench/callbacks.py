@@ -88,8 +88,8 @@ async def _dispatch(url: str, owner: str, total: int) -> list[tuple[str, float]]
     service = CallbackService(CallbackStore(db), bus, settings,
                               policies=PolicyBook(overrides={"support": QueuePolicy(quiet_hours=None)}))
     dialler, acd = RecordingDialler(), AlwaysFreeAcd()
-    dispatcher = CallbackDispatcher(service, originator=lambda: dialler, acd=lambda: acd,
-                                    sessions=SessionRegistry(), script=ScriptDeps(bus, lambda: None, lambda: acd),
+    dispatcher = CallbackDispatcher(service, originator=dialler, acd=acd,
+                                    sessions=SessionRegistry(), script=ScriptDeps(bus, None, acd),
                                     settings=settings, owner=owner)
     started = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(started))
@@ -152,8 +152,8 @@ async def _crash_worker(url: str, owner: str, pbx_port: int, lease: float) -> No
     policy = QueuePolicy(quiet_hours=None, mode=CallbackMode.CUSTOMER_FIRST)
     service = CallbackService(CallbackStore(db), bus, settings, policies=PolicyBook(overrides={"support": policy}))
     originator, acd = PbxOriginator("127.0.0.1", pbx_port), AlwaysFreeAcd()
-    dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: acd,
-                                    sessions=SessionRegistry(), script=ScriptDeps(bus, lambda: None, lambda: acd),
+    dispatcher = CallbackDispatcher(service, originator=originator, acd=acd,
+                                    sessions=SessionRegistry(), script=ScriptDeps(bus, None, acd),
                                     settings=settings, owner=owner)
     task = asyncio.create_task(dispatcher.run(asyncio.Event()))
     try:

@@ -29,13 +29,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api import plugin as api_plugin  # noqa: E402
 from api.hashing import PasswordHashing  # noqa: E402
 from api.security import UserService  # noqa: E402
 from ivr.channels.sip.audio import AudioLibrary  # noqa: E402
 from ivr.channels.sip.channel import SipChannel  # noqa: E402
 from ivr.channels.sip.endpoint import SipEndpoint  # noqa: E402
-from ivr.observability import plugin as obs_plugin  # noqa: E402
 from ivr.settings import Settings, SipSettings  # noqa: E402
 from ivr.web.auth import Role  # noqa: E402
 from tests.support.app import app_for, make_container  # noqa: E402
@@ -107,8 +105,8 @@ async def never_called(channel: SipChannel) -> None:
 
 async def measure(on_loop: bool, parallel: int, rounds: int, workdir: Path) -> tuple[list[str], float]:
     async with sqlite_database(workdir) as db:
-        container = await make_container(db, Settings(), wires=[obs_plugin.wire, api_plugin.wire])
-        users: UserService = container.services["users"]
+        container = await make_container(db, Settings())
+        users: UserService = container.web.users
         if on_loop:
             users.hashing = OnLoopHashing(users.hashing.hasher, workers=1, max_pending=1)
         await users.add_user("ana", PASSWORD, Role.ADMIN)

@@ -15,7 +15,6 @@ import asyncio
 import logging
 import socket
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -50,8 +49,8 @@ class Acd(Protocol):
 class CallbackDispatcher:
     name = "callbacks-dispatcher"
 
-    def __init__(self, service: CallbackService, *, originator: Callable[[], Originator | None],
-                 acd: Callable[[], Acd | None], sessions: SessionRegistry, script: ScriptDeps,
+    def __init__(self, service: CallbackService, *, originator: Originator | None,
+                 acd: Acd | None, sessions: SessionRegistry, script: ScriptDeps,
                  settings: CallbackSettings, owner: str | None = None) -> None:
         self.service = service
         self.store: CallbackStore = service.store
@@ -149,7 +148,7 @@ class CallbackDispatcher:
         policy = self.service.policies.policy(cb.queue)
         if not await self._still_allowed(cb, policy):
             return
-        acd = self._acd()
+        acd = self._acd
         assignment: AgentAssignment | None = None
         if acd is not None:
             entry = CallbackEntry(cb.id, cb.queue, cb.arrival_time, policy.priority)
@@ -189,7 +188,7 @@ class CallbackDispatcher:
 
     async def _dial(self, cb: Callback, policy: QueuePolicy, acd: Acd | None,
                     assignment: AgentAssignment | None) -> None:
-        originator = self._originator()
+        originator = self._originator
         agent_first = policy.mode is CallbackMode.AGENT_FIRST
         target = assignment.endpoint if agent_first and assignment is not None else cb.number
         seq = None
@@ -288,7 +287,7 @@ class CallbackDispatcher:
         await self._settle(cb, policy, attempt.seq, decision)
 
     async def _probe(self, cb: Callback, attempt: Attempt) -> Probe:
-        originator = self._originator()
+        originator = self._originator
         if originator is None:
             return Probe(ProbeState.UNREACHABLE, detail="no originator")
         try:

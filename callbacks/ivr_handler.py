@@ -24,11 +24,12 @@ from callbacks.origination.base import outcome_of_dial
 from callbacks.policy import CallbackMode
 from callbacks.sessions import CallbackCall, CallOutcome, SessionRegistry
 from callbacks.values import Callback
+from ivr.acd.types import AgentAssignment
 from ivr.channel import CallerHungUp, CallInfo, Channel, ChannelError, ConnectResult, DialStatus, PromptFile
 from ivr.context import CallContext
 from ivr.events import EventBus
 from ivr.events.types import AgentConnected
-from ivr.ports import CallRecorder, Disposition, QueueOutcomeKind, QueueRequest
+from ivr.ports import CallRecorder, Disposition, QueueOutcomeKind, QueueRequest, QueueService
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.prompts.speech_numbers import say_digits, say_duration
 
@@ -49,13 +50,19 @@ class AgiScriptChannel(Channel, Protocol):
     async def get_variable(self, name: str) -> str | None: ...
 
 
+class ScriptAcd(QueueService, Protocol):
+    """What the script asks of the ACD: queue the customer, release the agent it reserved."""
+
+    async def finish_assignment(self, assignment: AgentAssignment, result: ConnectResult) -> None: ...
+
+
 @dataclass
 class ScriptDeps:
     bus: EventBus
-    prompts: Callable[[], PromptCatalogue | None]
-    acd: Callable[[], Any | None]
+    prompts: PromptCatalogue | None
+    acd: ScriptAcd | None  # None: no agent is reserved or released (tests, tools)
     default_language: str = "es"
-    recorder: Callable[[], CallRecorder | None] = lambda: None
+    recorder: CallRecorder | None = None
     languages: tuple[str, ...] = ("es", "en")
 
 
@@ -92,7 +99,7 @@ def agent_briefing(prompts: PromptCatalogue, call: CallbackCall, lang: str) -> l
 async def run_call(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
     """Run the script on the answered leg; never raises for a hangup (it is an outcome). The call
     is recorded in the call store like an inbound one (flow ``callback``), with the customer's number."""
-    recorder = deps.recorder()
+    recorder = deps.recorder
     info = _customer_info(channel.info, call.callback.number)
     lang = callback_lang(call.callback, deps)
     await _record(recorder, "start", info, lang)
@@ -140,7 +147,7 @@ async def _agent_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -
                                         queue=cb.queue, context={**(cb.context or {}), "callback_id": cb.id}))
     started = datetime.now(UTC)
     try:
-        prompts = deps.prompts()
+        prompts = deps.prompts
         if prompts is not None:
             files = agent_briefing(prompts, call, lang)
             if files:
@@ -169,10 +176,10 @@ async def _agent_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -
 async def _customer_first(channel: Channel, call: CallbackCall, deps: ScriptDeps) -> CallOutcome:
     cb = call.callback
     lang = callback_lang(cb, deps)
-    acd = deps.acd()
+    acd = deps.acd
     released = False
     try:
-        prompts = deps.prompts()
+        prompts = deps.prompts
         if prompts is not None and prompts.has(P_CUSTOMER_INTRO, lang):
             await channel.play([prompts.file(P_CUSTOMER_INTRO, lang)])
         if acd is None:

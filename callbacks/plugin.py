@@ -1,10 +1,16 @@
-"""Wiring: ``services["callbacks"]`` (the CallbackPort), the ``callback`` FastAGI script, the
-dispatcher Component and the API router. The ACD, the SIP endpoint and the AMI client are wired
-after this domain, so they are looked up when used."""
+"""Builds the callbacks domain in two steps, because the ACD sits between them:
+
+- :func:`build_service`: the booking service (``CallbackPort``), which the ACD's hold loop, the flow
+  engine and the deflection pages use; it reads queue policies from the shared :class:`QueueBook`;
+- :func:`build`: the ``callback`` FastAGI script and the dispatcher, which need the ACD and the
+  originator (the AMI client or the built-in SIP endpoint).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+
+from fastapi import APIRouter
 
 from callbacks.dispatcher import CallbackDispatcher
 from callbacks.ivr_handler import ScriptDeps, agi_script
@@ -15,49 +21,59 @@ from callbacks.routes import router
 from callbacks.service import CallbackService, PolicyBook
 from callbacks.sessions import SessionRegistry
 from callbacks.store import CallbackStore
-from ivr.ami.wiring import ami_client
-from ivr.composition import Container
+from deflection.optout import OptOutRegistry
+from ivr.acd.queuebook import QueueBook
+from ivr.acd.service import AcdService
+from ivr.ami.client import AmiClient
+from ivr.calls.store import CallStore
+from ivr.channels.agi.server import ScriptHandler
+from ivr.channels.sip.endpoint import SipEndpoint
+from ivr.db import Database
+from ivr.events import EventBus
+from ivr.prompts.catalogue import PromptCatalogue
+from ivr.schedules.service import ScheduleService
+from ivr.settings import Settings
 
 
-def build_originator(container: Container) -> Originator:
-    settings = container.settings
-    cb = settings.callbacks
-    services = container.services
-    use_ami = cb.originator == "ami" or (cb.originator == "auto" and settings.ami.enabled)
-    if use_ami:
-        client = ami_client(container)
-        return AmiOriginator(lambda: client, context=cb.ami_context, customer_channel=cb.customer_originate,
-                             customer_dial=cb.customer_dial)
-    return SipOriginator(lambda: services.get("sip"), customer_uri=cb.customer_sip_uri)
+@dataclass(frozen=True)
+class CallbacksDomain:
+    service: CallbackService
+    dispatcher: CallbackDispatcher
+    script: ScriptHandler  # the ``callback`` FastAGI script (Asterisk's leg of an AMI callback)
+    routers: tuple[APIRouter, ...] = (router,)
+
+    def components(self, settings: Settings) -> tuple[CallbackDispatcher, ...]:
+        return (self.dispatcher,) if settings.callbacks.dispatch else ()
 
 
-async def wire(container: Container) -> None:
-    settings = container.settings
+def build_service(settings: Settings, db: Database, bus: EventBus, *, queues: QueueBook, optouts: OptOutRegistry,
+                  schedules: ScheduleService, history: CallStore) -> CallbackService | None:
+    """The booking service, or None when callbacks are off (``IVR_CALLBACKS__ENABLED=false``)."""
     if not settings.callbacks.enabled:
-        return
-    services = container.services
-
-    def service_named(name: str) -> Any:
-        return services.get(name)
-
-    service = CallbackService(
-        CallbackStore(container.db), container.bus, settings.callbacks,
-        policies=PolicyBook(lambda: service_named("acd")),
-        optouts=lambda: service_named("optouts"),
-        schedules=lambda: service_named("schedules"),
-        history=lambda: service_named("call_store"),
+        return None
+    return CallbackService(
+        CallbackStore(db), bus, settings.callbacks,
+        policies=PolicyBook(queues), optouts=optouts, schedules=schedules, history=history,
         languages=settings.languages, default_language=settings.default_language, contact=settings.contact,
     )
-    services["callbacks"] = service
+
+
+def build_originator(settings: Settings, ami: AmiClient | None, sip: SipEndpoint | None) -> Originator:
+    cb = settings.callbacks
+    use_ami = cb.originator == "ami" or (cb.originator == "auto" and settings.ami.enabled)
+    if use_ami:
+        return AmiOriginator(ami, context=cb.ami_context, customer_channel=cb.customer_originate,
+                             customer_dial=cb.customer_dial)
+    return SipOriginator(sip, customer_uri=cb.customer_sip_uri)
+
+
+def build(settings: Settings, bus: EventBus, service: CallbackService, *, acd: AcdService,
+          prompts: PromptCatalogue, recorder: CallStore, ami: AmiClient | None,
+          sip: SipEndpoint | None) -> CallbacksDomain:
     sessions = SessionRegistry()
-    script = ScriptDeps(container.bus, prompts=lambda: service_named("prompts"), acd=lambda: service_named("acd"),
-                        default_language=settings.default_language, recorder=lambda: service_named("recorder"),
+    script = ScriptDeps(bus, prompts=prompts, acd=acd, default_language=settings.default_language, recorder=recorder,
                         languages=tuple(settings.languages))
-    services.setdefault("agi_scripts", {})["callback"] = agi_script(sessions, script)
-    originator = build_originator(container)
-    dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: service_named("acd"),
+    originator = build_originator(settings, ami, sip)
+    dispatcher = CallbackDispatcher(service, originator=originator, acd=acd,
                                     sessions=sessions, script=script, settings=settings.callbacks)
-    services["callbacks_dispatcher"] = dispatcher
-    if settings.callbacks.dispatch:
-        container.components.append(dispatcher)
-    container.routers.append(router)
+    return CallbacksDomain(service=service, dispatcher=dispatcher, script=agi_script(sessions, script))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from callbacks.errors import CallbackNotFound, InvalidNumber, InvalidTransition
 from callbacks.models import CallbackState
 from callbacks.schemas import CallbackCreate, CallbackOut, CallbackReschedule, TicketOut
 from callbacks.service import CallbackService
 from ivr.calls.scope import scope_of
+from ivr.deps import Callbacks
 from ivr.ports import CallbackRefused, CallbackSource
 from ivr.web.auth import Role, StaffUser, User, require_roles
 
@@ -22,12 +23,6 @@ STAFF = Depends(require_roles(Role.SUPERVISOR, Role.AGENT))
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"], dependencies=[STAFF])
 
 
-def callbacks_service(request: Request) -> CallbackService:
-    service: CallbackService = request.app.state.container.services["callbacks"]
-    return service
-
-
-Service = Annotated[CallbackService, Depends(callbacks_service)]
 
 
 async def _visible(service: CallbackService, user: User, callback_id: str) -> None:
@@ -37,7 +32,7 @@ async def _visible(service: CallbackService, user: User, callback_id: str) -> No
 
 
 @router.get("", response_model=list[CallbackOut])
-async def list_callbacks(service: Service, user: StaffUser, state: CallbackState | None = None,
+async def list_callbacks(service: Callbacks, user: StaffUser, state: CallbackState | None = None,
                          queue: str | None = None,
                          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[CallbackOut]:
     found = await service.find(state=state, queue=queue, limit=limit, handled_by=scope_of(user).agent_id)
@@ -45,7 +40,7 @@ async def list_callbacks(service: Service, user: StaffUser, state: CallbackState
 
 
 @router.get("/{callback_id}", response_model=CallbackOut)
-async def show_callback(callback_id: str, service: Service, user: StaffUser) -> CallbackOut:
+async def show_callback(callback_id: str, service: Callbacks, user: StaffUser) -> CallbackOut:
     try:
         await _visible(service, user, callback_id)
         return CallbackOut.of(await service.get(callback_id), with_attempts=True)
@@ -54,7 +49,7 @@ async def show_callback(callback_id: str, service: Service, user: StaffUser) -> 
 
 
 @router.post("", response_model=TicketOut, status_code=status.HTTP_201_CREATED)
-async def create_callback(body: CallbackCreate, service: Service) -> TicketOut:
+async def create_callback(body: CallbackCreate, service: Callbacks) -> TicketOut:
     if body.source not in (CallbackSource.API, CallbackSource.AGENT):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "source must be api or agent")
     try:
@@ -68,7 +63,7 @@ async def create_callback(body: CallbackCreate, service: Service) -> TicketOut:
 
 
 @router.post("/{callback_id}/cancel", response_model=CallbackOut)
-async def cancel_callback(callback_id: str, service: Service, user: StaffUser) -> CallbackOut:
+async def cancel_callback(callback_id: str, service: Callbacks, user: StaffUser) -> CallbackOut:
     try:
         await _visible(service, user, callback_id)
         return CallbackOut.of(await service.cancel(callback_id))
@@ -79,7 +74,7 @@ async def cancel_callback(callback_id: str, service: Service, user: StaffUser) -
 
 
 @router.post("/{callback_id}/reschedule", response_model=CallbackOut)
-async def reschedule_callback(callback_id: str, body: CallbackReschedule, service: Service,
+async def reschedule_callback(callback_id: str, body: CallbackReschedule, service: Callbacks,
                               user: StaffUser) -> CallbackOut:
     try:
         await _visible(service, user, callback_id)

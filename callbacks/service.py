@@ -41,13 +41,19 @@ class Schedules(Protocol):
     def next_open(self, name: str, after: datetime) -> datetime | None: ...
 
 
-class PolicyBook:
-    """Each queue's policy, from the ACD's queue config (``extra["callback"]``), parsed once.
-    The ACD is wired after callbacks, so it is looked up when first needed."""
+class QueueSettings(Protocol):
+    """The queues' settings (``ivr.acd.queuebook.QueueBook``, which the ACD keeps current)."""
 
-    def __init__(self, acd: Callable[[], Any | None] = lambda: None,
-                 overrides: dict[str, QueuePolicy] | None = None) -> None:
-        self._acd = acd
+    def queue_config(self, name: str) -> Any: ...
+
+    def queue_names(self) -> list[str]: ...
+
+
+class PolicyBook:
+    """Each queue's policy, from the queue's settings (``extra["callback"]``), parsed once per change."""
+
+    def __init__(self, queues: QueueSettings | None = None, overrides: dict[str, QueuePolicy] | None = None) -> None:
+        self._queues = queues
         self._overrides = dict(overrides or {})
         # queue -> (the raw mapping it was parsed from, the policy): re-parsed when the ACD's
         # configuration changes (an admin edit), parsed once otherwise
@@ -58,10 +64,9 @@ class PolicyBook:
         if override is not None:
             return override
         raw = None
-        acd = self._acd()
-        if acd is not None:
+        if self._queues is not None:
             try:
-                raw = acd.queue_config(queue).extra.get("callback")
+                raw = self._queues.queue_config(queue).extra.get("callback")
             except UnknownQueue:  # an unknown queue: the defaults (known_queue refuses it where it matters)
                 raw = None
         cached = self._cache.get(queue)
@@ -76,18 +81,16 @@ class PolicyBook:
         return policy
 
     def known_queue(self, queue: str) -> bool:
-        """False only when the ACD is there and does not know the queue."""
-        acd = self._acd()
-        if acd is None:
+        """False only when there are queue settings and they do not know the queue."""
+        if self._queues is None:
             return True
-        return queue in acd.queue_names()
+        return queue in self._queues.queue_names()
 
 
 class CallbackService:
     def __init__(self, store: CallbackStore, bus: EventBus, settings: CallbackSettings, *,
-                 policies: PolicyBook | None = None, optouts: Callable[[], ConsentLookup | None] = lambda: None,
-                 schedules: Callable[[], Schedules | None] = lambda: None,
-                 history: Callable[[], CallHistory | None] = lambda: None,
+                 policies: PolicyBook | None = None, optouts: ConsentLookup | None = None,
+                 schedules: Schedules | None = None, history: CallHistory | None = None,
                  languages: Sequence[str] = ("es", "en"), default_language: str = "es",
                  contact: ContactSettings | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
@@ -154,7 +157,7 @@ class CallbackService:
                                  default=self.default_language)
 
     async def _latest_language(self, e164: str) -> str | None:
-        history = self._history()
+        history = self._history
         if history is None:
             return None
         try:
@@ -178,7 +181,7 @@ class CallbackService:
         return to_e164(number, self.contact.default_region)
 
     async def opted_out(self, number: str) -> bool:
-        registry = self._optouts()
+        registry = self._optouts
         return registry is not None and await registry.is_opted_out(number)
 
     def caller_id(self, policy: QueuePolicy) -> str:
@@ -199,7 +202,7 @@ class CallbackService:
                            timezone: str | None = None) -> datetime:
         """The first instant at or after ``at`` that is polite for the customer and inside the
         queue's calling window (``timezone``: the customer's chosen zone, else the number's)."""
-        schedules = self._schedules() if policy.schedule else None
+        schedules = self._schedules if policy.schedule else None
         for _ in range(16):
             zone = customer_zone(number, self.contact.default_timezone, timezone)
             polite = polite_time(at, zone, policy.quiet_hours)

@@ -47,7 +47,7 @@ class PostCallRating:
     name = "deflection-post-call"
 
     def __init__(self, service: DeflectionService, bus: EventBus, settings: DeflectionSettings, *,
-                 queues: Callable[[], QueueConfigs | None], calls: Callable[[], CallLookup | None],
+                 queues: QueueConfigs | None, calls: CallLookup | None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self._service = service
         self._bus = bus
@@ -94,8 +94,7 @@ class PostCallRating:
         number = context.get("caller")
         language = context.get("language")
         if not number:
-            calls = self._calls()
-            record = await calls.get_call(call_id) if calls is not None else None
+            record = await self._calls.get_call(call_id) if self._calls is not None else None
             if record is None:
                 log.warning("rating: call not found", extra={"call_id": call_id})
                 return
@@ -116,11 +115,10 @@ class PostCallRating:
                                         not_before=defer)
 
     def _rating_on(self, queue: str) -> bool:
-        queues = self._queues()
-        if queues is None:
+        if self._queues is None:
             return self._settings.rating_after_call
         try:
-            section = queues.queue_config(queue).extra.get("deflection", {})
+            section = self._queues.queue_config(queue).extra.get("deflection", {})
         except (AcdError, LookupError) as exc:
             log.warning("rating: unknown queue", extra={"queue": queue, "error": str(exc)})
             return self._settings.rating_after_call

@@ -1,4 +1,4 @@
-"""What the landing page needs from the callbacks domain (its public service, ``services["callbacks"]``).
+"""What the landing page needs from the callbacks domain (its public service, ``container.callbacks.service``).
 
 The page books, moves and cancels the caller's callback only through these calls, and reads its
 state to say whether it happened (which is what allows a rating).

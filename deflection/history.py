@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,9 +27,15 @@ class CallsForNumber(Protocol):
     async def calls_for_number(self, number: str, limit: int = 20) -> list[Any]: ...
 
 
+class CallbackFinder(Protocol):
+    """The callbacks service's search (``callbacks.service.CallbackService.find``)."""
+
+    async def find(self, *, number: str | None = None, limit: int = 100) -> Sequence[_Callback]: ...
+
+
 class CustomerHistory:
     def __init__(self, *, links: LinkStore, messages: MessageStore, cases: CaseStore, ratings: RatingStore,
-                 calls: Callable[[], CallsForNumber | None], callbacks: Callable[[], Any | None]) -> None:
+                 calls: CallsForNumber | None, callbacks: CallbackFinder | None) -> None:
         self._links = links
         self._messages = messages
         self._cases = cases
@@ -41,9 +47,8 @@ class CustomerHistory:
         """Newest first; each item has ``kind``, ``at`` (ISO) and that record's fields. Live links
         are masked (agents read this in their screen pop; a full link is a credential)."""
         items: list[tuple[datetime, dict[str, Any]]] = []
-        calls = self._calls()
-        if calls is not None:
-            for c in await calls.calls_for_number(number, limit):
+        if self._calls is not None:
+            for c in await self._calls.calls_for_number(number, limit):
                 d = c.to_dict()
                 d.pop("events", None)
                 items.append((c.started_at, {"kind": "call", **d}))
@@ -63,10 +68,8 @@ class CustomerHistory:
         return {"number": number, "items": [scrub_tokens({"at": at.isoformat(), **d}) for at, d in items[:limit]]}
 
     async def _callback_items(self, number: str, limit: int) -> list[tuple[datetime, dict[str, Any]]]:
-        """Callbacks, through the callbacks service's ``find(number=..., limit=...)`` when wired."""
-        callbacks = self._callbacks()
-        find = getattr(callbacks, "find", None) if callbacks is not None else None
-        if find is None:
+        """Callbacks, through the callbacks service's ``find(number=..., limit=...)`` (none when callbacks are off)."""
+        if self._callbacks is None:
             return []
-        found: list[_Callback] = await find(number=number, limit=limit)
+        found = await self._callbacks.find(number=number, limit=limit)
         return [(cb.created_at, {"kind": "callback", **cb.to_dict()}) for cb in found]

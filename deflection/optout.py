@@ -52,7 +52,7 @@ class OptOut:
 
 
 class OptOutRegistry:
-    """``container.services["optouts"]``: callbacks and links both ask it before contacting anyone
+    """``container.optouts``: callbacks and links both ask it before contacting anyone
     (it is the :class:`ivr.contact.ConsentLookup` callbacks are given)."""
 
     def __init__(self, db: Database, *, region: str = "ES", clock: Callable[[], datetime] = utcnow) -> None:

@@ -76,9 +76,9 @@ class PageDeps:
     settings: DeflectionSettings
     views: SlidingWindowLimiter  # per link
     misses: SlidingWindowLimiter  # per client address: unknown / expired tokens only
-    schedules: Callable[[], ScheduleLookup | None]
-    callbacks: Callable[[], PageCallbacks | None]
-    calls: Callable[[], CallLookup | None] = lambda: None
+    schedules: ScheduleLookup | None
+    callbacks: PageCallbacks | None  # None: callbacks are off
+    calls: CallLookup | None = None
     clock: Callable[[], datetime] = utcnow
 
 
@@ -203,7 +203,7 @@ def page_router(deps: PageDeps) -> APIRouter:
         if isinstance(got, Response):
             return got
         link, form = got
-        port = deps.callbacks()
+        port = deps.callbacks
         if link.callback_id is not None:
             booking = await booking_of(deps, link)
             if booking is not None and state_of(booking) in (*WAITING_STATES, SERVED_STATE):
@@ -233,7 +233,7 @@ def page_router(deps: PageDeps) -> APIRouter:
         if isinstance(got, Response):
             return got
         link, form = got
-        port = deps.callbacks()
+        port = deps.callbacks
         zone = link_zone(deps, link, form.get("tz"))
         chosen = await chosen_slot(deps, link, zone, form.get("slot"))
         if port is None or link.callback_id is None or chosen is None:
@@ -253,7 +253,7 @@ def page_router(deps: PageDeps) -> APIRouter:
         if isinstance(got, Response):
             return got
         link, form = got
-        port = deps.callbacks()
+        port = deps.callbacks
         if port is None or link.callback_id is None:
             return back(token, form, "callback", "cb_cancelled" if link.callback_id is None else "error")
         try:
@@ -282,7 +282,7 @@ def link_zone(deps: PageDeps, link: LinkRecord, *asked: str | None) -> str:
 
 
 async def booking_of(deps: PageDeps, link: LinkRecord) -> Any | None:
-    port = deps.callbacks()
+    port = deps.callbacks
     if port is None or link.callback_id is None:
         return None
     return await port.booking(link.callback_id)
@@ -291,7 +291,7 @@ async def booking_of(deps: PageDeps, link: LinkRecord) -> Any | None:
 async def offered_slots(deps: PageDeps, link: LinkRecord, zone: str) -> list[datetime]:
     """The slots the page offers: open per the page's schedule, and bookable exactly as shown
     (the callbacks policy's quiet hours and calling window, judged in ``zone``)."""
-    schedules, port = deps.schedules(), deps.callbacks()
+    schedules, port = deps.schedules, deps.callbacks
     if schedules is None or port is None:
         return []
     s = deps.settings
@@ -309,7 +309,7 @@ async def chosen_slot(deps: PageDeps, link: LinkRecord, zone: str, posted: str |
 
 
 async def served_by_agent(deps: PageDeps, link: LinkRecord) -> bool:
-    calls = deps.calls()
+    calls = deps.calls
     if calls is None or link.call_id is None:
         return False
     try:

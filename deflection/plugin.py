@@ -1,15 +1,22 @@
-"""Wires the deflection domain: providers, the service (``DeflectionPort``), opt-outs, pages,
-webhooks, the staff API and the post-call rating component."""
+"""Builds the deflection domain: providers, the service (``DeflectionPort``), pages, webhooks, the
+staff API and the post-call rating component. The opt-out registry is built by the root before it:
+callbacks ask it too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 import httpx
+from fastapi import APIRouter
+from prometheus_client import CollectorRegistry
 
 from deflection.admin_routes import admin_router
-from deflection.aftercall import PostCallRating
+from deflection.aftercall import CallLookup, PostCallRating, QueueConfigs
+from deflection.booking import PageCallbacks
 from deflection.case_routes import case_router
 from deflection.cases import CaseStore
-from deflection.history import CustomerHistory
+from deflection.history import CallbackFinder, CallsForNumber, CustomerHistory
 from deflection.inbound import InboundHandler
 from deflection.links import LinkStore
 from deflection.messages import MessageStore
@@ -25,11 +32,13 @@ from deflection.ratings import RatingStore
 from deflection.replies import CaseReplies
 from deflection.routes import api_router
 from deflection.service import DeflectionService
+from deflection.slots import ScheduleLookup
 from deflection.templates import TemplateBook
 from deflection.webhooks import webhook_router
-from ivr.composition import Container
+from ivr.db import Database
+from ivr.events import EventBus
 from ivr.ports import MessageChannel
-from ivr.settings import DeflectionSettings
+from ivr.settings import DeflectionSettings, Settings
 
 PROVIDER_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -51,42 +60,59 @@ def build_providers(settings: DeflectionSettings, client: httpx.AsyncClient) -> 
     return providers
 
 
-async def wire(container: Container) -> None:
-    settings = container.settings
+@dataclass(frozen=True)
+class DeflectionDomain:
+    service: DeflectionService  # the DeflectionPort the flow engine and the hold loop use
+    cases: CaseStore
+    ratings: RatingStore
+    history: CustomerHistory  # the agents' screen pop
+    rating: PostCallRating
+    client: httpx.AsyncClient  # the providers' HTTP client, closed at shutdown
+    routers: tuple[APIRouter, ...]
+
+    @property
+    def components(self) -> tuple[PostCallRating]:
+        return (self.rating,)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class DeflectionCalls(CallsForNumber, CallLookup, Protocol):
+    """What deflection reads of the calls (``ivr.calls.store.CallStore``)."""
+
+
+class DeflectionCallbacks(PageCallbacks, CallbackFinder, Protocol):
+    """What deflection uses of callbacks (``callbacks.service.CallbackService``)."""
+
+
+def build(settings: Settings, db: Database, bus: EventBus, *, registry: CollectorRegistry, optouts: OptOutRegistry,
+          calls: DeflectionCalls, schedules: ScheduleLookup, callbacks: DeflectionCallbacks | None,
+          queues: QueueConfigs) -> DeflectionDomain:
+    """Built after the callbacks' booking service and before the ACD, which offers links on hold."""
     ds = settings.deflection
-    services = container.services
     client = httpx.AsyncClient(timeout=PROVIDER_TIMEOUT, follow_redirects=False)
-    container.closers.append(client.aclose)
-    metrics = DeflectionMetrics(services.get("metrics_registry"))
-    optouts = OptOutRegistry(container.db, region=settings.contact.default_region)
-    templates = TemplateBook(container.db)
+    templates = TemplateBook(db)
     service = DeflectionService(
-        links=LinkStore(container.db), messages=MessageStore(container.db), optouts=optouts,
+        links=LinkStore(db), messages=MessageStore(db), optouts=optouts,
         providers=build_providers(ds, client), settings=ds, public_base_url=settings.http.public_base_url,
-        bus=container.bus, metrics=metrics, templates=templates, contact=settings.contact,
+        bus=bus, metrics=DeflectionMetrics(registry), templates=templates, contact=settings.contact,
     )
-    cases, ratings = CaseStore(container.db), RatingStore(container.db)
+    cases, ratings = CaseStore(db), RatingStore(db)
     history = CustomerHistory(links=service.links, messages=service.messages, cases=cases, ratings=ratings,
-                              calls=lambda: services.get("call_store"), callbacks=lambda: services.get("callbacks"))
-    services["deflection"] = service
-    services["optouts"] = optouts
-    services["deflection_cases"] = cases
-    services["customer_history"] = history
+                              calls=calls, callbacks=callbacks)
     inbound = InboundHandler(service, region=settings.contact.default_region)
-    # Callbacks and the ACD are wired after this domain: look them up when needed.
     deps = PageDeps(service=service, cases=cases, ratings=ratings, settings=ds,
                     views=SlidingWindowLimiter(ds.open_rate_limit_per_minute),
                     misses=SlidingWindowLimiter(ds.miss_rate_limit_per_minute),
-                    schedules=lambda: services.get("schedules"), callbacks=lambda: services.get("callbacks"),
-                    calls=lambda: services.get("call_store"))
-    container.routers.extend([
+                    schedules=schedules, callbacks=callbacks, calls=calls)
+    routers = (
         admin_router(templates, ds),  # before api_router: /deflections/{link_id} would shadow it
         page_router(deps),
         webhook_router(service, inbound, ds, settings.http.public_base_url),
         case_router(cases, CaseReplies(service, cases, ds)),  # before api_router, likewise
         api_router(service, cases, ratings, history, settings.contact.default_region),
-    ])
-    rating = PostCallRating(service, container.bus, ds, queues=lambda: services.get("acd"),
-                            calls=lambda: services.get("call_store"))
-    services["deflection_rating"] = rating
-    container.components.append(rating)
+    )
+    rating = PostCallRating(service, bus, ds, queues=queues, calls=calls)
+    return DeflectionDomain(service=service, cases=cases, ratings=ratings, history=history, rating=rating,
+                            client=client, routers=routers)

@@ -7,12 +7,12 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import click
 
 from ivr import loops
-from ivr.composition import Container, build_container
+from ivr.composition import Component, Container, build_container, server_components
 from ivr.db.readiness import require_ready
 from ivr.logs import configure_logging
 from ivr.loops import EventLoopUnavailable
@@ -43,20 +43,18 @@ async def run_server(settings: Settings, *, stop: asyncio.Event | None = None,
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not in the main thread
             loop.add_signal_handler(sig, stop.set)
     try:
-        await _run_components(container, stop, on_up=on_up)
+        await _run_components(server_components(container), stop, hooks=_hooks(container), settings=settings,
+                              on_up=on_up)
     finally:
         await container.aclose()
 
 
-async def _run_components(container: Container, stop: asyncio.Event, *, hooks: SupervisionHooks | None = None,
-                          on_up: Callable[[], None] | None = None) -> None:
-    hooks = hooks or _hooks(container)
-    container.services["component_states"] = hooks.states
-    backoff = Backoff(base=container.settings.supervision.restart_base_delay,
-                      cap=container.settings.supervision.restart_max_delay)
+async def _run_components(components: Sequence[Component], stop: asyncio.Event, *, hooks: SupervisionHooks,
+                          settings: Settings, on_up: Callable[[], None] | None = None) -> None:
+    backoff = Backoff(base=settings.supervision.restart_base_delay, cap=settings.supervision.restart_max_delay)
     async with asyncio.TaskGroup() as tg:
         tasks = []
-        for component in container.components:
+        for component in components:
             # Each component runs under a supervisor: one that fails after it started is restarted
             # (with backoff) while the others go on; one that cannot start is a start-up error.
             supervisor = Supervisor(component, backoff, hooks)
@@ -72,7 +70,7 @@ async def _run_components(container: Container, stop: asyncio.Event, *, hooks: S
         # server: out of the collector's reach, a full collection scans only the calls' objects
         # instead of the whole heap (a pause every live caller's next command would wait behind).
         gc.freeze()
-        log.info("puente is up", extra={"components": [c.name for c in container.components]})
+        log.info("puente is up", extra={"components": [c.name for c in components]})
         if on_up is not None:
             on_up()
         await stop.wait()
@@ -85,10 +83,10 @@ async def _run_components(container: Container, stop: asyncio.Event, *, hooks: S
 
 
 def _hooks(container: Container) -> SupervisionHooks:
-    metrics = container.services.get("metrics")
-    if metrics is None:
-        return SupervisionHooks()
-    return SupervisionHooks(on_restart=lambda name: metrics.component_restarts.labels(name).inc())
+    """Restarts are counted in the metrics; the components' states are what ``/ready`` reports."""
+    restarts = container.observability.metrics.component_restarts
+    return SupervisionHooks(on_restart=lambda name: restarts.labels(name).inc(),
+                            states=container.observability.component_states)
 
 
 @click.command("serve")

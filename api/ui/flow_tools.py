@@ -15,12 +15,13 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from ivr.flowadmin.service import FlowAdminService, flow_graph
-from ivr.flowadmin.simulate import MAX_INPUTS, SimInput, Simulator, SimulatorBusy
+from ivr.deps import Catalogue, FlowAdmin, FlowSimulator
+from ivr.flowadmin.service import flow_graph
+from ivr.flowadmin.simulate import MAX_INPUTS, SimInput, SimulatorBusy
 from ivr.flows.errors import FlowRefused, InvalidYaml
 from ivr.flows.roundtrip import NodeEdit, UnknownNode
 from ivr.flows.validate import Problem
@@ -34,15 +35,6 @@ router = APIRouter(prefix="/api/v1/ui/flows", tags=["flow editor"])
 MAX_DOCUMENT = 512_000
 
 
-def _flow_admin(request: Request) -> FlowAdminService:
-    service = request.app.state.container.services.get("flow_admin")
-    if service is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "flow administration is not wired")
-    admin: FlowAdminService = service
-    return admin
-
-
-Admin = Annotated[FlowAdminService, Depends(_flow_admin)]
 
 
 class DocumentIn(BaseModel):
@@ -100,7 +92,7 @@ def _busy(exc: RunnerBusy) -> HTTPException:
 
 
 @router.post("/inspect")
-async def inspect(body: DocumentIn, _: SupervisorUser, admin: Admin) -> dict[str, Any]:
+async def inspect(body: DocumentIn, _: SupervisorUser, admin: FlowAdmin) -> dict[str, Any]:
     """Problems (the CLI's checker), warnings (prompt coverage: they never block publishing), node
     fields and the graph of an unsaved document. Supervisors
     too: the editor page is open to them (read-only) and draws the flow in service through this."""
@@ -118,7 +110,7 @@ async def inspect(body: DocumentIn, _: SupervisorUser, admin: Admin) -> dict[str
 
 
 @router.post("/edit-node")
-async def edit_node(body: NodeEditIn, _: AdminUser, admin: Admin) -> dict[str, str]:
+async def edit_node(body: NodeEditIn, _: AdminUser, admin: FlowAdmin) -> dict[str, str]:
     """Apply the form's fields to one node and return the YAML with only those values changed
     (comments, order and layout kept: :mod:`ivr.flows.roundtrip`)."""
     edit = NodeEdit(node=body.node, prompts=tuple(body.prompts) if body.prompts is not None else None,
@@ -133,17 +125,9 @@ async def edit_node(body: NodeEditIn, _: AdminUser, admin: Admin) -> dict[str, s
         raise _busy(exc) from None
 
 
-def _simulator(request: Request) -> Simulator:
-    found = request.app.state.container.services.get("flow_simulator")
-    if found is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the call simulator is not wired (no prompts)")
-    simulator: Simulator = found
-    return simulator
-
-
 @router.post("/simulate")
-async def simulate(body: SimulateIn, _: SupervisorUser, admin: Admin,
-                   simulator: Annotated[Simulator, Depends(_simulator)]) -> dict[str, Any]:
+async def simulate(body: SimulateIn, _: SupervisorUser, admin: FlowAdmin,
+                   simulator: FlowSimulator) -> dict[str, Any]:
     """Run an unsaved (draft) document with the real engine against a scripted caller who does
     ``inputs`` in turn; the call stops where it next waits for the caller (see
     :mod:`ivr.flowadmin.simulate`). Nothing is published, queued, booked or sent."""
@@ -178,15 +162,6 @@ class PromptsIn(BaseModel):
     keys: list[PromptKey] = Field(max_length=100)
 
 
-def _catalogue(request: Request) -> PromptCatalogue:
-    found = request.app.state.container.services.get("prompts")
-    if found is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the prompt catalogue is not loaded")
-    catalogue: PromptCatalogue = found
-    return catalogue
-
-
-Catalogue = Annotated[PromptCatalogue, Depends(_catalogue)]
 
 
 def _audio_file(catalogue: PromptCatalogue, key: str) -> Path | None:

@@ -21,9 +21,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth_routes import set_session
 from api.hashing import HashingBusy
-from api.login import LoginGate, LoginThrottled
+from api.login import LoginThrottled
 from api.readable import DESK_LANGUAGES, LANGUAGE_COOKIE, desk_language
-from api.security import UserService
+from ivr.deps import container_of
 from ivr.web.auth import SESSION_COOKIE, AuthError, Role, User
 from ivr.web.clientip import client_ip
 
@@ -80,7 +80,7 @@ async def page_user(request: Request) -> User | None:
     token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    users: UserService = request.app.state.container.services["users"]
+    users = container_of(request).web.users
     try:
         return await users.user_for_token(token)
     except AuthError:
@@ -91,7 +91,7 @@ def render(request: Request, name: str, *, user: User | None, active: str = "", 
            **context: Any) -> HTMLResponse:
     """A page; its ``<meta name="puente-timezone">`` tells the scripts which zone people read times in."""
     nav = [item for item in NAV if user is not None and user.role in item.roles]
-    zone = request.app.state.container.settings.timezone
+    zone = container_of(request).settings.timezone
     html = templates.get_template(name).render(user=user, nav=nav, active=active, status_code=status_code,
                                                timezone=zone, **context)
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
@@ -157,7 +157,7 @@ def foreign_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if not origin:
         return False
-    ours = {request.url.netloc, urlsplit(request.app.state.container.settings.http.public_base_url).netloc}
+    ours = {request.url.netloc, urlsplit(container_of(request).settings.http.public_base_url).netloc}
     return urlsplit(origin).netloc not in ours
 
 
@@ -178,7 +178,7 @@ async def login_submit(request: Request) -> Response:
         return again("Sign in from this site's own page.", status.HTTP_403_FORBIDDEN)
     if not 1 <= len(username) <= 64 or not 1 <= len(password) <= 256:
         return again("Enter your username and password.", status.HTTP_422_UNPROCESSABLE_CONTENT)
-    gate: LoginGate = request.app.state.container.services["login"]
+    gate = container_of(request).web.login
     try:
         user, token = await gate.sign_in(username, password, client_ip(request))
     except AuthError:
@@ -255,8 +255,7 @@ async def admin_section(request: Request, section: str) -> Response:
     if section == "users":  # rows in the page itself: listing and deleting work without scripts
         user = await page_user(request)
         if user is not None and user.role is Role.ADMIN:
-            users: UserService = request.app.state.container.services["users"]
-            extra["accounts"] = await users.accounts()
+            extra["accounts"] = await container_of(request).web.users.accounts()
         deleted = request.query_params.get("deleted", "")[:64]
         # said only when true: a link cannot make the page announce a deletion that did not happen
         if deleted and "accounts" in extra and all(u.username != deleted for u, _ in extra["accounts"]):

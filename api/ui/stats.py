@@ -11,14 +11,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from deflection.ratings import RatingStore
 from ivr.composition import Container
 from ivr.db import utcnow
+from ivr.deps import AppContainer
 from ivr.ports import Disposition
 from ivr.web.auth import SupervisorUser
 
@@ -26,11 +26,6 @@ router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 
 # Bounds: a busy line's day fits; beyond it the chart is a lower bound (said in "truncated").
 MAX_ROWS = 5000
-
-
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,36 +60,29 @@ async def today_stats(container: Container, now: datetime | None = None) -> dict
     start = day.start
     series: dict[str, list[int] | None] = {"calls": None, "abandons": None, "callbacks": None, "deflections": None}
     truncated: list[str] = []
-    services = container.services
 
-    store = services.get("call_store")
-    if store is not None:
-        calls = await store.list_calls(limit=MAX_ROWS, since=start)
-        if len(calls) >= MAX_ROWS:
-            truncated.append("calls")
-        series["calls"] = hourly((c.started_at for c in calls), day)
-        series["abandons"] = hourly((c.started_at for c in calls if c.disposition == Disposition.ABANDONED.value),
-                                    day)
+    calls = await container.calls.store.list_calls(limit=MAX_ROWS, since=start)
+    if len(calls) >= MAX_ROWS:
+        truncated.append("calls")
+    series["calls"] = hourly((c.started_at for c in calls), day)
+    series["abandons"] = hourly((c.started_at for c in calls if c.disposition == Disposition.ABANDONED.value), day)
 
-    callbacks = services.get("callbacks")
-    if callbacks is not None and hasattr(callbacks, "find"):
+    callbacks = container.callback_service
+    if callbacks is not None:
         found = await callbacks.find(limit=MAX_ROWS)
         series["callbacks"] = hourly((cb.created_at for cb in found), day)
 
-    deflection = services.get("deflection")
-    ratings_out: dict[str, Any] | None = None
-    stages: dict[str, int] | None = None
-    if deflection is not None and hasattr(deflection, "links"):
-        links = await deflection.links.list(limit=MAX_ROWS)
-        series["deflections"] = hourly((link.created_at for link in links), day)
-        stages = await deflection.stats()
-        ratings = [r for r in await RatingStore(container.db).list(limit=MAX_ROWS) if r.at >= start]
-        by_score = Counter(r.score for r in ratings)
-        ratings_out = {
-            "count": len(ratings),
-            "mean": round(sum(r.score for r in ratings) / len(ratings), 2) if ratings else None,
-            "by_score": {str(score): by_score.get(score, 0) for score in range(1, 6)},
-        }
+    deflection = container.deflection
+    links = await deflection.service.links.list(limit=MAX_ROWS)
+    series["deflections"] = hourly((link.created_at for link in links), day)
+    stages = await deflection.service.stats()
+    ratings = [r for r in await deflection.ratings.list(limit=MAX_ROWS) if r.at >= start]
+    by_score = Counter(r.score for r in ratings)
+    ratings_out = {
+        "count": len(ratings),
+        "mean": round(sum(r.score for r in ratings) / len(ratings), 2) if ratings else None,
+        "by_score": {str(score): by_score.get(score, 0) for score in range(1, 6)},
+    }
 
     totals = {name: (sum(values) if values is not None else None) for name, values in series.items()}
     return {"date": now.astimezone(day.zone).date().isoformat(), "timezone": day.zone.key,
@@ -103,6 +91,6 @@ async def today_stats(container: Container, now: datetime | None = None) -> dict
 
 
 @router.get("/today")
-async def stats_today(_: SupervisorUser, container: Annotated[Container, Depends(_container)]) -> dict[str, Any]:
+async def stats_today(_: SupervisorUser, container: AppContainer) -> dict[str, Any]:
     """Per local hour of the site's day (``timezone``): calls, abandons, callbacks, deflections; ratings."""
     return await today_stats(container)

@@ -19,8 +19,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from api.auth_routes import remove_user
-from api.security import AuditLog, UserService
 from api.ui.routes import ADMINS, foreign_origin, guarded, page_user
+from ivr.deps import container_of
 from ivr.web.auth import SESSION_COOKIE, Role, User
 
 router = APIRouter(prefix="/ui/admin/users", include_in_schema=False)
@@ -39,7 +39,7 @@ def form_token(request: Request, username: str) -> str:
 
 
 async def _target(request: Request, username: str) -> tuple[User, bool] | None:
-    users: UserService = request.app.state.container.services["users"]
+    users = container_of(request).web.users
     return next(((u, active) for u, active in await users.accounts() if u.username == username), None)
 
 
@@ -62,7 +62,7 @@ async def _page(request: Request, username: str, *, error: str | None = None,
                              title="Not found", message=f"There is no user {username}.")
     refusal = error
     if found is not None and admin is not None and refusal is None:
-        users: UserService = request.app.state.container.services["users"]
+        users = container_of(request).web.users
         refusal = _refusal(admin, found[0], found[1], await users.accounts())
         if refusal is not None:
             status_code = status.HTTP_409_CONFLICT
@@ -86,8 +86,8 @@ async def delete_submit(request: Request, username: str) -> Response:
                                                           form_token(request, username)):
         return await _page(request, username, status_code=status.HTTP_400_BAD_REQUEST,
                            error="This confirmation has expired or came from another page: confirm again below.")
-    users: UserService = request.app.state.container.services["users"]
-    audit: AuditLog = request.app.state.container.services["audit"]
+    users = container_of(request).web.users
+    audit = container_of(request).web.audit
     try:
         await remove_user(username, admin, users, audit)
     except HTTPException as exc:

@@ -17,7 +17,7 @@ record of a channel once it has hung up: no such channel means "gone", not "neve
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from callbacks.models import AttemptOutcome
@@ -125,9 +125,9 @@ def probe_of_status(messages: Sequence[AmiMessage], callback_id: str, attempt: i
 
 
 class AmiOriginator:
-    """Originate through the AMI client (resolved when dialling: it is wired after callbacks)."""
+    """Originate through the AMI client (the server's one client, shared with the ACD)."""
 
-    def __init__(self, ami: Callable[[], AmiSender | None], *, context: str, customer_channel: str,
+    def __init__(self, ami: AmiSender | None, *, context: str, customer_channel: str,
                  customer_dial: str, margin: float = 10.0) -> None:
         self._ami = ami
         self.context = context
@@ -139,7 +139,7 @@ class AmiOriginator:
         return self.customer_dial.format(number=number)
 
     async def originate(self, request: OriginateRequest) -> OriginateResult:
-        ami = self._ami()
+        ami = self._ami
         if ami is None:
             return OriginateResult(AttemptOutcome.FAILED, detail="no AMI client")
         from callbacks.origination.base import Leg
@@ -155,7 +155,7 @@ class AmiOriginator:
         return parse_originate(messages, action["ActionID"])
 
     async def probe(self, callback_id: str, attempt: int) -> Probe:
-        ami = self._ami()
+        ami = self._ami
         if ami is None:
             return Probe(ProbeState.UNREACHABLE, detail="no AMI client")
         try:

@@ -1,9 +1,8 @@
-"""The built-in SIP endpoint: an outbound INVITE (``services["sip"].originate``), answered as a channel
+"""The built-in SIP endpoint: an outbound INVITE (``container.sip.endpoint.originate``), answered as a channel
 on which the dispatcher runs the call script itself."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from callbacks.models import AttemptOutcome
@@ -22,7 +21,7 @@ _REASONS = {"busy": AttemptOutcome.BUSY, "no_answer": AttemptOutcome.NO_ANSWER}
 
 
 class SipOriginator:
-    def __init__(self, sip: Callable[[], SipDialer | None], *, customer_uri: str) -> None:
+    def __init__(self, sip: SipDialer | None, *, customer_uri: str) -> None:
         self._sip = sip
         self.customer_uri = customer_uri  # e.g. sip:{number}@gateway:5060
 
@@ -36,8 +35,8 @@ class SipOriginator:
         return Probe(ProbeState.GONE, detail="the built-in SIP endpoint's dialog ended with its process")
 
     async def originate(self, request: OriginateRequest) -> OriginateResult:
-        sip = self._sip()
-        if sip is None:
+        sip = self._sip
+        if sip is None:  # IVR_SIP__ENABLED=false and no AMI: nothing can place the call
             return OriginateResult(AttemptOutcome.FAILED, detail="the SIP endpoint is not running")
         try:
             uri = sip.resolve(request.target) if request.leg is Leg.AGENT else self.customer_target(request.target)

@@ -1,29 +1,45 @@
-"""Wires the ACD: queues/agents from ``dialplan/queues.yaml`` + ``agents.yaml`` + the database,
+"""Builds the ACD: queues/agents from ``dialplan/queues.yaml`` + ``agents.yaml`` + the database,
 the hold loop's collaborators, the runtime component and (when enabled) the AMI device feed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+from fastapi import APIRouter
 
 from ivr.acd.cluster import ClusterLink
 from ivr.acd.config import QueueConfig, load_agents, load_queues, with_overrides
+from ivr.acd.queuebook import QueueBook
 from ivr.acd.runtime import AcdRuntime, AmiDeviceFeed
 from ivr.acd.service import AcdService
 from ivr.acd.store import AcdStore
-from ivr.ami.wiring import ami_client
-from ivr.composition import Container
+from ivr.ami.client import AmiClient
+from ivr.db import Database
+from ivr.events import EventBus
+from ivr.ports import CallbackPort, CallRecorder, DeflectionPort
+from ivr.prompts.catalogue import PromptCatalogue
 from ivr.settings import ConfigurationError, Settings
 
+AcdComponent = AcdRuntime | ClusterLink | AmiDeviceFeed
 
-def _cluster_link(container: Container, service: AcdService) -> ClusterLink:
+
+@dataclass(frozen=True)
+class AcdDomain:
+    service: AcdService  # the QueueService of the flow engine; the agents' and supervisors' API
+    queues: QueueBook
+    components: tuple[AcdComponent, ...]
+    routers: tuple[APIRouter, ...]
+
+
+def _cluster_link(settings: Settings, db: Database, service: AcdService, owner: str) -> ClusterLink:
     """One contact centre on several nodes: the shared line in PostgreSQL (ivr/acd/cluster.py)."""
-    if container.db.is_sqlite:
+    if db.is_sqlite:
         raise ConfigurationError("IVR_ACD__SHARED=true needs PostgreSQL: set IVR_DATABASE_URL=postgresql://... "
                                  "(or IVR_ACD__SHARED=false for one node)")
-    link = ClusterLink(service, container.db.url, owner=container.services["node"].owner,
-                       lease_seconds=container.settings.acd.lease_seconds,
-                       orphan_grace_seconds=container.settings.acd.orphan_grace_seconds,
-                       rates_refresh_seconds=container.settings.acd.rates_refresh_seconds)
+    link = ClusterLink(service, db.url, owner=owner, lease_seconds=settings.acd.lease_seconds,
+                       orphan_grace_seconds=settings.acd.orphan_grace_seconds,
+                       rates_refresh_seconds=settings.acd.rates_refresh_seconds)
     service.link = link
     return link
 
@@ -39,26 +55,24 @@ def configured_queues(settings: Settings) -> dict[str, QueueConfig]:
     return with_overrides(load_queues(queues_path), settings.queues, queues_path)
 
 
-async def wire(container: Container) -> None:
-    _, agents_path = config_paths(container.settings)
-    store = AcdStore(container.db)
-    service = AcdService(
-        queues=configured_queues(container.settings),
-        agents=load_agents(agents_path),
-        bus=container.bus,
-        store=store,
-        recorder=container.services.get("recorder"),
-        prompts=container.services.get("prompts"),
-        callbacks=container.services.get("callbacks"),
-        deflection=container.services.get("deflection"),
-    )
-    container.services["acd"] = service
+def build_queue_book(settings: Settings) -> QueueBook:
+    """Built first: callback policies and the post-call rating read it, and the ACD applies edits to it."""
+    return QueueBook(configured_queues(settings))
+
+
+def build(settings: Settings, db: Database, bus: EventBus, *, queues: QueueBook, owner: str,
+          recorder: CallRecorder, prompts: PromptCatalogue, callbacks: CallbackPort | None,
+          deflection: DeflectionPort | None, ami: AmiClient | None) -> AcdDomain:
+    _, agents_path = config_paths(settings)
+    store = AcdStore(db)
+    service = AcdService(queues=queues, agents=load_agents(agents_path), bus=bus, store=store, recorder=recorder,
+                         prompts=prompts, callbacks=callbacks, deflection=deflection)
     from ivr.acd.routes import router  # the API layer imports api.security; keep it out of the core import path
 
-    container.routers.append(router)
-    container.components.append(AcdRuntime(service, store))
-    if container.settings.acd.shared:
-        container.components.append(_cluster_link(container, service))
-    ami = ami_client(container)
+    components: list[AcdComponent] = [AcdRuntime(service, store)]
+    if settings.acd.shared:
+        # the link is the service's own (it submits through it): set here, before anything runs
+        components.append(_cluster_link(settings, db, service, owner))
     if ami is not None:
-        container.components.append(AmiDeviceFeed(service, ami))
+        components.append(AmiDeviceFeed(service, ami))
+    return AcdDomain(service=service, queues=queues, components=tuple(components), routers=(router,))

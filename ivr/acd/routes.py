@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
 from ivr.acd.config import ConfigError, parse_agent, parse_queue
-from ivr.acd.service import AcdService
 from ivr.acd.status import queue_status
 from ivr.acd.types import AgentState, AgentView, StateReason, UnknownAgent
+from ivr.deps import Acd
 from ivr.web.auth import AdminUser, Audit, Role, StaffUser
 
 router = APIRouter(prefix="/api/v1", tags=["queues"])
-
-
-def acd_service(request: Request) -> AcdService:
-    service = request.app.state.container.services.get("acd")
-    if service is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the ACD is not running")
-    acd: AcdService = service
-    return acd
-
-
-Acd = Annotated[AcdService, Depends(acd_service)]
 
 
 class AgentOut(BaseModel):

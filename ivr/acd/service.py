@@ -21,6 +21,7 @@ from ivr.acd.hold import HoldDeps, HoldSession
 from ivr.acd.line import LineAgent, LineResult, LineSnapshot, NewEntry
 from ivr.acd.null import NullRecorder
 from ivr.acd.pgline import PgLine
+from ivr.acd.queuebook import QueueBook
 from ivr.acd.router import AgentChange, Router, RouterAgent, RouterEntry
 from ivr.acd.sharedrates import learn_contact
 from ivr.acd.store import AcdStore, ContactRecord, QueueLive, WaitingSnapshot
@@ -33,7 +34,6 @@ from ivr.acd.types import (
     InvalidTransition,
     StateReason,
     UnknownAgent,
-    UnknownQueue,
     Waiter,
 )
 from ivr.callcontrol import CallControls
@@ -76,7 +76,7 @@ class AcdService:
     def __init__(
         self,
         *,
-        queues: dict[str, QueueConfig],
+        queues: dict[str, QueueConfig] | QueueBook,
         agents: dict[str, AgentConfig],
         bus: EventBus,
         store: AcdStore | None = None,
@@ -90,13 +90,14 @@ class AcdService:
         self.prompts = prompts
         self.callbacks = callbacks
         self.deflection = deflection
-        self._queues = dict(queues)
+        # the book is shared with the domains reading queue settings (ivr/acd/queuebook.py)
+        self.queues = queues if isinstance(queues, QueueBook) else QueueBook(queues)
         self._agent_configs = dict(agents)
         self.bus = bus
         self.store = store
         self.clock = clock
         self.router = Router()
-        self.rates: dict[str, QueueRates] = {name: QueueRates(priors=_priors(q)) for name, q in queues.items()}
+        self.rates: dict[str, QueueRates] = {q.name: QueueRates(priors=_priors(q)) for q in self.queues.configs()}
         self._waiters: dict[str, Waiter] = {}
         self._dirty_agents: set[str] = set()
         self._staffed_seen: dict[str, int] = {}
@@ -106,7 +107,7 @@ class AcdService:
         self.link: LineLink | None = None
         self.controls = CallControls()  # the bridges the desk may hold or transfer (ivr.callcontrol)
         now = clock()
-        for q in queues.values():
+        for q in self.queues.configs():
             self.router.set_queue(q.name, q.skills)
         for a in agents.values():
             self.router.upsert_agent(a.agent_id, a.endpoint, a.skills, at=now)
@@ -116,7 +117,7 @@ class AcdService:
         """Store the configuration, then restore agent states and warm up the estimates."""
         if self.store is None:
             return
-        await self.store.save_queues(self._queues.values())
+        await self.store.save_queues(self.queues.configs())
         for name, raw in (await self.store.queue_configs(source="api")).items():
             self._apply_queue(parse_queue(name, raw))  # an admin's edit outlives the file
         await self.store.save_agents(self._agent_configs.values())
@@ -174,21 +175,18 @@ class AcdService:
 
     # ------------------------------------------------------------------ configuration
     def queue_config(self, name: str) -> QueueConfig:
-        try:
-            return self._queues[name]
-        except KeyError:
-            raise UnknownQueue(name) from None
+        return self.queues.queue_config(name)
 
     async def update_queue(self, cfg: QueueConfig) -> None:
         """An admin's change (API): applied at once, stored, and kept over ``queues.yaml``."""
-        if cfg.overflow.kind is OverflowKind.QUEUE and cfg.overflow.target not in self._queues:
+        if cfg.overflow.kind is OverflowKind.QUEUE and cfg.overflow.target not in self.queues:
             raise ConfigError(f"queue {cfg.name}: overflow to unknown queue {cfg.overflow.target!r}")
         self._apply_queue(cfg)
         if self.store is not None:
             await self.store.save_queues([cfg], source="api")
 
     def _apply_queue(self, cfg: QueueConfig) -> None:
-        self._queues[cfg.name] = cfg
+        self.queues.put(cfg)
         self.rates.setdefault(cfg.name, QueueRates()).set_priors(_priors(cfg))
         self.router.set_queue(cfg.name, cfg.skills)
         if self.link is not None:
@@ -198,7 +196,7 @@ class AcdService:
         self.dispatch()
 
     def queue_names(self) -> list[str]:
-        return sorted(self._queues)
+        return self.queues.queue_names()
 
     async def upsert_agent(self, cfg: AgentConfig) -> None:
         """Add an agent or change its name/endpoint/skills (admin API); its state is kept."""

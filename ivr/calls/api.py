@@ -5,26 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 
-from ivr.calls.store import CallStore
+from ivr.deps import Calls
 from ivr.web.auth import StaffUser, SupervisorUser
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
 
 
-def call_store(request: Request) -> CallStore:
-    store: CallStore = request.app.state.container.services["call_store"]
-    return store
-
-
-Store = Annotated[CallStore, Depends(call_store)]
-
-
 @router.get("")
 async def list_calls(
     _user: SupervisorUser,
-    store: Store,
+    store: Calls,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     caller: Annotated[str | None, Query(max_length=64)] = None,
     since: datetime | None = None,
@@ -38,14 +30,14 @@ async def list_calls(
 
 @router.get("/by-number/{number}")
 async def calls_for_number(
-    number: str, _user: StaffUser, store: Store, limit: Annotated[int, Query(ge=1, le=200)] = 20
+    number: str, _user: StaffUser, store: Calls, limit: Annotated[int, Query(ge=1, le=200)] = 20
 ) -> list[dict[str, Any]]:
     """A number's earlier calls (the agent's screen pop shows them)."""
     return [_summary(r.to_dict()) for r in await store.calls_for_number(number, limit)]
 
 
 @router.get("/{call_id}")
-async def get_call(call_id: str, _user: StaffUser, store: Store) -> dict[str, Any]:
+async def get_call(call_id: str, _user: StaffUser, store: Calls) -> dict[str, Any]:
     """One call with its timeline."""
     record = await store.get_call(call_id)
     if record is None:

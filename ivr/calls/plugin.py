@@ -1,16 +1,23 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+
 from ivr.calls.api import router
 from ivr.calls.store import CallStore
-from ivr.composition import Container
+from ivr.db import Database
+from ivr.events import EventBus
 
 
-async def wire(container: Container) -> None:
-    node = container.services.get("node")  # ivr.nodes, wired first
-    store = CallStore(container.db, container.bus, owner=node.owner if node is not None else None)
-    container.services["call_store"] = store
-    container.services["recorder"] = store
-    container.services["history"] = store
-    container.components.append(store)
-    container.closers.append(store.aclose)
-    container.routers.append(router)
+@dataclass(frozen=True)
+class CallsDomain:
+    # The call recorder, the history of calls (returning callers, the desk) and the calls API's
+    # store are one object: it implements ivr.ports.CallRecorder and CallHistory.
+    store: CallStore
+    routers: tuple[APIRouter, ...] = (router,)
+
+
+def build(db: Database, bus: EventBus, *, owner: str | None) -> CallsDomain:
+    return CallsDomain(store=CallStore(db, bus, owner=owner))
+

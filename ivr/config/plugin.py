@@ -1,25 +1,32 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from ivr.composition import Container
+from fastapi import APIRouter
+
+from ivr.db import Database
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.schedules.api import router as schedules_router
 from ivr.schedules.model import ScheduleBook
 from ivr.schedules.service import ScheduleService
+from ivr.settings import Settings
 
 log = logging.getLogger(__name__)
 
+@dataclass(frozen=True)
+class ConfigDomain:
+    schedules: ScheduleService
+    prompts: PromptCatalogue
+    routers: tuple[APIRouter, ...] = (schedules_router,)
 
-async def wire(container: Container) -> None:
-    settings = container.settings
+
+def build(settings: Settings, db: Database) -> ConfigDomain:
     # dialplan/schedules.yaml sits beside dialplan/flows/; published versions in the DB replace it.
     book = ScheduleBook.load(settings.flows_dir.parent / "schedules.yaml")
-    container.services["schedules"] = ScheduleService(book, container.db)
     catalogue = PromptCatalogue.load(settings.prompts_dir)
     missing = catalogue.missing_audio()
     if missing:
         log.warning("prompts without audio: run `ivr prompts build`",
                     extra={"missing": len(missing), "examples": missing[:5]})
-    container.services["prompts"] = catalogue
-    container.routers.append(schedules_router)
+    return ConfigDomain(schedules=ScheduleService(book, db), prompts=catalogue)

@@ -1,8 +1,14 @@
+"""Builds flow versions: the published-flow provider (what the engine reads each new call's flow
+from), the admin service, the checker and the simulator. Built before the engine, which is handed
+the provider at construction."""
+
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 
-from ivr.composition import Container
+from fastapi import APIRouter
+
+from ivr.db import Database
 from ivr.flowadmin.provider import PublishedFlowProvider
 from ivr.flowadmin.routes import router
 from ivr.flowadmin.service import FlowAdminService
@@ -10,43 +16,33 @@ from ivr.flowadmin.simulate import Simulator
 from ivr.flowadmin.store import FlowVersionStore
 from ivr.flows.checking import FlowChecker, limits_of
 from ivr.flows.loader import FileFlowProvider
-from ivr.flows.validate import References, queue_names
-
-log = logging.getLogger(__name__)
-
-
-def references(container: Container) -> References:
-    services = container.services
-    acd = services.get("acd")
-    if acd is not None:
-        queues = frozenset(acd.queue_names())
-    else:
-        queues = queue_names(container.settings.flows_dir.parent / "queues.yaml")
-    schedules = services.get("schedules")
-    return References(
-        prompts=services.get("prompts"),
-        queues=queues,
-        schedules=frozenset(schedules.names()) if schedules is not None else None,
-    )
+from ivr.flows.validate import References
+from ivr.prompts.catalogue import PromptCatalogue
+from ivr.schedules.service import ScheduleService
+from ivr.settings import Settings
 
 
-async def wire(container: Container) -> None:
-    files = container.services.get("flows")
-    engine = container.services.get("engine")
-    if not isinstance(files, FileFlowProvider) or engine is None:
-        log.warning("flow engine not wired: flow versions disabled")
-        return
-    store = FlowVersionStore(container.db)
+@dataclass(frozen=True)
+class FlowAdminDomain:
+    files: FileFlowProvider  # the flows in dialplan/flows/, read at start-up
+    provider: PublishedFlowProvider  # published versions over the files: new calls see them at once
+    service: FlowAdminService
+    simulator: Simulator
+    checker: FlowChecker  # checks documents in a worker process; closed at shutdown
+    routers: tuple[APIRouter, ...] = (router,)
+
+    @property
+    def components(self) -> tuple[PublishedFlowProvider]:
+        return (self.provider,)
+
+
+def build(settings: Settings, db: Database, *, queue_names: frozenset[str], schedules: ScheduleService,
+          prompts: PromptCatalogue) -> FlowAdminDomain:
+    files = FileFlowProvider(settings.flows_dir, limits_of(settings))  # at start-up, before calls
+    store = FlowVersionStore(db)
     # Every flow document is read and checked in a worker process (ivr/flows/checking.py).
-    checker = FlowChecker(references(container), limits_of(container.settings))
-    container.closers.append(checker.aclose)
+    references = References(prompts=prompts, queues=queue_names, schedules=frozenset(schedules.names()))
+    checker = FlowChecker(references, limits_of(settings))
     provider = PublishedFlowProvider(files, store, checker)
-    engine.provider = provider  # new calls now see published versions
-    container.services["flows"] = provider
-    container.services["flow_admin"] = FlowAdminService(store, provider, checker)
-    prompts = container.services.get("prompts")
-    if prompts is not None:  # the simulator reads the prompts' texts
-        container.services["flow_simulator"] = Simulator(prompts, container.services.get("schedules"),
-                                                         container.settings)
-    container.components.append(provider)
-    container.routers.append(router)
+    return FlowAdminDomain(files=files, provider=provider, service=FlowAdminService(store, provider, checker),
+                           simulator=Simulator(prompts, schedules, settings), checker=checker)

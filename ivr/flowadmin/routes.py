@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from ivr.flowadmin.service import SHIPPED, FlowAdminService, FlowInvalid, NothingToRollBack
+from ivr.deps import FlowAdmin
+from ivr.flowadmin.service import SHIPPED, FlowInvalid, NothingToRollBack
 from ivr.flowadmin.store import FlowVersion, VersionNotFound
 from ivr.flows.errors import FlowRefused
 from ivr.flows.loader import UnknownFlow
@@ -20,12 +21,6 @@ from ivr.web.auth import AdminUser, Audit, StaffUser
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
 
 
-def flow_admin(request: Request) -> FlowAdminService:
-    service: FlowAdminService = request.app.state.container.services["flow_admin"]
-    return service
-
-
-Admin = Annotated[FlowAdminService, Depends(flow_admin)]
 # Bounded so an absurd number is a 422, not a database integer overflow (a 500).
 MAX_VERSION = 2**31 - 1
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_VERSION)]
@@ -134,14 +129,14 @@ def _invalid(exc: FlowInvalid, message: str) -> HTTPException:
 
 
 @router.get("", response_model=list[FlowSummary])
-async def list_flows(_: StaffUser, admin: Admin) -> list[FlowSummary]:
+async def list_flows(_: StaffUser, admin: FlowAdmin) -> list[FlowSummary]:
     versions = admin.provider.published_versions
     return [FlowSummary(name=f.name, numbers=list(f.numbers), default=f.default, published_version=versions.get(f.name))
             for f in admin.provider.flow_set.flows()]
 
 
 @router.get("/{name}", response_model=FlowDocument)
-async def get_flow(name: str, _: StaffUser, admin: Admin) -> FlowDocument:
+async def get_flow(name: str, _: StaffUser, admin: FlowAdmin) -> FlowDocument:
     try:
         document, version = await admin.document_in_service(name)
     except (UnknownFlow, VersionNotFound) as exc:
@@ -150,7 +145,7 @@ async def get_flow(name: str, _: StaffUser, admin: Admin) -> FlowDocument:
 
 
 @router.get("/{name}/graph", response_model=GraphOut)
-async def flow_graph(name: str, _: StaffUser, admin: Admin) -> GraphOut:
+async def flow_graph(name: str, _: StaffUser, admin: FlowAdmin) -> GraphOut:
     try:
         graph = admin.graph(name)
     except UnknownFlow as exc:
@@ -159,7 +154,7 @@ async def flow_graph(name: str, _: StaffUser, admin: Admin) -> GraphOut:
 
 
 @router.get("/{name}/versions", response_model=list[VersionOut])
-async def list_versions(name: str, _: StaffUser, admin: Admin) -> list[VersionOut]:
+async def list_versions(name: str, _: StaffUser, admin: FlowAdmin) -> list[VersionOut]:
     """Newest first; a flow with a shipped file ends with it, as version 0."""
     versions = [VersionOut.of(v) for v in await admin.store.versions(name)]
     if admin.provider.has_file(name):
@@ -169,7 +164,7 @@ async def list_versions(name: str, _: StaffUser, admin: Admin) -> list[VersionOu
 
 @router.get("/{name}/versions/{version}", response_model=VersionOut)
 async def get_version(name: str, version: Annotated[int, Path(ge=SHIPPED, le=MAX_VERSION)], _: StaffUser,
-                      admin: Admin) -> VersionOut:
+                      admin: FlowAdmin) -> VersionOut:
     try:
         if version == SHIPPED:
             return VersionOut.shipped(name, await admin.document_of(name, SHIPPED))
@@ -181,7 +176,7 @@ async def get_version(name: str, version: Annotated[int, Path(ge=SHIPPED, le=MAX
 # Admins: the role that edits flows (drafts, publish). Validating costs a worker process; agents
 # have no use for it. (The editor page, open to supervisors read-only, uses /api/v1/ui/flows/inspect.)
 @router.post("/validate", response_model=list[ProblemOut])
-async def validate(body: ValidateIn, _: AdminUser, admin: Admin) -> list[ProblemOut]:
+async def validate(body: ValidateIn, _: AdminUser, admin: FlowAdmin) -> list[ProblemOut]:
     try:
         return [ProblemOut.of(p) for p in await admin.validate(body.document)]
     except FlowRefused as exc:
@@ -191,7 +186,7 @@ async def validate(body: ValidateIn, _: AdminUser, admin: Admin) -> list[Problem
 
 
 @router.post("/{name}/versions", response_model=DraftOut, status_code=201)
-async def save_draft(name: str, body: DraftIn, user: AdminUser, admin: Admin, audit: Audit) -> DraftOut:
+async def save_draft(name: str, body: DraftIn, user: AdminUser, admin: FlowAdmin, audit: Audit) -> DraftOut:
     try:
         version, problems, warnings = await admin.save_draft(name, body.document, user=user.username,
                                                              comment=body.comment)
@@ -205,7 +200,7 @@ async def save_draft(name: str, body: DraftIn, user: AdminUser, admin: Admin, au
 
 
 @router.post("/{name}/versions/{version}/publish", response_model=VersionOut)
-async def publish(name: str, version: VersionNumber, user: AdminUser, admin: Admin, audit: Audit) -> VersionOut:
+async def publish(name: str, version: VersionNumber, user: AdminUser, admin: FlowAdmin, audit: Audit) -> VersionOut:
     try:
         published = await admin.publish(name, version, user=user.username)
     except VersionNotFound as exc:
@@ -219,7 +214,7 @@ async def publish(name: str, version: VersionNumber, user: AdminUser, admin: Adm
 
 
 @router.post("/{name}/rollback", response_model=VersionOut)
-async def rollback(name: str, user: AdminUser, admin: Admin, audit: Audit, to: AnyVersion = None) -> VersionOut:
+async def rollback(name: str, user: AdminUser, admin: FlowAdmin, audit: Audit, to: AnyVersion = None) -> VersionOut:
     """Back to version ``to`` (0: the shipped file), by default the one in service before."""
     try:
         in_service = await admin.rollback(name, user=user.username, to=to)
@@ -242,7 +237,7 @@ FromVersion = Annotated[int | None, Query(alias="from", ge=SHIPPED, le=MAX_VERSI
 
 
 @router.get("/{name}/diff", response_class=PlainTextResponse)
-async def diff(name: str, _: StaffUser, admin: Admin, to: AnyVersion = None, from_: FromVersion = None) -> str:
+async def diff(name: str, _: StaffUser, admin: FlowAdmin, to: AnyVersion = None, from_: FromVersion = None) -> str:
     """Any two versions (0: the shipped file); by default the newest version against the one in service."""
     try:
         return await admin.diff(name, from_, to)
@@ -255,7 +250,7 @@ async def diff(name: str, _: StaffUser, admin: Admin, to: AnyVersion = None, fro
 
 
 @router.get("/{name}/changes", response_model=ChangesOut)
-async def changes(name: str, _: StaffUser, admin: Admin, to: AnyVersion = None,
+async def changes(name: str, _: StaffUser, admin: FlowAdmin, to: AnyVersion = None,
                   from_: FromVersion = None) -> ChangesOut:
     """What publishing (or rolling back to) ``to`` would change from ``from`` (default: in service),
     in words for a confirmation: "2 nodes changed, key 4 added"."""

@@ -1,78 +1,63 @@
-"""Wiring for the flow engine: ``container.services["engine"]`` and ``["flows"]`` (the provider).
-
-Wired after the ACD, callbacks and deflection, so their ports are used when present; a missing
-one just switches that feature off (the flow falls back, e.g. to the dialplan's queue).
+"""Builds the flow engine from the ports of the domains it calls (ivr/ports.py): the recorder, the
+ACD, callbacks (None when off: the flow falls back, e.g. to the dialplan's queue), deflection and
+the call history, and from the flow provider (published versions over dialplan/flows/).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
 
-from ivr.channel import CallInfo, Grammar
-from ivr.composition import Container
-from ivr.flows.checking import limits_of
+from ivr.channel import Grammar
 from ivr.flows.engine import FlowEngine
 from ivr.flows.inputs import menu_phrases
-from ivr.flows.loader import FileFlowProvider, FlowSet
+from ivr.flows.loader import FileFlowProvider, FlowProvider, FlowSet
 from ivr.flows.lookup import LookupKind, build_lookup, lookup_kind
+from ivr.flows.protocols import ScheduleLookup
 from ivr.flows.schema import MenuNode
-from ivr.ports import CallEventKind, Disposition, Services
+from ivr.ports import (
+    CallbackPort,
+    CallHistory,
+    CallRecorder,
+    DeflectionPort,
+    QueueService,
+    Services,
+)
 from ivr.prompts.catalogue import PromptCatalogue
+from ivr.settings import Settings
+from ivr.speech.factory import SpeechEngines
 from ivr.speech.vocabulary import VocabularyCheck
 
 log = logging.getLogger(__name__)
 
 
-class LogRecorder:
-    """Stands in when no call store is wired: the timeline goes to the debug log only."""
-
-    async def call_started(self, info: CallInfo, *, flow: str, language: str) -> None:
-        log.debug("call started", extra={"flow": flow, "language": language})
-
-    async def event(
-        self, call_id: str, kind: CallEventKind, *, node: str | None = None, data: dict[str, Any] | None = None
-    ) -> None:
-        log.debug("call event", extra={"event": kind.value, "node": node})
-
-    async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None:
-        log.debug("call ended", extra={"disposition": disposition.value})
+@dataclass(frozen=True)
+class FlowsDomain:
+    engine: FlowEngine  # runs every call, from the FastAGI server and the SIP endpoint
+    components: tuple[VocabularyCheck, ...]
 
 
-async def wire(container: Container) -> None:
-    settings = container.settings
-    found = container.services
-    provider = FileFlowProvider(settings.flows_dir, limits_of(settings))  # at start-up, before calls
-    recorder = found.get("recorder")
-    if recorder is None:
-        log.warning("no call recorder wired: calls are not recorded")
-        recorder = LogRecorder()
-    services = Services(
-        recorder=recorder,
-        queues=found.get("acd"),
-        callbacks=found.get("callbacks"),
-        deflection=found.get("deflection"),
-        history=found.get("history"),
-    )
-    prompts = found.get("prompts")
-    if not isinstance(prompts, PromptCatalogue):
-        prompts = PromptCatalogue.load(settings.prompts_dir)
-    engine = FlowEngine(
-        provider,
-        services,
-        prompts,
-        found.get("schedules"),
-        settings=settings,
-        lookup=build_lookup(settings.order_lookup_url, demo=settings.order_lookup_demo),
-    )
-    found["flows"] = provider
-    found["engine"] = engine
+def build(settings: Settings, *, provider: FlowProvider, files: FileFlowProvider, recorder: CallRecorder,
+          queues: QueueService | None, callbacks: CallbackPort | None, deflection: DeflectionPort | None,
+          history: CallHistory | None, prompts: PromptCatalogue, schedules: ScheduleLookup | None,
+          speech: SpeechEngines) -> FlowsDomain:
+    """``None`` for a port switches that feature off: the flow falls back (e.g. to the dialplan's queue)."""
+    services = Services(recorder=recorder, queues=queues, callbacks=callbacks, deflection=deflection,
+                        history=history)
+    engine = FlowEngine(provider, services, prompts, schedules, settings=settings,
+                        lookup=build_lookup(settings.order_lookup_url, demo=settings.order_lookup_demo))
     log.info("flow engine wired", extra={
-        "flows": provider.flow_set.names(),
+        "flows": files.flow_set.names(),
         "queues": services.queues is not None,
         "callbacks": services.callbacks is not None,
         "deflection": services.deflection is not None,
     })
+    _log_lookup(settings)
+    checks = (VocabularyCheck(speech, menu_grammars(files.flow_set)),) if settings.speech.enabled else ()
+    return FlowsDomain(engine=engine, components=checks)
+
+
+def _log_lookup(settings: Settings) -> None:
     kind = lookup_kind(settings.order_lookup_url, settings.order_lookup_demo)
     if kind is LookupKind.OFF:
         log.info("order lookup off: callers asking for an order's status are offered an agent "
@@ -82,9 +67,6 @@ async def wire(container: Container) -> None:
                     "set IVR_ORDER_LOOKUP_URL for real orders")
     else:
         log.info("order lookup over HTTP (IVR_ORDER_LOOKUP_URL)")
-    speech = found.get("speech")
-    if speech is not None and container.settings.speech.enabled:
-        container.components.append(VocabularyCheck(speech, menu_grammars(provider.flow_set)))
 
 
 def menu_grammars(flow_set: FlowSet) -> list[Grammar]:

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
-from ivr.composition import Container
+from dataclasses import dataclass
+
+from ivr.db import Database
+from ivr.events import EventBus
 from ivr.nodes.service import NodeHeartbeat, NodeIdentity, NodeStore
+from ivr.settings import Settings
 
 
-async def wire(container: Container) -> None:
-    me = NodeIdentity.new(container.settings.node.id)
-    heartbeat = NodeHeartbeat(NodeStore(container.db), me, container.bus, container.settings.node)
-    container.services["node"] = me
-    container.services["node_heartbeat"] = heartbeat
-    container.components.append(heartbeat)
-    container.closers.append(heartbeat.aclose)
+@dataclass(frozen=True)
+class NodesDomain:
+    identity: NodeIdentity  # this process; its ``owner`` marks the calls and leases it holds
+    heartbeat: NodeHeartbeat
+
+
+def build(settings: Settings, db: Database, bus: EventBus) -> NodesDomain:
+    me = NodeIdentity.new(settings.node.id)
+    return NodesDomain(identity=me, heartbeat=NodeHeartbeat(NodeStore(db), me, bus, settings.node))

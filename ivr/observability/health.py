@@ -14,11 +14,18 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ivr.deps import container_of
+
+if TYPE_CHECKING:
+    from ivr.channels.agi.server import AgiServer
+    from ivr.channels.sip.endpoint import SipEndpoint
+    from ivr.composition import Container
 
 router = APIRouter(tags=["health"])
 
@@ -36,23 +43,22 @@ async def health() -> dict[str, str]:
     503: {"description": '"not ready": the database is down or no telephony listener is up'},
 })
 async def ready(request: Request) -> JSONResponse:
-    container = request.app.state.container
-    services = container.services
+    container = container_of(request)
     checks: dict[str, dict[str, Any]] = {}
     try:
         await asyncio.wait_for(container.db.ping(), timeout=2.0)
         checks["database"] = {"ok": True}
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure as "not ready"
         checks["database"] = {"ok": False, "error": type(exc).__name__}
-    checks["telephony"] = _telephony(services)
-    checks["ami"] = _optional_connection(services.get("ami"), container.settings.ami.enabled)
-    checks["mqtt"] = _optional_connection(services.get("mqtt"), bool(container.settings.mqtt.url))
+    checks["telephony"] = _telephony(container)
+    checks["ami"] = _optional_connection(container.ami, container.settings.ami.enabled)
+    checks["mqtt"] = _optional_connection(container.observability.mqtt, bool(container.settings.mqtt.url))
     # a small file, read off the event loop all the same
     recorded = await asyncio.to_thread(_asterisk_check, Path(container.settings.var_dir) / ASTERISK_CHECK_FILE)
     if recorded is not None:
         checks["asterisk_config"] = recorded
-    states = services.get("component_states")  # set by `ivr serve` (absent when the app runs alone)
-    if states is not None:
+    states = container.observability.component_states  # filled by `ivr serve` (empty when the app runs alone)
+    if states.running:
         failing = states.down()
         checks["components"] = {"ok": not failing, "down": failing}
     status, code = readiness(checks)
@@ -83,8 +89,12 @@ def _listening(service: Any) -> bool:
         return False
 
 
-def _telephony(services: dict[str, Any]) -> dict[str, Any]:
-    wired = {name: services[name] for name in ("agi_server", "sip") if services.get(name) is not None}
+def _telephony(container: Container) -> dict[str, Any]:
+    wired: dict[str, AgiServer | SipEndpoint] = {}
+    if container.agi is not None:
+        wired["agi_server"] = container.agi.server
+    if container.sip is not None:
+        wired["sip"] = container.sip.endpoint
     if not wired:  # an API-only node (FastAGI and SIP off): it takes no calls, none to refuse
         return {"ok": True, "configured": False}
     listening = {name: _listening(service) for name, service in wired.items()}
@@ -118,5 +128,5 @@ def _asterisk_check(path: Path) -> dict[str, Any] | None:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    registry = request.app.state.container.services["metrics"].registry
+    registry = container_of(request).observability.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

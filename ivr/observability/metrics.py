@@ -82,7 +82,7 @@ class Metrics:
         self.protocol_errors = Counter("puente_protocol_errors", "AGI/SIP/AMI/AudioSocket errors", ["protocol"],
                                        registry=r)
         # Command latency and the AGI/SIP counters come from the backends' own collectors, which
-        # their plugins register on this registry (services["metrics_registry"]).
+        # their plugins register on this registry (``container.observability.metrics.registry``).
         self.mqtt_dropped = Counter("puente_mqtt_dropped", "Events dropped while MQTT was unreachable", registry=r)
         self.mqtt_published = Counter("puente_mqtt_published", "Events published to MQTT", registry=r)
         self.component_restarts = Counter("puente_component_restarts", "Server components restarted after a failure",

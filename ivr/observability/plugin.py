@@ -1,27 +1,42 @@
 from __future__ import annotations
 
-from ivr.composition import Container
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+
+from ivr.events import EventBus
 from ivr.observability.health import router
 from ivr.observability.looplag import LoopLagMonitor
 from ivr.observability.metrics import Metrics
 from ivr.observability.mqtt import MqttPublisher, MqttTarget
+from ivr.settings import Settings
+from ivr.supervision import ComponentStates
 
 
-async def wire(container: Container) -> None:
-    settings = container.settings
+@dataclass(frozen=True)
+class ObservabilityDomain:
+    metrics: Metrics
+    loop_lag: LoopLagMonitor
+    mqtt: MqttPublisher | None  # None: no IVR_MQTT__URL
+    # which supervised components run now; filled by `ivr serve` (empty when the app runs alone)
+    component_states: ComponentStates
+    routers: tuple[APIRouter, ...]
+
+    @property
+    def components(self) -> tuple[LoopLagMonitor | MqttPublisher, ...]:
+        return (self.loop_lag,) if self.mqtt is None else (self.loop_lag, self.mqtt)
+
+
+def build(settings: Settings, bus: EventBus) -> ObservabilityDomain:
     metrics = Metrics()
-    container.services["metrics"] = metrics
-    container.services["metrics_registry"] = metrics.registry
-    container.bus.add_listener(metrics.observe)
-    container.routers.append(router)
+    bus.add_listener(metrics.observe)
     monitor = LoopLagMonitor(metrics.event_loop_lag, interval=settings.supervision.loop_lag_interval)
-    container.services["loop_lag"] = monitor
-    container.components.append(monitor)
+    publisher = None
     if settings.mqtt.url:
         publisher = MqttPublisher(
-            container.bus, MqttTarget.from_url(settings.mqtt.url), site=settings.mqtt.site,
+            bus, MqttTarget.from_url(settings.mqtt.url), site=settings.mqtt.site,
             buffer_size=settings.mqtt.buffer_size, max_delay=settings.mqtt.reconnect_max_delay,
             on_drop=metrics.mqtt_dropped.inc, on_publish=metrics.mqtt_published.inc,
         )
-        container.services["mqtt"] = publisher
-        container.components.append(publisher)
+    return ObservabilityDomain(metrics=metrics, loop_lag=monitor, mqtt=publisher,
+                               component_states=ComponentStates(), routers=(router,))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
+from ivr.deps import Schedules
 from ivr.schedules.errors import ScheduleError, UnknownSchedule
 from ivr.schedules.model import ScheduleState
 from ivr.schedules.parse import schedule_to_dict
@@ -17,12 +18,6 @@ from ivr.web.auth import AdminUser, Audit, StaffUser, SupervisorUser
 router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"])
 
 
-def schedule_service(request: Request) -> ScheduleService:
-    service: ScheduleService = request.app.state.container.services["schedules"]
-    return service
-
-
-Schedules = Annotated[ScheduleService, Depends(schedule_service)]
 
 
 class OverrideIn(BaseModel):

@@ -40,7 +40,7 @@ def resolve_model_path(settings: Settings, raw: str) -> Path:
 
 
 class SpeechEngines:
-    """The recognizer factory (``container.services["speech"]``).
+    """The recognizer factory (``container.speech.engines``).
 
     ``engine_for(language)`` gives the configured engine or None (no engine configured, speech
     disabled, or the model missing: the menu then works with keys only, and the log says why).

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
 
 from ivr.channels.audiosocket.server import AudioSocketServer
-from ivr.composition import Container
+from ivr.settings import Settings
 from ivr.speech.factory import SpeechEngines
 from ivr.speech.metrics import SpeechCollector
 
@@ -25,18 +28,21 @@ class SpeechWarmUp:
         await asyncio.Event().wait()
 
 
-async def wire(container: Container) -> None:
-    settings = container.settings
+@dataclass(frozen=True)
+class SpeechDomain:
+    engines: SpeechEngines
+    audiosocket: AudioSocketServer  # built always; listening only when settings.audiosocket.enabled
+    components: tuple[SpeechWarmUp | AudioSocketServer, ...]
+
+
+def build(settings: Settings, registry: CollectorRegistry) -> SpeechDomain:
     engines = SpeechEngines(settings)
-    container.services["speech"] = engines
-    container.closers.append(engines.aclose)
-    registry = container.services.get("metrics_registry")
-    if registry is not None:
-        registry.register(SpeechCollector(engines.runner))
-    if settings.speech.enabled:
-        container.components.append(SpeechWarmUp(engines))
+    registry.register(SpeechCollector(engines.runner))
     server = AudioSocketServer(settings.audiosocket.host, settings.audiosocket.port,
                                connect_timeout=settings.audiosocket.connect_timeout)
-    container.services["audiosocket"] = server
+    components: list[SpeechWarmUp | AudioSocketServer] = []
+    if settings.speech.enabled:
+        components.append(SpeechWarmUp(engines))
     if settings.audiosocket.enabled:
-        container.components.append(server)
+        components.append(server)
+    return SpeechDomain(engines=engines, audiosocket=server, components=tuple(components))

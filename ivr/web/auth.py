@@ -72,12 +72,12 @@ def _cookie_write_without_csrf_header(request: Request) -> bool:
 
 
 def token_users(request: Request) -> TokenUsers:
-    users: TokenUsers = request.app.state.container.services["users"]
+    users: TokenUsers = request.app.state.token_users  # set by the web layer's app (api.app)
     return users
 
 
 def audit_trail(request: Request) -> AuditTrail:
-    log: AuditTrail = request.app.state.container.services["audit"]
+    log: AuditTrail = request.app.state.audit_trail  # likewise
     return log
 
 

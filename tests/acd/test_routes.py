@@ -6,13 +6,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from api import plugin as api_plugin
-from ivr.acd import plugin as acd_plugin
 from ivr.acd.service import AcdService
 from ivr.acd.types import AgentState
-from ivr.config import plugin as config_plugin
 from ivr.db import Database
-from ivr.observability import plugin as obs_plugin
 from ivr.web.auth import Role
 from tests.support.app import app_for, make_container
 
@@ -26,9 +22,8 @@ class Env:
 
 @pytest.fixture
 async def env(database: Database) -> AsyncIterator[Env]:
-    container = await make_container(database, wires=[obs_plugin.wire, config_plugin.wire, acd_plugin.wire,
-                                                      api_plugin.wire])
-    users = container.services["users"]
+    container = await make_container(database)
+    users = container.web.users
     await users.add_user("ana", "admin-pass", Role.ADMIN)
     await users.add_user("sam", "super-pass", Role.SUPERVISOR)
     await users.add_user("alex", "agent-pass", Role.AGENT, agent_id="agent1")
@@ -39,7 +34,7 @@ async def env(database: Database) -> AsyncIterator[Env]:
             r = await client.post("/api/v1/auth/login", json={"username": name, "password": pw})
             tokens[name] = {"Authorization": f"Bearer {r.json()['token']}"}
         client.cookies.clear()
-        yield Env(client, container.services["acd"], tokens)
+        yield Env(client, container.acd.service, tokens)
 
 
 async def test_agent_sets_own_state_but_not_others(env: Env) -> None:

@@ -7,30 +7,31 @@ import asyncio
 from pathlib import Path
 
 from ivr.acd.runtime import AcdRuntime, AmiDeviceFeed
-from ivr.acd.service import AcdService
 from ivr.acd.types import AgentState, StateReason
 from ivr.ami.client import AmiClient
-from ivr.composition import Container
 from ivr.db import Database
 from ivr.events import EventBus
 from ivr.events.types import AgentStateChanged
+from ivr.prompts.catalogue import PromptCatalogue
 from ivr.settings import AmiSettings, Settings
 from tests.support.acd_fakes import make_service
 from tests.support.ami_server import FakeAmiServer, events, load_capture, responses_to
+from tests.support.fakes import FakeRecorder
 
 
 async def test_wire_registers_the_service_and_components(sqlite_db: Database, tmp_path: Path) -> None:
-    from ivr.acd.plugin import wire
+    from ivr.acd.plugin import build, build_queue_book
 
     settings = Settings(database_url=sqlite_db.url, var_dir=tmp_path, ami=AmiSettings(enabled=True))
-    container = Container(settings=settings, db=sqlite_db, bus=EventBus())
-    await wire(container)
-    service = container.services["acd"]
-    assert isinstance(service, AcdService)
+    ami = AmiClient(settings.ami)
+    acd = build(settings, sqlite_db, EventBus(), queues=build_queue_book(settings), owner="node-1",
+                recorder=FakeRecorder(), prompts=PromptCatalogue.load(settings.prompts_dir), callbacks=None,
+                deflection=None, ami=ami)
+    service = acd.service
     assert service.queue_names() == ["billing", "general", "support"]
     assert service.queue_config("support").skills == {"support": 1}
-    assert {type(c).__name__ for c in container.components} == {"AcdRuntime", "AmiClient", "AmiDeviceFeed"}
-    assert isinstance(container.services["ami"], AmiClient)
+    assert service.queues is acd.queues  # the book other domains read is the one the ACD edits
+    assert {type(c).__name__ for c in acd.components} == {"AcdRuntime", "AmiDeviceFeed"}
 
 
 async def test_device_states_from_the_registration_capture(asterisk_captures: Path) -> None:

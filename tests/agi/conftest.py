@@ -29,7 +29,7 @@ async def running_server(
     speech: AgiSpeech | None = None,
     **settings: Any,
 ) -> AsyncIterator[AgiServer]:
-    server = AgiServer(agi_settings(**settings), engine=lambda: engine, scripts=lambda: scripts or {},
+    server = AgiServer(agi_settings(**settings), engine=engine, scripts=scripts,
                        speech=speech)
     await server.start()
     try:

@@ -1,22 +1,22 @@
-"""wire(container): the FastAGI component, with the engine looked up when a call arrives."""
+"""build(): the FastAGI server runs each call on the engine it was given."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from ivr.channel import Channel
-from ivr.channels.agi.plugin import wire
-from ivr.channels.agi.server import AgiServer
-from ivr.composition import Container
-from ivr.db import Database
+from ivr.channels.agi.plugin import build
 from ivr.events import EventBus
 from ivr.settings import Settings
+from ivr.speech import plugin as speech_plugin
 from tests.agi.helpers import drive
 from tests.support.agi_driver import CallerModel, env_block
 
 
-class LateEngine:
+class Engine:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
@@ -25,41 +25,33 @@ class LateEngine:
         await channel.answer()
 
 
-async def test_wire_adds_a_component_that_finds_the_engine_at_call_time(tmp_path: Path) -> None:
-    settings = Settings(agi={"port": 0}, var_dir=tmp_path)
-    container = Container(settings=settings, db=Database(f"sqlite:///{tmp_path / 'x.db'}"), bus=EventBus())
-    try:
-        await wire(container)
-        [server] = [c for c in container.components if c.name == "agi"]
-        assert isinstance(server, AgiServer)
-        assert container.services["agi_server"] is server
-        engine = LateEngine()
-        container.services["engine"] = engine  # registered after wiring
-        started = asyncio.Event()
-        task = asyncio.create_task(server.run(started))
-        await asyncio.wait_for(started.wait(), 5)
-        model = CallerModel()
-        result = await drive(server, model, env=env_block(script="support"))
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        assert engine.calls == ["1795424844.1"]
-        assert result.commands == ["ANSWER", 'SET VARIABLE PUENTE_RESULT "done"']
-    finally:
-        await container.db.dispose()
+async def test_the_server_runs_each_call_on_the_engine(tmp_path: Path) -> None:
+    settings = Settings(agi={"port": 0}, audiosocket={"enabled": False}, var_dir=tmp_path)
+    registry = CollectorRegistry()
+    engine = Engine()
+    agi = build(settings, EventBus(), engine=engine, scripts={}, speech=speech_plugin.build(settings, registry),
+                registry=registry)
+    assert agi is not None
+    server = agi.server
+    started = asyncio.Event()
+    task = asyncio.create_task(server.run(started))
+    await asyncio.wait_for(started.wait(), 5)
+    result = await drive(server, CallerModel(), env=env_block(script="support"))
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert engine.calls == ["1795424844.1"]
+    assert result.commands == ["ANSWER", 'SET VARIABLE PUENTE_RESULT "done"']
 
 
-async def test_disabled_agi_wires_nothing(tmp_path: Path) -> None:
+def test_disabled_agi_builds_nothing(tmp_path: Path) -> None:
     settings = Settings(agi={"enabled": False}, var_dir=tmp_path)
-    container = Container(settings=settings, db=Database(f"sqlite:///{tmp_path / 'x.db'}"), bus=EventBus())
-    try:
-        await wire(container)
-        assert container.components == []
-    finally:
-        await container.db.dispose()
+    registry = CollectorRegistry()
+    assert build(settings, EventBus(), engine=Engine(), scripts={}, speech=speech_plugin.build(settings, registry),
+                 registry=registry) is None
 
 
 def test_agi_stats_are_exported_to_prometheus() -> None:
-    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client import generate_latest
 
     from ivr.channels.agi.metrics import AgiCollector
     from ivr.channels.agi.stats import AgiErrorKind, AgiStats

@@ -264,7 +264,7 @@ async def test_component_run_serves_until_cancelled() -> None:
     from ivr.channels.agi.server import AgiServer
     from tests.agi.conftest import agi_settings
 
-    server = AgiServer(agi_settings(), engine=RecordingEngine)
+    server = AgiServer(agi_settings(), engine=RecordingEngine())
     started = asyncio.Event()
     task = asyncio.create_task(server.run(started))
     await asyncio.wait_for(started.wait(), 5)

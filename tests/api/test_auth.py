@@ -5,18 +5,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api import plugin as api_plugin
 from api.security import UserService
 from ivr.db import Database
-from ivr.observability import plugin as obs_plugin
 from ivr.web.auth import Role
 from tests.support.app import app_for, make_container
 
 
 @pytest.fixture
 async def client(database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    container = await make_container(database, wires=[obs_plugin.wire, api_plugin.wire])
-    users: UserService = container.services["users"]
+    container = await make_container(database)
+    users: UserService = container.web.users
     await users.add_user("ana", "correct-horse", Role.ADMIN)
     await users.add_user("sam", "supervisor-pw", Role.SUPERVISOR)
     await users.add_user("alex", "agent-pass", Role.AGENT, agent_id="1001")

@@ -44,17 +44,18 @@ def _snapshot(call_id: str, number: str) -> ContextSnapshot:
 @pytest.fixture
 async def env(sqlite_db: Database) -> AsyncIterator[Env]:
     container = await build_container(Settings(), db=sqlite_db)
-    tokens = await add_users(container.services["users"], USERS)
+    tokens = await add_users(container.web.users, USERS)
     auth = {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
     await record_call(sqlite_db, "call-alex", agent_id="agent1", caller="+34600111221")
     await record_call(sqlite_db, "call-bea", agent_id="agent2", caller="+34600111222")
-    callbacks = container.services["callbacks"]
+    callbacks = container.callback_service
+    assert callbacks is not None
     for call_id, number in (("call-alex", "+34600111221"), ("call-bea", "+34600111222")):
         await callbacks.request(CallbackRequest(number=number, queue="support", source=CallbackSource.API,
                                                 context=_snapshot(call_id, number)))
-    cases: CaseStore = container.services["deflection_cases"]
+    cases: CaseStore = container.deflection.cases
     live = new_token()
-    service: DeflectionService = container.services["deflection"]
+    service: DeflectionService = container.deflection.service
     for call_id, number in (("call-alex", "+34600111221"), ("call-bea", "+34600111222")):
         await cases.create(link_id=f"lnk_{call_id}", submission="s1", number=number, call_id=call_id,
                            queue="support", description=f"see {service.url_for(live)}",
@@ -115,7 +116,7 @@ async def test_wrap_up_needs_a_call_the_agent_handled(env: Env) -> None:
 
 
 async def test_agents_see_only_links_from_their_calls(env: Env) -> None:
-    service: DeflectionService = env.container.services["deflection"]
+    service: DeflectionService = env.container.deflection.service
     link = await service.links.create(
         token=new_token(), purpose=LinkPurpose.DEFLECTION, number="+34600111222", call_id="call-bea",
         language="es", channel=MessageChannel.SMS, reason="queue_wait", queue="support", context={},

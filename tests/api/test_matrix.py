@@ -160,7 +160,7 @@ class Matrix:
 @pytest.fixture
 async def matrix(sqlite_db: Database) -> AsyncIterator[Matrix]:
     container = await build_container(Settings(), db=sqlite_db)
-    by_name = await add_users(container.services["users"], {
+    by_name = await add_users(container.web.users, {
         name: (password, role, "agent1" if role is Role.AGENT else None) for role, (name, password) in USERS.items()})
     tokens = {role: by_name[name] for role, (name, _) in USERS.items()}
     try:
@@ -269,7 +269,7 @@ async def test_authorisation_matrix(matrix: Matrix) -> None:
         for role in Role:
             token = matrix.tokens[role]
             if (method, path) == ("POST", "/api/v1/auth/logout"):  # revokes its token: use a spare one
-                token = (await matrix.container.services["users"].login(*USERS[role]))[1]
+                token = (await matrix.container.web.users.login(*USERS[role]))[1]
             status, headers = await answer(matrix.app, method, url, {"authorization": f"Bearer {token}"})
             if status >= 500:
                 failures.append(f"{method} {url} as {role}: {status} {headers.get('x-error', '')}")

@@ -61,7 +61,7 @@ class FullApp:
         url = f"sqlite+aiosqlite:///{self.directory / 'schemathesis.db'}"
         await upgrade_async(url)
         self.container = await build_container(Settings(), db=Database(url))
-        tokens = await add_users(self.container.services["users"], {"ana": ("admin-pass-1", Role.ADMIN, "agent1")})
+        tokens = await add_users(self.container.web.users, {"ana": ("admin-pass-1", Role.ADMIN, "agent1")})
         self.token = tokens["ana"]
         self.app = create_app(self.container)
 

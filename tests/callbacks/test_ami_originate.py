@@ -45,7 +45,7 @@ async def test_originate_outcomes_replayed(asterisk_captures: Path, capture: str
     try:
         client = AmiClient(AmiSettings(enabled=True, host="127.0.0.1", port=server.port, username="labadmin",
                                        secret="labsecret"), initial_delay=0.02)
-        originator = AmiOriginator(lambda: client, context="callback-agi", customer_channel="Local/{number}@out",
+        originator = AmiOriginator(client, context="callback-agi", customer_channel="Local/{number}@out",
                                    customer_dial="PJSIP/{number}@trunk")
         async with client:
             await client.wait_connected(5)
@@ -91,9 +91,9 @@ def test_parse_ignores_other_actions_responses() -> None:
 
 async def test_not_connected_is_a_failed_attempt() -> None:
     client = AmiClient(AmiSettings(enabled=True, host="127.0.0.1", port=1))
-    originator = AmiOriginator(lambda: client, context="callback-agi", customer_channel="Local/{number}@out",
+    originator = AmiOriginator(client, context="callback-agi", customer_channel="Local/{number}@out",
                                customer_dial="PJSIP/{number}@trunk")
     result = await originator.originate(request())
     assert result.outcome is AttemptOutcome.FAILED and "ami" in (result.detail or "")
-    none = AmiOriginator(lambda: None, context="c", customer_channel="x", customer_dial="y")
+    none = AmiOriginator(None, context="c", customer_channel="x", customer_dial="y")
     assert (await none.originate(request())).outcome is AttemptOutcome.FAILED

@@ -88,16 +88,16 @@ async def drive(sqlite_db: Database, asterisk_captures: Path, *, by_argument: bo
                              settings=SETTINGS, bus=bus)
     sessions = SessionRegistry()
     catalogue = PromptCatalogue.load(PROJECT_ROOT / "prompts")
-    deps = ScriptDeps(bus, prompts=lambda: catalogue, acd=lambda: acd, default_language="en")
+    deps = ScriptDeps(bus, prompts=catalogue, acd=acd, default_language="en")
     agi = AgiServer(AgiSettings(host="127.0.0.1", port=0, command_timeout=5.0, max_prompt_seconds=5.0,
                                 max_bridge_seconds=5.0, timeout_margin=1.0),
-                    engine=lambda: None, scripts=lambda: {"callback": agi_script(sessions, deps)})
+                    engine=None, scripts={"callback": agi_script(sessions, deps)})
     await agi.start()
     client = AmiClient(AmiSettings(enabled=True, host="127.0.0.1", port=ami_server.port, username="labadmin",
                                    secret="labsecret"), initial_delay=0.02)
-    originator = AmiOriginator(lambda: client, context="callback-agi", customer_channel=SETTINGS.customer_originate,
+    originator = AmiOriginator(client, context="callback-agi", customer_channel=SETTINGS.customer_originate,
                                customer_dial=SETTINGS.customer_dial)
-    dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: acd, sessions=sessions,
+    dispatcher = CallbackDispatcher(service, originator=originator, acd=acd, sessions=sessions,
                                     script=deps, settings=SETTINGS, owner="ast")
     try:
         async with client:

@@ -71,8 +71,8 @@ async def running(db: Database, policy: QueuePolicy, originator: FakeOriginator,
                   settings: CallbackSettings = SETTINGS) -> AsyncIterator[Rig]:
     bus, acd, optouts = EventBus(), InstantAcd(), FakeOptOuts()
     service = make_callbacks(db, policies={"support": policy}, acd=acd, optouts=optouts, settings=settings, bus=bus)
-    deps = ScriptDeps(bus, prompts=lambda: CATALOGUE, acd=lambda: acd, default_language="en")
-    dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: acd,
+    deps = ScriptDeps(bus, prompts=CATALOGUE, acd=acd, default_language="en")
+    dispatcher = CallbackDispatcher(service, originator=originator, acd=acd,
                                     sessions=SessionRegistry(), script=deps, settings=settings, owner="test")
     started = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(started))
@@ -296,7 +296,7 @@ async def test_callback_calls_are_recorded_like_inbound_calls() -> None:
     from ivr.db import utcnow
     from ivr.ports import CallbackSource
 
-    deps = ScriptDeps(EventBus(), prompts=lambda: None, acd=OneAgentAcd, recorder=lambda: recorder)
+    deps = ScriptDeps(EventBus(), prompts=None, acd=OneAgentAcd(), recorder=recorder)
     now = utcnow()
     cb = Callback(id="cb1", number="+34600111222", queue="billing", source=CallbackSource.ABANDON,
                   state=CallbackState.DIALING, arrival_time=now, due_at=now, created_at=now, updated_at=now,

@@ -65,7 +65,7 @@ class FakeHistory:
 
 
 def _service(db: Database, history: FakeHistory | None) -> CallbackService:
-    return CallbackService(CallbackStore(db), EventBus(), CallbackSettings(), history=lambda: history,
+    return CallbackService(CallbackStore(db), EventBus(), CallbackSettings(), history=history,
                            languages=ES_EN, default_language="es")
 
 
@@ -96,7 +96,7 @@ async def test_a_failing_history_falls_back_to_the_country(sqlite_db: Database) 
         async def calls_for_number(self, number: str, limit: int = 20) -> list[object]:
             raise OSError("database away")
 
-    svc = CallbackService(CallbackStore(sqlite_db), EventBus(), CallbackSettings(), history=Broken,
+    svc = CallbackService(CallbackStore(sqlite_db), EventBus(), CallbackSettings(), history=Broken(),
                           languages=ES_EN, default_language="es")
     ticket = await svc.request(CallbackRequest(number=US, queue="support", source=CallbackSource.API))
     assert (await svc.get(ticket.callback_id)).language == "en"
@@ -104,7 +104,7 @@ async def test_a_failing_history_falls_back_to_the_country(sqlite_db: Database) 
 
 async def test_the_agent_briefing_for_a_stored_callback_without_a_language_follows_the_country() -> None:
     catalogue = PromptCatalogue.load(PROJECT_ROOT / "prompts")
-    deps = ScriptDeps(EventBus(), prompts=lambda: catalogue, acd=lambda: None, default_language="es")
+    deps = ScriptDeps(EventBus(), prompts=catalogue, acd=None, default_language="es")
     now = datetime.now(UTC)
     cb = Callback(id="cb1", number=JAPAN, queue="support", source=CallbackSource.ABANDON,
                   state=CallbackState.DIALING, arrival_time=now, due_at=now, created_at=now, updated_at=now,

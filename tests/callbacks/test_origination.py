@@ -40,7 +40,7 @@ def req(leg: Leg, target: str) -> OriginateRequest:
 
 async def test_sip_originator_legs_and_outcomes() -> None:
     sip = FakeSip()
-    originator = SipOriginator(lambda: sip, customer_uri="sip:{number}@gw.example:5060")
+    originator = SipOriginator(sip, customer_uri="sip:{number}@gw.example:5060")
     agent = await originator.originate(req(Leg.AGENT, "PJSIP/agent1"))
     assert agent.outcome is AttemptOutcome.ANSWERED and agent.channel is not None and agent.uniqueid == "sip-call-1"
     customer = await originator.originate(req(Leg.CUSTOMER, "+34600111222"))
@@ -58,9 +58,9 @@ async def test_sip_originator_legs_and_outcomes() -> None:
 ])
 async def test_sip_failures(reason: OriginateReason, outcome: AttemptOutcome) -> None:
     sip = FakeSip(fail=OriginateFailed(reason, status=486 if reason is OriginateReason.BUSY else None))
-    result = await SipOriginator(lambda: sip, customer_uri="sip:{number}@gw").originate(req(Leg.CUSTOMER, "+3460"))
+    result = await SipOriginator(sip, customer_uri="sip:{number}@gw").originate(req(Leg.CUSTOMER, "+3460"))
     assert result.outcome is outcome and result.channel is None and reason.value in (result.detail or "")
-    down = await SipOriginator(lambda: None, customer_uri="x").originate(req(Leg.CUSTOMER, "+3460"))
+    down = await SipOriginator(None, customer_uri="x").originate(req(Leg.CUSTOMER, "+3460"))
     assert down.outcome is AttemptOutcome.FAILED
 
 
@@ -83,6 +83,6 @@ class AgiLike(ScriptedChannel):
 
 async def test_agi_script_hangs_up_on_an_unknown_callback() -> None:
     channel = AgiLike(env=type("Env", (), {"arguments": ()})())
-    handler = agi_script(SessionRegistry(), ScriptDeps(EventBus(), lambda: None, lambda: None))
+    handler = agi_script(SessionRegistry(), ScriptDeps(EventBus(), None, None))
     await handler(channel)
     assert channel.asked == ["CALLBACK_ID"] and channel.hung_up_by_us

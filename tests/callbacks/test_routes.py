@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api import plugin as api_plugin
-from callbacks import plugin as callbacks_plugin
 from callbacks.models import CallbackAttemptRow
 from ivr.composition import Container
 from ivr.context import ContextSnapshot
@@ -24,7 +22,7 @@ Client = tuple[httpx.AsyncClient, Container]
 
 @pytest.fixture
 async def client(sqlite_db: Database) -> AsyncIterator[Client]:
-    container = await make_container(sqlite_db, wires=[callbacks_plugin.wire, api_plugin.wire])
+    container = await make_container(sqlite_db)
     app = app_for(container)
     app.dependency_overrides[current_user] = _user_from_table
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
@@ -74,8 +72,7 @@ async def test_validation_and_auth(client: Client) -> None:
 
 async def test_plugin_registers_everything(client: Client) -> None:
     _, container = client
-    assert "callback" in container.services["agi_scripts"]
-    assert container.services["callbacks"] is not None
+    assert container.callbacks is not None and container.callbacks.script is not None
     assert any(getattr(c, "name", "") == "callbacks-dispatcher" for c in container.components)
 
 
@@ -88,7 +85,8 @@ async def test_agents_see_only_their_own(client: Client, sqlite_db: Database) ->
     """Agent 1001 sees a callback asked for on a call it handled and one it dialled; not another
     agent's, not one from a call nobody answered; cancel/reschedule follow the same rule."""
     http, container = client
-    service = container.services["callbacks"]
+    service = container.callback_service
+    assert service is not None
     await record_call(sqlite_db, "call-mine", agent_id="1001")
     await record_call(sqlite_db, "call-theirs", agent_id="2002")
     tickets = {}

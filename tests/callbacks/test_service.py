@@ -156,7 +156,7 @@ async def test_calling_window_from_a_schedule(sqlite_db: Database) -> None:
 
     policy = QueuePolicy(schedule="support", quiet_hours=None)
     svc = CallbackService(CallbackStore(sqlite_db), EventBus(), CallbackSettings(),
-                          policies=PolicyBook(overrides={"support": policy}), schedules=ClosedUntilTen)
+                          policies=PolicyBook(overrides={"support": policy}), schedules=ClosedUntilTen())
     early = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
     assert await svc.next_allowed("+34911234567", early, policy) == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     inside = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -181,8 +181,11 @@ def test_policy_book_follows_the_acd_config() -> None:
         def queue_config(self, name: str) -> Cfg:
             return self.cfg
 
+        def queue_names(self) -> list[str]:
+            return ["support"]
+
     acd = Acd()
-    book = PolicyBook(lambda: acd)
+    book = PolicyBook(acd)
     assert book.policy("support").max_attempts == 5
     acd.cfg.extra = {"callback": {"max_attempts": 2, "mode": "customer_first"}}  # an admin edit
     assert book.policy("support").max_attempts == 2

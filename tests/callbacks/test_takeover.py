@@ -129,8 +129,8 @@ async def survivor(db: Database, originator: FakeOriginator,
                    policy: QueuePolicy = ANY_TIME) -> AsyncIterator[CallbackService]:
     bus, acd = EventBus(), InstantAcd()
     service = make_callbacks(db, policies={"support": policy}, acd=acd, settings=SETTINGS, bus=bus)
-    dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: acd,
-                                    sessions=SessionRegistry(), script=ScriptDeps(bus, lambda: None, lambda: acd),
+    dispatcher = CallbackDispatcher(service, originator=originator, acd=acd,
+                                    sessions=SessionRegistry(), script=ScriptDeps(bus, None, acd),
                                     settings=SETTINGS, owner="alive")
     started = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(started))
@@ -234,7 +234,7 @@ async def test_ami_probe_over_a_socket(asterisk_captures: Path, variables: list[
     try:
         client = AmiClient(AmiSettings(enabled=True, host="127.0.0.1", port=server.port, username="labadmin",
                                        secret="labsecret"), initial_delay=0.02)
-        originator = AmiOriginator(lambda: client, context="callback-agi", customer_channel="Local/{number}@out",
+        originator = AmiOriginator(client, context="callback-agi", customer_channel="Local/{number}@out",
                                    customer_dial="PJSIP/{number}@trunk")
         async with client:
             await client.wait_connected(5)
@@ -258,11 +258,11 @@ def test_status_forms_and_errors() -> None:
 
 async def test_probe_without_the_peer() -> None:
     client = AmiClient(AmiSettings(enabled=True, host="127.0.0.1", port=1))
-    ami = AmiOriginator(lambda: client, context="c", customer_channel="x", customer_dial="y")
+    ami = AmiOriginator(client, context="c", customer_channel="x", customer_dial="y")
     assert (await ami.probe("cb", 1)).state is ProbeState.UNREACHABLE  # not connected: ask again later
-    assert (await AmiOriginator(lambda: None, context="c", customer_channel="x",
+    assert (await AmiOriginator(None, context="c", customer_channel="x",
                                 customer_dial="y").probe("cb", 1)).state is ProbeState.UNREACHABLE
-    sip = SipOriginator(lambda: None, customer_uri="sip:{number}@gw")
+    sip = SipOriginator(None, customer_uri="sip:{number}@gw")
     assert (await sip.probe("cb", 1)).state is ProbeState.GONE  # its dialogs died with its process
 
 

@@ -18,7 +18,7 @@ Client = tuple[httpx.AsyncClient, dict[str, str]]
 @pytest.fixture
 async def client(sqlite_db: Database) -> AsyncIterator[Client]:
     async with staff_client(sqlite_db) as (http, container):
-        store: CallStore = container.services["call_store"]
+        store: CallStore = container.calls.store
         info = CallInfo(call_id="1763900000.7", caller="+34911234567", dialled="900100200", backend=Backend.AGI,
                         started_at=datetime.now(UTC))
         await store.call_started(info, flow="support", language="es")

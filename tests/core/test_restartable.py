@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.composition import Component, Container, wiring
+from ivr.composition import Component, build_container, server_components
 from ivr.db import Database
-from ivr.events import EventBus
 from tests.support.app import test_settings as cheap_settings  # aliased: pytest would collect test_*
 
 DEADLINE = 15.0
@@ -39,13 +38,12 @@ async def test_every_wired_component_runs_again_after_its_run_ended(sqlite_db: D
         audiosocket={"port": 0}, sip={"port": 0}, ami={"enabled": True, "port": 1},  # AMI: nobody there, retries
         mqtt={"url": "mqtt://127.0.0.1:1"},
     )
-    container = Container(settings=settings, db=sqlite_db, bus=EventBus())
-    for wire in wiring():
-        await wire(container)
-    names = [c.name for c in container.components]
+    container = await build_container(settings, db=sqlite_db)
+    components = server_components(container)
+    names = [c.name for c in components]
     assert {"http", "agi", "audiosocket", "sip", "ami", "mqtt-publisher", "loop-lag", "acd"} <= set(names), names
     try:
-        for component in container.components:
+        for component in components:
             first = await run_until_started(component)
             await end(first)
             second = await run_until_started(component)
@@ -65,7 +63,7 @@ async def test_the_agi_server_serves_calls_after_each_restart() -> None:
         async def run(self, channel: object) -> None:
             return None
 
-    server = AgiServer(agi_settings(), engine=Engine)
+    server = AgiServer(agi_settings(), engine=Engine())
     for _ in range(3):
         task = await run_until_started(server)
         model = CallerModel()
@@ -80,13 +78,15 @@ async def test_a_taken_http_port_is_an_error_of_the_component_not_an_exit(sqlite
     naming the port and the setting) instead."""
     import socket
 
-    from api.plugin import wire as wire_api
+    from api.plugin import HttpServer
     from ivr.errors import StartupError
 
     with socket.create_server(("127.0.0.1", 0)) as holder:
         port = holder.getsockname()[1]
         settings = cheap_settings(var_dir=tmp_path, database_url=sqlite_db.url, http={"port": port})
-        container = Container(settings=settings, db=sqlite_db, bus=EventBus())
-        await wire_api(container)
-        with pytest.raises(StartupError, match=f"127.0.0.1:{port}: the port is already in use.*IVR_HTTP__PORT"):
-            await asyncio.wait_for(container.services["http_server"].run(asyncio.Event()), DEADLINE)
+        container = await build_container(settings, db=sqlite_db)
+        try:
+            with pytest.raises(StartupError, match=f"127.0.0.1:{port}: the port is already in use.*IVR_HTTP__PORT"):
+                await asyncio.wait_for(HttpServer(container).run(asyncio.Event()), DEADLINE)
+        finally:
+            await container.aclose()

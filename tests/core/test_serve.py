@@ -5,11 +5,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ivr.composition import Container
-from ivr.db import Database
-from ivr.events import EventBus
 from ivr.serve import _run_components
 from ivr.settings import Settings
+from ivr.supervision import SupervisionHooks
 
 
 @dataclass
@@ -30,17 +28,15 @@ class Recording:
             self.log.append(f"stop {self.name}")
 
 
-def container_with(*components: Recording) -> Container:
-    c = Container(settings=Settings(), db=Database("sqlite+aiosqlite:///:memory:"), bus=EventBus())
-    c.components.extend(components)
-    return c
+def container_with(*components: Recording) -> tuple[Recording, ...]:
+    return components
 
 
 async def test_components_start_in_order_and_stop_in_reverse() -> None:
     log: list[str] = []
     stop = asyncio.Event()
     container = container_with(Recording("recorder", log), Recording("acd", log), Recording("agi", log))
-    runner = asyncio.create_task(_run_components(container, stop))
+    runner = asyncio.create_task(_run_components(container, stop, hooks=SupervisionHooks(), settings=Settings()))
     async with asyncio.timeout(10):
         while len(log) < 3:
             await asyncio.sleep(0.01)
@@ -53,6 +49,7 @@ async def test_a_component_that_cannot_start_stops_the_server_with_its_error() -
     log: list[str] = []
     container = container_with(Recording("recorder", log), Recording("sip", log, fail_on_start=True))
     with pytest.raises(ExceptionGroup) as info:
-        await asyncio.wait_for(_run_components(container, asyncio.Event()), 10)
+        await asyncio.wait_for(_run_components(container, asyncio.Event(), hooks=SupervisionHooks(),
+                                               settings=Settings()), 10)
     assert "address already in use" in str(info.value.exceptions[0])
     assert log == ["start recorder", "stop recorder"]

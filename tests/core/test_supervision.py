@@ -16,16 +16,14 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.plugin import wire as wire_api
+from api.plugin import HttpServer
 from ivr import loops
 from ivr.channels.agi.channel import AgiChannel
-from ivr.channels.agi.plugin import wire as wire_agi
-from ivr.composition import Container
+from ivr.channels.agi.server import AgiServer
+from ivr.composition import Container, build_container
 from ivr.db import Database
-from ivr.events import EventBus
 from ivr.loops import EventLoopChoice
-from ivr.observability.plugin import wire as wire_observability
-from ivr.serve import _run_components
+from ivr.serve import _hooks, _run_components
 from ivr.settings import Settings
 from ivr.supervision import Backoff, ComponentStates, SupervisionHooks
 from tests.agi.helpers import drive
@@ -98,11 +96,25 @@ class RecordingSleep:
         await self.gate.wait()
 
 
-def bare_container(tmp_path: Path, *components: Any, **settings: Any) -> Container:
+@dataclass(frozen=True)
+class Bare:
+    """Components run on their own, with the settings their supervisor reads."""
+
+    components: tuple[Any, ...]
+    settings: Settings
+
+
+def bare_container(tmp_path: Path, *components: Any, **settings: Any) -> Bare:
+    return Bare(components, Settings(var_dir=tmp_path, **settings))
+
+
+async def run_bare(bare: Bare, stop: asyncio.Event, hooks: SupervisionHooks) -> None:
+    await _run_components(bare.components, stop, hooks=hooks, settings=bare.settings)
+
+
+async def real_container(tmp_path: Path, **settings: Any) -> Container:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
-    c = Container(settings=Settings(var_dir=tmp_path, **settings), db=db, bus=EventBus())
-    c.components.extend(components)
-    return c
+    return await build_container(Settings(var_dir=tmp_path, sip={"enabled": False}, **settings), db=db)
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -131,7 +143,7 @@ def test_a_failure_after_start_is_logged_counted_and_restarted(
         hooks = SupervisionHooks(on_restart=restarted.append, sleep=sleep, rng=random.Random(1))
         container = bare_container(tmp_path, Steady("recorder", log), flaky, Steady("agi", log))
         stop = asyncio.Event()
-        runner = asyncio.create_task(_run_components(container, stop, hooks=hooks))
+        runner = asyncio.create_task(run_bare(container, stop, hooks))
         await flaky.wait_runs(1)
         for runs in (2, 3):
             flaky.fail.set()
@@ -160,7 +172,7 @@ def test_the_backoff_grows_and_is_capped_for_a_component_that_keeps_failing(
         hooks = SupervisionHooks(sleep=sleep, rng=random.Random(7))
         container = bare_container(tmp_path, flaky, supervision={"restart_base_delay": 1.0, "restart_max_delay": 8.0})
         stop = asyncio.Event()
-        runner = asyncio.create_task(_run_components(container, stop, hooks=hooks))
+        runner = asyncio.create_task(run_bare(container, stop, hooks))
         for runs in range(1, 9):
             await flaky.wait_runs(runs)
             flaky.fail.set()
@@ -194,13 +206,12 @@ def test_a_component_in_backoff_is_down_and_a_stop_then_ends_cleanly(choice: Eve
         hooks = SupervisionHooks(sleep=sleep, states=ComponentStates())
         container = bare_container(tmp_path, Steady("recorder", log), flaky)
         stop = asyncio.Event()
-        runner = asyncio.create_task(_run_components(container, stop, hooks=hooks))
+        runner = asyncio.create_task(run_bare(container, stop, hooks))
         await flaky.wait_runs(1)
         assert hooks.states.down() == []
         flaky.fail.set()
         await asyncio.wait_for(sleep.waiting.wait(), DEADLINE)
         assert hooks.states.down() == ["flaky"]
-        assert container.services["component_states"] is hooks.states
         await stop_and_wait(runner, stop)
         assert flaky.runs == 1 and log == ["start recorder", "stop recorder"]
 
@@ -228,7 +239,7 @@ def test_a_component_that_returns_is_restarted_too(choice: EventLoopChoice, tmp_
         restarted: list[str] = []
         hooks = SupervisionHooks(on_restart=restarted.append, sleep=RecordingSleep())
         stop = asyncio.Event()
-        runner = asyncio.create_task(_run_components(bare_container(tmp_path, component), stop, hooks=hooks))
+        runner = asyncio.create_task(run_bare(bare_container(tmp_path, component), stop, hooks))
         await asyncio.wait_for(component.again.wait(), DEADLINE)
         assert restarted == ["returns"]
         await stop_and_wait(runner, stop)
@@ -254,26 +265,26 @@ async def _metric(client: httpx.AsyncClient, name: str, labels: dict[str, str]) 
 @pytest.mark.parametrize("choice", LOOPS)
 def test_http_and_agi_keep_serving_while_a_failed_component_restarts(choice: EventLoopChoice, tmp_path: Path) -> None:
     async def main() -> None:
-        container = bare_container(
+        container = await real_container(
             tmp_path, http={"port": 0}, agi={"port": 0}, audiosocket={"enabled": False},
             supervision={"restart_base_delay": 0.01, "restart_max_delay": 0.05},
         )
-        for wire in (wire_observability, wire_agi, wire_api):
-            await wire(container)
-        container.services["agi_scripts"]["answer"] = _answer_script
+        agi = AgiServer(container.settings.agi, engine=None, scripts={"answer": _answer_script},
+                        bus=container.bus)
+        http = HttpServer(container)
         flaky = Flaky(failures=1)
-        container.components.append(flaky)
         stop = asyncio.Event()
-        runner = asyncio.create_task(_run_components(container, stop))
+        runner = asyncio.create_task(_run_components((container.observability.loop_lag, agi, http, flaky), stop,
+                                                     hooks=_hooks(container), settings=container.settings))
         try:
             await flaky.wait_runs(1)
-            http_port = container.services["http_server"].port
+            http_port = http.port
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", timeout=DEADLINE) as client:
                 assert await _metric(client, "puente_component_restarts_total", {"component": "flaky"}) is None
                 flaky.fail.set()
                 await flaky.wait_runs(2)
                 assert (await client.get("/health")).json() == {"status": "ok"}
-                result = await drive(container.services["agi_server"], CallerModel(), env=env_block(script="answer"))
+                result = await drive(agi, CallerModel(), env=env_block(script="answer"))
                 assert result.commands == ["ANSWER", 'SET VARIABLE PUENTE_RESULT "done"']
                 assert await _metric(client, "puente_component_restarts_total", {"component": "flaky"}) == 1.0
             assert not runner.done()
@@ -287,17 +298,18 @@ def test_http_and_agi_keep_serving_while_a_failed_component_restarts(choice: Eve
 @pytest.mark.parametrize("choice", LOOPS)
 def test_ready_reports_a_component_that_is_down(choice: EventLoopChoice, tmp_path: Path) -> None:
     async def main() -> None:
-        container = bare_container(tmp_path, http={"port": 0}, agi={"enabled": False}, audiosocket={"enabled": False})
-        for wire in (wire_observability, wire_api):
-            await wire(container)
+        container = await real_container(tmp_path, http={"port": 0}, agi={"enabled": False},
+                                         audiosocket={"enabled": False})
+        http = HttpServer(container)
         flaky = Flaky(failures=1)
-        container.components.append(flaky)
         sleep = RecordingSleep(held=True)
         stop = asyncio.Event()
-        runner = asyncio.create_task(_run_components(container, stop, hooks=SupervisionHooks(sleep=sleep)))
+        hooks = SupervisionHooks(sleep=sleep, states=container.observability.component_states)
+        runner = asyncio.create_task(_run_components((container.observability.loop_lag, http, flaky), stop,
+                                                     hooks=hooks, settings=container.settings))
         try:
             await flaky.wait_runs(1)
-            port = container.services["http_server"].port
+            port = http.port
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=DEADLINE) as client:
                 up = (await client.get("/ready")).json()
                 assert up["checks"]["components"] == {"ok": True, "down": []}

@@ -46,11 +46,10 @@ NIGHT = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)  # 23:30 in Madrid
 
 async def _setup(database: Database, clock: Clock) -> tuple[DeflectionService, PostCallRating]:
     c = await container(database)
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     svc._clock = clock  # one clock for the whole scenario
-    rating = PostCallRating(svc, c.bus, c.settings.deflection, queues=lambda: _Queues({"billing": True,
-                                                                                       "general": False}),
-                            calls=lambda: None, clock=clock)
+    rating = PostCallRating(svc, c.bus, c.settings.deflection, queues=_Queues({"billing": True, "general": False}),
+                            calls=None, clock=clock)
     return svc, rating
 
 

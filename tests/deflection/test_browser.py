@@ -52,7 +52,7 @@ async def _landing(db: Database, *, served: bool) -> tuple[Container, str, str]:
     calls = CallsSeen(served={"call-1"} if served else set())
     c = await container(db, settings(whatsapp_business_number="+34910000000"), callbacks=make_callbacks(db),
                         schedules=AlwaysOpen(), calls=calls)
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     ticket = await svc.send_link(request())
     token = re.search(r"/c/([A-Za-z0-9_-]+)", ticket.url).group(1)  # type: ignore[union-attr]
     return c, token, ticket.reference

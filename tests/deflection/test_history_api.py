@@ -10,7 +10,6 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from api.plugin import wire as wire_api
 from api.security import UserService
 from deflection.service import DeflectionService
 from ivr.calls.records import CallRecord
@@ -38,17 +37,15 @@ class _Calls:
 
 
 async def _token(c, role: Role, agent_id: str | None = None) -> str:  # type: ignore[no-untyped-def]
-    users: UserService = c.services["users"]
+    users: UserService = c.web.users
     await users.add_user(f"u-{role.value}", "correct horse battery", role, agent_id=agent_id)
     _, token = await users.login(f"u-{role.value}", "correct horse battery")
     return token
 
 
 async def test_history_and_api(database: Database) -> None:
-    c = await container(database, callbacks=FakeCallbacks(), schedules=AlwaysOpen())
-    c.services["call_store"] = _Calls()
-    await wire_api(c)
-    svc: DeflectionService = c.services["deflection"]
+    c = await container(database, callbacks=FakeCallbacks(), schedules=AlwaysOpen(), calls=_Calls())
+    svc: DeflectionService = c.deflection.service
     ticket = await svc.send_link(request())
     token = re.search(r"/c/([A-Za-z0-9_-]+)", ticket.url).group(1)  # type: ignore[union-attr]
     agent = await _token(c, Role.AGENT, agent_id="a1")
@@ -86,7 +83,7 @@ async def test_history_and_api(database: Database) -> None:
         assert token not in outbox.text and f"/c/{token[:4]}…" in outbox.json()[0]["body"]
         full = (await http.get("/api/v1/deflections/outbox", params={"full": "true"}, headers=sup)).json()
         assert ticket.url in full[0]["body"]
-        assert (await c.services["audit"].recent())[0]["action"] == "deflection.outbox.full"
+        assert (await c.web.audit.recent())[0]["action"] == "deflection.outbox.full"
         stats = (await http.get("/api/v1/deflections/stats", headers=auth)).json()
         assert stats == {"offered": 1, "accepted": 1, "sent": 1, "delivered": 0, "opened": 1, "continued": 0,
                          "case": 1, "rating": 1}
@@ -103,7 +100,7 @@ def test_cli(tmp_path: Path) -> None:
         db = Database(url)
         try:
             c = await container(db)
-            svc: DeflectionService = c.services["deflection"]
+            svc: DeflectionService = c.deflection.service
             ticket = await svc.send_link(request())
             await c.aclose()
             return ticket

@@ -45,7 +45,7 @@ def _field(html: str, name: str) -> str:
 async def test_page_renders_context_small_and_safe(sqlite_db: Database) -> None:
     c = await container(sqlite_db, settings(whatsapp_business_number="+34 910 000 000"),
                         callbacks=FakeCallbacks(), schedules=AlwaysOpen())
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     link_id, token = await _sent(svc)
     async with client(c) as http:
         r = await http.get(f"/c/{token}")
@@ -70,7 +70,7 @@ async def test_page_renders_context_small_and_safe(sqlite_db: Database) -> None:
 
 async def test_unknown_tampered_expired_look_the_same(sqlite_db: Database) -> None:
     c = await container(sqlite_db)
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     link_id, token = await _sent(svc)
     tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
     async with client(c) as http:
@@ -96,7 +96,7 @@ async def test_unknown_tampered_expired_look_the_same(sqlite_db: Database) -> No
 async def test_rate_limit_per_link_and_misses_per_client(sqlite_db: Database) -> None:
     c = await container(sqlite_db, settings(open_rate_limit_per_minute=3, miss_rate_limit_per_minute=5,
                                             support_number="+34 900 100 200"))
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     _, token = await _sent(svc)
     _, other = await _sent(svc)
     async with client(c) as http:
@@ -125,7 +125,7 @@ async def test_forms_create_case_callback_rating_idempotently(sqlite_db: Databas
     callbacks = FakeCallbacks()
     c = await container(sqlite_db, settings(case_response_target_hours=8), callbacks=callbacks,
                         schedules=AlwaysOpen(), calls=CallsSeen(served={"call-1"}))
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     link_id, token = await _sent(svc)
     async with client(c) as http:
         page = (await http.get(f"/c/{token}")).text
@@ -170,7 +170,7 @@ async def test_forms_create_case_callback_rating_idempotently(sqlite_db: Databas
 async def test_callback_refused_for_opted_out(sqlite_db: Database) -> None:
     callbacks = FakeCallbacks(refuse={NUMBER})
     c = await container(sqlite_db, callbacks=callbacks, schedules=AlwaysOpen())
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     _, token = await _sent(svc)
     async with client(c) as http:
         page = (await http.get(f"/c/{token}")).text

@@ -22,7 +22,7 @@ TOKEN_IN_URL = re.compile(r"https://puente\.example/c/([A-Za-z0-9_-]+)")
 
 async def test_send_link_by_sms_outbox(database: Database) -> None:
     c = await container(database)
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     events = c.bus.subscribe()
     ticket = await svc.send_link(request())
     assert ticket.channel is MessageChannel.SMS
@@ -49,7 +49,7 @@ async def test_send_link_by_sms_outbox(database: Database) -> None:
 
 async def test_whatsapp_first_for_mobiles_only(database: Database) -> None:
     c = await container(database, settings(provider_whatsapp="outbox"))
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     assert await svc.channels_for(NUMBER) == [MessageChannel.WHATSAPP, MessageChannel.SMS]
     assert await svc.channels_for(FIXED_LINE) == [MessageChannel.SMS]
     assert await svc.channels_for("nonsense") == []
@@ -63,10 +63,10 @@ async def test_whatsapp_first_for_mobiles_only(database: Database) -> None:
 
 async def test_refusals(database: Database) -> None:
     c = await container(database)
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     with pytest.raises(DeflectionRefused, match="invalid_number"):
         await svc.send_link(request("12"))
-    await c.services["optouts"].opt_out("612 345 678", "test")
+    await c.optouts.opt_out("612 345 678", "test")
     with pytest.raises(DeflectionRefused, match="opted_out"):
         await svc.send_link(request())
     with pytest.raises(DeflectionRefused, match="channel_unavailable"):
@@ -80,7 +80,7 @@ async def test_provider_failure_falls_back_then_refuses(database: Database) -> N
                      meta_access_token="t", provider_sms="twilio", twilio_base_url=srv.base_url,
                      twilio_account_sid="AC1", twilio_auth_token="tok", twilio_from="+15005550006")
         c = await container(database, s)
-        svc: DeflectionService = c.services["deflection"]
+        svc: DeflectionService = c.deflection.service
         srv.replies = [Reply(503, {}), Reply(201, {"sid": "SM1", "status": "queued"})]
         ticket = await svc.send_link(request())
         assert ticket.channel is MessageChannel.SMS  # WhatsApp failed, SMS took it

@@ -5,15 +5,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api import plugin as api_plugin
-from deflection import plugin as deflection_plugin
 from deflection.admin_routes import _mask
 from deflection.service import DeflectionService
 from deflection.templates import InvalidTemplate, check_text
 from ivr.channel import InputMode
 from ivr.context import ContextSnapshot, InputRecord
 from ivr.db import Database, utcnow
-from ivr.observability import plugin as obs_plugin
 from ivr.ports import Consent, ConsentMethod, DeflectionRequest
 from ivr.web.auth import Role
 from tests.support.app import app_for, make_container
@@ -33,8 +30,8 @@ def test_bad_templates_are_refused(text: str, problem: str) -> None:
 
 @pytest.fixture
 async def env(database: Database) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, dict[str, str]], object]]:
-    container = await make_container(database, wires=[obs_plugin.wire, deflection_plugin.wire, api_plugin.wire])
-    users = container.services["users"]
+    container = await make_container(database)
+    users = container.web.users
     await users.add_user("ana", "admin-pass", Role.ADMIN)
     await users.add_user("alex", "agent-pass", Role.AGENT)
     transport = httpx.ASGITransport(app=app_for(container))
@@ -57,7 +54,7 @@ async def test_admin_edits_the_sms_text_and_the_next_link_uses_it(env: tuple) ->
     bad = await client.put("/api/v1/deflections/templates/es/link_sms", json={"text": "{url} {phone}"},
                            headers=auth["ana"])
     assert bad.status_code == 422
-    service: DeflectionService = container.services["deflection"]
+    service: DeflectionService = container.deflection.service
     snapshot = ContextSnapshot(call_id="c1", caller="+34600111222", dialled="900", language="es", flow="support",
                                path=("main_menu",), inputs=(InputRecord("main_menu", InputMode.DTMF, digits="1"),),
                                variables={}, queue="billing")

@@ -39,7 +39,7 @@ async def test_twilio_status_callback_marks_delivered(sqlite_db: Database) -> No
         s.deflection.twilio_base_url, s.deflection.twilio_account_sid = srv.base_url, "AC1"
         s.deflection.twilio_from = "+15005550006"
         c = await container(sqlite_db, s)
-        svc: DeflectionService = c.services["deflection"]
+        svc: DeflectionService = c.deflection.service
         ticket = await svc.send_link(request())
         await c.aclose()
     form = parse_qs(srv.requests[0].body.decode())
@@ -65,18 +65,18 @@ async def test_twilio_status_callback_marks_delivered(sqlite_db: Database) -> No
 
 async def test_inbound_stop_opts_out_everywhere(sqlite_db: Database) -> None:
     c = await container(sqlite_db, _settings())
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     async with client(c) as http:
         params = {"MessageSid": "SM" + "1" * 32, "From": NUMBER, "To": "+15005550006", "Body": "Baja",
                   "AccountSid": "AC1", "NumMedia": "0"}
         body, headers = twilio_post("/webhooks/twilio/inbound", params, token="wrong")
         assert (await http.post("/webhooks/twilio/inbound", content=body, headers=headers)).status_code == 403
-        assert not await c.services["optouts"].is_opted_out(NUMBER)
+        assert not await c.optouts.is_opted_out(NUMBER)
         assert await svc.messages.list() == []  # nothing stored for a bad signature
         body, headers = twilio_post("/webhooks/twilio/inbound", params)
         r = await http.post("/webhooks/twilio/inbound", content=body, headers=headers)
         assert r.status_code == 200 and "<Response>" in r.text
-    assert await c.services["optouts"].is_opted_out("612345678")
+    assert await c.optouts.is_opted_out("612345678")
     with pytest.raises(DeflectionRefused, match="opted_out"):
         await svc.send_link(request())
 
@@ -107,7 +107,7 @@ def meta_payload(*, messages: list[dict[str, Any]] | None = None,
 
 async def test_meta_inbound_reference_joins_the_call(sqlite_db: Database) -> None:
     c = await container(sqlite_db, _settings())
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     ticket = await svc.send_link(request())
     body = meta_payload(messages=[{"from": NUMBER[1:], "id": "wamid.IN1", "timestamp": "1732355000",
                                    "type": "text", "text": {"body": f"Hola, mi referencia es {ticket.reference}"}}])
@@ -127,7 +127,7 @@ async def test_meta_inbound_reference_joins_the_call(sqlite_db: Database) -> Non
 
 async def test_meta_status_and_stop(sqlite_db: Database) -> None:
     c = await container(sqlite_db, _settings())
-    svc: DeflectionService = c.services["deflection"]
+    svc: DeflectionService = c.deflection.service
     stop = meta_payload(messages=[{"from": NUMBER[1:], "id": "wamid.IN2", "timestamp": "1", "type": "text",
                                    "text": {"body": "NO MÁS"}}],
                         statuses=[{"id": "wamid.unknown", "status": "delivered", "timestamp": "1",
@@ -136,6 +136,6 @@ async def test_meta_status_and_stop(sqlite_db: Database) -> None:
         signed = {"X-Hub-Signature-256": meta_signature(SECRET, stop)}
         r = await http.post("/webhooks/meta", content=stop, headers=signed)
         assert r.status_code == 200
-    assert await c.services["optouts"].is_opted_out(NUMBER)
+    assert await c.optouts.is_opted_out(NUMBER)
     with pytest.raises(DeflectionRefused):
         await svc.send_link(request())

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import wave
+from dataclasses import replace
 from pathlib import Path
+
+import httpx
 
 from ivr.flows.changes import compare
 from ivr.flows.yamlload import DEFAULT_LIMITS, load_flow_yaml
 from ivr.prompts.catalogue import PromptCatalogue
 from tests.flowadmin.test_flow_versions import MINI_V1, MINI_V2, Env, call, env, support_v2
+from tests.support.app import app_for
 
 __all__ = ["env"]  # the fixture, shared with test_flow_versions
 
@@ -25,7 +29,7 @@ def with_key_4(text: str) -> str:
 
 async def test_roll_back_from_the_first_published_version_to_the_shipped_file(env: Env) -> None:
     c = env.client
-    provider = env.container.services["flows"]
+    provider = env.container.flowadmin.provider
     shipped = provider.by_name("support")
     assert (await c.post("/api/v1/flows/support/versions", json={"document": support_v2()},
                          headers=env.admin)).status_code == 201
@@ -196,9 +200,12 @@ async def test_prompt_texts_and_recordings_for_playback(env: Env, tmp_path: Path
     tiny_wav(outside)
     (prompts / "audio" / "en").mkdir(parents=True)
     (prompts / "audio" / "en" / "bye.wav").symlink_to(outside)  # leads out of the audio folder
-    env.container.services["prompts"] = PromptCatalogue.load(prompts)
-    c = env.client
+    other = replace(env.container, config=replace(env.container.config, prompts=PromptCatalogue.load(prompts)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for(other)), base_url="http://t") as c:
+        await _prompt_playback(c, env, audio)
 
+
+async def _prompt_playback(c: httpx.AsyncClient, env: Env, audio: bytes) -> None:
     r = await c.post("/api/v1/ui/flows/prompts", json={"keys": ["es/greeting", "en/greeting", "en/bye", "es/nope"]},
                      headers=env.admin)
     assert r.status_code == 200

@@ -6,13 +6,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from api import plugin as api_plugin
 from ivr.composition import Container
-from ivr.config import plugin as config_plugin
 from ivr.db import Database
-from ivr.flowadmin import plugin as flowadmin_plugin
-from ivr.flows import plugin as flows_plugin
-from ivr.observability import plugin as obs_plugin
 from ivr.settings import PROJECT_ROOT
 from ivr.web.auth import Role
 from tests.flows.test_yamlload import BOMB, SELF_ALIAS, chain_flow
@@ -42,9 +37,8 @@ class Env:
 
 @pytest.fixture
 async def env(database: Database) -> AsyncIterator[Env]:
-    container = await make_container(database, wires=[
-        obs_plugin.wire, config_plugin.wire, flows_plugin.wire, flowadmin_plugin.wire, api_plugin.wire])
-    users = container.services["users"]
+    container = await make_container(database)
+    users = container.web.users
     await users.add_user("ana", "admin-pass", Role.ADMIN)
     await users.add_user("alex", "agent-pass", Role.AGENT)
     transport = httpx.ASGITransport(app=app_for(container))
@@ -64,7 +58,7 @@ async def env(database: Database) -> AsyncIterator[Env]:
 
 async def call(container: Container, dialled: str) -> list[str]:
     channel = ScriptedChannel(call_info=scripted_info(dialled=dialled, call_id=f"t-{dialled}"))
-    await container.services["engine"].run(channel)
+    await container.flows.engine.run(channel)
     return channel.played
 
 
@@ -100,7 +94,7 @@ async def test_invalid_versions_are_saved_as_drafts_but_never_published(env: Env
     refused = await c.post("/api/v1/flows/mini/versions/1/publish", headers=env.admin)
     assert refused.status_code == 409
     with pytest.raises(LookupError):
-        env.container.services["flows"].by_name("mini")
+        env.container.flowadmin.provider.by_name("mini")
 
 
 async def test_validate_uses_the_cli_checker(env: Env) -> None:
@@ -188,7 +182,7 @@ async def test_a_second_default_flow_is_refused_with_the_reason(env: Env) -> Non
     r = await c.post("/api/v1/flows/support/versions", json={"document": support_v2()}, headers=env.admin)
     assert r.status_code == 201 and r.json()["problems"] == []
     assert (await c.post("/api/v1/flows/support/versions/1/publish", headers=env.admin)).status_code == 200
-    provider = env.container.services["flows"]
+    provider = env.container.flowadmin.provider
     assert provider.by_name("support").description == "Customer support line (v2)"
     assert provider.published_versions == {"support": 1} and provider.problems == []
 
@@ -207,7 +201,7 @@ async def test_a_number_another_flow_answers_is_refused(env: Env) -> None:
 async def test_a_bad_set_in_the_database_never_sticks(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     """Another writer (or a race) put a second default flow in the database: the server keeps the
     flows in service, applies the other flows' valid changes, and says so once per change."""
-    admin = env.container.services["flow_admin"]
+    admin = env.container.flowadmin.service
     store, provider = admin.store, admin.provider
     await store.add("mini", SECOND_DEFAULT, user="ana")
     await store.publish("mini", 1, user="ana")  # past the service's checks
@@ -235,7 +229,7 @@ async def test_a_bad_set_in_the_database_never_sticks(env: Env, caplog: pytest.L
 
 
 async def test_a_stored_version_that_does_not_parse_keeps_the_last_good_one(env: Env) -> None:
-    admin = env.container.services["flow_admin"]
+    admin = env.container.flowadmin.service
     store, provider = admin.store, admin.provider
     await store.add("mini", MINI_V1, user="ana")
     await store.publish("mini", 1, user="ana")

@@ -4,16 +4,14 @@ from pathlib import Path
 
 import httpx
 
-from api import plugin as api_plugin
 from ivr.db import Database
 from ivr.events.types import CallEnded, CallStarted, QueueLeft
-from ivr.observability import plugin as obs_plugin
-from ivr.settings import Settings
 from tests.support.app import app_for, make_container
+from tests.support.app import test_settings as cheap_settings  # aliased: pytest would collect test_*
 
 
 async def test_health_ready_and_metrics(sqlite_db: Database) -> None:
-    container = await make_container(sqlite_db, wires=[obs_plugin.wire, api_plugin.wire])
+    container = await make_container(sqlite_db)
     container.bus.publish(CallStarted(call_id="c1", dialled="900", backend="agi", flow="support"))
     container.bus.publish(QueueLeft(call_id="c1", queue="billing", outcome="connected", waited_seconds=15,
                                     ewt_predicted=25, within_service_level=True))
@@ -46,11 +44,11 @@ async def test_health_ready_and_metrics(sqlite_db: Database) -> None:
 
 
 async def test_ready_reports_each_dependency_when_down(tmp_path: Path) -> None:
-    settings = Settings(mqtt={"url": "mqtt://127.0.0.1:1"})
+    settings = cheap_settings(mqtt={"url": "mqtt://127.0.0.1:1"})
     from tests.support.database import sqlite_database
 
     async with sqlite_database(tmp_path) as sdb:
-        container = await make_container(sdb, settings=settings, wires=[obs_plugin.wire, api_plugin.wire])
+        container = await make_container(sdb, settings=settings)
         transport = httpx.ASGITransport(app=app_for(container))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             ready = await client.get("/ready")

@@ -12,13 +12,11 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ivr import loops
-from ivr.composition import Container
-from ivr.db import Database
 from ivr.events import EventBus
 from ivr.loops import EventLoopChoice
 from ivr.observability.looplag import LoopLagMonitor
 from ivr.observability.metrics import Metrics
-from ivr.observability.plugin import wire
+from ivr.observability.plugin import build
 from ivr.settings import Settings
 
 LOOPS = [EventLoopChoice.ASYNCIO, pytest.param(EventLoopChoice.UVLOOP, id="uvloop")]
@@ -70,12 +68,9 @@ def test_a_blocking_call_shows_up_in_the_lag_histogram(choice: EventLoopChoice) 
 
 
 async def test_the_server_runs_the_monitor_and_exports_it(tmp_path: Path) -> None:
-    container = Container(settings=Settings(var_dir=tmp_path, supervision={"loop_lag_interval": 0.05}),
-                          db=Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"), bus=EventBus())
-    await wire(container)
-    [monitor] = [c for c in container.components if isinstance(c, LoopLagMonitor)]
-    assert container.services["loop_lag"] is monitor and monitor.name == "loop-lag"
-    families = {f.name for f in text_string_to_metric_families(generate_latest(container.services["metrics"].registry)
+    observability = build(Settings(var_dir=tmp_path, supervision={"loop_lag_interval": 0.05}), EventBus())
+    [monitor] = [c for c in observability.components if isinstance(c, LoopLagMonitor)]
+    assert observability.loop_lag is monitor and monitor.name == "loop-lag"
+    families = {f.name for f in text_string_to_metric_families(generate_latest(observability.metrics.registry)
                                                                   .decode())}
     assert "puente_event_loop_lag_seconds" in families
-    await container.aclose()

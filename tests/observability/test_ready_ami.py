@@ -8,11 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api import plugin as api_plugin
 from ivr.ami.client import AmiClient
-from ivr.ami.wiring import ami_client
 from ivr.db import Database
-from ivr.observability import plugin as obs_plugin
 from tests.support.ami_server import FakeAmiServer, load_capture, responses_to
 from tests.support.app import app_for, make_container
 from tests.support.app import test_settings as cheap_settings  # aliased: pytest would collect test_*
@@ -44,9 +41,9 @@ async def test_ready_follows_the_ami_connection(sqlite_db: Database, asterisk_ca
     port = await server.start()
     settings = cheap_settings(ami={"enabled": True, "host": "127.0.0.1", "port": port, "username": "labadmin",
                                   "secret": "labsecret", "reconnect_max_delay": 0.2})
-    container = await make_container(sqlite_db, settings=settings, wires=[obs_plugin.wire, api_plugin.wire])
-    ami = ami_client(container)  # what the callbacks and ACD plugins call
-    assert isinstance(ami, AmiClient) and container.services["ami"] is ami
+    container = await make_container(sqlite_db, settings=settings)
+    ami = container.ami  # the one client the callbacks and the ACD share
+    assert isinstance(ami, AmiClient)
     transport = httpx.ASGITransport(app=app_for(container))
     started = asyncio.Event()
     task = asyncio.create_task(ami.run(started), name="ami")

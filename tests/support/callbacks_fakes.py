@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from callbacks.policy import QueuePolicy
-from callbacks.service import CallbackService, PolicyBook
+from callbacks.service import CallbackService, PolicyBook, QueueSettings
 from callbacks.store import CallbackStore
-from ivr.acd.types import AgentAssignment, CallbackEntry
+from ivr.acd.types import AgentAssignment, CallbackEntry, UnknownQueue
 from ivr.channel import Channel, ConnectResult
 from ivr.db import Database
 from ivr.events import EventBus
@@ -51,6 +51,9 @@ class InstantAcd:
     def queue_names(self) -> list[str]:
         return ["support", "billing", "general"]
 
+    def queue_config(self, name: str) -> object:
+        raise UnknownQueue(name)  # no queue settings: the policies given to make_callbacks, else the defaults
+
 
 @dataclass
 class FakeOptOuts:
@@ -60,8 +63,8 @@ class FakeOptOuts:
         return number in self.numbers
 
 
-def make_callbacks(db: Database, *, policies: dict[str, QueuePolicy] | None = None, acd: object | None = None,
+def make_callbacks(db: Database, *, policies: dict[str, QueuePolicy] | None = None, acd: QueueSettings | None = None,
                    optouts: FakeOptOuts | None = None, settings: CallbackSettings | None = None,
                    bus: EventBus | None = None) -> CallbackService:
     return CallbackService(CallbackStore(db), bus or EventBus(), settings or CallbackSettings(),
-                           policies=PolicyBook(lambda: acd, overrides=policies), optouts=lambda: optouts)
+                           policies=PolicyBook(acd, overrides=policies), optouts=optouts)

@@ -49,8 +49,8 @@ async def main(url: str, owner: str, *, pbx: int | None, lease: float, timeout: 
     policy = replace(ANY_TIME, mode=CallbackMode(mode))
     service = make_callbacks(db, policies={"support": policy}, acd=acd, settings=settings, bus=bus)
     originator = PrintingPbxOriginator("127.0.0.1", pbx) if pbx else PrintingOriginator()
-    dispatcher = CallbackDispatcher(service, originator=lambda: originator, acd=lambda: acd,
-                                    sessions=SessionRegistry(), script=ScriptDeps(bus, lambda: None, lambda: acd),
+    dispatcher = CallbackDispatcher(service, originator=originator, acd=acd,
+                                    sessions=SessionRegistry(), script=ScriptDeps(bus, None, acd),
                                     settings=settings, owner=owner)
     started = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(started))

@@ -12,10 +12,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import HTTPException, Request, status
 
-from api import plugin as api_plugin
-from ivr.calls import plugin as calls_plugin
 from ivr.composition import Container
-from ivr.config import plugin as config_plugin
 from ivr.db import Database
 from ivr.web.auth import Role, User, current_user
 from tests.support.app import app_for, make_container
@@ -38,7 +35,7 @@ async def _user_from_table(request: Request) -> User:
 
 @asynccontextmanager
 async def staff_client(db: Database) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
-    container = await make_container(db, wires=[calls_plugin.wire, config_plugin.wire, api_plugin.wire])
+    container = await make_container(db)
     app = app_for(container)
     app.dependency_overrides[current_user] = _user_from_table
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from prometheus_client import CollectorRegistry
 
 from api.app import create_app
+from deflection import plugin as deflection_plugin
+from deflection.plugin import DeflectionCallbacks, DeflectionCalls
+from deflection.slots import ScheduleLookup
 from ivr.channel import InputMode
-from ivr.composition import Container
+from ivr.composition import Container, build_container
 from ivr.context import ContextSnapshot, InputRecord
 from ivr.db import Database
-from ivr.events import EventBus
 from ivr.ports import (
     CallbackRefused,
     CallbackRequest,
@@ -129,20 +132,21 @@ class CallsSeen:
     async def get_call(self, call_id: str) -> _CallRow:
         return _CallRow(call_id, "a1" if call_id in self.served else None)
 
+    async def calls_for_number(self, number: str, limit: int = 20) -> list[_CallRow]:
+        return []  # the pages read single calls only
 
-async def container(db: Database, s: Settings | None = None, *, callbacks: Any = None,
-                    schedules: Any = None, calls: Any = None) -> Container:
-    from deflection.plugin import wire
 
-    c = Container(settings=s or settings(), db=db, bus=EventBus())
-    if schedules is not None:
-        c.services["schedules"] = schedules
-    if calls is not None:
-        c.services["call_store"] = calls
-    await wire(c)
-    if callbacks is not None:
-        c.services["callbacks"] = callbacks
-    return c
+async def container(db: Database, s: Settings | None = None, *, callbacks: DeflectionCallbacks | None = None,
+                    schedules: ScheduleLookup | None = None, calls: DeflectionCalls | None = None) -> Container:
+    """The whole container, its deflection domain built again on the fakes given (the others' real
+    services where none is given; callbacks off unless given)."""
+    base = await build_container(s or settings(), db=db)
+    await base.deflection.aclose()  # replaced below: its providers' HTTP client is not used
+    domain = deflection_plugin.build(
+        base.settings, db, base.bus, registry=CollectorRegistry(), optouts=base.optouts,
+        calls=calls or base.calls.store, schedules=schedules or base.config.schedules, callbacks=callbacks,
+        queues=base.acd.queues)
+    return replace(base, deflection=domain)
 
 
 def client(c: Container) -> httpx.AsyncClient:

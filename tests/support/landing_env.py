@@ -77,7 +77,7 @@ def landing(db: Database, now: datetime, *, policy: QueuePolicy | None = None,
     deps = PageDeps(service=service, cases=CaseStore(db), ratings=ratings, settings=ds,
                     views=SlidingWindowLimiter(ds.open_rate_limit_per_minute),
                     misses=SlidingWindowLimiter(ds.miss_rate_limit_per_minute),
-                    schedules=AlwaysOpen, callbacks=lambda: callbacks, calls=lambda: calls, clock=read)
+                    schedules=AlwaysOpen(), callbacks=callbacks, calls=calls, clock=read)
     app = FastAPI()
     app.include_router(page_router(deps))
     return Landing(app, links, callbacks, calls, ratings, clock)

@@ -91,8 +91,8 @@ async def ui(sqlite_db: Database) -> AsyncIterator[Ui]:
     if shutil.which(CHROMIUM) is None:
         pytest.skip("Debian chromium is not installed (scripts/install-system-deps.sh)")
     container = await build_container(Settings(), db=sqlite_db)
-    await container.services["acd"].load()
-    await add_users(container.services["users"], USERS)
+    await container.acd.service.load()
+    await add_users(container.web.users, USERS)
     try:
         async with serving(create_app(container)) as base, async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -115,7 +115,7 @@ def screenshot_path(name: str) -> Path:
 
 async def call(container: Container, dialled: str, call_id: str) -> list[str]:
     channel = ScriptedChannel(call_info=scripted_info(dialled=dialled, call_id=call_id))
-    await container.services["engine"].run(channel)
+    await container.flows.engine.run(channel)
     return channel.played
 
 
@@ -252,7 +252,7 @@ async def test_desk_follows_the_contact_from_offer_to_done(ui: Ui) -> None:
     page = await ui.page_as("alex")
     await page.set_viewport_size(SCREEN)
     await expect(page.locator("#feed")).to_have_text("(live)")  # subscribed: events now reach the page
-    acd = ui.container.services["acd"]
+    acd = ui.container.acd.service
     await page.click('button[data-state="available"]')  # the state comes back over the stream
     await expect(page.locator("#agent-state")).to_have_text("available")
     assert acd.agent("agent1").state is AgentState.AVAILABLE
@@ -317,7 +317,7 @@ async def test_desk_follows_the_contact_from_offer_to_done(ui: Ui) -> None:
     await expect(page.locator("#pop")).to_have_attribute("data-contact", "none")
     await expect(page.locator("#wrap-call")).to_have_value("")
     assert acd.agent("agent1").state is AgentState.AVAILABLE
-    assert (await ui.container.services["audit"].recent())[0]["action"] == "desk.wrapup"
+    assert (await ui.container.web.audit.recent())[0]["action"] == "desk.wrapup"
 
 
 async def test_desk_transfers_a_caller_to_another_queue(ui: Ui) -> None:
@@ -380,7 +380,7 @@ async def test_desk_replies_to_a_case_and_closes_it(ui: Ui) -> None:
 async def test_desk_clears_a_wrap_up_that_ends_by_itself(ui: Ui) -> None:
     page = await ui.page_as("alex")
     await expect(page.locator("#feed")).to_have_text("(live)")
-    acd = ui.container.services["acd"]
+    acd = ui.container.acd.service
     ui.container.bus.publish(AgentConnected(agent_id="agent1", call_id="call-88", queue="support",
                                             context={"caller": "+34600111222", "flow": "support"}))
     # another agent's pop never shows here
@@ -397,7 +397,8 @@ async def test_desk_clears_a_wrap_up_that_ends_by_itself(ui: Ui) -> None:
 
 
 async def test_desk_callback_actions(ui: Ui) -> None:
-    callbacks = ui.container.services["callbacks"]
+    callbacks = ui.container.callback_service
+    assert callbacks is not None
     await record_call(ui.container.db, "call-99", agent_id="agent1")  # agent1 handled the call it was asked on
     asked_on = CallContext(info=scripted_info(call_id="call-99"), flow="support", language="es").snapshot("queue")
     ticket = await callbacks.request(CallbackRequest(
@@ -435,7 +436,8 @@ async def test_wallboard_updates_when_a_caller_joins(ui: Ui) -> None:
     await expect(calls_chart).to_have_attribute("data-total", "0")
     await expect(calls_chart).to_have_attribute("data-x-axis", _contains("hour (Europe/Madrid"))  # the axis title
 
-    acd = ui.container.services["acd"]
+    acd = ui.container.acd.service
+    assert acd.store is not None
     acd.set_agent_state("agent1", AgentState.AVAILABLE)
     agent_row = page.locator('#agents tr[data-agent="agent1"]')
     await expect(agent_row).to_have_attribute("data-state", "available")
@@ -482,8 +484,8 @@ def _seconds_at_least(n: int) -> Any:
 async def test_admin_edits_reach_the_next_call(ui: Ui) -> None:
     page = await ui.page_as("ana")
     await page.set_viewport_size(SCREEN)
-    acd = ui.container.services["acd"]
-    schedules = ui.container.services["schedules"]
+    acd = ui.container.acd.service
+    schedules = ui.container.config.schedules
 
     # queues: a form per queue; the change is what the next caller's queue uses
     await page.goto(f"{ui.base}/ui/admin/queues")
@@ -522,7 +524,7 @@ async def test_admin_edits_reach_the_next_call(ui: Ui) -> None:
     await page.fill("#u-agent", "agent9")
     await page.click("#user-form button[type=submit]")
     await expect(page.locator("#notice")).to_contain_text("there is no agent 'agent9'")
-    users = ui.container.services["users"]
+    users = ui.container.web.users
     sam_token = (await users.login("sam", USERS["sam"][0]))[1]
     sam_row = page.locator('#rows tr[data-user="sam"]')
     await sam_row.locator('button[data-act="disable"]').click()
@@ -588,7 +590,8 @@ async def test_admin_edits_reach_the_next_call(ui: Ui) -> None:
     await area.fill(original.replace("{url}", "{url} ") + " (nuevo)")
     await form.locator("button[type=submit]").click()
     await expect(page.locator("#notice")).to_contain_text(f"Template {key} ({language}) saved")
-    book = ui.container.services["deflection"].templates
+    book = ui.container.deflection.service.templates
+    assert book is not None
     assert book.render(language, key, url="https://x/c/t", ref="R1").endswith(" (nuevo)")  # what is sent next
-    audit = [e["action"] for e in await ui.container.services["audit"].recent()]
+    audit = [e["action"] for e in await ui.container.web.audit.recent()]
     assert {"queue.put", "agent.put", "schedule.override", "schedules.publish", "deflection.template"} <= set(audit)

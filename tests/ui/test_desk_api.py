@@ -44,7 +44,7 @@ class Env:
 @asynccontextmanager
 async def _env(db: Database) -> AsyncIterator[Env]:
     container = await build_container(Settings(), db=db)
-    tokens = await add_users(container.services["users"], {
+    tokens = await add_users(container.web.users, {
         name: (password, role, "agent1" if role is Role.AGENT else None) for role, (name, password) in USERS.items()})
     auth = {role: {"Authorization": f"Bearer {tokens[name]}"} for role, (name, _) in USERS.items()}
     transport = httpx.ASGITransport(app=create_app(container))
@@ -141,7 +141,7 @@ async def test_static_files_are_a_fixed_list(env: Env) -> None:
 
 async def test_wrap_up_is_stored_audited_and_ends_the_wrap_up(store_env: Env) -> None:
     env = store_env
-    acd = env.container.services["acd"]
+    acd = env.container.acd.service
     acd.set_agent_state("agent1", AgentState.WRAP_UP)
     await record_call(env.container.db, "call-9", agent_id="agent1")
     body = {"call_id": "call-9", "disposition": "follow_up", "notes": "send the invoice", "queue": "billing"}
@@ -151,7 +151,7 @@ async def test_wrap_up_is_stored_audited_and_ends_the_wrap_up(store_env: Env) ->
     work = (await env.client.get("/api/v1/desk/work", headers=env.auth[Role.AGENT])).json()
     assert work["wrapups"][0]["notes"] == "send the invoice" and work["agent"]["state"] == "available"
     assert work["callbacks"] == [] and work["cases"] == []
-    entry = (await env.container.services["audit"].recent())[0]
+    entry = (await env.container.web.audit.recent())[0]
     assert entry["action"] == "desk.wrapup" and entry["user"] == "alex" and entry["detail"]["agent_id"] == "agent1"
     # a supervisor must say which agent; an unknown disposition is refused
     r = await env.client.post("/api/v1/desk/wrapup", json=body, headers=env.auth[Role.SUPERVISOR])
@@ -162,7 +162,7 @@ async def test_wrap_up_is_stored_audited_and_ends_the_wrap_up(store_env: Env) ->
 
 
 async def test_more_time_moves_a_timed_wrap_up_and_is_audited(env: Env) -> None:
-    acd = env.container.services["acd"]
+    acd = env.container.acd.service
     agent = env.auth[Role.AGENT]
     r = await env.client.post("/api/v1/desk/wrapup/more-time", json={"seconds": 30}, headers=agent)
     assert r.status_code == 409  # not in wrap-up: nothing to move
@@ -176,7 +176,7 @@ async def test_more_time_moves_a_timed_wrap_up_and_is_audited(env: Env) -> None:
     r = await env.client.post("/api/v1/desk/wrapup/more-time", json={"seconds": 30}, headers=agent)
     assert r.status_code == 200 and acd.wrap_up_until("agent1") == before + timedelta(seconds=30)
     assert r.json()["wrap_up_until"] == (before + timedelta(seconds=30)).isoformat()
-    assert (await env.container.services["audit"].recent())[0]["action"] == "desk.wrapup_more_time"
+    assert (await env.container.web.audit.recent())[0]["action"] == "desk.wrapup_more_time"
     r = await env.client.post("/api/v1/desk/wrapup/more-time", json={"seconds": 3600}, headers=agent)
     assert r.status_code == 422  # one click asks for at most 5 minutes
 
@@ -216,7 +216,7 @@ async def test_event_stream_delivers_state_and_pop_for_this_agent_only(env: Env)
         hello = await asyncio.wait_for(anext(events), 10)
         assert hello == ("hello", {"agent_id": "agent1", "state": "offline", "language": "es"})  # the browser's
         container.bus.publish(AgentConnected(agent_id="agent2", call_id="other", queue="support", context={}))
-        container.services["acd"].set_agent_state("agent1", AgentState.AVAILABLE)
+        container.acd.service.set_agent_state("agent1", AgentState.AVAILABLE)
         container.bus.publish(AgentConnected(agent_id="agent1", call_id="c1", queue="support",
                                              context={"caller": "+34600111222", "path": ["main_menu"],
                                                       "flow": "support"}))
@@ -239,7 +239,7 @@ async def _events(lines: AsyncIterator[str]) -> AsyncGenerator[tuple[str, dict[s
 
 async def test_stats_today_counts_calls_and_abandons_per_hour(store_env: Env) -> None:
     env = store_env
-    store = env.container.services["call_store"]
+    store = env.container.calls.store
     # "today" is the UTC day when the route runs: keep the calls and the request on the same day.
     now = datetime.now(UTC)
     to_midnight = (now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1) - now).total_seconds()
@@ -314,5 +314,5 @@ async def test_admins_change_users_with_clear_refusals(env: Env) -> None:
     r = await c.post("/api/v1/users/sam/password", json={"password": "sam-new-pass"}, headers=admin)
     assert r.status_code == 204
     assert (await c.get("/api/v1/auth/me", headers=env.auth[Role.SUPERVISOR])).status_code == 401
-    actions = [e["action"] for e in await env.container.services["audit"].recent()]
+    actions = [e["action"] for e in await env.container.web.audit.recent()]
     assert actions[0] == "user.password_reset" and "user.change" in actions

@@ -49,21 +49,21 @@ async def test_publish_asks_naming_the_change_and_rolls_back_to_the_shipped_file
     await expect(page.locator("#confirm-text")).to_have_text("Publish v1 of support: flow settings changed?")
     await page.click("#confirm-cancel")
     await expect(page.locator("#action-msg")).to_have_text("Not published: cancelled")
-    assert ui.container.services["flows"].published_versions == {}
+    assert ui.container.flowadmin.provider.published_versions == {}
 
     await page.locator('#versions tr[data-version="1"] button', has_text="Publish").click()
     await confirm(page, "Publish v1 of support: flow settings changed?")
     await expect(page.locator("#versions-msg")).to_contain_text("Published v1")
     await expect(page.locator("#versions-msg")).to_be_in_viewport()
-    assert ui.container.services["flows"].by_name("support").description == "Customer support line (v2)"
+    assert ui.container.flowadmin.provider.by_name("support").description == "Customer support line (v2)"
 
     await page.click("#rollback")  # the first published version: back to the shipped file
     await confirm(page, "Roll back support from v1 to shipped")
     await expect(page.locator("#action-msg")).to_contain_text("Rolled back: the shipped file is in service")
     await expect(page.locator("#in-service")).to_have_text("the shipped file")
     await expect(page.locator("#yaml")).to_have_value(_contains(SUPPORT_MARK))
-    assert ui.container.services["flows"].published_versions == {}
-    assert ui.container.services["flows"].by_name("support").description == "Customer support line (default flow)"
+    assert ui.container.flowadmin.provider.published_versions == {}
+    assert ui.container.flowadmin.provider.by_name("support").description == "Customer support line (default flow)"
 
 
 async def test_diff_any_two_versions_defaults_to_the_newest_against_service(ui: Ui) -> None:
@@ -144,7 +144,7 @@ async def test_the_graph_is_laid_out_with_labelled_edges_full_names_and_fits(ui:
     await open_support(ui, page)
     graph = page.locator("#graph")
     await expect(graph.locator("svg[data-layout=dagre]")).to_be_visible()
-    assert len(ui.container.services["flows"].by_name("support").nodes) > 20
+    assert len(ui.container.flowadmin.provider.by_name("support").nodes) > 20
     api_edges = (await page.evaluate("fetch('/api/v1/flows/support/graph').then(r => r.json())"))["edges"]
     await expect(graph.locator("text.edge-label")).to_have_count(len(api_edges))
     await expect(graph.locator('text.edge-label[data-from="main_menu"][data-to="need_billing"]')).to_have_text(
@@ -215,12 +215,12 @@ async def test_the_simulator_steps_through_the_draft_menu(ui: Ui) -> None:
     await page.fill("#sim-keys", "4")
     await page.click("#sim-press")
     await expect(page.locator('#sim-steps li[data-kind="node"]', has_text="need_agent")).to_have_count(1)
-    assert ui.container.services["flows"].published_versions == {}  # nothing was published or saved
+    assert ui.container.flowadmin.provider.published_versions == {}  # nothing was published or saved
 
 
 async def test_the_node_form_plays_its_prompts(ui: Ui, tmp_path: Path) -> None:
     # the shipped catalogue's texts, with one recording made here (the repository has none built)
-    catalogue = ui.container.services["prompts"]
+    catalogue = ui.container.config.prompts
     audio = tmp_path / "audio" / "es" / "hours.wav"
     audio.parent.mkdir(parents=True)
     with wave.open(str(audio), "wb") as w:

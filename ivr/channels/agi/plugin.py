@@ -1,59 +1,41 @@
-"""Wiring for the FastAGI server.
-
-The flow engine and the AGI scripts are looked up when a call arrives, not now: this keeps wiring
-order loose (callbacks registers ``agi_scripts["callback"]``; flows registers ``engine``).
-"""
+"""Builds the FastAGI server: the flow engine runs every call it takes, and named AGI scripts
+(``agi://host/callback``) go to the handlers the domains built (the callbacks' script)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
-from ivr.ami.wiring import ami_client
+from prometheus_client import CollectorRegistry
+
+from ivr.ami.client import AmiClient
 from ivr.channels.agi.metrics import AgiCollector
 from ivr.channels.agi.server import AgiServer, FlowRunner, ScriptHandler
 from ivr.channels.agi.speech import AgiSpeech
-from ivr.channels.audiosocket.server import AudioSocketServer
-from ivr.composition import Container
-from ivr.speech.factory import SpeechEngines
+from ivr.events import EventBus
+from ivr.settings import Settings
+from ivr.speech.plugin import SpeechDomain
 
 
-async def wire(container: Container) -> None:
-    settings = container.settings.agi
-    if not settings.enabled:
-        return
-    services = container.services
-    services.setdefault("agi_scripts", {})
-
-    def engine() -> FlowRunner | None:
-        runner: Any = services.get("engine")
-        return runner
-
-    def scripts() -> Mapping[str, ScriptHandler]:
-        registered: Mapping[str, ScriptHandler] = services.get("agi_scripts", {})
-        return registered
-
-    server = AgiServer(settings, engine=engine, scripts=scripts, bus=container.bus, speech=_speech(container),
-                       ami=ami_client(container))
-    services["agi_server"] = server
-    services["agi_stats"] = server.stats
-    registry = services.get("metrics_registry")
-    if registry is not None:
-        registry.register(AgiCollector(server.stats))
-    container.components.append(server)
+@dataclass(frozen=True)
+class AgiDomain:
+    server: AgiServer
 
 
-def _speech(container: Container) -> AgiSpeech | None:
-    """Speech over AudioSocket when the speech domain built its server and engines."""
-    server = container.services.get("audiosocket")
-    engines = container.services.get("speech")
-    if not container.settings.audiosocket.enabled:
+def build(settings: Settings, bus: EventBus, *, engine: FlowRunner, scripts: Mapping[str, ScriptHandler],
+          speech: SpeechDomain, registry: CollectorRegistry, ami: AmiClient | None) -> AgiDomain | None:
+    """The server, or None when FastAGI is off (``IVR_AGI__ENABLED=false``)."""
+    if not settings.agi.enabled:
         return None
-    if not isinstance(server, AudioSocketServer) or not isinstance(engines, SpeechEngines):
+    server = AgiServer(settings.agi, engine=engine, scripts=scripts, bus=bus,
+                       speech=_speech(settings, speech), ami=ami)
+    registry.register(AgiCollector(server.stats))
+    return AgiDomain(server=server)
+
+
+def _speech(settings: Settings, speech: SpeechDomain) -> AgiSpeech | None:
+    """Speech over AudioSocket, when the AudioSocket server listens."""
+    if not settings.audiosocket.enabled:
         return None
-    return AgiSpeech(
-        server=server,
-        engines=engines,
-        advertised=container.settings.audiosocket.advertised,
-        audio_dir=container.settings.prompts_dir / "audio",
-    )
+    return AgiSpeech(server=speech.audiosocket, engines=speech.engines, advertised=settings.audiosocket.advertised,
+                     audio_dir=settings.prompts_dir / "audio")

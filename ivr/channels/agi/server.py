@@ -73,8 +73,8 @@ class AgiServer:
         self,
         settings: AgiSettings,
         *,
-        engine: Callable[[], FlowRunner | None],
-        scripts: Callable[[], Mapping[str, ScriptHandler]] = dict,
+        engine: FlowRunner | None,
+        scripts: Mapping[str, ScriptHandler] | None = None,
         bus: EventBus | None = None,
         stats: AgiStats | None = None,
         speech: AgiSpeech | None = None,
@@ -85,7 +85,7 @@ class AgiServer:
         self._ami = ami
         self._speech = speech
         self._engine = engine
-        self._scripts = scripts
+        self._scripts: Mapping[str, ScriptHandler] = scripts or {}
         self._bus = bus
         self.stats = stats or AgiStats()
         self._server: asyncio.Server | None = None
@@ -225,12 +225,12 @@ class AgiServer:
                        "agi_channel": env.channel},
             )
         try:
-            handler = self._scripts().get(script) if script else None
+            handler = self._scripts.get(script) if script else None
             if handler is not None:
                 await handler(channel)
             else:
-                engine = self._engine()
-                if engine is None:
+                engine = self._engine
+                if engine is None:  # a server for AGI scripts only (tests, tools)
                     self.stats.error(AgiErrorKind.NO_ENGINE)
                     log.error("no flow engine to run the AGI call; the dialplan falls back")
                     await self._set_result(channel, RESULT_FAILED)

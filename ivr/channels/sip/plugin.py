@@ -1,51 +1,50 @@
-"""Wiring for the built-in SIP endpoint (``container.services["sip"]``, with ``originate``).
-
-The flow engine is looked up when a call arrives, not now, so wiring order stays loose.
-"""
+"""Builds the built-in SIP endpoint: each call it answers is run by the flow engine; callbacks
+originate through it when AMI is not used."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
 
 from ivr.channels.sip.audio import AudioLibrary
 from ivr.channels.sip.channel import SipChannel
 from ivr.channels.sip.endpoint import SipEndpoint
 from ivr.channels.sip.metrics import SipCollector
-from ivr.composition import Container
+from ivr.flows.engine import FlowEngine
 from ivr.logs import current_call_id
+from ivr.prompts.catalogue import PromptCatalogue
+from ivr.settings import Settings
+from ivr.speech.factory import SpeechEngines
 
 log = logging.getLogger("ivr.sip")
 
 
-async def wire(container: Container) -> None:
-    settings = container.settings
-    if not settings.sip.enabled:
-        return
-    services = container.services
-    prompts: Any = services.get("prompts")
+@dataclass(frozen=True)
+class SipDomain:
+    endpoint: SipEndpoint
 
-    def resolve(key: str) -> Path:
-        if prompts is not None:
-            path: Path = prompts.path(key)
-            return path
-        return settings.prompts_dir / "audio" / f"{key}.wav"
 
-    async def handle(channel: SipChannel) -> None:
+class SipCalls:
+    """The endpoint's call handler: the flow engine, under the call's id for logging."""
+
+    def __init__(self, engine: FlowEngine) -> None:
+        self._engine = engine
+
+    async def __call__(self, channel: SipChannel) -> None:
         token = current_call_id.set(channel.info.call_id)
         try:
-            engine: Any = services.get("engine")
-            if engine is None:
-                log.error("no flow engine wired: the call is ended")
-                return
-            await engine.run(channel)
+            await self._engine.run(channel)
         finally:
             current_call_id.reset(token)
 
-    endpoint = SipEndpoint(settings.sip, handler=handle, audio=AudioLibrary(resolve), speech=services.get("speech"))
-    services["sip"] = endpoint
-    registry = services.get("metrics_registry")
-    if registry is not None:
-        registry.register(SipCollector(endpoint.stats, endpoint.pacing, endpoint.flood))
-    container.components.append(endpoint)
+
+def build(settings: Settings, *, engine: FlowEngine, prompts: PromptCatalogue, speech: SpeechEngines,
+          registry: CollectorRegistry) -> SipDomain | None:
+    """The endpoint, or None when the built-in SIP endpoint is off (``IVR_SIP__ENABLED=false``)."""
+    if not settings.sip.enabled:
+        return None
+    endpoint = SipEndpoint(settings.sip, handler=SipCalls(engine), audio=AudioLibrary(prompts.path), speech=speech)
+    registry.register(SipCollector(endpoint.stats, endpoint.pacing, endpoint.flood))
+    return SipDomain(endpoint=endpoint)
