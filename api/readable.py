@@ -25,6 +25,7 @@ from ivr.flows.schema import (
     OfferDeflectionNode,
     ReturningCallerNode,
 )
+from ivr.dialogs.yesno import NO_KEY, YES_KEY
 
 DESK_LANGUAGES = ("en", "es")  # the languages the desk names steps and options in
 DEFAULT_DESK_LANGUAGE = "en"

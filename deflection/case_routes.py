@@ -1,6 +1,6 @@
 """Staff API for one case: its replies, a reply to the customer, closing it.
 
-Agents act only on cases from calls they handled (:mod:`api.scope`); supervisors and admins on any.
+Agents act only on cases from calls they handled (:mod:`ivr.calls.scope`); supervisors and admins on any.
 Replies and closes are audited. A refused reply (opted out, no channel, closed case) is a 409 whose
 ``detail`` says why in words; a reply held for the customer's quiet hours is a 202 that says until
 when; a reply every provider failed is stored and answered 502.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.scope import scope_of
+from ivr.calls.scope import scope_of
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
