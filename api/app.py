@@ -30,5 +30,7 @@ def create_app(container: Container) -> FastAPI:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     for router in container.routers:
         app.include_router(router)
+    for binding in container.bindings:  # each domain's routes get the service that domain built
+        app.dependency_overrides[binding.placeholder] = binding.provider()
     install_error_pages(app)  # HTML 403/404/500 under /ui, JSON elsewhere
     return app

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
+from api.deps import container_of
 from api.hashing import HashingBusy
 from api.login import LoginGate, LoginThrottled
 from api.security import CannotDelete, UnknownUser, UserExists, UserService, users_service
-from ivr.deps import container_of
 from ivr.web.auth import SESSION_COOKIE, AdminUser, Audit, AuditTrail, AuthError, CurrentUser, Role, User
 from ivr.web.clientip import client_ip
 

@@ -23,6 +23,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from api.deps import AppContainer
 from api.models import WrapUpRow
 from api.readable import DEFAULT_DESK_LANGUAGE, FlowSource, desk_language, readable
 from callbacks.values import CallbackState
@@ -31,7 +32,6 @@ from deflection.tokens import scrub_tokens
 from ivr.acd.types import AgentState, InvalidTransition, StateReason
 from ivr.composition import Container
 from ivr.db import Database
-from ivr.deps import AppContainer
 from ivr.events.types import AgentConnected, AgentOffered, AgentStateChanged, Event
 from ivr.logs import mask_number
 from ivr.web.auth import Audit, Role, StaffUser, User

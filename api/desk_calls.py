@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
+from ivr.acd.routes import Acd
 from ivr.acd.service import AcdService
 from ivr.acd.types import AgentState
 from ivr.callcontrol import CallControls, ControlFailed, ControlUnavailable, LiveBridge, TransferTarget
-from ivr.deps import Acd
 from ivr.web.auth import Audit, Role, StaffUser, User
 
 router = APIRouter(prefix="/api/v1/desk", tags=["desk"])

@@ -21,6 +21,7 @@ from api.desk import router as desk_router
 from api.desk_calls import router as desk_calls_router
 from api.floodguard import HttpFloodCollector, HttpFloodCounts
 from api.hashing import PasswordHashing
+from api.health import router as health_router
 from api.login import LoginGate, LoginPolicies
 from api.security import AuditLog, UserService
 from api.ui.flow_tools import router as flow_tools_router
@@ -96,8 +97,8 @@ class WebDomain:
     hashing: PasswordHashing
     flood: FloodGuard  # per client address, before routing (api.floodguard)
     flood_counts: HttpFloodCounts
-    routers: tuple[APIRouter, ...] = (auth_router, users_router, desk_router, desk_calls_router, stats_router,
-                                      flow_tools_router, user_pages_router, ui_router, favicon_router)
+    routers: tuple[APIRouter, ...] = (health_router, auth_router, users_router, desk_router, desk_calls_router,
+                                      stats_router, flow_tools_router, user_pages_router, ui_router, favicon_router)
 
     async def aclose(self) -> None:
         self.hashing.close()

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from fastapi import Request
-from ivr.flows.yesno import NO_KEY, YES_KEY
 
+from ivr.dialogs.yesno import NO_KEY, YES_KEY
 from ivr.flows.schema import (
     AGENT_DIGIT,
     Flow,
@@ -25,7 +25,6 @@ from ivr.flows.schema import (
     OfferDeflectionNode,
     ReturningCallerNode,
 )
-from ivr.dialogs.yesno import NO_KEY, YES_KEY
 
 DESK_LANGUAGES = ("en", "es")  # the languages the desk names steps and options in
 DEFAULT_DESK_LANGUAGE = "en"

@@ -16,10 +16,10 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import delete, select
 
+from api.deps import container_of
 from api.hashing import PasswordHashing
 from api.models import AuditRow, TokenRow, UserRow
 from ivr.db import Database, utcnow
-from ivr.deps import container_of
 from ivr.web.auth import AuthError, Role, User
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -17,22 +18,23 @@ from callbacks.ivr_handler import ScriptDeps, agi_script
 from callbacks.origination.ami import AmiOriginator
 from callbacks.origination.base import Originator
 from callbacks.origination.sip import SipOriginator
-from callbacks.routes import router
+from callbacks.routes import callback_service, router
 from callbacks.service import CallbackService, PolicyBook
 from callbacks.sessions import SessionRegistry
 from callbacks.store import CallbackStore
-from deflection.optout import OptOutRegistry
 from ivr.acd.queuebook import QueueBook
 from ivr.acd.service import AcdService
 from ivr.ami.client import AmiClient
 from ivr.calls.store import CallStore
 from ivr.channels.agi.server import ScriptHandler
 from ivr.channels.sip.endpoint import SipEndpoint
+from ivr.contact.consent import ConsentLookup
 from ivr.db import Database
 from ivr.events import EventBus
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.schedules.service import ScheduleService
 from ivr.settings import Settings
+from ivr.web.binding import Binding
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,16 @@ class CallbacksDomain:
     script: ScriptHandler  # the ``callback`` FastAGI script (Asterisk's leg of an AMI callback)
     routers: tuple[APIRouter, ...] = (router,)
 
+    @property
+    def bindings(self) -> tuple[Binding[Any], ...]:
+        """What this domain's routes are given (:mod:`ivr.web.binding`)."""
+        return (Binding(callback_service, self.service),)
+
     def components(self, settings: Settings) -> tuple[CallbackDispatcher, ...]:
         return (self.dispatcher,) if settings.callbacks.dispatch else ()
 
 
-def build_service(settings: Settings, db: Database, bus: EventBus, *, queues: QueueBook, optouts: OptOutRegistry,
+def build_service(settings: Settings, db: Database, bus: EventBus, *, queues: QueueBook, optouts: ConsentLookup,
                   schedules: ScheduleService, history: CallStore) -> CallbackService | None:
     """The booking service, or None when callbacks are off (``IVR_CALLBACKS__ENABLED=false``)."""
     if not settings.callbacks.enabled:

@@ -15,12 +15,21 @@ from callbacks.models import CallbackState
 from callbacks.schemas import CallbackCreate, CallbackOut, CallbackReschedule, TicketOut
 from callbacks.service import CallbackService
 from ivr.calls.scope import scope_of
-from ivr.deps import Callbacks
 from ivr.ports import CallbackRefused, CallbackSource
 from ivr.web.auth import Role, StaffUser, User, require_roles
+from ivr.web.binding import unbound
 
 STAFF = Depends(require_roles(Role.SUPERVISOR, Role.AGENT))
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"], dependencies=[STAFF])
+
+
+def callback_service() -> CallbackService:
+    """The callbacks' service: bound by :func:`callbacks.plugin.build` (these routes are mounted only
+    when callbacks are on)."""
+    unbound("the callback service")
+
+
+Callbacks = Annotated[CallbackService, Depends(callback_service)]
 
 
 

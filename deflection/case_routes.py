@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ivr.calls.scope import scope_of
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -18,6 +17,7 @@ from pydantic import BaseModel, Field
 from deflection.cases import CaseRecord, CaseStore
 from deflection.replies import MAX_REPLY_CHARS, CaseReplies, ReplyOutcome, ReplyRefused
 from deflection.tokens import scrub_tokens
+from ivr.calls.scope import scope_of
 from ivr.web.auth import Audit, Role, StaffUser, require_roles
 
 STAFF = [Depends(require_roles(Role.SUPERVISOR, Role.AGENT))]

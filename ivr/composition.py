@@ -25,11 +25,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ivr.db import Database
 from ivr.events import EventBus
 from ivr.settings import Settings
+from ivr.web.binding import Binding
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -109,7 +110,7 @@ class Container:
             found += self.callbacks.components(self.settings)
         found += [*self.acd.components, *self.flows.components, *self.flowadmin.components]
         if self.agi is not None:
-            found.append(self.agi.server)
+            found += self.agi.components
         if self.sip is not None:
             found.append(self.sip.endpoint)
         return tuple(found)
@@ -117,8 +118,14 @@ class Container:
     @property
     def routers(self) -> tuple[APIRouter, ...]:
         callbacks = self.callbacks.routers if self.callbacks is not None else ()
-        return (*self.observability.routers, *self.calls.routers, *self.config.routers, *self.deflection.routers,
+        return (*self.calls.routers, *self.config.routers, *self.deflection.routers,
                 *callbacks, *self.acd.routers, *self.flowadmin.routers, *self.web.routers)
+
+    @property
+    def bindings(self) -> tuple[Binding[Any], ...]:
+        """The services the domains' routes are given (``api.app`` applies them: :mod:`ivr.web.binding`)."""
+        callbacks = self.callbacks.bindings if self.callbacks is not None else ()
+        return (*self.calls.bindings, *self.config.bindings, *callbacks, *self.acd.bindings, *self.flowadmin.bindings)
 
     @property
     def closers(self) -> tuple[Closer, ...]:

@@ -272,3 +272,10 @@ class Services:
     deflection: DeflectionPort | None = None
     history: CallHistory | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+class FlowRunner(Protocol):
+    """Runs one call through the flows (:class:`ivr.flows.engine.FlowEngine`): what a channel's server
+    (FastAGI, the built-in SIP endpoint) hands each call it answers."""
+
+    async def run(self, channel: Channel) -> Any: ...

@@ -19,7 +19,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from ivr.deps import Catalogue, FlowAdmin, FlowSimulator
+from api.deps import Catalogue, FlowSimulator
+from ivr.flowadmin.routes import FlowAdmin
 from ivr.flowadmin.service import flow_graph
 from ivr.flowadmin.simulate import MAX_INPUTS, SimInput, SimulatorBusy
 from ivr.flows.errors import FlowRefused, InvalidYaml

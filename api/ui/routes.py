@@ -20,10 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth_routes import set_session
+from api.deps import container_of
 from api.hashing import HashingBusy
 from api.login import LoginThrottled
 from api.readable import DESK_LANGUAGES, LANGUAGE_COOKIE, desk_language
-from ivr.deps import container_of
 from ivr.web.auth import SESSION_COOKIE, AuthError, Role, User
 from ivr.web.clientip import client_ip
 

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 
+from api.deps import AppContainer
 from ivr.composition import Container
 from ivr.db import utcnow
-from ivr.deps import AppContainer
 from ivr.ports import Disposition
 from ivr.web.auth import SupervisorUser
 

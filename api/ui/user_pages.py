@@ -19,8 +19,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from api.auth_routes import remove_user
+from api.deps import container_of
 from api.ui.routes import ADMINS, foreign_origin, guarded, page_user
-from ivr.deps import container_of
 from ivr.web.auth import SESSION_COOKIE, Role, User
 
 router = APIRouter(prefix="/ui/admin/users", include_in_schema=False)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 
 from ivr.acd.cluster import ClusterLink
 from ivr.acd.config import QueueConfig, load_agents, load_queues, with_overrides
 from ivr.acd.queuebook import QueueBook
+from ivr.acd.routes import acd_service, router
 from ivr.acd.runtime import AcdRuntime, AmiDeviceFeed
 from ivr.acd.service import AcdService
 from ivr.acd.store import AcdStore
@@ -20,6 +22,7 @@ from ivr.events import EventBus
 from ivr.ports import CallbackPort, CallRecorder, DeflectionPort
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.settings import ConfigurationError, Settings
+from ivr.web.binding import Binding
 
 AcdComponent = AcdRuntime | ClusterLink | AmiDeviceFeed
 
@@ -29,7 +32,12 @@ class AcdDomain:
     service: AcdService  # the QueueService of the flow engine; the agents' and supervisors' API
     queues: QueueBook
     components: tuple[AcdComponent, ...]
-    routers: tuple[APIRouter, ...]
+    routers: tuple[APIRouter, ...] = (router,)
+
+    @property
+    def bindings(self) -> tuple[Binding[Any], ...]:
+        """What this domain's routes are given (:mod:`ivr.web.binding`)."""
+        return (Binding(acd_service, self.service),)
 
 
 def _cluster_link(settings: Settings, db: Database, service: AcdService, owner: str) -> ClusterLink:
@@ -67,7 +75,6 @@ def build(settings: Settings, db: Database, bus: EventBus, *, queues: QueueBook,
     store = AcdStore(db)
     service = AcdService(queues=queues, agents=load_agents(agents_path), bus=bus, store=store, recorder=recorder,
                          prompts=prompts, callbacks=callbacks, deflection=deflection)
-    from ivr.acd.routes import router  # the API layer imports api.security; keep it out of the core import path
 
     components: list[AcdComponent] = [AcdRuntime(service, store)]
     if settings.acd.shared:
@@ -75,4 +82,4 @@ def build(settings: Settings, db: Database, bus: EventBus, *, queues: QueueBook,
         components.append(_cluster_link(settings, db, service, owner))
     if ami is not None:
         components.append(AmiDeviceFeed(service, ami))
-    return AcdDomain(service=service, queues=queues, components=tuple(components), routers=(router,))
+    return AcdDomain(service=service, queues=queues, components=tuple(components))

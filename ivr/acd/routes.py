@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 
 from ivr.acd.config import ConfigError, parse_agent, parse_queue
+from ivr.acd.service import AcdService
 from ivr.acd.status import queue_status
 from ivr.acd.types import AgentState, AgentView, StateReason, UnknownAgent
-from ivr.deps import Acd
 from ivr.web.auth import AdminUser, Audit, Role, StaffUser
+from ivr.web.binding import unbound
 
 router = APIRouter(prefix="/api/v1", tags=["queues"])
+
+
+def acd_service() -> AcdService:
+    """This server's ACD service: bound by :func:`ivr.acd.plugin.build`."""
+    unbound("the ACD service")
+
+
+Acd = Annotated[AcdService, Depends(acd_service)]
 
 
 class AgentOut(BaseModel):

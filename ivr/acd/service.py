@@ -158,7 +158,7 @@ class AcdService:
         learn_contact(rates, c)
 
     def shared_priors(self) -> dict[str, Priors]:
-        return {name: _priors(cfg) for name, cfg in self._queues.items()}
+        return {cfg.name: _priors(cfg) for cfg in self.queues.configs()}
 
     @property
     def _learning(self) -> bool:
@@ -511,7 +511,7 @@ class AcdService:
         except (OSError, asyncpg.PostgresError):
             log.exception("shared line: cannot look for a held place; the caller starts again")
             return None
-        if place is None or place.queue not in self._queues:
+        if place is None or place.queue not in self.queues:
             return None
         return replace(place, priority=place.priority - self.queue_config(place.queue).priority)
 

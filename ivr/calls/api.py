@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from ivr.deps import Calls
+from ivr.calls.store import CallStore
 from ivr.web.auth import StaffUser, SupervisorUser
+from ivr.web.binding import unbound
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+
+
+def call_store() -> CallStore:
+    """The call records: bound by :func:`ivr.calls.plugin.build`."""
+    unbound("the call store")
+
+
+Calls = Annotated[CallStore, Depends(call_store)]
 
 
 @router.get("")

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter
 
-from ivr.calls.api import router
+from ivr.calls.api import call_store, router
 from ivr.calls.store import CallStore
 from ivr.db import Database
 from ivr.events import EventBus
+from ivr.web.binding import Binding
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,11 @@ class CallsDomain:
     # store are one object: it implements ivr.ports.CallRecorder and CallHistory.
     store: CallStore
     routers: tuple[APIRouter, ...] = (router,)
+
+    @property
+    def bindings(self) -> tuple[Binding[Any], ...]:
+        """What this domain's routes are given (:mod:`ivr.web.binding`)."""
+        return (Binding(call_store, self.store),)
 
 
 def build(db: Database, bus: EventBus, *, owner: str | None) -> CallsDomain:

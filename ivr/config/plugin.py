@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter
 
 from ivr.db import Database
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.schedules.api import router as schedules_router
+from ivr.schedules.api import schedule_service
 from ivr.schedules.model import ScheduleBook
 from ivr.schedules.service import ScheduleService
 from ivr.settings import Settings
+from ivr.web.binding import Binding
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +22,11 @@ class ConfigDomain:
     schedules: ScheduleService
     prompts: PromptCatalogue
     routers: tuple[APIRouter, ...] = (schedules_router,)
+
+    @property
+    def bindings(self) -> tuple[Binding[Any], ...]:
+        """What this domain's routes are given (:mod:`ivr.web.binding`)."""
+        return (Binding(schedule_service, self.schedules),)
 
 
 def build(settings: Settings, db: Database) -> ConfigDomain:

@@ -5,12 +5,13 @@ the provider at construction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter
 
 from ivr.db import Database
 from ivr.flowadmin.provider import PublishedFlowProvider
-from ivr.flowadmin.routes import router
+from ivr.flowadmin.routes import flow_admin, router
 from ivr.flowadmin.service import FlowAdminService
 from ivr.flowadmin.simulate import Simulator
 from ivr.flowadmin.store import FlowVersionStore
@@ -20,6 +21,7 @@ from ivr.flows.validate import References
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.schedules.service import ScheduleService
 from ivr.settings import Settings
+from ivr.web.binding import Binding
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class FlowAdminDomain:
     simulator: Simulator
     checker: FlowChecker  # checks documents in a worker process; closed at shutdown
     routers: tuple[APIRouter, ...] = (router,)
+
+    @property
+    def bindings(self) -> tuple[Binding[Any], ...]:
+        """What this domain's routes are given (:mod:`ivr.web.binding`)."""
+        return (Binding(flow_admin, self.service),)
 
     @property
     def components(self) -> tuple[PublishedFlowProvider]:

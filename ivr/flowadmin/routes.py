@@ -5,20 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from ivr.deps import FlowAdmin
-from ivr.flowadmin.service import SHIPPED, FlowInvalid, NothingToRollBack
+from ivr.flowadmin.service import SHIPPED, FlowAdminService, FlowInvalid, NothingToRollBack
 from ivr.flowadmin.store import FlowVersion, VersionNotFound
 from ivr.flows.errors import FlowRefused
 from ivr.flows.loader import UnknownFlow
 from ivr.flows.validate import Problem
 from ivr.offload import RunnerBusy
 from ivr.web.auth import AdminUser, Audit, StaffUser
+from ivr.web.binding import unbound
 
 router = APIRouter(prefix="/api/v1/flows", tags=["flows"])
+
+
+def flow_admin() -> FlowAdminService:
+    """The flows' drafts, versions and publishing: bound by :func:`ivr.flowadmin.plugin.build`."""
+    unbound("the flow admin service")
+
+
+FlowAdmin = Annotated[FlowAdminService, Depends(flow_admin)]
 
 
 # Bounded so an absurd number is a 422, not a database integer overflow (a 500).

@@ -2,10 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter
-
 from ivr.events import EventBus
-from ivr.observability.health import router
 from ivr.observability.looplag import LoopLagMonitor
 from ivr.observability.metrics import Metrics
 from ivr.observability.mqtt import MqttPublisher, MqttTarget
@@ -20,7 +17,6 @@ class ObservabilityDomain:
     mqtt: MqttPublisher | None  # None: no IVR_MQTT__URL
     # which supervised components run now; filled by `ivr serve` (empty when the app runs alone)
     component_states: ComponentStates
-    routers: tuple[APIRouter, ...]
 
     @property
     def components(self) -> tuple[LoopLagMonitor | MqttPublisher, ...]:
@@ -39,4 +35,4 @@ def build(settings: Settings, bus: EventBus) -> ObservabilityDomain:
             on_drop=metrics.mqtt_dropped.inc, on_publish=metrics.mqtt_published.inc,
         )
     return ObservabilityDomain(metrics=metrics, loop_lag=monitor, mqtt=publisher,
-                               component_states=ComponentStates(), routers=(router,))
+                               component_states=ComponentStates())

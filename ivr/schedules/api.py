@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
-from ivr.deps import Schedules
 from ivr.schedules.errors import ScheduleError, UnknownSchedule
 from ivr.schedules.model import ScheduleState
 from ivr.schedules.parse import schedule_to_dict
 from ivr.schedules.service import ScheduleService
 from ivr.web.auth import AdminUser, Audit, StaffUser, SupervisorUser
+from ivr.web.binding import unbound
 
 router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"])
+
+
+def schedule_service() -> ScheduleService:
+    """The opening hours, holidays and overrides: bound by :func:`ivr.config.plugin.build`."""
+    unbound("the schedule service")
+
+
+Schedules = Annotated[ScheduleService, Depends(schedule_service)]
 
 
 

@@ -1,4 +1,4 @@
-"""Wiring for speech and the AudioSocket server."""
+"""Wiring for speech: the engines (one model per engine and language) and their warm-up."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from ivr.channels.audiosocket.server import AudioSocketServer
 from ivr.settings import Settings
 from ivr.speech.factory import SpeechEngines
 from ivr.speech.metrics import SpeechCollector
@@ -31,18 +30,11 @@ class SpeechWarmUp:
 @dataclass(frozen=True)
 class SpeechDomain:
     engines: SpeechEngines
-    audiosocket: AudioSocketServer  # built always; listening only when settings.audiosocket.enabled
-    components: tuple[SpeechWarmUp | AudioSocketServer, ...]
+    components: tuple[SpeechWarmUp, ...]
 
 
 def build(settings: Settings, registry: CollectorRegistry) -> SpeechDomain:
     engines = SpeechEngines(settings)
     registry.register(SpeechCollector(engines.runner))
-    server = AudioSocketServer(settings.audiosocket.host, settings.audiosocket.port,
-                               connect_timeout=settings.audiosocket.connect_timeout)
-    components: list[SpeechWarmUp | AudioSocketServer] = []
-    if settings.speech.enabled:
-        components.append(SpeechWarmUp(engines))
-    if settings.audiosocket.enabled:
-        components.append(server)
-    return SpeechDomain(engines=engines, audiosocket=server, components=tuple(components))
+    components = (SpeechWarmUp(engines),) if settings.speech.enabled else ()
+    return SpeechDomain(engines=engines, components=components)

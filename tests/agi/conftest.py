@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from ivr.channels.agi.channel import AgiChannel
-from ivr.channels.agi.server import AgiServer, FlowRunner
+from ivr.channels.agi.server import AgiServer
 from ivr.channels.agi.speech import AgiSpeech
+from ivr.ports import FlowRunner
 from ivr.settings import AgiSettings
 
 Script = Callable[[AgiChannel], Awaitable[None]]

@@ -89,8 +89,8 @@ async def test_hold_redirects_the_agent_resume_bridges_back_transfer_hangs_the_a
     try:
         async with ami:
             await ami.wait_connected(5)
-            server = AgiServer(agi_settings(max_bridge_seconds=30.0), engine=lambda: None,
-                               scripts=lambda: {"t": script_of(body, outcome)}, ami=ami)
+            server = AgiServer(agi_settings(max_bridge_seconds=30.0), engine=None,
+                               scripts={"t": script_of(body, outcome)}, ami=ami)
             await server.start()
             try:
                 model = BridgedCaller(ami_server)
@@ -150,8 +150,8 @@ async def test_the_agent_hanging_up_on_hold_ends_the_hold(asterisk_captures: Pat
     try:
         async with ami:
             await ami.wait_connected(5)
-            server = AgiServer(agi_settings(max_bridge_seconds=30.0), engine=lambda: None,
-                               scripts=lambda: {"t": script_of(body, outcome)}, ami=ami)
+            server = AgiServer(agi_settings(max_bridge_seconds=30.0), engine=None,
+                               scripts={"t": script_of(body, outcome)}, ami=ami)
             await server.start()
             try:
                 model = BridgedCaller(ami_server)

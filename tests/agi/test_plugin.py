@@ -30,7 +30,7 @@ async def test_the_server_runs_each_call_on_the_engine(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     engine = Engine()
     agi = build(settings, EventBus(), engine=engine, scripts={}, speech=speech_plugin.build(settings, registry),
-                registry=registry)
+                registry=registry, ami=None)
     assert agi is not None
     server = agi.server
     started = asyncio.Event()
@@ -47,7 +47,7 @@ def test_disabled_agi_builds_nothing(tmp_path: Path) -> None:
     settings = Settings(agi={"enabled": False}, var_dir=tmp_path)
     registry = CollectorRegistry()
     assert build(settings, EventBus(), engine=Engine(), scripts={}, speech=speech_plugin.build(settings, registry),
-                 registry=registry) is None
+                 registry=registry, ami=None) is None
 
 
 def test_agi_stats_are_exported_to_prometheus() -> None:

@@ -24,7 +24,7 @@ async def tight(sqlite_db: Database) -> AsyncIterator[Env]:
 
 
 def refused_metric(env: Env, reason: str) -> float:
-    text = generate_latest(env.container.services["metrics_registry"]).decode()
+    text = generate_latest(env.container.observability.metrics.registry).decode()
     prefix = f'puente_http_flood_refused_total{{reason="{reason}"}} '
     return float(next(line for line in text.splitlines() if line.startswith(prefix))[len(prefix):])
 

@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api import plugin as api_plugin
-from api.security import AuditLog, AuthError, CannotDelete, Role, UnknownUser, UserService
+from api.security import AuditLog, CannotDelete, UnknownUser, UserService
 from ivr.composition import Container
 from ivr.db import Database
-from ivr.observability import plugin as obs_plugin
+from ivr.web.auth import AuthError, Role
 from tests.support.app import app_for, make_container
 
 PASSWORDS = {"ana": "correct-horse", "sam": "supervisor-pw", "alex": "agent-pass"}
@@ -22,8 +21,8 @@ PASSWORDS = {"ana": "correct-horse", "sam": "supervisor-pw", "alex": "agent-pass
 
 @pytest.fixture
 async def container(database: Database) -> Container:
-    container = await make_container(database, wires=[obs_plugin.wire, api_plugin.wire])
-    service: UserService = container.services["users"]
+    container = await make_container(database)
+    service: UserService = container.web.users
     await service.add_user("ana", PASSWORDS["ana"], Role.ADMIN)
     await service.add_user("sam", PASSWORDS["sam"], Role.SUPERVISOR)
     await service.add_user("alex", PASSWORDS["alex"], Role.AGENT, agent_id="1001")
@@ -32,7 +31,7 @@ async def container(database: Database) -> Container:
 
 @pytest.fixture
 def users(container: Container) -> UserService:
-    service: UserService = container.services["users"]
+    service: UserService = container.web.users
     return service
 
 

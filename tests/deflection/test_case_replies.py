@@ -51,12 +51,12 @@ async def _env(db: Database, *, quiet: bool) -> AsyncIterator[Env]:
     else:
         settings.deflection.quiet_hours_start = settings.deflection.quiet_hours_end = "00:00"  # never quiet
     container = await build_container(settings, db=db)
-    tokens = await add_users(container.services["users"], USERS)
+    tokens = await add_users(container.web.users, USERS)
     auth = {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
     await record_call(db, "call-1", agent_id="agent1", caller=NUMBER)
-    service: DeflectionService = container.services["deflection"]
+    service: DeflectionService = container.deflection.service
     ticket = await service.send_link(request(context=snapshot("call-1")))
-    cases: CaseStore = container.services["deflection_cases"]
+    cases: CaseStore = container.deflection.cases
     case, _ = await cases.create(link_id=ticket.link_id, submission="s1", number=NUMBER, call_id="call-1",
                                  queue="billing", description="Me han cobrado dos veces", context={},
                                  now=utcnow(), target_hours=24.0)
@@ -87,7 +87,7 @@ async def test_reply_goes_out_by_sms_with_the_template_and_shows_in_the_case(env
     assert r.status_code == 201, r.text
     sent = r.json()
     assert sent["outcome"] == "sent" and sent["channel"] == "sms"
-    service: DeflectionService = env.container.services["deflection"]
+    service: DeflectionService = env.container.deflection.service
     outbox = [m for m in await service.messages.list(provider="outbox") if m.link_id is None]
     assert [m.body for m in outbox] == [
         f"Puente (ref. {env.reference}): Le hemos devuelto el cargo duplicado. "
@@ -107,12 +107,12 @@ async def test_reply_goes_out_by_sms_with_the_template_and_shows_in_the_case(env
     assert late.status_code == 409 and late.json()["detail"] == "the reply was not sent: the case is closed"
     work = (await c.get("/api/v1/desk/work", headers=env.auth["alex"])).json()
     assert work["cases"] == []  # the desk lists open cases only
-    audited = [(e["action"], e["user"]) for e in await env.container.services["audit"].recent()]
+    audited = [(e["action"], e["user"]) for e in await env.container.web.audit.recent()]
     assert audited[:2] == [("case.close", "sam"), ("case.reply", "alex")]
 
 
 async def test_no_reply_to_an_opted_out_customer(env: Env) -> None:
-    await env.container.services["optouts"].opt_out(NUMBER, "sms:BAJA")
+    await env.container.optouts.opt_out(NUMBER, "sms:BAJA")
     r = await env.client.post(f"/api/v1/deflections/cases/{env.case_id}/reply", json={"text": "Hola"},
                               headers=env.auth["alex"])
     assert r.status_code == 409
@@ -131,7 +131,7 @@ async def test_a_reply_in_quiet_hours_waits_for_their_end(quiet_env: Env) -> Non
     assert held["outcome"] == "deferred" and held["reply"]["status"] == "deferred"
     until = datetime.fromisoformat(held["not_before"])
     assert timedelta(minutes=50) < until - utcnow() <= timedelta(hours=1, minutes=1)
-    service: DeflectionService = env.container.services["deflection"]
+    service: DeflectionService = env.container.deflection.service
     held_messages = [m for m in await service.messages.list(provider="outbox") if m.link_id is None]
     assert [m.status.value for m in held_messages] == ["deferred"]
     # when quiet hours are over the deferred sender sends it as written

@@ -89,7 +89,7 @@ async def test_the_fastagi_server_counts_as_the_telephony_listener(sqlite_db: Da
     container = await make_container(sqlite_db, settings=cheap_settings(agi={"enabled": False},
                                                                         sip={"enabled": False}))
     agi = AgiServer(AgiSettings(host="127.0.0.1", port=0), engine=None)
-    container = replace(container, agi=AgiDomain(agi))
+    container = replace(container, agi=AgiDomain(agi, audiosocket=None))
     assert (await _ready(container)).status_code == 503
     await agi.start()
     try:

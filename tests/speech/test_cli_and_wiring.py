@@ -6,7 +6,6 @@ from pathlib import Path
 from click.testing import CliRunner
 from prometheus_client import CollectorRegistry
 
-from ivr.channels.audiosocket.server import AudioSocketServer
 from ivr.settings import Settings, SpeechLanguageSettings
 from ivr.speech.cli import models
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
@@ -80,8 +79,7 @@ async def test_wire_registers_speech_and_audiosocket(tmp_path: Path) -> None:
     speech = build(settings, CollectorRegistry())
     try:
         assert isinstance(speech.engines, SpeechEngines)
-        assert isinstance(speech.audiosocket, AudioSocketServer)
-        assert [c.name for c in speech.components] == ["speech-warm-up", "audiosocket"]
+        assert [c.name for c in speech.components] == ["speech-warm-up"]
     finally:
         await speech.engines.aclose()
     disabled = Settings(var_dir=tmp_path, audiosocket={"enabled": False}, speech={"enabled": False})

@@ -323,7 +323,7 @@ async def test_desk_follows_the_contact_from_offer_to_done(ui: Ui) -> None:
 async def test_desk_transfers_a_caller_to_another_queue(ui: Ui) -> None:
     page = await ui.page_as("alex")
     await expect(page.locator("#feed")).to_have_text("(live)")
-    acd = ui.container.services["acd"]
+    acd = ui.container.acd.service
     acd.set_agent_state("agent1", AgentState.AVAILABLE)
     await record_call(ui.container.db, "call-55", agent_id="agent1")
     channel = GatedAgentChannel("call-55")
@@ -345,7 +345,7 @@ async def test_desk_transfers_a_caller_to_another_queue(ui: Ui) -> None:
     joined = [e.queue for e in iter(sub.get_nowait, None) if isinstance(e, QueueJoined)]
     assert joined == ["support", "billing"]  # the same call, into billing
     assert channel.ops.calls == ["release"]
-    assert (await ui.container.services["audit"].recent())[0]["action"] == "desk.call_transfer"
+    assert (await ui.container.web.audit.recent())[0]["action"] == "desk.call_transfer"
 
 
 async def test_desk_replies_to_a_case_and_closes_it(ui: Ui) -> None:
@@ -355,9 +355,9 @@ async def test_desk_replies_to_a_case_and_closes_it(ui: Ui) -> None:
     asked_on = CallContext(info=scripted_info(call_id="call-66", caller="+34612345678"), flow="support",
                            language="es").snapshot("queue")
     consent = Consent(method=ConsentMethod.KEY, at=utcnow(), prompt_id="deflection/offer", prompt_version="1")
-    ticket = await ui.container.services["deflection"].send_link(DeflectionRequest(
+    ticket = await ui.container.deflection.service.send_link(DeflectionRequest(
         number="+34612345678", context=asked_on, reason="queue_wait", consent=consent))
-    case, _ = await ui.container.services["deflection_cases"].create(
+    case, _ = await ui.container.deflection.cases.create(
         link_id=ticket.link_id, submission="s1", number="+34612345678", call_id="call-66", queue="billing",
         description="Cobro duplicado", context={}, now=utcnow(), target_hours=24.0)
     page = await ui.page_as("alex")
@@ -373,7 +373,7 @@ async def test_desk_replies_to_a_case_and_closes_it(ui: Ui) -> None:
     await row.locator('button[data-act="close-case"]').click()
     await expect(page.locator("#notice")).to_contain_text(f"Case {case.id} closed")
     await expect(row).to_have_count(0)
-    actions = [e["action"] for e in await ui.container.services["audit"].recent()]
+    actions = [e["action"] for e in await ui.container.web.audit.recent()]
     assert actions[:2] == ["case.close", "case.reply"]
 
 

@@ -36,7 +36,7 @@ class NoHoldOps(RecordingOps):
 
 
 def _acd(env: Env) -> AcdService:
-    acd: AcdService = env.container.services["acd"]
+    acd: AcdService = env.container.acd.service
     return acd
 
 
@@ -76,7 +76,7 @@ async def test_agents_act_on_their_own_call_supervisors_on_any_and_each_action_i
     r = await c.post("/api/v1/desk/calls/no-such-call/resume", headers=env.auth[Role.ADMIN])
     assert r.status_code == 404 and "not connected to an agent" in r.json()["detail"]
 
-    audited = [(e["action"], e["target"]) for e in await env.container.services["audit"].recent()]
+    audited = [(e["action"], e["target"]) for e in await env.container.web.audit.recent()]
     assert audited[:4] == [("desk.call_hold", "call-theirs"), ("desk.call_transfer", "call-mine"),
                            ("desk.call_resume", "call-mine"), ("desk.call_hold", "call-mine")]
 
@@ -117,5 +117,5 @@ async def test_transfer_to_a_named_agent_needs_one_who_is_available(desk: Env) -
     r = await c.post(url, json={"agent_id": "agent2"}, headers=env.auth[Role.AGENT])
     assert r.status_code == 200 and r.json()["transferring_to"] == "agent agent2"
     assert ops.calls == ["release"] and mine.transfer is not None and mine.transfer.agent_id == "agent2"
-    entry = (await env.container.services["audit"].recent())[0]
+    entry = (await env.container.web.audit.recent())[0]
     assert entry["action"] == "desk.call_transfer" and entry["detail"]["to_agent"] == "agent2"

@@ -30,11 +30,13 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from api.plugin import HttpServer
 from ivr.acd.config import AgentConfig
-from ivr.composition import Container, build_container
+from ivr.composition import Container, build_container, server_components
 from ivr.db import Database
 from ivr.serve import _run_components
 from ivr.settings import Settings
+from ivr.supervision import SupervisionHooks
 from tests.sipp.sipp import LOOPBACK, free_port, require_sipp, run_sipp, sipp_agent
 from tests.support.agi_driver import AsteriskDriver, CallerModel, DialOutcome, env_block
 from tests.support.ui_users import add_users
@@ -78,9 +80,12 @@ async def live(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[Live]:
         speech={"enabled": False}, callbacks={"dispatch": False},
     )
     container = await build_container(settings, db=sqlite_db)
-    await add_users(container.services["users"], USERS)
+    await add_users(container.web.users, USERS)
     stop, up = asyncio.Event(), asyncio.Event()
-    server = asyncio.create_task(_run_components(container, stop, on_up=up.set))
+    components = server_components(container)
+    http = next(c for c in components if isinstance(c, HttpServer))
+    server = asyncio.create_task(_run_components(components, stop, hooks=SupervisionHooks(), settings=settings,
+                                                 on_up=up.set))
     try:
         started = asyncio.ensure_future(up.wait())
         await asyncio.wait({started, server}, timeout=START_SECONDS, return_when=asyncio.FIRST_COMPLETED)
@@ -90,13 +95,14 @@ async def live(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[Live]:
                 server.result()  # raises why it could not start
             pytest.fail(f"the server did not start in {START_SECONDS} s")
         # open whatever the hour: the caller must reach the main menu
-        await container.services["schedules"].set_override("support", "open", reason="desk test")
-        host, sip_port = container.services["sip"].address
+        await container.config.schedules.set_override("support", "open", reason="desk test")
+        assert container.sip is not None and container.agi is not None
+        host, sip_port = container.sip.endpoint.address
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                live = Live(f"http://{LOOPBACK}:{container.services['http_server'].port}", container, browser,
-                            container.services["agi_server"].port, f"{host}:{sip_port}")
+                live = Live(f"http://{LOOPBACK}:{http.port}", container, browser,
+                            container.agi.server.port, f"{host}:{sip_port}")
                 yield live
                 assert not live.errors, live.errors
             finally:
@@ -137,7 +143,7 @@ async def see_on_call_with_the_talk_timer_running(page: Page) -> None:
 async def see_wrap_up_and_ask_for_more_time(page: Page, live: Live) -> None:
     await expect(page.locator("#pop")).to_have_attribute("data-contact", "wrap_up")
     await expect(page.locator("#wrap-time")).to_have_text(re.compile(r"^\d+ s \(at \d\d:\d\d"))
-    acd = live.container.services["acd"]
+    acd = live.container.acd.service
     before = acd.wrap_up_until("agent1")
     assert before is not None  # the billing queue's timed wrap-up
     await page.click("#more-time")
@@ -243,7 +249,7 @@ async def test_desk_follows_a_call_over_the_builtin_sip_endpoint(live: Live, tmp
     await become_available(page)
 
     agent_port = free_port()
-    acd = live.container.services["acd"]
+    acd = live.container.acd.service
     await acd.upsert_agent(AgentConfig("agent1", "Agent One", f"sip:agent1@{LOOPBACK}:{agent_port}",
                                        {"support": 2, "billing": 1}))  # as the admin page does: no restart
     gate = SipGate(agent_port, tmp_path / "agent-call-id.txt")

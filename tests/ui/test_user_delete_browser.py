@@ -14,7 +14,7 @@ ui = test_browser.ui  # the same server + Chromium fixture as the other page tes
 
 
 async def test_delete_asks_then_deletes_and_refuses_your_own_account(ui: Ui) -> None:
-    users = ui.container.services["users"]
+    users = ui.container.web.users
     _, sam_token = await users.login("sam", USERS["sam"][0])
     page = await ui.page_as("ana")
     await page.goto(f"{ui.base}/ui/admin/users")
@@ -39,7 +39,7 @@ async def test_delete_asks_then_deletes_and_refuses_your_own_account(ui: Ui) -> 
     await expect(page.locator("#delete-refused")).to_have_text(
         "You cannot delete your own account: ask another admin to do it.")
     await expect(page.locator("#delete-confirm")).to_have_count(0)
-    audit = await ui.container.services["audit"].recent()
+    audit = await ui.container.web.audit.recent()
     assert [(e["user"], e["action"], e["target"]) for e in audit if e["action"] == "user.delete"] == [
         ("ana", "user.delete", "sam")]
 
@@ -61,6 +61,6 @@ async def test_delete_works_without_javascript(ui: Ui) -> None:
         await page.wait_for_url(f"{ui.base}/ui/admin/users?deleted=alex")
         await expect(page.locator("#notice")).to_have_text("User alex deleted; the audit log keeps the name.")
         await expect(page.locator('#rows tr[data-user="alex"]')).to_have_count(0)
-        assert all(u.username != "alex" for u, _ in await ui.container.services["users"].accounts())
+        assert all(u.username != "alex" for u, _ in await ui.container.web.users.accounts())
     finally:
         await context.close()

@@ -16,9 +16,9 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from ivr.channel import CallerHungUp, Channel
+from ivr.channel import CallerHungUp
 from ivr.channels.agi.answer_hook import ANSWER_HOOK_SCRIPT, AnswerHooks
 from ivr.channels.agi.channel import AgiChannel
 from ivr.channels.agi.connection import READ_BUFFER_BYTES, AgiConnection, BufferedAgiConnection, connection_class
@@ -36,6 +36,7 @@ from ivr.errors import listen_error
 from ivr.events import EventBus
 from ivr.events.types import ProtocolError
 from ivr.logs import current_call_id, mask_number
+from ivr.ports import FlowRunner
 from ivr.settings import AgiSettings
 
 if TYPE_CHECKING:
@@ -47,10 +48,6 @@ log = logging.getLogger("ivr.agi")
 RESULT_VARIABLE = "PUENTE_RESULT"
 RESULT_DONE = "done"
 RESULT_FAILED = "failed"
-
-
-class FlowRunner(Protocol):
-    async def run(self, channel: Channel) -> Any: ...
 
 
 ScriptHandler = Callable[[AgiChannel], Awaitable[None]]
@@ -93,6 +90,10 @@ class AgiServer:
         self._open: set[AgiConnection] = set()  # every socket, with or without a call
         self._calls: set[asyncio.Task[None]] = set()
         self.hooks = hooks or AnswerHooks()
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None and bool(self._server.sockets)
 
     @property
     def port(self) -> int:

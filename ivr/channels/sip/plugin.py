@@ -12,8 +12,8 @@ from ivr.channels.sip.audio import AudioLibrary
 from ivr.channels.sip.channel import SipChannel
 from ivr.channels.sip.endpoint import SipEndpoint
 from ivr.channels.sip.metrics import SipCollector
-from ivr.flows.engine import FlowEngine
 from ivr.logs import current_call_id
+from ivr.ports import FlowRunner
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.settings import Settings
 from ivr.speech.factory import SpeechEngines
@@ -29,7 +29,7 @@ class SipDomain:
 class SipCalls:
     """The endpoint's call handler: the flow engine, under the call's id for logging."""
 
-    def __init__(self, engine: FlowEngine) -> None:
+    def __init__(self, engine: FlowRunner) -> None:
         self._engine = engine
 
     async def __call__(self, channel: SipChannel) -> None:
@@ -40,7 +40,7 @@ class SipCalls:
             current_call_id.reset(token)
 
 
-def build(settings: Settings, *, engine: FlowEngine, prompts: PromptCatalogue, speech: SpeechEngines,
+def build(settings: Settings, *, engine: FlowRunner, prompts: PromptCatalogue, speech: SpeechEngines,
           registry: CollectorRegistry) -> SipDomain | None:
     """The endpoint, or None when the built-in SIP endpoint is off (``IVR_SIP__ENABLED=false``)."""
     if not settings.sip.enabled:
