@@ -14,6 +14,7 @@ from ivr.calls.store import CallStore
 from ivr.channel import Backend, CallInfo
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
+from ivr.events.types import AgentConnected, QueueJoined, QueueLeft
 from ivr.nodes.models import NodeRow
 from ivr.nodes.service import NodeStore
 from ivr.ports import CallEventKind, Disposition
@@ -44,28 +45,27 @@ async def dead_node_leg(db: Database) -> None:
 
 
 async def resumed_leg(db: Database) -> CallStore:
-    b = CallStore(db, EventBus(), owner="b:1")
+    bus = EventBus()  # the ACD's facts reach the recorder as typed events
+    b = CallStore(db, bus, owner="b:1")
     await b.call_started(later_leg(), flow="support", language="es")
-    await b.event(CALL, CallEventKind.QUEUE_JOINED, node="queue:billing", data={"queue": "billing",
-                                                                               "credit_seconds": 70.0})
-    await b.event(CALL, CallEventKind.QUEUE_LEFT, node="queue:billing", data={
-        "queue": "billing", "outcome": "connected", "waited_seconds": 95.0})
-    await b.event(CALL, CallEventKind.AGENT_CONNECTED, node="queue:billing", data={"agent_id": "a7",
-                                                                                  "queue": "billing"})
+    bus.publish(QueueJoined(call_id=CALL, queue="billing", position=1, ewt_seconds=None, credit_seconds=70.0))
+    bus.publish(AgentConnected(agent_id="a7", call_id=CALL, queue="billing", waited_seconds=25.0, ring_seconds=1.0))
+    bus.publish(QueueLeft(call_id=CALL, queue="billing", outcome="connected", waited_seconds=25.0,
+                          credit_seconds=70.0, agent_id="a7"))
     await b.call_ended(CALL, Disposition.CONNECTED)
     return b
 
 
 async def test_a_resumed_call_is_one_record_with_both_legs(database: Database) -> None:
     await dead_node_leg(database)
-    b = CallStore(database, EventBus(), owner="b:1")
+    bus = EventBus()
+    b = CallStore(database, bus, owner="b:1")
     await b.call_started(later_leg(), flow="support", language="es")
     earlier = await b.earlier_legs(CALL)  # what the engine restores (the screen pop shows it)
     assert earlier is not None
     assert (earlier.path, [i.digits for i in earlier.inputs], earlier.language, earlier.need) == (
         ("main",), ["2"], "en", "invoice")
-    await b.event(CALL, CallEventKind.QUEUE_LEFT, node="queue:billing", data={
-        "queue": "billing", "outcome": "connected", "waited_seconds": 95.0})
+    bus.publish(QueueLeft(call_id=CALL, queue="billing", outcome="connected", waited_seconds=95.0))
     await b.call_ended(CALL, Disposition.CONNECTED)
 
     [listed] = await b.list_calls()
