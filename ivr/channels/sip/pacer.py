@@ -91,6 +91,9 @@ class Pacer:
                 if stream in self._streams:
                     self._streams.remove(stream)
 
+    def forget(self, session: RtpSession) -> None:
+        """(The session closes: its sends stop by themselves, ``send_paced`` finds no socket.)"""
+
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
         """Start the media thread and keep it until cancelled (then stop it)."""
