@@ -78,7 +78,8 @@ class SipEndpoint:
         self.speech = speech
         self.stats = EndpointStats()
         self.pacing = PacingStats()
-        self.pacer = make_pacer(settings.media, self.pacing, niceness=settings.media_niceness)
+        self.pacer = make_pacer(settings.media, self.pacing, niceness=settings.media_niceness,
+                                realtime=settings.media_realtime_priority)
         self.flood = SipFloodGuard(settings)
         self.registrations = Registrations(settings, secrets if secrets is not None else load_agent_secrets(settings))
         self._handler = handler

@@ -57,6 +57,7 @@ class _Remote:
     done: asyncio.Future[wire.StreamDone | None]
     started: float  # time.monotonic()
     cancelled_at: float | None = None
+    frames: int = 0  # sent, as the process last said
 
 
 class _Link:
@@ -69,9 +70,10 @@ class _Link:
         self._outbox: deque[tuple[bytes, int | None]] = deque()
         self._wake = asyncio.Event()
         self.lost = False
+        self.ready = False  # the process said it runs (its imports, its scheduling done)
 
     @classmethod
-    def spawn(cls, niceness: int) -> _Link:
+    def spawn(cls, niceness: int, realtime: int) -> _Link:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         for end in (ours, theirs):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, wire.BUFFER)
@@ -79,7 +81,7 @@ class _Link:
         try:
             process = subprocess.Popen(  # our own interpreter and module, no shell
                 [sys.executable, "-m", "ivr.channels.sip.mediachild", str(theirs.fileno()), str(os.getpid()),
-                 str(niceness)],
+                 str(niceness), str(realtime)],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
             )
         except OSError:
@@ -151,8 +153,9 @@ class _Link:
 class ProcessPacer:
     """The endpoint's pacer (``IVR_SIP__MEDIA=process``): the same ``play()`` as :class:`Pacer`."""
 
-    def __init__(self, stats: PacingStats, *, niceness: int = 0) -> None:
+    def __init__(self, stats: PacingStats, *, niceness: int = 0, realtime: int = 0) -> None:
         self.stats = stats
+        self._realtime = realtime
         self.thread = Pacer(stats, niceness=niceness)  # the fallback
         self.restarts = 0  # times the media process died or stopped answering and was restarted
         self._niceness = niceness
@@ -171,7 +174,7 @@ class ProcessPacer:
     @property
     def running(self) -> bool:
         """True while the media process is up (else streams go through the media thread)."""
-        return self._link is not None and not self._link.lost
+        return self._link is not None and self._link.ready and not self._link.lost
 
     @property
     def pid(self) -> int | None:
@@ -182,7 +185,7 @@ class ProcessPacer:
         """Send ``audio`` (encoded G.711) from the next tick on; True if it all went out."""
         link = self._link
         sock, sockaddr = session.media_socket, session.paced_sockaddr
-        if link is None or link.lost or not isinstance(sock, socket.socket) or sockaddr is None:
+        if link is None or link.lost or not link.ready or not isinstance(sock, socket.socket) or sockaddr is None:
             return await self._on_thread(session, audio, stop)  # (the thread handles the odd cases)
         loop = asyncio.get_running_loop()
         ssrc, pt, sequence, timestamp = session.begin_stream(time.monotonic())
@@ -201,13 +204,14 @@ class ProcessPacer:
         if done is not None:
             session.end_stream(done.frames, done.sequence, done.timestamp, time.monotonic())
             return done.completed
-        # The process died mid-stream: the rest goes out from the media thread, from about where it was.
+        # The process died mid-stream: the rest goes out from the media thread, from where it was.
         if self._stopping or (stop is not None and stop()):
             return False
-        elapsed = int((time.monotonic() - stream.started) / FRAME_SECONDS)
-        session.end_stream(elapsed, (sequence + elapsed) & 0xFFFF, (timestamp + elapsed * FRAME_SAMPLES) & 0xFFFFFFFF,
+        # (From its last progress report: the caller may hear up to 0.1 s again rather than miss it.)
+        sent = stream.frames
+        session.end_stream(sent, (sequence + sent) & 0xFFFF, (timestamp + sent * FRAME_SAMPLES) & 0xFFFFFFFF,
                            time.monotonic())
-        rest = audio[elapsed * FRAME_SAMPLES :]
+        rest = audio[sent * FRAME_SAMPLES :]
         if not rest:
             return True
         return await self._on_thread(session, rest, stop)
@@ -235,7 +239,7 @@ class ProcessPacer:
         try:
             while True:
                 try:
-                    link = _Link.spawn(self._niceness)
+                    link = _Link.spawn(self._niceness, self._realtime)
                 except OSError as exc:
                     log.error("the media process could not start; RTP goes through the media thread",
                               extra={"error": repr(exc)})
@@ -300,9 +304,15 @@ class ProcessPacer:
 
     def _receive(self, link: _Link, data: bytes) -> None:
         (kind,) = wire.KIND.unpack_from(data)
-        if kind == wire.STATS:
+        if kind == wire.READY:
+            link.ready = True
+        elif kind == wire.STATS:
             for lateness in wire.decode_stats(data):
                 self.stats.record(lateness)
+        elif kind == wire.PROGRESS:
+            for stream_id, frames in wire.decode_progress(data).items():
+                if (stream := link.streams.get(stream_id)) is not None:
+                    stream.frames = frames
         elif kind == wire.DONE:
             done = wire.StreamDone.decode(data)
             stream = link.streams.get(done.stream)
@@ -339,8 +349,8 @@ class ProcessPacer:
                     return
 
 
-def make_pacer(mode: str, stats: PacingStats, *, niceness: int) -> Pacer | ProcessPacer:
+def make_pacer(mode: str, stats: PacingStats, *, niceness: int, realtime: int = 0) -> Pacer | ProcessPacer:
     """``process`` where the platform allows it (Linux: ``udpsend``, descriptor passing), else the thread."""
     if mode == "process" and udpsend.AVAILABLE and hasattr(socket, "SOCK_SEQPACKET"):
-        return ProcessPacer(stats, niceness=niceness)
+        return ProcessPacer(stats, niceness=niceness, realtime=realtime)
     return Pacer(stats, niceness=niceness)

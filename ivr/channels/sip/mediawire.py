@@ -18,7 +18,7 @@ BUFFER = 1 << 20  # the pair's socket buffers: a prompt's whole audio fits witho
 # loop -> media process
 START, AUDIO, CANCEL, CLOSE = 1, 2, 3, 4
 # media process -> loop
-DONE, FAILED, STATS = 11, 12, 13
+DONE, FAILED, STATS, PROGRESS, READY = 11, 12, 13, 14, 15
 
 KIND = struct.Struct("!B")
 ID = struct.Struct("!BI")
@@ -82,6 +82,18 @@ def failed(stream: int, error: str) -> bytes:
 
 def stats(lateness: list[float]) -> bytes:
     return STATS_HEADER.pack(STATS, len(lateness)) + struct.pack(f"!{len(lateness)}d", *lateness)
+
+
+def progress(frames: dict[int, int]) -> bytes:
+    """Frames sent so far per stream (a stream a dead process was playing resumes from there)."""
+    items = list(frames.items())[: MAX_STATS // 2]
+    return STATS_HEADER.pack(PROGRESS, len(items)) + b"".join(struct.pack("!II", k, v) for k, v in items)
+
+
+def decode_progress(data: bytes) -> dict[int, int]:
+    _, count = STATS_HEADER.unpack_from(data)
+    values = struct.unpack_from(f"!{2 * count}I", data, STATS_HEADER.size)
+    return dict(zip(values[::2], values[1::2], strict=True))
 
 
 def decode_stats(data: bytes) -> tuple[float, ...]:
