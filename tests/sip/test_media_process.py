@@ -171,6 +171,25 @@ async def test_a_killed_media_process_loses_no_play_and_is_replaced() -> None:
                 assert len(received(peer)) == 10
 
 
+async def test_a_media_process_that_stops_answering_is_replaced() -> None:
+    """A process that is alive but stuck (here: stopped) is killed once a stream is 2 s overdue."""
+    async with running_pacer() as pacer:
+        with sink() as peer:
+            async with session_to(pacer, peer) as session:
+                playing = asyncio.create_task(session.stream(AUDIO))
+                await until(lambda: pacer.stats.frames_sent >= 5, 3.0, "frames sent")
+                pid = pacer.pid
+                assert pid is not None
+                os.kill(pid, signal.SIGSTOP)
+                try:
+                    assert await asyncio.wait_for(playing, 5.0) is True  # the rest from the thread
+                finally:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGCONT)
+                assert pacer.restarts == 1
+                await until(lambda: not alive(pid), 2.0, "the stuck process to be gone")
+
+
 async def test_a_stream_the_caller_abandons_stops_going_out() -> None:
     async with running_pacer() as pacer:
         with sink() as peer:

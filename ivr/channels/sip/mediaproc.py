@@ -327,9 +327,13 @@ class ProcessPacer:
     async def _watch(self, link: _Link) -> None:
         """Each 20 ms: a stream whose ``stop`` became true is cancelled; a process that leaves a
         stream unanswered too long is stuck, and is killed (the reader then sees it gone)."""
+        woke = time.monotonic()
         while True:
             await asyncio.sleep(_WATCH_SECONDS)
-            now = time.monotonic()
+            now, last = time.monotonic(), woke
+            woke = now
+            # After the loop itself was held, the process's answers may be unread yet: judge next time.
+            judge = now - last < _ANSWER_SECONDS / 4
             for stream in list(link.streams.values()):
                 if stream.cancelled_at is None:
                     try:
@@ -343,7 +347,7 @@ class ProcessPacer:
                     due = stream.started + len(stream.audio) / FRAME_SAMPLES * FRAME_SECONDS
                 else:
                     due = stream.cancelled_at
-                if now - due > _ANSWER_SECONDS:
+                if judge and now - due > _ANSWER_SECONDS:
                     log.error("the media process stopped answering; killing it", extra={"pid": link.process.pid})
                     link.kill()
                     return
