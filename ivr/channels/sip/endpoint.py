@@ -19,6 +19,7 @@ from ivr.channels.sip.errors import SdpError
 from ivr.channels.sip.flood import SipFloodGuard
 from ivr.channels.sip.inbound import bad_request_for, dtmf_relay_digit, open_inbound_leg
 from ivr.channels.sip.leg import Direction, EndedBy, Leg, LegState
+from ivr.channels.sip.mediaproc import make_pacer
 from ivr.channels.sip.message import (
     SipMessage,
     SipParseError,
@@ -29,7 +30,6 @@ from ivr.channels.sip.message import (
     response_to,
     tag_of,
 )
-from ivr.channels.sip.pacer import Pacer
 from ivr.channels.sip.registrar import Registrar, Registrations, resolve_target
 from ivr.channels.sip.sdp import Codec, Negotiated, ip_version_of, negotiate, parse_sdp
 from ivr.channels.sip.stats import EndpointStats, PacingStats
@@ -80,7 +80,8 @@ class SipEndpoint:
         self.speech = speech
         self.stats = EndpointStats()
         self.pacing = PacingStats()
-        self.pacer = Pacer(self.pacing, niceness=settings.media_niceness)
+        self.pacer = make_pacer(settings.media, self.pacing, niceness=settings.media_niceness,
+                                realtime=settings.media_realtime_priority)
         self.flood = SipFloodGuard(settings)
         self.registrations = Registrations(settings, secrets if secrets is not None else load_agent_secrets(settings))
         self._handler = handler

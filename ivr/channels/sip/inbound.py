@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ivr.channels.sip.leg import Direction, Leg
-from ivr.channels.sip.media import open_session
+from ivr.channels.sip.media import Pacer, open_session
 from ivr.channels.sip.message import SipParseError, SipRequest, SipResponse, address_uri, new_tag, response_to
-from ivr.channels.sip.pacer import Pacer
 from ivr.channels.sip.sdp import Negotiated, build_sdp
 from ivr.channels.sip.transactions import Address
 from ivr.settings import SipSettings

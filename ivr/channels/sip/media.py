@@ -1,8 +1,10 @@
 """One RTP stream of one call leg: paced sending, decoding, DTMF, and relaying to another leg.
 
 Receiving, relaying and DTMF run on the event loop, through the loop's transport. Paced audio is
-sent by the media thread (:mod:`ivr.channels.sip.pacer`) through its own handle on the same socket
-(``media_socket``, a duplicate of the descriptor): the loop's transports are not thread-safe.
+sent by the media process (:mod:`ivr.channels.sip.mediaproc`, given a duplicate of the socket's
+descriptor and the RTP header state per stream) or the media thread (:mod:`ivr.channels.sip.pacer`)
+through its own handle on the same socket (``media_socket``, a duplicate of the descriptor): the
+loop's transports are not thread-safe.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from ivr.channels.sip import g711, udpsend
-from ivr.channels.sip.pacer import Pacer
 from ivr.channels.sip.rtp import DtmfDetector, RtpPacket, RtpParseError, build_rtp, build_telephone_event, parse_rtp
 from ivr.channels.sip.sdp import Codec
 from ivr.channels.sip.stats import FRAME_SAMPLES, FRAME_SECONDS
+
+if TYPE_CHECKING:
+    from ivr.channels.sip.stats import PacingStats
 
 log = logging.getLogger("ivr.sip.media")
 
@@ -33,6 +37,17 @@ class MediaSocket(Protocol):
     def sendto(self, data: bytes, address: tuple[str, int], /) -> int: ...
 
     def close(self) -> None: ...
+
+
+class Pacer(Protocol):
+    """What a session streams through: the media thread or the media process."""
+
+    stats: PacingStats
+
+    async def play(self, session: RtpSession, audio: bytes, stop: Callable[[], bool] | None,
+                   since: float | None = None) -> bool: ...
+
+    def forget(self, session: RtpSession) -> None: ...
 
 
 class RtpSession(asyncio.DatagramProtocol):
@@ -208,6 +223,24 @@ class RtpSession(asyncio.DatagramProtocol):
         async with self._sending:
             return await self._pacer.play(self, audio, stop, since)
 
+    @property
+    def paced_sockaddr(self) -> bytes | None:
+        """The remote as the media process sends to it (None: no remote, or not one it can take)."""
+        if self.send_failed or self._remote_error is not None:
+            return None
+        return self._sockaddr
+
+    def begin_stream(self, now: float) -> tuple[int, int, int, int]:
+        """The header state for a stream another process sends: SSRC, payload type, sequence, timestamp."""
+        self._start_talkspurt(now)
+        return self._ssrc, int(self.codec), self._sequence, self._timestamp
+
+    def end_stream(self, frames: int, sequence: int, timestamp: int, now: float) -> None:
+        """Where that stream left the header state, for what this session sends next."""
+        self._sequence, self._timestamp = sequence & 0xFFFF, timestamp & 0xFFFFFFFF
+        if frames:
+            self._last_send = now
+
     def send_frame_at(self, payload: bytes, now: float, *, first: bool) -> None:
         """One audio frame, sent by the pacer's tick on the media thread (``first``: a new
         talkspurt begins; ``now`` is ``time.monotonic()``). Raises when the send fails."""
@@ -234,6 +267,7 @@ class RtpSession(asyncio.DatagramProtocol):
             self._last_send = time.monotonic()
 
     def close(self) -> None:
+        self._pacer.forget(self)  # the media process stops sending for it now
         self.relay_to = None
         self.pcm_listeners.clear()
         with self._media_lock:  # not while the media thread is sending through it

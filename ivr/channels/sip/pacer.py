@@ -1,5 +1,8 @@
 """One clock for every outgoing RTP stream: a 20 ms tick on absolute deadlines, on a media thread.
 
+This is ``IVR_SIP__MEDIA=thread`` and the media process's fallback (:mod:`ivr.channels.sip.mediaproc`:
+the process has a GIL of its own, which this thread shares with the event loop).
+
 One tick sends the next frame of every active stream, and each frame's lateness against the tick's
 deadline is recorded. The clock runs on a thread of its own (as media servers keep their timing
 off the signalling path): the event loop also serves HTTP and SIP, and a burst there (a flood of
@@ -99,6 +102,9 @@ class Pacer:
             with self._lock:
                 if stream in self._streams:
                     self._streams.remove(stream)
+
+    def forget(self, session: PacedSession) -> None:
+        """(The session closes: its sends stop by themselves, ``send_paced`` finds no socket.)"""
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:

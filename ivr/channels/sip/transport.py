@@ -12,8 +12,8 @@ from typing import Protocol
 
 from ivr.channels.sip.audio import AudioLibrary
 from ivr.channels.sip.leg import Leg
+from ivr.channels.sip.media import Pacer
 from ivr.channels.sip.message import SipMessage, SipResponse
-from ivr.channels.sip.pacer import Pacer
 from ivr.channels.sip.transactions import Address, Retransmitter, Timers
 from ivr.settings import SipSettings
 from ivr.speech.factory import SpeechEngines
@@ -24,10 +24,14 @@ class SipTransport(Protocol):
     timers: Timers
     audio: AudioLibrary
     speech: SpeechEngines | None
-    pacer: Pacer
     retransmitter: Retransmitter
     address: Address
     media_ip_version: int
+
+    @property
+    def pacer(self) -> Pacer:
+        """The media thread or the media process, whichever sends this endpoint's RTP."""
+        ...
 
     @property
     def contact(self) -> str: ...
