@@ -18,8 +18,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 
 from ivr.channel import PromptFile
+from ivr.channels.sip import mediawire as wire
 from ivr.channels.sip import udpsend
 from ivr.channels.sip.media import RtpSession, open_session
+from ivr.channels.sip.mediachild import MediaProcess
 from ivr.channels.sip.mediaproc import ProcessPacer
 from ivr.channels.sip.rtp import RtpPacket, parse_rtp
 from ivr.channels.sip.stats import PacingStats
@@ -235,3 +237,15 @@ def test_the_media_process_dies_with_the_server(tmp_path: object) -> None:
     while alive(child) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not alive(child), "the media process outlived the server"
+
+
+def test_the_media_process_says_nothing_when_the_server_already_closed_its_end() -> None:
+    """A server that fails to start closes the pair before READY: the child must end quietly (its
+    traceback would follow the server's one-line start-up error)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.close()
+    theirs.setblocking(False)
+    with theirs:
+        media = MediaProcess(theirs)
+        media.send(wire.KIND.pack(wire.READY))
+        assert media.closing

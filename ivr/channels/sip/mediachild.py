@@ -99,6 +99,8 @@ class MediaProcess:
                 return
             except BlockingIOError:
                 select.select([], [self.control], [], 0.01)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the server closed its end (stopping, or it failed to start): nothing to say
         self.closing = True  # the server no longer reads us: it is stuck or gone
 
     # ------------------------------------------------------------------ the clock
