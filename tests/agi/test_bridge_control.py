@@ -7,7 +7,8 @@ with DIALSTATUS=ANSWER, and ``Bridge(<chan>,x)`` returns when that bridge ends."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,11 +16,18 @@ from ivr.ami.client import AmiClient
 from ivr.callcontrol import CallControls, ControlAction, TransferTarget
 from ivr.channel import DialStatus
 from ivr.channels.agi.channel import AgiChannel
-from ivr.channels.agi.server import AgiServer
+from ivr.channels.agi.server import AgiServer, ScriptHandler
 from ivr.settings import AmiSettings
 from tests.agi.conftest import agi_settings
 from tests.agi.helpers import Outcome, script_of
-from tests.support.agi_driver import AGENT_HOOK_ENV, AsteriskDriver, CallerModel, env_block, run_answer_hook
+from tests.support.agi_driver import (
+    AGENT_HOOK_ENV,
+    AsteriskDriver,
+    CallerModel,
+    DriverResult,
+    env_block,
+    run_answer_hook,
+)
 from tests.support.ami_server import Block, FakeAmiServer, load_capture, responses_to
 
 AGENT_CHANNEL = dict(AGENT_HOOK_ENV)["agi_channel"]  # PJSIP/1001-00000009, where the hook ran
@@ -84,41 +92,25 @@ async def test_hold_redirects_the_agent_resume_bridges_back_transfer_hangs_the_a
         result = await channel.connect("PJSIP/1001", timeout=10, bridge=bridge)
         return result, channel.hung_up
 
-    ami = AmiClient(AmiSettings(enabled=True, host="127.0.0.1", port=ami_server.port, username="labadmin",
-                                secret="labsecret"), initial_delay=0.02)
-    try:
-        async with ami:
-            await ami.wait_connected(5)
-            server = AgiServer(agi_settings(max_bridge_seconds=30.0), engine=None,
-                               scripts={"t": script_of(body, outcome)}, ami=ami)
-            await server.start()
-            try:
-                model = BridgedCaller(ami_server)
-                model.hook_port = server.port
-                driver = AsteriskDriver(server.port, model, env=env_block(script="t"))
-                driving = asyncio.create_task(driver.run())
-                commands = driver.result.commands
-                await until(lambda: bridge.ops is not None, "the agent's answer")
-                assert bridge.why_not(ControlAction.HOLD) is None
+    async with bridged_call(ami_server, script_of(body, outcome)) as (driver, driving):
+        commands = driver.result.commands
+        await until(lambda: bridge.ops is not None, "the agent's answer")
+        assert bridge.why_not(ControlAction.HOLD) is None
 
-                await controls.hold(bridge, datetime.now(UTC))
-                await until(lambda: "SET MUSIC on default" in commands, "music for the caller")
-                moved = next(m for m in ami_server.received if m.get("action") == "Redirect")
-                assert (moved["channel"], moved["context"], moved["exten"], moved["priority"]) == \
-                    (AGENT_CHANNEL, "puente-agent-hold", "s", "1")
+        await controls.hold(bridge, datetime.now(UTC))
+        await until(lambda: "SET MUSIC on default" in commands, "music for the caller")
+        moved = next(m for m in ami_server.received if m.get("action") == "Redirect")
+        assert (moved["channel"], moved["context"], moved["exten"], moved["priority"]) == \
+            (AGENT_CHANNEL, "puente-agent-hold", "s", "1")
 
-                await controls.resume(bridge)
-                await until(lambda: f"EXEC Bridge {AGENT_CHANNEL},x" in commands, "the bridge back to the agent")
+        await controls.resume(bridge)
+        await until(lambda: f"EXEC Bridge {AGENT_CHANNEL},x" in commands, "the bridge back to the agent")
 
-                await controls.transfer(bridge, TransferTarget(queue="billing", by="alex"))
-                result, caller_gone = await asyncio.wait_for(_done(outcome), 10)
-                ended = next(m for m in ami_server.received if m.get("action") == "Hangup")
-                assert ended["channel"] == AGENT_CHANNEL and ended["cause"] == "16"
-                await asyncio.wait_for(driving, 10)
-            finally:
-                await server.shutdown(grace=1.0)
-    finally:
-        await ami_server.stop()
+        await controls.transfer(bridge, TransferTarget(queue="billing", by="alex"))
+        result, caller_gone = await asyncio.wait_for(_done(outcome), 10)
+        ended = next(m for m in ami_server.received if m.get("action") == "Hangup")
+        assert ended["channel"] == AGENT_CHANNEL and ended["cause"] == "16"
+        await asyncio.wait_for(driving, 10)
     assert result.status is DialStatus.ANSWER and not caller_gone  # the caller stays, for the next queue
     dial_at = next(i for i, c in enumerate(commands) if c.startswith("EXEC Dial PJSIP/1001,10,gU("))
     music_on, music_off = commands.index("SET MUSIC on default"), commands.index("SET MUSIC off")
@@ -145,33 +137,40 @@ async def test_the_agent_hanging_up_on_hold_ends_the_hold(asterisk_captures: Pat
     async def body(channel: AgiChannel):  # type: ignore[no-untyped-def]
         return await channel.connect("PJSIP/1001", timeout=10, bridge=bridge)
 
+    async with bridged_call(ami_server, script_of(body, outcome)) as (driver, driving):
+        await until(lambda: bridge.ops is not None, "the agent's answer")
+        await controls.hold(bridge, datetime.now(UTC))
+        await until(lambda: "SET MUSIC on default" in driver.result.commands, "music for the caller")
+        await ami_server.push([Block(0.0, "RECV", agent_hangup)])
+        result = await asyncio.wait_for(_done(outcome), 10)
+        await asyncio.wait_for(driving, 10)
+    assert result.status is DialStatus.ANSWER and not bridge.held
+    assert not any(c.startswith("EXEC Bridge") for c in driver.result.commands)  # nobody to go back to
+    ours = [c for c in driver.result.commands if not c.startswith("SET VARIABLE PUENTE_RESULT")]
+    assert ours[-1] == "SET MUSIC off"
+
+
+@contextlib.asynccontextmanager
+async def bridged_call(ami_server: FakeAmiServer, script: ScriptHandler,
+                       ) -> AsyncIterator[tuple[AsteriskDriver, asyncio.Task[DriverResult]]]:
+    """A caller from the emulated Asterisk running ``script`` on a FastAGI server whose AMI client is
+    logged in to ``ami_server``; everything (the AMI server included) is stopped on the way out."""
     ami = AmiClient(AmiSettings(enabled=True, host="127.0.0.1", port=ami_server.port, username="labadmin",
                                 secret="labsecret"), initial_delay=0.02)
     try:
         async with ami:
             await ami.wait_connected(5)
-            server = AgiServer(agi_settings(max_bridge_seconds=30.0), engine=None,
-                               scripts={"t": script_of(body, outcome)}, ami=ami)
+            server = AgiServer(agi_settings(max_bridge_seconds=30.0), engine=None, scripts={"t": script}, ami=ami)
             await server.start()
             try:
                 model = BridgedCaller(ami_server)
                 model.hook_port = server.port
                 driver = AsteriskDriver(server.port, model, env=env_block(script="t"))
-                driving = asyncio.create_task(driver.run())
-                await until(lambda: bridge.ops is not None, "the agent's answer")
-                await controls.hold(bridge, datetime.now(UTC))
-                await until(lambda: "SET MUSIC on default" in driver.result.commands, "music for the caller")
-                await ami_server.push([Block(0.0, "RECV", agent_hangup)])
-                result = await asyncio.wait_for(_done(outcome), 10)
-                await asyncio.wait_for(driving, 10)
+                yield driver, asyncio.create_task(driver.run())
             finally:
                 await server.shutdown(grace=1.0)
     finally:
         await ami_server.stop()
-    assert result.status is DialStatus.ANSWER and not bridge.held
-    assert not any(c.startswith("EXEC Bridge") for c in driver.result.commands)  # nobody to go back to
-    ours = [c for c in driver.result.commands if not c.startswith("SET VARIABLE PUENTE_RESULT")]
-    assert ours[-1] == "SET MUSIC off"
 
 
 async def _done(outcome: Outcome):  # type: ignore[no-untyped-def]
