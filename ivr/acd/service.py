@@ -18,7 +18,8 @@ import asyncpg
 from ivr.acd.config import AgentConfig, ConfigError, OverflowKind, QueueConfig, parse_queue
 from ivr.acd.estimates import Estimates, priors
 from ivr.acd.ewt import Prediction, Priors, QueueRates
-from ivr.acd.hold import HoldDeps, HoldSession
+from ivr.acd.hold import HoldSession
+from ivr.acd.holdcall import HoldDeps
 from ivr.acd.learning import OnlineLearning
 from ivr.acd.line import LineSnapshot, NewEntry
 from ivr.acd.linelink import LineLink, SharedChanges
