@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 
@@ -24,7 +25,11 @@ def _config(settings: Settings) -> tuple[dict[str, QueueConfig], dict[str, Agent
     return configured_queues(settings), load_agents(agents_path)
 
 
-async def _with_store(settings: Settings, agents: dict[str, AgentConfig], work: Any) -> Any:
+T = TypeVar("T")
+
+
+async def _with_store(settings: Settings, agents: dict[str, AgentConfig],
+                      work: Callable[[AcdStore], Awaitable[T]]) -> T:
     db = await open_database(settings)
     try:
         store = AcdStore(db)

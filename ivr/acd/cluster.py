@@ -9,21 +9,29 @@ offers other nodes make for this node's callers (LISTEN/NOTIFY) reach the servic
 batch, and when another node changed agents, the mirror is refreshed from the shared line
 (every node's callers: positions and EWT count everyone ahead). The lease component renews this
 node's entries and offers and reaps dead nodes'.
+
+The service and the link need each other, so neither is handed the other after the fact: the
+:class:`LineOutbox` (the service's :class:`~ivr.acd.linelink.LineLink`: its submitted changes, in
+order) is built first and given to both; the service next; the :class:`ClusterLink` last, given
+the service and the outbox it drains.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from ivr.acd.line import LineAgent, LineResult, LineSnapshot
+from ivr.acd.linelink import LineChange
 from ivr.acd.pgline import Offer, PgLine
 from ivr.acd.pgwake import LineLease, LineListener
-from ivr.acd.service import AcdService, LineChange
+from ivr.acd.service import AcdService
 from ivr.acd.sharedrates import SharedRates
 from ivr.acd.types import InvalidTransition, UnknownAgent, UnknownQueue
 from ivr.ports import HeldPlace
@@ -38,69 +46,102 @@ class _Submitted:
     at: datetime
 
 
+class LineOutbox:
+    """This node's changes to the shared line, queued in order for the :class:`ClusterLink`'s one
+    writer (``None``: read the line again), and the place look-ups on the line the link opened."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.submitted = 0  # how many changes were ever submitted (a refresh started before one is stale)
+        self._queue: asyncio.Queue[_Submitted | None] = asyncio.Queue()
+        self._line: PgLine | None = None  # while the link runs
+
+    # ------------------------------------------------------------------ from the service (LineLink)
+    async def held_place(self, call_id: str) -> HeldPlace | None:
+        """The shared line's place for a caller sent on from a dead node (None before it is connected)."""
+        return await self._line.held_place(call_id) if self._line is not None else None
+
+    def submit(self, what: str, change: LineChange, at: datetime) -> None:
+        self.submitted += 1
+        self._queue.put_nowait(_Submitted(what, change, at))
+
+    # ------------------------------------------------------------------ for the link
+    def refresh_soon(self) -> None:
+        self._queue.put_nowait(None)
+
+    @contextmanager
+    def connected(self, line: PgLine) -> Iterator[None]:
+        """The line the link opened answers the look-ups while the link runs."""
+        self._line = line
+        try:
+            yield
+        finally:
+            self._line = None
+
+    async def next(self) -> _Submitted | None:
+        return await self._queue.get()
+
+    def next_nowait(self) -> _Submitted | None:
+        return self._queue.get_nowait()
+
+    def empty(self) -> bool:
+        return self._queue.empty()
+
+
 class ClusterLink:
     """Connects one node's :class:`AcdService` to the shared line (a component of ``ivr serve``)."""
 
     name = "acd-cluster"
 
-    def __init__(self, service: AcdService, url: str, *, owner: str, lease_seconds: float,
+    def __init__(self, service: AcdService, outbox: LineOutbox, url: str, *, lease_seconds: float,
                  orphan_grace_seconds: float = 600.0, rates_refresh_seconds: float = 1.0) -> None:
         self.service = service
+        self.outbox = outbox
         self.url = url
-        self.owner = owner
+        self.owner = outbox.owner
         self.lease_seconds = lease_seconds
         self.orphan_grace_seconds = orphan_grace_seconds
         self.rates_refresh_seconds = rates_refresh_seconds
         self.line: PgLine | None = None
-        self._queue: asyncio.Queue[_Submitted | None] = asyncio.Queue()
-        self.submitted = 0  # how many changes were ever submitted (a refresh started before one is stale)
-
-    # ------------------------------------------------------------------ from the service
-    async def held_place(self, call_id: str) -> HeldPlace | None:
-        """The shared line's place for a caller sent on from a dead node (None before it is connected)."""
-        return await self.line.held_place(call_id) if self.line is not None else None
-
-    def submit(self, what: str, change: LineChange) -> None:
-        self.submitted += 1
-        self._queue.put_nowait(_Submitted(what, change, self.service.clock()))
-
-    def refresh_soon(self) -> None:
-        self._queue.put_nowait(None)
 
     # ------------------------------------------------------------------ the component
     async def run(self, started: asyncio.Event) -> None:
         self.line = await PgLine.connect(self.url, owner=self.owner, lease_seconds=self.lease_seconds,
                                          orphan_grace_seconds=self.orphan_grace_seconds)
         try:
-            svc = self.service
-            await self.line.configure({q: svc.queue_config(q).skills for q in svc.queue_names()},
-                                      [LineAgent(a.agent_id, a.endpoint, a.skills) for a in svc.agents()],
-                                      at=svc.clock())
-            lease = LineLease(self.line, svc.clock, on_result=self._result)
-            listener = LineListener(self.url, on_offer=self._offer, on_agents=lambda _ids: self.refresh_soon(),
-                                    on_line=self.refresh_soon)
-            await self._refresh()
-            parts = [listener.run, lease.run]
-            if svc.store is not None:  # every node's EWT from every node's contacts
-                parts.append(SharedRates(svc.store, svc.rates, svc.shared_priors,
-                                         interval=self.rates_refresh_seconds).run)
-            async with asyncio.TaskGroup() as tg:
-                for part in parts:
-                    ready = asyncio.Event()
-                    tg.create_task(part(ready))
-                    await ready.wait()
-                self.refresh_soon()
-                started.set()
-                await self._write()
+            with self.outbox.connected(self.line):
+                await self._run(self.line, started)
         finally:
             await self.line.aclose()
 
+    async def _run(self, line: PgLine, started: asyncio.Event) -> None:
+        svc = self.service
+        await line.configure({q: svc.queue_config(q).skills for q in svc.queue_names()},
+                             [LineAgent(a.agent_id, a.endpoint, a.skills) for a in svc.agents()], at=svc.clock())
+        lease = LineLease(line, svc.clock, on_result=self._result)
+        listener = LineListener(self.url, on_offer=self._offer, on_agents=self._agents_changed,
+                                on_line=self.outbox.refresh_soon)
+        await self._refresh()
+        parts = [listener.run, lease.run]
+        if svc.store is not None:  # every node's EWT from every node's contacts
+            parts.append(SharedRates(svc.store, svc.rates, svc.shared_priors, interval=self.rates_refresh_seconds).run)
+        async with asyncio.TaskGroup() as tg:
+            for part in parts:
+                ready = asyncio.Event()
+                tg.create_task(part(ready))
+                await ready.wait()
+            self.outbox.refresh_soon()
+            started.set()
+            await self._write()
+
+    def _agents_changed(self, _agent_ids: Sequence[str] | None) -> None:
+        self.outbox.refresh_soon()
+
     async def _write(self) -> None:
         while True:
-            item = await self._queue.get()
-            await self._apply(item)
-            while not self._queue.empty():
-                await self._apply(self._queue.get_nowait())
+            await self._apply(await self.outbox.next())
+            while not self.outbox.empty():  # and what came meanwhile, in one batch
+                await self._apply(self.outbox.next_nowait())
             await self._refresh()
 
     async def _apply(self, item: _Submitted | None) -> None:
@@ -126,11 +167,11 @@ class ClusterLink:
     async def _refresh(self) -> None:
         if self.line is None:
             return
-        before = self.submitted
+        before = self.outbox.submitted
         try:
             snapshot: LineSnapshot = await self.line.snapshot()
         except (OSError, asyncpg.PostgresError):
             log.exception("shared line: cannot read the line")
             return
-        if self.submitted == before and self._queue.empty():  # nothing changed here meanwhile
+        if self.outbox.submitted == before and self.outbox.empty():  # nothing changed here meanwhile
             self.service.mirror(snapshot)

@@ -31,7 +31,7 @@ from typing import Any
 import asyncpg
 
 from ivr.acd.line import LineAgent, LineAgentState, LineEntry, LineResult, LineSnapshot, NewEntry, Offer, fresh_router
-from ivr.acd.router import Router, RouterAgent, RouterEntry
+from ivr.acd.router import AgentChange, Router, RouterAgent, RouterEntry
 from ivr.acd.types import AgentAssignment, AgentState, EntryKind, StateReason
 from ivr.ports import HeldPlace
 
@@ -231,7 +231,7 @@ class PgLine:
         return LineResult(offers, changes)
 
     @staticmethod
-    def _notify_sql(offers: tuple[Offer, ...], changes: tuple[Any, ...], line_changed: bool) -> str:
+    def _notify_sql(offers: tuple[Offer, ...], changes: tuple[AgentChange, ...], line_changed: bool) -> str:
         payloads = [_offer_payload(o) for o in offers]
         if line_changed and not changes:  # (agent changes already make every node look again)
             payloads.append(json.dumps({"line": True}))

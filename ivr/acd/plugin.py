@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter
 
-from ivr.acd.cluster import ClusterLink
+from ivr.acd.cluster import ClusterLink, LineOutbox
 from ivr.acd.config import QueueConfig, load_agents, load_queues, with_overrides
 from ivr.acd.queuebook import QueueBook
 from ivr.acd.routes import acd_service, router
@@ -35,21 +34,26 @@ class AcdDomain:
     routers: tuple[APIRouter, ...] = (router,)
 
     @property
-    def bindings(self) -> tuple[Binding[Any], ...]:
+    def bindings(self) -> tuple[Binding[AcdService], ...]:
         """What this domain's routes are given (:mod:`ivr.web.binding`)."""
         return (Binding(acd_service, self.service),)
 
 
-def _cluster_link(settings: Settings, db: Database, service: AcdService, owner: str) -> ClusterLink:
+def _cluster_link(settings: Settings, db: Database, service: AcdService, outbox: LineOutbox) -> ClusterLink:
     """One contact centre on several nodes: the shared line in PostgreSQL (ivr/acd/cluster.py)."""
+    return ClusterLink(service, outbox, db.url, lease_seconds=settings.acd.lease_seconds,
+                       orphan_grace_seconds=settings.acd.orphan_grace_seconds,
+                       rates_refresh_seconds=settings.acd.rates_refresh_seconds)
+
+
+def _line_outbox(settings: Settings, db: Database, owner: str) -> LineOutbox | None:
+    """Shared mode (``IVR_ACD__SHARED``): where the service submits its changes, built before it."""
+    if not settings.acd.shared:
+        return None
     if db.is_sqlite:
         raise ConfigurationError("IVR_ACD__SHARED=true needs PostgreSQL: set IVR_DATABASE_URL=postgresql://... "
                                  "(or IVR_ACD__SHARED=false for one node)")
-    link = ClusterLink(service, db.url, owner=owner, lease_seconds=settings.acd.lease_seconds,
-                       orphan_grace_seconds=settings.acd.orphan_grace_seconds,
-                       rates_refresh_seconds=settings.acd.rates_refresh_seconds)
-    service.link = link
-    return link
+    return LineOutbox(owner)
 
 
 def config_paths(settings: Settings) -> tuple[Path, Path]:
@@ -73,13 +77,15 @@ def build(settings: Settings, db: Database, bus: EventBus, *, queues: QueueBook,
           deflection: DeflectionPort | None, ami: AmiClient | None) -> AcdDomain:
     _, agents_path = config_paths(settings)
     store = AcdStore(db)
+    # Shared mode: the outbox first (the service submits through it), then the service, then the link
+    # that drains the outbox into the shared line and tells the service what it decided.
+    outbox = _line_outbox(settings, db, owner)
     service = AcdService(queues=queues, agents=load_agents(agents_path), bus=bus, store=store, recorder=recorder,
-                         prompts=prompts, callbacks=callbacks, deflection=deflection)
+                         prompts=prompts, callbacks=callbacks, deflection=deflection, link=outbox)
 
     components: list[AcdComponent] = [AcdRuntime(service, store)]
-    if settings.acd.shared:
-        # the link is the service's own (it submits through it): set here, before anything runs
-        components.append(_cluster_link(settings, db, service, owner))
+    if outbox is not None:
+        components.append(_cluster_link(settings, db, service, outbox))
     if ami is not None:
         components.append(AmiDeviceFeed(service, ami))
     return AcdDomain(service=service, queues=queues, components=tuple(components))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.acd.cluster import ClusterLink
+from ivr.acd.cluster import ClusterLink, LineOutbox
 from ivr.acd.config import load_agents, load_queues
 from ivr.acd.service import AcdService
 from ivr.acd.types import AgentState, EntryKind
@@ -32,9 +32,9 @@ async def two_nodes() -> AsyncIterator[tuple[AcdService, AcdService]]:
     async with postgres_database() as db:
         services, tasks = [], []
         for owner in ("a:1", "b:1"):
-            service = AcdService(queues=queues, agents=agents, bus=EventBus())
-            link = ClusterLink(service, db.url, owner=owner, lease_seconds=3.0)
-            service.link = link
+            outbox = LineOutbox(owner)
+            service = AcdService(queues=queues, agents=agents, bus=EventBus(), link=outbox)
+            link = ClusterLink(service, outbox, db.url, lease_seconds=3.0)
             started = asyncio.Event()
             tasks.append(asyncio.create_task(link.run(started)))
             async with asyncio.timeout(10):
