@@ -31,12 +31,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import SQLAlchemyError
 
-from deflection.booking import SERVED_STATE, CallLookup, PageCallbacks, state_of
+from deflection.booking import SERVED_STATE, Booking, PageCallbacks, state_of
 from deflection.cases import CaseStore
 from deflection.errors import LinkUnavailable
 from deflection.links import LinkPurpose, LinkRecord, Stage
 from deflection.ratelimit import SlidingWindowLimiter
 from deflection.ratings import RatingStore
+from deflection.records import CallLookup
 from deflection.service import DeflectionService
 from deflection.slots import ScheduleLookup, callback_slots
 from deflection.texts import LANGUAGES, PAGE, lang
@@ -243,7 +244,7 @@ def page_router(deps: PageDeps) -> APIRouter:
         except CallbackRefused as exc:
             log.info("page callback change refused", extra={"link_id": link.id, "reason": str(exc)})
             return back(token, form, "callback", "cb_unavailable")
-        at = getattr(moved, "due_at", chosen)
+        at = moved.due_at
         await deps.service.links.move_callback(link.id, at, keep_until=keep_until(deps, at))
         return back(token, form, "callback")
 
@@ -281,7 +282,7 @@ def link_zone(deps: PageDeps, link: LinkRecord, *asked: str | None) -> str:
     return pick_zone(number_zones(link.number, deps.service.contact.default_timezone), *asked)
 
 
-async def booking_of(deps: PageDeps, link: LinkRecord) -> Any | None:
+async def booking_of(deps: PageDeps, link: LinkRecord) -> Booking | None:
     port = deps.callbacks
     if port is None or link.callback_id is None:
         return None
@@ -318,10 +319,10 @@ async def served_by_agent(deps: PageDeps, link: LinkRecord) -> bool:
         # The page still works; the rating form waits until the call records answer again.
         log.exception("call record lookup failed", extra={"link_id": link.id})
         return False
-    return record is not None and getattr(record, "agent_id", None) is not None
+    return record is not None and record.agent_id is not None
 
 
-async def rating_allowed(deps: PageDeps, link: LinkRecord, booking: Any | None) -> bool:
+async def rating_allowed(deps: PageDeps, link: LinkRecord, booking: Booking | None) -> bool:
     """Only someone who was served rates: a rating link (sent after a call with an agent), a call
     an agent answered, or a callback that reached the caller."""
     if link.purpose is LinkPurpose.RATING:
@@ -341,7 +342,7 @@ async def build_view(deps: PageDeps, link: LinkRecord, token: str, language: str
     t = PAGE[code]
     booking = await booking_of(deps, link)
     zones = number_zones(link.number, deps.service.contact.default_timezone)
-    zone = pick_zone(zones, asked_zone, getattr(booking, "timezone", None))
+    zone = pick_zone(zones, asked_zone, booking.timezone if booking is not None else None)
     tz = ZoneInfo(zone)
     now = deps.clock()
     rating_first = link.purpose is LinkPurpose.RATING
@@ -360,7 +361,7 @@ async def build_view(deps: PageDeps, link: LinkRecord, token: str, language: str
     if cases:
         view.case_done = t["case_done"].format(id=cases[0].id, when=local_datetime(cases[0].respond_by, tz, code))
     state = state_of(booking) if booking is not None else None
-    due = getattr(booking, "due_at", None) or link.callback_at
+    due = booking.due_at if booking is not None else link.callback_at
     if state == SERVED_STATE and due is not None:
         view.callback_served = t["cb_served"].format(when=local_datetime(due, tz, code))
     elif link.callback_id is not None and state in (*WAITING_STATES, None) and due is not None:
