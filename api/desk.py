@@ -14,7 +14,7 @@ import asyncio
 import enum
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
@@ -26,8 +26,9 @@ from sqlalchemy import select
 from api.deps import AppContainer
 from api.models import WrapUpRow
 from api.readable import DEFAULT_DESK_LANGUAGE, FlowSource, desk_language, readable
-from callbacks.values import CallbackState
+from callbacks.values import Callback, CallbackState
 from deflection.cases import CaseStatus
+from deflection.history import HistoryPage
 from deflection.tokens import scrub_tokens
 from ivr.acd.types import AgentState, InvalidTransition, StateReason
 from ivr.composition import Container
@@ -76,7 +77,7 @@ class WrapUpOut(BaseModel):
 
 
 class HistorySource(Protocol):
-    async def for_number(self, number: str, *, limit: int = 50) -> dict[str, Any]: ...
+    async def for_number(self, number: str, *, limit: int = 50) -> HistoryPage: ...
 
 
 class WrapUpStore:
@@ -133,7 +134,7 @@ async def screen_pop(event: AgentConnected | AgentOffered, history: HistorySourc
     pop is when the agent answered."""
     context = readable(dict(event.context), flows, language)
     caller = str(context.get("caller") or "")
-    earlier: list[dict[str, Any]] = []
+    earlier: list[dict[str, object]] = []
     history_available = history is not None
     if history is not None and caller:
         try:
@@ -148,7 +149,7 @@ async def screen_pop(event: AgentConnected | AgentOffered, history: HistorySourc
     }
 
 
-def _accept_for(agent_id: str) -> Any:
+def _accept_for(agent_id: str) -> Callable[[Event], bool]:
     def accept(event: Event) -> bool:
         return isinstance(event, AgentConnected | AgentOffered | AgentStateChanged) and event.agent_id == agent_id
 
@@ -219,7 +220,7 @@ async def open_work(agent_id: AgentId, container: AppContainer) -> dict[str, Any
                         "wrap_up_until": until.isoformat() if until is not None else None}
     callbacks = container.callback_service
     if callbacks is not None:
-        found: list[Any] = []
+        found: list[Callback] = []
         for state in (CallbackState.NEEDS_REVIEW, CallbackState.PENDING, CallbackState.SCHEDULED,
                       CallbackState.DIALING):
             found.extend(await callbacks.find(state=state, limit=20, handled_by=agent_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -15,6 +14,7 @@ from api.deps import container_of
 from ivr.composition import Container
 from ivr.observability.health import (
     ASTERISK_CHECK_FILE,
+    Check,
     Listener,
     asterisk_check,
     connection_check,
@@ -36,7 +36,7 @@ async def health() -> dict[str, str]:
 })
 async def ready(request: Request) -> JSONResponse:
     container = container_of(request)
-    checks: dict[str, dict[str, Any]] = {}
+    checks: dict[str, Check] = {}
     try:
         await asyncio.wait_for(container.db.ping(), timeout=2.0)
         checks["database"] = {"ok": True}

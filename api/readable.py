@@ -10,6 +10,7 @@ returning caller) read "yes"/"no"; the desk's language is the agent's choice or 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from fastapi import Request
@@ -127,10 +128,11 @@ def reason_label(flow: Flow | None, need: str, language: str = DEFAULT_DESK_LANG
     return step_label(flow, marks[0], language) if marks else None
 
 
-def readable(context: dict[str, Any], flows: FlowSource | None,
+def readable(context: Mapping[str, object], flows: FlowSource | None,
              language: str = DEFAULT_DESK_LANGUAGE) -> dict[str, Any]:
     """``steps`` (labels of ``path``) and each input's ``step`` and ``choice`` added to a copy of the
-    context, in ``language`` (the desk's)."""
+    context (a ``ContextSnapshot.to_dict()``, as the event carried it), in ``language`` (the desk's):
+    the screen pop's JSON."""
     flow: Flow | None = None
     name = context.get("flow")
     if flows is not None and isinstance(name, str) and name:
@@ -138,22 +140,27 @@ def readable(context: dict[str, Any], flows: FlowSource | None,
             flow = flows.by_name(name)
         except LookupError:  # a flow removed since the call started: the ids in words still read
             flow = None
-    out = dict(context)
+    out: dict[str, Any] = dict(context)
     out["desk_language"] = language
-    call_language = context.get("language")
+    raw_language = context.get("language")
+    call_language = raw_language if isinstance(raw_language, str) else None
     out["language_name"] = LANGUAGE_NAMES[language].get(call_language, call_language) \
-        if isinstance(call_language, str) and language in LANGUAGE_NAMES else call_language
-    out["steps"] = [step_label(flow, str(n), language) for n in context.get("path") or []]
+        if call_language is not None and language in LANGUAGE_NAMES else raw_language
+    path = context.get("path")
+    out["steps"] = [step_label(flow, str(n), language) for n in path] if isinstance(path, list) else []
     variables = context.get("variables")
     need = variables.get("need") if isinstance(variables, dict) else None
     out["reason"] = reason_label(flow, need, language) if isinstance(need, str) else None
     inputs = []
-    for item in context.get("inputs") or []:
-        entry = dict(item)
+    records = context.get("inputs")
+    for item in records if isinstance(records, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        entry: dict[str, object] = dict(item)
         digits = str(entry.get("digits") or "")
         node_id = str(entry.get("node") or "")
         entry["step"] = step_label(flow, node_id, language)
-        entry["choice"] = option_label(flow, node_id, digits, context.get("language"), language) if digits else None
+        entry["choice"] = option_label(flow, node_id, digits, call_language, language) if digits else None
         inputs.append(entry)
     out["inputs"] = inputs
     return out

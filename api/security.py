@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
+from pydantic import JsonValue
 from sqlalchemy import delete, select
 
 from api.deps import container_of
@@ -161,13 +163,14 @@ class AuditLog:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def record(self, user: User, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+    async def record(self, user: User, action: str, target: str, detail: Mapping[str, JsonValue] | None = None) -> None:
         await self.record_as(user.username, action, target, detail)
 
-    async def record_as(self, username: str, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+    async def record_as(self, username: str, action: str, target: str,
+                        detail: Mapping[str, JsonValue] | None = None) -> None:
         """For events without a signed-in user (a failed login names the account it tried)."""
         async with self._db.session() as s:
-            s.add(AuditRow(username=username[:64], action=action, target=target[:255], detail=detail or {}))
+            s.add(AuditRow(username=username[:64], action=action, target=target[:255], detail=dict(detail or {})))
 
     async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self._db.session() as s:

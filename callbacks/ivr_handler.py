@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from callbacks.language import callback_language
 from callbacks.models import AttemptOutcome
@@ -42,10 +42,18 @@ P_AGENT_CONNECTING = "callbacks/agent_connecting"
 P_CUSTOMER_INTRO = "callbacks/customer_intro"
 
 
+class ScriptArguments(Protocol):
+    """The AGI environment (``ivr.channels.agi.protocol.AgiEnvironment``) as the script reads it."""
+
+    @property
+    def arguments(self) -> tuple[str, ...]: ...
+
+
 class AgiScriptChannel(Channel, Protocol):
     """What the AGI server hands a script: a Channel with the AGI environment and variables."""
 
-    env: Any
+    @property
+    def env(self) -> ScriptArguments: ...
 
     async def get_variable(self, name: str) -> str | None: ...
 
@@ -216,7 +224,7 @@ def agi_script(registry: SessionRegistry, deps: ScriptDeps) -> Callable[[AgiScri
     """The handler registered as ``agi_scripts["callback"]``."""
 
     async def handler(channel: AgiScriptChannel) -> None:
-        args = tuple(getattr(channel.env, "arguments", ()) or ())
+        args = channel.env.arguments
         callback_id = args[0] if args and args[0] else await channel.get_variable("CALLBACK_ID")
         call = registry.get(callback_id or "")
         try:  # the AGI server tagged this task's log lines with the call's id when it accepted it

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter
 
@@ -45,7 +44,7 @@ class CallbacksDomain:
     routers: tuple[APIRouter, ...] = (router,)
 
     @property
-    def bindings(self) -> tuple[Binding[Any], ...]:
+    def bindings(self) -> tuple[Binding[object], ...]:
         """What this domain's routes are given (:mod:`ivr.web.binding`)."""
         return (Binding(callback_service, self.service),)
 

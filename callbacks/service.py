@@ -4,9 +4,9 @@ admin operations of the CLI and the API."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -29,22 +29,44 @@ from ivr.settings import CallbackSettings, ContactSettings
 log = logging.getLogger(__name__)
 
 
+class PastCall(Protocol):
+    """A recorded call (``ivr.calls.records.CallRecord``) as a callback's language needs it."""
+
+    @property
+    def language(self) -> str: ...
+
+
 class CallHistory(Protocol):
     """The call records (``ivr.calls``): the number's latest calls, newest first."""
 
-    async def calls_for_number(self, number: str, limit: int = 20) -> list[Any]: ...
+    async def calls_for_number(self, number: str, limit: int = 20) -> Sequence[PastCall]: ...
+
+
+class OpenNow(Protocol):
+    """A schedule's state at an instant (``ivr.schedules.model.ScheduleStatus``) as the calling window needs it."""
+
+    @property
+    def is_open(self) -> bool: ...
 
 
 class Schedules(Protocol):
-    async def status(self, name: str, at: datetime | None = None) -> Any: ...
+    async def status(self, name: str, at: datetime | None = None) -> OpenNow: ...
 
     def next_open(self, name: str, after: datetime) -> datetime | None: ...
+
+
+class QueueExtras(Protocol):
+    """A queue's settings (``ivr.acd.config.QueueConfig``) as the policies need them: the domains'
+    own sections, as configured (``extra["callback"]``: parsed here)."""
+
+    @property
+    def extra(self) -> Mapping[str, Mapping[str, object]]: ...
 
 
 class QueueSettings(Protocol):
     """The queues' settings (``ivr.acd.queuebook.QueueBook``, which the ACD keeps current)."""
 
-    def queue_config(self, name: str) -> Any: ...
+    def queue_config(self, name: str) -> QueueExtras: ...
 
     def queue_names(self) -> list[str]: ...
 
@@ -57,13 +79,13 @@ class PolicyBook:
         self._overrides = dict(overrides or {})
         # queue -> (the raw mapping it was parsed from, the policy): re-parsed when the ACD's
         # configuration changes (an admin edit), parsed once otherwise
-        self._cache: dict[str, tuple[Any, QueuePolicy]] = {}
+        self._cache: dict[str, tuple[Mapping[str, object] | None, QueuePolicy]] = {}
 
     def policy(self, queue: str) -> QueuePolicy:
         override = self._overrides.get(queue)
         if override is not None:
             return override
-        raw = None
+        raw: Mapping[str, object] | None = None
         if self._queues is not None:
             try:
                 raw = self._queues.queue_config(queue).extra.get("callback")
@@ -172,9 +194,8 @@ class CallbackService:
                 log.exception("could not read the number's call history")
                 return None
             for call in calls:
-                language = getattr(call, "language", None)
-                if language in self.languages:
-                    return str(language)
+                if call.language in self.languages:
+                    return call.language
         return None
 
     def normalise(self, number: str) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from deflection.errors import DeflectionError
+from deflection.records import CallLookup
 from deflection.service import DeflectionService
 from ivr.acd.types import AcdError
 from ivr.contact import QuietHours, customer_zone
@@ -32,15 +33,11 @@ MAX_TRACKED = 10_000
 
 class _QueueConfig(Protocol):
     @property
-    def extra(self) -> dict[str, dict[str, Any]]: ...
+    def extra(self) -> Mapping[str, Mapping[str, object]]: ...
 
 
 class QueueConfigs(Protocol):
     def queue_config(self, name: str) -> _QueueConfig: ...
-
-
-class CallLookup(Protocol):
-    async def get_call(self, call_id: str) -> Any: ...
 
 
 class PostCallRating:

@@ -8,11 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from ivr.ports import CallbackRequest, CallbackTicket
 
 SERVED_STATE = "completed"  # a callback that was answered
+
+
+class Booking(Protocol):
+    """A callback (``callbacks.values.Callback``) as the page shows it."""
+
+    @property
+    def state(self) -> str: ...  # ``callbacks.models.CallbackState``: a StrEnum
+
+    @property
+    def due_at(self) -> datetime: ...
+
+    @property
+    def timezone(self) -> str | None: ...
 
 
 class PageCallbacks(Protocol):
@@ -21,19 +34,14 @@ class PageCallbacks(Protocol):
     async def bookable(self, number: str, queue: str, candidates: Sequence[datetime],
                        timezone: str | None = None) -> list[datetime]: ...
 
-    async def rebook(self, callback_id: str, *, at: datetime, timezone: str | None = None) -> Any: ...
+    async def rebook(self, callback_id: str, *, at: datetime, timezone: str | None = None) -> Booking: ...
 
-    async def withdraw(self, callback_id: str, *, reason: str) -> Any: ...
+    async def withdraw(self, callback_id: str, *, reason: str) -> Booking: ...
 
-    async def booking(self, callback_id: str) -> Any | None:
+    async def booking(self, callback_id: str) -> Booking | None:
         """The callback (``state``, ``due_at``, ``timezone``), or None when it is gone."""
         ...
 
 
-class CallLookup(Protocol):
-    async def get_call(self, call_id: str) -> Any: ...
-
-
-def state_of(callback: Any) -> str:
-    state = getattr(callback, "state", None)
-    return str(getattr(state, "value", state))
+def state_of(callback: Booking) -> str:
+    return str(callback.state)  # a StrEnum's str() is its value

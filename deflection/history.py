@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol, TypedDict
 
 from deflection.cases import CaseStore
 from deflection.links import LinkStore
 from deflection.messages import MessageStore
 from deflection.ratings import RatingStore
+from deflection.records import CallsForNumber
 from deflection.tokens import scrub_tokens
 
 log = logging.getLogger(__name__)
@@ -20,11 +21,14 @@ class _Callback(Protocol):
     @property
     def created_at(self) -> datetime: ...
 
-    def to_dict(self) -> dict[str, Any]: ...
+    def to_dict(self) -> dict[str, object]: ...
 
 
-class CallsForNumber(Protocol):
-    async def calls_for_number(self, number: str, limit: int = 20) -> list[Any]: ...
+class HistoryPage(TypedDict):
+    """A number's history as JSON: ``items`` newest first, each with ``kind`` and ``at`` (ISO)."""
+
+    number: str
+    items: list[dict[str, object]]
 
 
 class CallbackFinder(Protocol):
@@ -43,10 +47,10 @@ class CustomerHistory:
         self._calls = calls
         self._callbacks = callbacks
 
-    async def for_number(self, number: str, *, limit: int = 50) -> dict[str, Any]:
+    async def for_number(self, number: str, *, limit: int = 50) -> HistoryPage:
         """Newest first; each item has ``kind``, ``at`` (ISO) and that record's fields. Live links
         are masked (agents read this in their screen pop; a full link is a credential)."""
-        items: list[tuple[datetime, dict[str, Any]]] = []
+        items: list[tuple[datetime, dict[str, object]]] = []
         if self._calls is not None:
             for c in await self._calls.calls_for_number(number, limit):
                 d = c.to_dict()
@@ -67,7 +71,7 @@ class CustomerHistory:
         items.sort(key=lambda pair: pair[0], reverse=True)
         return {"number": number, "items": [scrub_tokens({"at": at.isoformat(), **d}) for at, d in items[:limit]]}
 
-    async def _callback_items(self, number: str, limit: int) -> list[tuple[datetime, dict[str, Any]]]:
+    async def _callback_items(self, number: str, limit: int) -> list[tuple[datetime, dict[str, object]]]:
         """Callbacks, through the callbacks service's ``find(number=..., limit=...)`` (none when callbacks are off)."""
         if self._callbacks is None:
             return []

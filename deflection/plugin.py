@@ -12,11 +12,11 @@ from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from deflection.admin_routes import admin_router
-from deflection.aftercall import CallLookup, PostCallRating, QueueConfigs
+from deflection.aftercall import PostCallRating, QueueConfigs
 from deflection.booking import PageCallbacks
 from deflection.case_routes import case_router
 from deflection.cases import CaseStore
-from deflection.history import CallbackFinder, CallsForNumber, CustomerHistory
+from deflection.history import CallbackFinder, CustomerHistory
 from deflection.inbound import InboundHandler
 from deflection.links import LinkStore
 from deflection.messages import MessageStore
@@ -29,6 +29,7 @@ from deflection.providers.outbox import OutboxProvider
 from deflection.providers.twilio import TwilioSms
 from deflection.ratelimit import SlidingWindowLimiter
 from deflection.ratings import RatingStore
+from deflection.records import CallLookup, CallsForNumber
 from deflection.replies import CaseReplies
 from deflection.routes import api_router
 from deflection.service import DeflectionService

@@ -71,7 +71,8 @@ def api_router(service: DeflectionService, cases: CaseStore, ratings: RatingStor
 
     @router.get("/customers/{number}/history")
     async def customer_history(number: str, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-        return await history.for_number(_number(number, region), limit=limit)  # live links masked
+        # live links masked; a plain object in the API's schema
+        return dict(await history.for_number(_number(number, region), limit=limit))
 
     return router
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ivr.db import Database
 from ivr.events import EventBus
@@ -122,7 +122,7 @@ class Container:
                 *callbacks, *self.acd.routers, *self.flowadmin.routers, *self.web.routers)
 
     @property
-    def bindings(self) -> tuple[Binding[Any], ...]:
+    def bindings(self) -> tuple[Binding[object], ...]:
         """The services the domains' routes are given (``api.app`` applies them: :mod:`ivr.web.binding`)."""
         callbacks = self.callbacks.bindings if self.callbacks is not None else ()
         return (*self.calls.bindings, *self.config.bindings, *callbacks, *self.acd.bindings, *self.flowadmin.bindings)

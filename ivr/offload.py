@@ -33,11 +33,12 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, Any, Protocol, TypeVar, TypeVarTuple
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 _HEADER = 8  # bytes of the big-endian length before each pickle on the pipes
 _READY = b"R"  # a worker writes this once its modules are imported
 _START_SECONDS = 60.0  # a worker's own start-up (imports), not part of any job's deadline
@@ -63,7 +64,7 @@ class RunnerFailed(RunnerError):
 
 
 class Runner(Protocol):
-    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T: ...
+    async def run(self, fn: Callable[[*Ts], T], *args: *Ts, timeout: float) -> T: ...
 
 
 class _Gate:
@@ -102,7 +103,7 @@ class ProcessRunner:
         self._idle: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
+    async def run(self, fn: Callable[[*Ts], T], *args: *Ts, timeout: float) -> T:
         self._gate.enter()
         try:
             async with self._gate.slots:
@@ -287,7 +288,7 @@ class ThreadRunner:
         """Jobs running or waiting for a thread."""
         return self._inside
 
-    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
+    async def run(self, fn: Callable[[*Ts], T], *args: *Ts, timeout: float) -> T:
         with self._lock:
             if self._inside >= self._limit:
                 raise RunnerBusy(self._limit)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from callbacks.models import AttemptOutcome
 from callbacks.origination.base import OriginateRequest, OriginateResult
 from callbacks.takeover import Probe, ProbeState
 from ivr.ami.errors import AmiError
-from ivr.ami.events import AmiMessage
+from ivr.ami.events import AmiAction, AmiMessage
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,14 @@ REASON_CONGESTION = 8
 
 
 class AmiSender(Protocol):
-    async def send_action(self, action: dict[str, Any], *, timeout: float | None = None) -> list[AmiMessage]: ...
+    async def send_action(self, action: AmiAction, *, timeout: float | None = None) -> list[AmiMessage]: ...
 
 
 def action_id_for(request: OriginateRequest) -> str:
     return f"callback-{request.callback_id}-{request.attempt}"
 
 
-def originate_action(request: OriginateRequest, *, channel: str, context: str) -> dict[str, Any]:
+def originate_action(request: OriginateRequest, *, channel: str, context: str) -> dict[str, str | list[str]]:
     """The ``Originate`` action: the leg's channel, answered into ``context`` (s, 1)."""
     return {
         "Action": "Originate",
@@ -90,7 +90,7 @@ def parse_originate(messages: Sequence[AmiMessage], action_id: str) -> Originate
                            uniqueid=None if uniqueid in (None, "", "<unknown>") else uniqueid)
 
 
-def status_action() -> dict[str, Any]:
+def status_action() -> dict[str, str | list[str]]:
     return {"Action": "Status", "Variables": "CALLBACK_ID,CALLBACK_TRY"}
 
 
@@ -152,7 +152,7 @@ class AmiOriginator:
         except AmiError as exc:
             log.warning("originate not sent", extra={"callback_id": request.callback_id, "error": repr(exc)})
             return OriginateResult(AttemptOutcome.FAILED, detail=f"ami: {exc}")
-        return parse_originate(messages, action["ActionID"])
+        return parse_originate(messages, action_id_for(request))
 
     async def probe(self, callback_id: str, attempt: int) -> Probe:
         ami = self._ami

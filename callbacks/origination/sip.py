@@ -3,16 +3,17 @@ on which the dispatcher runs the call script itself."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from callbacks.models import AttemptOutcome
 from callbacks.origination.base import Leg, OriginateRequest, OriginateResult
 from callbacks.takeover import Probe, ProbeState
 from ivr.channel import Channel, ChannelError
+from ivr.channels.sip.errors import OriginateFailed
 
 
 class SipDialer(Protocol):
-    async def originate(self, uri: str, *, caller_id: str, timeout: float) -> Any: ...
+    async def originate(self, uri: str, *, caller_id: str, timeout: float) -> Channel: ...
 
     def resolve(self, endpoint: str) -> str: ...
 
@@ -42,8 +43,8 @@ class SipOriginator:
             uri = sip.resolve(request.target) if request.leg is Leg.AGENT else self.customer_target(request.target)
             channel: Channel = await sip.originate(uri, caller_id=request.caller_id, timeout=request.timeout)
         except ChannelError as exc:  # OriginateFailed carries a reason (busy, no_answer, unavailable...)
-            reason = getattr(getattr(exc, "reason", None), "value", "failed")
-            return OriginateResult(_REASONS.get(str(reason), AttemptOutcome.FAILED), detail=str(exc))
+            reason = exc.reason.value if isinstance(exc, OriginateFailed) else "failed"
+            return OriginateResult(_REASONS.get(reason, AttemptOutcome.FAILED), detail=str(exc))
         except OSError as exc:  # the URI's host does not resolve, no route...
             return OriginateResult(AttemptOutcome.FAILED, detail=f"cannot reach {request.target!r}: {exc}")
         return OriginateResult(AttemptOutcome.ANSWERED, channel=channel, uniqueid=channel.info.call_id)

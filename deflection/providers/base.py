@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
@@ -30,7 +31,7 @@ class TemplateMessage:
     language: str
     parameters: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, str | list[str]]:
         return {"name": self.name, "language": self.language, "parameters": list(self.parameters)}
 
 
@@ -58,10 +59,14 @@ class MessageProvider(Protocol):
         ...
 
 
-async def post(client: httpx.AsyncClient, provider: str, url: str, **kwargs: Any) -> dict[str, Any]:
-    """POST and map transport errors and error statuses to the precise exceptions."""
+async def post(client: httpx.AsyncClient, provider: str, url: str, *, json: object = None,
+               data: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
+               auth: httpx.Auth | None = None) -> dict[str, object]:
+    """POST (a JSON body or a form) and map transport errors and error statuses to the precise
+    exceptions; the reply's JSON object, as the provider sent it (``{}`` when it sent none)."""
     try:
-        response = await client.post(url, **kwargs)
+        response = await client.post(url, json=json, data=data, headers=headers,
+                                     auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT)
     except httpx.TimeoutException as exc:
         raise ProviderUnavailable(provider, f"timeout: {type(exc).__name__}") from exc
     except httpx.TransportError as exc:
@@ -69,19 +74,19 @@ async def post(client: httpx.AsyncClient, provider: str, url: str, **kwargs: Any
     if response.status_code >= 500:
         raise ProviderUnavailable(provider, f"HTTP {response.status_code}")
     try:
-        data = response.json()
+        reply = response.json()
     except ValueError:
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
+        reply = {}
+    if not isinstance(reply, dict):
+        reply = {}
     if response.status_code >= 400:
-        code, detail = error_detail(data)
+        code, detail = error_detail(reply)
         raise ProviderRejected(provider, f"HTTP {response.status_code}: {detail}",
                                status_code=response.status_code, code=code)
-    return data
+    return reply
 
 
-def error_detail(data: dict[str, Any]) -> tuple[str | None, str]:
+def error_detail(data: Mapping[str, object]) -> tuple[str | None, str]:
     """Twilio: {"code": 21211, "message": ...}; Meta: {"error": {"code": 131030, "message": ...}}."""
     err = data.get("error")
     if isinstance(err, dict):

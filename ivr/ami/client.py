@@ -23,6 +23,7 @@ from panoramisk.message import Message
 
 from ivr.ami.errors import AmiLoginFailed, AmiNotConnected, AmiTimeout
 from ivr.ami.events import (
+    AmiAction,
     AmiConnected,
     AmiDisconnected,
     AmiEvent,
@@ -173,7 +174,7 @@ class AmiClient:
         if sub in self._subs:
             self._subs.remove(sub)
 
-    async def send_action(self, action: dict[str, Any], *, timeout: float | None = None) -> list[AmiMessage]:
+    async def send_action(self, action: AmiAction, *, timeout: float | None = None) -> list[AmiMessage]:
         """Send an action; return its response and any list events (e.g. for ``Originate`` with
         ``Async: true``: the ``Response`` then the ``OriginateResponse`` with the same ActionID,
         which is also published to subscribers)."""
@@ -308,7 +309,7 @@ class AmiClient:
         log.log(level, "ami resynced", extra={"devices": len(states), "channels": len(live), "reason": reason.value})
         self._publish(Resynced(None, session=session, devices=states, channels=live, reason=reason))
 
-    async def _list(self, action: dict[str, Any]) -> list[AmiMessage]:
+    async def _list(self, action: AmiAction) -> list[AmiMessage]:
         try:
             return await self.send_action(action)
         except (AmiNotConnected, AmiTimeout) as exc:

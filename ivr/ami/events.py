@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+AmiAction = Mapping[str, str | list[str]]
+"""An action as sent: its headers, a repeated one (``Variable``) as a list."""
+
 
 @dataclass(frozen=True, slots=True)
 class AmiMessage:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter
 
@@ -24,7 +23,7 @@ class ConfigDomain:
     routers: tuple[APIRouter, ...] = (schedules_router,)
 
     @property
-    def bindings(self) -> tuple[Binding[Any], ...]:
+    def bindings(self) -> tuple[Binding[object], ...]:
         """What this domain's routes are given (:mod:`ivr.web.binding`)."""
         return (Binding(schedule_service, self.schedules),)
 

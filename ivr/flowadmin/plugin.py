@@ -5,7 +5,6 @@ the provider at construction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter
 
@@ -34,7 +33,7 @@ class FlowAdminDomain:
     routers: tuple[APIRouter, ...] = (router,)
 
     @property
-    def bindings(self) -> tuple[Binding[Any], ...]:
+    def bindings(self) -> tuple[Binding[object], ...]:
         """What this domain's routes are given (:mod:`ivr.web.binding`)."""
         return (Binding(flow_admin, self.service),)
 

@@ -13,11 +13,12 @@ limit on how many run at once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ivr.channel import CallerHungUp, CallInfo, InputResult, InputSpec, PromptFile
+from ivr.channel import CallerHungUp, CallInfo, Channel, InputResult, InputSpec, PromptFile
 from ivr.channels.scripted import Action, Press, Say, ScriptedChannel, Silence, scripted_info
 from ivr.flows.engine import FlowEngine
 from ivr.flows.loader import FlowSet
@@ -145,7 +146,7 @@ class _Queues:
     def __init__(self, log: _Log) -> None:
         self._log = log
 
-    async def wait_in_queue(self, channel: Any, request: QueueRequest) -> QueueOutcome:
+    async def wait_in_queue(self, channel: Channel, request: QueueRequest) -> QueueOutcome:
         self._log.add("would", f"would wait in queue {request.queue!r} (priority {request.priority}); "
                                "simulated as answered by an agent")
         return QueueOutcome(QueueOutcomeKind.CONNECTED, waited_seconds=0.0, agent_id="simulated")
@@ -185,7 +186,7 @@ class _Caller(ScriptedChannel):
 
     sim_log: _Log
 
-    async def collect(self, prompts: Any, spec: InputSpec) -> InputResult:
+    async def collect(self, prompts: Sequence[PromptFile], spec: InputSpec) -> InputResult:
         if not self.remaining:
             self._check()
             self._played(prompts)
@@ -195,7 +196,7 @@ class _Caller(ScriptedChannel):
             raise CallerHungUp("the simulation waits for the caller")
         return await super().collect(prompts, spec)
 
-    def _played(self, prompts: Any) -> None:
+    def _played(self, prompts: Sequence[PromptFile]) -> None:
         for p in prompts:
             if isinstance(p, PromptFile):
                 self.sim_log.add("prompt", self.sim_log.prompt_text(p.key))
@@ -268,7 +269,7 @@ class Simulator:
         services = Services(recorder=_Recorder(log), queues=_Queues(log), callbacks=_Callbacks(log),
                             deflection=_Deflection(log), history=None)
         # The grammar is what is simulated: words are matched whether or not this server has a recognizer.
-        update: dict[str, Any] = {"speech": self._settings.speech.model_copy(update={"enabled": True})}
+        update: dict[str, object] = {"speech": self._settings.speech.model_copy(update={"enabled": True})}
         if language is not None and language in flow.languages:
             update["default_language"] = language
         settings = self._settings.model_copy(update=update)

@@ -13,11 +13,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, Required, TypedDict
 
 ASTERISK_CHECK_FILE = "asterisk-check.json"  # written by `ivr asterisk check --record`
 MAX_CHECK_FILE_BYTES = 256 * 1024
 CRITICAL = ("database", "telephony")
+
+
+class Check(TypedDict, total=False):
+    """One entry of ``/ready``'s ``checks`` (JSON): ``ok`` always, the rest as the check has it."""
+
+    ok: Required[bool]
+    configured: bool
+    listening: dict[str, bool]  # telephony: each listener's state
+    connected: bool
+    error: str
+    checked_at: object  # the recorded ``ivr asterisk check``: shown as that file has it
+    problems: int
+    first: list[str]
+    down: list[str]  # components waiting to be restarted
 
 
 class Listener(Protocol):
@@ -34,7 +48,7 @@ class Connection(Protocol):
     def connected(self) -> bool: ...
 
 
-def readiness(checks: dict[str, dict[str, Any]]) -> tuple[str, int]:
+def readiness(checks: dict[str, Check]) -> tuple[str, int]:
     """(status, HTTP code): not ready (503) when a call cannot be taken, degraded (200) when
     something else is down, ready (200) otherwise."""
     if any(not checks[name]["ok"] for name in CRITICAL if name in checks):
@@ -44,21 +58,21 @@ def readiness(checks: dict[str, dict[str, Any]]) -> tuple[str, int]:
     return "ready", 200
 
 
-def telephony_check(listeners: dict[str, Listener]) -> dict[str, Any]:
+def telephony_check(listeners: dict[str, Listener]) -> Check:
     if not listeners:  # an API-only node (FastAGI and SIP off): it takes no calls, none to refuse
         return {"ok": True, "configured": False}
     listening = {name: listener.listening for name, listener in listeners.items()}
     return {"ok": any(listening.values()), "configured": True, "listening": listening}
 
 
-def connection_check(service: Connection | None, configured: bool) -> dict[str, Any]:
+def connection_check(service: Connection | None, configured: bool) -> Check:
     if not configured:
         return {"ok": True, "configured": False}
     connected = service is not None and service.connected
     return {"ok": connected, "configured": True, "connected": connected}
 
 
-def asterisk_check(path: Path) -> dict[str, Any] | None:
+def asterisk_check(path: Path) -> Check | None:
     """The recorded result of ``ivr asterisk check``, or None when none was recorded."""
     try:
         if not path.is_file():
@@ -71,7 +85,7 @@ def asterisk_check(path: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return {"ok": False, "error": f"{path.name} is not an object"}
     raw = data.get("problems")
-    problems: list[Any] = raw if isinstance(raw, list) else []
+    problems: list[object] = raw if isinstance(raw, list) else []
     return {"ok": not problems, "checked_at": data.get("checked_at"), "problems": len(problems),
             "first": [str(p) for p in problems[:5]]}
 

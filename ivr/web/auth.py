@@ -9,11 +9,12 @@ and implemented by the web layer (``api.security``), so a domain's routes need n
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
 from fastapi import Depends, HTTPException, Request, status
+from pydantic import JsonValue
 
 SESSION_COOKIE = "puente_session"
 
@@ -45,10 +46,11 @@ class TokenUsers(Protocol):
 class AuditTrail(Protocol):
     """The audit log as the routes need it: who did what to which target."""
 
-    async def record(self, user: User, action: str, target: str, detail: dict[str, Any] | None = None) -> None: ...
+    async def record(self, user: User, action: str, target: str,
+                     detail: Mapping[str, JsonValue] | None = None) -> None: ...
 
     async def record_as(self, username: str, action: str, target: str,
-                        detail: dict[str, Any] | None = None) -> None: ...
+                        detail: Mapping[str, JsonValue] | None = None) -> None: ...
 
 
 def _token_from(request: Request) -> str | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, NoReturn, TypeVar
 
-T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)  # read-only: a Binding[Service] is a Binding[object]
 
 
 class Unbound(LookupError):
@@ -26,16 +26,16 @@ def unbound(what: str) -> NoReturn:
 
 
 @dataclass(frozen=True)
-class Binding(Generic[T]):
+class Binding(Generic[T_co]):
     """``placeholder`` answers ``value`` in the app the binding is applied to."""
 
-    placeholder: Callable[[], T]
-    value: T
+    placeholder: Callable[[], T_co]
+    value: T_co
 
-    def provider(self) -> Callable[[], T]:
+    def provider(self) -> Callable[[], T_co]:
         value = self.value
 
-        def provide() -> T:
+        def provide() -> T_co:
             return value
 
         return provide

@@ -54,14 +54,19 @@ def test_the_callers_choice_then_history_win_over_the_country() -> None:
     assert language_for_country("JP", ES_EN) == "en" and language_for_country(None, ES_EN) is None
 
 
+@dataclass(frozen=True)
+class FakeCall:
+    language: str
+
+
 @dataclass
 class FakeHistory:
     languages: dict[str, list[str]] = field(default_factory=dict)  # caller as recorded -> newest first
     asked: list[str] = field(default_factory=list)
 
-    async def calls_for_number(self, number: str, limit: int = 20) -> list[object]:
+    async def calls_for_number(self, number: str, limit: int = 20) -> list[FakeCall]:
         self.asked.append(number)
-        return [type("Call", (), {"language": lang})() for lang in self.languages.get(number, [])[:limit]]
+        return [FakeCall(lang) for lang in self.languages.get(number, [])[:limit]]
 
 
 def _service(db: Database, history: FakeHistory | None) -> CallbackService:
@@ -93,7 +98,7 @@ async def test_the_numbers_history_comes_before_its_country(sqlite_db: Database)
 
 async def test_a_failing_history_falls_back_to_the_country(sqlite_db: Database) -> None:
     class Broken:
-        async def calls_for_number(self, number: str, limit: int = 20) -> list[object]:
+        async def calls_for_number(self, number: str, limit: int = 20) -> list[FakeCall]:
             raise OSError("database away")
 
     svc = CallbackService(CallbackStore(sqlite_db), EventBus(), CallbackSettings(), history=Broken(),

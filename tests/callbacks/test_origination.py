@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
@@ -26,7 +25,7 @@ class FakeSip:
     def resolve(self, endpoint: str) -> str:
         return f"sip:{endpoint.rsplit('/', maxsplit=1)[-1]}@127.0.0.1:5080"
 
-    async def originate(self, uri: str, *, caller_id: str, timeout: float) -> Any:
+    async def originate(self, uri: str, *, caller_id: str, timeout: float) -> ScriptedChannel:
         self.calls.append((uri, caller_id, timeout))
         if self.fail is not None:
             raise self.fail
@@ -71,9 +70,14 @@ async def test_fake_originator_outcomes_in_order() -> None:
     assert len(fake.dials) == 3 and fake.dialing.is_set()
 
 
+@dataclass(frozen=True)
+class FakeEnv:
+    arguments: tuple[str, ...] = ()
+
+
 @dataclass
 class AgiLike(ScriptedChannel):
-    env: Any = None
+    env: FakeEnv = field(default_factory=FakeEnv)
     asked: list[str] = field(default_factory=list)
 
     async def get_variable(self, name: str) -> str | None:
@@ -82,7 +86,7 @@ class AgiLike(ScriptedChannel):
 
 
 async def test_agi_script_hangs_up_on_an_unknown_callback() -> None:
-    channel = AgiLike(env=type("Env", (), {"arguments": ()})())
+    channel = AgiLike(env=FakeEnv())
     handler = agi_script(SessionRegistry(), ScriptDeps(EventBus(), None, None))
     await handler(channel)
     assert channel.asked == ["CALLBACK_ID"] and channel.hung_up_by_us

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -137,12 +138,17 @@ async def test_reached_agent_cancels(sqlite_db: Database) -> None:
     await svc.reached_agent("anonymous", "support")  # no error for an odd caller id
 
 
+@dataclass(frozen=True)
+class OpenState:
+    is_open: bool
+
+
 class ClosedUntilTen:
     """A schedule open 10:00-18:00 UTC every day."""
 
-    async def status(self, name: str, at: datetime | None = None) -> object:
+    async def status(self, name: str, at: datetime | None = None) -> OpenState:
         assert at is not None
-        return type("Status", (), {"is_open": 10 <= at.hour < 18})()
+        return OpenState(10 <= at.hour < 18)
 
     def next_open(self, name: str, after: datetime) -> datetime | None:
         day = after if after.hour < 10 else after + timedelta(days=1)

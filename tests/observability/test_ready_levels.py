@@ -17,7 +17,7 @@ from ivr.channels.sip.audio import AudioLibrary
 from ivr.channels.sip.endpoint import SipEndpoint
 from ivr.channels.sip.plugin import SipDomain
 from ivr.db import Database
-from ivr.observability.health import ASTERISK_CHECK_FILE, readiness
+from ivr.observability.health import ASTERISK_CHECK_FILE, Check, readiness
 from ivr.settings import AgiSettings, SipSettings
 from tests.support.app import app_for, make_container
 from tests.support.app import test_settings as cheap_settings
@@ -30,8 +30,8 @@ async def _ready(container: Any) -> httpx.Response:
 
 
 def test_readiness_levels() -> None:
-    ok = {"ok": True}
-    down = {"ok": False}
+    ok: Check = {"ok": True}
+    down: Check = {"ok": False}
     assert readiness({"database": ok, "telephony": ok, "ami": ok}) == ("ready", 200)
     assert readiness({"database": ok, "telephony": ok, "ami": down}) == ("degraded", 200)
     assert readiness({"database": ok, "telephony": ok, "asterisk_config": down}) == ("degraded", 200)

@@ -8,7 +8,7 @@ import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Generic, TypeVar, cast
 
 import numpy as np
 import pytest
@@ -17,9 +17,11 @@ from ivr.channels.sip.audio import AudioLibrary
 from ivr.channels.sip.channel import SipChannel
 from ivr.channels.sip.endpoint import SipEndpoint
 from ivr.channels.sip.message import SipMessage, SipRequest, SipResponse, parse_message
+from ivr.channels.sip.rtp import RtpPacket, parse_rtp
 from ivr.settings import SipSettings
 
 Handler = Callable[[SipChannel], Awaitable[None]]
+T = TypeVar("T")
 
 
 def write_tone(path: Path, seconds: float, freq: float = 440.0) -> Path:
@@ -85,18 +87,19 @@ def start_endpoint(prompt_dir: Path) -> Callable[..., contextlib.AbstractAsyncCo
     return start
 
 
-class UdpPeer(asyncio.DatagramProtocol):
-    """A hand-driven SIP peer on loopback: send raw datagrams, await parsed messages."""
+class LoopbackDatagrams(asyncio.DatagramProtocol, Generic[T]):
+    """A test's UDP socket on loopback: what arrives, parsed, in arrival order; the port it got."""
 
-    def __init__(self) -> None:
-        self.messages: asyncio.Queue[SipMessage] = asyncio.Queue()
+    def __init__(self, parse: Callable[[bytes], T]) -> None:
         self.transport: asyncio.DatagramTransport | None = None
+        self.received: asyncio.Queue[T] = asyncio.Queue()
+        self._parse = parse
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.messages.put_nowait(parse_message(data))
+        self.received.put_nowait(self._parse(data))
 
     @property
     def port(self) -> int:
@@ -104,13 +107,20 @@ class UdpPeer(asyncio.DatagramProtocol):
         port: int = self.transport.get_extra_info("sockname")[1]
         return port
 
+
+class UdpPeer(LoopbackDatagrams[SipMessage]):
+    """A hand-driven SIP peer on loopback: send raw datagrams, await parsed messages."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_message)
+
     def send(self, data: bytes | SipRequest, port: int) -> None:
         assert self.transport is not None
         raw = data.to_bytes() if isinstance(data, SipRequest) else data
         self.transport.sendto(raw, ("127.0.0.1", port))
 
     async def next(self, timeout: float = 3.0) -> SipMessage:
-        return await asyncio.wait_for(self.messages.get(), timeout)
+        return await asyncio.wait_for(self.received.get(), timeout)
 
     async def expect_status(self, status: int, timeout: float = 3.0) -> SipResponse:
         loop = asyncio.get_running_loop()
@@ -123,12 +133,15 @@ class UdpPeer(asyncio.DatagramProtocol):
 
 @pytest.fixture
 async def peer() -> AsyncIterator[UdpPeer]:
-    loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_datagram_endpoint(UdpPeer, local_addr=("127.0.0.1", 0))
-    try:
-        yield protocol
-    finally:
-        transport.close()
+    async with open_peer() as opened:
+        yield opened
+
+
+@pytest.fixture
+async def agent_peer() -> AsyncIterator[UdpPeer]:
+    """A second hand-driven peer, for the agent's leg of a bridged call."""
+    async with open_peer() as opened:
+        yield opened
 
 
 @contextlib.asynccontextmanager
@@ -140,6 +153,34 @@ async def open_peer() -> AsyncIterator[UdpPeer]:
         yield protocol
     finally:
         transport.close()
+
+
+class RtpSink(LoopbackDatagrams[RtpPacket]):
+    """Where a test peer's SDP points: the RTP packets it receives."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_rtp)
+
+
+RtpSinks = Callable[[], Awaitable[RtpSink]]
+
+
+@pytest.fixture
+async def rtp_sinks() -> AsyncIterator[RtpSinks]:
+    """Opens an :class:`RtpSink` on loopback at each call; all are closed after the test."""
+    loop = asyncio.get_running_loop()
+    opened: list[asyncio.BaseTransport] = []
+
+    async def make() -> RtpSink:
+        transport, protocol = await loop.create_datagram_endpoint(RtpSink, local_addr=("127.0.0.1", 0))
+        opened.append(transport)
+        return protocol
+
+    try:
+        yield make
+    finally:
+        for transport in opened:
+            transport.close()
 
 
 def digest_authorization(

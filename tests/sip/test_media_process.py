@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -86,14 +87,33 @@ async def running_pacer() -> AsyncIterator[ProcessPacer]:
         assert pid is None or not alive(pid), "the media process outlived its pacer"
 
 
-@contextlib.asynccontextmanager
-async def session_to(pacer: ProcessPacer, peer: socket.socket) -> AsyncIterator[RtpSession]:
-    session = await open_session("127.0.0.1", 0, 0, pacer)
-    session.remote = peer.getsockname()
-    try:
-        yield session
-    finally:
-        session.close()
+@dataclass(frozen=True)
+class Streaming:
+    """A running media process, an RTP session paced by it, and the socket its frames go to."""
+
+    pacer: ProcessPacer
+    session: RtpSession
+    peer: socket.socket
+
+    async def play(self, audio: bytes, *, frames_out: int,
+                   stop: Callable[[], bool] | None = None) -> asyncio.Task[bool]:
+        """Starts streaming ``audio``; returns once ``frames_out`` frames went out (the test awaits
+        or cancels the task)."""
+        playing = asyncio.create_task(self.session.stream(audio, stop))
+        await until(lambda: self.pacer.stats.frames_sent >= frames_out, 3.0, "frames sent")
+        return playing
+
+
+@pytest.fixture
+async def streaming() -> AsyncIterator[Streaming]:
+    async with running_pacer() as pacer:
+        with sink() as peer:
+            session = await open_session("127.0.0.1", 0, 0, pacer)
+            session.remote = peer.getsockname()
+            try:
+                yield Streaming(pacer, session, peer)
+            finally:
+                session.close()
 
 
 async def test_rtp_leaves_on_schedule_while_the_loop_is_held(start_endpoint: StartEndpoint) -> None:
@@ -127,22 +147,19 @@ async def test_rtp_leaves_on_schedule_while_the_loop_is_held(start_endpoint: Sta
     assert p99 < 5.0, f"RTP gap errors while the loop was held (ms, sorted): {shown}"
 
 
-async def test_a_stop_cancels_the_stream_and_the_header_state_carries_on() -> None:
-    async with running_pacer() as pacer:
-        with sink() as peer:
-            async with session_to(pacer, peer) as session:
-                stopped = asyncio.Event()
-                playing = asyncio.create_task(session.stream(AUDIO, stopped.is_set))
-                await until(lambda: pacer.stats.frames_sent >= 5, 3.0, "frames sent")
-                stopped.set()
-                asked = time.monotonic()
-                assert await asyncio.wait_for(playing, 1.0) is False
-                assert time.monotonic() - asked < 0.1, "the stop took effect late"
-                await asyncio.sleep(0.06)  # (no frame may follow the stop's answer)
-                first = received(peer)
-                assert 5 <= len(first) < 40, f"{len(first)} frames of a stopped 40-frame stream went out"
-                assert await asyncio.wait_for(session.stream(AUDIO[:800]), 2.0) is True
-                second = received(peer)
+async def test_a_stop_cancels_the_stream_and_the_header_state_carries_on(streaming: Streaming) -> None:
+    session, peer = streaming.session, streaming.peer
+    stopped = asyncio.Event()
+    playing = await streaming.play(AUDIO, frames_out=5, stop=stopped.is_set)
+    stopped.set()
+    asked = time.monotonic()
+    assert await asyncio.wait_for(playing, 1.0) is False
+    assert time.monotonic() - asked < 0.1, "the stop took effect late"
+    await asyncio.sleep(0.06)  # (no frame may follow the stop's answer)
+    first = received(peer)
+    assert 5 <= len(first) < 40, f"{len(first)} frames of a stopped 40-frame stream went out"
+    assert await asyncio.wait_for(session.stream(AUDIO[:800]), 2.0) is True
+    second = received(peer)
     assert len(second) == 5
     packets = first + second
     assert [p.sequence for p in packets] == [(first[0].sequence + n) & 0xFFFF for n in range(len(packets))]
@@ -151,61 +168,51 @@ async def test_a_stop_cancels_the_stream_and_the_header_state_carries_on() -> No
     assert second[0].timestamp - first[-1].timestamp >= 160  # the RTP clock ran on across the gap
 
 
-async def test_a_killed_media_process_loses_no_play_and_is_replaced() -> None:
-    async with running_pacer() as pacer:
-        with sink() as peer:
-            async with session_to(pacer, peer) as session:
-                playing = asyncio.create_task(session.stream(AUDIO))
-                await until(lambda: pacer.stats.frames_sent >= 5, 3.0, "frames sent")
-                pid = pacer.pid
-                assert pid is not None
-                os.kill(pid, signal.SIGKILL)
-                # The stream goes on from the media thread: the play resolves, with all of it played.
-                assert await asyncio.wait_for(playing, 3.0) is True
-                assert pacer.restarts == 1 and not alive(pid)
-                # The next prompt plays (on the thread, or on the new process if it is back already).
-                before = len(received(peer))
-                assert await asyncio.wait_for(session.stream(AUDIO[:1600]), 3.0) is True
-                assert len(received(peer)) == 10
-                assert before >= 40  # the whole first stream went out, across the switch (a bit twice)
-                await until(lambda: pacer.running and pacer.pid != pid, 5.0, "a new media process")
-                assert await asyncio.wait_for(session.stream(AUDIO[:1600]), 3.0) is True
-                assert len(received(peer)) == 10
+async def test_a_killed_media_process_loses_no_play_and_is_replaced(streaming: Streaming) -> None:
+    pacer, session, peer = streaming.pacer, streaming.session, streaming.peer
+    playing = await streaming.play(AUDIO, frames_out=5)
+    pid = pacer.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    # The stream goes on from the media thread: the play resolves, with all of it played.
+    assert await asyncio.wait_for(playing, 3.0) is True
+    assert pacer.restarts == 1 and not alive(pid)
+    # The next prompt plays (on the thread, or on the new process if it is back already).
+    before = len(received(peer))
+    assert await asyncio.wait_for(session.stream(AUDIO[:1600]), 3.0) is True
+    assert len(received(peer)) == 10
+    assert before >= 40  # the whole first stream went out, across the switch (a bit twice)
+    await until(lambda: pacer.running and pacer.pid != pid, 5.0, "a new media process")
+    assert await asyncio.wait_for(session.stream(AUDIO[:1600]), 3.0) is True
+    assert len(received(peer)) == 10
 
 
-async def test_a_media_process_that_stops_answering_is_replaced() -> None:
+async def test_a_media_process_that_stops_answering_is_replaced(streaming: Streaming) -> None:
     """A process that is alive but stuck (here: stopped) is killed once a stream is 2 s overdue."""
-    async with running_pacer() as pacer:
-        with sink() as peer:
-            async with session_to(pacer, peer) as session:
-                playing = asyncio.create_task(session.stream(AUDIO))
-                await until(lambda: pacer.stats.frames_sent >= 5, 3.0, "frames sent")
-                pid = pacer.pid
-                assert pid is not None
-                os.kill(pid, signal.SIGSTOP)
-                try:
-                    assert await asyncio.wait_for(playing, 5.0) is True  # the rest from the thread
-                finally:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGCONT)
-                assert pacer.restarts == 1
-                await until(lambda: not alive(pid), 2.0, "the stuck process to be gone")
+    pacer = streaming.pacer
+    playing = await streaming.play(AUDIO, frames_out=5)
+    pid = pacer.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert await asyncio.wait_for(playing, 5.0) is True  # the rest from the thread
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    assert pacer.restarts == 1
+    await until(lambda: not alive(pid), 2.0, "the stuck process to be gone")
 
 
-async def test_a_stream_the_caller_abandons_stops_going_out() -> None:
-    async with running_pacer() as pacer:
-        with sink() as peer:
-            async with session_to(pacer, peer) as session:
-                playing = asyncio.create_task(session.stream(AUDIO))
-                await until(lambda: pacer.stats.frames_sent >= 3, 3.0, "frames sent")
-                playing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await playing
-                await until(lambda: pacer.active == 0, 1.0, "the stream to end")
-                await asyncio.sleep(0.1)
-                received(peer)
-                await asyncio.sleep(0.1)
-                assert received(peer) == [], "frames went out after the play was abandoned"
+async def test_a_stream_the_caller_abandons_stops_going_out(streaming: Streaming) -> None:
+    playing = await streaming.play(AUDIO, frames_out=3)
+    playing.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await playing
+    await until(lambda: streaming.pacer.active == 0, 1.0, "the stream to end")
+    await asyncio.sleep(0.1)
+    received(streaming.peer)
+    await asyncio.sleep(0.1)
+    assert received(streaming.peer) == [], "frames went out after the play was abandoned"
 
 
 def test_the_media_process_dies_with_the_server(tmp_path: object) -> None:

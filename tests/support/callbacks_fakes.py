@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from callbacks.policy import QueuePolicy
 from callbacks.service import CallbackService, PolicyBook, QueueSettings
@@ -51,7 +52,7 @@ class InstantAcd:
     def queue_names(self) -> list[str]:
         return ["support", "billing", "general"]
 
-    def queue_config(self, name: str) -> object:
+    def queue_config(self, name: str) -> NoReturn:
         raise UnknownQueue(name)  # no queue settings: the policies given to make_callbacks, else the defaults
 
 

@@ -14,6 +14,7 @@ from api.app import create_app
 from deflection import plugin as deflection_plugin
 from deflection.plugin import DeflectionCallbacks, DeflectionCalls
 from deflection.slots import ScheduleLookup
+from ivr.calls.records import CallRecord
 from ivr.channel import InputMode
 from ivr.composition import Container, build_container
 from ivr.context import ContextSnapshot, InputRecord
@@ -117,22 +118,18 @@ def settings(**deflection: Any) -> Settings:
     return s
 
 
-@dataclass(frozen=True)
-class _CallRow:
-    call_id: str
-    agent_id: str | None
-
-
 @dataclass
 class CallsSeen:
     """The call records as the page reads them: ``served`` lists the calls an agent answered."""
 
     served: set[str] = field(default_factory=set)
 
-    async def get_call(self, call_id: str) -> _CallRow:
-        return _CallRow(call_id, "a1" if call_id in self.served else None)
+    async def get_call(self, call_id: str) -> CallRecord:
+        return CallRecord(call_id=call_id, caller=NUMBER, dialled="900100200", backend="agi", flow="support",
+                          language="es", started_at=datetime.now(UTC),
+                          agent_id="a1" if call_id in self.served else None)
 
-    async def calls_for_number(self, number: str, limit: int = 20) -> list[_CallRow]:
+    async def calls_for_number(self, number: str, limit: int = 20) -> list[CallRecord]:
         return []  # the pages read single calls only
 
 

@@ -18,6 +18,7 @@ import pytest
 from api.app import create_app
 from api.desk import screen_pop
 from api.ui.stats import LocalDay, hourly
+from deflection.history import HistoryPage
 from ivr.acd.types import AgentState
 from ivr.composition import Container, build_container
 from ivr.db import Database
@@ -185,7 +186,7 @@ class _History:
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
 
-    async def for_number(self, number: str, *, limit: int = 50) -> dict[str, Any]:
+    async def for_number(self, number: str, *, limit: int = 50) -> HistoryPage:
         if self.fail:
             raise RuntimeError("database away")
         return {"number": number, "items": [{"kind": "call", "call_id": "now", "at": "x"},

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
 from ivr.ami.client import AmiClient, AmiSubscription
 from ivr.ami.errors import AmiNotConnected, AmiTimeout
 from ivr.ami.events import Hangup
 from ivr.callcontrol import ControlAction, ControlFailed, LiveBridge
+from ivr.channels.agi.protocol import AgiResponse
 
 log = logging.getLogger("ivr.agi")
 
@@ -105,7 +106,7 @@ class BridgeChannel(Protocol):
     @property
     def hung_up(self) -> bool: ...
 
-    async def command(self, text: str, *, timeout: float | None = None) -> Any: ...
+    async def command(self, text: str, *, timeout: float | None = None) -> AgiResponse: ...
 
     async def wait_for_digit(self, seconds: float) -> str | None: ...
 
