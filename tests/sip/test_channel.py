@@ -101,7 +101,10 @@ async def test_prompt_starts_are_timed_from_the_turn_or_the_key_before_them(
         await channel.play([PromptFile("en/short"), PromptFile("en/short")])
         assert len(starts) == 1  # the turn's first prompt only
         task = asyncio.create_task(channel.collect([PromptFile("en/long")], InputSpec(max_digits=1)))
-        await asyncio.sleep(0)
+        deadline = asyncio.get_running_loop().time() + 3
+        while len(starts) < 2:  # the key comes once the prompt is heard (a key before its first frame times no start)
+            assert asyncio.get_running_loop().time() < deadline, "the collect's prompt never started"
+            await asyncio.sleep(0.005)
         peer.send(info_digit(peer, to_tag, "3", 1), harness.port)
         assert (await asyncio.wait_for(task, 3)).digits == "3"
         await asyncio.sleep(0.1)  # the flow working before its next prompt: counted in that prompt's start
