@@ -35,6 +35,8 @@ def variants(word: str) -> list[list[str]]:
     -> TH .. IY HH). With the TH spelling as an alternative, digits went from 50 % to 80 % right
     and menu words from 75 % to 83 % (bench/speech_human.py, clean). The same variant did nothing
     for English digits and let more out-of-menu words in, so English keeps its dictionary.
+    Each further alternative splits the decoder's word posterior (a bound on the confidence), so
+    the allophones below replace the plain spelling rather than being added to it.
     """
     base = phones(word)
     if not base:
@@ -44,7 +46,7 @@ def variants(word: str) -> list[list[str]]:
 
 
 def phones(word: str) -> list[str]:
-    """CMU phones for a Spanish word ("nueve" -> N W EH B EH); letters outside Spanish are skipped."""
+    """CMU phones for a Spanish word ("nueve" -> N W EY B EY); letters outside Spanish are skipped."""
     w = _fold(word)
     out: list[str] = []
     i = 0
@@ -58,6 +60,12 @@ def phones(word: str) -> list[str]:
         elif ch in "iu" and nxt in _VOWELS:
             # A rising diphthong: i/u before another vowel is a glide (siete, cuatro, nueve).
             out.append("Y" if ch == "i" else "W")
+            i += 1
+        elif ch == "e":
+            # Spanish /e/ is close-mid, nearer the onset of EY than EH (a lax vowel), except before
+            # an r, which opens it: forced against the recordings, "martes", "jueves", "nueve" and
+            # "siete" fit far better with EY, "cero" and "enero" with EH.
+            out.append("EH" if nxt == "r" else "EY")
             i += 1
         elif ch in _VOWELS:
             out.append(_VOWELS[ch])
@@ -85,6 +93,13 @@ def phones(word: str) -> list[str]:
             i += 1
         elif ch == "h":
             i += 1  # silent
+        elif ch == "r":
+            # A single r before a vowel is a tap, one brief closure: an English R (a long retroflex
+            # glide) fits it badly, a D (the model's flapped "butter" d) well, in "febrero" or
+            # "cuatro" as between vowels. At the start, after n/l/s or before a consonant it is
+            # trilled or long enough for R.
+            out.append("D" if i and w[i - 1] not in "nls" and nxt in _VOWELS else "R")
+            i += 1
         elif ch == "ñ":
             out.extend(["N", "Y"])
             i += 1

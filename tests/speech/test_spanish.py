@@ -6,12 +6,27 @@ from ivr.speech.spanish import phones, variants
 
 
 def test_spelling_follows_spanish_rules() -> None:
-    assert phones("nueve") == ["N", "W", "EH", "B", "EH"]
-    assert phones("cero") == ["S", "EH", "R", "OW"]  # seseo: c before e is /s/
-    assert phones("asesor") == ["AA", "S", "EH", "S", "OW", "R"]
+    assert phones("nueve") == ["N", "W", "EY", "B", "EY"]
+    assert phones("cero") == ["S", "EH", "D", "OW"]  # seseo: c before e is /s/
+    assert phones("asesor") == ["AA", "S", "EY", "S", "OW", "R"]
+
+
+def test_a_tap_is_a_flap_and_a_trill_an_r() -> None:
+    assert phones("cuatro") == ["K", "W", "AA", "T", "D", "OW"]  # tap after a consonant
+    assert phones("pedido")[-2:] == ["D", "OW"]
+    assert phones("martes")[:3] == ["M", "AA", "R"]  # before a consonant
+    assert phones("reloj")[0] == "R"  # word-initial: trilled
+    assert phones("honra") == ["OW", "N", "R", "AA"]  # after n: trilled
+    assert phones("perro") == ["P", "EH", "R", "OW"]
+
+
+def test_e_is_close_except_before_r() -> None:
+    assert phones("siete") == ["S", "Y", "EY", "T", "EY"]
+    assert phones("pero") == ["P", "EH", "D", "OW"]
 
 
 def test_an_s_is_also_spelled_as_an_8_khz_line_leaves_it() -> None:
     assert variants("seis") == [["S", "EY", "S"], ["TH", "EY", "TH"]]
+    assert variants("tres") == [["T", "D", "EY", "S"], ["T", "D", "EY", "TH"]]
     assert variants("uno") == [["UW", "N", "OW"]]  # no /s/: one pronunciation
     assert variants("123") == []  # nothing to spell: not in the grammar's dictionary
