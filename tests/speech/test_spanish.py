@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ivr.speech.spanish import phones, variants
+from ivr.speech.spanish import BOUNDS, phones, variants
+from ivr.speech.verify import DEFAULT_BOUNDS, Segment, verification
 
 
 def test_spelling_follows_spanish_rules() -> None:
@@ -30,3 +31,16 @@ def test_an_s_is_also_spelled_as_an_8_khz_line_leaves_it() -> None:
     assert variants("tres") == [["T", "D", "EY", "S"], ["T", "D", "EY", "TH"]]
     assert variants("uno") == [["UW", "N", "OW"]]  # no /s/: one pronunciation
     assert variants("123") == []  # nothing to spell: not in the grammar's dictionary
+
+
+def test_spanish_rejection_bounds_are_stricter_on_the_margin_than_englishs() -> None:
+    """A word forced onto an option fits 4.8 nats/frame worse than free phones: English takes it at
+    0.5 or more; spelled Spanish, whose out-of-menu words fit their options that well, does not."""
+    frames = 40
+    words = [Segment("pedido", 10, 10 + frames - 1, -4.8 * frames)]
+    phones = [Segment("P", 8, 10 + frames + 1, 0.0)]
+    assert verification(words, phones) >= 0.5
+    assert verification(words, phones, bounds=BOUNDS) < 0.5
+    right = [Segment("pedido", 10, 10 + frames - 1, -3.5 * frames)]
+    assert verification(right, phones, bounds=BOUNDS) >= 0.5
+    assert BOUNDS.coverage_low == DEFAULT_BOUNDS.coverage_low  # only the margin is Spanish
