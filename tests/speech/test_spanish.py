@@ -27,7 +27,7 @@ def test_e_is_close_except_before_r() -> None:
 
 
 def test_an_s_is_also_spelled_as_an_8_khz_line_leaves_it() -> None:
-    assert variants("seis") == [["S", "EY", "S"], ["TH", "EY", "TH"]]
+    assert variants("seis") == [["S", "EY", "IY", "S"], ["TH", "EY", "IY", "TH"]]
     assert variants("tres") == [["T", "D", "EY", "S"], ["T", "D", "EY", "TH"]]
     assert variants("uno") == [["UW", "N", "OW"]]  # no /s/: one pronunciation
     assert variants("123") == []  # nothing to spell: not in the grammar's dictionary
