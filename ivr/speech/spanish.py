@@ -3,6 +3,12 @@
 Spanish spelling is close to phonemic, so a few rules give a pronunciation for any menu word; the
 English model's nearest phones stand in for the Spanish ones (a grammar of a dozen words leaves
 the decoder few look-alikes to confuse). Latin American Spanish: "c"/"z" before e/i are /s/.
+Where Spanish sounds differ from the English phone that spells them, the spelling follows the
+recordings (Asterisk's Mexican Spanish, bench/speech_human.py): the tap r is D, /e/ is EY (EH
+before r), "ei" is EY IY. Tried and left out, as they lost right answers or let more out-of-menu
+words in: /a/ as AE (menu words 100 % but digits and rejection down, a false escape), /d/ after
+a vowel as DH, /b/ after a vowel as V, and allophones as extra alternatives (they split the
+decoder's word posterior).
 """
 
 from __future__ import annotations
