@@ -3,15 +3,34 @@
 Spanish spelling is close to phonemic, so a few rules give a pronunciation for any menu word; the
 English model's nearest phones stand in for the Spanish ones (a grammar of a dozen words leaves
 the decoder few look-alikes to confuse). Latin American Spanish: "c"/"z" before e/i are /s/.
+Where Spanish sounds differ from the English phone that spells them, the spelling follows the
+recordings (Asterisk's Mexican Spanish, bench/speech_human.py): the tap r is D, /e/ is EY (EH
+before r), "ei" is EY IY. Tried and left out, as they lost right answers or let more out-of-menu
+words in: /a/ as AE (menu words 100 % but digits and rejection down, a false escape), /d/ after
+a vowel as DH, /b/ after a vowel as V, and allophones as extra alternatives (they split the
+decoder's word posterior).
 """
 
 from __future__ import annotations
 
 import unicodedata
 
+from ivr.speech.verify import Bounds
+
+# Rejection bounds for Spanish spelled into English phones. Menu words outside the menu, spelled
+# with the same approximate phones as the options, fit them nearly as well as a right answer
+# does: on Asterisk's recordings (bench/speech_human.py) right answers scored -1.8 to -4.3 per
+# frame against the phone loop, out-of-menu words forced onto an option mostly -3.3 to -5.0. The
+# English bounds put 0.5 at -5.2 and took most of those; here 0.5 sits at -4.4.
+BOUNDS = Bounds(margin_low=-5.4, margin_high=-3.4)
+
 _VOWELS = {"a": "AA", "e": "EH", "i": "IY", "o": "OW", "u": "UW"}
-# Falling diphthongs: a vowel then unstressed i/y or u inside the syllable.
-_DIPHTHONGS = {"ai": "AY", "ay": "AY", "ei": "EY", "ey": "EY", "oi": "OY", "oy": "OY", "au": "AW"}
+# Falling diphthongs: a vowel then unstressed i/y or u inside the syllable. "ei" as EY IY: the
+# model's EY glides only to a lax end, and it took "seis" so spelled for "cinco"; with the glide's
+# full IY "seis" wins (digits 80 -> 90 % right, bench/speech_human.py; EH IY won too but took
+# "abril"'s posterior below 0.5 where EY IY does not).
+_DIPHTHONGS = {"ai": ("AY",), "ay": ("AY",), "ei": ("EY", "IY"), "ey": ("EY", "IY"), "oi": ("OY",),
+               "oy": ("OY",), "au": ("AW",)}
 _SIMPLE = {"b": "B", "v": "B", "d": "D", "f": "F", "j": "HH", "k": "K", "l": "L", "m": "M", "n": "N",
            "p": "P", "r": "R", "s": "S", "t": "T", "w": "W", "z": "S"}
 
@@ -35,6 +54,8 @@ def variants(word: str) -> list[list[str]]:
     -> TH .. IY HH). With the TH spelling as an alternative, digits went from 50 % to 80 % right
     and menu words from 75 % to 83 % (bench/speech_human.py, clean). The same variant did nothing
     for English digits and let more out-of-menu words in, so English keeps its dictionary.
+    Each further alternative splits the decoder's word posterior (a bound on the confidence), so
+    the allophones below replace the plain spelling rather than being added to it.
     """
     base = phones(word)
     if not base:
@@ -44,7 +65,7 @@ def variants(word: str) -> list[list[str]]:
 
 
 def phones(word: str) -> list[str]:
-    """CMU phones for a Spanish word ("nueve" -> N W EH B EH); letters outside Spanish are skipped."""
+    """CMU phones for a Spanish word ("nueve" -> N W EY B EY); letters outside Spanish are skipped."""
     w = _fold(word)
     out: list[str] = []
     i = 0
@@ -53,11 +74,17 @@ def phones(word: str) -> list[str]:
         after = w[i + 2] if i + 2 < len(w) else ""
         pair = ch + nxt
         if pair in _DIPHTHONGS and not (after and after in "aeiou"):
-            out.append(_DIPHTHONGS[pair])
+            out.extend(_DIPHTHONGS[pair])
             i += 2
         elif ch in "iu" and nxt in _VOWELS:
             # A rising diphthong: i/u before another vowel is a glide (siete, cuatro, nueve).
             out.append("Y" if ch == "i" else "W")
+            i += 1
+        elif ch == "e":
+            # Spanish /e/ is close-mid, nearer the onset of EY than EH (a lax vowel), except before
+            # an r, which opens it: forced against the recordings, "martes", "jueves", "nueve" and
+            # "siete" fit far better with EY, "cero" and "enero" with EH.
+            out.append("EH" if nxt == "r" else "EY")
             i += 1
         elif ch in _VOWELS:
             out.append(_VOWELS[ch])
@@ -85,6 +112,13 @@ def phones(word: str) -> list[str]:
             i += 1
         elif ch == "h":
             i += 1  # silent
+        elif ch == "r":
+            # A single r before a vowel is a tap, one brief closure: an English R (a long retroflex
+            # glide) fits it badly, a D (the model's flapped "butter" d) well, in "febrero" or
+            # "cuatro" as between vowels. At the start, after n/l/s or before a consonant it is
+            # trilled or long enough for R.
+            out.append("D" if i and w[i - 1] not in "nls" and nxt in _VOWELS else "R")
+            i += 1
         elif ch == "ñ":
             out.extend(["N", "Y"])
             i += 1

@@ -30,6 +30,21 @@ MARGIN_HIGH = -4.2
 # mostly -1.8 to -3.3, espeak-ng's "agent" about -3.1: at -3.2 the escape is worth 0.5.
 STRICT_MARGIN_LOW = -3.7
 STRICT_MARGIN_HIGH = -2.7
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Where coverage and margin map to 0 and 1 (see :func:`verification`): the rejection's tuning."""
+
+    coverage_low: float = COVERAGE_LOW
+    coverage_high: float = COVERAGE_HIGH
+    margin_low: float = MARGIN_LOW
+    margin_high: float = MARGIN_HIGH
+    strict_margin_low: float = STRICT_MARGIN_LOW
+    strict_margin_high: float = STRICT_MARGIN_HIGH
+
+
+DEFAULT_BOUNDS = Bounds()  # fitted on English speech; a language spelled into its phones may set its own
 NON_SPEECH = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>", "SIL", "+NSN+", "+SPN+", "+BREATH+"})
 _TINY = 1e-300  # the bindings give linear probabilities; long noisy words underflow to zero
 
@@ -65,9 +80,10 @@ def _scale(value: float, low: float, high: float) -> float:
     return max(0.0, min(1.0, (value - low) / (high - low)))
 
 
-def verification(words: list[Segment], phones: list[Segment], *, strict: bool = False) -> float:
+def verification(words: list[Segment], phones: list[Segment], *, strict: bool = False,
+                 bounds: Bounds = DEFAULT_BOUNDS) -> float:
     """Confidence in [0, 1] that the grammar words are what was said (1.0 when there is nothing to compare);
-    ``strict`` for the escape words (see STRICT_MARGIN_LOW)."""
+    ``strict`` for the escape words (see STRICT_MARGIN_LOW); ``bounds``: the language's."""
     if not words or not phones:
         return 1.0 if words else 0.0
     lo, hi = min(w.start for w in words), max(w.end for w in words)
@@ -76,5 +92,6 @@ def verification(words: list[Segment], phones: list[Segment], *, strict: bool = 
     # The phones' score over the words' frames, pro rata for phones straddling an edge.
     free = sum(p.log_score * max(0, min(p.end, hi) - max(p.start, lo) + 1) / p.frames for p in phones)
     margin = (sum(w.log_score for w in words) - free) / (hi - lo + 1)
-    low, high = (STRICT_MARGIN_LOW, STRICT_MARGIN_HIGH) if strict else (MARGIN_LOW, MARGIN_HIGH)
-    return min(_scale(coverage, COVERAGE_LOW, COVERAGE_HIGH), _scale(margin, low, high))
+    low, high = ((bounds.strict_margin_low, bounds.strict_margin_high) if strict
+                 else (bounds.margin_low, bounds.margin_high))
+    return min(_scale(coverage, bounds.coverage_low, bounds.coverage_high), _scale(margin, low, high))

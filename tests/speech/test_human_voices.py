@@ -96,7 +96,7 @@ def test_words_outside_the_menu_do_not_reach_an_agent(
     assert got != "agent" or confidence < CONFIDENT, (got, confidence)
 
 
-@pytest.mark.parametrize("key", ["0", "1", "2", "4", "5", "8", "9"])  # 0, 5: since /s/ may be TH
+@pytest.mark.parametrize("key", ["0", "1", "2", "4", "5", "6", "8", "9"])  # 0, 5: since /s/ may be TH; 6: "ei" as EY IY
 def test_spanish_digits_by_a_human_voice_out_of_the_box(es_engine: PocketSphinxEngine, key: str) -> None:
     voice("es")
     got, confidence = recognise(es_engine, digits_grammar("es"), human.digit("es", key))
@@ -123,6 +123,23 @@ def test_spanish_words_outside_the_main_menu_are_not_taken(es_engine: PocketSphi
     menu = Grammar("es", {"facturación": "1", "pagos": "1", "soporte técnico": "2", "estado del pedido": "3"})
     got, confidence = recognise(es_engine, menu, human.load("es", name))
     assert got is None or confidence < CONFIDENT
+
+
+def test_spanish_taps_and_close_vowels_by_a_human_voice(es_engine: PocketSphinxEngine) -> None:
+    """"febrero" was taken as "enero" while its taps were spelled as English R and its e as EH."""
+    voice("es")
+    menu = Grammar("es", {w: str(i + 1) for i, w in enumerate(human.MONTHS["es"][:6])})
+    for audio in (human.month("es", 1), human.mulaw(human.month("es", 1))):
+        got, confidence = recognise(es_engine, menu, audio)
+        assert (got, confidence >= CONFIDENT) == ("2", True)
+
+
+@pytest.mark.parametrize("name", ["minutes", "hours", "digits/hundred"])
+def test_spanish_words_forced_onto_the_main_menu_are_not_taken(es_engine: PocketSphinxEngine, name: str) -> None:
+    """"minutos" -> "uno" at 0.84, "horas" -> "una", "cien" -> "pedido": taken under the English bounds."""
+    voice("es")
+    got, confidence = recognise(es_engine, Grammar("es", MAIN_MENU["es"]), human.load("es", name))
+    assert got is None or confidence < CONFIDENT, (got, confidence)
 
 
 def test_spanish_grammars_need_no_dictionary(es_engine: PocketSphinxEngine) -> None:

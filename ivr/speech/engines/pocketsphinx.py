@@ -39,8 +39,9 @@ from ivr.speech.digits import base_language, escape_words
 from ivr.speech.gaps import VocabularyGaps
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.session import Decoded, EngineSession, prepared
+from ivr.speech.spanish import BOUNDS as SPANISH_BOUNDS
 from ivr.speech.spanish import variants as spanish_variants
-from ivr.speech.verify import segments, verification
+from ivr.speech.verify import DEFAULT_BOUNDS, Bounds, segments, verification
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ INITIAL_CMN = "59.6,-6.12,-10.66,7.25,-4.61,-0.42,-9.07,-1.66,-7.91,0.18,-2.32,2
 # Languages whose words are spelled by rules into the English model's phones (each word: its
 # pronunciations, the first the main one).
 SPELLED = {"es": spanish_variants}
+# Their rejection bounds (ivr.speech.verify): spelled words fit the English model differently.
+BOUNDS = {"es": SPANISH_BOUNDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,7 @@ class PocketSphinxEngine:
         self._words: frozenset[str] | None = None
         self._spell = SPELLED.get(self._base)
         self._escape = frozenset(escape_words(language))
+        self._bounds = BOUNDS.get(self._base, DEFAULT_BOUNDS)
         self.pool = DecoderPool(pool_size, self._build)
 
     @classmethod
@@ -265,10 +269,11 @@ class PocketSphinxEngine:
         raw = wide.tobytes()
         with self.pool.lease() as pooled:
             self._prepare(pooled, grammar)
-            return _decode(pooled, raw, self._escape)
+            return _decode(pooled, raw, self._escape, bounds=self._bounds)
 
 
-def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset()) -> Decoded:
+def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset(), *,
+            bounds: Bounds = DEFAULT_BOUNDS) -> Decoded:
     decoder, phones = pooled.decoder, pooled.phones
     if phones is not None:
         phones.set_cmn(INITIAL_CMN)
@@ -292,11 +297,11 @@ def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset()) 
     confidence = min(probs) if probs else 1.0
     if phones is not None:
         words, free = segments(decoder.seg()), segments(phones.seg())
-        confidence = min(confidence, verification(words, free))
+        confidence = min(confidence, verification(words, free, bounds=bounds))
         if any(word in escape for word in text.split()):
             # An escape costs an agent's time: it needs stronger evidence than an option. Short of
             # it, the answer keeps its key at a confidence the flow will not act on (it re-asks).
-            strict = verification(words, free, strict=True)
+            strict = verification(words, free, strict=True, bounds=bounds)
             confidence = min(confidence, max(strict, REJECT_BELOW)) if confidence >= REJECT_BELOW else confidence
     return Decoded(text, confidence)
 
