@@ -1,10 +1,10 @@
 """Out-of-grammar rejection for grammar decoders: how well the grammar's words explain the speech.
 
-A grammar decoder always answers with one of its phrases, whatever was said. A phone loop (any
-phone may follow any) decoding the same audio gives the two numbers that tell a real answer from a
-forced one: how much of the speech the matched words span (a caller saying "I want to cancel my
-subscription" gets "one" squeezed into a fifth of it), and how much worse the words' acoustic score
-is per frame than the free phones' over that span. Both map to [0, 1]; the lower one is the verdict.
+A grammar decoder always answers with one of its phrases, whatever was said. Two numbers tell a
+real answer from a forced one: how much of the speech (as the energy endpointer delimits it) the
+matched words span (a caller saying "I want to cancel my subscription" gets "one" squeezed into a
+fifth of it), and how much worse the words' acoustic score is per frame than that of a phone loop
+(any phone may follow any) decoding the same frames. Both map to [0, 1]; the lower one is the verdict.
 The bounds were measured on espeak-ng voices, clean and at 10 dB SNR (bench/speech.py prints the
 rejection rate of an out-of-grammar set next to accuracy).
 """
@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-# Coverage of the speech by the matched words: in-grammar answers sit near 1.0 (0.35 at worst),
-# out-of-grammar sentences mostly below 0.5.
-COVERAGE_LOW = 0.25
-COVERAGE_HIGH = 0.75
+# Coverage of the endpointed speech by the matched words. On Asterisk's human recordings
+# (bench/speech_human.py) right answers cover 0.73-1.0 of it, clean or at 10 dB SNR (one 0.50),
+# out-of-menu words forced onto an option 0.45-0.9, out-of-grammar sentences far less.
+COVERAGE_LOW = 0.5
+COVERAGE_HIGH = 0.85
 # Natural-log acoustic score per frame, words minus free phones: in-grammar about -3.5 (median),
 # out-of-grammar about -5.5.
 MARGIN_LOW = -6.2
@@ -76,19 +77,31 @@ def segments(raw: Iterable[RawSegment]) -> list[Segment]:
             for seg in raw if str(seg.word) not in NON_SPEECH]
 
 
+def _coverage(lo: int, hi: int, phones: list[Segment], speech: tuple[int, int] | None) -> float:
+    """How much of the speech the words [lo, hi] span. Against the endpointed speech when known: on a
+    noisy line the phone loop hears noise as fricatives from end to end, so the phones' span is the
+    whole window and a right word looked squeezed (10 dB: coverage 0.35 for a clean "one")."""
+    if speech is None:
+        span = max(p.end for p in phones) - min(p.start for p in phones) + 1
+        return (hi - lo + 1) / max(span, 1)
+    first, last = speech
+    inside = max(0, min(hi, last) - max(lo, first) + 1)
+    return inside / max(last - first + 1, 1)
+
+
 def _scale(value: float, low: float, high: float) -> float:
     return max(0.0, min(1.0, (value - low) / (high - low)))
 
 
-def verification(words: list[Segment], phones: list[Segment], *, strict: bool = False,
-                 bounds: Bounds = DEFAULT_BOUNDS) -> float:
+def verification(words: list[Segment], phones: list[Segment], *, speech: tuple[int, int] | None = None,
+                 strict: bool = False, bounds: Bounds = DEFAULT_BOUNDS) -> float:
     """Confidence in [0, 1] that the grammar words are what was said (1.0 when there is nothing to compare);
+    ``speech``: the frames the energy endpointer holds for speech (first, last), else the phones' span;
     ``strict`` for the escape words (see STRICT_MARGIN_LOW); ``bounds``: the language's."""
     if not words or not phones:
         return 1.0 if words else 0.0
     lo, hi = min(w.start for w in words), max(w.end for w in words)
-    span = max(p.end for p in phones) - min(p.start for p in phones) + 1
-    coverage = (hi - lo + 1) / max(span, 1)
+    coverage = _coverage(lo, hi, phones, speech)
     # The phones' score over the words' frames, pro rata for phones straddling an edge.
     free = sum(p.log_score * max(0, min(p.end, hi) - max(p.start, lo) + 1) / p.frames for p in phones)
     margin = (sum(w.log_score for w in words) - free) / (hi - lo + 1)

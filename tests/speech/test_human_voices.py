@@ -13,9 +13,10 @@ import os
 import pytest
 
 from ivr.channel import Grammar
-from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+from ivr.speech.engines.pocketsphinx import VERIFY_AROUND_FRAMES, PocketSphinxEngine, _phones, speech_frames
+from ivr.speech.session import denoised
 from tests.support import human_audio as human
-from tests.support.speech_audio import chunks, padded
+from tests.support.speech_audio import chunks, padded, with_noise
 
 pytestmark = pytest.mark.speech
 
@@ -66,6 +67,49 @@ def test_english_digits_by_a_human_voice_clean_and_through_mulaw(en_engine: Pock
     for audio in (pcm, human.mulaw(pcm)):
         got, confidence = recognise(en_engine, digits_grammar("en"), audio)
         assert (got, confidence >= CONFIDENT) == (key, True)
+
+
+@pytest.mark.parametrize("key", ["0", "1", "3", "4"])
+def test_english_digits_by_a_human_voice_on_a_10_db_line(en_engine: PocketSphinxEngine, key: str) -> None:
+    """The phone loop hears a noisy line's hiss as fricatives from end to end: measured against its
+    span, a right word looked squeezed and was rejected (all four, before coverage was measured
+    against the endpointed speech)."""
+    voice("en")
+    line = with_noise(padded(human.digit("en", key)), 10, seed=int(key) + 1)
+    session = en_engine.new_session(digits_grammar("en"))
+    for chunk in chunks(line):
+        session.accept(chunk)
+        if session.is_endpoint:
+            break
+    result = session.finish()
+    assert (result.key, result.confidence >= CONFIDENT) == (key, True)
+
+
+def test_speech_frames_hold_the_word_not_the_line_around_it() -> None:
+    """On a 10 dB line the speech is found where it is on a clean one, not spread over the hiss."""
+    voice("en")
+    word = padded(human.digit("en", "7"))
+    clean, noisy = speech_frames(denoised(word)), speech_frames(denoised(with_noise(word, 10, seed=3)))
+    assert clean is not None and noisy is not None
+    assert clean[0] - 5 <= noisy[0] and noisy[1] <= clean[1] + 5
+    assert noisy[1] - noisy[0] >= (clean[1] - clean[0]) // 2
+
+
+def test_the_phone_loop_runs_over_the_words_and_a_margin(en_engine: PocketSphinxEngine) -> None:
+    """Its segments come back in the utterance's frames, none outside the words' span +/- the margin."""
+    voice("en")
+    import numpy as np
+
+    from ivr.speech.audio import upsample_2x
+
+    raw = upsample_2x(np.frombuffer(padded(human.digit("en", "1")), dtype="<i2"))[0].tobytes()
+    with en_engine.pool.lease() as pooled:
+        assert pooled.phones is not None
+        free = _phones(pooled.phones, raw, 45, 95)
+    assert free
+    assert min(p.start for p in free) >= 45 - VERIFY_AROUND_FRAMES
+    assert max(p.end for p in free) <= 95 + VERIFY_AROUND_FRAMES
+    assert max(p.end for p in free) > 60  # the frames were not restarted from zero
 
 
 @pytest.mark.parametrize(("index", "key"), [(0, "1"), (3, "4"), (4, "5"), (5, "6")])

@@ -92,3 +92,18 @@ def test_vosk_out_of_grammar_speech_is_not_trusted(ko_engine: VoskEngine, text: 
             break
     result = session.finish()
     assert result.key is None or result.confidence < THRESHOLD, result
+
+
+def test_coverage_is_measured_against_the_endpointed_speech() -> None:
+    """On a noisy line the phone loop hears noise as fricatives from end to end: a word covering all
+    the speech the endpointer heard is trusted even though the phones span the whole window."""
+    words = [Segment("one", 46, 84, -2.4 * 39)]
+    phones = [Segment("HH", 19, 45, -2.0 * 27), Segment("W", 46, 84, -2.0 * 39), Segment("F", 85, 128, -2.0 * 44)]
+    assert verification(words, phones) < 0.5  # against the phones' span: squeezed
+    assert verification(words, phones, speech=(42, 73)) == 1.0
+
+
+def test_a_word_covering_part_of_the_endpointed_speech_is_rejected() -> None:
+    words = [Segment("bill", 84, 101, -3.9 * 18)]
+    phones = [Segment("B", 84, 101, -3.0 * 18)]
+    assert verification(words, phones, speech=(46, 99)) == 0.0

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ivr.channel import Grammar
-from ivr.speech.audio import add_noise_floor, as_samples, upsample_2x
+from ivr.speech.audio import Endpointer, add_noise_floor, as_samples, upsample_2x
 from ivr.speech.base import EmptyGrammar, EndpointConfig, ModelMissing
 from ivr.speech.digits import base_language, escape_words
 from ivr.speech.gaps import VocabularyGaps
@@ -41,7 +41,7 @@ from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.session import Decoded, EngineSession, prepared
 from ivr.speech.spanish import BOUNDS as SPANISH_BOUNDS
 from ivr.speech.spanish import variants as spanish_variants
-from ivr.speech.verify import DEFAULT_BOUNDS, Bounds, segments, verification
+from ivr.speech.verify import DEFAULT_BOUNDS, Bounds, Segment, segments, verification
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ FILLER_WORDS = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>"})
 # caller's line, so the same audio decoded differently depending on history (a fresh decoder's
 # default "40,3,-1" got a 10 dB line a quarter right).
 INITIAL_CMN = "59.6,-6.12,-10.66,7.25,-4.61,-0.42,-9.07,-1.66,-7.91,0.18,-2.32,2.52,-5.29"
+# The phone loop hears the words' frames and this many either side (0.2 s).
+VERIFY_AROUND_FRAMES = 20
+FRAME_BYTES_16K = 320  # 10 ms of 16 kHz 16-bit audio: one decoder frame
 # Languages whose words are spelled by rules into the English model's phones (each word: its
 # pronunciations, the first the main one).
 SPELLED = {"es": spanish_variants}
@@ -267,19 +270,35 @@ class PocketSphinxEngine:
         rng = np.random.default_rng(0)  # fixed: the same audio decodes the same way
         wide, _ = upsample_2x(add_noise_floor(as_samples(audio), self._noise_floor, rng))
         raw = wide.tobytes()
+        speech = speech_frames(audio) if self._verify else None
         with self.pool.lease() as pooled:
             self._prepare(pooled, grammar)
-            return _decode(pooled, raw, self._escape, bounds=self._bounds)
+            return _decode(pooled, raw, self._escape, speech, bounds=self._bounds)
 
 
-def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset(), *,
-            bounds: Bounds = DEFAULT_BOUNDS) -> Decoded:
+def speech_frames(audio: bytes) -> tuple[int, int] | None:
+    """The first and last 10 ms frames the energy endpointer holds for speech in the (denoised) audio
+    the decoder hears, or None: what the words must cover (ivr.speech.verify)."""
+    endpointer = Endpointer(EndpointConfig(silence_ms=1 << 30, max_utterance_ms=1 << 30))
+    endpointer.feed(audio)
+    if endpointer.speech_start_ms is None:
+        return None
+    return endpointer.speech_start_ms // 10, endpointer.speech_end_ms // 10 - 1
+
+
+def _phones(phones: Any, raw: bytes, lo: int, hi: int) -> list[Segment]:
+    """The phone loop over the words' frames and VERIFY_AROUND_FRAMES either side, in the utterance's frames."""
+    first = max(0, lo - VERIFY_AROUND_FRAMES)
+    phones.set_cmn(INITIAL_CMN)
+    phones.start_utt()
+    phones.process_raw(raw[first * FRAME_BYTES_16K:(hi + 1 + VERIFY_AROUND_FRAMES) * FRAME_BYTES_16K], False, False)
+    phones.end_utt()
+    return [Segment(s.label, s.start + first, s.end + first, s.log_score) for s in segments(phones.seg())]
+
+
+def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset(),
+            speech: tuple[int, int] | None = None, *, bounds: Bounds = DEFAULT_BOUNDS) -> Decoded:
     decoder, phones = pooled.decoder, pooled.phones
-    if phones is not None:
-        phones.set_cmn(INITIAL_CMN)
-        phones.start_utt()
-        phones.process_raw(raw, False, False)
-        phones.end_utt()
     # The grammar pass decodes the whole utterance at once (``full_utt``), so the cepstrum is
     # normalised over the utterance itself rather than by a running mean that starts from a
     # guess: on a 10 dB line that is right far more often (bench/speech.py: 10 dB 78% -> 88%).
@@ -295,13 +314,16 @@ def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset(), 
     # mode they sit near 1.0 whatever was said, so the phone loop's verdict bounds them too.
     probs = [float(s.prob) for s in decoder.seg() if s.word not in FILLER_WORDS]
     confidence = min(probs) if probs else 1.0
-    if phones is not None:
-        words, free = segments(decoder.seg()), segments(phones.seg())
-        confidence = min(confidence, verification(words, free, bounds=bounds))
+    words = segments(decoder.seg())
+    if phones is not None and words:
+        # The phone loop runs only where the words are (it was ~80 % of a decode's CPU over the
+        # whole window); how much of the speech they cover comes from the endpointed speech.
+        free = _phones(phones, raw, min(w.start for w in words), max(w.end for w in words))
+        confidence = min(confidence, verification(words, free, speech=speech, bounds=bounds))
         if any(word in escape for word in text.split()):
             # An escape costs an agent's time: it needs stronger evidence than an option. Short of
             # it, the answer keeps its key at a confidence the flow will not act on (it re-asks).
-            strict = verification(words, free, strict=True, bounds=bounds)
+            strict = verification(words, free, speech=speech, strict=True, bounds=bounds)
             confidence = min(confidence, max(strict, REJECT_BELOW)) if confidence >= REJECT_BELOW else confidence
     return Decoded(text, confidence)
 
