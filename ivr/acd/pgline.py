@@ -17,6 +17,10 @@ Coordination (why this and not another way, see docs/architecture.md "Several no
 - **LISTEN/NOTIFY wakes nodes**: each offer is one ``pg_notify`` carrying the assignment and the
   owner node (delivered at commit), agent state changes one more, so every node sees a change
   within the notification delay (milliseconds), not a poll period.
+
+Here the transaction and the node's operations on the line; the rows read and written in it are
+:mod:`ivr.acd.pglinerows`, the notifications :mod:`ivr.acd.pgnotify`, the lease and the LISTEN
+connection :mod:`ivr.acd.pgwake`.
 """
 
 from __future__ import annotations
@@ -24,29 +28,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-from ivr.acd.line import LineAgent, LineAgentState, LineEntry, LineResult, LineSnapshot, NewEntry, Offer, fresh_router
-from ivr.acd.router import AgentChange, Router, RouterAgent, RouterEntry
+from ivr.acd.line import LineAgent, LineAgentState, LineEntry, LineResult, LineSnapshot, NewEntry, Offer
+from ivr.acd.pglinerows import ENTRY_COLS, LoadedLine, load_line, write_line
+from ivr.acd.pgnotify import notify_sql
 from ivr.acd.types import AgentAssignment, AgentState, EntryKind, StateReason
 from ivr.ports import HeldPlace
 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x5075656E7465  # "Puente": the contact centre's one routing lock
-CHANNEL = "puente_acd_line"
-MAX_NOTIFY = 7000  # bytes; PostgreSQL refuses payloads of 8000 and more
-
-_AGENT_COLS = "agent_id, endpoint, skills, state, reason, since, contact, pending_state, pending_reason, wrap_up_until"
-_ENTRY_COLS = "entry_id, queue, kind, arrival, priority, seq, owner, agent_id, call_id"
-_AGENTS_AND_QUEUES = (
-    "SELECT 'a' AS t, agent_id, endpoint, skills::text AS skills, state, reason, since, contact, pending_state,"
-    " pending_reason, wrap_up_until FROM acd_line_agents UNION ALL SELECT 'q', name, NULL, skills::text, NULL, NULL,"
-    " NULL, NULL, NULL, NULL, NULL FROM acd_line_queues")
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -55,130 +50,6 @@ def asyncpg_dsn(url: str) -> str:
     if not sep or not scheme.startswith("postgres"):
         raise ValueError("the shared line needs a PostgreSQL database URL")
     return f"postgresql://{rest}"
-
-
-@dataclass
-class _Loaded:
-    router: Router
-    owners: dict[str, str]
-    call_ids: dict[str, str | None]
-    agents_before: dict[str, tuple[object, ...]]
-    entries_before: dict[str, tuple[object, ...]]
-    new_entries: list[NewEntry] = field(default_factory=list)
-    orphans: list[tuple[object, ...]] = field(default_factory=list)  # rows for acd_line_orphans
-
-
-def _agent_tuple(a: RouterAgent) -> tuple[object, ...]:
-    return (a.state, a.reason, a.since, a.contact, a.pending, a.wrap_up_until, a.endpoint, a.skills)
-
-
-def _entry_tuple(e: RouterEntry) -> tuple[object, ...]:
-    return (e.queue, e.agent_id)
-
-
-async def _load(conn: asyncpg.Connection, named: Sequence[str], extra_free: int) -> _Loaded:
-    """The part of the line a change and the routing after it can touch: every agent, the entries
-    being offered, the ``named`` ones, and per queue the first ``free + 1`` entries not offered.
-    Within one queue every entry needs the same skills, so when its k-th entry finds no free agent
-    neither does any later one: with at most ``free + 1`` agents free after the change (a change
-    frees at most one; a reap says how many more), nothing further down the line could be offered."""
-    rows = await conn.fetch(_AGENTS_AND_QUEUES)  # one round trip for both
-    queues = [r for r in rows if r["t"] == "q"]
-    agents = [r for r in rows if r["t"] == "a"]
-    # free now, or freed by routing's own tick (a wrap-up with a timer), plus what the change frees
-    free = extra_free + sum(1 for r in agents if r["contact"] is None and (
-        r["state"] == AgentState.AVAILABLE.value or r["wrap_up_until"] is not None))
-    # (top: the last join order number; when no row comes back the line is empty: every entry is
-    # either offered or first of its queue's entries not offered)
-    entries = await conn.fetch(
-        f"SELECT {_ENTRY_COLS}, top FROM (SELECT *, row_number() OVER (PARTITION BY queue, agent_id IS NULL"
-        "  ORDER BY priority DESC, arrival, seq) AS place, max(seq) OVER () AS top FROM acd_line_entries) e"
-        " WHERE agent_id IS NOT NULL OR place <= $1 OR entry_id = ANY($2::varchar[])", free + 1, list(named))
-    router = fresh_router((entries[0]["top"] if entries else 0) + 1)
-    for q in queues:
-        router.set_queue(q["agent_id"], json.loads(q["skills"]))
-    for r in agents:
-        pending = None
-        if r["pending_state"] is not None:
-            pending = (AgentState(r["pending_state"]), StateReason(r["pending_reason"]))
-        router.agents[r["agent_id"]] = RouterAgent(
-            r["agent_id"], r["endpoint"], json.loads(r["skills"]), AgentState(r["state"]), r["since"],
-            StateReason(r["reason"]), r["contact"], pending, r["wrap_up_until"])
-    owners: dict[str, str] = {}
-    call_ids: dict[str, str | None] = {}
-    for r in entries:
-        router.entries[r["entry_id"]] = RouterEntry(r["entry_id"], r["queue"], EntryKind(r["kind"]), r["arrival"],
-                                                    r["priority"], r["seq"], r["agent_id"])
-        owners[r["entry_id"]] = r["owner"]
-        call_ids[r["entry_id"]] = r["call_id"]
-    return _Loaded(router, owners, call_ids,
-                   {a.agent_id: _agent_tuple(a) for a in router.agents.values()},
-                   {e.entry_id: _entry_tuple(e) for e in router.entries.values()})
-
-
-async def _write(conn: asyncpg.Connection, s: _Loaded, lease_seconds: float) -> bool:
-    """Write back what changed; True when the line's entries changed (other nodes' positions)."""
-    r = s.router
-    gone = [eid for eid in s.entries_before if eid not in r.entries]
-    if gone:
-        await conn.execute("DELETE FROM acd_line_entries WHERE entry_id = ANY($1::varchar[])", gone)
-    changed = [(e.entry_id, e.queue, e.agent_id) for eid, e in r.entries.items()
-               if eid in s.entries_before and s.entries_before[eid] != _entry_tuple(e)]
-    if changed:
-        await conn.executemany("UPDATE acd_line_entries SET queue = $2, agent_id = $3 WHERE entry_id = $1", changed)
-    new = [(n.entry_id, n.queue, n.kind.value, n.arrival, r.entries[n.entry_id].priority, r.entries[n.entry_id].seq,
-            n.owner, r.entries[n.entry_id].agent_id, n.call_id, lease_seconds)
-           for n in s.new_entries if n.entry_id in r.entries]
-    if new:
-        await conn.executemany(
-            "INSERT INTO acd_line_entries (entry_id, queue, kind, arrival, priority, seq, owner, agent_id, call_id,"
-            " lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10))", new)
-    if s.orphans:  # a dead node's callers: out of line, their place kept (see PgLine.reap)
-        await conn.executemany(
-            "INSERT INTO acd_line_orphans (call_id, entry_id, queue, kind, arrival, priority, owner, orphaned_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, now()) ON CONFLICT (call_id) DO UPDATE SET"
-            " entry_id = EXCLUDED.entry_id, queue = EXCLUDED.queue, kind = EXCLUDED.kind,"
-            " arrival = LEAST(acd_line_orphans.arrival, EXCLUDED.arrival),"
-            " priority = GREATEST(acd_line_orphans.priority, EXCLUDED.priority), owner = EXCLUDED.owner,"
-            " orphaned_at = EXCLUDED.orphaned_at", s.orphans)
-    agents = []
-    for aid, a in r.agents.items():
-        before = s.agents_before.get(aid)
-        if before == _agent_tuple(a):
-            continue
-        contact_changed = before is None or before[3] != a.contact
-        owner = s.owners.get(a.contact) if a.contact is not None else None
-        agents.append((aid, a.endpoint, json.dumps(a.skills), a.state.value, a.reason.value, a.since, a.contact,
-                       a.pending[0].value if a.pending else None, a.pending[1].value if a.pending else None,
-                       a.wrap_up_until, contact_changed, owner, lease_seconds))
-    if agents:
-        await conn.executemany(
-            "UPDATE acd_line_agents SET endpoint = $2, skills = $3::json, state = $4, reason = $5, since = $6,"
-            " contact = $7, pending_state = $8, pending_reason = $9, wrap_up_until = $10,"
-            " offer_owner = CASE WHEN $11 THEN $12 ELSE offer_owner END,"
-            " lease_until = CASE WHEN NOT $11 THEN lease_until WHEN $7::varchar IS NULL THEN NULL"
-            " ELSE now() + make_interval(secs => $13) END"
-            " WHERE agent_id = $1", agents)
-    return bool(gone or changed or new)
-
-
-def _quoted(text: str) -> str:
-    """An escape-string literal: read the same whatever the server's standard_conforming_strings."""
-    if "\x00" in text:
-        raise ValueError("a notification cannot carry NUL")
-    return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _offer_payload(offer: Offer) -> str:
-    a = offer.assignment
-    return json.dumps({"o": offer.owner, "e": a.entry_id, "a": a.agent_id, "p": a.endpoint, "q": a.queue,
-                       "t": a.offered_at.isoformat(), "r": a.arrival_time.isoformat()})
-
-
-def parse_offer(payload: dict[str, Any]) -> Offer:
-    return Offer(AgentAssignment(str(payload["e"]), str(payload["a"]), str(payload["p"]), str(payload["q"]),
-                                 datetime.fromisoformat(payload["t"]), datetime.fromisoformat(payload["r"])),
-                 str(payload["o"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +79,7 @@ class PgLine:
     async def aclose(self) -> None:
         await self.pool.close()
 
-    async def _txn(self, op: Callable[[_Loaded], object], at: datetime, named: Sequence[str] = (),
+    async def _txn(self, op: Callable[[LoadedLine], object], at: datetime, named: Sequence[str] = (),
                    prepare: Callable[[asyncpg.Connection], Awaitable[Sequence[str]]] | None = None) -> LineResult:
         # Round trips are most of a change's time: BEGIN goes with the lock, the notifications
         # with COMMIT (simple-query batches; the payloads are our own JSON, quoted below).
@@ -217,31 +88,19 @@ class PgLine:
             try:
                 if prepare is not None:
                     named = [*named, *await prepare(conn)]
-                loaded = await _load(conn, named, 1 + len(named))
+                loaded = await load_line(conn, named, 1 + len(named))
                 op(loaded)
                 assignments = loaded.router.dispatch(at)
                 changes = tuple(loaded.router.drain_changes())
-                line_changed = await _write(conn, loaded, self.lease_seconds)
+                line_changed = await write_line(conn, loaded, self.lease_seconds)
                 offers = tuple(Offer(a, loaded.owners.get(a.entry_id, "")) for a in assignments)
-                await conn.execute(self._notify_sql(offers, changes, line_changed) + "COMMIT")
+                await conn.execute(notify_sql(offers, changes, line_changed) + "COMMIT")
             except Exception:
                 if not conn.is_closed():  # (on cancellation the pool's reset rolls back)
                     await conn.execute("ROLLBACK")
                 raise
         return LineResult(offers, changes)
 
-    @staticmethod
-    def _notify_sql(offers: tuple[Offer, ...], changes: tuple[AgentChange, ...], line_changed: bool) -> str:
-        payloads = [_offer_payload(o) for o in offers]
-        if line_changed and not changes:  # (agent changes already make every node look again)
-            payloads.append(json.dumps({"line": True}))
-        if changes:
-            ids = sorted({c.agent_id for c in changes})
-            agents = json.dumps({"agents": ids})
-            payloads.append(agents if len(agents) < MAX_NOTIFY else json.dumps({"agents": None}))
-        return "".join(f"SELECT pg_notify('{CHANNEL}', {_quoted(p)}); " for p in payloads)
-
-    # ------------------------------------------------------------------ configuration
     async def configure(self, queues: Mapping[str, Mapping[str, int]], agents: Sequence[LineAgent], *,
                         at: datetime) -> None:
         """Seed queues and agents (a node's start): new agents come offline, known ones keep their state."""
@@ -282,7 +141,7 @@ class PgLine:
                         orphaned.append((r["arrival"], r["priority"]))
             return previous
 
-        def op(s: _Loaded) -> None:
+        def op(s: LoadedLine) -> None:
             joining = entry
             for arrival, priority in orphaned:
                 joining = replace(joining, arrival=min(joining.arrival, arrival),
@@ -340,7 +199,7 @@ class PgLine:
     # ------------------------------------------------------------------ reads (no lock)
     async def snapshot(self) -> LineSnapshot:
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            entries = await conn.fetch(f"SELECT {_ENTRY_COLS} FROM acd_line_entries"
+            entries = await conn.fetch(f"SELECT {ENTRY_COLS} FROM acd_line_entries"
                                        " ORDER BY priority DESC, arrival, seq")
             agents = await conn.fetch("SELECT agent_id, state, reason, since, contact, wrap_up_until"
                                       " FROM acd_line_agents ORDER BY agent_id")
@@ -413,10 +272,10 @@ class PgLine:
                 "SELECT agent_id FROM acd_line_agents WHERE contact IS NOT NULL AND (lease_until < now()"
                 " OR offer_owner = ANY($1::varchar[]))", dead)}
             # the entries to load, and (harmless as entry ids) the agents, so that the count of
-            # names bounds how many agents the reap can free (see _load)
+            # names bounds how many agents the reap can free (see load_line)
             return [*sorted(stale["entries"]), *sorted(stale["agents"])]
 
-        def op(s: _Loaded) -> None:
+        def op(s: LoadedLine) -> None:
             for entry_id in stale["entries"]:
                 entry = s.router.entries.get(entry_id)
                 call_id = s.call_ids.get(entry_id)

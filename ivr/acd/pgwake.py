@@ -12,7 +12,8 @@ from datetime import datetime
 import asyncpg
 
 from ivr.acd.line import LineResult, Offer
-from ivr.acd.pgline import CHANNEL, PgLine, Reaped, asyncpg_dsn, parse_offer
+from ivr.acd.pgline import PgLine, Reaped, asyncpg_dsn
+from ivr.acd.pgnotify import CHANNEL, parse_offer
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,9 @@ import click
 from ivr.acd.config import AgentConfig, ConfigError, QueueConfig, load_agents, load_queues
 from ivr.acd.plugin import config_paths
 from ivr.asterisk import check as chk
+from ivr.asterisk.checkfiles import Inputs, data_dir_of, read_dir
+from ivr.asterisk.checkmodules import needed_modules
+from ivr.asterisk.findings import Finding
 from ivr.asterisk.modules import with_requirements
 from ivr.asterisk.render import (
     MANAGER_SECRETS,
@@ -108,13 +111,13 @@ def check_command(settings: Settings, *, directory: Path, data_dir: Path | None,
         raise SystemExit(1)
 
 
-def inputs_for(settings: Settings, directory: Path, data_dir: Path | None = None) -> chk.Inputs:
+def inputs_for(settings: Settings, directory: Path, data_dir: Path | None = None) -> Inputs:
     """Everything the checks read: DIRECTORY's files and this Puente's agents, queues and prompts."""
     queues, agents, agents_path = _puente_config(settings)
-    files, read_errors = chk.read_dir(directory)
-    return chk.Inputs(conf_dir=directory, files=files, settings=settings, agents=agents, queues=queues,
-                      agents_path=agents_path, data_dir=chk.data_dir_of(files, data_dir),
-                      prompt_keys=_prompt_keys(settings), read_errors=tuple(read_errors))
+    files, read_errors = read_dir(directory)
+    return Inputs(conf_dir=directory, files=files, settings=settings, agents=agents, queues=queues,
+                  agents_path=agents_path, data_dir=data_dir_of(files, data_dir),
+                  prompt_keys=_prompt_keys(settings), read_errors=tuple(read_errors))
 
 
 def _prompt_keys(settings: Settings) -> tuple[str, ...]:
@@ -125,19 +128,19 @@ def _prompt_keys(settings: Settings) -> tuple[str, ...]:
     return tuple(f"{lang}/{e.prompt_id}" for e in catalogue.entries() for lang in sorted(e.texts))
 
 
-def _live(settings: Settings, address: str, inputs: chk.Inputs, timeout: float) -> list[chk.Finding]:
+def _live(settings: Settings, address: str, inputs: Inputs, timeout: float) -> list[Finding]:
     from ivr.asterisk.live import live_findings
 
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise click.BadParameter(f"{address!r}: expected HOST:PORT", param_hint="--ami")
     ami = settings.ami.model_copy(update={"host": host, "port": int(port)})
-    needs, _ = chk.needed_modules(inputs.file("extensions.conf"))
+    needs, _ = needed_modules(inputs.file("extensions.conf"))
     endpoints = [a.endpoint for a in pjsip_agents(inputs.agents)]
     return asyncio.run(live_findings(ami, with_requirements(needs), endpoints, timeout=timeout))
 
 
-def _record(path: Path, directory: Path, found: list[chk.Finding]) -> None:
+def _record(path: Path, directory: Path, found: list[Finding]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"checked_at": datetime.now(UTC).isoformat(timespec="seconds"), "directory": str(directory),
             "problems": [f.render() for f in found]}

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from ivr.ami.client import AmiClient
 from ivr.ami.errors import AmiNotConnected, AmiTimeout
-from ivr.asterisk.check import Finding
+from ivr.asterisk.findings import Finding
 from ivr.settings import AmiSettings
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr.asterisk.check import Finding, Severity, problems, run_checks
+from ivr.asterisk.check import problems, run_checks
 from ivr.asterisk.cli import inputs_for
+from ivr.asterisk.findings import Finding, Severity
 from ivr.cli import main
 from ivr.settings import Settings
 from tests.asterisk.support import AMI_SECRET, deploy_settings, deployed, edit

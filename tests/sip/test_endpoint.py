@@ -231,9 +231,9 @@ async def test_a_register_storm_keeps_the_tables_bounded(start_endpoint: Callabl
 async def test_a_call_that_cannot_open_its_media_fails_alone(
     start_endpoint: Callable[..., Any], peer: UdpPeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ivr.channels.sip import endpoint as endpoint_module
+    from ivr.channels.sip import inboundcall
 
-    real = endpoint_module.open_inbound_leg
+    real = inboundcall.open_inbound_leg
     failing = {"call-2"}
 
     async def open_leg(settings: Any, pacer: Any, request: SipRequest, *args: Any) -> Any:
@@ -241,7 +241,7 @@ async def test_a_call_that_cannot_open_its_media_fails_alone(
             raise RuntimeError("a fault of this call alone")
         return await real(settings, pacer, request, *args)
 
-    monkeypatch.setattr(endpoint_module, "open_inbound_leg", open_leg)
+    monkeypatch.setattr(inboundcall, "open_inbound_leg", open_leg)
     async with start_endpoint() as harness:
         peer.send(request("INVITE", peer.port, body=SDP.format(port=40010)), harness.port)
         live: SipChannel = await asyncio.wait_for(harness.channels.get(), 3)

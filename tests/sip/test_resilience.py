@@ -393,7 +393,7 @@ async def test_no_free_rtp_port_refuses_that_call_only(start_endpoint: StartEndp
 async def test_an_unexpected_fault_ends_that_call_or_message_only(
     start_endpoint: StartEndpoint, peer: UdpPeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ivr.channels.sip.endpoint as endpoint_module
+    from ivr.channels.sip import inboundcall
 
     async def broken_leg(*args: object) -> None:
         raise RuntimeError("a bug while opening the leg")
@@ -402,7 +402,7 @@ async def test_an_unexpected_fault_ends_that_call_or_message_only(
         raise RuntimeError("a bug in REGISTER handling")
 
     async with start_endpoint() as harness:
-        monkeypatch.setattr(endpoint_module, "open_inbound_leg", broken_leg)
+        monkeypatch.setattr(inboundcall, "open_inbound_leg", broken_leg)
         monkeypatch.setattr(harness.endpoint.registrations, "handle", broken_register)
         peer.send(request("INVITE", peer.port, branch="z9hG4bKbug", call_id="bug", body=SDP.format(port=40000)),
                   harness.port)

@@ -1,7 +1,8 @@
 """The built-in SIP endpoint: one UDP socket, server transactions, inbound calls, dispatch.
 
-Requests are answered from the datagram callback (no task per message); each inbound call runs
-its handler in the endpoint's TaskGroup. Outbound calls live in :mod:`ivr.channels.sip.dialer`.
+Requests are answered from the datagram callback (no task per message), by the handlers of
+:mod:`ivr.channels.sip.uas`; each inbound call runs in the endpoint's TaskGroup
+(:mod:`ivr.channels.sip.inboundcall`). Outbound calls live in :mod:`ivr.channels.sip.dialer`.
 """
 
 from __future__ import annotations
@@ -17,23 +18,16 @@ from ivr.channels.sip.credentials import AgentSecrets, load_agent_secrets
 from ivr.channels.sip.dialer import dial
 from ivr.channels.sip.errors import SdpError
 from ivr.channels.sip.flood import SipFloodGuard
-from ivr.channels.sip.inbound import bad_request_for, dtmf_relay_digit, open_inbound_leg
+from ivr.channels.sip.inbound import bad_request_for
+from ivr.channels.sip.inboundcall import CallHandler, run_inbound_call
 from ivr.channels.sip.leg import Direction, EndedBy, Leg, LegState
 from ivr.channels.sip.mediaproc import make_pacer
-from ivr.channels.sip.message import (
-    SipMessage,
-    SipParseError,
-    SipRequest,
-    SipResponse,
-    new_tag,
-    parse_message,
-    response_to,
-    tag_of,
-)
+from ivr.channels.sip.message import SipMessage, SipParseError, SipRequest, SipResponse, parse_message, response_to
 from ivr.channels.sip.registrar import Registrar, Registrations, resolve_target
-from ivr.channels.sip.sdp import Codec, Negotiated, ip_version_of, negotiate, parse_sdp
+from ivr.channels.sip.sdp import Negotiated, ip_version_of
 from ivr.channels.sip.stats import EndpointStats, PacingStats
 from ivr.channels.sip.transactions import Address, Retransmitter, ServerTransactions, Timers
+from ivr.channels.sip.uas import ALLOW, SUPPORTED_CODECS, RequestHandlers
 from ivr.errors import listen_error
 from ivr.settings import SipSettings
 
@@ -41,11 +35,6 @@ if TYPE_CHECKING:
     from ivr.speech.factory import SpeechEngines
 
 log = logging.getLogger("ivr.sip")
-
-CallHandler = Callable[[SipChannel], Awaitable[None]]
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
-SUPPORTED_CODECS = (Codec.PCMU, Codec.PCMA)
-_OTHER_METHODS = frozenset({"UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "MESSAGE", "REFER", "PUBLISH"})
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -84,16 +73,17 @@ class SipEndpoint:
                                 realtime=settings.media_realtime_priority)
         self.flood = SipFloodGuard(settings)
         self.registrations = Registrations(settings, secrets if secrets is not None else load_agent_secrets(settings))
-        self._handler = handler
+        self.handler = handler
         self._transport: asyncio.DatagramTransport | None = None
         self._tg: asyncio.TaskGroup | None = None
         self.retransmitter = Retransmitter(self._send, self.timers)
-        self._server_tx = ServerTransactions(self.timers, max_entries=settings.max_transactions)
+        self.server_tx = ServerTransactions(self.timers, max_entries=settings.max_transactions)
         self._client_tx: dict[str, Callable[[SipResponse], None]] = {}
-        self._legs: dict[str, Leg] = {}
-        self._opening: set[str] = set()  # Call-IDs of accepted INVITEs whose leg is not made yet
+        self.legs: dict[str, Leg] = {}
+        self.opening: set[str] = set()  # Call-IDs of accepted INVITEs whose leg is not made yet
         self.address: Address = (settings.host, settings.port)
         self.media_ip_version = ip_version_of(settings.rtp_host)  # the only family SDP may name
+        self.requests = RequestHandlers(self)
 
     @property
     def listening(self) -> bool:
@@ -122,7 +112,7 @@ class SipEndpoint:
                 await asyncio.Future()
         finally:
             self._tg = None
-            for leg in list(self._legs.values()):
+            for leg in list(self.legs.values()):
                 leg.end(EndedBy.LOCAL)
             transport.close()
             self._transport = None
@@ -133,7 +123,7 @@ class SipEndpoint:
 
     @property
     def server_transactions(self) -> int:
-        return len(self._server_tx)
+        return len(self.server_tx)
 
     @property
     def contact(self) -> str:
@@ -150,16 +140,21 @@ class SipEndpoint:
                 log.exception("SIP housekeeping failed; trying again in a second")
 
     def _sweep(self, now: float) -> None:
-        self._server_tx.expire(now)
+        self.server_tx.expire(now)
         self.registrar.expire(now)
-        for call_id, leg in list(self._legs.items()):
+        for call_id, leg in list(self.legs.items()):
             if leg.state is LegState.ENDED and not self.retransmitter.active(("2xx", call_id)):
-                del self._legs[call_id]
+                del self.legs[call_id]
 
     def spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
         if self._tg is None:
             raise RuntimeError("the SIP endpoint is not running")
         return self._tg.create_task(coro, name=name)  # type: ignore[arg-type]
+
+    def start_inbound_call(self, request: SipRequest, addr: Address, negotiated: Negotiated) -> None:
+        """Run an accepted INVITE's call in the TaskGroup (its Call-ID is in ``opening`` meanwhile)."""
+        self.opening.add(request.call_id)
+        self.spawn(run_inbound_call(self, request, addr, negotiated), name=f"sip-call-{request.call_id[:16]}")
 
     # ------------------------------------------------------------------ wire
     def _send(self, data: bytes, addr: Address) -> bool:
@@ -206,7 +201,7 @@ class SipEndpoint:
         if isinstance(message, SipResponse):
             self._on_response(message)
         else:
-            self._on_request(message, addr)
+            self.requests.on_request(message, addr)
 
     def _reject_malformed(self, exc: SipParseError, addr: Address) -> None:
         log.info("malformed SIP", extra={"error": exc.reason, "peer": f"{addr[0]}:{addr[1]}"})
@@ -225,7 +220,7 @@ class SipEndpoint:
     def unregister_client_tx(self, branch: str) -> None:
         self._client_tx.pop(branch, None)
 
-    # ------------------------------------------------------------------ server side
+    # ------------------------------------------------------------------ responses (server transactions)
     def respond(
         self,
         request: SipRequest,
@@ -243,7 +238,7 @@ class SipEndpoint:
             response.headers.add(name, value)
         if body:
             response.headers.add("Content-Type", "application/sdp")
-        tx = self._server_tx.find(request)
+        tx = self.server_tx.find(request)
         if tx is not None and request.method not in ("ACK", "CANCEL"):  # CANCEL finds its INVITE
             tx.response = response
         if request.method == "INVITE" and status >= 300:
@@ -255,151 +250,12 @@ class SipEndpoint:
             self.send_message(response, addr)
         return response
 
-    def _on_request(self, request: SipRequest, addr: Address) -> None:
-        if request.method == "ACK":
-            self._on_ack(request)
-            return
-        existing = self._server_tx.find(request) if request.method != "CANCEL" else None
-        if existing is not None and existing.request.method == request.method:
-            # Absorb the retransmission: repeat the last response (an INVITE's failure response
-            # repeats on timer G instead).
-            response = existing.response
-            if response is not None and (response.status < 300 or request.method != "INVITE"):
-                self.send_message(response, addr)
-            return
-        now = asyncio.get_running_loop().time()
-        if request.method != "CANCEL":
-            self._server_tx.create(request, addr, now)
-        handlers = {
-            "INVITE": self._on_invite,
-            "BYE": self._on_bye,
-            "CANCEL": self._on_cancel,
-            "OPTIONS": self._on_options,
-            "INFO": self._on_info,
-            "REGISTER": self._on_register,
-        }
-        handler = handlers.get(request.method)
-        if handler is None:
-            known = request.method in _OTHER_METHODS  # a SIP method we do not take: 405, else 501
-            status, reason = (405, "Method Not Allowed") if known else (501, "Not Implemented")
-            self.respond(request, addr, status, reason, extra={"Allow": ALLOW})
-            return
-        handler(request, addr)
-
-    def _on_ack(self, request: SipRequest) -> None:
-        # A failure response's ACK shares its INVITE's branch; a 2xx's ACK is a new transaction.
-        if not self.retransmitter.stop(("final", request.branch)):
-            self.retransmitter.stop(("2xx", request.call_id))
-
-    def _on_options(self, request: SipRequest, addr: Address) -> None:
-        capabilities = {"Allow": ALLOW, "Accept": "application/sdp, application/dtmf-relay"}
-        self.respond(request, addr, 200, "OK", to_tag=new_tag(), extra=capabilities)
-
-    def _on_register(self, request: SipRequest, addr: Address) -> None:
-        reply = self.registrations.handle(request, asyncio.get_running_loop().time())
-        self.respond(request, addr, reply.status, reply.reason, to_tag=new_tag(), extra=reply.headers)
-
-    def _dialog_leg(self, request: SipRequest) -> Leg | None:
-        """The leg an in-dialog request belongs to: same Call-ID and, when it carries one, our tag.
-
-        A request of an earlier dialog that reused the Call-ID (its To tag is the old leg's tag)
-        must not reach the new call.
-        """
-        leg = self._legs.get(request.call_id)
-        to_tag = tag_of(request.headers.get("To"))
-        if leg is None or (to_tag and to_tag != leg.local_tag):
-            return None
-        return leg
-
-    def _on_bye(self, request: SipRequest, addr: Address) -> None:
-        leg = self._dialog_leg(request)
-        if leg is None or leg.state is LegState.ENDED:
-            self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
-            return
-        self.respond(request, addr, 200, "OK")
-        self.retransmitter.stop(("2xx", leg.call_id))
-        leg.end(EndedBy.REMOTE)
-
-    def _on_cancel(self, request: SipRequest, addr: Address) -> None:
-        tx = self._server_tx.find(request)
-        if tx is None:
-            self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
-            return
-        self.respond(request, addr, 200, "OK")
-        if tx.response is not None and tx.response.status >= 200:
-            return  # already answered or rejected: the CANCEL has no effect (RFC 3261 §9.2)
-        leg = self._legs.get(request.call_id)
-        self.respond(tx.request, tx.addr, 487, "Request Terminated", to_tag=leg.local_tag if leg else new_tag())
-        if leg is not None:
-            leg.end(EndedBy.REMOTE)
-
-    def _on_info(self, request: SipRequest, addr: Address) -> None:
-        leg = self._dialog_leg(request)
-        if leg is None:
-            self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
-            return
-        self.respond(request, addr, 200, "OK")
-        content_type = (request.headers.get("Content-Type") or "").lower()
-        if "dtmf" in content_type:
-            digit = dtmf_relay_digit(request.body)
-            if digit:
-                leg.digit(digit)
-
-    def _on_invite(self, request: SipRequest, addr: Address) -> None:
-        if tag_of(request.headers.get("To")):
-            self._on_reinvite(request, addr)
-            return
-        if self.active_calls() >= self.settings.max_calls:
-            self.stats.calls_rejected += 1
-            self.respond(request, addr, 503, "Service Unavailable", to_tag=new_tag(), extra={"Retry-After": "5"})
-            return
-        live = self._legs.get(request.call_id)
-        if request.call_id in self._opening or (live is not None and live.state is not LegState.ENDED):
-            # A new dialog on the Call-ID of a live call: legs are found by Call-ID, so refuse it
-            # (RFC 3261 §8.2.2.2 calls the same From tag a merged request: 482).
-            same_caller = live is not None and tag_of(request.headers.get("From")) == tag_of(live.remote_header)
-            status, reason = (482, "Loop Detected") if same_caller else (400, "Call-ID In Use")
-            self.respond(request, addr, status, reason, to_tag=new_tag(),
-                         extra={"Warning": '399 puente "the Call-ID belongs to a call in progress"'})
-            return
-        try:
-            negotiated = negotiate(parse_sdp(request.body), SUPPORTED_CODECS, ip_version=self.media_ip_version)
-        except SdpError as exc:
-            self._not_acceptable(request, addr, exc, to_tag=new_tag())
-            return
-        self.respond(request, addr, 100, "Trying")
-        self.stats.calls_in += 1
-        self._opening.add(request.call_id)
-        self.spawn(self._inbound_call(request, addr, negotiated), name=f"sip-call-{request.call_id[:16]}")
-
-    def _not_acceptable(self, request: SipRequest, addr: Address, exc: SdpError, *, to_tag: str) -> None:
-        reason = str(exc).replace('"', "'")[:200]
-        log.info("SDP refused (488)", extra={"sip_call_id": request.call_id[:64], "reason": reason})
-        warning = {"Warning": f'399 puente "{reason}"'}
-        self.respond(request, addr, 488, "Not Acceptable Here", to_tag=to_tag, extra=warning)
-
-    def _on_reinvite(self, request: SipRequest, addr: Address) -> None:
-        leg = self._dialog_leg(request)
-        if leg is None or leg.state is LegState.ENDED:
-            self.respond(request, addr, 481, "Call/Transaction Does Not Exist")
-            return
-        if request.body:
-            # An offer we could not send to is refused and the session goes on unchanged (§14.2).
-            try:
-                negotiate(parse_sdp(request.body), SUPPORTED_CODECS, ip_version=self.media_ip_version)
-            except SdpError as exc:
-                self._not_acceptable(request, addr, exc, to_tag=leg.local_tag)
-                return
-        # We keep our media as it is (a hold re-INVITE still gets our stream): answer with our SDP.
-        response = self.respond_2xx(request, addr, leg)
-        log.debug("re-INVITE answered", extra={"status": response.status})
-
     def respond_2xx(self, request: SipRequest, addr: Address, leg: Leg) -> SipResponse:
         response = response_to(request, 200, "OK", to_tag=leg.local_tag, body=leg.local_sdp)
         response.headers.add("Contact", f"<{self.contact}>")
         response.headers.add("Allow", ALLOW)
         response.headers.add("Content-Type", "application/sdp")
-        tx = self._server_tx.find(request)
+        tx = self.server_tx.find(request)
         if tx is not None:
             tx.response = response
 
@@ -412,70 +268,14 @@ class SipEndpoint:
         )
         return response
 
-    async def _inbound_call(self, request: SipRequest, addr: Address, negotiated: Negotiated) -> None:
-        """One inbound call, start to end. Runs in the endpoint's TaskGroup, so nothing may escape:
-        a fault here ends this call (counted, logged), never the endpoint and every other call."""
-        leg: Leg | None = None
-        try:
-            try:
-                leg = await self._open_inbound(request, addr, negotiated)
-            finally:
-                self._opening.discard(request.call_id)
-            if leg is not None:
-                await self._run_call(leg)
-        except Exception:  # the fault boundary of one call
-            self.stats.call_faults += 1
-            log.exception("SIP call failed; ending it", extra={"sip_call_id": request.call_id[:64]})
-            self._end_after_fault(leg, request, addr)
-
-    def _end_after_fault(self, leg: Leg | None, request: SipRequest, addr: Address) -> None:
-        try:
-            if leg is not None:
-                self.hangup_leg(leg)
-            else:
-                self._refuse_unopened(request, addr)
-        except Exception:  # still inside the one call's fault boundary
-            log.exception("could not end a failed SIP call cleanly", extra={"sip_call_id": request.call_id[:64]})
-            if leg is not None:
-                leg.state = LegState.ENDED  # housekeeping forgets it
-
-    async def _open_inbound(self, request: SipRequest, addr: Address, negotiated: Negotiated) -> Leg | None:
-        try:
-            leg = await open_inbound_leg(self.settings, self.pacer, request, addr, negotiated)
-        except OSError as exc:  # no free RTP port
-            log.warning("no RTP port for an inbound call", extra={"sip_call_id": request.call_id[:64],
-                                                                  "error": str(exc)})
-            self._refuse_unopened(request, addr)
-            return None
-        self.add_leg(leg)
-        tx = self._server_tx.find(request)
-        if tx is not None and tx.response is not None and tx.response.status >= 200:
-            leg.end(EndedBy.REMOTE)  # cancelled while the media socket was opening
-            return None
-        return leg
-
-    def _refuse_unopened(self, request: SipRequest, addr: Address) -> None:
-        tx = self._server_tx.find(request)
-        if tx is None or tx.response is None or tx.response.status < 200:
-            self.respond(request, addr, 503, "Service Unavailable", to_tag=new_tag())
-
-    async def _run_call(self, leg: Leg) -> None:
-        channel = SipChannel(self, leg)
-        try:
-            await self._handler(channel)
-        except Exception:
-            log.exception("call handler failed", extra={"sip_call_id": leg.call_id})
-        finally:
-            await channel.hangup()
-
     # ------------------------------------------------------------------ used by channels
     def active_calls(self) -> int:
         return sum(
-            1 for leg in self._legs.values() if leg.direction is Direction.INBOUND and leg.state is not LegState.ENDED
+            1 for leg in self.legs.values() if leg.direction is Direction.INBOUND and leg.state is not LegState.ENDED
         )
 
     def add_leg(self, leg: Leg) -> None:
-        self._legs[leg.call_id] = leg
+        self.legs[leg.call_id] = leg
         leg.rtp.call_id = leg.call_id
         leg.rtp.on_send_failure = lambda: self.hangup_leg(leg)
 
@@ -493,7 +293,7 @@ class SipEndpoint:
             bye = leg.in_dialog_request("BYE", self.contact, user_agent=self.settings.user_agent)
             self._send_tracked(bye, leg.remote_addr)
         elif leg.invite is not None and leg.invite_addr is not None:
-            tx = self._server_tx.find(leg.invite)
+            tx = self.server_tx.find(leg.invite)
             if tx is None or tx.response is None or tx.response.status < 200:
                 self.respond(leg.invite, leg.invite_addr, 480, "Temporarily Unavailable", to_tag=leg.local_tag)
         leg.end(EndedBy.LOCAL)
