@@ -10,8 +10,9 @@ an optional field the event leaves None is left out of its row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ivr.events.flow import (
     CallbackRequested,
@@ -125,78 +126,138 @@ def _present(**values: object) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+_E = TypeVar("_E", bound=Event)
+# an event's exact type -> its row (each function takes its own type: registering pairs them)
+_FACT_ROWS: dict[type[Event], Callable[[Event], FactRow]] = {}
+
+
+def _rows_for(kind: type[_E]) -> Callable[[Callable[[_E], FactRow]], Callable[[_E], FactRow]]:
+    def register(row: Callable[[_E], FactRow]) -> Callable[[_E], FactRow]:
+        _FACT_ROWS[kind] = cast(Callable[[Event], FactRow], row)
+        return row
+
+    return register
+
+
 def fact_row(event: Event) -> FactRow | None:
-    """The row a flow fact adds to its caller's timeline (None for any other event)."""
-    match event:
-        case NodeEntered():
-            return FactRow(event.call_id, CallEventKind.NODE_ENTERED, event.node, {"kind": event.node_kind} | _present(
-                queue=event.queue, arrival=event.arrival.isoformat() if event.arrival else None,
-                priority=event.priority, place=event.place))
-        case NoInput():
-            return FactRow(event.call_id, CallEventKind.NO_INPUT, event.node, {})
-        case NoMatch():
-            return FactRow(event.call_id, CallEventKind.NO_MATCH, event.node,
-                           _present(digits=event.digits, transcript=event.transcript))
-        case InputReceived():
-            return FactRow(event.call_id, CallEventKind.INPUT, event.node, {
-                "mode": event.mode, "digits": event.digits, "transcript": event.transcript, "key": event.key,
-                "confidence": event.confidence, "engine": event.engine})
-        case PromptPlayed():
-            return FactRow(event.call_id, CallEventKind.PROMPT_PLAYED, event.node, {"prompt": event.prompt})
-        case LanguageSet():
-            return FactRow(event.call_id, CallEventKind.LANGUAGE_SET, event.node, {"language": event.language})
-        case VariableSet():
-            return FactRow(event.call_id, CallEventKind.VARIABLE_SET, event.node, _present(
-                variables=list(event.variables) if event.variables is not None else None, need=event.need,
-                variable=event.variable))
-        case ScheduleChecked():
-            data: dict[str, Any] = {"schedule": event.schedule} | _present(error=event.error)
-            if event.reading is not None:
-                data |= {"reason": event.reading.reason, "source": event.reading.source,
-                         "next_change": event.reading.next_change}
-            return FactRow(event.call_id, CallEventKind.SCHEDULE, event.node, data | {"state": event.state})
-        case OrderLookedUp():
-            data = _present(order=event.order)
-            data |= {"error": event.error} if event.error is not None else {"status": event.status}
-            return FactRow(event.call_id, CallEventKind.LOOKUP, event.node, data)
-        case TransferDialled():
-            return FactRow(event.call_id, CallEventKind.TRANSFER, event.node,
-                           {"to": event.to} | _present(endpoint=event.endpoint, queue=event.queue))
-        case TransferEnded():
-            return FactRow(event.call_id, CallEventKind.TRANSFER, event.node,
-                           {"status": event.status, "talk_seconds": event.talk_seconds})
-        case CallbackRequested():
-            return FactRow(event.call_id, CallEventKind.CALLBACK_REQUESTED, event.node, _callback(event))
-        case DeflectionOffered():
-            data = {"reason": event.reason, "offered": event.offered}
-            data |= ({"answer": event.answer, "prompt_id": event.prompt_id, "prompt_version": event.prompt_version,
-                      "consent_mode": event.consent_mode} if event.offered else {"why": event.why})
-            return FactRow(event.call_id, CallEventKind.DEFLECTION_OFFERED, event.node, data)
-        case DeflectionSent():
-            return FactRow(event.call_id, CallEventKind.DEFLECTION_SENT, event.node, {
-                "link_id": event.link_id, "reference": event.reference, "channel": event.channel})
-        case ReturningCaller():
-            return FactRow(event.call_id, CallEventKind.RETURNING_CALLER, event.node, {
-                "previous_call_id": event.previous_call_id, "queue": event.queue,
-                "waited_seconds": event.waited_seconds})
-        case CallError():
-            return FactRow(event.call_id, CallEventKind.ERROR, event.node, {"error": event.error} | _present(
-                detail=event.detail, fallback=event.fallback, steps=event.steps, seconds=event.seconds))
-        case HungUp():
-            return FactRow(event.call_id, CallEventKind.HANGUP, event.node, {"by": event.by})
-        case CallResumed():
-            return FactRow(event.call_id, CallEventKind.RESUMED, event.node, {
-                "leg": event.leg, "owner": event.owner, "node": event.resumed_on,
-                "previous_owner": event.previous_owner, "previous_disposition": event.previous_disposition})
-        case _:
-            return None
+    """The row a flow fact adds to its caller's timeline (None for any other event). Looked up by
+    the event's exact type: every fact of every call passes here, a chain of isinstance does not."""
+    row = _FACT_ROWS.get(type(event))
+    return None if row is None else row(event)
 
 
-def _callback(event: CallbackRequested) -> dict[str, Any]:
-    if event.accepted is None:  # after a drop: the source first, as the engine always wrote it
-        return {"source": event.source} | _present(refused=event.refused, queue=event.queue,
-                                                   callback_id=event.callback_id, scheduled_for=event.scheduled_for)
-    data = {"queue": event.queue, "source": event.source, "accepted": event.accepted}
-    if event.accepted:
-        data |= {"callback_id": event.callback_id, "scheduled_for": event.scheduled_for, "merged": event.merged}
-    return data
+@_rows_for(NodeEntered)
+def _node(e: NodeEntered) -> FactRow:
+    if e.place is None:  # any node but a later leg's resume step
+        return FactRow(e.call_id, CallEventKind.NODE_ENTERED, e.node, {"kind": e.node_kind})
+    return FactRow(e.call_id, CallEventKind.NODE_ENTERED, e.node, {"kind": e.node_kind} | _present(
+        queue=e.queue, arrival=e.arrival.isoformat() if e.arrival else None, priority=e.priority, place=e.place))
+
+
+@_rows_for(InputReceived)
+def _input(e: InputReceived) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.INPUT, e.node, {
+        "mode": e.mode, "digits": e.digits, "transcript": e.transcript, "key": e.key, "confidence": e.confidence,
+        "engine": e.engine})
+
+
+@_rows_for(NoInput)
+def _no_input(e: NoInput) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.NO_INPUT, e.node, {})
+
+
+@_rows_for(NoMatch)
+def _no_match(e: NoMatch) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.NO_MATCH, e.node, _present(digits=e.digits, transcript=e.transcript))
+
+
+@_rows_for(PromptPlayed)
+def _prompt(e: PromptPlayed) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.PROMPT_PLAYED, e.node, {"prompt": e.prompt})
+
+
+@_rows_for(LanguageSet)
+def _language(e: LanguageSet) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.LANGUAGE_SET, e.node, {"language": e.language})
+
+
+@_rows_for(VariableSet)
+def _variable(e: VariableSet) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.VARIABLE_SET, e.node, _present(
+        variables=list(e.variables) if e.variables is not None else None, need=e.need, variable=e.variable))
+
+
+@_rows_for(ScheduleChecked)
+def _schedule(e: ScheduleChecked) -> FactRow:
+    data: dict[str, Any] = {"schedule": e.schedule} | _present(error=e.error)
+    if e.reading is not None:
+        data |= {"reason": e.reading.reason, "source": e.reading.source, "next_change": e.reading.next_change}
+    return FactRow(e.call_id, CallEventKind.SCHEDULE, e.node, data | {"state": e.state})
+
+
+@_rows_for(OrderLookedUp)
+def _lookup(e: OrderLookedUp) -> FactRow:
+    data = _present(order=e.order)
+    data |= {"error": e.error} if e.error is not None else {"status": e.status}
+    return FactRow(e.call_id, CallEventKind.LOOKUP, e.node, data)
+
+
+@_rows_for(TransferDialled)
+def _transfer(e: TransferDialled) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.TRANSFER, e.node, {"to": e.to} | _present(endpoint=e.endpoint,
+                                                                                      queue=e.queue))
+
+
+@_rows_for(TransferEnded)
+def _transfer_ended(e: TransferEnded) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.TRANSFER, e.node, {"status": e.status, "talk_seconds": e.talk_seconds})
+
+
+@_rows_for(CallbackRequested)
+def _callback(e: CallbackRequested) -> FactRow:
+    if e.accepted is None:  # after a drop: the source first, as the engine always wrote it
+        data = {"source": e.source} | _present(refused=e.refused, queue=e.queue, callback_id=e.callback_id,
+                                               scheduled_for=e.scheduled_for)
+    else:
+        data = {"queue": e.queue, "source": e.source, "accepted": e.accepted}
+        if e.accepted:
+            data |= {"callback_id": e.callback_id, "scheduled_for": e.scheduled_for, "merged": e.merged}
+    return FactRow(e.call_id, CallEventKind.CALLBACK_REQUESTED, e.node, data)
+
+
+@_rows_for(DeflectionOffered)
+def _deflection_offered(e: DeflectionOffered) -> FactRow:
+    data: dict[str, Any] = {"reason": e.reason, "offered": e.offered}
+    data |= ({"answer": e.answer, "prompt_id": e.prompt_id, "prompt_version": e.prompt_version,
+              "consent_mode": e.consent_mode} if e.offered else {"why": e.why})
+    return FactRow(e.call_id, CallEventKind.DEFLECTION_OFFERED, e.node, data)
+
+
+@_rows_for(DeflectionSent)
+def _deflection_sent(e: DeflectionSent) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.DEFLECTION_SENT, e.node, {
+        "link_id": e.link_id, "reference": e.reference, "channel": e.channel})
+
+
+@_rows_for(ReturningCaller)
+def _returning(e: ReturningCaller) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.RETURNING_CALLER, e.node, {
+        "previous_call_id": e.previous_call_id, "queue": e.queue, "waited_seconds": e.waited_seconds})
+
+
+@_rows_for(CallError)
+def _error(e: CallError) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.ERROR, e.node, {"error": e.error} | _present(
+        detail=e.detail, fallback=e.fallback, steps=e.steps, seconds=e.seconds))
+
+
+@_rows_for(HungUp)
+def _hangup(e: HungUp) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.HANGUP, e.node, {"by": e.by})
+
+
+@_rows_for(CallResumed)
+def _resumed(e: CallResumed) -> FactRow:
+    return FactRow(e.call_id, CallEventKind.RESUMED, e.node, {
+        "leg": e.leg, "owner": e.owner, "node": e.resumed_on, "previous_owner": e.previous_owner,
+        "previous_disposition": e.previous_disposition})
