@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from ivr.calls.timeline import fact_row
 from ivr.channel import CallerHungUp, CallInfo, Channel, InputResult, InputSpec, PromptFile
