@@ -29,7 +29,8 @@ from ivr.channel import Backend, CallInfo
 from ivr.db import Database
 from ivr.db.migrate import upgrade_async
 from ivr.events import EventBus
-from ivr.ports import CallEventKind, Disposition
+from ivr.events.flow import PromptPlayed
+from ivr.ports import Disposition
 
 
 async def one_call(store: CallStore, n: int, events: int, spacing: float, *, ends: list[float], tag: str) -> None:
@@ -38,7 +39,7 @@ async def one_call(store: CallStore, n: int, events: int, spacing: float, *, end
                     started_at=datetime.now(UTC))
     await store.call_started(info, flow="support", language="es")
     for i in range(events):
-        await store.event(cid, CallEventKind.PROMPT_PLAYED, node=f"n{i % 7}", data={"prompt": "es/main_menu", "i": i})
+        store.publish(PromptPlayed(call_id=cid, node=f"n{i % 7}", prompt="es/main_menu"))
         await asyncio.sleep(random.uniform(0, 2 * spacing))
     t0 = time.perf_counter()
     await store.call_ended(cid, Disposition.COMPLETED)

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ivr.channel import CallInfo, Channel
 from ivr.context import CallContext, ContextSnapshot, InputRecord
+from ivr.events.types import Event
 
 # --------------------------------------------------------------------------- call records
 
@@ -57,12 +58,21 @@ class Disposition(enum.StrEnum):
     TIME_LIMIT = "time_limit"  # the call spent the longest time allowed in the IVR's menus
 
 
-class CallRecorder(Protocol):
-    async def call_started(self, info: CallInfo, *, flow: str, language: str) -> None: ...
+class CallEvents(Protocol):
+    """Where the call path publishes its facts, typed (:mod:`ivr.events.flow`,
+    :mod:`ivr.events.types`): once each, onto the event bus, where the call recorder, the metrics and
+    MQTT take them. Synchronous and never blocking: a failing subscriber is logged by the bus."""
 
-    async def event(
-        self, call_id: str, kind: CallEventKind, *, node: str | None = None, data: dict[str, Any] | None = None
-    ) -> None: ...
+    def publish(self, event: Event) -> None: ...
+
+
+class CallRecorder(CallEvents, Protocol):
+    """The call's record: its start and end are awaited (a later leg's start reads the earlier
+    legs' record; the end waits, bounded, until the call's rows are written) and published by the
+    recorder; every fact in between is published through :meth:`publish` (the bus), and the recorder
+    writes its row from the bus."""
+
+    async def call_started(self, info: CallInfo, *, flow: str, language: str) -> None: ...
 
     async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None: ...
 

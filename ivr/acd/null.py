@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ivr.channel import CallInfo
-from ivr.ports import CallEventKind, Disposition
+from ivr.events.types import Event
+from ivr.ports import Disposition
 
 
 class NullRecorder:
@@ -15,6 +16,5 @@ class NullRecorder:
     async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None:
         return None
 
-    async def event(self, call_id: str, kind: CallEventKind, *, node: str | None = None,
-                    data: dict[str, object] | None = None) -> None:
+    def publish(self, event: Event) -> None:
         return None

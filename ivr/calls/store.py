@@ -2,9 +2,10 @@
 
 Writes go through a :class:`CallWriter` (batched, never raising into the call); ``call_ended``
 waits (bounded) until the call's rows are written, so a read after it returns sees the whole call.
-The queue's facts come from the bus: the store listens to the ACD's typed events
-(:mod:`ivr.calls.timeline`) for the calls it is recording, and writes their rows and the call's
-queue, wait and agent from them. The call's start and end are published here, once.
+Every fact of a call comes from the bus, typed: the store listens to the flow's and the ACD's
+events (:mod:`ivr.calls.timeline`) for the calls it is recording, and writes their rows (and the
+call's language, queue, wait and agent) from them. The listener is synchronous, so a call's rows
+keep the order its facts were published in. The call's start and end are published here, once.
 """
 
 from __future__ import annotations
@@ -22,19 +23,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.calls.models import CallEventRow, CallRow
 from ivr.calls.records import CallEventRecord, CallRecord
-from ivr.calls.timeline import timeline_rows
+from ivr.calls.timeline import fact_row, timeline_rows
 from ivr.calls.writer import CallWriter
 from ivr.channel import CallInfo, InputMode
 from ivr.context import InputRecord
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
-from ivr.events.types import AgentConnected, CallEnded, CallStarted, Event, InputReceived, NodeEntered, QueueLeft
+from ivr.events.flow import CallResumed, LanguageSet
+from ivr.events.types import AgentConnected, CallEnded, CallStarted, Event, QueueLeft
 from ivr.logs import mask_number
 from ivr.ports import CallEventKind, Disposition, EarlierLegs, RecentContact
 
 log = logging.getLogger(__name__)
 
-_INPUT_KINDS = {CallEventKind.INPUT, CallEventKind.NO_INPUT, CallEventKind.NO_MATCH}
 _LIMITS = {"caller": 64, "dialled": 64, "flow": 64, "language": 8, "queue": 64, "agent_id": 64,
            "linked_id": 128, "node": 128, "backend": 16,
            "owner": 128}
@@ -137,30 +138,19 @@ class CallStore:
         self._live[call_id] = _Live(flow=flow, started_at=started_at, seq=max((e.seq for e in events), default=0),
                                     queue=queue, waited=sum(waits) if waits else None, agent_id=agent_id)
         self._earlier[call_id] = _earlier_legs(events)
-        await self.event(call_id, CallEventKind.RESUMED, data={
-            "leg": legs, "owner": self._owner, "node": (self._owner or "").split(":", 1)[0] or None,
-            "previous_owner": previous["owner"], "previous_disposition": previous["disposition"]})
+        self.publish(CallResumed(call_id=call_id, leg=legs, owner=self._owner,
+                                 resumed_on=(self._owner or "").split(":", 1)[0] or None,
+                                 previous_owner=previous["owner"], previous_disposition=previous["disposition"]))
         return True
 
     async def earlier_legs(self, call_id: str) -> EarlierLegs | None:
         """What the earlier legs of a call resumed here recorded (once; None for a first leg)."""
         return self._earlier.pop(call_id, None)
 
-    async def event(
-        self, call_id: str, kind: CallEventKind, *, node: str | None = None, data: dict[str, Any] | None = None
-    ) -> None:
-        live = self._live.get(call_id)
-        if live is None:
-            log.warning("event for a call that was not started", extra={"call_id": call_id, "kind": str(kind)})
-            live = self._live[call_id] = _Live(flow="", started_at=utcnow())
-        clean = self._add_event(call_id, live, str(kind), node, data)
-        try:
-            known = CallEventKind(kind)
-        except ValueError:
-            log.warning("unknown call event kind recorded as is", extra={"kind": str(kind)})
-            return
-        self._track(call_id, known, clean or {})
-        self._publish(call_id, live, known, node, clean or {})
+    def publish(self, event: Event) -> None:
+        """A fact of a call, onto the bus (metrics, MQTT, and this store's own listener, which
+        writes its row): the one way a fact reaches the record."""
+        self._bus.publish(event)
 
     async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None:
         live = self._live.pop(call_id, None)
@@ -178,15 +168,21 @@ class CallStore:
         await self.writer.sync(self._end_timeout)
 
     def _add_event(self, call_id: str, live: _Live, kind: str, node: str | None,
-                   data: dict[str, Any] | None) -> dict[str, Any] | None:
+                   data: dict[str, Any] | None) -> None:
         live.seq += 1
-        clean = _jsonable(data)
         self.writer.add_event(_clip({"call_id": call_id, "seq": live.seq, "at": utcnow(), "kind": kind[:32],
-                                     "node": node, "data": clean}))
-        return clean
+                                     "node": node, "data": _jsonable(data)}))
 
     def _on_event(self, event: Event) -> None:
-        """The bus's listener: an ACD event of a call this store is recording becomes its rows."""
+        """The bus's listener: an event of a call this store is recording becomes its rows (events
+        of calls it is not recording are another recorder's, or a callback's, and left alone)."""
+        fact = fact_row(event)
+        if fact is not None:
+            if (live := self._live.get(fact.call_id)) is not None:
+                self._add_event(fact.call_id, live, fact.kind.value, fact.node, fact.data)
+                if isinstance(event, LanguageSet):
+                    self.writer.update_call(fact.call_id, _clip({"language": event.language}))
+            return
         for row in timeline_rows(event):
             live = self._live.get(row.call_id)
             if live is None:  # not a call this store records (a callback's call, another recorder's)
@@ -198,24 +194,6 @@ class CallStore:
             live.waited = (live.waited or 0.0) + event.waited_seconds + event.credit_seconds
         elif isinstance(event, AgentConnected) and (live := self._live.get(event.call_id)) is not None:
             live.agent_id = event.agent_id
-
-    def _track(self, call_id: str, kind: CallEventKind, data: dict[str, Any]) -> None:
-        if kind is CallEventKind.LANGUAGE_SET and (language := _text(data.get("language"))):
-            self.writer.update_call(call_id, _clip({"language": language}))
-
-    def _publish(self, call_id: str, live: _Live, kind: CallEventKind, node: str | None,
-                 data: dict[str, Any]) -> None:
-        if kind is CallEventKind.NODE_ENTERED:
-            self._bus.publish(NodeEntered(call_id=call_id, flow=live.flow, node=node or "",
-                                          node_kind=str(data.get("kind") or data.get("node_kind") or "")))
-        elif kind in _INPUT_KINDS:
-            confidence = data.get("confidence")
-            self._bus.publish(InputReceived(
-                call_id=call_id, node=node or "",
-                mode=str(data.get("mode") or ("none" if kind is CallEventKind.NO_INPUT else "dtmf")),
-                matched=bool(data.get("matched", kind is CallEventKind.INPUT)),
-                confidence=float(confidence) if isinstance(confidence, int | float) else None,
-            ))
 
     # ------------------------------------------------------------------ CallHistory
     async def recent_unresolved(self, caller: str, *, within_minutes: float) -> RecentContact | None:

@@ -15,15 +15,15 @@ from datetime import UTC, datetime, timedelta
 from ivr.channel import Channel, Grammar, InputMode, InputSpec, PromptFile
 from ivr.context import CallContext
 from ivr.dialogs.speaking import say_duration
-from ivr.dialogs.yesno import Answer, ask_yes_no, prompt_files, record_event, record_input
+from ivr.dialogs.yesno import Answer, ask_yes_no, played, prompt_files, publish, record_input
+from ivr.events.flow import CallbackRequested, CallError, DeflectionOffered, DeflectionSent
 from ivr.ports import (
     CallbackPort,
     CallbackRefused,
     CallbackRequest,
     CallbackSource,
     CallbackTicket,
-    CallEventKind,
-    CallRecorder,
+    CallEvents,
     Consent,
     ConsentMethod,
     DeflectionPort,
@@ -68,7 +68,7 @@ async def offer_deflection(
     ctx: CallContext,
     port: DeflectionPort,
     prompts: PromptCatalogue,
-    recorder: CallRecorder,
+    recorder: CallEvents,
     *,
     reason: str,
     consent_prompt_id: str,
@@ -82,15 +82,14 @@ async def offer_deflection(
         log.info("no link can be offered", extra={"reason": str(exc)})
         available = []
     if not available:
-        await record_event(recorder, call_id, CallEventKind.DEFLECTION_OFFERED, node=node,
-                           data={"reason": reason, "offered": False, "why": "no message channel for this number"})
+        publish(recorder, DeflectionOffered(call_id=call_id, node=node, reason=reason, offered=False,
+                                            why="no message channel for this number"))
         return None
     answer, result = await ask_yes_no(channel, ctx, prompts, recorder, node=node, prompt_ids=[consent_prompt_id])
     version = prompts.version(consent_prompt_id)
-    await record_event(recorder, call_id, CallEventKind.DEFLECTION_OFFERED, node=node, data={
-        "reason": reason, "offered": True, "answer": answer.value, "prompt_id": consent_prompt_id,
-        "prompt_version": version, "consent_mode": result.mode.value if result else None,
-    })
+    publish(recorder, DeflectionOffered(
+        call_id=call_id, node=node, reason=reason, offered=True, answer=answer.value, prompt_id=consent_prompt_id,
+        prompt_version=version, consent_mode=result.mode.value if result else None))
     if answer is not Answer.YES or result is None:
         await _declined(port, ctx.info.caller, reason)
         return None
@@ -108,13 +107,11 @@ async def offer_deflection(
         ticket = await port.send_link(request)
     except DeflectionRefused as exc:
         log.warning("link not sent", extra={"reason": str(exc)})
-        await record_event(recorder, call_id, CallEventKind.ERROR, node=node,
-                           data={"error": "deflection_refused", "detail": str(exc)})
+        publish(recorder, CallError(call_id=call_id, node=node, error="deflection_refused", detail=str(exc)))
         await _Talk(channel, ctx, prompts, recorder, node).say([P_LINK_FAILED])
         return None
-    await record_event(recorder, call_id, CallEventKind.DEFLECTION_SENT, node=node, data={
-        "link_id": ticket.link_id, "reference": ticket.reference, "channel": ticket.channel.value,
-    })
+    publish(recorder, DeflectionSent(call_id=call_id, node=node, link_id=ticket.link_id, reference=ticket.reference,
+                                     channel=ticket.channel.value))
     await _Talk(channel, ctx, prompts, recorder, node).say([P_LINK_SENT])
     return ticket
 
@@ -127,11 +124,9 @@ async def _choose_channel(talk: _Talk, available: list[MessageChannel]) -> Messa
     lang = talk.ctx.language
     files = prompt_files(talk.prompts, [P_CHOOSE_CHANNEL], lang)
     result = await talk.channel.collect(files, InputSpec(max_digits=1, grammar=Grammar(lang, phrases)))
-    for f in files:
-        await record_event(talk.recorder, talk.ctx.info.call_id, CallEventKind.PROMPT_PLAYED, node=talk.node,
-                           data={"prompt": f.key})
+    played(talk.recorder, talk.ctx.info.call_id, files, node=talk.node)
     if result.mode is not InputMode.NONE:
-        await record_input(talk.recorder, talk.ctx, talk.node, result)
+        record_input(talk.recorder, talk.ctx, talk.node, result)
     key = result.digits[:1] if result.mode is InputMode.DTMF else result.key
     if key == "1":
         return MessageChannel.WHATSAPP
@@ -145,7 +140,7 @@ async def offer_callback(
     ctx: CallContext,
     port: CallbackPort,
     prompts: PromptCatalogue,
-    recorder: CallRecorder,
+    recorder: CallEvents,
     *,
     queue: str,
     source: CallbackSource,
@@ -156,8 +151,8 @@ async def offer_callback(
     node = f"offer:callback:{queue}"
     answer, _ = await ask_yes_no(channel, ctx, prompts, recorder, node=node, prompt_ids=[P_CALLBACK_CONFIRM])
     if answer is not Answer.YES:
-        await record_event(recorder, ctx.info.call_id, CallEventKind.CALLBACK_REQUESTED, node=node,
-                           data={"queue": queue, "source": source.value, "accepted": False})
+        publish(recorder, CallbackRequested(call_id=ctx.info.call_id, node=node, queue=queue, source=source.value,
+                                            accepted=False))
         return None
     request = CallbackRequest(
         number=ctx.info.caller,
@@ -173,14 +168,12 @@ async def offer_callback(
         ticket = await port.request(request)
     except CallbackRefused as exc:
         log.warning("callback refused", extra={"queue": queue, "reason": str(exc)})
-        await record_event(recorder, ctx.info.call_id, CallEventKind.ERROR, node=node,
-                           data={"error": "callback_refused", "detail": str(exc)})
+        publish(recorder, CallError(call_id=ctx.info.call_id, node=node, error="callback_refused", detail=str(exc)))
         await _Talk(channel, ctx, prompts, recorder, node).say([P_CALLBACK_FAILED])
         return None
-    await record_event(recorder, ctx.info.call_id, CallEventKind.CALLBACK_REQUESTED, node=node, data={
-        "queue": queue, "source": source.value, "accepted": True, "callback_id": ticket.callback_id,
-        "scheduled_for": ticket.scheduled_for.isoformat(), "merged": ticket.merged,
-    })
+    publish(recorder, CallbackRequested(
+        call_id=ctx.info.call_id, node=node, queue=queue, source=source.value, accepted=True,
+        callback_id=ticket.callback_id, scheduled_for=ticket.scheduled_for.isoformat(), merged=ticket.merged))
     await _Talk(channel, ctx, prompts, recorder, node).say_when(ticket.scheduled_for - datetime.now(UTC))
     return ticket
 
@@ -192,7 +185,7 @@ class _Talk:
     channel: Channel
     ctx: CallContext
     prompts: PromptCatalogue
-    recorder: CallRecorder
+    recorder: CallEvents
     node: str
 
     async def say(self, ids: list[str]) -> None:
@@ -201,9 +194,7 @@ class _Talk:
     async def play(self, files: list[PromptFile]) -> None:
         if files:
             await self.channel.play(files)
-        for f in files:
-            await record_event(self.recorder, self.ctx.info.call_id, CallEventKind.PROMPT_PLAYED, node=self.node,
-                               data={"prompt": f.key})
+        played(self.recorder, self.ctx.info.call_id, files, node=self.node)
 
     async def say_when(self, delay: timedelta) -> None:
         if delay <= SOON:

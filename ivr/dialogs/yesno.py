@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 
 from ivr.channel import Channel, Grammar, InputMode, InputResult, InputSpec, PromptFile
 from ivr.context import CallContext, InputRecord
-from ivr.ports import CallEventKind, CallRecorder
+from ivr.events.flow import PromptPlayed
+from ivr.events.types import Event, InputReceived, NoInput, NoMatch
+from ivr.ports import CallEvents
 from ivr.prompts.catalogue import PromptCatalogue
 
 log = logging.getLogger(__name__)
@@ -52,17 +54,21 @@ def prompt_files(prompts: PromptCatalogue, prompt_ids: Sequence[str], lang: str)
     return out
 
 
-async def record_event(
-    recorder: CallRecorder, call_id: str, kind: CallEventKind, *, node: str | None, data: dict[str, object]
-) -> None:
-    """Record a timeline event; a failing recorder never ends the call."""
+def publish(events: CallEvents, event: Event) -> None:
+    """Publish a fact of the call; a failing publisher never ends the call (logged)."""
     try:
-        await recorder.event(call_id, kind, node=node, data=dict(data))
+        events.publish(event)
     except Exception:
-        log.exception("cannot record a call event", extra={"event": kind.value})
+        log.exception("cannot publish a call event", extra={"event": event.kind})
 
 
-async def record_input(recorder: CallRecorder, ctx: CallContext, node: str, result: InputResult) -> None:
+def played(events: CallEvents, call_id: str, files: Sequence[PromptFile], *, node: str | None) -> None:
+    for f in files:
+        publish(events, PromptPlayed(call_id=call_id, node=node, prompt=f.key))
+
+
+def record_input(events: CallEvents, ctx: CallContext, node: str, result: InputResult) -> None:
+    """Keep the input in the call's context (the agent's screen pop) and publish it."""
     ctx.inputs.append(
         InputRecord(
             node=node,
@@ -74,27 +80,16 @@ async def record_input(recorder: CallRecorder, ctx: CallContext, node: str, resu
             at=datetime.now(UTC),
         )
     )
-    await record_event(
-        recorder,
-        ctx.info.call_id,
-        CallEventKind.INPUT,
-        node=node,
-        data={
-            "mode": result.mode.value,
-            "digits": result.digits,
-            "transcript": result.transcript,
-            "key": result.key,
-            "confidence": result.confidence,
-            "engine": result.engine,
-        },
-    )
+    publish(events, InputReceived(call_id=ctx.info.call_id, node=node, mode=result.mode.value, digits=result.digits,
+                                  transcript=result.transcript, key=result.key, confidence=result.confidence,
+                                  engine=result.engine))
 
 
 async def ask_yes_no(
     channel: Channel,
     ctx: CallContext,
     prompts: PromptCatalogue,
-    recorder: CallRecorder,
+    events: CallEvents,
     *,
     node: str,
     prompt_ids: Sequence[str],
@@ -108,13 +103,11 @@ async def ask_yes_no(
     for _ in range(tries):
         files = prompt_files(prompts, prompt_ids, ctx.language)
         result = await channel.collect(files, InputSpec(max_digits=1, first_timeout=timeout, grammar=grammar))
-        for f in files:
-            await record_event(recorder, ctx.info.call_id, CallEventKind.PROMPT_PLAYED, node=node,
-                               data={"prompt": f.key})
+        played(events, ctx.info.call_id, files, node=node)
         if result.mode is InputMode.NONE:
-            await record_event(recorder, ctx.info.call_id, CallEventKind.NO_INPUT, node=node, data={})
+            publish(events, NoInput(call_id=ctx.info.call_id, node=node))
             continue
-        await record_input(recorder, ctx, node, result)
+        record_input(events, ctx, node, result)
         last = result
         key = result.digits[:1] if result.mode is InputMode.DTMF else result.key
         confident = result.mode is InputMode.DTMF or (result.confidence or 0.0) >= min_confidence
@@ -122,5 +115,5 @@ async def ask_yes_no(
             return Answer.YES, result
         if key == NO_KEY and confident:
             return Answer.NO, result
-        await record_event(recorder, ctx.info.call_id, CallEventKind.NO_MATCH, node=node, data={})
+        publish(events, NoMatch(call_id=ctx.info.call_id, node=node))
     return Answer.NONE, last

@@ -1,4 +1,5 @@
-"""Typed events on an in-process bus (MQTT publishing and metrics subscribe to it)."""
+"""Typed events on an in-process bus (the call recorder, the metrics and MQTT publishing subscribe to
+it; a call's facts are in :mod:`ivr.events.types` and :mod:`ivr.events.flow`)."""
 
 from ivr.events.bus import EventBus, Subscription
 from ivr.events.types import Event

@@ -1,7 +1,12 @@
 """Event types. Each is a frozen dataclass with a ``kind`` (the MQTT topic suffix).
 
-The queue's facts travel once, typed: the hold loop publishes them and the call recorder
-(:class:`ivr.calls.store.CallStore`) subscribes to write the caller's timeline from them.
+A call's facts travel once, typed: the flow engine and the hold loop publish them and the call
+recorder (:class:`ivr.calls.store.CallStore`) subscribes to write the caller's timeline from them.
+The flow's own facts are in :mod:`ivr.events.flow`.
+
+Fields whose metadata is :data:`OFF_WIRE` are timeline detail (what the caller keyed or said, order numbers):
+they stay in the process and never reach MQTT. Events whose ``broadcast`` is False are not
+published to MQTT at all (the flow's many small facts; the timeline and the metrics take them).
 
 Topic scheme: ``puente/<site>/<kind>`` where kind is e.g. ``call/started``, ``queue/joined``.
 """
@@ -18,14 +23,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_LOCAL = "local"
+OFF_WIRE = {_LOCAL: True}  # a field's metadata: kept off the wire (see the module's docstring)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Event:
     kind: ClassVar[str] = "event"
+    broadcast: ClassVar[bool] = True  # False: never published to MQTT
     at: datetime = field(default_factory=_now)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):
+            if f.metadata.get(_LOCAL):
+                continue
             value = getattr(self, f.name)
             if isinstance(value, datetime):
                 value = value.isoformat()
@@ -64,21 +76,52 @@ class CallsLostOnRestart(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class NodeEntered(Event):
+    """The flow entered a node. A later leg's ``resume`` step also says where the caller went back
+    to (``place``: in_line / kept / lost / menu) and, when they had queued, the queue."""
+
     kind: ClassVar[str] = "call/node"
     call_id: str
     flow: str
     node: str
     node_kind: str
+    queue: str | None = field(default=None, metadata=OFF_WIRE)
+    arrival: datetime | None = field(default=None, metadata=OFF_WIRE)
+    priority: int | None = field(default=None, metadata=OFF_WIRE)
+    place: str | None = field(default=None, metadata=OFF_WIRE)
 
 
 @dataclass(frozen=True, kw_only=True)
 class InputReceived(Event):
+    """The caller keyed or said something (see :class:`NoInput`, :class:`NoMatch` for the misses:
+    they travel as this event too, so the metrics count every try once)."""
+
     kind: ClassVar[str] = "call/input"
     call_id: str
     node: str
     mode: str
-    matched: bool
+    matched: bool = True
     confidence: float | None = None
+    digits: str | None = field(default=None, metadata=OFF_WIRE)
+    transcript: str | None = field(default=None, metadata=OFF_WIRE)
+    key: str | None = field(default=None, metadata=OFF_WIRE)
+    engine: str | None = field(default=None, metadata=OFF_WIRE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoInput(InputReceived):
+    """The caller gave no input before the timeout."""
+
+    mode: str = "none"
+    matched: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoMatch(InputReceived):
+    """The input was not one the node accepts. ``digits``/``transcript`` None: not recorded (the
+    yes/no question keeps only the miss)."""
+
+    mode: str = "dtmf"  # as the metrics counted it before (the miss's own mode was never recorded)
+    matched: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

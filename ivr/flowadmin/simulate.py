@@ -16,10 +16,11 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
+from ivr.calls.timeline import fact_row
 from ivr.channel import CallerHungUp, CallInfo, Channel, InputResult, InputSpec, PromptFile
 from ivr.channels.scripted import Action, Press, Say, ScriptedChannel, Silence, scripted_info
+from ivr.events.types import Event
 from ivr.flows.engine import FlowEngine
 from ivr.flows.loader import FlowSet
 from ivr.flows.lookup import DemoOrderLookup
@@ -119,9 +120,12 @@ class _Recorder:
     async def call_started(self, info: CallInfo, *, flow: str, language: str) -> None:
         self._log.add("start", f"call into flow {flow} (language {language})")
 
-    async def event(self, call_id: str, kind: CallEventKind, *, node: str | None = None,
-                    data: dict[str, Any] | None = None) -> None:
-        data = data or {}
+    def publish(self, event: Event) -> None:
+        """The flow's facts, told as the call's timeline would record them."""
+        row = fact_row(event)
+        if row is None:
+            return
+        kind, node, data = row.kind, row.node, row.data
         if kind is CallEventKind.NODE_ENTERED:
             self._log.node = node
             self._log.add("node", f"{node} ({data.get('kind', '')})", node)

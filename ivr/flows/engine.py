@@ -1,7 +1,8 @@
 """The flow engine: runs one call through a flow over a :class:`~ivr.channel.Channel`.
 
 Per call it asks the provider for the flow (so published changes reach new calls at once), keeps
-the :class:`~ivr.context.CallContext`, records the timeline, and guarantees three things whatever
+the :class:`~ivr.context.CallContext`, publishes the call's facts (typed, :mod:`ivr.events.flow`;
+the call recorder writes the timeline from them), and guarantees three things whatever
 happens inside a node: a caller who hangs up ends the call cleanly (with a callback when they had
 told us what they needed), a bug in one node routes the caller to a human instead of killing the
 call or the process, and a flow that loops without the caller ever being asked anything is cut off.
@@ -22,6 +23,8 @@ from collections.abc import Callable
 
 from ivr.channel import CallerHungUp, Channel, ChannelError
 from ivr.context import CallContext
+from ivr.events.flow import CallbackRequested, CallError, HungUp
+from ivr.events.types import NodeEntered
 from ivr.flows.loader import FlowError, FlowProvider
 from ivr.flows.lookup import OrderLookup, build_lookup
 from ivr.flows.nodes import NodeRunner
@@ -42,7 +45,6 @@ from ivr.ports import (
     CallbackRefused,
     CallbackRequest,
     CallbackSource,
-    CallEventKind,
     Disposition,
     RecentContact,
     Services,
@@ -121,7 +123,7 @@ class FlowEngine:
         recorder = self.services.recorder
         try:
             await recorder.call_started(channel.info, flow="-", language=self.settings.default_language)
-            await recorder.event(channel.info.call_id, CallEventKind.ERROR, data={"error": "no flow"})
+            recorder.publish(CallError(call_id=channel.info.call_id, error="no flow"))
         except Exception:
             log.exception("cannot record the call")
         try:
@@ -154,8 +156,7 @@ class FlowEngine:
                 end = await self._walk(run, resumed)
         except CallerHungUp:
             end = End(Disposition.CALLER_HANGUP)
-            await run.record(CallEventKind.HANGUP, node=run.ctx.path[-1] if run.ctx.path else None,
-                             data={"by": "caller"})
+            run.publish(HungUp(call_id=run.call_id, node=run.ctx.path[-1] if run.ctx.path else None, by="caller"))
             await self._drop_callback(run)
         except Exception as exc:
             # The channel failed outside any node (answering, setting variables): nothing to route.
@@ -163,7 +164,7 @@ class FlowEngine:
                 log.warning("call failed outside the flow's nodes: %s", exc)
             else:
                 log.exception("call failed outside the flow's nodes")
-            await run.record(CallEventKind.ERROR, data={"error": type(exc).__name__, "detail": str(exc)[:500]})
+            run.publish(CallError(call_id=run.call_id, error=type(exc).__name__, detail=str(exc)[:500]))
             end = End(Disposition.FAILED)
         finally:
             try:
@@ -196,10 +197,10 @@ class FlowEngine:
             node = run.flow.nodes.get(node_id)
             if node is None:
                 log.error("flow refers to a missing node", extra={"flow": run.flow.name, "node": node_id})
-                await run.record(CallEventKind.ERROR, node=node_id, data={"error": "unknown node"})
+                run.publish(CallError(call_id=run.call_id, node=node_id, error="unknown node"))
                 return await self._rescue(run, node_id)
             run.ctx.path.append(node_id)
-            await run.record(CallEventKind.NODE_ENTERED, node=node_id, data={"kind": node.kind})
+            run.publish(NodeEntered(call_id=run.call_id, flow=run.flow.name, node=node_id, node_kind=node.kind))
             began = self._clock()
             try:
                 step = await self.nodes.step(run, node_id, node)
@@ -214,8 +215,8 @@ class FlowEngine:
                 else:
                     log.exception("node failed; routing the caller to a human", extra={"node": node_id,
                                                                                        "flow": run.flow.name})
-                await run.record(CallEventKind.ERROR, node=node_id,
-                                 data={"error": type(exc).__name__, "detail": str(exc)[:500]})
+                run.publish(CallError(call_id=run.call_id, node=node_id, error=type(exc).__name__,
+                                      detail=str(exc)[:500]))
                 return await self._rescue(run, node_id)
             if not isinstance(node, (QueueNode, TransferNode)):  # waiting for / talking to a human
                 in_menus += self._clock() - began
@@ -223,14 +224,13 @@ class FlowEngine:
                 return step
             node_id = step
         log.error("flow ran too many steps without ending", extra={"flow": run.flow.name, "steps": self.max_steps})
-        await run.record(CallEventKind.ERROR, node=node_id, data={"error": "max_steps", "steps": self.max_steps})
+        run.publish(CallError(call_id=run.call_id, node=node_id, error="max_steps", steps=self.max_steps))
         return await self._rescue(run, node_id)
 
     async def _time_limit(self, run: CallRun, node_id: str, seconds: float) -> End:
         log.warning("call reached the IVR time limit; saying goodbye",
                     extra={"flow": run.flow.name, "node": node_id, "seconds": round(seconds)})
-        await run.record(CallEventKind.ERROR, node=node_id, data={"error": "ivr_time_limit",
-                                                                  "seconds": round(seconds)})
+        run.publish(CallError(call_id=run.call_id, node=node_id, error="ivr_time_limit", seconds=round(seconds)))
         await run.play([TIME_LIMIT_PROMPT], node=node_id)
         return End(Disposition.TIME_LIMIT)
 
@@ -266,15 +266,13 @@ class FlowEngine:
             ticket = await port.request(request)
         except CallbackRefused as exc:
             log.info("no callback after the drop", extra={"reason": str(exc)})
-            await run.record(CallEventKind.CALLBACK_REQUESTED, data={"source": "flow_drop", "refused": str(exc)})
+            run.publish(CallbackRequested(call_id=run.call_id, source="flow_drop", refused=str(exc)))
             return
         except Exception:
             log.exception("cannot request a callback after the drop")
             return
-        await run.record(CallEventKind.CALLBACK_REQUESTED, data={
-            "source": "flow_drop", "queue": queue, "callback_id": ticket.callback_id,
-            "scheduled_for": ticket.scheduled_for.isoformat(),
-        })
+        run.publish(CallbackRequested(call_id=run.call_id, source="flow_drop", queue=queue,
+                                      callback_id=ticket.callback_id, scheduled_for=ticket.scheduled_for.isoformat()))
 
     async def _finish(self, run: CallRun, end: End) -> None:
         if end.hang_up and not run.channel.hung_up:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from ivr.channel import Grammar, InputMode, InputResult, InputSpec
 from ivr.dialogs.yesno import Answer, ask_yes_no
+from ivr.events.flow import CallError, VariableSet
+from ivr.events.types import NoInput, NoMatch
 from ivr.flows.runtime import CallRun
 from ivr.flows.schema import AGENT_DIGIT, AGENT_KEY, AGENT_WORDS, CollectNode, Flow, LanguageNode, MenuNode
-from ivr.ports import CallEventKind
 
 # "Did you say" <the option's label> "? If that is right, press 1. If not, press 2."
 CONFIRM_BEFORE = "confirm/did_you_say"
@@ -74,16 +75,16 @@ async def run_menu(
     for _ in range(node.max_tries):
         files = run.files(prompt_ids)
         result = await run.channel.collect(files, InputSpec(max_digits=1, first_timeout=node.timeout, grammar=grammar))
-        await run.played(files, node=node_id)
+        run.played(files, node=node_id)
         if result.mode is InputMode.NONE or (result.mode is InputMode.DTMF and not result.digits):
-            await run.record(CallEventKind.NO_INPUT, node=node_id)
+            run.publish(NoInput(call_id=run.call_id, node=node_id))
             prompt_ids = node.no_input or node.prompts
             continue
-        await run.record_input(node_id, result)
+        run.record_input(node_id, result)
         key = digits.get(result.digits[:1]) if result.mode is InputMode.DTMF else result.key
         if key is None or (key != AGENT_KEY and key not in node.options):
-            await run.record(CallEventKind.NO_MATCH, node=node_id, data={"digits": result.digits,
-                                                                        "transcript": result.transcript})
+            run.publish(NoMatch(call_id=run.call_id, node=node_id, digits=result.digits,
+                                transcript=result.transcript))
             prompt_ids = node.no_match or node.prompts
             continue
         if result.mode is InputMode.SPEECH and (result.confidence or 0.0) < confidence_threshold:
@@ -95,7 +96,7 @@ async def run_menu(
                 prompt_ids = node.prompts
                 continue
         return menu_target(node, key)
-    await run.record(CallEventKind.ERROR, node=node_id, data={"error": "max_tries", "fallback": node.fallback})
+    run.publish(CallError(call_id=run.call_id, node=node_id, error="max_tries", fallback=node.fallback))
     return node.fallback
 
 
@@ -119,21 +120,21 @@ async def run_collect(run: CallRun, node_id: str, node: CollectNode) -> str:
     for _ in range(node.max_tries):
         files = run.files(prompt_ids)
         result = await run.channel.collect(files, spec)
-        await run.played(files, node=node_id)
+        run.played(files, node=node_id)
         if not result.digits:
-            await run.record(CallEventKind.NO_INPUT, node=node_id)
+            run.publish(NoInput(call_id=run.call_id, node=node_id))
             prompt_ids = node.no_input or node.prompts
             continue
-        await run.record_input(node_id, result)
+        run.record_input(node_id, result)
         value = result.digits
         if not node.min_length <= len(value) <= node.max_length or (pattern and not pattern.fullmatch(value)):
-            await run.record(CallEventKind.NO_MATCH, node=node_id, data={"digits": value})
+            run.publish(NoMatch(call_id=run.call_id, node=node_id, digits=value))
             prompt_ids = node.invalid or node.prompts
             continue
         run.ctx.variables[node.variable] = value
-        await run.record(CallEventKind.VARIABLE_SET, node=node_id, data={"variable": node.variable})
+        run.publish(VariableSet(call_id=run.call_id, node=node_id, variable=node.variable))
         return node.next
-    await run.record(CallEventKind.ERROR, node=node_id, data={"error": "max_tries", "fallback": node.fallback})
+    run.publish(CallError(call_id=run.call_id, node=node_id, error="max_tries", fallback=node.fallback))
     return node.fallback
 
 
@@ -153,15 +154,15 @@ async def run_language(run: CallRun, node_id: str, node: LanguageNode, flow: Flo
     chosen = default
     for _ in range(node.max_tries):
         result = await run.channel.collect(files, InputSpec(max_digits=1, first_timeout=node.timeout, grammar=grammar))
-        await run.played(files, node=node_id)
+        run.played(files, node=node_id)
         if result.mode is InputMode.NONE:
-            await run.record(CallEventKind.NO_INPUT, node=node_id)
+            run.publish(NoInput(call_id=run.call_id, node=node_id))
             continue
-        await run.record_input(node_id, result)
+        run.record_input(node_id, result)
         key = result.digits[:1] if result.mode is InputMode.DTMF else result.key
         if key in node.options:
             chosen = node.options[key].language
             break
-        await run.record(CallEventKind.NO_MATCH, node=node_id, data={"digits": result.digits})
+        run.publish(NoMatch(call_id=run.call_id, node=node_id, digits=result.digits))
     await run.set_language(chosen, node=node_id)
     return node.next

@@ -10,6 +10,16 @@ from ivr.channel import CallerHungUp, DialStatus
 from ivr.dialogs.offers import offer_callback, offer_deflection
 from ivr.dialogs.speaking import say_digits, say_number
 from ivr.dialogs.yesno import Answer, ask_yes_no
+from ivr.events.flow import (
+    CallError,
+    OrderLookedUp,
+    ReturningCaller,
+    ScheduleChecked,
+    ScheduleReading,
+    TransferDialled,
+    TransferEnded,
+    VariableSet,
+)
 from ivr.flows import inputs
 from ivr.flows.lookup import LookupFailed, OrderLookup
 from ivr.flows.protocols import ScheduleLookup
@@ -34,7 +44,7 @@ from ivr.flows.schema import (
     SetNode,
     TransferNode,
 )
-from ivr.ports import CallEventKind, Disposition, QueueOutcomeKind, QueueRequest, Services
+from ivr.ports import Disposition, QueueOutcomeKind, QueueRequest, Services
 from ivr.schedules.model import ScheduleState
 
 log = logging.getLogger(__name__)
@@ -70,7 +80,7 @@ class NodeRunner:
                 return await self._branch(run, node_id, node)
             case SetNode():
                 run.ctx.variables.update(node.variables)
-                await run.record(CallEventKind.VARIABLE_SET, node=node_id, data={"variables": sorted(node.variables)})
+                run.publish(VariableSet(call_id=run.call_id, node=node_id, variables=tuple(sorted(node.variables))))
                 return node.next
             case GotoNode():
                 return node.next
@@ -79,7 +89,7 @@ class NodeRunner:
                 run.ctx.variables["need"] = node.need
                 if node.queue:
                     run.ctx.variables["need_queue"] = node.queue
-                await run.record(CallEventKind.VARIABLE_SET, node=node_id, data={"need": node.need})
+                run.publish(VariableSet(call_id=run.call_id, node=node_id, need=node.need))
                 return node.next
             case QueueNode():
                 return await self._queue_node(run, node_id, node)
@@ -105,27 +115,28 @@ class NodeRunner:
     async def _branch_schedule(self, run: CallRun, node_id: str, node: BranchScheduleNode) -> Step:
         name = node.schedule or run.flow.schedule
         state = ScheduleState.OPEN
-        data: dict[str, object] = {"schedule": name}
+        error: str | None = None
+        reading: ScheduleReading | None = None
         if self.schedules is None or name is None:
             log.error("no schedule service or schedule name: treating as open", extra={"node": node_id})
-            data["error"] = "no schedule"
+            error = "no schedule"
         else:
             try:
                 status = await self.schedules.status(name)
             except Exception:
                 # Fail open: a caller during an unknown schedule reaches the queues, not a closed door.
                 log.exception("schedule check failed: treating as open", extra={"schedule": name})
-                data["error"] = "schedule check failed"
+                error = "schedule check failed"
             else:
                 state = status.state
-                data.update(reason=status.reason, source=status.source,
-                            next_change=status.next_change.isoformat() if status.next_change else None)
-        data["state"] = state.value
+                reading = ScheduleReading(reason=status.reason, source=status.source,
+                                          next_change=status.next_change.isoformat() if status.next_change else None)
         run.ctx.variables["schedule_state"] = state.value
-        if state is not ScheduleState.OPEN and data.get("reason"):
+        if state is not ScheduleState.OPEN and reading is not None and reading.reason:
             # Why we were closed (a holiday's name): links sent later in this call carry it to the page.
-            run.ctx.variables["schedule_reason"] = str(data["reason"])[:100]
-        await run.record(CallEventKind.SCHEDULE, node=node_id, data=data)
+            run.ctx.variables["schedule_reason"] = str(reading.reason)[:100]
+        run.publish(ScheduleChecked(call_id=run.call_id, node=node_id, schedule=name, state=state.value, error=error,
+                                    reading=reading))
         if state is ScheduleState.OPEN:
             return node.open
         if state is ScheduleState.HOLIDAY:
@@ -175,7 +186,7 @@ class NodeRunner:
         queues = self.services.queues
         if queues is None:
             # No ACD wired: leave the channel up; the dialplan's Queue(${PUENTE_QUEUE}) takes over.
-            await run.record(CallEventKind.TRANSFER, node=node_id, data={"to": "dialplan_queue", "queue": name})
+            run.publish(TransferDialled(call_id=run.call_id, node=node_id, to="dialplan_queue", queue=name))
             return End(Disposition.TRANSFERRED, hang_up=False)
         # The ACD publishes the queue's facts (joined, left, connected) and the call recorder writes
         # them from the bus, summing the waits: recording them here too would count twice.
@@ -221,10 +232,10 @@ class NodeRunner:
     async def _transfer(self, run: CallRun, node_id: str, node: TransferNode) -> Step:
         await run.play(node.prompts, node=node_id)
         endpoint = node.endpoint.format(number=node.number)
-        await run.record(CallEventKind.TRANSFER, node=node_id, data={"to": node.number, "endpoint": endpoint})
+        run.publish(TransferDialled(call_id=run.call_id, node=node_id, to=node.number, endpoint=endpoint))
         result = await run.channel.connect(endpoint, timeout=node.timeout)
-        await run.record(CallEventKind.TRANSFER, node=node_id, data={"status": result.status.value,
-                                                                      "talk_seconds": result.talk_seconds})
+        run.publish(TransferEnded(call_id=run.call_id, node=node_id, status=result.status.value,
+                                  talk_seconds=result.talk_seconds))
         if result.status is DialStatus.ANSWER:
             return End(Disposition.TRANSFERRED)
         if node.failure:
@@ -235,15 +246,15 @@ class NodeRunner:
     async def _lookup(self, run: CallRun, node_id: str, node: LookupNode) -> Step:
         order = run.ctx.variables.get(node.input, "")
         if self.lookup is None:
-            await run.record(CallEventKind.LOOKUP, node=node_id, data={"error": "no lookup configured"})
+            run.publish(OrderLookedUp(call_id=run.call_id, node=node_id, error="no lookup configured"))
             return node.error
         try:
             status = await self.lookup.status(order)
         except LookupFailed as exc:
             log.warning("order lookup failed", extra={"error": str(exc)})
-            await run.record(CallEventKind.LOOKUP, node=node_id, data={"order": order, "error": str(exc)})
+            run.publish(OrderLookedUp(call_id=run.call_id, node=node_id, order=order, error=str(exc)))
             return node.error
-        await run.record(CallEventKind.LOOKUP, node=node_id, data={"order": order, "status": status})
+        run.publish(OrderLookedUp(call_id=run.call_id, node=node_id, order=order, status=status))
         if status is None:
             run.ctx.variables.pop(node.output, None)
             return node.not_found
@@ -269,7 +280,7 @@ class NodeRunner:
     async def _offer_callback(self, run: CallRun, node_id: str, node: OfferCallbackNode) -> Step:
         port = self.services.callbacks
         if port is None:
-            await run.record(CallEventKind.ERROR, node=node_id, data={"error": "callbacks not available"})
+            run.publish(CallError(call_id=run.call_id, node=node_id, error="callbacks not available"))
             return node.refused
         not_before = None
         if node.not_before == "next_open":
@@ -286,7 +297,7 @@ class NodeRunner:
     async def _offer_deflection(self, run: CallRun, node_id: str, node: OfferDeflectionNode) -> Step:
         port = self.services.deflection
         if port is None:
-            await run.record(CallEventKind.ERROR, node=node_id, data={"error": "deflection not available"})
+            run.publish(CallError(call_id=run.call_id, node=node_id, error="deflection not available"))
             return node.declined
         ticket = await offer_deflection(run.channel, run.ctx, port, run.prompts, run.recorder,
                                         reason=node.reason, consent_prompt_id=node.consent_prompt)
@@ -309,9 +320,8 @@ class NodeRunner:
         if contact is None or not contact.queue:
             return node.not_returning
         run.ctx.variables["returning"] = "yes"
-        await run.record(CallEventKind.RETURNING_CALLER, node=node_id, data={
-            "previous_call_id": contact.call_id, "queue": contact.queue, "waited_seconds": contact.waited_seconds,
-        })
+        run.publish(ReturningCaller(call_id=run.call_id, node=node_id, previous_call_id=contact.call_id,
+                                    queue=contact.queue, waited_seconds=contact.waited_seconds))
         answer, _ = await ask_yes_no(run.channel, run.ctx, run.prompts, run.recorder, node=node_id,
                                      prompt_ids=node.prompts, tries=1, timeout=node.timeout)
         if answer is not Answer.YES:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from ivr.events.types import NodeEntered
 from ivr.flows.nodes import NodeRunner
 from ivr.flows.runtime import FALLBACK_QUEUE, CallRun, Step
-from ivr.ports import CallEventKind, LegHistory, PlaceKeeper, QueueService
+from ivr.ports import LegHistory, PlaceKeeper, QueueService
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +35,20 @@ async def resume_step(run: CallRun, nodes: NodeRunner, queues: QueueService | No
     if place is not None:
         credit = max((datetime.now(UTC) - place.arrival).total_seconds(), 0.0)
         run.ctx.path.append(RESUME_NODE)
-        await run.record(CallEventKind.NODE_ENTERED, node=RESUME_NODE, data={
-            "kind": RESUME_NODE, "queue": place.queue, "arrival": place.arrival.isoformat(),
-            "priority": place.priority, "place": "in_line" if place.live else "kept"})
+        run.publish(NodeEntered(call_id=run.call_id, flow=run.flow.name, node=RESUME_NODE, node_kind=RESUME_NODE,
+                                queue=place.queue, arrival=place.arrival, priority=place.priority,
+                                place="in_line" if place.live else "kept"))
         log.info("call resumed in its queue at its place", extra={"queue": place.queue, "credit_seconds": credit})
         return await nodes.enter_queue(run, RESUME_NODE, place.queue, priority=place.priority, credit=credit)
     queue = info.resumed_queue
     if queue and queue != FALLBACK_QUEUE and queues is not None:
         # (the default PUENTE_QUEUE is the fallback queue: only a chosen one says they had queued)
         run.ctx.path.append(RESUME_NODE)
-        await run.record(CallEventKind.NODE_ENTERED, node=RESUME_NODE,
-                         data={"kind": RESUME_NODE, "queue": queue, "place": "lost"})
+        run.publish(NodeEntered(call_id=run.call_id, flow=run.flow.name, node=RESUME_NODE, node_kind=RESUME_NODE,
+                                queue=queue, place="lost"))
         return await nodes.enter_queue(run, RESUME_NODE, queue)
-    await run.record(CallEventKind.NODE_ENTERED, node=RESUME_NODE, data={"kind": RESUME_NODE, "place": "menu"})
+    run.publish(NodeEntered(call_id=run.call_id, flow=run.flow.name, node=RESUME_NODE, node_kind=RESUME_NODE,
+                            place="menu"))
     return None
 
 

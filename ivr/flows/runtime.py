@@ -1,5 +1,5 @@
 """One call being run by the engine: its channel, context, flow and the small helpers every node
-uses (play prompts in the call's language, record events and inputs)."""
+uses (play prompts in the call's language, publish the call's facts and inputs)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from ivr.channel import Channel, ChannelError, InputResult, PromptFile
 from ivr.context import CallContext
-from ivr.dialogs.yesno import prompt_files, record_event, record_input
+from ivr.dialogs.yesno import played, prompt_files, publish, record_input
+from ivr.events.flow import LanguageSet
+from ivr.events.types import Event
 from ivr.flows.schema import Flow
-from ivr.ports import CallEventKind, CallHistory, CallRecorder, Disposition, RecentContact
+from ivr.ports import CallHistory, CallRecorder, Disposition, RecentContact
 from ivr.prompts.catalogue import PromptCatalogue
 
 log = logging.getLogger(__name__)
@@ -69,19 +70,19 @@ class CallRun:
         if not files:
             return
         await self.channel.play(files)
-        await self.played(files, node=node)
+        self.played(files, node=node)
 
-    async def played(self, files: Sequence[PromptFile], *, node: str | None = None) -> None:
-        for f in files:
-            await self.record(CallEventKind.PROMPT_PLAYED, node=node, data={"prompt": f.key})
+    def played(self, files: Sequence[PromptFile], *, node: str | None = None) -> None:
+        played(self.recorder, self.call_id, files, node=node)
 
-    # ------------------------------------------------------------------ records
-    async def record(self, kind: CallEventKind, *, node: str | None = None, data: dict[str, Any] | None = None) -> None:
-        """Record a timeline event; a failing recorder never ends the call."""
-        await record_event(self.recorder, self.call_id, kind, node=node, data=data or {})
+    # ------------------------------------------------------------------ facts
+    def publish(self, event: Event) -> None:
+        """Publish a fact of this call (the recorder writes its row from the bus); a failing
+        publisher or subscriber never ends the call."""
+        publish(self.recorder, event)
 
-    async def record_input(self, node: str, result: InputResult) -> None:
-        await record_input(self.recorder, self.ctx, node, result)
+    def record_input(self, node: str, result: InputResult) -> None:
+        record_input(self.recorder, self.ctx, node, result)
 
     async def set_channel_variable(self, name: str, value: str) -> None:
         """Expose a value to the dialplan; a backend that cannot is logged, never fatal."""
@@ -96,7 +97,7 @@ class CallRun:
         self.ctx.language = lang
         self.ctx.variables["language"] = lang
         await self.set_channel_variable(VAR_LANGUAGE, lang)
-        await self.record(CallEventKind.LANGUAGE_SET, node=node, data={"language": lang})
+        self.publish(LanguageSet(call_id=self.call_id, node=node, language=lang))
 
 
 class HistoryPrefetch:

@@ -38,6 +38,10 @@ class MqttTarget:
         return cls(parsed.hostname, parsed.port or 1883, parsed.username, parsed.password)
 
 
+def _broadcast(event: Event) -> bool:
+    return event.broadcast
+
+
 def topic_for(site: str, event: Event) -> str:
     return f"puente/{site}/{event.kind}"
 
@@ -59,7 +63,9 @@ class MqttPublisher:
         self._target = target
         self._site = site
         self._max_delay = max_delay
-        self._sub: Subscription = bus.subscribe(maxsize=buffer_size)
+        # The flow's small facts (prompts, variables...) stay in the process: only broadcast events
+        # go out, as before the engine published its facts on the bus.
+        self._sub: Subscription = bus.subscribe(maxsize=buffer_size, accept=_broadcast)
         self._on_drop = on_drop
         self._on_publish = on_publish
         self._reported_drops = 0

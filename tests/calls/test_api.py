@@ -9,7 +9,8 @@ import pytest
 from ivr.calls.store import CallStore
 from ivr.channel import Backend, CallInfo
 from ivr.db import Database
-from ivr.ports import CallEventKind, Disposition
+from ivr.events.types import NodeEntered
+from ivr.ports import Disposition
 from tests.support.calls_api import AUTH, staff_client
 
 Client = tuple[httpx.AsyncClient, dict[str, str]]
@@ -22,7 +23,7 @@ async def client(sqlite_db: Database) -> AsyncIterator[Client]:
         info = CallInfo(call_id="1763900000.7", caller="+34911234567", dialled="900100200", backend=Backend.AGI,
                         started_at=datetime.now(UTC))
         await store.call_started(info, flow="support", language="es")
-        await store.event(info.call_id, CallEventKind.NODE_ENTERED, node="main_menu", data={"kind": "menu"})
+        store.publish(NodeEntered(call_id=info.call_id, flow="support", node="main_menu", node_kind="menu"))
         await store.call_ended(info.call_id, Disposition.COMPLETED)
         yield http, AUTH
 

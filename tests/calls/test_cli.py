@@ -11,7 +11,8 @@ from ivr.channel import Backend, CallInfo
 from ivr.cli import main
 from ivr.db import Database
 from ivr.events import EventBus
-from ivr.ports import CallEventKind, Disposition
+from ivr.events.types import InputReceived, NodeEntered
+from ivr.ports import Disposition
 
 
 async def _record(db: Database) -> None:
@@ -19,9 +20,9 @@ async def _record(db: Database) -> None:
     info = CallInfo(call_id="1763900000.42", caller="+34911234567", dialled="900100200", backend=Backend.SIP,
                     started_at=datetime.now(UTC))
     await store.call_started(info, flow="support", language="es")
-    await store.event(info.call_id, CallEventKind.NODE_ENTERED, node="main_menu", data={"kind": "menu"})
-    await store.event(info.call_id, CallEventKind.INPUT, node="main_menu",
-                      data={"mode": "dtmf", "digits": "3", "caller_said": "my number is +34911234567"})
+    store.publish(NodeEntered(call_id=info.call_id, flow="support", node="main_menu", node_kind="menu"))
+    store.publish(InputReceived(call_id=info.call_id, node="main_menu", mode="speech", digits="3",
+                                transcript="my number is +34911234567"))
     await store.call_ended(info.call_id, Disposition.COMPLETED)
 
 

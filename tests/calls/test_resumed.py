@@ -14,10 +14,11 @@ from ivr.calls.store import CallStore
 from ivr.channel import Backend, CallInfo
 from ivr.db import Database, utcnow
 from ivr.events import EventBus
-from ivr.events.types import AgentConnected, QueueJoined, QueueLeft
+from ivr.events.flow import LanguageSet, VariableSet
+from ivr.events.types import AgentConnected, InputReceived, NodeEntered, QueueJoined, QueueLeft
 from ivr.nodes.models import NodeRow
 from ivr.nodes.service import NodeStore
-from ivr.ports import CallEventKind, Disposition
+from ivr.ports import Disposition
 from tests.calls.test_cli import _invoke
 
 CALL = "1795.7"
@@ -36,11 +37,11 @@ async def dead_node_leg(db: Database) -> None:
     """Node a: menu, a choice, the queue; then it dies (its rows written, the call left open)."""
     a = CallStore(db, EventBus(), owner="a:1")
     await a.call_started(first_leg(), flow="support", language="es")
-    await a.event(CALL, CallEventKind.NODE_ENTERED, node="main", data={"kind": "menu"})
-    await a.event(CALL, CallEventKind.LANGUAGE_SET, node="main", data={"language": "en"})
-    await a.event(CALL, CallEventKind.INPUT, node="main", data={"mode": "dtmf", "digits": "2", "key": "2"})
-    await a.event(CALL, CallEventKind.VARIABLE_SET, node="need", data={"need": "invoice"})
-    await a.event(CALL, CallEventKind.QUEUE_JOINED, node="q", data={"queue": "billing", "position": 4})
+    a.publish(NodeEntered(call_id=CALL, flow="support", node="main", node_kind="menu"))
+    a.publish(LanguageSet(call_id=CALL, node="main", language="en"))
+    a.publish(InputReceived(call_id=CALL, node="main", mode="dtmf", digits="2", key="2"))
+    a.publish(VariableSet(call_id=CALL, node="need", need="invoice"))
+    a.publish(QueueJoined(call_id=CALL, queue="billing", position=4, ewt_seconds=None))
     await a.writer.flush()
 
 

@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ivr.calls.timeline import fact_row
 from ivr.channel import CallInfo, Channel
+from ivr.events.types import Event
 from ivr.flows.lookup import LookupFailed
 from ivr.ports import (
     CallbackRefused,
@@ -36,6 +38,8 @@ from ivr.schedules.model import ScheduleState, ScheduleStatus
 
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
+    """A published fact as the call recorder writes its timeline row (:func:`ivr.calls.timeline.fact_row`)."""
+
     call_id: str
     kind: CallEventKind
     node: str | None
@@ -44,8 +48,12 @@ class RecordedEvent:
 
 @dataclass
 class FakeRecorder:
+    """The recorder and the bus in one: ``facts`` is what was published, typed; ``events`` the rows
+    the call recorder would write from them (made when asked: the engine's benchmark measures the
+    engine, not this fake)."""
+
     started: list[tuple[CallInfo, str, str]] = field(default_factory=list)
-    events: list[RecordedEvent] = field(default_factory=list)
+    facts: list[Event] = field(default_factory=list)
     ended: dict[str, Disposition] = field(default_factory=dict)
     fail: bool = False  # every call raises (the engine must carry on)
 
@@ -53,11 +61,14 @@ class FakeRecorder:
         self._maybe_fail()
         self.started.append((info, flow, language))
 
-    async def event(
-        self, call_id: str, kind: CallEventKind, *, node: str | None = None, data: dict[str, Any] | None = None
-    ) -> None:
+    def publish(self, event: Event) -> None:
         self._maybe_fail()
-        self.events.append(RecordedEvent(call_id, kind, node, dict(data or {})))
+        self.facts.append(event)
+
+    @property
+    def events(self) -> list[RecordedEvent]:
+        return [RecordedEvent(row.call_id, row.kind, row.node, row.data)
+                for row in map(fact_row, self.facts) if row is not None]
 
     async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None:
         self._maybe_fail()
