@@ -38,33 +38,16 @@ from ivr.channel import (
 )
 from ivr.channels.agi.answer_hook import AnswerHooks, dial_options
 from ivr.channels.agi.bridge import AmiBridgeOps, follow_hold
+from ivr.channels.agi.commands import ALL_DIGITS, quote
+from ivr.channels.agi.commands import get_data as get_data_command
+from ivr.channels.agi.commands import get_variable as get_variable_command
+from ivr.channels.agi.commands import set_variable as set_variable_command
+from ivr.channels.agi.commands import stream_file as stream_file_command
+from ivr.channels.agi.commands import wait_for_digit as wait_for_digit_command
 from ivr.channels.agi.connection import AgiConnection
+from ivr.channels.agi.environment import AgiEnvironment
 from ivr.channels.agi.errors import AgiDeadChannel
-from ivr.channels.agi.protocol import (
-    ALL_DIGITS,
-    AgiEnvironment,
-    AgiResponse,
-    GetDataResult,
-    check,
-    digit_of,
-    parse_get_data,
-    quote,
-)
-from ivr.channels.agi.protocol import (
-    get_data as get_data_command,
-)
-from ivr.channels.agi.protocol import (
-    get_variable as get_variable_command,
-)
-from ivr.channels.agi.protocol import (
-    set_variable as set_variable_command,
-)
-from ivr.channels.agi.protocol import (
-    stream_file as stream_file_command,
-)
-from ivr.channels.agi.protocol import (
-    wait_for_digit as wait_for_digit_command,
-)
+from ivr.channels.agi.replies import AgiResponse, GetDataResult, check, digit_of, parse_get_data
 from ivr.channels.agi.stats import AgiErrorKind
 from ivr.settings import AgiSettings
 
