@@ -43,7 +43,7 @@ P_CUSTOMER_INTRO = "callbacks/customer_intro"
 
 
 class ScriptArguments(Protocol):
-    """The AGI environment (``ivr.channels.agi.protocol.AgiEnvironment``) as the script reads it."""
+    """The AGI environment (``ivr.channels.agi.environment.AgiEnvironment``) as the script reads it."""
 
     @property
     def arguments(self) -> tuple[str, ...]: ...

@@ -12,7 +12,8 @@ import click
 
 from ivr.flows.checking import FlowChecker, check_paths, limits_of
 from ivr.flows.loader import FlowError, FlowSet
-from ivr.flows.validate import Problem, References, queue_names, schedule_names
+from ivr.flows.references import queue_names, schedule_names
+from ivr.flows.validate import Problem, References
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.prompts.errors import CatalogueError
 from ivr.settings import Settings

@@ -6,8 +6,8 @@ from typing import Any
 
 from ivr.channels.agi.channel import AgiChannel
 from ivr.channels.agi.connection import AgiConnection
+from ivr.channels.agi.environment import AgiEnvironment
 from ivr.channels.agi.errors import AgiError
-from ivr.channels.agi.protocol import AgiEnvironment
 from ivr.channels.agi.server import AgiServer
 from tests.support.agi_driver import AsteriskDriver, DriverResult, Responder
 

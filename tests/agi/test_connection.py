@@ -9,8 +9,8 @@ import pytest
 
 from ivr.channels.agi import connection as connection_module
 from ivr.channels.agi.connection import AgiConnection, BufferedAgiConnection, connection_class
+from ivr.channels.agi.environment import AgiEnvironment
 from ivr.channels.agi.errors import AgiProtocolError
-from ivr.channels.agi.protocol import AgiEnvironment
 from tests.agi.helpers import PeerTransport, RecordingListener
 from tests.support.agi_driver import env_block
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.channels.agi.protocol import parse_route
+from ivr.channels.agi.environment import parse_route
 from ivr.settings import AgiSettings
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "dialplan" / "asterisk"

@@ -9,14 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ivr.channels.agi.connection import AgiConnection
+from ivr.channels.agi.environment import AgiEnvironment, parse_environment_block
 from ivr.channels.agi.errors import AgiError
-from ivr.channels.agi.protocol import (
-    AgiEnvironment,
-    AgiResponse,
-    parse_environment_block,
-    parse_reply,
-    parse_reply_general,
-)
+from ivr.channels.agi.replies import AgiResponse, parse_reply, parse_reply_general
 from tests.agi.helpers import PeerTransport, RecordingListener
 from tests.support.agi_driver import env_block
 

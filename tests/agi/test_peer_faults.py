@@ -18,9 +18,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from ivr.channels.agi.channel import AgiChannel
+from ivr.channels.agi.commands import long_command_kind
 from ivr.channels.agi.errors import AgiUsageError
 from ivr.channels.agi.metrics import AgiCollector
-from ivr.channels.agi.protocol import long_command_kind
 from ivr.channels.agi.stats import AgiErrorKind
 from tests.agi.conftest import running_server
 from tests.agi.helpers import Outcome, drive, script_of

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ivr.channel import CallerHungUp
+from ivr.channels.agi.commands import quote, set_variable, stream_file
+from ivr.channels.agi.environment import parse_environment, parse_route
 from ivr.channels.agi.errors import (
     AgiDeadChannel,
     AgiProtocolError,
@@ -12,22 +14,8 @@ from ivr.channels.agi.errors import (
     AgiUnknownCommand,
     AgiUsageError,
 )
-from ivr.channels.agi.protocol import (
-    LineKind,
-    cached_reply,
-    check,
-    classify,
-    decode_line,
-    digit_of,
-    parse_environment,
-    parse_get_data,
-    parse_reply,
-    parse_route,
-    parse_usage_reply,
-    quote,
-    set_variable,
-    stream_file,
-)
+from ivr.channels.agi.protocol import LineKind, classify, decode_line
+from ivr.channels.agi.replies import cached_reply, check, digit_of, parse_get_data, parse_reply, parse_usage_reply
 
 # agi-transcript-args.txt, conn 1 (exact lines, including "agi_accountcode: " with its space)
 ARGS_ENV = """agi_network: yes

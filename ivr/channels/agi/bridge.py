@@ -27,7 +27,7 @@ from ivr.ami.client import AmiClient, AmiSubscription
 from ivr.ami.errors import AmiNotConnected, AmiTimeout
 from ivr.ami.events import Hangup
 from ivr.callcontrol import ControlAction, ControlFailed, LiveBridge
-from ivr.channels.agi.protocol import AgiResponse
+from ivr.channels.agi.replies import AgiResponse
 
 log = logging.getLogger("ivr.agi")
 

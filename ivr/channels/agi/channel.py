@@ -10,7 +10,8 @@ Command choices follow what the captured Asterisk 22 does (``/work/shared/asteri
 - hold is ``SET MUSIC on <class>`` and ``WAIT FOR DIGIT 1000`` polls, ``SET MUSIC off`` at the end;
 - transfer is ``EXEC Dial <endpoint>,<secs>,gU(<hook>^<token>)``: without ``g`` the EXEC answers
   ``result=-1`` when the *agent* hangs up although the caller is still there; ``U()`` reports the
-  agent's answer on a FastAGI connection of its own (:mod:`ivr.channels.agi.answer_hook`).
+  agent's answer on a FastAGI connection of its own (:mod:`ivr.channels.agi.answer_hook`); the
+  Dial and its outcome are :mod:`ivr.channels.agi.dial`.
 """
 
 from __future__ import annotations
@@ -18,53 +19,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ivr.channel import (
-    Backend,
     CallerHungUp,
     CallInfo,
     ConnectResult,
-    DialStatus,
     InputMode,
     InputResult,
     InputSpec,
     PromptFile,
 )
-from ivr.channels.agi.answer_hook import AnswerHooks, dial_options
-from ivr.channels.agi.bridge import AmiBridgeOps, follow_hold
+from ivr.channels.agi.answer_hook import AnswerHooks
+from ivr.channels.agi.callinfo import call_info_from
+from ivr.channels.agi.commands import ALL_DIGITS, quote
+from ivr.channels.agi.commands import get_data as get_data_command
+from ivr.channels.agi.commands import get_variable as get_variable_command
+from ivr.channels.agi.commands import set_variable as set_variable_command
+from ivr.channels.agi.commands import stream_file as stream_file_command
+from ivr.channels.agi.commands import wait_for_digit as wait_for_digit_command
 from ivr.channels.agi.connection import AgiConnection
+from ivr.channels.agi.dial import dial
+from ivr.channels.agi.environment import AgiEnvironment
 from ivr.channels.agi.errors import AgiDeadChannel
-from ivr.channels.agi.protocol import (
-    ALL_DIGITS,
-    AgiEnvironment,
-    AgiResponse,
-    GetDataResult,
-    check,
-    digit_of,
-    parse_get_data,
-    quote,
-)
-from ivr.channels.agi.protocol import (
-    get_data as get_data_command,
-)
-from ivr.channels.agi.protocol import (
-    get_variable as get_variable_command,
-)
-from ivr.channels.agi.protocol import (
-    set_variable as set_variable_command,
-)
-from ivr.channels.agi.protocol import (
-    stream_file as stream_file_command,
-)
-from ivr.channels.agi.protocol import (
-    wait_for_digit as wait_for_digit_command,
-)
+from ivr.channels.agi.replies import AgiResponse, GetDataResult, check, digit_of, parse_get_data
 from ivr.channels.agi.stats import AgiErrorKind
 from ivr.settings import AgiSettings
 
@@ -76,41 +56,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivr.agi")
 
 HOLD_POLL_SECONDS = 1.0
-# DIALEDTIME / ANSWEREDTIME are not read: Asterisk counts them from the caller's channel.
-_DIAL_VARIABLES = ("DIALSTATUS", "HANGUPCAUSE", "DIALEDPEERNAME")
-
-
-def call_info_from(env: AgiEnvironment, *, started_at: datetime | None = None) -> CallInfo:
-    call_id = env.uniqueid or f"agi-{uuid.uuid4()}"
-    # extensions_cluster.conf passes ${PUENTE_CALL_ID},${PUENTE_QUEUE}: empty on the call's first
-    # node; on the next one, the call id the node that died had set, which is this channel's own
-    # uniqueid (Puente's call id). Only that makes a later leg: other scripts' arguments (a
-    # callback id, an answer-hook token) never equal the channel's uniqueid.
-    args = env.arguments
-    resumed = bool(args) and args[0].strip() == call_id
-    return CallInfo(
-        call_id=call_id,
-        caller=env.caller,
-        dialled=env.dialled,
-        backend=Backend.AGI,
-        started_at=started_at or datetime.now(UTC),
-        caller_name=env.caller_name,
-        flow_hint=env.route.script or None,
-        arguments=args,
-        params=dict(env.route.params),
-        channel_name=env.channel or None,
-        resumed_from=call_id if resumed else None,
-        resumed_queue=(args[1].strip() or None) if resumed and len(args) > 1 else None,
-    )
-
-
-def dial_status_of(value: str | None) -> DialStatus:
-    """DIALSTATUS to our enum; Asterisk's rarer values (DONTCALL, TORTURE, INVALIDARGS, empty)
-    all mean "nobody could be reached"."""
-    try:
-        return DialStatus(value or "")
-    except ValueError:
-        return DialStatus.CHANUNAVAIL
 
 
 class AgiChannel:
@@ -174,7 +119,7 @@ class AgiChannel:
                         extra={"call_id": self._info.call_id})
         return check(response, text)
 
-    async def _media_command(self, text: str, seconds: float) -> AgiResponse:
+    async def media_command(self, text: str, seconds: float) -> AgiResponse:
         """A command that lasts as long as its media: bound it by that plus a margin."""
         self._ensure_alive()
         return await self.command(text, timeout=seconds + self._settings.timeout_margin)
@@ -184,7 +129,7 @@ class AgiChannel:
         response = await self.command(get_variable_command(name))
         return response.data if response.result == "1" else None
 
-    async def _probe(self) -> None:
+    async def probe(self) -> None:
         """``CHANNEL STATUS``: a ``511`` marks the channel hung up (the connection does that)."""
         with contextlib.suppress(AgiDeadChannel):
             await self.command("CHANNEL STATUS")
@@ -195,7 +140,7 @@ class AgiChannel:
         if self._conn.failure is not None and not isinstance(self._conn.failure, CallerHungUp):
             raise self._conn.failure
         if not self._conn.hung_up:
-            await self._probe()
+            await self.probe()
         if self._conn.hung_up:
             raise CallerHungUp(f"call {self._info.call_id} hung up during {after}")
         log.warning("AGI %s failed (result=-1) with the caller still there", after)
@@ -214,7 +159,7 @@ class AgiChannel:
     async def play(self, prompts: Sequence[PromptFile], *, interrupt_digits: str = "") -> str | None:
         for prompt in prompts:
             command = stream_file_command(self.sound(prompt), interrupt_digits)
-            response = await self._media_command(command, self._settings.max_prompt_seconds)
+            response = await self.media_command(command, self._settings.max_prompt_seconds)
             result = response.result_int
             if result < 0:
                 await self._confirm_alive(f"STREAM FILE {prompt.key}")  # missing file: go on
@@ -227,7 +172,7 @@ class AgiChannel:
     async def wait_for_digit(self, seconds: float) -> str | None:
         """One ``WAIT FOR DIGIT``: the key pressed within ``seconds``, or None."""
         millis = max(1, int(seconds * 1000))
-        response = await self._media_command(wait_for_digit_command(millis), seconds)
+        response = await self.media_command(wait_for_digit_command(millis), seconds)
         result = response.result_int
         if result < 0:
             await self._confirm_alive("WAIT FOR DIGIT")
@@ -238,7 +183,7 @@ class AgiChannel:
         """``GET DATA`` for scripts: one prompt, one timeout for every digit, ``#`` ends entry."""
         command = get_data_command(self.sound(prompt), int(timeout * 1000), max_digits)
         seconds = self._settings.max_prompt_seconds + timeout * max(1, max_digits)
-        result = parse_get_data(await self._media_command(command, seconds))
+        result = parse_get_data(await self.media_command(command, seconds))
         if result.hung_up:
             await self._confirm_alive("GET DATA")
         return result
@@ -247,7 +192,7 @@ class AgiChannel:
         """``EXEC <app> <args>`` (e.g. ``AudioSocket <uuid>,<host:port>``); ``result=-1`` checks
         whether the caller left (then :class:`CallerHungUp`)."""
         limit = self._settings.max_prompt_seconds if seconds is None else seconds
-        response = await self._media_command(f"EXEC {app_and_args}", limit)
+        response = await self.media_command(f"EXEC {app_and_args}", limit)
         if response.result == "-1":
             await self._confirm_alive(f"EXEC {app_and_args.split(' ', 1)[0]}")
         return response
@@ -323,65 +268,14 @@ class AgiChannel:
         (which counts from the caller's channel, IVR included). With ``bridge`` the desk may hold and
         transfer the caller once the agent answered (:mod:`ivr.channels.agi.bridge`)."""
         self._ensure_alive()
-        if caller_id:
-            await self.command(set_variable_command("CALLERID(num)", caller_id))
-        ring = max(1, math.ceil(timeout))
-        context = self._settings.answer_hook_context
-        ops: AmiBridgeOps | None = None
-
-        def answered() -> None:
-            nonlocal ops
-            if bridge is not None:
-                ops = AmiBridgeOps(self._ami, watch.agent_channel if watch else None,
-                                   self._settings.agent_hold_context)
-                bridge.attach(ops)
-            if on_answer is not None:
-                on_answer()
-
-        watch = self._hooks.expect(answered) if self._hooks is not None and context else None
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            dial = f"EXEC Dial {endpoint},{ring},{dial_options(context, watch)}"
-            response = await self._media_command(dial, ring + self._settings.max_bridge_seconds)
-            ended = loop.time()
-        finally:
-            if watch is not None:
-                watch.close()
-        values = {name: await self.get_variable(name) for name in _DIAL_VARIABLES}
-        # With "g" a -1 means our caller is gone (or the channel was redirected away).
-        if response.result == "-1" and not self._conn.hung_up and self._conn.failure is None:
-            await self._probe()
-        if ops is not None and bridge is not None:
-            try:
-                if not self._conn.hung_up:
-                    await follow_hold(self, bridge, ops, self._settings.moh_class, HOLD_POLL_SECONDS)
-            finally:
-                ops.close()
-            ended = loop.time()
-        status = dial_status_of(values["DIALSTATUS"])
-        answered_at = watch.answered_at if watch is not None else None
-        if answered_at is not None:
-            ring_seconds, talk_seconds = answered_at - started, ended - answered_at
-        elif status is DialStatus.ANSWER:
-            if watch is not None:
-                log.warning("the agent answered but the answer hook did not run: is the %r context in "
-                            "extensions.conf?", context)
-            ring_seconds, talk_seconds = 0.0, ended - started  # no hook: Dial's whole span
-        else:
-            ring_seconds, talk_seconds = ended - started, 0.0
-        cause = values["HANGUPCAUSE"]
-        return ConnectResult(
-            status=status,
-            ring_seconds=max(0.0, ring_seconds),
-            talk_seconds=max(0.0, talk_seconds),
-            hangup_cause=int(cause) if cause and cause.isdigit() else None,
-            peer=values["DIALEDPEERNAME"] or None,
+        return await dial(
+            self, endpoint, timeout=timeout, settings=self._settings, hooks=self._hooks, ami=self._ami,
+            hold_poll_seconds=HOLD_POLL_SECONDS, caller_id=caller_id, on_answer=on_answer, bridge=bridge,
         )
 
     async def bridge_to(self, channel: str) -> None:
         """``EXEC Bridge <channel>,x``: back to a parked agent; returns when that bridge ends."""
-        await self._media_command(f"EXEC Bridge {channel},x", self._settings.max_bridge_seconds)
+        await self.media_command(f"EXEC Bridge {channel},x", self._settings.max_bridge_seconds)
 
     async def set_variable(self, name: str, value: str) -> None:
         self._ensure_alive()

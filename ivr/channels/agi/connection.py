@@ -22,6 +22,8 @@ import time
 from collections import deque
 from typing import Any, Protocol, cast
 
+from ivr.channels.agi.commands import encode_command, long_command_kind
+from ivr.channels.agi.environment import MAX_ENV_LINES, AgiEnvironment, parse_environment_block
 from ivr.channels.agi.errors import (
     AgiConnectionClosed,
     AgiDeadChannel,
@@ -30,22 +32,8 @@ from ivr.channels.agi.errors import (
     AgiProtocolError,
     AgiTimeout,
 )
-from ivr.channels.agi.protocol import (
-    MAX_ENV_LINES,
-    USAGE_END_PREFIX,
-    AgiEnvironment,
-    AgiResponse,
-    LineKind,
-    cached_reply,
-    classify,
-    decode_line,
-    encode_command,
-    is_reply_start,
-    long_command_kind,
-    parse_environment_block,
-    parse_reply,
-    parse_usage_reply,
-)
+from ivr.channels.agi.protocol import USAGE_END_PREFIX, LineKind, classify, decode_line, is_reply_start
+from ivr.channels.agi.replies import AgiResponse, cached_reply, parse_reply, parse_usage_reply
 from ivr.channels.agi.stats import AgiErrorKind, AgiStats
 
 log = logging.getLogger("ivr.agi")

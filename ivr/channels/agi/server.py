@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 from ivr.channel import CallerHungUp
 from ivr.channels.agi.answer_hook import ANSWER_HOOK_SCRIPT, AnswerHooks
 from ivr.channels.agi.channel import AgiChannel
+from ivr.channels.agi.commands import set_variable as set_variable_command
 from ivr.channels.agi.connection import READ_BUFFER_BYTES, AgiConnection, BufferedAgiConnection, connection_class
+from ivr.channels.agi.environment import AgiEnvironment
 from ivr.channels.agi.errors import (
     AgiConnectionClosed,
     AgiError,
@@ -29,8 +31,6 @@ from ivr.channels.agi.errors import (
     AgiProtocolError,
     AgiTimeout,
 )
-from ivr.channels.agi.protocol import AgiEnvironment
-from ivr.channels.agi.protocol import set_variable as set_variable_command
 from ivr.channels.agi.stats import AgiErrorKind, AgiStats
 from ivr.errors import listen_error
 from ivr.events import EventBus

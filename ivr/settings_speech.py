@@ -1,0 +1,47 @@
+"""Settings of speech recognition (``IVR_SPEECH__*``, per language ``IVR_SPEECH__LANGUAGES__<LANG>__*``);
+a section of :class:`ivr.settings.Settings`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class SpeechLanguageSettings(BaseModel):
+    engine: Literal["pocketsphinx", "vosk", "none"] = "pocketsphinx"
+    model_path: str | None = None
+
+
+class SpeechSettings(BaseModel):
+    enabled: bool = True
+    confidence_threshold: float = 0.5
+    no_input_timeout: float = 5.0
+    # Trailing silence that ends an utterance, and the longest utterance we listen to.
+    endpoint_silence_ms: int = 700
+    max_utterance_seconds: float = 10.0
+    # Decoding workers (processes for PocketSphinx, which holds the GIL; threads for Vosk); each
+    # holds one decoder pair per language (~50 MB). Unset: half the cores, 1 to 4.
+    workers: int | None = None
+    # Utterances waiting or decoding at most (unset: 8 per worker); past it a menu turn is keys only.
+    max_pending: int | None = None
+    # An utterance not taken by a worker within this many seconds is not decoded (keys this turn).
+    decode_deadline_seconds: float = 1.0
+    # Below this match score a transcript maps to no option.
+    min_match_score: float = 0.6
+    # Spectral noise subtraction in front of the recognizers (big gain on noisy lines).
+    denoise: bool = True
+    # PocketSphinx misreads digital silence: a fixed noise floor (sample std-dev) is added first.
+    pocketsphinx_noise_floor: float = 200.0
+    # A phone-loop decoder beside each grammar decoder rejects out-of-grammar speech (~25 MB more per worker).
+    pocketsphinx_verify: bool = True
+    # ``ivr models fetch``: official Vosk models and where they go (``var_dir/models`` when unset).
+    vosk_models_url: str = "https://alphacephei.com/vosk/models"
+    models_dir: str | None = None
+    languages: dict[str, SpeechLanguageSettings] = Field(
+        default_factory=lambda: {
+            "en": SpeechLanguageSettings(engine="pocketsphinx"),
+            # The English acoustic model with Spanish words spelled in its phones (no download).
+            "es": SpeechLanguageSettings(engine="pocketsphinx"),
+        }
+    )
