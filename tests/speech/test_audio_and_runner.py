@@ -28,6 +28,20 @@ def test_upsample_doubles_rate_and_streams_seamlessly() -> None:
     assert np.array_equal(whole[1::2], samples)  # original samples kept, midpoints between
 
 
+def test_upsample_mirrors_the_band_as_the_model_was_measured_with() -> None:
+    """Linear interpolation's response, which the recognizer's tuning rests on (see upsample_2x):
+    a 3 kHz tone comes out 3 dB down with its image at 5 kHz 7 dB below it. A band-limited
+    upsampler fails this; the human and synthetic benchmarks must be rerun before changing it."""
+    t = np.arange(8000) / 8000
+    wide, _ = upsample_2x((8000 * np.sin(2 * np.pi * 3000 * t)).astype(np.int16))
+    spectrum = np.abs(np.fft.rfft(wide.astype(np.float64)))
+    freqs = np.fft.rfftfreq(wide.size, 1 / 16000)
+    tone, image = spectrum[freqs == 3000][0], spectrum[freqs == 5000][0]
+    assert -3.5 < 20 * np.log10(tone / (8000 * 8000)) < -2.9  # rfft of a full-scale sine: amplitude * n / 2
+    assert -7.5 < 20 * np.log10(image / tone) < -6.5
+    assert spectrum[(freqs > 100) & (freqs != 3000) & (freqs != 5000)].max() < tone / 100  # nothing else
+
+
 def test_levels() -> None:
     assert level_dbfs(as_samples(silence(20))) < -100
     assert -16 < level_dbfs(as_samples(tone(20))) < -14
