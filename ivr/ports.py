@@ -8,9 +8,9 @@ that implement the same protocols.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ivr.channel import CallInfo, Channel
 from ivr.context import CallContext, ContextSnapshot, InputRecord
@@ -281,11 +281,10 @@ class Services:
     callbacks: CallbackPort | None = None
     deflection: DeflectionPort | None = None
     history: CallHistory | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class FlowRunner(Protocol):
     """Runs one call through the flows (:class:`ivr.flows.engine.FlowEngine`): what a channel's server
     (FastAGI, the built-in SIP endpoint) hands each call it answers."""
 
-    async def run(self, channel: Channel) -> Any: ...
+    async def run(self, channel: Channel) -> Disposition: ...

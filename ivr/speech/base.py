@@ -6,8 +6,9 @@ that need another rate convert inside their session.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ivr.channel import Grammar, InputMode, InputResult
 
@@ -129,8 +130,9 @@ class SpeechEngine(Protocol):
         ...
 
     @property
-    def spec(self) -> Any:
-        """A picklable description a worker process builds the same engine from."""
+    def spec(self) -> Hashable:
+        """A picklable description a worker process builds the same engine from (the worker
+        checks it is one of the engines it can build: ``ivr.speech.worker.spec_of``)."""
         ...
 
     def load(self) -> None:

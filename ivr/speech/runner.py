@@ -102,7 +102,7 @@ class SpeechRunner:
         if engine.isolated and self._use_processes:
             loop = asyncio.get_running_loop()
             pool = self._pool()
-            await asyncio.gather(*(loop.run_in_executor(pool, worker.warm, engine.spec)
+            await asyncio.gather(*(loop.run_in_executor(pool, worker.warm, worker.spec_of(engine))
                                    for _ in range(self.workers)))
 
     async def decode(self, engine: SpeechEngine, session: RecognizerSession, ended: float) -> SpeechResult:
@@ -131,7 +131,7 @@ class SpeechRunner:
         loop = asyncio.get_running_loop()
         try:
             if engine.isolated and self._use_processes:
-                job = worker.DecodeJob(engine.spec, session.grammar, audio, span, deadline)
+                job = worker.DecodeJob(worker.spec_of(engine), session.grammar, audio, span, deadline)
                 return await loop.run_in_executor(self._pool(), worker.decode, job)
             return await self.call(_decode_here, engine, session, audio, span, deadline)
         except BrokenProcessPool as exc:

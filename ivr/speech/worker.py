@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from ivr.speech.base import Decoded
+from ivr.speech.base import Decoded, SpeechEngine
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, PocketSphinxSpec
 from ivr.speech.grammar import CompiledGrammar
 
@@ -57,6 +57,15 @@ def decode(job: DecodeJob) -> Decoded | Late:
     if now > job.deadline:
         return Late(now - job.deadline)
     return _engine(job.spec).decode(job.grammar, job.pcm, job.span)
+
+
+def spec_of(engine: SpeechEngine) -> PocketSphinxSpec:
+    """The description a worker builds ``engine`` from; only PocketSphinx decodes in workers (it holds
+    the GIL), so any other engine sent here is a wiring mistake."""
+    spec = engine.spec
+    if not isinstance(spec, PocketSphinxSpec):
+        raise TypeError(f"{engine.name} cannot decode in a worker process")
+    return spec
 
 
 def _engine(spec: PocketSphinxSpec) -> PocketSphinxEngine:

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ivr.channel import Grammar
+from ivr.speech import worker
 from ivr.speech.audio import Endpointer, as_samples, level_dbfs, upsample_2x
 from ivr.speech.base import EndpointConfig
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+from ivr.speech.engines.vosk import VoskEngine
 from ivr.speech.runner import SpeechRunner
 from tests.support.speech_audio import chunks, padded, render, silence, with_noise
 
@@ -124,3 +127,12 @@ async def test_concurrent_sessions_keep_their_own_state() -> None:
     assert ticks > 100  # the event loop ran other work while the worker processes decoded
     assert engine.decoders_created == 0  # no decoder in this process: all in the workers
     assert (runner.pending, runner.live, runner.stats.decoded) == (0, 0, len(texts))
+
+
+def test_only_pocketsphinx_decodes_in_worker_processes(tmp_path: Path) -> None:
+    """A worker builds its engine from the spec it is sent; an engine it cannot build is a wiring
+    mistake, refused by name rather than failing inside the process pool."""
+    sphinx = PocketSphinxEngine("en")
+    assert worker.spec_of(sphinx) == sphinx.spec
+    with pytest.raises(TypeError, match="vosk cannot decode in a worker process"):
+        worker.spec_of(VoskEngine("es-ES", tmp_path))
