@@ -250,7 +250,7 @@ class PocketSphinxEngine:
     def _prepare(self, pooled: _Decoder, grammar: CompiledGrammar) -> str | None:
         """Adds the grammar's searches to the decoder once: the phrases, and (if the language has a
         decoy weight) the phrases or a decoy. Activates the first; returns the second's name."""
-        name = _search_name(grammar)
+        name = "g" + hashlib.sha1("|".join(sorted(grammar.phrases)).encode()).hexdigest()[:16]
         weight = decoys.WEIGHTS.get(self._base)
         with_decoys = name + "d" if weight is not None else None
         if name in pooled.searches:
@@ -394,7 +394,3 @@ class PocketSphinxSession(EngineSession):
 
     def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
         return self._engine.decode(self.grammar, pcm, span)
-
-
-def _search_name(grammar: CompiledGrammar) -> str:
-    return "g" + hashlib.sha1("|".join(sorted(grammar.phrases)).encode()).hexdigest()[:16]
