@@ -3,7 +3,8 @@
 The compiled grammar holds the menu's phrases (synonyms included by the menu), the human-escape
 words and the spoken digits of the keys the menu offers. Mapping a transcript: an exact phrase
 first, then phrases contained in the transcript, then the closest phrase by similarity; each with
-a score in [0, 1] that the caller combines with the engine's confidence.
+a score in [0, 1] that the caller combines with the engine's confidence. A transcript holding a
+decoy word (:mod:`ivr.speech.decoys`) maps to no key.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ivr.channel import Grammar
+from ivr.speech.decoys import is_decoy
 from ivr.speech.digits import ESCAPE_KEY, escape_words, spoken_digits
 
 _SPACES = re.compile(r"\s+")
@@ -66,6 +68,8 @@ def compile_grammar(grammar: Grammar, *, with_escape: bool = True, with_digits: 
 
 
 def match_transcript(phrases: dict[str, str], transcript: str, *, min_score: float = 0.6) -> Match:
+    if any(is_decoy(word) for word in transcript.split()):
+        return NO_MATCH  # the decoder heard a decoy (ivr.speech.decoys): a word outside the menu
     text = normalise(transcript)
     if not text:
         return NO_MATCH

@@ -193,3 +193,24 @@ def test_spanish_grammars_need_no_dictionary(es_engine: PocketSphinxEngine) -> N
     session.close()
     assert {"facturación", "soporte técnico", "pedido", "asesor", "agente", "uno", "dos", "tres"} <= set(phrases)
     assert phrases["asesor"] == "agent"
+
+
+@pytest.mark.parametrize(("name", "seed"), [("digits/day-0", 1), ("digits/mon-7", 3)])
+def test_english_words_outside_the_main_menu_are_heard_as_decoys(en_engine: PocketSphinxEngine, name: str,
+                                                                 seed: int) -> None:
+    """"sunday" and "august" on a 10 dB line went to "invoice" (0.54) and "order" (0.59) without decoys."""
+    voice("en")
+    session = en_engine.new_session(Grammar("en", MAIN_MENU["en"]))
+    for chunk in chunks(with_noise(padded(human.load("en", name)), 10, seed)):
+        session.accept(chunk)
+        if session.is_endpoint:
+            break
+    result = session.finish()
+    assert result.transcript.startswith("~") and result.key is None, result
+
+
+@pytest.mark.parametrize("key", ["1", "2", "3"])
+def test_english_options_on_the_main_menu_still_win_over_the_decoys(en_engine: PocketSphinxEngine, key: str) -> None:
+    voice("en")
+    got, confidence = recognise(en_engine, Grammar("en", MAIN_MENU["en"]), human.digit("en", key))
+    assert (got, confidence >= CONFIDENT) == (key, True)
