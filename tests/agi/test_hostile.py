@@ -11,14 +11,16 @@ from ivr.channel import CallerHungUp, Channel
 from ivr.channels.agi.channel import AgiChannel
 from ivr.channels.agi.errors import AgiTimeout
 from ivr.channels.agi.stats import AgiErrorKind
+from ivr.ports import Disposition
 from tests.agi.conftest import running_server
 from tests.agi.helpers import Outcome, drive, script_of
 from tests.support.agi_driver import CallerModel, env_block
 
 
 class AnsweringEngine:
-    async def run(self, channel: Channel) -> None:
+    async def run(self, channel: Channel) -> Disposition:
         await channel.answer()
+        return Disposition.COMPLETED
 
 
 # --------------------------------------------------------------------------- hostile peers

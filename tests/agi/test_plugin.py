@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from ivr.channel import Channel
 from ivr.channels.agi.plugin import build
 from ivr.events import EventBus
+from ivr.ports import Disposition
 from ivr.settings import Settings
 from ivr.speech import plugin as speech_plugin
 from tests.agi.helpers import drive
@@ -20,9 +21,10 @@ class Engine:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    async def run(self, channel: Channel) -> None:
+    async def run(self, channel: Channel) -> Disposition:
         self.calls.append(channel.info.call_id)
         await channel.answer()
+        return Disposition.COMPLETED
 
 
 async def test_the_server_runs_each_call_on_the_engine(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from ivr.channel import Channel
 from ivr.channels.agi.channel import AgiChannel
 from ivr.channels.agi.errors import AgiCommandError, AgiDeadChannel, AgiUnknownCommand
 from ivr.channels.agi.stats import AgiErrorKind
+from ivr.ports import Disposition
 from tests.agi.conftest import running_server
 from tests.agi.helpers import Outcome, drive, script_of
 from tests.support.agi_driver import AsteriskDriver, CallerModel, env_block
@@ -137,11 +138,12 @@ class RecordingEngine:
         self.infos: list[Any] = []
         self.fail = fail
 
-    async def run(self, channel: Channel) -> None:
+    async def run(self, channel: Channel) -> Disposition:
         self.infos.append(channel.info)
         await channel.answer()
         if self.fail:
             raise RuntimeError("flow bug")
+        return Disposition.COMPLETED
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ivr.channel import Channel
 from ivr.composition import Component, build_container, server_components
 from ivr.db import Database
+from ivr.ports import Disposition
 from tests.support.app import test_settings as cheap_settings  # aliased: pytest would collect test_*
 
 DEADLINE = 15.0
@@ -60,8 +62,8 @@ async def test_the_agi_server_serves_calls_after_each_restart() -> None:
     from tests.support.agi_driver import CallerModel, env_block
 
     class Engine:
-        async def run(self, channel: object) -> None:
-            return None
+        async def run(self, channel: Channel) -> Disposition:
+            return Disposition.COMPLETED
 
     server = AgiServer(agi_settings(), engine=Engine())
     for _ in range(3):
