@@ -15,7 +15,7 @@ from typing import ClassVar
 from ivr.events.types import Event
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CallFact(Event):
     """A fact of one call, at one node (None: of the call as a whole)."""
 
@@ -25,19 +25,19 @@ class CallFact(Event):
     node: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PromptPlayed(CallFact):
     kind: ClassVar[str] = "call/prompt"
     prompt: str  # the prompt's key, "<lang>/<id>"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class LanguageSet(CallFact):
     kind: ClassVar[str] = "call/language"
     language: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class VariableSet(CallFact):
     """A set node's variables (their names), a need marked, or a collected value's variable."""
 
@@ -47,14 +47,14 @@ class VariableSet(CallFact):
     variable: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ScheduleReading:
     reason: str | None
     source: str | None
     next_change: str | None  # ISO time
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ScheduleChecked(CallFact):
     """A branch on the schedule: its state, and either what the service said or why it could not."""
 
@@ -65,7 +65,7 @@ class ScheduleChecked(CallFact):
     reading: ScheduleReading | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class OrderLookedUp(CallFact):
     """An order lookup: its status (None: not found) or the error."""
 
@@ -75,7 +75,7 @@ class OrderLookedUp(CallFact):
     error: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TransferDialled(CallFact):
     """The call is handed on: to a number (``endpoint`` dialled) or to the dialplan's queue."""
 
@@ -85,14 +85,14 @@ class TransferDialled(CallFact):
     queue: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TransferEnded(CallFact):
     kind: ClassVar[str] = "call/transfer_result"
     status: str
     talk_seconds: float | None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CallbackRequested(CallFact):
     """A callback asked of the caller (``accepted``) or after they dropped (``accepted`` None)."""
 
@@ -106,7 +106,7 @@ class CallbackRequested(CallFact):
     refused: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeflectionOffered(CallFact):
     """A link offered (``offered`` False: no message channel; ``why`` says so) and the answer."""
 
@@ -120,7 +120,7 @@ class DeflectionOffered(CallFact):
     consent_mode: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeflectionSent(CallFact):
     kind: ClassVar[str] = "call/deflection_sent"
     link_id: str
@@ -128,7 +128,7 @@ class DeflectionSent(CallFact):
     channel: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ReturningCaller(CallFact):
     kind: ClassVar[str] = "call/returning"
     previous_call_id: str
@@ -136,7 +136,7 @@ class ReturningCaller(CallFact):
     waited_seconds: float
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CallError(CallFact):
     """Something went wrong in the call (``error`` names it) and what the flow did about it."""
 
@@ -148,13 +148,13 @@ class CallError(CallFact):
     seconds: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HungUp(CallFact):
     kind: ClassVar[str] = "call/hangup"
     by: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CallResumed(CallFact):
     """A later leg of a call took over on this node (published by the call recorder, which read
     the earlier legs' record)."""

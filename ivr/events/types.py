@@ -16,18 +16,19 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+# The fact's time, taken by a C-level callable: events are built on every step of every call
+# (bench/flow_engine.py counts them), so no Python frame per timestamp.
+_now = partial(datetime.now, UTC)
 
 
 _LOCAL = "local"
 OFF_WIRE = {_LOCAL: True}  # a field's metadata: kept off the wire (see the module's docstring)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Event:
     kind: ClassVar[str] = "event"
     broadcast: ClassVar[bool] = True  # False: never published to MQTT
@@ -47,7 +48,7 @@ class Event:
         return out
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CallStarted(Event):
     kind: ClassVar[str] = "call/started"
     call_id: str
@@ -56,7 +57,7 @@ class CallStarted(Event):
     flow: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CallEnded(Event):
     kind: ClassVar[str] = "call/ended"
     call_id: str
@@ -64,7 +65,7 @@ class CallEnded(Event):
     duration_seconds: float
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CallsLostOnRestart(Event):
     """Calls a dead process left open, closed by ivr.nodes (``owner``: the dead process)."""
 
@@ -74,7 +75,7 @@ class CallsLostOnRestart(Event):
     died_at: datetime
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class NodeEntered(Event):
     """The flow entered a node. A later leg's ``resume`` step also says where the caller went back
     to (``place``: in_line / kept / lost / menu) and, when they had queued, the queue."""
@@ -90,7 +91,7 @@ class NodeEntered(Event):
     place: str | None = field(default=None, metadata=OFF_WIRE)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class InputReceived(Event):
     """The caller keyed or said something (see :class:`NoInput`, :class:`NoMatch` for the misses:
     they travel as this event too, so the metrics count every try once)."""
@@ -107,7 +108,7 @@ class InputReceived(Event):
     engine: str | None = field(default=None, metadata=OFF_WIRE)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class NoInput(InputReceived):
     """The caller gave no input before the timeout."""
 
@@ -115,7 +116,7 @@ class NoInput(InputReceived):
     matched: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class NoMatch(InputReceived):
     """The input was not one the node accepts. ``digits``/``transcript`` None: not recorded (the
     yes/no question keeps only the miss)."""
@@ -124,7 +125,7 @@ class NoMatch(InputReceived):
     matched: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class QueueJoined(Event):
     kind: ClassVar[str] = "queue/joined"
     call_id: str
@@ -136,7 +137,7 @@ class QueueJoined(Event):
     transfer: QueueTransfer | None = None  # set when the desk moved the caller here
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class QueueTransfer:
     """Who moved a caller from an agent into a queue (or towards a named agent), from the desk."""
 
@@ -146,7 +147,7 @@ class QueueTransfer:
     to_agent: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class QueueLeft(Event):
     kind: ClassVar[str] = "queue/left"
     call_id: str
@@ -167,7 +168,7 @@ class QueueLeft(Event):
     talk_seconds: float | None = None  # connected: how long the bridge lasted
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class QueueAnnounced(Event):
     """The caller heard their place and wait (and which keys they may press)."""
 
@@ -181,7 +182,7 @@ class QueueAnnounced(Event):
     keys: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class QueueUnstaffed(Event):
     """Nobody staffs the queue: before joining (``joined`` False: the caller never waited, no
     QueueLeft follows) or while waiting (the overflow follows)."""
@@ -192,7 +193,7 @@ class QueueUnstaffed(Event):
     joined: bool
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class QueueOverflowed(Event):
     """The queue's overflow applies to a waiting caller (max wait, or nobody staffs it); ``target``
     names the queue they were moved to, when it was one (their place and wait go with them)."""
@@ -204,7 +205,7 @@ class QueueOverflowed(Event):
     target: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentStateChanged(Event):
     kind: ClassVar[str] = "agent/state"
     agent_id: str
@@ -213,7 +214,7 @@ class AgentStateChanged(Event):
     reason: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentConnected(Event):
     kind: ClassVar[str] = "agent/connected"
     agent_id: str
@@ -224,7 +225,7 @@ class AgentConnected(Event):
     ring_seconds: float | None = None  # from the offer to the answer
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentOffered(Event):
     """The ACD is ringing an agent for a queued caller: the screen pop can show up while it rings
     (AgentConnected follows the moment the agent answers, AgentMissed when they do not)."""
@@ -236,7 +237,7 @@ class AgentOffered(Event):
     context: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentMissed(Event):
     """The offered agent did not take the call (``result``: the dial status); the caller waits on."""
 
@@ -247,7 +248,7 @@ class AgentMissed(Event):
     result: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CallbackLifecycle(Event):
     kind: ClassVar[str] = "callback/state"
     callback_id: str
@@ -256,7 +257,7 @@ class CallbackLifecycle(Event):
     outcome: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeflectionLifecycle(Event):
     kind: ClassVar[str] = "deflection/stage"
     link_id: str
@@ -264,7 +265,7 @@ class DeflectionLifecycle(Event):
     channel: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ProtocolError(Event):
     kind: ClassVar[str] = "error/protocol"
     protocol: str  # agi / sip / ami / audiosocket
