@@ -168,9 +168,10 @@ class CallStore:
         await self.writer.sync(self._end_timeout)
 
     def _add_event(self, call_id: str, live: _Live, kind: str, node: str | None,
-                   data: dict[str, Any] | None) -> None:
+                   data: dict[str, Any] | None, *, at: datetime) -> None:
+        """One timeline row, timed by its event (delivered synchronously, so the fact's own time)."""
         live.seq += 1
-        self.writer.add_event(_clip({"call_id": call_id, "seq": live.seq, "at": utcnow(), "kind": kind[:32],
+        self.writer.add_event(_clip({"call_id": call_id, "seq": live.seq, "at": at, "kind": kind[:32],
                                      "node": node, "data": _jsonable(data)}))
 
     def _on_event(self, event: Event) -> None:
@@ -179,7 +180,7 @@ class CallStore:
         fact = fact_row(event)
         if fact is not None:
             if (live := self._live.get(fact.call_id)) is not None:
-                self._add_event(fact.call_id, live, fact.kind.value, fact.node, fact.data)
+                self._add_event(fact.call_id, live, fact.kind.value, fact.node, fact.data, at=event.at)
                 if isinstance(event, LanguageSet):
                     self.writer.update_call(fact.call_id, _clip({"language": event.language}))
             return
@@ -187,7 +188,7 @@ class CallStore:
             live = self._live.get(row.call_id)
             if live is None:  # not a call this store records (a callback's call, another recorder's)
                 return
-            self._add_event(row.call_id, live, row.kind.value, row.node, row.data)
+            self._add_event(row.call_id, live, row.kind.value, row.node, row.data, at=event.at)
             live.queue = row.queue
         if isinstance(event, QueueLeft) and (live := self._live.get(event.call_id)) is not None:
             # a caller may queue twice; a returning caller's credit counts in their wait
