@@ -37,14 +37,6 @@ CONDITIONS: dict[str, Callable[[bytes, int], bytes]] = {
     "20 dB": lambda pcm, seed: with_noise(pcm, 20, seed),
     "10 dB": lambda pcm, seed: with_noise(pcm, 10, seed),
 }
-# The shipped main menu (dialplan/flows/support.yaml), per language.
-MAIN_MENU = {
-    "en": {"billing": "1", "bill": "1", "invoice": "1", "payments": "1", "technical support": "2", "support": "2",
-           "tech support": "2", "technical problem": "2", "order status": "3", "order": "3", "my order": "3"},
-    "es": {"facturación": "1", "factura": "1", "facturas": "1", "pagos": "1", "cobros": "1", "soporte técnico": "2",
-           "soporte": "2", "avería": "2", "asistencia técnica": "2", "estado del pedido": "3", "pedido": "3",
-           "mi pedido": "3"},
-}
 
 
 @dataclass
@@ -115,7 +107,7 @@ def run(engine: SpeechEngine, language: str) -> dict[str, object]:
                 tallies[name].add(condition, ok, f"{text}/{condition}->{got}@{confidence:.2f}")
     rejected = total = false_agent = 0
     accepted: list[str] = []
-    menu = Grammar(language, MAIN_MENU[language])
+    menu = Grammar(language, human.MAIN_MENU[language])
     for text, pcm in out_of_menu(language):
         for condition in ("clean", "10 dB"):
             seed += 1

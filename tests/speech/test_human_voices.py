@@ -21,14 +21,6 @@ from tests.support.speech_audio import chunks, padded, with_noise
 pytestmark = pytest.mark.speech
 
 CONFIDENT = 0.5  # SpeechSettings.confidence_threshold
-# The shipped main menu's phrases (dialplan/flows/support.yaml), as bench/speech_human.py uses them.
-MAIN_MENU = {
-    "en": {"billing": "1", "bill": "1", "invoice": "1", "payments": "1", "technical support": "2", "support": "2",
-           "tech support": "2", "technical problem": "2", "order status": "3", "order": "3", "my order": "3"},
-    "es": {"facturación": "1", "factura": "1", "facturas": "1", "pagos": "1", "cobros": "1", "soporte técnico": "2",
-           "soporte": "2", "avería": "2", "asistencia técnica": "2", "estado del pedido": "3", "pedido": "3",
-           "mi pedido": "3"},
-}
 
 
 def voice(language: str) -> None:
@@ -136,7 +128,7 @@ def test_words_outside_the_menu_do_not_reach_an_agent(
     """These were taken as "agent"/"asesor" at >= 0.5 before escapes needed a stronger margin."""
     voice(language)
     engine = en_engine if language == "en" else es_engine
-    got, confidence = recognise(engine, Grammar(language, MAIN_MENU[language]), human.load(language, name))
+    got, confidence = recognise(engine, Grammar(language, human.MAIN_MENU[language]), human.load(language, name))
     assert got != "agent" or confidence < CONFIDENT, (got, confidence)
 
 
@@ -182,7 +174,7 @@ def test_spanish_taps_and_close_vowels_by_a_human_voice(es_engine: PocketSphinxE
 def test_spanish_words_forced_onto_the_main_menu_are_not_taken(es_engine: PocketSphinxEngine, name: str) -> None:
     """"minutos" -> "uno" at 0.84, "horas" -> "una", "cien" -> "pedido": taken under the English bounds."""
     voice("es")
-    got, confidence = recognise(es_engine, Grammar("es", MAIN_MENU["es"]), human.load("es", name))
+    got, confidence = recognise(es_engine, Grammar("es", human.MAIN_MENU["es"]), human.load("es", name))
     assert got is None or confidence < CONFIDENT, (got, confidence)
 
 
@@ -200,7 +192,7 @@ def test_english_words_outside_the_main_menu_are_heard_as_decoys(en_engine: Pock
                                                                  seed: int) -> None:
     """"sunday" and "august" on a 10 dB line went to "invoice" (0.54) and "order" (0.59) without decoys."""
     voice("en")
-    session = en_engine.new_session(Grammar("en", MAIN_MENU["en"]))
+    session = en_engine.new_session(Grammar("en", human.MAIN_MENU["en"]))
     for chunk in chunks(with_noise(padded(human.load("en", name)), 10, seed)):
         session.accept(chunk)
         if session.is_endpoint:
@@ -212,5 +204,5 @@ def test_english_words_outside_the_main_menu_are_heard_as_decoys(en_engine: Pock
 @pytest.mark.parametrize("key", ["1", "2", "3"])
 def test_english_options_on_the_main_menu_still_win_over_the_decoys(en_engine: PocketSphinxEngine, key: str) -> None:
     voice("en")
-    got, confidence = recognise(en_engine, Grammar("en", MAIN_MENU["en"]), human.digit("en", key))
+    got, confidence = recognise(en_engine, Grammar("en", human.MAIN_MENU["en"]), human.digit("en", key))
     assert (got, confidence >= CONFIDENT) == (key, True)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ivr.calls.timeline import fact_row
+from ivr.calls.timeline import FactRow, fact_row
 from ivr.channel import CallInfo, Channel
 from ivr.events.types import Event
 from ivr.flows.lookup import LookupFailed
@@ -36,16 +36,6 @@ from ivr.prompts.catalogue import PromptCatalogue, PromptEntry
 from ivr.schedules.model import ScheduleState, ScheduleStatus
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
-    """A published fact as the call recorder writes its timeline row (:func:`ivr.calls.timeline.fact_row`)."""
-
-    call_id: str
-    kind: CallEventKind
-    node: str | None
-    data: dict[str, Any]
-
-
 @dataclass
 class FakeRecorder:
     """The recorder and the bus in one: ``facts`` is what was published, typed; ``events`` the rows
@@ -66,9 +56,8 @@ class FakeRecorder:
         self.facts.append(event)
 
     @property
-    def events(self) -> list[RecordedEvent]:
-        return [RecordedEvent(row.call_id, row.kind, row.node, row.data)
-                for row in map(fact_row, self.facts) if row is not None]
+    def events(self) -> list[FactRow]:
+        return [row for row in map(fact_row, self.facts) if row is not None]
 
     async def call_ended(self, call_id: str, disposition: Disposition, *, language: str | None = None) -> None:
         self._maybe_fail()
@@ -78,7 +67,7 @@ class FakeRecorder:
         if self.fail:
             raise RuntimeError("recorder down")
 
-    def of_kind(self, kind: CallEventKind) -> list[RecordedEvent]:
+    def of_kind(self, kind: CallEventKind) -> list[FactRow]:
         return [e for e in self.events if e.kind is kind]
 
     def nodes(self) -> list[str]:

@@ -80,3 +80,14 @@ def day(language: str, index: int) -> bytes:
 def mulaw(pcm: bytes) -> bytes:
     """Through a G.711 µ-law telephone leg and back."""
     return decode(encode(pcm, Codec.PCMU), Codec.PCMU)
+
+
+# The shipped main menu (dialplan/flows/support.yaml), per language: what the
+# tests and bench/speech_human.py put the out-of-menu words against.
+MAIN_MENU = {
+    "en": {"billing": "1", "bill": "1", "invoice": "1", "payments": "1", "technical support": "2", "support": "2",
+           "tech support": "2", "technical problem": "2", "order status": "3", "order": "3", "my order": "3"},
+    "es": {"facturación": "1", "factura": "1", "facturas": "1", "pagos": "1", "cobros": "1", "soporte técnico": "2",
+           "soporte": "2", "avería": "2", "asistencia técnica": "2", "estado del pedido": "3", "pedido": "3",
+           "mi pedido": "3"},
+}
