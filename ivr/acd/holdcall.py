@@ -111,4 +111,4 @@ class HoldCall:
         prompts, lang = self.d.prompts, self.ctx.language
         if prompts is None:
             return []
-        return [prompts.file(i, lang) for i in ids if prompts.has(i, lang)]
+        return [f for f in (prompts.find(i, lang) for i in ids) if f is not None]

@@ -47,8 +47,9 @@ def yes_no_grammar(lang: str) -> Grammar:
 def prompt_files(prompts: PromptCatalogue, prompt_ids: Sequence[str], lang: str) -> list[PromptFile]:
     out = []
     for prompt_id in prompt_ids:
-        if prompts.has(prompt_id, lang):
-            out.append(prompts.file(prompt_id, lang))
+        found = prompts.find(prompt_id, lang)
+        if found is not None:
+            out.append(found)
         else:
             log.error("prompt missing at run time", extra={"prompt": prompt_id, "lang": lang})
     return out

@@ -3,7 +3,7 @@ none taken by the agent route) and its route to a human; a language node's optio
 
 from __future__ import annotations
 
-from ivr.flows import inputs
+from ivr.flows import schema_inputs
 from ivr.flows.checkcontext import CheckContext
 from ivr.flows.schema import (
     AGENT_DIGIT,
@@ -30,9 +30,9 @@ def check_menu(c: CheckContext, node_id: str, node: MenuNode) -> None:
         owner: dict[str, str] = {}
         for digit, option in node.options.items():
             for phrase in option.say.get(lang, ()):
-                _claim(c, node_id, owner, inputs.normalise(phrase), who=f"option {digit}", lang=lang)
+                _claim(c, node_id, owner, schema_inputs.normalise(phrase), who=f"option {digit}", lang=lang)
         if node.agent:
-            for word in sorted(inputs.agent_words(lang)):
+            for word in sorted(schema_inputs.agent_words(lang)):
                 if word in owner:
                     c.add(node_id, f"phrase {word!r} ({lang}) is both {owner[word]} and the agent route")
     for digit, option in node.options.items():
@@ -74,7 +74,7 @@ def check_language(c: CheckContext, node_id: str, node: LanguageNode) -> None:
         if option.language not in c.flow.languages:
             c.add(node_id, f"option {digit}: language {option.language!r} is not one of the flow's languages")
         for phrase in option.say:
-            _claim(c, node_id, owner, inputs.normalise(phrase), who=f"option {digit}", lang="any")
+            _claim(c, node_id, owner, schema_inputs.normalise(phrase), who=f"option {digit}", lang="any")
     if node.value is not None and node.value not in c.flow.languages:
         c.add(node_id, f"value: language {node.value!r} is not one of the flow's languages")
     if node.default is not None and node.default not in c.flow.languages:

@@ -39,7 +39,7 @@ from ivr.flows.runtime import (
     End,
     HistoryPrefetch,
 )
-from ivr.flows.schema import Flow, QueueNode, ReturningCallerNode, TransferNode
+from ivr.flows.schema import Flow, QueueNode, TransferNode
 from ivr.logs import mask_number
 from ivr.ports import (
     CallbackRefused,
@@ -180,7 +180,7 @@ class FlowEngine:
         caller = run.ctx.info.caller
         if self.history is None or not caller:
             return None
-        node = next((n for n in run.flow.nodes.values() if isinstance(n, ReturningCallerNode)), None)
+        node = run.flow.returning_caller
         if node is None:
             return None
         window = node.window_minutes or self.nodes.returning_window_minutes

@@ -15,7 +15,7 @@ from ivr.dialogs.yesno import Answer, ask_yes_no
 from ivr.events.flow import CallError, VariableSet
 from ivr.events.types import NoInput, NoMatch
 from ivr.flows.runtime import CallRun
-from ivr.flows.schema import AGENT_DIGIT, AGENT_KEY, AGENT_WORDS, CollectNode, Flow, LanguageNode, MenuNode
+from ivr.flows.schema import AGENT_DIGIT, AGENT_KEY, CollectNode, Flow, LanguageNode, MenuNode
 
 # "Did you say" <the option's label> "? If that is right, press 1. If not, press 2."
 CONFIRM_BEFORE = "confirm/did_you_say"
@@ -23,26 +23,9 @@ CONFIRM_AFTER = "confirm/yes_no"
 AGENT_LABEL = "option/agent"
 
 
-def normalise(phrase: str) -> str:
-    return " ".join(phrase.lower().split())
-
-
 def menu_phrases(node: MenuNode, lang: str) -> dict[str, str]:
     """Every accepted phrase of a menu in one language -> option key (digit, or ``agent``)."""
-    phrases: dict[str, str] = {}
-    for digit, option in node.options.items():
-        for phrase in option.say.get(lang, ()):
-            phrases[normalise(phrase)] = digit
-    if node.agent:
-        for word in agent_words(lang):
-            phrases.setdefault(word, AGENT_KEY)
-    return phrases
-
-
-def agent_words(lang: str) -> set[str]:
-    """The words that reach a human in this language: its own only (a Spanish word in an English grammar
-    is not in the English model's dictionary, and would only be a chance for a false match)."""
-    return {normalise(w) for w in AGENT_WORDS.get(lang.split("-", 1)[0].lower(), ("agent",))}
+    return node.phrases(lang)
 
 
 def menu_digits(node: MenuNode) -> dict[str, str]:
@@ -149,8 +132,7 @@ async def run_language(run: CallRun, node_id: str, node: LanguageNode, flow: Flo
         if option.prompt:
             files.extend(run.files([option.prompt], lang=option.language))
     # The caller's language is not known yet: one grammar with every option's words.
-    phrases = {normalise(p): digit for digit, option in node.options.items() for p in option.say}
-    grammar = Grammar(default, phrases) if phrases and speech else None
+    grammar = Grammar(default, node.phrases) if node.phrases and speech else None
     chosen = default
     for _ in range(node.max_tries):
         result = await run.channel.collect(files, InputSpec(max_digits=1, first_timeout=node.timeout, grammar=grammar))

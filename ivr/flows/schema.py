@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -341,3 +342,8 @@ class Flow(FlowModel):
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
+
+    @cached_property
+    def returning_caller(self) -> ReturningCallerNode | None:
+        """The flow's returning-caller step, if any (every call's history prefetch asks)."""
+        return next((n for n in self.nodes.values() if isinstance(n, ReturningCallerNode)), None)

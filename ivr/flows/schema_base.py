@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -42,6 +43,21 @@ Labels = Annotated[dict[str, str], AfterValidator(_checked_labels)]
 
 class FlowModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose derived values (cached properties such as a menu's phrases) are built again
+        from its own fields: pydantic copies them with the fields, stale after an ``update``."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name in _cached_properties(type(self)):
+            copied.__dict__.pop(name, None)
+        return copied
+
+
+def _cached_properties(cls: type) -> Iterator[str]:
+    for klass in cls.__mro__:
+        for name, value in vars(klass).items():
+            if isinstance(value, cached_property):
+                yield name
 
 
 class NodeBase(FlowModel):

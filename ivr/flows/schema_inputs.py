@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ivr.flows.schema_base import FlowModel, Labels, NodeBase, edges
+from ivr.flows.schema_base import AGENT_KEY, AGENT_WORDS, FlowModel, Labels, NodeBase, edges
+
+
+def normalise(phrase: str) -> str:
+    return " ".join(phrase.lower().split())
+
+
+def agent_words(lang: str) -> set[str]:
+    """The words that reach a human in this language: its own only (a Spanish word in an English grammar
+    is not in the English model's dictionary, and would only be a chance for a false match)."""
+    return {normalise(w) for w in AGENT_WORDS.get(lang.split("-", 1)[0].lower(), ("agent",))}
 
 
 class MenuOption(FlowModel):
@@ -55,6 +66,29 @@ class MenuNode(NodeBase):
         for option in self.options.values():
             if option.confirm:
                 yield option.confirm
+
+    def phrases(self, lang: str) -> dict[str, str]:
+        """Every accepted phrase in one language -> option key (digit, or ``agent``). Built once per
+        language (the node is immutable and every menu turn of every call asks); callers must not
+        change the returned dict."""
+        found = self.phrase_memo.get(lang)
+        if found is None:
+            found = self.phrase_memo[lang] = self._phrases(lang)
+        return found
+
+    @cached_property
+    def phrase_memo(self) -> dict[str, dict[str, str]]:
+        return {}
+
+    def _phrases(self, lang: str) -> dict[str, str]:
+        phrases: dict[str, str] = {}
+        for digit, option in self.options.items():
+            for phrase in option.say.get(lang, ()):
+                phrases[normalise(phrase)] = digit
+        if self.agent:
+            for word in agent_words(lang):
+                phrases.setdefault(word, AGENT_KEY)
+        return phrases
 
     @property
     def collects_input(self) -> bool:
@@ -144,6 +178,12 @@ class LanguageNode(NodeBase):
         for option in self.options.values():
             if option.prompt:
                 yield option.prompt
+
+    @cached_property
+    def phrases(self) -> dict[str, str]:
+        """Every option's words in one map -> option digit: the caller's language is not known yet.
+        Built once (every call's first turn asks); callers must not change it."""
+        return {normalise(p): digit for digit, option in self.options.items() for p in option.say}
 
     @property
     def collects_input(self) -> bool:

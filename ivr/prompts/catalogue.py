@@ -90,9 +90,15 @@ class PromptCatalogue:
         return entry.texts[lang]
 
     def file(self, prompt_id: str, lang: str) -> PromptFile:
-        if not self.has(prompt_id, lang):
+        found = self.find(prompt_id, lang)
+        if found is None:
             raise UnknownPrompt(prompt_id, lang)
-        return PromptFile(f"{lang}/{prompt_id}")
+        return found
+
+    def find(self, prompt_id: str, lang: str) -> PromptFile | None:
+        """The prompt's file in that language, or None (one lookup: every prompt of every call asks)."""
+        entry = self._entries.get(prompt_id)
+        return PromptFile(f"{lang}/{prompt_id}") if entry is not None and lang in entry.texts else None
 
     def version(self, prompt_id: str) -> str:
         entry = self._entries.get(prompt_id)

@@ -61,6 +61,7 @@ def test_per_prompt_version_and_one_language_prompts(tmp_path: Path) -> None:
     c = PromptCatalogue.load(tmp_path)
     assert (c.version("x"), c.version("y")) == ("8", "7")
     assert c.has("x", "es") and not c.has("x", "en")
+    assert c.find("x", "es") == c.file("x", "es") == PromptFile("es/x") and c.find("x", "en") is None
     assert c.missing_audio() == ["es/x", "en/y"]  # by id, then language
 
 

@@ -84,7 +84,7 @@ def test_match_transcript_is_pure() -> None:
 
 
 def test_each_language_gets_only_its_own_escape_words() -> None:
-    from ivr.flows.inputs import agent_words
+    from ivr.flows.schema_inputs import agent_words
 
     assert "asesor" not in agent_words("en") and "agent" in agent_words("en")
     assert "asesor" in agent_words("es") and "agent" not in agent_words("es")
