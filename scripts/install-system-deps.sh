@@ -4,12 +4,16 @@
 #         the README's first calls
 #   test: also chromium (browser tests) and Asterisk's recorded human voices (en, es) that the
 #         speech tests and bench/speech.py listen to
+#   speech-adapt: also what bench/mllr_experiment.py needs to adapt PocketSphinx's model (sphinxtrain,
+#         sphinx_fe, pocketsphinx_mdef_convert, pocketsphinx-testdata's recordings); not needed to run or test
 set -eu
 profile="${1:-test}"
 case "$profile" in
     run) PACKAGES="espeak-ng sox sip-tester" ;;
     test) PACKAGES="espeak-ng sox sip-tester chromium asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav" ;;
-    *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
+    speech-adapt) PACKAGES="espeak-ng sox sip-tester chromium asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav
+        sphinxtrain sphinxbase-utils pocketsphinx pocketsphinx-testdata" ;;
+    *) echo "usage: $0 [run|test|speech-adapt]" >&2; exit 2 ;;
 esac
 missing=""
 for pkg in $PACKAGES; do
