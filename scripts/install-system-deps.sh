@@ -2,13 +2,14 @@
 # Debian packages Puente needs, installed only when missing (idempotent).
 #   run:  espeak-ng + sox render the prompt audio (`ivr prompts build`); sip-tester (SIPp) places
 #         the README's first calls
-#   test: also chromium (browser tests) and Asterisk's recorded human voices (en, es) that the
-#         speech tests and bench/speech.py listen to
+#   test: also chromium (browser tests), Asterisk's recorded human voices (en, es) that the
+#         speech tests and bench/speech.py listen to, and pocketsphinx-testdata (its 8 kHz TIDIGITS
+#         digits model, which bench/digits_tidigits.py evaluates; the server does not use it)
 set -eu
 profile="${1:-test}"
 case "$profile" in
     run) PACKAGES="espeak-ng sox sip-tester" ;;
-    test) PACKAGES="espeak-ng sox sip-tester chromium asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav" ;;
+    test) PACKAGES="espeak-ng sox sip-tester chromium asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav pocketsphinx-testdata" ;;
     *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
 esac
 missing=""
