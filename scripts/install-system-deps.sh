@@ -4,8 +4,10 @@
 #         the README's first calls
 #   test: also chromium (browser tests) and Asterisk's recorded human voices (en, es) that the
 #         speech tests and bench/speech.py listen to
-#   speech-adapt: also what bench/mllr_experiment.py needs to adapt PocketSphinx's model (sphinxtrain,
-#         sphinx_fe, pocketsphinx_mdef_convert, pocketsphinx-testdata's recordings); not needed to run or test
+#   speech-adapt: also what the speech experiments need: bench/mllr_experiment.py (sphinxtrain,
+#         sphinx_fe, pocketsphinx_mdef_convert, pocketsphinx-testdata's recordings to adapt PocketSphinx's
+#         model) and bench/digits_tidigits.py (pocketsphinx-testdata's 8 kHz TIDIGITS digits model);
+#         not needed to run or test
 set -eu
 profile="${1:-test}"
 case "$profile" in
