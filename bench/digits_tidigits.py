@@ -131,7 +131,8 @@ def _key(session: EngineSession, decoded: Decoded) -> str | None:
 
 def report(garbage: float | None, lattice: bool) -> None:
     if human.voice_dir("en") is None or not (MODEL / "hmm" / "mdef").exists():
-        print("needs asterisk-core-sounds-en-wav and pocketsphinx-testdata (sh scripts/install-system-deps.sh speech-adapt)")
+        print("needs asterisk-core-sounds-en-wav and pocketsphinx-testdata "
+              "(sh scripts/install-system-deps.sh speech-adapt)")
         return
     engine = PocketSphinxEngine("en")
     engine.load()
