@@ -38,7 +38,8 @@ copies (snr20, snr10), ``--extra`` data, or the shift term alone did no better. 
 (bench/speech.py): 92.5 -> 93.3 % (10 dB 80.0 -> 82.5), 91.7 % with margins +0.75; rejection 100 %.
 Adapting the phone-loop decoder or not changes nothing: its path scores are ~0 (PocketSphinx
 scores each frame against its best senone, which a free phone loop follows), so the human
-bench's output is identical with the phone loop's scores set to 0.
+bench's output is identical with the phone loop's scores set to 0 (the engine has since dropped
+the loop: ivr.speech.verify).
 """
 
 from __future__ import annotations
@@ -216,15 +217,14 @@ def build(tag: str, variants: list[str], *, noise_floor: float, extra: bool, bia
     return out
 
 
-def with_mllr(path: Path, phones: bool) -> None:
-    """Every Decoder the engine builds from now on gets the transform (the phone loop's too if ``phones``)."""
+def with_mllr(path: Path) -> None:
+    """Every Decoder the engine builds from now on gets the transform."""
     import pocketsphinx
 
     original = pocketsphinx.Decoder
 
     def decoder(*args: Any, **kwargs: Any) -> Any:
-        if phones or "allphone" not in kwargs:
-            kwargs["mllr"] = str(path)
+        kwargs["mllr"] = str(path)
         return original(*args, **kwargs)
 
     pocketsphinx.Decoder = decoder
@@ -243,13 +243,13 @@ def shift_margins(delta: float) -> None:
     engine.BOUNDS = {language: moved(b) for language, b in engine.BOUNDS.items()}
 
 
-def measure(which: str, mllr: Path | None, *, phones: bool, languages: str, shift: float) -> None:
+def measure(which: str, mllr: Path | None, *, languages: str, shift: float) -> None:
     if shift:
         shift_margins(shift)
         print(f"margins shifted by {shift:+.2f}")
     if mllr is not None:
-        with_mllr(mllr, phones)
-    print(f"MLLR: {mllr or 'none'}" + ("" if mllr is None or phones else " (phone loop not adapted)"))
+        with_mllr(mllr)
+    print(f"MLLR: {mllr or 'none'}")
     sys.path.insert(0, str(BENCH))
     if which == "human":
         import speech_human
@@ -274,7 +274,6 @@ def main() -> None:
     m = sub.add_parser("measure")
     m.add_argument("which", choices=("human", "synthetic"))
     m.add_argument("--mllr", type=Path)
-    m.add_argument("--no-phones", action="store_true", help="leave the phone-loop decoder unadapted")
     m.add_argument("--languages", default="en,es")
     m.add_argument("--margin-shift", type=float, default=0.0)
     args = parser.parse_args()
@@ -282,7 +281,7 @@ def main() -> None:
         build(args.name, args.variants.split(","), noise_floor=args.noise_floor, extra=args.extra,
               bias_only=args.bias_only)
     else:
-        measure(args.which, args.mllr, phones=not args.no_phones, languages=args.languages, shift=args.margin_shift)
+        measure(args.which, args.mllr, languages=args.languages, shift=args.margin_shift)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ class SpeechSettings(BaseModel):
     denoise: bool = True
     # PocketSphinx misreads digital silence: a fixed noise floor (sample std-dev) is added first.
     pocketsphinx_noise_floor: float = 200.0
-    # A phone-loop decoder beside each grammar decoder rejects out-of-grammar speech (~25 MB more per worker).
+    # Out-of-grammar rejection (ivr.speech.verify): how much of the speech the words span and how well they fit.
     pocketsphinx_verify: bool = True
     # ``ivr models fetch``: official Vosk models and where they go (``var_dir/models`` when unset).
     vosk_models_url: str = "https://alphacephei.com/vosk/models"

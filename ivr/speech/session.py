@@ -24,7 +24,7 @@ LEAD_BYTES = SAMPLE_RATE * SAMPLE_WIDTH  # 1 s
 # A hard bound on the buffer whatever the endpointer says (12 s at 8 kHz: 192 KB).
 MAX_BYTES = 12 * SAMPLE_RATE * SAMPLE_WIDTH
 # The decoders hear the speech with this much of the line around it (the denoiser hears it all):
-# decoding costs in proportion to the audio (the phone loop about 0.15 s per second of it).
+# decoding costs in proportion to the audio.
 DECODE_BEFORE_MS = 500
 DECODE_AFTER_MS = 600
 _BYTES_PER_MS = SAMPLE_RATE * SAMPLE_WIDTH // 1000

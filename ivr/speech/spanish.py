@@ -20,7 +20,7 @@ from ivr.speech.verify import Bounds
 # Rejection bounds for Spanish spelled into English phones. Menu words outside the menu, spelled
 # with the same approximate phones as the options, fit them nearly as well as a right answer
 # does: on Asterisk's recordings (bench/speech_human.py) right answers scored -1.8 to -4.3 per
-# frame against the phone loop, out-of-menu words forced onto an option mostly -3.3 to -5.0. The
+# frame (ivr.speech.verify's margin), out-of-menu words forced onto an option mostly -3.3 to -5.0. The
 # English bounds put 0.5 at -5.2 and took most of those; here 0.5 sits at -4.4.
 BOUNDS = Bounds(margin_low=-5.4, margin_high=-3.4)
 
@@ -50,7 +50,7 @@ def variants(word: str) -> list[list[str]]:
     """The word's pronunciations for telephone audio: :func:`phones`, and /s/ heard as TH.
 
     The English model is wideband; an /s/ is mostly energy above 4 kHz, which an 8 kHz line cuts
-    off, so on Asterisk's Mexican Spanish recordings its phone loop heard every /s/ as TH ("seis"
+    off, so on Asterisk's Mexican Spanish recordings a free phone decoder heard every /s/ as TH ("seis"
     -> TH .. IY HH). With the TH spelling as an alternative, digits went from 50 % to 80 % right
     and menu words from 75 % to 83 % (bench/speech_human.py, clean). The same variant did nothing
     for English digits and let more out-of-menu words in, so English keeps its dictionary.

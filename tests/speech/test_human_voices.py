@@ -13,7 +13,7 @@ import os
 import pytest
 
 from ivr.channel import Grammar
-from ivr.speech.engines.pocketsphinx import VERIFY_AROUND_FRAMES, PocketSphinxEngine, _phones, speech_frames
+from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, speech_frames
 from ivr.speech.session import denoised
 from tests.support import human_audio as human
 from tests.support.speech_audio import chunks, padded, with_noise
@@ -85,23 +85,6 @@ def test_speech_frames_hold_the_word_not_the_line_around_it() -> None:
     assert clean is not None and noisy is not None
     assert clean[0] - 5 <= noisy[0] and noisy[1] <= clean[1] + 5
     assert noisy[1] - noisy[0] >= (clean[1] - clean[0]) // 2
-
-
-def test_the_phone_loop_runs_over_the_words_and_a_margin(en_engine: PocketSphinxEngine) -> None:
-    """Its segments come back in the utterance's frames, none outside the words' span +/- the margin."""
-    voice("en")
-    import numpy as np
-
-    from ivr.speech.audio import upsample_2x
-
-    raw = upsample_2x(np.frombuffer(padded(human.digit("en", "1")), dtype="<i2"))[0].tobytes()
-    with en_engine.pool.lease() as pooled:
-        assert pooled.phones is not None
-        free = _phones(pooled.phones, raw, 45, 95)
-    assert free
-    assert min(p.start for p in free) >= 45 - VERIFY_AROUND_FRAMES
-    assert max(p.end for p in free) <= 95 + VERIFY_AROUND_FRAMES
-    assert max(p.end for p in free) > 60  # the frames were not restarted from zero
 
 
 @pytest.mark.parametrize(("index", "key"), [(0, "1"), (3, "4"), (4, "5"), (5, "6")])

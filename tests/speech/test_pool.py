@@ -52,7 +52,7 @@ def test_the_decoder_pool_is_bounded_and_reused() -> None:
 
     def build() -> object:
         built.append(object())
-        return type("Pair", (), {"decoder": None, "phones": None, "searches": {}})()
+        return type("Pair", (), {"decoder": None, "searches": {}})()
 
     pool = DecoderPool(2, build)
     inside = threading.Barrier(3)  # the two holders and this test

@@ -34,13 +34,13 @@ def test_an_s_is_also_spelled_as_an_8_khz_line_leaves_it() -> None:
 
 
 def test_spanish_rejection_bounds_are_stricter_on_the_margin_than_englishs() -> None:
-    """A word forced onto an option fits 4.8 nats/frame worse than free phones: English takes it at
+    """A word forced onto an option scores 4.8 nats/frame below the best state: English takes it at
     0.5 or more; spelled Spanish, whose out-of-menu words fit their options that well, does not."""
     frames = 40
+    speech, window = (8, 10 + frames + 1), (0, 100)
     words = [Segment("pedido", 10, 10 + frames - 1, -4.8 * frames)]
-    phones = [Segment("P", 8, 10 + frames + 1, 0.0)]
-    assert verification(words, phones) >= 0.5
-    assert verification(words, phones, bounds=BOUNDS) < 0.5
+    assert verification(words, speech=speech, window=window) >= 0.5
+    assert verification(words, speech=speech, window=window, bounds=BOUNDS) < 0.5
     right = [Segment("pedido", 10, 10 + frames - 1, -3.5 * frames)]
-    assert verification(right, phones, bounds=BOUNDS) >= 0.5
+    assert verification(right, speech=speech, window=window, bounds=BOUNDS) >= 0.5
     assert BOUNDS.coverage_low == DEFAULT_BOUNDS.coverage_low  # only the margin is Spanish

@@ -7,13 +7,14 @@ PocketSphinx refuses 8 kHz input with that model, so telephone audio is upsample
 noise estimation misreads digital silence (exact zeros between words, common in synthesised or
 gated audio), so a fixed low noise floor is added first. The grammar pass runs once per utterance,
 on all of it, at the endpoint (cepstral mean from the utterance itself: far better on noisy lines).
-A phone-loop decoder checks the answer (:mod:`ivr.speech.verify`) and rejects or marks down
-out-of-grammar speech; English grammars also hold decoy words (:mod:`ivr.speech.decoys`) that an
+The answer is checked (:mod:`ivr.speech.verify`: how much of the speech the words span, and how far
+their acoustic score per frame falls below the best state's) and out-of-grammar speech is rejected
+or marked down; English grammars also hold decoy words (:mod:`ivr.speech.decoys`) that an
 out-of-menu word may go to instead of an option.
 
 Decoders are not per call: a session is only its endpointer and buffer. The model is loaded by a
-small pool of decoder pairs (about 50 MB each) that switch grammars (``activate_search``; each
-remembers its most recent grammars), leased for the few tens of ms an utterance's decoding takes.
+small pool of decoders that switch grammars (``activate_search``; each remembers its most recent
+grammars), leased for the few tens of ms an utterance's decoding takes.
 PocketSphinx holds the GIL while it decodes (a 3 s utterance blocked another thread for 130 ms),
 so the server decodes in worker processes (``isolated``), never in the event loop's process.
 """
@@ -43,7 +44,7 @@ from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.session import Decoded, EngineSession, prepared
 from ivr.speech.spanish import BOUNDS as SPANISH_BOUNDS
 from ivr.speech.spanish import variants as spanish_variants
-from ivr.speech.verify import DEFAULT_BOUNDS, Bounds, Segment, segments, verification
+from ivr.speech.verify import DEFAULT_BOUNDS, Bounds, segments, verification
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ FILLER_WORDS = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>"})
 # caller's line, so the same audio decoded differently depending on history (a fresh decoder's
 # default "40,3,-1" got a 10 dB line a quarter right).
 INITIAL_CMN = "59.6,-6.12,-10.66,7.25,-4.61,-0.42,-9.07,-1.66,-7.91,0.18,-2.32,2.52,-5.29"
-# The phone loop hears the words' frames and this many either side (0.2 s).
-VERIFY_AROUND_FRAMES = 20
 FRAME_BYTES_16K = 320  # 10 ms of 16 kHz 16-bit audio: one decoder frame
 # Languages whose words are spelled by rules into the English model's phones (each word: its
 # pronunciations, the first the main one).
@@ -79,16 +78,15 @@ class PocketSphinxSpec:
 
 
 class _Decoder:
-    """A pooled decoder pair and the grammar searches already added to it (most recent last)."""
+    """A pooled decoder and the grammar searches already added to it (most recent last)."""
 
-    def __init__(self, decoder: Any, phones: Any | None = None) -> None:
+    def __init__(self, decoder: Any) -> None:
         self.decoder = decoder
-        self.phones = phones  # the phone-loop decoder that checks the grammar's answer
         self.searches: OrderedDict[str, None] = OrderedDict()
 
 
 class DecoderPool:
-    """At most ``size`` decoder pairs, built on demand and kept for reuse (the only big memory)."""
+    """At most ``size`` decoders, built on demand and kept for reuse (the only big memory)."""
 
     def __init__(self, size: int, build: Any) -> None:
         self.size = max(1, size)
@@ -237,15 +235,7 @@ class PocketSphinxEngine:
         hmm = str(self.model_dir / "en-us")
         # Spelled languages start from an empty dictionary; their words are added as grammars come.
         dictionary = os.devnull if self._spell is not None else str(self._dict_path)
-        decoder = Decoder(hmm=hmm, dict=dictionary, lm=None, samprate=16000, loglevel="FATAL")
-        phones = None
-        if self._verify:
-            # Narrow beams and every other frame (ds=2) are enough for a score to compare against:
-            # the phone loop was ~80 % of a decode's CPU; ds=2 took a decode from 121 to 95 ms
-            # with the human set's figures unchanged within a word (bench/speech_human.py).
-            phones = Decoder(hmm=hmm, allphone=str(self.model_dir / "en-us-phone.lm.bin"),
-                             lm=None, samprate=16000, lw=2.0, beam=1e-20, pbeam=1e-20, ds=2, loglevel="FATAL")
-        return _Decoder(decoder, phones)
+        return _Decoder(Decoder(hmm=hmm, dict=dictionary, lm=None, samprate=16000, loglevel="FATAL"))
 
     def _prepare(self, pooled: _Decoder, grammar: CompiledGrammar) -> str | None:
         """Adds the grammar's searches to the decoder once: the phrases, and (if the language has a
@@ -297,7 +287,7 @@ class PocketSphinxEngine:
         return chosen
 
     def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
-        """One utterance (raw 8 kHz slin), start to end, on a leased decoder pair."""
+        """One utterance (raw 8 kHz slin), start to end, on a leased decoder."""
         self.load()
         audio = prepared(pcm, span, denoise=self._denoise)
         rng = np.random.default_rng(0)  # fixed: the same audio decodes the same way
@@ -306,7 +296,8 @@ class PocketSphinxEngine:
         speech = speech_frames(audio) if self._verify else None
         with self.pool.lease() as pooled:
             with_decoys = self._prepare(pooled, grammar)
-            return _decode(pooled, raw, self._escape, speech, bounds=self._bounds, with_decoys=with_decoys)
+            return _decode(pooled, raw, self._escape, speech, verify=self._verify, bounds=self._bounds,
+                           with_decoys=with_decoys)
 
 
 def speech_frames(audio: bytes) -> tuple[int, int] | None:
@@ -317,16 +308,6 @@ def speech_frames(audio: bytes) -> tuple[int, int] | None:
     if endpointer.speech_start_ms is None:
         return None
     return endpointer.speech_start_ms // 10, endpointer.speech_end_ms // 10 - 1
-
-
-def _phones(phones: Any, raw: bytes, lo: int, hi: int) -> list[Segment]:
-    """The phone loop over the words' frames and VERIFY_AROUND_FRAMES either side, in the utterance's frames."""
-    first = max(0, lo - VERIFY_AROUND_FRAMES)
-    phones.set_cmn(INITIAL_CMN)
-    phones.start_utt()
-    phones.process_raw(raw[first * FRAME_BYTES_16K:(hi + 1 + VERIFY_AROUND_FRAMES) * FRAME_BYTES_16K], False, False)
-    phones.end_utt()
-    return [Segment(s.label, s.start + first, s.end + first, s.log_score) for s in segments(phones.seg())]
 
 
 def _grammar_pass(decoder: Any, raw: bytes) -> str:
@@ -342,9 +323,9 @@ def _grammar_pass(decoder: Any, raw: bytes) -> str:
 
 
 def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset(),
-            speech: tuple[int, int] | None = None, *, bounds: Bounds = DEFAULT_BOUNDS,
+            speech: tuple[int, int] | None = None, *, verify: bool = True, bounds: Bounds = DEFAULT_BOUNDS,
             with_decoys: str | None = None) -> Decoded:
-    decoder, phones = pooled.decoder, pooled.phones
+    decoder = pooled.decoder
     plain = decoder.current_search()  # the phrases alone (PocketSphinxEngine._prepare activated it)
     if with_decoys is not None:
         decoder.activate_search(with_decoys)
@@ -352,14 +333,14 @@ def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset(),
     if not text:
         return Decoded("", 0.0)
     if any(decoys.is_decoy(word) for word in text.split()):
-        # The best path is not a menu phrase: no key (ivr.speech.grammar), and no phone loop to run.
+        # The best path is not a menu phrase: no key (ivr.speech.grammar), nothing to verify.
         # Tried and left out: decoding again without the decoys, that answer then held to the
         # escape words' stricter margin (English false escapes 1.2 -> 3.7 %), and the decoys as a
         # veto after a pass without them (rejected 85.4 %, fewer than with no decoys): a second pass
         # over the same audio does not decode as a first one does.
         return Decoded(text, 0.0)
     if with_decoys is not None and any(word in escape for word in text.split()):
-        # The decoy branch shifts the words' acoustic scores that the phone loop is set against
+        # The decoy branch shifts the words' acoustic scores that the margin is made of
         # (espeak-ng's clear "agent": 0.75 -> 0.33, under the escape's stricter margin), so an
         # escape, which needs that margin, is decoded again with the phrases alone.
         decoder.activate_search(plain)
@@ -367,19 +348,17 @@ def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset(),
         if not text:
             return Decoded("", 0.0)
     # Word posteriors from the lattice: the least certain word bounds the utterance. In grammar
-    # mode they sit near 1.0 whatever was said, so the phone loop's verdict bounds them too.
+    # mode they sit near 1.0 whatever was said, so the verification's verdict bounds them too.
     probs = [float(s.prob) for s in decoder.seg() if s.word not in FILLER_WORDS]
     confidence = min(probs) if probs else 1.0
     words = segments(decoder.seg())
-    if phones is not None and words:
-        # The phone loop runs only where the words are (it was ~80 % of a decode's CPU over the
-        # whole window); how much of the speech they cover comes from the endpointed speech.
-        free = _phones(phones, raw, min(w.start for w in words), max(w.end for w in words))
-        confidence = min(confidence, verification(words, free, speech=speech, bounds=bounds))
+    if verify and words:
+        window = (0, len(raw) // FRAME_BYTES_16K - 1)
+        confidence = min(confidence, verification(words, speech=speech, window=window, bounds=bounds))
         if any(word in escape for word in text.split()):
             # An escape costs an agent's time: it needs stronger evidence than an option. Short of
             # it, the answer keeps its key at a confidence the flow will not act on (it re-asks).
-            strict = verification(words, free, speech=speech, strict=True, bounds=bounds)
+            strict = verification(words, speech=speech, window=window, strict=True, bounds=bounds)
             confidence = min(confidence, max(strict, REJECT_BELOW)) if confidence >= REJECT_BELOW else confidence
     return Decoded(text, confidence)
 
