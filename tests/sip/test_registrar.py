@@ -9,7 +9,7 @@ import pytest
 
 from ivr.channels.sip.credentials import AgentSecrets, load_agent_secrets
 from ivr.channels.sip.message import SipRequest, parse_message
-from ivr.channels.sip.registrar import RegisterReply, Registrations
+from ivr.channels.sip.registrar import Binding, RegisterReply, Registrations
 from ivr.settings import ConfigurationError, Settings, SipSettings
 from tests.sip.conftest import digest_authorization
 
@@ -193,3 +193,11 @@ def test_a_bad_secrets_file_is_one_clear_line(tmp_path: Path, content: str | Non
     with pytest.raises(ConfigurationError, match=message) as raised:
         load_agent_secrets(SipSettings(secrets_file=path))
     assert "\n" not in str(raised.value) and "IVR_SIP__SECRETS_FILE" in str(raised.value)
+
+
+@pytest.mark.parametrize("now", [1021.801558050539, 470.376313632781, 0.0, 86400.5])
+def test_a_fresh_binding_lists_the_seconds_granted(now: float) -> None:
+    """At the first two clock readings ``now + 60 - now`` is 59.99999999999999: truncating listed 59."""
+    binding = Binding("agent2", "sip:ana@127.0.0.1:5070", now + 60)
+    assert binding.seconds_left(now) == 60
+    assert binding.seconds_left(now + 59.7) == 1 and binding.seconds_left(now + 80) == 1

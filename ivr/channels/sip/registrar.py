@@ -33,6 +33,11 @@ class Binding:
     contact: str  # the URI to send requests to
     expires_at: float
 
+    def seconds_left(self, now: float) -> int:
+        """Whole seconds to the binding's end, at least 1 (what a REGISTER's answer lists). Rounded,
+        not truncated: ``now + 60 - now`` can be 59.99999999999999 in floating point."""
+        return max(1, round(self.expires_at - now))
+
 
 @dataclass(frozen=True, slots=True)
 class RegisterReply:
@@ -167,7 +172,7 @@ class Registrations:
                     log.info("agent registered", extra={"agent": user[:64]})
         # RFC 3261 §10.3 step 8: the answer lists every current binding (none: none).
         listed = tuple(
-            ("Contact", f"<{b.contact}>;expires={max(1, int(b.expires_at - now))}")
+            ("Contact", f"<{b.contact}>;expires={b.seconds_left(now)}")
             for b in sorted(self.registrar.of(user, now), key=lambda b: -b.expires_at)
         )
         return RegisterReply(200, "OK", listed)
