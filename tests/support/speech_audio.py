@@ -22,8 +22,10 @@ def render(text: str, voice: str = "en-us", speed: int = 160, pitch: int = 50) -
         ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
         check=True, capture_output=True, timeout=30,
     ).stdout
+    # -D: no dither. sox dithers with a fresh random seed each run, so the same text gave other
+    # samples in every process and bench/speech.py's figures moved by an utterance between runs.
     return subprocess.run(
-        ["sox", "-t", "wav", "-", "-t", "raw", "-r", str(RATE), "-e", "signed", "-b", "16", "-c", "1", "-"],
+        ["sox", "-D", "-t", "wav", "-", "-t", "raw", "-r", str(RATE), "-e", "signed", "-b", "16", "-c", "1", "-"],
         input=wav, check=True, capture_output=True, timeout=30,
     ).stdout
 

@@ -314,6 +314,10 @@ def _grammar_pass(decoder: Any, raw: bytes) -> str:
     # The grammar pass decodes the whole utterance at once (``full_utt``), so the cepstrum is
     # normalised over the utterance itself rather than by a running mean that starts from a
     # guess: on a 10 dB line that is right far more often (bench/speech.py: 10 dB 78% -> 88%).
+    # The feature extractor's noise estimate (the model's remove_noise) carries over from the
+    # decoder's last utterance: without a reset the same audio decoded differently depending on
+    # what the pooled decoder heard before ("two" at 10 dB came out as "four" after a reshuffle).
+    decoder.reinit_feat()
     decoder.set_cmn(INITIAL_CMN)
     decoder.start_utt()
     decoder.process_raw(raw, False, True)
