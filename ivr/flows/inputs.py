@@ -23,11 +23,6 @@ CONFIRM_AFTER = "confirm/yes_no"
 AGENT_LABEL = "option/agent"
 
 
-def menu_phrases(node: MenuNode, lang: str) -> dict[str, str]:
-    """Every accepted phrase of a menu in one language -> option key (digit, or ``agent``)."""
-    return node.phrases(lang)
-
-
 def menu_digits(node: MenuNode) -> dict[str, str]:
     """Every accepted key of a menu -> option key."""
     keys = {digit: digit for digit in node.options}
@@ -52,7 +47,7 @@ class _Choice:
 async def run_menu(
     run: CallRun, node_id: str, node: MenuNode, *, confidence_threshold: float, speech: bool = True
 ) -> str:
-    grammar = Grammar(run.language, menu_phrases(node, run.language)) if node.speech and speech else None
+    grammar = Grammar(run.language, node.phrases(run.language)) if node.speech and speech else None
     digits = menu_digits(node)
     prompt_ids = node.prompts
     for _ in range(node.max_tries):

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from ivr.channel import Grammar
 from ivr.flows.engine import FlowEngine
-from ivr.flows.inputs import menu_phrases
 from ivr.flows.loader import FileFlowProvider, FlowProvider, FlowSet
 from ivr.flows.lookup import LookupKind, build_lookup, lookup_kind
 from ivr.flows.protocols import ScheduleLookup
@@ -75,5 +74,5 @@ def menu_grammars(flow_set: FlowSet) -> list[Grammar]:
     for flow in flow_set.flows():
         for node in flow.nodes.values():
             if isinstance(node, MenuNode) and node.speech:
-                grammars += [Grammar(lang, menu_phrases(node, lang)) for lang in flow.languages]
+                grammars += [Grammar(lang, node.phrases(lang)) for lang in flow.languages]
     return [g for g in grammars if g.phrases]

@@ -23,17 +23,17 @@ class References:
 
 def queue_names(path: Path) -> frozenset[str]:
     """Queue names from ``dialplan/queues.yaml`` (top-level ``queues:`` mapping)."""
-    data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    queues = data.get("queues") if isinstance(data, dict) else None
-    if not isinstance(queues, dict):
-        raise ValueError(f"{path}: expected a top-level 'queues' mapping")
-    return frozenset(str(k) for k in queues)
+    return _top_level_names(path, "queues")
 
 
 def schedule_names(path: Path) -> frozenset[str]:
     """Schedule names from ``dialplan/schedules.yaml`` (top-level ``schedules:`` mapping)."""
+    return _top_level_names(path, "schedules")
+
+
+def _top_level_names(path: Path, key: str) -> frozenset[str]:
     data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    schedules = data.get("schedules") if isinstance(data, dict) else None
-    if not isinstance(schedules, dict):
-        raise ValueError(f"{path}: expected a top-level 'schedules' mapping")
-    return frozenset(str(k) for k in schedules)
+    entries = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        raise ValueError(f"{path}: expected a top-level '{key}' mapping")
+    return frozenset(str(k) for k in entries)

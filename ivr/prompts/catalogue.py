@@ -80,8 +80,7 @@ class PromptCatalogue:
             yield self._entries[prompt_id]
 
     def has(self, prompt_id: str, lang: str) -> bool:
-        entry = self._entries.get(prompt_id)
-        return entry is not None and lang in entry.texts
+        return self.find(prompt_id, lang) is not None
 
     def text(self, prompt_id: str, lang: str) -> str:
         entry = self._entries.get(prompt_id)

@@ -54,7 +54,7 @@ class Bounds:
 
 
 DEFAULT_BOUNDS = Bounds()  # fitted on English speech; a language spelled into its phones may set its own
-NON_SPEECH = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>", "SIL", "+NSN+", "+SPN+", "+BREATH+"})
+NON_SPEECH = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>"})  # a decoder's fillers, not words
 _TINY = 1e-300  # the bindings give linear probabilities; long noisy words underflow to zero
 
 

@@ -44,14 +44,13 @@ from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.session import Decoded, EngineSession, prepared
 from ivr.speech.spanish import BOUNDS as SPANISH_BOUNDS
 from ivr.speech.spanish import variants as spanish_variants
-from ivr.speech.verify import DEFAULT_BOUNDS, Bounds, segments, verification
+from ivr.speech.verify import DEFAULT_BOUNDS, NON_SPEECH, Bounds, segments, verification
 
 log = logging.getLogger(__name__)
 
 MAX_SEARCHES_PER_DECODER = 64
 # Below this verification (see ivr.speech.verify) the grammar's answer is dropped: no match.
 REJECT_BELOW = 0.2
-FILLER_WORDS = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>"})
 # The cepstral mean every utterance starts from: what live CMN settles on for denoised telephone
 # speech (measured with bench/speech.py). Without a reset each pooled decoder starts from the last
 # caller's line, so the same audio decoded differently depending on history (a fresh decoder's
@@ -353,7 +352,7 @@ def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset(),
             return Decoded("", 0.0)
     # Word posteriors from the lattice: the least certain word bounds the utterance. In grammar
     # mode they sit near 1.0 whatever was said, so the verification's verdict bounds them too.
-    probs = [float(s.prob) for s in decoder.seg() if s.word not in FILLER_WORDS]
+    probs = [float(s.prob) for s in decoder.seg() if s.word not in NON_SPEECH]
     confidence = min(probs) if probs else 1.0
     words = segments(decoder.seg())
     if verify and words:
