@@ -1,11 +1,12 @@
 """N concurrent SIPp callers who say an option, against `ivr serve` (built-in endpoint, speech on).
 
     .venv/bin/python bench/speech_load.py [--calls 50,100,200] [--speech on|off] [--rate R] [--greetings K]
+        [--language en|es]
 
-For each N: a fresh `ivr serve` on free ports with SQLite in a temp dir and a one-menu English flow
-(the menu's prompt, then "billing" -> a billing node that plays ~8 s and hangs up); SIPp runs
-tests/sipp/uac_speech_billing.xml (says "billing" 0.5 s after the answer, the pcap from
-tests/sipp/make_speech_pcap.py) N times at N/4 calls/s (or --rate) with at most N at once; the billing
+For each N: a fresh `ivr serve` on free ports with SQLite in a temp dir and a one-menu flow in
+--language (the menu's prompt, then "billing" -> a billing node that plays ~8 s and hangs up); SIPp runs
+tests/sipp/uac_speech_billing.xml (says "billing" or "facturación" 0.5 s after the answer, the pcaps
+from tests/sipp/make_speech_pcap.py) N times at N/4 calls/s (or --rate) with at most N at once; the billing
 node plays K 2.3 s greetings (--greetings, 2): at --rate 10 --greetings 6 a call lasts about 18 s, so
 about 185 calls are live while 10 new menu turns start each second. Printed per N:
 - rss MB: the server process plus its speech worker processes, peak and 3 s after the calls ended
@@ -14,6 +15,8 @@ about 185 calls are live while 10 new menu turns start each second. Printed per 
 - p95 ms: end of the caller's speech -> recognition result (``puente_speech_latency_seconds``; the
   endpoint's 700 ms of trailing silence comes before it)
 - shed: menu turns that fell back to keys (``puente_speech_shed_total``)
+- by stand-in: utterances PocketSphinx decoded because Whisper's queue was long
+  (``puente_speech_fallback_total``; Spanish only)
 - prompt p99 ms: from a turn's start (or the caller's key / recognised answer before it) to the first
   RTP frame of its prompt (``puente_prompt_start_seconds``, the pacer's recent window); goal < 100 ms
 The last line for a single N is ``calls N: rss MB X, rtp p99 ms X, right % X, p95 ms X``.
@@ -43,20 +46,22 @@ sys.path.insert(0, str(ROOT))
 
 from tests.sipp.sipp import free_port, run_sipp  # noqa: E402
 
+SIPP = ROOT / "tests" / "sipp"
+
 FLOW = """\
 name: speech_load
 default: true
-languages: [en]
+languages: [LANG]
 start: lang
 nodes:
-  lang: {kind: language, value: en, next: menu}
+  lang: {kind: language, value: LANG, next: menu}
   menu:
     kind: menu
     prompts: [main_menu]
     options:
-      1: {next: billing_done, say: {en: [billing, bill, invoice, payments]}}
-      2: {next: other_done, say: {en: [technical support, support, tech support]}}
-      3: {next: other_done, say: {en: [order status, order, my order]}}
+      1: {next: billing_done, say: {en: [billing, bill, invoice, payments], es: [facturación, factura, pagos]}}
+      2: {next: other_done, say: {en: [technical support, support, tech support], es: [soporte técnico, soporte]}}
+      3: {next: other_done, say: {en: [order status, order, my order], es: [estado del pedido, pedido]}}
     agent: to_general
     no_input: [no_input, main_menu]
     no_match: [invalid, main_menu]
@@ -81,6 +86,7 @@ class Row:
     shed: int
     decoded: int
     prompt_p99_ms: float
+    fell_back: int
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -107,18 +113,23 @@ def metric(text: str, name: str, labels: str = "") -> float:
     return sum(values)
 
 
-async def run_one(calls: int, speech: bool, rate: float | None = None, greetings: int = 2) -> Row:
+async def run_one(calls: int, speech: bool, rate: float | None = None, greetings: int = 2,
+                  language: str = "en") -> Row:
     with tempfile.TemporaryDirectory(prefix="speech-load-") as tmp:
         work = Path(tmp)
         flows = work / "flows"
         flows.mkdir()
-        (flows / "speech_load.yaml").write_text(FLOW.replace("GREETINGS", ", ".join(["greeting"] * greetings)))
+        flow = FLOW.replace("GREETINGS", ", ".join(["greeting"] * greetings)).replace("LANG", language)
+        (flows / "speech_load.yaml").write_text(flow)
+        scenario = work / "uac_speech_billing.xml"  # the caller says the billing option in the flow's language
+        scenario.write_text((SIPP / "uac_speech_billing.xml").read_text().replace(
+            "speech_billing_en.pcap", str(SIPP / f"speech_billing_{language}.pcap")))
         for shipped in (ROOT / "dialplan").glob("*.yaml"):  # schedules, queues: read beside the flows
             shutil.copy(shipped, work / shipped.name)
         http_port, sip_port = free_port(socket.SOCK_STREAM), free_port()
         rtp_min = 40000 + (os.getpid() % 200) * 100  # away from the tests' and other benches' ranges
         env = {**os.environ, "IVR_VAR_DIR": str(work / "var"), "IVR_FLOWS_DIR": str(flows),
-               "IVR_DEFAULT_LANGUAGE": "en", "IVR_LANGUAGES": '["en"]', "IVR_LOG_LEVEL": "WARNING",
+               "IVR_DEFAULT_LANGUAGE": language, "IVR_LANGUAGES": f'["{language}"]', "IVR_LOG_LEVEL": "WARNING",
                "IVR_HTTP__PORT": str(http_port), "IVR_HTTP__HOST": "127.0.0.1",
                "IVR_SIP__PORT": str(sip_port), "IVR_SIP__MAX_CALLS": str(calls + 50),
                "IVR_SIP__RTP_PORT_MIN": str(rtp_min), "IVR_SIP__RTP_PORT_MAX": str(rtp_min + 20000),
@@ -141,7 +152,7 @@ async def run_one(calls: int, speech: bool, rate: float | None = None, greetings
 
                 sampler = asyncio.create_task(sample())
                 rate = rate or max(5.0, calls / 4)
-                outcome = await run_sipp("uac_speech_billing.xml", workdir=work, target=f"127.0.0.1:{sip_port}",
+                outcome = await run_sipp(scenario, workdir=work, target=f"127.0.0.1:{sip_port}",
                                          calls=calls, rate=rate, limit=calls, timeout=calls / rate + 60)
                 done.set()
                 await sampler
@@ -159,7 +170,7 @@ async def run_one(calls: int, speech: bool, rate: float | None = None, greetings
         prompt_p99 = metric(text, "puente_prompt_start_seconds", 'quantile="0.99"') * 1000
         return Row(calls, ok, peak, after, rtp_p99, right, p95,
                    int(metric(text, "puente_speech_shed_total")), int(metric(text, "puente_speech_decoded_total")),
-                   prompt_p99)
+                   prompt_p99, int(metric(text, "puente_speech_fallback_total")))
 
 
 def start_server(env: dict[str, str], work: Path) -> tuple[subprocess.Popen[bytes], Any]:
@@ -201,17 +212,20 @@ async def main() -> None:
     parser.add_argument("--speech", choices=("on", "off"), default="on")
     parser.add_argument("--rate", type=float, default=None, help="new calls per second (default N/4, at least 5)")
     parser.add_argument("--greetings", type=int, default=2, help="greetings the billing node plays (call length)")
+    parser.add_argument("--language", choices=("en", "es"), default="en",
+                        help="the flow's and the caller's (es: \"facturación\", heard by Whisper as shipped)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.calls.split(",")]
     print("| calls | sipp ok | rss MB peak | rss MB after | rtp p99 ms | right % | p95 ms | shed | decoded "
-          "| prompt p99 ms |")
-    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+          "| by stand-in | prompt p99 ms |")
+    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     rows = []
     for n in sizes:
-        row = await run_one(n, args.speech == "on", args.rate, args.greetings)
+        row = await run_one(n, args.speech == "on", args.rate, args.greetings, args.language)
         rows.append(row)
         print(f"| {row.calls} | {row.ok} | {row.rss_peak:.0f} | {row.rss_after:.0f} | {row.rtp_p99_ms:.1f} | "
-              f"{row.right:.1%} | {row.p95_ms:.0f} | {row.shed} | {row.decoded} | {row.prompt_p99_ms:.0f} |",
+              f"{row.right:.1%} | {row.p95_ms:.0f} | {row.shed} | {row.decoded} | {row.fell_back} | "
+              f"{row.prompt_p99_ms:.0f} |",
               flush=True)
     for row in rows:
         print(f"calls {row.calls}: rss MB {row.rss_peak:.0f}, rtp p99 ms {row.rtp_p99_ms:.1f}, "

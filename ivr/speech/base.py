@@ -121,12 +121,19 @@ class RecognizerSession(Protocol):
 class SpeechEngine(Protocol):
     name: str
     language: str
-    # True when decoding holds the GIL (PocketSphinx): the runner then decodes in worker processes.
+    # True when decoding holds the GIL or most of a core (PocketSphinx, Whisper): the runner then
+    # decodes in worker processes.
     isolated: bool
 
     @property
     def ready(self) -> bool:
         """The model is loaded: ``new_session`` is then cheap enough for the event loop."""
+        ...
+
+    @property
+    def under_load(self) -> SpeechEngine | None:
+        """A cheaper engine for the same language that the runner decodes with while this one's
+        queue is long (Whisper -> PocketSphinx: speech rather than keys under load), or None."""
         ...
 
     @property

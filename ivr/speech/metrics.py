@@ -22,6 +22,8 @@ class SpeechCollector(Collector):
         shed.add_metric(["endpoint"], s.shed_late)
         yield shed
         yield CounterMetricFamily("puente_speech_decoded", "Utterances decoded", value=s.decoded)
+        yield CounterMetricFamily("puente_speech_fallback", "Utterances a cheaper engine decoded (Whisper's queue "
+                                  "was long: PocketSphinx heard them)", value=s.fell_back)
         yield CounterMetricFamily("puente_speech_failed", "Utterances whose decoding failed (keys that turn)",
                                   value=s.failed)
         yield GaugeMetricFamily("puente_speech_pending", "Utterances waiting for or in a decoder", value=r.pending)

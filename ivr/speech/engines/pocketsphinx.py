@@ -120,6 +120,7 @@ class DecoderPool:
 class PocketSphinxEngine:
     name = "pocketsphinx"
     isolated = True  # holds the GIL while decoding: the server runs it in worker processes
+    under_load = None  # nothing cheaper to fall back on
 
     def __init__(
         self,

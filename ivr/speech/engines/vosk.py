@@ -33,6 +33,7 @@ EXTRA_WORD_PENALTY = 0.5
 class VoskEngine:
     name = "vosk"
     isolated = False  # cffi releases the GIL: threads share the one model
+    under_load = None  # nothing cheaper to fall back on
 
     def __init__(
         self, language: str, model_path: Path, *, endpoint: EndpointConfig | None = None, min_match_score: float = 0.6,

