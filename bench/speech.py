@@ -91,24 +91,20 @@ SPANISH_OUT_OF_MENU = ("a qué hora cierran", "quiero cancelar mi suscripción",
                        "mi internet no funciona", "puede repetir eso", "dónde está mi paquete", "gracias adiós",
                        "quisiera hablar en inglés", "hoy hace buen tiempo", "sí", "no gracias", "tal vez luego")
 
+ENGLISH_MENU = Grammar("en", {"billing": "1", "payments": "1", "technical support": "2", "order status": "3"})
+ENGLISH_ANSWERS = (("billing", "1"), ("technical support", "2"), ("order status", "3"), ("agent", "agent"),
+                   ("two", "2"))
+ENGLISH_VOICES = ("en-us", "en", "en-us+f3", "en+m3")
+ENGLISH_OUT_OF_MENU = ("what time do you close", "i want to cancel my subscription", "hello is anyone there",
+                       "my internet is not working", "can you repeat that", "where is my package", "thank you goodbye",
+                       "i would like to speak spanish", "the weather is nice today", "yes", "no thanks", "maybe later")
+
 CASES = {
     "pocketsphinx-en": Case(
-        "pocketsphinx-en", _pocketsphinx,
-        Grammar("en", {"billing": "1", "payments": "1", "technical support": "2", "order status": "3"}),
-        (("billing", "1"), ("technical support", "2"), ("order status", "3"), ("agent", "agent"), ("two", "2")),
-        ("en-us", "en", "en-us+f3", "en+m3"),
-        ("what time do you close", "i want to cancel my subscription", "hello is anyone there",
-         "my internet is not working", "can you repeat that", "where is my package", "thank you goodbye",
-         "i would like to speak spanish", "the weather is nice today", "yes", "no thanks", "maybe later"),
+        "pocketsphinx-en", _pocketsphinx, ENGLISH_MENU, ENGLISH_ANSWERS, ENGLISH_VOICES, ENGLISH_OUT_OF_MENU,
     ),
     "whisper-en": Case(
-        "whisper-en", _whisper("en"),
-        Grammar("en", {"billing": "1", "payments": "1", "technical support": "2", "order status": "3"}),
-        (("billing", "1"), ("technical support", "2"), ("order status", "3"), ("agent", "agent"), ("two", "2")),
-        ("en-us", "en", "en-us+f3", "en+m3"),
-        ("what time do you close", "i want to cancel my subscription", "hello is anyone there",
-         "my internet is not working", "can you repeat that", "where is my package", "thank you goodbye",
-         "i would like to speak spanish", "the weather is nice today", "yes", "no thanks", "maybe later"),
+        "whisper-en", _whisper("en"), ENGLISH_MENU, ENGLISH_ANSWERS, ENGLISH_VOICES, ENGLISH_OUT_OF_MENU,
     ),
     "pocketsphinx-es": Case(
         "pocketsphinx-es", _pocketsphinx_es, SPANISH_MENU, SPANISH_ANSWERS, SPANISH_VOICES, SPANISH_OUT_OF_MENU,
