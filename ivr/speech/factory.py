@@ -138,7 +138,13 @@ class SpeechEngines:
             try:
                 await self.runner.warm(engine)
             except (SpeechError, OSError, RuntimeError) as exc:  # that language loses speech, not the server
-                log.error("speech engine could not load: keys only for %s: %s", language, exc)
+                stand_in = engine.under_load
+                if stand_in is None:
+                    log.error("speech engine could not load: keys only for %s: %s", language, exc)
+                    continue
+                log.error("%s could not load: %s hears %s instead: %s", engine.name, stand_in.name, language, exc)
+                with self._lock:
+                    self._engines[language] = stand_in  # warmed first by the runner
 
     async def aclose(self) -> None:
         self.runner.shutdown()

@@ -24,6 +24,7 @@ from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.engines.whisper import WhisperEngine, first_clause
 from ivr.speech.factory import SpeechEngines
 from ivr.speech.grammar import compile_grammar
+from ivr.speech.runner import SpeechRunner
 from tests.speech.test_human_voices import CONFIDENT, digits_grammar, recognise, voice
 from tests.support import human_audio as human
 from tests.support.speech_audio import padded, render, with_noise
@@ -104,6 +105,20 @@ def test_without_its_weights_spanish_falls_back_to_pocketsphinx(tmp_path: Path, 
     assert isinstance(first, PocketSphinxEngine) and again is first
     assert [r.getMessage() for r in caplog.records if "whisper" in r.getMessage()] == [
         f"whisper's weights are not installed ({whisper_weights.INSTALL}): PocketSphinx hears es instead"]
+
+
+async def test_weights_that_fail_their_check_leave_spanish_on_pocketsphinx(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(whisper_weights, "SHA256", "0" * 64)  # as if the packages' files were altered
+    engines = SpeechEngines(Settings(var_dir=tmp_path, languages=["es"]), SpeechRunner(1, processes=False))
+    try:
+        with caplog.at_level(logging.ERROR, logger="ivr.speech.factory"):
+            await engines.warm()
+        assert isinstance(engines.engine_for("es"), PocketSphinxEngine)
+    finally:
+        engines.runner.shutdown()
+    assert any(r.getMessage().startswith("whisper could not load: pocketsphinx hears es instead")
+               for r in caplog.records)
 
 
 @pytest.mark.parametrize("key", ["1", "2", "4", "5", "8", "9"])
