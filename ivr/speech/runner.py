@@ -168,7 +168,7 @@ class SpeechRunner:
     def _pool(self) -> ProcessPoolExecutor:
         if self._processes is None:
             # spawn, not fork: the server process has threads and an event loop running.
-            self._processes = ProcessPoolExecutor(max_workers=self.workers, initializer=worker.lower_priority,
+            self._processes = ProcessPoolExecutor(max_workers=self.workers, initializer=worker.start,
                                                   mp_context=multiprocessing.get_context("spawn"))
         return self._processes
 

