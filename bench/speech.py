@@ -62,11 +62,9 @@ def _pocketsphinx_es() -> SpeechEngine:
 
 def _whisper(language: str) -> Callable[[], SpeechEngine]:
     def make() -> SpeechEngine:
-        from ivr.speech.engines.whisper import WhisperEngine
+        from bench.speech_human import engine_for
 
-        engine = WhisperEngine(language, ROOT / "var" / "models" / "whisper-base")
-        engine.load()
-        return engine
+        return engine_for(language, "whisper")
 
     return make
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import time
 from collections import deque
+from typing import Protocol
 
 from ivr.speech.audio import Endpointer
 from ivr.speech.base import SAMPLE_RATE, SAMPLE_WIDTH, Decoded, EndpointConfig, PartialResult, SpeechResult
@@ -135,3 +136,24 @@ class EngineSession(abc.ABC):
     @abc.abstractmethod
     def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
         """Decode the utterance (raw 8 kHz slin; ``span``: the bytes that hold speech) with the engine."""
+
+
+class UtteranceDecoder(Protocol):
+    """What a :class:`DecodingSession` needs of its engine."""
+
+    name: str
+
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded: ...
+
+
+class DecodingSession(EngineSession):
+    """A menu turn whose utterance its engine decodes (``engine.decode``): every engine's session."""
+
+    def __init__(self, engine: UtteranceDecoder, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
+                 min_match_score: float, reject_below: float = 0.0) -> None:
+        super().__init__(grammar, endpoint, min_match_score=min_match_score, reject_below=reject_below)
+        self._engine = engine
+        self.engine_name = engine.name
+
+    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
+        return self._engine.decode(self.grammar, pcm, span)

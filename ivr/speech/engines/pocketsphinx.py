@@ -41,7 +41,7 @@ from ivr.speech.base import EmptyGrammar, EndpointConfig, ModelMissing
 from ivr.speech.digits import base_language, escape_words
 from ivr.speech.gaps import VocabularyGaps
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
-from ivr.speech.session import Decoded, EngineSession, prepared
+from ivr.speech.session import Decoded, DecodingSession, prepared
 from ivr.speech.spanish import BOUNDS as SPANISH_BOUNDS
 from ivr.speech.spanish import variants as spanish_variants
 from ivr.speech.verify import DEFAULT_BOUNDS, NON_SPEECH, Bounds, segments, verification
@@ -195,7 +195,7 @@ class PocketSphinxEngine:
                         words.add(head.split("(", 1)[0])  # "read(2)" is an alternative pronunciation
             self._words = frozenset(words)
 
-    def new_session(self, grammar: Grammar) -> PocketSphinxSession:
+    def new_session(self, grammar: Grammar) -> DecodingSession:
         """Cheap once loaded (no decoder is taken): the grammar checked against the dictionary."""
         self.load()
         compiled = compile_grammar(grammar)
@@ -203,7 +203,7 @@ class PocketSphinxEngine:
         if not phrases:
             raise EmptyGrammar(f"no phrase of the {grammar.language} grammar is in the PocketSphinx dictionary")
         restricted = CompiledGrammar(compiled.language, phrases)
-        return PocketSphinxSession(self, restricted, self._endpoint, min_match_score=self._min_match_score,
+        return DecodingSession(self, restricted, self._endpoint, min_match_score=self._min_match_score,
                                    reject_below=REJECT_BELOW if self._verify else 0.0)
 
     def check_vocabulary(self, grammar: Grammar) -> None:
@@ -365,15 +365,3 @@ def _decode(pooled: _Decoder, raw: bytes, escape: frozenset[str] = frozenset(),
             strict = verification(words, speech=speech, window=window, strict=True, bounds=bounds)
             confidence = min(confidence, max(strict, REJECT_BELOW)) if confidence >= REJECT_BELOW else confidence
     return Decoded(text, confidence)
-
-
-class PocketSphinxSession(EngineSession):
-    engine_name = "pocketsphinx"
-
-    def __init__(self, engine: PocketSphinxEngine, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
-                 min_match_score: float, reject_below: float) -> None:
-        super().__init__(grammar, endpoint, min_match_score=min_match_score, reject_below=reject_below)
-        self._engine = engine
-
-    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
-        return self._engine.decode(self.grammar, pcm, span)

@@ -18,7 +18,7 @@ from ivr.channel import Grammar
 from ivr.speech.base import SAMPLE_RATE, EmptyGrammar, EndpointConfig, ModelMissing, SpeechError
 from ivr.speech.gaps import VocabularyGaps
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
-from ivr.speech.session import Decoded, EngineSession, prepared
+from ivr.speech.session import Decoded, DecodingSession, prepared
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class VoskEngine:
                 raise SpeechError(f"cannot load the Vosk model at {self.model_path}: {exc}") from exc
             log.info("vosk model loaded", extra={"language": self.language, "model_path": str(self.model_path)})
 
-    def new_session(self, grammar: Grammar) -> VoskSession:
+    def new_session(self, grammar: Grammar) -> DecodingSession:
         """Cheap once loaded: the grammar checked against the model's words (no recognizer yet)."""
         self.load()
         compiled = compile_grammar(grammar)
@@ -81,7 +81,7 @@ class VoskEngine:
         if not phrases:
             raise EmptyGrammar(f"no phrase of the {grammar.language} grammar is in the Vosk vocabulary")
         restricted = CompiledGrammar(compiled.language, phrases)
-        return VoskSession(self, restricted, self._endpoint, min_match_score=self._min_match_score)
+        return DecodingSession(self, restricted, self._endpoint, min_match_score=self._min_match_score)
 
     def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
         """One utterance (raw 8 kHz slin) through a recognizer built for it from the shared model."""
@@ -124,18 +124,6 @@ class VoskEngine:
             known[phrase] = key
         self._gaps.report(missing, dropped)
         return known
-
-
-class VoskSession(EngineSession):
-    engine_name = "vosk"
-
-    def __init__(self, engine: VoskEngine, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
-                 min_match_score: float) -> None:
-        super().__init__(grammar, endpoint, min_match_score=min_match_score)
-        self._engine = engine
-
-    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
-        return self._engine.decode(self.grammar, pcm, span)
 
 
 def _parse(raw: str) -> tuple[str, float]:

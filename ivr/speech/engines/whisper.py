@@ -36,7 +36,7 @@ from ivr.speech.digits import ESCAPE_KEY, base_language, numerals_spelled
 from ivr.speech.engines import whisper_weights
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, PocketSphinxSpec
 from ivr.speech.grammar import CompiledGrammar, compile_grammar, normalise
-from ivr.speech.session import EngineSession, prepared
+from ivr.speech.session import DecodingSession, prepared
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +128,12 @@ class WhisperEngine:
         with self._lock:
             self._prepare_files()
 
-    def new_session(self, grammar: Grammar) -> WhisperSession:
+    def new_session(self, grammar: Grammar) -> DecodingSession:
         self.load()
         compiled = compile_grammar(grammar)
         if not compiled.phrases:
             raise EmptyGrammar(f"the {grammar.language} grammar has no phrase")
-        return WhisperSession(self, compiled, self._endpoint, min_match_score=self._min_match_score)
+        return DecodingSession(self, compiled, self._endpoint, min_match_score=self._min_match_score)
 
     def check_vocabulary(self, grammar: Grammar) -> None:
         """Nothing to report: Whisper writes any word down (no dictionary)."""
@@ -205,15 +205,3 @@ class WhisperEngine:
                                       return_scores=True, return_no_speech_prob=True)[0]
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
         return str(self._tokenizer.decode(tokens)), float(result.scores[0]), float(result.no_speech_prob)
-
-
-class WhisperSession(EngineSession):
-    engine_name = "whisper"
-
-    def __init__(self, engine: WhisperEngine, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
-                 min_match_score: float) -> None:
-        super().__init__(grammar, endpoint, min_match_score=min_match_score)
-        self._engine = engine
-
-    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
-        return self._engine.decode(self.grammar, pcm, span)
