@@ -135,9 +135,12 @@ def engine_for(language: str, name: str = "pocketsphinx") -> SpeechEngine:
     """The engine as the server builds it by default (decoding here, in this process)."""
     engine: SpeechEngine
     if name == "whisper":
+        from ivr.settings_speech import SpeechSettings
         from ivr.speech.engines.whisper import WhisperEngine
 
-        engine = WhisperEngine(language, ROOT / "var" / "models" / "whisper-base")
+        shipped = SpeechSettings().languages.get(language)  # English: PocketSphinx on noisy lines
+        engine = WhisperEngine(language, ROOT / "var" / "models" / "whisper-base",
+                               min_snr_db=shipped.whisper_min_snr_db if shipped else None)
     else:
         from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 

@@ -4,9 +4,11 @@
         [--language en|es]
 
 For each N: a fresh `ivr serve` on free ports with SQLite in a temp dir and a one-menu flow in
---language (the menu's prompt, then "billing" -> a billing node that plays ~8 s and hangs up); SIPp runs
-tests/sipp/uac_speech_billing.xml (says "billing" or "facturación" 0.5 s after the answer, the pcaps
-from tests/sipp/make_speech_pcap.py) N times at N/4 calls/s (or --rate) with at most N at once; the billing
+--language (the menu's prompt, then option 1 -> a billing node that plays ~8 s and hangs up); SIPp runs
+tests/sipp/uac_speech_billing.xml (0.5 s after the answer the caller says "one" in English, Allison's
+recording from asterisk-core-sounds-en-wav: the English line hears clean lines with Whisper, which is
+tuned to human voices and hears espeak-ng's English badly; "facturación" in Spanish, espeak-ng; pcaps
+written by tests/sipp/make_speech_pcap.py) N times at N/4 calls/s (or --rate) with at most N at once; the billing
 node plays K 2.3 s greetings (--greetings, 2): at --rate 10 --greetings 6 a call lasts about 18 s, so
 about 185 calls are live while 10 new menu turns start each second. Printed per N:
 - rss MB: the server process plus its speech worker processes, peak and 3 s after the calls ended
@@ -16,7 +18,7 @@ about 185 calls are live while 10 new menu turns start each second. Printed per 
   endpoint's 700 ms of trailing silence comes before it)
 - shed: menu turns that fell back to keys (``puente_speech_shed_total``)
 - by stand-in: utterances PocketSphinx decoded because Whisper's queue was long
-  (``puente_speech_fallback_total``; Spanish only)
+  (``puente_speech_fallback_total``)
 - prompt p99 ms: from a turn's start (or the caller's key / recognised answer before it) to the first
   RTP frame of its prompt (``puente_prompt_start_seconds``, the pacer's recent window); goal < 100 ms
 The last line for a single N is ``calls N: rss MB X, rtp p99 ms X, right % X, p95 ms X``.
@@ -44,7 +46,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.sipp.make_speech_pcap import write_pcap  # noqa: E402
 from tests.sipp.sipp import free_port, run_sipp  # noqa: E402
+from tests.support import human_audio as human  # noqa: E402
+from tests.support.speech_audio import silence  # noqa: E402
 
 SIPP = ROOT / "tests" / "sipp"
 
@@ -107,6 +112,18 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def caller_audio(language: str, work: Path) -> Path:
+    """The pcap the callers play: a human "one" in English (written here from the installed
+    recording), espeak-ng's "facturación" in Spanish."""
+    if language != "en":
+        return SIPP / f"speech_billing_{language}.pcap"
+    pcap = work / "speech_one_en.pcap"
+    # A second of line after the word: RTP that stops with the word would leave the endpointer no
+    # trailing silence to end the utterance on (espeak-ng's own recordings end in silence).
+    write_pcap(human.digit("en", "1") + silence(1000), pcap)
+    return pcap
+
+
 def metric(text: str, name: str, labels: str = "") -> float:
     pattern = re.escape(name) + (r"\{" + re.escape(labels) + r"\}" if labels else r"(?:\{[^}]*\})?") + r" (\S+)"
     values = [float(v) for v in re.findall(r"^" + pattern + r"$", text, re.M)]
@@ -123,7 +140,7 @@ async def run_one(calls: int, speech: bool, rate: float | None = None, greetings
         (flows / "speech_load.yaml").write_text(flow)
         scenario = work / "uac_speech_billing.xml"  # the caller says the billing option in the flow's language
         scenario.write_text((SIPP / "uac_speech_billing.xml").read_text().replace(
-            "speech_billing_en.pcap", str(SIPP / f"speech_billing_{language}.pcap")))
+            "speech_billing_en.pcap", str(caller_audio(language, work))))
         for shipped in (ROOT / "dialplan").glob("*.yaml"):  # schedules, queues: read beside the flows
             shutil.copy(shipped, work / shipped.name)
         http_port, sip_port = free_port(socket.SOCK_STREAM), free_port()

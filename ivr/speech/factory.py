@@ -95,7 +95,8 @@ class SpeechEngines:
 
                 return WhisperEngine(language, whisper_model_dir(self._settings), endpoint=endpoint,
                                      min_match_score=min_score, denoise=self._settings.speech.denoise,
-                                     pocketsphinx=self._pocketsphinx(language, None, endpoint, min_score))
+                                     pocketsphinx=self._pocketsphinx(language, None, endpoint, min_score),
+                                     min_snr_db=config.whisper_min_snr_db)
             # Fail open: the language keeps speech, on the engine that needs nothing installed.
             log.error("whisper's weights are not installed (%s): PocketSphinx hears %s instead",
                       whisper_weights.INSTALL, language)

