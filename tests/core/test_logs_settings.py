@@ -63,6 +63,21 @@ def test_environment_and_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert s.http.port == 9100  # the environment wins over the file
 
 
+def test_one_languages_speech_setting_leaves_the_others_as_they_were(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """docker-compose.yml sets only Spanish's engine; English used to lose its speech with it."""
+    monkeypatch.delenv("IVR_CONFIG", raising=False)
+    assert Settings(speech={"languages": {"en": {"engine": "pocketsphinx"}}}).speech.languages["es"].engine == "whisper"
+    monkeypatch.setenv("IVR_SPEECH__LANGUAGES__ES__ENGINE", "none")
+    monkeypatch.setenv("IVR_SPEECH__LANGUAGES__EN__WHISPER_MIN_SNR_DB", "20")
+    cfg = tmp_path / "puente.yaml"
+    cfg.write_text("speech:\n  languages:\n    ko: {engine: vosk, model_path: /models/ko}\n")
+    languages = load_settings(config_file=cfg).speech.languages
+    assert (languages["es"].engine, languages["en"].engine) == ("none", "whisper")
+    assert languages["en"].whisper_min_snr_db == 20
+    assert (languages["ko"].engine, languages["ko"].model_path) == ("vosk", "/models/ko")
+
+
 def test_postgres_urls_get_the_async_driver() -> None:
     assert normalise_database_url("postgresql://postgres@127.0.0.1:5432/test") == (
         "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
