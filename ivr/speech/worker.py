@@ -61,8 +61,12 @@ def start() -> None:
 def warm(spec: WorkerSpec) -> int:
     """Load the engine and build its decoders before the first caller needs them."""
     engine = _engine(spec)
-    engine.decode(CompiledGrammar(spec.language, {"zero": "0"} if spec.language.startswith("en") else
-                                  {"cero": "0"}), b"\x00\x00" * 1600)
+    grammar = CompiledGrammar(spec.language, {"zero": "0"} if spec.language.startswith("en") else {"cero": "0"})
+    silence = b"\x00\x00" * 1600
+    if isinstance(engine, WhisperEngine):
+        engine.warm(grammar, silence)
+    else:
+        engine.decode(grammar, silence)
     return engine.decoders_created
 
 

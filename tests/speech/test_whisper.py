@@ -213,3 +213,10 @@ def test_english_clean_lines_go_to_whisper_and_noisy_ones_to_pocketsphinx(model_
     assert engine.decode(compile_grammar(grammar), noisy_line) == pocketsphinx.decode(compile_grammar(grammar),
                                                                                     noisy_line)
     assert pocketsphinx.decoded == 2
+
+
+def test_warm_up_loads_english_whisper_though_the_gate_gives_silence_to_pocketsphinx(model_dir: Path) -> None:
+    """The warm-up decodes silence, which English sends to PocketSphinx (no speech to measure the line
+    by): without loading Whisper on purpose, the first caller's turn waited for the model."""
+    engine = WhisperEngine("en", model_dir, min_snr_db=30.0)
+    assert worker.warm(worker.spec_of(engine)) == 1  # Whisper's model is loaded in that worker

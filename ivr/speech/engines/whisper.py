@@ -165,6 +165,11 @@ class WhisperEngine:
             return Decoded(text, 0.0)  # the flow re-asks (see the module's docstring)
         return Decoded(text, 1.0)
 
+    def warm(self, grammar: CompiledGrammar, pcm: bytes) -> None:
+        """Load the model and decode once, whichever engine ``min_snr_db`` would give ``pcm``: a warm-up
+        on silence must not leave the model to load during the first caller's turn."""
+        self._transcribe(pcm, grammar)
+
     def _escape_confirmed(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None) -> bool:
         """PocketSphinx, listening for the same menu, also heard the escape with its stricter evidence."""
         heard = self._pocketsphinx.decode(grammar, pcm, span)
