@@ -128,7 +128,7 @@ class SpeechEngines:
     async def warm(self) -> None:
         """Load the engines of the line's languages (``languages``; and their worker processes'
         decoders) before calls need them. Another configured language loads when a call first
-        needs it: a Whisper model the line never uses would hold ~190 MB per worker."""
+        needs it: a Whisper model the line never uses would hold ~165 MB per worker."""
         spoken = {base_language(language) for language in self._settings.languages}
         for language in self._settings.speech.languages:
             if base_language(language) not in spoken:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 from ivr.speech.base import Decoded, SpeechEngine
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, PocketSphinxSpec
-from ivr.speech.engines.whisper import WhisperEngine, WhisperSpec
+from ivr.speech.engines.whisper import WhisperEngine, WhisperModels, WhisperSpec
 from ivr.speech.grammar import CompiledGrammar
 
 WorkerSpec = PocketSphinxSpec | WhisperSpec  # the engines that decode in worker processes
 WorkerEngine = PocketSphinxEngine | WhisperEngine
 _ENGINES: dict[WorkerSpec, WorkerEngine] = {}  # this worker process's models (see above)
+_WHISPER_MODELS = WhisperModels()  # one Whisper model for every language's engine here
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ def _whisper(spec: WhisperSpec) -> WhisperEngine:
     engine = _ENGINES.get(spec)
     if not isinstance(engine, WhisperEngine):
         # Its PocketSphinx is the one this worker decodes the stand-in's turns with: one decoder.
-        engine = WhisperEngine.from_spec(spec, _pocketsphinx(spec.pocketsphinx))
+        engine = WhisperEngine.from_spec(spec, _pocketsphinx(spec.pocketsphinx), _WHISPER_MODELS)
         engine.load()
         _ENGINES[spec] = engine
     return engine

@@ -23,7 +23,7 @@ from ivr.speech.base import Decoded, ModelMissing
 from ivr.speech.digits import ESCAPE_KEY, numerals_spelled
 from ivr.speech.engines import whisper_weights
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
-from ivr.speech.engines.whisper import WhisperEngine, first_clause
+from ivr.speech.engines.whisper import WhisperEngine, WhisperModels, first_clause
 from ivr.speech.factory import SpeechEngines
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.runner import SpeechRunner
@@ -220,3 +220,15 @@ def test_warm_up_loads_english_whisper_though_the_gate_gives_silence_to_pocketsp
     by): without loading Whisper on purpose, the first caller's turn waited for the model."""
     engine = WhisperEngine("en", model_dir, min_snr_db=30.0)
     assert worker.warm(worker.spec_of(engine)) == 1  # Whisper's model is loaded in that worker
+
+
+def test_the_languages_of_a_worker_share_one_whisper_model(model_dir: Path) -> None:
+    """Whisper base is multilingual: a second copy for the second language held 130 MB more per worker."""
+    voice("en")
+    voice("es")
+    models = WhisperModels()
+    engines = {lang: WhisperEngine(lang, model_dir, models=models) for lang in ("en", "es")}
+    for lang, engine in engines.items():
+        got, confidence = recognise(engine, digits_grammar(lang), human.digit(lang, "4"))
+        assert (got, confidence >= CONFIDENT) == ("4", True), lang
+    assert models.loaded == 1

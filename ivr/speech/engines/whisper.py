@@ -86,14 +86,39 @@ def first_clause(text: str) -> str:
     return normalise(_CLAUSE_END.split(text.strip(), maxsplit=1)[0])
 
 
+class WhisperModels:
+    """The Whisper models a process has loaded, by directory. Whisper base is multilingual: every
+    language's engine in a worker shares one copy (165 MB), only the tokenizer differs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[Path, Any] = {}
+
+    def get(self, model_dir: Path) -> Any:
+        with self._lock:
+            model = self._loaded.get(model_dir)
+            if model is None:
+                from faster_whisper import WhisperModel
+
+                model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=1)
+                self._loaded[model_dir] = model
+            return model
+
+    @property
+    def loaded(self) -> int:
+        return len(self._loaded)
+
+
 class WhisperEngine:
     name = "whisper"
     isolated = True  # seconds of CPU a minute under load: kept out of the event loop's process
 
     def __init__(self, language: str, model_dir: Path, *, endpoint: EndpointConfig | None = None,
                  min_match_score: float = 0.6, denoise: bool = True,
-                 pocketsphinx: PocketSphinxEngine | None = None, min_snr_db: float | None = None) -> None:
+                 pocketsphinx: PocketSphinxEngine | None = None, min_snr_db: float | None = None,
+                 models: WhisperModels | None = None) -> None:
         self.language = language
+        self._models = models or WhisperModels()
         self._min_snr_db = min_snr_db
         # PocketSphinx for this language (the factory's, with the settings; else the defaults): what
         # the runner decodes with while Whisper's queue is long (the caller keeps speech, at its
@@ -111,10 +136,11 @@ class WhisperEngine:
         self._prompts: OrderedDict[tuple[str, ...], list[int]] = OrderedDict()
 
     @classmethod
-    def from_spec(cls, spec: WhisperSpec, pocketsphinx: PocketSphinxEngine) -> WhisperEngine:
-        """In a worker: ``pocketsphinx`` is the worker's engine for ``spec.pocketsphinx``."""
+    def from_spec(cls, spec: WhisperSpec, pocketsphinx: PocketSphinxEngine, models: WhisperModels) -> WhisperEngine:
+        """In a worker: ``pocketsphinx`` is the worker's engine for ``spec.pocketsphinx``; ``models``,
+        the worker's (one model for every language)."""
         return cls(spec.language, spec.model_dir, min_match_score=spec.min_match_score, denoise=spec.denoise,
-                   pocketsphinx=pocketsphinx, min_snr_db=spec.min_snr_db)
+                   pocketsphinx=pocketsphinx, min_snr_db=spec.min_snr_db, models=models)
 
     @property
     def spec(self) -> WhisperSpec:
@@ -178,11 +204,10 @@ class WhisperEngine:
     def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
-                from faster_whisper import WhisperModel
                 from faster_whisper.tokenizer import Tokenizer
 
                 self._prepare_files()
-                model = WhisperModel(str(self._model_dir), device="cpu", compute_type="int8", cpu_threads=1)
+                model = self._models.get(self._model_dir)
                 self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
                                             language=self._base)
                 self._model = model
