@@ -36,7 +36,8 @@ class SpeechSettings(BaseModel):
     endpoint_silence_ms: int = 700
     max_utterance_seconds: float = 10.0
     # Decoding workers (processes for PocketSphinx, which holds the GIL, and Whisper; threads for
-    # Vosk); each holds one PocketSphinx decoder per language (~50 MB) and one Whisper model (~165 MB, shared by the languages).
+    # Vosk); each holds one PocketSphinx decoder per language (~50 MB) and one Whisper model
+    # (~165 MB, shared by the languages).
     # Unset: half the cores, 1 to 4.
     workers: int | None = None
     # Utterances waiting or decoding at most (unset: 8 per worker); past it a menu turn is keys only.

@@ -172,7 +172,10 @@ class WhisperEngine:
         return DecodingSession(self, compiled, self._endpoint, min_match_score=self._min_match_score)
 
     def check_vocabulary(self, grammar: Grammar) -> None:
-        """Nothing to report: Whisper writes any word down (no dictionary)."""
+        """Whisper writes any word down (no dictionary), but its PocketSphinx, which hears the noisy
+        lines, the turns under load and the escapes, drops the phrases its dictionary lacks: those
+        words are reported (once, at start)."""
+        self._pocketsphinx.check_vocabulary(grammar)
 
     def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
         """One utterance (raw 8 kHz slin): Whisper's transcript, judged against the grammar; on a line
