@@ -12,7 +12,7 @@ import pytest
 from ivr.channel import CallerHungUp, ConnectResult, DialStatus, InputMode, InputSpec, PromptFile
 from ivr.channels.sip.channel import SipChannel
 from ivr.channels.sip.errors import OriginateFailed, OriginateReason
-from tests.sipp.sipp import free_port, run_sipp, sipp_agent
+from tests.sipp.sipp import SCENARIOS, free_port, run_sipp, sipp_agent
 
 pytestmark = pytest.mark.sipp
 
@@ -177,6 +177,50 @@ async def test_speech_from_rtp_reaches_the_recognizer(prompt_dir: Path, tmp_path
     assert outcome.ok, outcome.describe()
     assert result.mode is InputMode.SPEECH, result
     assert result.key == "1" and "billing" in result.transcript
+
+
+async def test_a_recorded_english_caller_reaches_the_shipped_engine(prompt_dir: Path, tmp_path: Path) -> None:
+    """English's shipped engine (Whisper, PocketSphinx on noisy lines) over RTP: Allison's "one", sent by
+    SIPp as PCMU, picks option 1, the key the menu's spoken digit maps to (the way docs/sip.md tells a
+    tester to make an English caller: make_speech_pcap --wav)."""
+    from ivr.channel import Grammar
+    from ivr.channels.sip.audio import AudioLibrary
+    from ivr.channels.sip.endpoint import SipEndpoint
+    from ivr.settings import Settings, SipSettings
+    from ivr.speech.factory import SpeechEngines
+    from tests.sipp.make_speech_pcap import TRAILING_SILENCE, write_pcap
+    from tests.speech.test_human_voices import voice
+    from tests.support import human_audio as human
+
+    voice("en")
+    write_pcap(human.digit("en", "1") + TRAILING_SILENCE, tmp_path / "one_en.pcap")
+    scenario = tmp_path / "uac_speech_one.xml"
+    scenario.write_text((SCENARIOS / "uac_speech_billing.xml").read_text().replace(
+        "speech_billing_en.pcap", str(tmp_path / "one_en.pcap")))
+    engines = SpeechEngines(Settings(var_dir=tmp_path))
+    results: asyncio.Queue[Any] = asyncio.Queue()
+    grammar = Grammar("en", {"billing": "1", "technical support": "2"})
+
+    async def handler(channel: SipChannel) -> None:
+        await channel.answer()
+        await results.put(await channel.collect([PromptFile("en/short")], InputSpec(first_timeout=4, grammar=grammar)))
+
+    endpoint = SipEndpoint(SipSettings(port=0, rtp_port_min=0), handler=handler,
+                           audio=AudioLibrary(lambda key: prompt_dir / f"{key}.wav"), speech=engines)
+    started = asyncio.Event()
+    try:
+        await engines.warm()
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(endpoint.run(started))
+            await started.wait()
+            target = f"127.0.0.1:{endpoint.address[1]}"
+            outcome = await run_sipp(scenario, workdir=tmp_path, target=target, timeout=20)
+            result = await asyncio.wait_for(results.get(), 30)
+            task.cancel()
+    finally:
+        await engines.aclose()
+    assert outcome.ok, outcome.describe()
+    assert (result.mode, result.key, result.engine) == (InputMode.SPEECH, "1", "whisper"), result
 
 
 @pytest.mark.parametrize(("scenario", "password", "registered"),

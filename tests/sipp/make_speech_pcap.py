@@ -1,6 +1,13 @@
-"""Render a phrase with espeak-ng into an RTP/PCMU pcap that SIPp's ``play_pcap_audio`` can stream.
+"""Render a phrase with espeak-ng, or a recorded WAV, into an RTP/PCMU pcap that SIPp's
+``play_pcap_audio`` can stream.
 
     .venv/bin/python tests/sipp/make_speech_pcap.py "billing" tests/sipp/speech_billing_en.pcap
+    .venv/bin/python tests/sipp/make_speech_pcap.py --wav \
+        /usr/share/asterisk/sounds/en_US_f_Allison/digits/1.wav one.pcap
+
+English clean lines are heard by Whisper, which misses espeak-ng's English (bench/speech.py): an
+English caller should say a recording (``--wav``; a second of silence follows it, so the
+endpointer hears the end of the utterance before the RTP stops).
 
 The pcap holds Ethernet/IPv4/UDP/RTP packets of 20 ms (160 μ-law bytes), with 20 ms capture
 spacing (SIPp replays with the capture timing), framed by 300 ms of silence on each side.
@@ -21,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 from ivr.channels.sip import g711  # noqa: E402
 from ivr.channels.sip.audio import read_wav_pcm  # noqa: E402
 from ivr.channels.sip.sdp import Codec  # noqa: E402
+
+TRAILING_SILENCE = b"\x00\x00" * 8000  # 1 s after a recording
 
 
 def render(text: str, voice: str) -> bytes:
@@ -75,11 +84,15 @@ def write_pcap(pcm: bytes, path: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("text")
+    parser.add_argument("text", nargs="?", help="the phrase espeak-ng says (unless --wav)")
     parser.add_argument("output", type=Path)
     parser.add_argument("--voice", default="en-us")
+    parser.add_argument("--wav", type=Path, help="a recording to send instead (16-bit WAV)")
     args = parser.parse_args()
-    frames = write_pcap(render(args.text, args.voice), args.output)
+    if args.wav is None and not args.text:
+        parser.error("give the phrase to say, or --wav FILE")
+    pcm = read_wav_pcm(args.wav) + TRAILING_SILENCE if args.wav else render(args.text, args.voice)
+    frames = write_pcap(pcm, args.output)
     print(f"{args.output}: {frames} RTP packets ({frames * 0.02:.2f} s)")
 
 
