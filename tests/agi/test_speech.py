@@ -42,7 +42,7 @@ async def speech(audiosocket: AudioSocketServer, tmp_path: Path) -> AsyncIterato
         wav.setsampwidth(2)
         wav.setframerate(8000)
         wav.writeframes(bytes(320 * 10))  # 0.2 s
-    engines = SpeechEngines(Settings())  # en: PocketSphinx (model inside the wheel), es: none
+    engines = SpeechEngines(Settings())  # the shipped engines (these tests press keys)
     try:
         yield AgiSpeech(server=audiosocket, engines=engines, advertised=f"127.0.0.1:{audiosocket.bound_port}",
                         audio_dir=tmp_path)
