@@ -53,7 +53,7 @@ from ivr.channel import Grammar  # noqa: E402
 from ivr.speech.audio import add_noise_floor, as_samples  # noqa: E402
 from ivr.speech.base import Decoded  # noqa: E402
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, speech_frames  # noqa: E402
-from ivr.speech.session import EngineSession, prepared  # noqa: E402
+from ivr.speech.session import DecodingSession, prepared  # noqa: E402
 from ivr.speech.verify import COVERAGE_HIGH, COVERAGE_LOW, segments  # noqa: E402
 from tests.support import human_audio as human  # noqa: E402
 from tests.support.speech_audio import chunks  # noqa: E402
@@ -124,7 +124,7 @@ class Trial:
         self.combined = _key(session, combined)
 
 
-def _key(session: EngineSession, decoded: Decoded) -> str | None:
+def _key(session: DecodingSession, decoded: Decoded) -> str | None:
     result = session.conclude(decoded, latency_ms=0.0)
     return result.key if result.confidence >= CONFIDENCE_THRESHOLD else None
 

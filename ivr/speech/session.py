@@ -9,7 +9,6 @@ No decoder is held while the caller listens to a prompt or speaks.
 
 from __future__ import annotations
 
-import abc
 import time
 from collections import deque
 from typing import Protocol
@@ -48,13 +47,22 @@ def prepared(pcm: bytes, span: tuple[int, int] | None, *, denoise: bool) -> byte
     return audio
 
 
-class EngineSession(abc.ABC):
-    """One utterance: listens cheaply, decodes once at the end (``finish``)."""
+class UtteranceDecoder(Protocol):
+    """What a :class:`DecodingSession` needs of its engine."""
 
-    engine_name: str = "?"
+    name: str
 
-    def __init__(self, grammar: CompiledGrammar, endpoint: EndpointConfig, *, min_match_score: float,
-                 reject_below: float = 0.0) -> None:
+    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded: ...
+
+
+class DecodingSession:
+    """One utterance, every engine's session: listens cheaply, and at the end (``finish``, or the
+    runner's pool) its engine decodes it once (``engine.decode``)."""
+
+    def __init__(self, engine: UtteranceDecoder, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
+                 min_match_score: float, reject_below: float = 0.0) -> None:
+        self._engine = engine
+        self.engine_name = engine.name
         self.grammar = grammar
         self._endpointer = Endpointer(endpoint)
         self._min_match_score = min_match_score
@@ -133,27 +141,6 @@ class EngineSession(abc.ABC):
         self._chunks.clear()
         self._bytes = 0
 
-    @abc.abstractmethod
     def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
         """Decode the utterance (raw 8 kHz slin; ``span``: the bytes that hold speech) with the engine."""
-
-
-class UtteranceDecoder(Protocol):
-    """What a :class:`DecodingSession` needs of its engine."""
-
-    name: str
-
-    def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded: ...
-
-
-class DecodingSession(EngineSession):
-    """A menu turn whose utterance its engine decodes (``engine.decode``): every engine's session."""
-
-    def __init__(self, engine: UtteranceDecoder, grammar: CompiledGrammar, endpoint: EndpointConfig, *,
-                 min_match_score: float, reject_below: float = 0.0) -> None:
-        super().__init__(grammar, endpoint, min_match_score=min_match_score, reject_below=reject_below)
-        self._engine = engine
-        self.engine_name = engine.name
-
-    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
         return self._engine.decode(self.grammar, pcm, span)

@@ -10,19 +10,19 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from ivr.channel import Grammar
-from ivr.speech.base import SpeechShed
+from ivr.speech.base import EndpointConfig, SpeechShed
 from ivr.speech.engines.pocketsphinx import DecoderPool, PocketSphinxEngine
 from ivr.speech.grammar import CompiledGrammar
 from ivr.speech.metrics import SpeechCollector
 from ivr.speech.runner import HEAVY_PER_WORKER, SpeechRunner
-from ivr.speech.session import MAX_BYTES, Decoded, EngineSession
+from ivr.speech.session import MAX_BYTES, Decoded, DecodingSession
 from tests.support.speech_audio import chunks, padded, render, silence
 
 MENU = Grammar("en", {"billing": "1", "technical support": "2", "order status": "3"})
 OTHER_MENU = Grammar("en", {"repeat": "1", "goodbye": "9"})
 
 
-def feed(session: EngineSession, pcm: bytes) -> None:
+def feed(session: DecodingSession, pcm: bytes) -> None:
     for chunk in chunks(pcm):
         session.accept(chunk)
         if session.is_endpoint:
@@ -101,25 +101,12 @@ class BlockingEngine:
     def load(self) -> None:
         return None
 
-    def new_session(self, grammar: Grammar) -> EngineSession:
-        return _Session(self, CompiledGrammar("en", {"billing": "1"}))
+    def new_session(self, grammar: Grammar) -> DecodingSession:
+        return DecodingSession(self, CompiledGrammar("en", {"billing": "1"}), EndpointConfig(), min_match_score=0.6)
 
     def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
         self.release.wait(10)
         return Decoded("billing", 0.9)
-
-
-class _Session(EngineSession):
-    engine_name = "blocking"
-
-    def __init__(self, engine: BlockingEngine, grammar: CompiledGrammar) -> None:
-        from ivr.speech.base import EndpointConfig
-
-        super().__init__(grammar, EndpointConfig(), min_match_score=0.6)
-        self._engine = engine
-
-    def _decode(self, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
-        return self._engine.decode(self.grammar, pcm, span)
 
 
 async def test_a_saturated_pool_sheds_turns_to_keys_and_counts_them() -> None:
