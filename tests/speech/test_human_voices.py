@@ -53,13 +53,18 @@ def digits_grammar(language: str) -> Grammar:
     return Grammar(language, {w: str(i) for i, w in enumerate(human.DIGIT_WORDS[language])})
 
 
+def assert_digit_heard_clean_and_through_mulaw(engine: SpeechEngine, language: str, key: str) -> None:
+    """The recorded digit ``key`` on a digits menu gives that key, confidently, clean and as G.711 µ-law."""
+    voice(language)
+    pcm = human.digit(language, key)
+    for audio in (pcm, human.mulaw(pcm)):
+        got, confidence = recognise(engine, digits_grammar(language), audio)
+        assert (got, confidence >= CONFIDENT) == (key, True)
+
+
 @pytest.mark.parametrize("key", ["1", "2", "3", "4", "7", "9"])
 def test_english_digits_by_a_human_voice_clean_and_through_mulaw(en_engine: PocketSphinxEngine, key: str) -> None:
-    voice("en")
-    pcm = human.digit("en", key)
-    for audio in (pcm, human.mulaw(pcm)):
-        got, confidence = recognise(en_engine, digits_grammar("en"), audio)
-        assert (got, confidence >= CONFIDENT) == (key, True)
+    assert_digit_heard_clean_and_through_mulaw(en_engine, "en", key)
 
 
 @pytest.mark.parametrize("key", ["0", "1", "3", "4"])

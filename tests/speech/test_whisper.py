@@ -27,7 +27,13 @@ from ivr.speech.engines.whisper import WhisperEngine, WhisperModels, first_claus
 from ivr.speech.factory import SpeechEngines
 from ivr.speech.grammar import CompiledGrammar, compile_grammar
 from ivr.speech.runner import SpeechRunner
-from tests.speech.test_human_voices import CONFIDENT, digits_grammar, recognise, voice
+from tests.speech.test_human_voices import (
+    CONFIDENT,
+    assert_digit_heard_clean_and_through_mulaw,
+    digits_grammar,
+    recognise,
+    voice,
+)
 from tests.support import human_audio as human
 from tests.support.speech_audio import padded, render, with_noise
 
@@ -133,11 +139,7 @@ async def test_weights_that_fail_their_check_leave_spanish_on_pocketsphinx(
 
 @pytest.mark.parametrize("key", ["1", "2", "4", "5", "8", "9"])
 def test_spanish_digits_by_a_human_voice(es_whisper: WhisperEngine, key: str) -> None:
-    voice("es")
-    pcm = human.digit("es", key)
-    for audio in (pcm, human.mulaw(pcm)):
-        got, confidence = recognise(es_whisper, digits_grammar("es"), audio)
-        assert (got, confidence >= CONFIDENT) == (key, True)
+    assert_digit_heard_clean_and_through_mulaw(es_whisper, "es", key)
 
 
 @pytest.mark.parametrize("index", [0, 2, 3, 8, 10])  # enero, marzo, abril, septiembre, noviembre
