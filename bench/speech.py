@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/speech.py [--engines pocketsphinx-en,whisper-es,...] [--concurrency 8] [--quick] [--no-human]
 
-Engines: pocketsphinx-en, whisper-en, pocketsphinx-es, whisper-es (Spanish's default), vosk-ko.
+Engines: pocketsphinx-en, whisper-en (English as shipped: Moonshine on noisy lines), moonshine-en (on every
+line), pocketsphinx-es, whisper-es (Spanish's default), vosk-ko.
 
 Utterances: every menu phrase x several espeak-ng voices x speeds x noise (clean, 20 dB, 10 dB SNR),
 at 8 kHz, padded with silence; each is streamed in 20 ms chunks until the endpoint. "right" = the
@@ -60,11 +61,11 @@ def _pocketsphinx_es() -> SpeechEngine:
     return engine
 
 
-def _whisper(language: str) -> Callable[[], SpeechEngine]:
+def _as_built(language: str, name: str) -> Callable[[], SpeechEngine]:
     def make() -> SpeechEngine:
         from bench.speech_human import engine_for
 
-        return engine_for(language, "whisper")
+        return engine_for(language, name)
 
     return make
 
@@ -102,13 +103,17 @@ CASES = {
         "pocketsphinx-en", _pocketsphinx, ENGLISH_MENU, ENGLISH_ANSWERS, ENGLISH_VOICES, ENGLISH_OUT_OF_MENU,
     ),
     "whisper-en": Case(
-        "whisper-en", _whisper("en"), ENGLISH_MENU, ENGLISH_ANSWERS, ENGLISH_VOICES, ENGLISH_OUT_OF_MENU,
+        "whisper-en", _as_built("en", "whisper"), ENGLISH_MENU, ENGLISH_ANSWERS, ENGLISH_VOICES, ENGLISH_OUT_OF_MENU,
+    ),
+    "moonshine-en": Case(
+        "moonshine-en", _as_built("en", "moonshine"), ENGLISH_MENU, ENGLISH_ANSWERS, ENGLISH_VOICES,
+        ENGLISH_OUT_OF_MENU,
     ),
     "pocketsphinx-es": Case(
         "pocketsphinx-es", _pocketsphinx_es, SPANISH_MENU, SPANISH_ANSWERS, SPANISH_VOICES, SPANISH_OUT_OF_MENU,
     ),
     "whisper-es": Case(
-        "whisper-es", _whisper("es"), SPANISH_MENU, SPANISH_ANSWERS, SPANISH_VOICES, SPANISH_OUT_OF_MENU,
+        "whisper-es", _as_built("es", "whisper"), SPANISH_MENU, SPANISH_ANSWERS, SPANISH_VOICES, SPANISH_OUT_OF_MENU,
     ),
     "vosk-ko": Case(
         "vosk-ko", _vosk_ko,

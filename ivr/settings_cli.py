@@ -41,6 +41,8 @@ def reference_rows(model: type[BaseModel] = Settings, env: str = "IVR_") -> Iter
             gates = ", ".join(f"{lang}: {cfg.whisper_min_snr_db:g}" for lang, cfg in default.items()
                               if cfg.whisper_min_snr_db is not None) or "(empty)"
             yield f"{env}{name.upper()}__<LANG>__WHISPER_MIN_SNR_DB", gates
+            noisy = ", ".join(f"{lang}: {cfg.noisy_engine}" for lang, cfg in default.items())
+            yield f"{env}{name.upper()}__<LANG>__NOISY_ENGINE", noisy
         else:
             text = str(default).replace(str(PROJECT_ROOT) + "/", "") if default not in ("", None) else "(empty)"
             yield f"{env}{name.upper()}", text

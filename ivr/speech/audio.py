@@ -39,6 +39,13 @@ def upsample_2x(samples: np.ndarray, tail: np.ndarray | None = None) -> tuple[np
     return out.astype(np.int16), samples[-1:].copy()
 
 
+def wideband(audio: bytes) -> np.ndarray:
+    """8 kHz slin -> 16 kHz float32 samples in [-1, 1], what Whisper and Moonshine hear (the upsampler
+    the PocketSphinx engine uses)."""
+    wide, _ = upsample_2x(as_samples(audio))
+    return wide.astype(np.float32) / 32768.0
+
+
 def add_noise_floor(samples: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
     if std <= 0 or samples.size == 0:
         return samples

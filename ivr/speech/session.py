@@ -13,10 +13,19 @@ import time
 from collections import deque
 from typing import Protocol
 
+from ivr.channel import Grammar
 from ivr.speech.audio import Endpointer
-from ivr.speech.base import SAMPLE_RATE, SAMPLE_WIDTH, Decoded, EndpointConfig, PartialResult, SpeechResult
+from ivr.speech.base import (
+    SAMPLE_RATE,
+    SAMPLE_WIDTH,
+    Decoded,
+    EmptyGrammar,
+    EndpointConfig,
+    PartialResult,
+    SpeechResult,
+)
 from ivr.speech.denoise import Denoiser
-from ivr.speech.grammar import NO_MATCH, CompiledGrammar
+from ivr.speech.grammar import NO_MATCH, CompiledGrammar, compile_grammar
 
 # Audio kept from before the speech started: the denoiser's noise estimate and the decoder's
 # leading silence (the prompt time before it is dropped, so a long prompt costs no decoding).
@@ -45,6 +54,15 @@ def prepared(pcm: bytes, span: tuple[int, int] | None, *, denoise: bool) -> byte
         start, end = span
         audio = audio[start + shift:end + shift]
     return audio
+
+
+def open_vocabulary_session(engine: UtteranceDecoder, grammar: Grammar, endpoint: EndpointConfig, *,
+                            min_match_score: float) -> DecodingSession:
+    """A session for an engine that can hear any phrase (Whisper, Moonshine): the whole grammar."""
+    compiled = compile_grammar(grammar)
+    if not compiled.phrases:
+        raise EmptyGrammar(f"the {grammar.language} grammar has no phrase")
+    return DecodingSession(engine, compiled, endpoint, min_match_score=min_match_score)
 
 
 class UtteranceDecoder(Protocol):

