@@ -60,14 +60,14 @@ async def test_keys_to_billing_and_agent_answers(puente: Puente, tmp_path: Path)
 
 
 def human_speech_scenario(tmp_path: Path) -> Path:
-    """uac_support_speech.xml with a human voice: Allison's "one" (asterisk-core-sounds-en-wav) where
-    it says espeak-ng's "billing". English's clean lines go to Whisper, which hears espeak-ng's English
-    badly (bench/speech.py): a synthetic caller would test the voice, not the line."""
+    """uac_support_speech.xml with its recording, Allison's "one" (asterisk-core-sounds-en-wav), written
+    here. English's clean lines go to Whisper, which hears espeak-ng's English badly (bench/speech.py):
+    a synthetic caller would test the voice, not the line."""
     voice("en")
     pcap = tmp_path / "speech_one_en.pcap"
     write_pcap(human.digit("en", "1") + TRAILING_SILENCE, pcap)
     scenario = tmp_path / "uac_support_speech_one.xml"
-    scenario.write_text((SCENARIOS / "uac_support_speech.xml").read_text().replace("speech_billing_en.pcap", str(pcap)))
+    scenario.write_text((SCENARIOS / "uac_support_speech.xml").read_text().replace("speech_one_en.pcap", str(pcap)))
     return scenario
 
 
