@@ -93,7 +93,8 @@ def _coverage(lo: int, hi: int, speech: tuple[int, int] | None, window: tuple[in
     return inside / max(last - first + 1, 1)
 
 
-def _scale(value: float, low: float, high: float) -> float:
+def scale(value: float, low: float, high: float) -> float:
+    """``value`` mapped to [0, 1]: 0 at ``low`` or below, 1 at ``high`` or above, linear between."""
     return max(0.0, min(1.0, (value - low) / (high - low)))
 
 
@@ -110,4 +111,4 @@ def verification(words: list[Segment], *, speech: tuple[int, int] | None, window
     margin = sum(w.log_score for w in words) / (hi - lo + 1)
     low, high = ((bounds.strict_margin_low, bounds.strict_margin_high) if strict
                  else (bounds.margin_low, bounds.margin_high))
-    return min(_scale(coverage, bounds.coverage_low, bounds.coverage_high), _scale(margin, low, high))
+    return min(scale(coverage, bounds.coverage_low, bounds.coverage_high), scale(margin, low, high))

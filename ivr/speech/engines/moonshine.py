@@ -37,11 +37,12 @@ import numpy as np
 from ivr.channel import Grammar
 from ivr.speech.audio import wideband
 from ivr.speech.base import Decoded, EndpointConfig, ModelMissing
-from ivr.speech.digits import escape_words
+from ivr.speech.digits import base_language, escape_words
 from ivr.speech.engines import moonshine_weights
 from ivr.speech.engines.moonshine_model import MoonshineModel, MoonshineModels
 from ivr.speech.grammar import CompiledGrammar
 from ivr.speech.session import DecodingSession, open_vocabulary_session, prepared
+from ivr.speech.verify import scale
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ class Bounds:
     other_high: float
 
     def confidence(self, against_free: float, against_other: float) -> float:
-        return min(_scale(against_free, self.free_low, self.free_high),
-                   _scale(against_other, self.other_low, self.other_high))
+        return min(scale(against_free, self.free_low, self.free_high),
+                   scale(against_other, self.other_low, self.other_high))
 
 
 # Fitted on bench/speech_human.py (English: clean, µ-law, 20 dB; 10 dB over noise seeds 1-3, checked
@@ -85,10 +86,6 @@ class MoonshineSpec:
     denoise: bool
 
 
-def _scale(value: float, low: float, high: float) -> float:
-    return max(0.0, min(1.0, (value - low) / (high - low)))
-
-
 def written(phrase: str) -> str:
     """A menu phrase as the model writes a short answer: sentence case ("My order"). (Digits also
     scored as numerals, "7", changed nothing on the bench.)"""
@@ -106,7 +103,7 @@ class MoonshineEngine:
 
     def __init__(self, language: str, model_dir: Path, *, endpoint: EndpointConfig | None = None,
                  min_match_score: float = 0.6, denoise: bool = True, models: MoonshineModels | None = None) -> None:
-        if language.split("-", maxsplit=1)[0] != "en":
+        if base_language(language) != "en":
             raise ValueError("Moonshine base hears English only")
         self.language = language
         self._model_dir = model_dir

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,13 @@ from typing import Any
 import numpy as np
 
 from ivr.speech.engines import moonshine_weights
+from ivr.speech.engines.loaded import ModelsByDir
 
 START, END = 1, 2  # <s>, </s>
 _BYTE_OFFSET = 3  # the 256 byte-fallback pieces <0x00>..<0xFF> follow <unk>, <s>, </s>
 _WORD = "\u2581"  # SentencePiece's word boundary
 _FULL_STOP = "."
-_LAYERS, _HEADS, _HEAD_DIM = 8, 8, 52
+_HEADS, _HEAD_DIM = 8, 52
 MAX_ROWS = 64  # phrases scored per call (a menu has a dozen); more are scored in further calls
 
 
@@ -121,6 +121,7 @@ class MoonshineModel:
         self._decoder = onnxruntime.InferenceSession(str(model_dir / moonshine_weights.DECODER), options,
                                                      providers=providers)
         self.tokenizer = Tokenizer(read_pieces((model_dir / moonshine_weights.TOKENIZER).read_bytes()))
+        self._stop = self.tokenizer.encode(_FULL_STOP)[-1]
         self._past_names = [i.name for i in self._decoder.get_inputs() if i.name.startswith("past_key_values.")]
         self._present_names = [o.name for o in self._decoder.get_outputs()][1:]
 
@@ -156,7 +157,7 @@ class MoonshineModel:
         return scores
 
     def _score_rows(self, heard: Heard, rows: list[list[int]]) -> list[float]:
-        stop = self.tokenizer.encode(_FULL_STOP)[-1]
+        stop = self._stop
         width = max(len(r) for r in rows) + 1
         ids = np.full((len(rows), width), END, dtype=np.int64)
         for n, row in enumerate(rows):
@@ -192,17 +193,8 @@ class MoonshineModel:
         return caches
 
 
-class MoonshineModels:
+class MoonshineModels(ModelsByDir[MoonshineModel]):
     """The Moonshine model a process has loaded (one per worker, like ivr.speech.engines.whisper.WhisperModels)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded: dict[Path, MoonshineModel] = {}
-
-    def get(self, model_dir: Path) -> MoonshineModel:
-        with self._lock:
-            model = self._loaded.get(model_dir)
-            if model is None:
-                model = MoonshineModel(model_dir)
-                self._loaded[model_dir] = model
-            return model
+        super().__init__(MoonshineModel)

@@ -45,6 +45,7 @@ from ivr.speech.audio import line_snr_db, wideband
 from ivr.speech.base import Decoded, EndpointConfig, SpeechError
 from ivr.speech.digits import ESCAPE_KEY, base_language, numerals_spelled
 from ivr.speech.engines import whisper_weights
+from ivr.speech.engines.loaded import ModelsByDir
 from ivr.speech.engines.moonshine import MoonshineEngine, MoonshineSpec
 from ivr.speech.engines.moonshine_model import MoonshineModels
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine, PocketSphinxSpec
@@ -86,27 +87,18 @@ def first_clause(text: str) -> str:
     return normalise(_CLAUSE_END.split(text.strip(), maxsplit=1)[0])
 
 
-class WhisperModels:
+def _whisper_model(model_dir: Path) -> Any:
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=1)
+
+
+class WhisperModels(ModelsByDir[Any]):
     """The Whisper models a process has loaded, by directory. Whisper base is multilingual: every
     language's engine in a worker shares one copy (165 MB), only the tokenizer differs."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded: dict[Path, Any] = {}
-
-    def get(self, model_dir: Path) -> Any:
-        with self._lock:
-            model = self._loaded.get(model_dir)
-            if model is None:
-                from faster_whisper import WhisperModel
-
-                model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=1)
-                self._loaded[model_dir] = model
-            return model
-
-    @property
-    def loaded(self) -> int:
-        return len(self._loaded)
+        super().__init__(_whisper_model)
 
 
 class WhisperEngine:
