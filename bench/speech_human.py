@@ -161,7 +161,8 @@ def engine_for(language: str, name: str = "pocketsphinx") -> SpeechEngine:
         shipped = SpeechSettings().languages.get(language)
         noisy = moonshine(language) if shipped and shipped.noisy_engine == "moonshine" else None
         engine = WhisperEngine(language, ROOT / "var" / "models" / "whisper-base",
-                               min_snr_db=shipped.whisper_min_snr_db if shipped else None, noisy=noisy)
+                               min_snr_db=shipped.whisper_min_snr_db if shipped else None, noisy=noisy,
+                               window_seconds=shipped.whisper_window_seconds if shipped else 4.0)
     elif name == "moonshine":  # English only: what English's noisy lines go to, here on every line
         engine = moonshine(language)
     else:

@@ -17,7 +17,7 @@ about 185 calls are live while 10 new menu turns start each second. Printed per 
 - p95 ms: end of the caller's speech -> recognition result (``puente_speech_latency_seconds``; the
   endpoint's 700 ms of trailing silence comes before it)
 - shed: menu turns that fell back to keys (``puente_speech_shed_total``)
-- by stand-in: utterances PocketSphinx decoded because Whisper's queue was long
+- by stand-in: utterances PocketSphinx decoded because Whisper's lane was busy
   (``puente_speech_fallback_total``)
 - prompt p99 ms: from a turn's start (or the caller's key / recognised answer before it) to the first
   RTP frame of its prompt (``puente_prompt_start_seconds``, the pacer's recent window); goal < 100 ms

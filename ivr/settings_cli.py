@@ -43,6 +43,8 @@ def reference_rows(model: type[BaseModel] = Settings, env: str = "IVR_") -> Iter
             yield f"{env}{name.upper()}__<LANG>__WHISPER_MIN_SNR_DB", gates
             noisy = ", ".join(f"{lang}: {cfg.noisy_engine}" for lang, cfg in default.items())
             yield f"{env}{name.upper()}__<LANG>__NOISY_ENGINE", noisy
+            windows = ", ".join(f"{lang}: {cfg.whisper_window_seconds:g}" for lang, cfg in default.items())
+            yield f"{env}{name.upper()}__<LANG>__WHISPER_WINDOW_SECONDS", windows
         else:
             text = str(default).replace(str(PROJECT_ROOT) + "/", "") if default not in ("", None) else "(empty)"
             yield f"{env}{name.upper()}", text

@@ -17,6 +17,10 @@ class SpeechLanguageSettings(BaseModel):
     # What hears those noisy lines: PocketSphinx, or (English only) Moonshine base choosing among the
     # menu's phrases (ivr.speech.engines.moonshine; its weights come from PyPI with the project).
     noisy_engine: Literal["pocketsphinx", "moonshine"] = "pocketsphinx"
+    # Whisper only: the encoder hears at least this much audio (the utterance padded with silence);
+    # its cost grows with it. bench/speech_human.py: English holds every figure at 2 s, Spanish
+    # misses a clean "cero" below 4 s.
+    whisper_window_seconds: float = Field(default=4.0, ge=1.0, le=30.0)
 
 
 def default_languages() -> dict[str, SpeechLanguageSettings]:
@@ -24,7 +28,8 @@ def default_languages() -> dict[str, SpeechLanguageSettings]:
     return {
         # Whisper base on clean lines, Moonshine base on noisy ones (both weights come from PyPI with
         # the project; bench/speech_human.py: each hears those best).
-        "en": SpeechLanguageSettings(engine="whisper", whisper_min_snr_db=30.0, noisy_engine="moonshine"),
+        "en": SpeechLanguageSettings(engine="whisper", whisper_min_snr_db=30.0, noisy_engine="moonshine",
+                                     whisper_window_seconds=2.0),
         # Whisper on every line; PocketSphinx's English model with Spanish words spelled in its
         # phones stands in if the weights are not installed.
         "es": SpeechLanguageSettings(engine="whisper"),

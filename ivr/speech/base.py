@@ -133,7 +133,7 @@ class SpeechEngine(Protocol):
     @property
     def under_load(self) -> SpeechEngine | None:
         """A cheaper engine for the same language that the runner decodes with while this one's
-        queue is long (Whisper -> PocketSphinx: speech rather than keys under load), or None."""
+        lanes are busy (Whisper -> PocketSphinx: speech rather than keys under load), or None."""
         ...
 
     @property

@@ -98,6 +98,7 @@ class SpeechEngines:
                                      min_match_score=min_score, denoise=self._settings.speech.denoise,
                                      pocketsphinx=self._pocketsphinx(language, None, endpoint, min_score),
                                      min_snr_db=config.whisper_min_snr_db,
+                                     window_seconds=config.whisper_window_seconds,
                                      noisy=self._moonshine(language, config, endpoint, min_score))
             # Fail open: the language keeps speech, on the engine that needs nothing installed.
             log.error("whisper's weights are not installed (%s): PocketSphinx hears %s instead",

@@ -1,11 +1,13 @@
 """Decoding off the event loop: a bounded pool, a queue with a deadline, and shedding when saturated.
 
 A recognizer listens on the loop (endpointing and buffering cost microseconds a frame) and decodes
-once, at the endpoint, in the pool. Engines that hold the GIL while decoding (PocketSphinx) decode
-in worker processes, so the loop that paces RTP never waits for them; the others (Vosk: cffi
-releases the GIL) in threads beside their one shared model. At most ``max_pending`` utterances
-wait or decode at once: past that a new menu turn is keys only, and an utterance that waited past
-``deadline`` is not decoded (the turn falls back to keys). Both are counted as shed.
+once, at the endpoint, in the pool. Engines that hold the GIL while decoding (PocketSphinx) or cost
+a tenth of a second a turn (Whisper) decode in worker processes (ivr.speech.worker_process), so the
+loop that paces RTP never waits for them; each worker has a lane for each (ivr.speech.worker.Lane)
+and a turn goes to the worker whose lane has the fewest waiting. The other engines (Vosk: cffi
+releases the GIL) decode in threads beside their one shared model. At most ``max_pending``
+utterances wait or decode at once: past that a new menu turn is keys only, and an utterance that
+waited past ``deadline`` is not decoded (the turn falls back to keys). Both are counted as shed.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import multiprocessing
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -32,15 +33,18 @@ from ivr.speech.base import (
     SpeechResult,
     SpeechShed,
 )
+from ivr.speech.worker_process import WorkerDied, WorkerProcess
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 LATENCY_WINDOW = 2048
 # Utterances an engine with a cheaper stand-in (``under_load``: Whisper -> PocketSphinx) may have
-# waiting or decoding per worker; past that the stand-in hears the turn. Whisper's ~130 ms of CPU a
-# turn would push a longer queue past the deadline (keys), PocketSphinx's ~25 ms drains it.
-HEAVY_PER_WORKER = 2
+# waiting or decoding per worker; past that the stand-in hears the turn. One: Whisper hears a turn
+# when its lane is free, else PocketSphinx hears it at once on its own lane. A turn queued behind a
+# Whisper decode (~190 ms under load on 2 cores) waits that long before its own: with two per
+# worker, bench/speech_load.py's p95 at 200 calls was 499 ms, with one 277 ms.
+HEAVY_PER_WORKER = 1
 
 
 @dataclass
@@ -51,7 +55,7 @@ class SpeechStats:
     shed_open: int = 0  # menu turns that started keys only: the pool was saturated
     shed_late: int = 0  # utterances not decoded: saturated at the endpoint, or past the deadline
     failed: int = 0
-    fell_back: int = 0  # utterances the engine's cheaper stand-in decoded: its queue was long
+    fell_back: int = 0  # utterances the engine's cheaper stand-in decoded: its lane was busy
     # End of the caller's audio -> result, seconds (recent window).
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
 
@@ -76,13 +80,18 @@ class SpeechRunner:
         if workers is not None:
             self._threads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="speech")
         self._use_processes = processes and workers is not None
-        self._processes: ProcessPoolExecutor | None = None
+        self._processes: list[WorkerProcess] = []
         self.max_pending = max_pending if max_pending is not None else self.workers * 8
         self.deadline = deadline
         self.pending = 0  # utterances queued or decoding
         self.heavy_pending = 0  # of which for engines with a cheaper stand-in (under_load)
         self.live = 0  # recognizers open (each: an endpointer and a bounded buffer)
         self.stats = SpeechStats()
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The worker processes running now (none until the first isolated engine warms or decodes)."""
+        return [p.pid for p in self._processes if p.pid is not None]
 
     @property
     def saturated(self) -> bool:
@@ -108,10 +117,9 @@ class SpeechRunner:
         if not engine.ready:
             await self.call(engine.load)
         if engine.isolated and self._use_processes:
-            loop = asyncio.get_running_loop()
-            pool = self._pool()
-            await asyncio.gather(*(loop.run_in_executor(pool, worker.warm, worker.spec_of(engine))
-                                   for _ in range(self.workers)))
+            spec = worker.spec_of(engine)
+            await asyncio.gather(*(asyncio.wrap_future(process.submit(worker.lane_of(spec), worker.warm, spec))
+                                   for process in self._pool()))
 
     async def decode(self, engine: SpeechEngine, session: RecognizerSession, ended: float) -> SpeechResult:
         """The utterance decoded in the pool; ``ended`` = when its last audio arrived (perf_counter)."""
@@ -139,7 +147,7 @@ class SpeechRunner:
         return session.conclude(decoded, latency_ms=round(latency * 1000, 2))
 
     def _engine_for_load(self, engine: SpeechEngine) -> SpeechEngine:
-        """The engine, or its cheaper stand-in while the engine's own queue is long (counted)."""
+        """The engine, or its cheaper stand-in while the engine's own lanes are busy (counted)."""
         if engine.under_load is None or self.heavy_pending < self.workers * HEAVY_PER_WORKER:
             return engine
         self.stats.fell_back += 1
@@ -147,16 +155,21 @@ class SpeechRunner:
 
     async def _run(self, engine: SpeechEngine, session: RecognizerSession, audio: bytes,
                    span: tuple[int, int] | None, deadline: float) -> Decoded | worker.Late:
-        loop = asyncio.get_running_loop()
+        process: WorkerProcess | None = None
         try:
             if engine.isolated and self._use_processes:
-                job = worker.DecodeJob(worker.spec_of(engine), session.grammar, audio, span, deadline)
-                return await loop.run_in_executor(self._pool(), worker.decode, job)
+                spec = worker.spec_of(engine)
+                lane = worker.lane_of(spec)
+                process = min(self._pool(), key=lambda p: p.outstanding(lane))
+                job = worker.DecodeJob(spec, session.grammar, audio, span, deadline)
+                decoded: Decoded | worker.Late = await asyncio.wrap_future(process.submit(lane, worker.decode, job))
+                return decoded
             return await self.call(_decode_here, engine, session, audio, span, deadline)
-        except BrokenProcessPool as exc:
-            # A worker died (killed, out of memory): start a new pool, this turn gets keys.
+        except WorkerDied as exc:
+            # The worker died (killed, out of memory): a new one takes its place, this turn gets keys.
             self.stats.failed += 1
-            self._reset_pool()
+            if process is not None:
+                self._replace(process)
             raise SpeechError("a speech worker process died; it is restarted") from exc
         except SpeechError:
             self.stats.failed += 1
@@ -165,23 +178,24 @@ class SpeechRunner:
             self.stats.failed += 1
             raise SpeechError(f"decoding failed: {exc}") from exc
 
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._processes is None:
+    def _pool(self) -> list[WorkerProcess]:
+        if not self._processes:
             # spawn, not fork: the server process has threads and an event loop running.
-            self._processes = ProcessPoolExecutor(max_workers=self.workers, initializer=worker.start,
-                                                  mp_context=multiprocessing.get_context("spawn"))
+            context = multiprocessing.get_context("spawn")
+            self._processes = [WorkerProcess(context) for _ in range(self.workers)]
         return self._processes
 
-    def _reset_pool(self) -> None:
-        pool, self._processes = self._processes, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+    def _replace(self, dead: WorkerProcess) -> None:
+        if dead in self._processes:
+            self._processes[self._processes.index(dead)] = WorkerProcess(multiprocessing.get_context("spawn"))
+            dead.stop(wait=False)
 
     def shutdown(self) -> None:
         if self._threads is not None:
             self._threads.shutdown(wait=True, cancel_futures=True)
-        if self._processes is not None:
-            self._processes.shutdown(wait=True, cancel_futures=True)
+        processes, self._processes = self._processes, []
+        for process in processes:
+            process.stop(wait=True)
 
 
 def _decode_here(engine: SpeechEngine, session: RecognizerSession, audio: bytes, span: tuple[int, int] | None,

@@ -1,7 +1,7 @@
 """Spanish words spelled in the CMU phone set of PocketSphinx's English acoustic model.
 
 Spanish is heard by Whisper (ivr.speech.engines.whisper); this spelling serves PocketSphinx where it
-stands in: when Whisper's weights are missing, while Whisper's queue is long, and to confirm a
+stands in: when Whisper's weights are missing, while Whisper's lane is busy, and to confirm a
 Spanish escape word.
 
 Spanish spelling is close to phonemic, so a few rules give a pronunciation for any menu word; the

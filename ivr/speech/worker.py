@@ -1,18 +1,31 @@
 """What a speech worker process runs: decode one utterance with an engine built from its spec.
 
-``ProcessPoolExecutor`` gives a worker no other place for state than its module: the engines are
-kept here per process (one model, and for PocketSphinx one decoder, per engine and language, reused
-for every utterance that worker decodes). Nothing in the server process touches this cache.
+The process (started by ivr.speech.worker_process) runs :func:`serve`: jobs arrive over a pipe and
+each goes to its lane, a thread of its own: Whisper (and the Moonshine it hands noisy lines to) on
+the heavy lane, PocketSphinx on the light one, so a cheap turn never waits behind an expensive one.
+The engines are kept here per process (one model, and for PocketSphinx one decoder, per engine and
+language, reused for every utterance this worker decodes, whichever lane). Nothing in the server
+process touches this cache.
 """
 
 from __future__ import annotations
 
 import ctypes
+import enum
 import os
+import pickle
+import queue
 import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
+from typing import Any
+
+from threadpoolctl import threadpool_limits
 
 from ivr.speech.base import Decoded, SpeechEngine
 from ivr.speech.engines.moonshine_model import MoonshineModels
@@ -23,8 +36,16 @@ from ivr.speech.grammar import CompiledGrammar
 WorkerSpec = PocketSphinxSpec | WhisperSpec  # the engines that decode in worker processes
 WorkerEngine = PocketSphinxEngine | WhisperEngine
 _ENGINES: dict[WorkerSpec, WorkerEngine] = {}  # this worker process's models (see above)
+_ENGINES_LOCK = threading.RLock()  # both lanes may build engines (an RLock: Whisper builds its PocketSphinx)
 _WHISPER_MODELS = WhisperModels()  # one Whisper model for every language's engine here
 _MOONSHINE_MODELS = MoonshineModels()  # and one Moonshine (English's noisy lines)
+
+
+class Lane(enum.Enum):
+    """Where a job runs in its worker process: each lane is one thread, taking its jobs in order."""
+
+    HEAVY = "heavy"  # Whisper: a tenth of a second or more of CPU a turn, the GIL let go while it computes
+    LIGHT = "light"  # PocketSphinx: tens of milliseconds, holding the GIL
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +73,74 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def start() -> None:
-    """ProcessPoolExecutor initializer: run this worker below the event loop's priority, and end it
-    with the server. A server that is killed or crashes cannot shut its pool down; without this its
+    """ProcessPoolExecutor initializer: run this worker below the event loop's priority, on one
+    thread, and end it with the server.
+
+    One thread: a worker decodes one utterance at a time, and the engines already run their own
+    math on one thread each; numpy's OpenBLAS would otherwise start a thread per core for Whisper's
+    feature extraction, and those threads spin after each product (a Whisper decode cost 282 ms of
+    CPU for 176 ms of work, on 2 cores): CPU taken from the event loop and from the next decode.
+    A server that is killed or crashes cannot shut its pool down; without PR_SET_PDEATHSIG its
     workers would go on as orphans, finishing a model load or a decode (a second of CPU each) for
     nobody. (The signal is tied to the thread that started the worker: the event loop's.)"""
     os.nice(WORKER_NICENESS)
+    threadpool_limits(limits=1)  # lasts for the process (never restored)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def serve(conn: Connection) -> None:
+    """The worker process's main loop: jobs ``(id, lane, fn, args)`` in, replies ``(id, ok, value)``
+    out, until the server sends ``None`` or goes away."""
+    start()
+    sending = threading.Lock()
+    inboxes: dict[Lane, queue.SimpleQueue[tuple[int, Callable[..., Any], tuple[Any, ...]] | None]] = {
+        lane: queue.SimpleQueue() for lane in Lane}
+    lanes = [threading.Thread(target=_run_lane, args=(inboxes[lane], conn, sending), name=f"speech-{lane.value}")
+             for lane in Lane]
+    for thread in lanes:
+        thread.start()
+    try:
+        while (message := _next_job(conn)) is not None:
+            job, lane, fn, args = message
+            inboxes[lane].put((job, fn, args))
+    finally:
+        for inbox in inboxes.values():
+            inbox.put(None)
+        for thread in lanes:
+            thread.join()
+
+
+def _next_job(conn: Connection) -> tuple[int, Lane, Callable[..., Any], tuple[Any, ...]] | None:
+    try:
+        message: tuple[int, Lane, Callable[..., Any], tuple[Any, ...]] | None = conn.recv()
+    except (EOFError, OSError):  # the server is gone
+        return None
+    return message
+
+
+def _run_lane(inbox: queue.SimpleQueue[tuple[int, Callable[..., Any], tuple[Any, ...]] | None], conn: Connection,
+              sending: threading.Lock) -> None:
+    while (item := inbox.get()) is not None:
+        job, fn, args = item
+        try:
+            reply = (job, True, fn(*args))
+        except Exception as exc:  # noqa: BLE001 - this job's failure goes to its caller; the lane goes on
+            reply = (job, False, exc)
+        try:
+            data = bytes(ForkingPickler.dumps(reply))
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:  # an unpicklable error: its text travels
+            data = bytes(ForkingPickler.dumps((job, False, RuntimeError(f"{type(reply[2]).__name__}: {reply[2]} "
+                                                                         f"(unpicklable reply: {exc})"))))
+        try:
+            with sending:
+                conn.send_bytes(data)
+        except OSError:  # the server is gone (this process ends with it: PR_SET_PDEATHSIG)
+            return
+
+
+def lane_of(spec: WorkerSpec) -> Lane:
+    return Lane.LIGHT if isinstance(spec, PocketSphinxSpec) else Lane.HEAVY
 
 
 def warm(spec: WorkerSpec) -> int:
@@ -90,7 +172,8 @@ def spec_of(engine: SpeechEngine) -> WorkerSpec:
 
 
 def _engine(spec: WorkerSpec) -> WorkerEngine:
-    return _pocketsphinx(spec) if isinstance(spec, PocketSphinxSpec) else _whisper(spec)
+    with _ENGINES_LOCK:
+        return _pocketsphinx(spec) if isinstance(spec, PocketSphinxSpec) else _whisper(spec)
 
 
 def _pocketsphinx(spec: PocketSphinxSpec) -> PocketSphinxEngine:

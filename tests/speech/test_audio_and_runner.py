@@ -14,7 +14,7 @@ from ivr.speech.base import EndpointConfig
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.engines.vosk import VoskEngine
 from ivr.speech.runner import SpeechRunner
-from tests.support.speech_audio import chunks, padded, render, silence, with_noise
+from tests.support.speech_audio import chunks, padded, render, say_through, silence, with_noise
 
 
 def tone(ms: int, amplitude: float = 8000.0) -> bytes:
@@ -119,19 +119,11 @@ async def test_concurrent_sessions_keep_their_own_state() -> None:
             ticks += 1
             await asyncio.sleep(0)
 
-    async def one(text: str) -> str | None:
-        recognizer = await runner.open(engine, grammar)
-        for chunk in chunks(padded(render(text))):
-            await recognizer.accept(chunk)
-            if recognizer.is_endpoint:
-                break
-        return (await recognizer.finish()).key
-
     try:
         await runner.warm(engine)  # the worker processes start and load the model (as `ivr serve` does)
         async with asyncio.TaskGroup() as tg:
             tg.create_task(ticker())
-            keys = await asyncio.gather(*(one(t) for t in texts))
+            keys = await asyncio.gather(*(say_through(runner, engine, grammar, t) for t in texts))
             stop.set()
     finally:
         runner.shutdown()

