@@ -21,6 +21,7 @@ from ivr.settings import Settings, SpeechLanguageSettings
 from ivr.speech import worker
 from ivr.speech.base import Decoded, ModelMissing
 from ivr.speech.digits import ESCAPE_KEY, numerals_spelled
+from ivr.speech.engines import whisper as whisper_engine
 from ivr.speech.engines import whisper_weights
 from ivr.speech.engines.pocketsphinx import PocketSphinxEngine
 from ivr.speech.engines.whisper import WhisperEngine, WhisperModels, first_clause
@@ -183,6 +184,29 @@ def test_whisper_stops_repeating_the_callers_word(model_dir: Path) -> None:
     text, _, _ = engine.transcribe(audio, grammar)
     assert first_clause(text) == "one" and 1 <= normalise(text).split().count("one") <= 3, text
     assert grammar.match(engine.decode(grammar, padded(human.digit("en", "1"))).transcript).key == "1"
+
+
+def test_a_second_pass_only_when_the_first_holds_no_clause_end(es_whisper: WhisperEngine,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whisper goes on listing after the answer (" abril, abridíl,"); the first clause is the answer,
+    so a first pass of FIRST_PASS_TOKENS that holds a clause end is enough, and the answers are
+    those of one pass of MAX_TOKENS (greedy decoding writes the same first clause)."""
+    voice("es")
+    grammar = compile_grammar(Grammar("es", human.MAIN_MENU["es"]))
+    words = [prepared(padded(human.month("es", i)), None, denoise=True) for i in range(6)]
+    passes: list[int] = []
+    real = es_whisper._generate
+
+    def counted(*args: object) -> tuple[list[int], float, float]:
+        passes.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(es_whisper, "_generate", counted)
+    two_pass = [first_clause(es_whisper.transcribe(audio, grammar)[0]) for audio in words]
+    assert len(passes) < 2 * len(words)  # some answers took one pass
+    monkeypatch.setattr(whisper_engine, "FIRST_PASS_TOKENS", whisper_engine.MAX_TOKENS)
+    one_pass = [first_clause(es_whisper.transcribe(audio, grammar)[0]) for audio in words]
+    assert two_pass == one_pass and "abril" in two_pass, (two_pass, one_pass)
 
 
 def test_english_synthetic_speech_through_whisper(model_dir: Path, espeak: None) -> None:

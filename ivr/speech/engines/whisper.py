@@ -28,7 +28,12 @@ length (at least the language's ``whisper_window_seconds``: English 2 s, else 4 
 usual 30 s window: the encoder's cost grows with the frames it gets. Each token written costs a
 decoder step (about 10 ms here), and on short windows Whisper tends to repeat the caller's word
 until the token limit (" one, one, one, one, one, one"): a bigram may not come twice (the prompt does not
-count), which stops it at " one, one one" and leaves the first clause, the answer, as it was.
+count), which stops it at " one, one one" and leaves the first clause, the answer, as it was. With
+its prompt a list ("facturación, factura, ..."), it also goes on listing what else it might have
+heard (" actuarión, acturación,"), and only the first clause is the answer: the decoder writes
+FIRST_PASS_TOKENS, and goes on (from the same encoded audio, those tokens as its prefix) only if
+they hold no clause end yet. Greedy decoding writes the same first clause either way; on Spanish's
+"facturación" the decoder's part fell from 164 to 88 ms.
 """
 
 from __future__ import annotations
@@ -62,6 +67,9 @@ DEFAULT_WINDOW_SECONDS = 4.0  # bench/speech.py's Spanish set: 2 s 68 %, 4 s 70 
 NO_REPEAT_NGRAM = 2  # see the module's docstring
 HOP_16K = 160  # samples per mel frame
 MAX_TOKENS = 10  # a menu answer is a few words; more is Whisper repeating itself
+# The first pass writes this many; only if they hold no clause end yet does a second pass go on
+# (see the module's docstring).
+FIRST_PASS_TOKENS = 4
 NO_SPEECH_PROBABILITY = 0.6
 LOW_LOG_PROBABILITY = -1.0
 MAX_PROMPTS = 64  # the menus' prompts kept tokenised
@@ -269,8 +277,19 @@ class WhisperEngine:
         features = model.feature_extractor(samples)[:, :MAX_FRAMES]
         prompt = self._prompt(grammar)
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], dtype=np.float32))
-        result = model.model.generate(batch, [prompt], beam_size=1, max_length=len(prompt) + MAX_TOKENS,
+        encoded = model.model.encode(batch)  # once: a second pass starts from it
+        ids, score, no_speech = self._generate(model, encoded, prompt, FIRST_PASS_TOKENS)
+        if len(ids) == FIRST_PASS_TOKENS and not _CLAUSE_END.search(self._tokenizer.decode(ids)):
+            more, more_score, _ = self._generate(model, encoded, prompt + ids, MAX_TOKENS - FIRST_PASS_TOKENS)
+            score = (score * len(ids) + more_score * max(1, len(more))) / (len(ids) + max(1, len(more)))
+            ids += more
+        return str(self._tokenizer.decode(ids)), score, no_speech
+
+    def _generate(self, model: Any, encoded: Any, prompt: list[int], tokens: int) -> tuple[list[int], float, float]:
+        """Greedy decoding of at most ``tokens`` after ``prompt``: the ids written (end token dropped),
+        their average log-probability, and the probability the window holds no speech."""
+        result = model.model.generate(encoded, [prompt], beam_size=1, max_length=len(prompt) + tokens,
                                       no_repeat_ngram_size=NO_REPEAT_NGRAM,
                                       return_scores=True, return_no_speech_prob=True)[0]
-        tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
-        return str(self._tokenizer.decode(tokens)), float(result.scores[0]), float(result.no_speech_prob)
+        ids = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+        return ids, float(result.scores[0]), float(result.no_speech_prob)
