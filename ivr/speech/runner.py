@@ -180,14 +180,12 @@ class SpeechRunner:
 
     def _pool(self) -> list[WorkerProcess]:
         if not self._processes:
-            # spawn, not fork: the server process has threads and an event loop running.
-            context = multiprocessing.get_context("spawn")
-            self._processes = [WorkerProcess(context) for _ in range(self.workers)]
+            self._processes = [_spawn() for _ in range(self.workers)]
         return self._processes
 
     def _replace(self, dead: WorkerProcess) -> None:
         if dead in self._processes:
-            self._processes[self._processes.index(dead)] = WorkerProcess(multiprocessing.get_context("spawn"))
+            self._processes[self._processes.index(dead)] = _spawn()
             dead.stop(wait=False)
 
     def shutdown(self) -> None:
@@ -196,6 +194,11 @@ class SpeechRunner:
         processes, self._processes = self._processes, []
         for process in processes:
             process.stop(wait=True)
+
+
+def _spawn() -> WorkerProcess:
+    # spawn, not fork: the server process has threads and an event loop running.
+    return WorkerProcess(multiprocessing.get_context("spawn"))
 
 
 def _decode_here(engine: SpeechEngine, session: RecognizerSession, audio: bytes, span: tuple[int, int] | None,

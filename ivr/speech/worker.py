@@ -48,6 +48,11 @@ class Lane(enum.Enum):
     LIGHT = "light"  # PocketSphinx: tens of milliseconds, holding the GIL
 
 
+# On the pipe: (job id, lane, a module-level function, its arguments); in a lane, without the lane.
+Job = tuple[int, Lane, Callable[..., Any], tuple[Any, ...]]
+LaneJob = tuple[int, Callable[..., Any], tuple[Any, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class DecodeJob:
     spec: WorkerSpec
@@ -94,7 +99,7 @@ def serve(conn: Connection) -> None:
     out, until the server sends ``None`` or goes away."""
     start()
     sending = threading.Lock()
-    inboxes: dict[Lane, queue.SimpleQueue[tuple[int, Callable[..., Any], tuple[Any, ...]] | None]] = {
+    inboxes: dict[Lane, queue.SimpleQueue[LaneJob | None]] = {
         lane: queue.SimpleQueue() for lane in Lane}
     lanes = [threading.Thread(target=_run_lane, args=(inboxes[lane], conn, sending), name=f"speech-{lane.value}")
              for lane in Lane]
@@ -111,15 +116,15 @@ def serve(conn: Connection) -> None:
             thread.join()
 
 
-def _next_job(conn: Connection) -> tuple[int, Lane, Callable[..., Any], tuple[Any, ...]] | None:
+def _next_job(conn: Connection) -> Job | None:
     try:
-        message: tuple[int, Lane, Callable[..., Any], tuple[Any, ...]] | None = conn.recv()
+        message: Job | None = conn.recv()
     except (EOFError, OSError):  # the server is gone
         return None
     return message
 
 
-def _run_lane(inbox: queue.SimpleQueue[tuple[int, Callable[..., Any], tuple[Any, ...]] | None], conn: Connection,
+def _run_lane(inbox: queue.SimpleQueue[LaneJob | None], conn: Connection,
               sending: threading.Lock) -> None:
     while (item := inbox.get()) is not None:
         job, fn, args = item

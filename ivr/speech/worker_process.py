@@ -5,7 +5,9 @@ turn (~50 ms) waited behind every Whisper turn queued before it (~170 ms each, 2
 Here each process has a lane per kind of work (``Lane``, ivr.speech.worker.serve): CTranslate2 and
 ONNX Runtime let go of the GIL while they compute, so a Whisper decode on the heavy lane and a
 PocketSphinx decode on the light lane run at once, on two cores, sharing one copy of each model.
-A second process would do the same for ~300 MB more.
+A second process would do the same for ~300 MB more. (ivr.offload's ProcessRunner is not used for
+the same reason: one job at a time per worker; and it kills a worker at a job's deadline, where a
+speech worker holds models that take seconds to load.)
 
 Threads here only move bytes: one sends (a job's audio is ~100 kB, more than a pipe holds, and the
 event loop must not wait for the worker to read it), one receives and settles the futures the
@@ -27,7 +29,7 @@ from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from ivr.speech import worker
-from ivr.speech.worker import Lane
+from ivr.speech.worker import Job, Lane
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,7 @@ class WorkerProcess:
         self._process.start()
         theirs.close()
         self._conn = ours
-        self._outbox: queue.SimpleQueue[tuple[int, Lane, Callable[..., Any], tuple[Any, ...]] | None] = \
-            queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._futures: dict[int, tuple[Lane, Future[Any]]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count()

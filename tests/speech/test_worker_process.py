@@ -76,7 +76,7 @@ def test_a_killed_worker_fails_what_it_held_and_takes_no_more(process: WorkerPro
         process.submit(Lane.LIGHT, lane_jobs.echo, 1)
 
 
-def test_stopping_ends_the_process(tmp_path: Path) -> None:
+def test_stopping_ends_the_process() -> None:
     worker = WorkerProcess(multiprocessing.get_context("spawn"))
     pid = worker.submit(Lane.LIGHT, lane_jobs.worker_pid).result(WAIT)
     worker.stop(wait=True)

@@ -281,6 +281,7 @@ class WhisperEngine:
         ids, score, no_speech = self._generate(model, encoded, prompt, FIRST_PASS_TOKENS)
         if len(ids) == FIRST_PASS_TOKENS and not _CLAUSE_END.search(self._tokenizer.decode(ids)):
             more, more_score, _ = self._generate(model, encoded, prompt + ids, MAX_TOKENS - FIRST_PASS_TOKENS)
+            # Both passes' averages, weighted by their tokens (an empty second pass scored its end token).
             score = (score * len(ids) + more_score * max(1, len(more))) / (len(ids) + max(1, len(more)))
             ids += more
         return str(self._tokenizer.decode(ids)), score, no_speech
